@@ -1,0 +1,16 @@
+"""Traffic backends: SUMO (libsumo or TraCI) and a scripted fake, behind one interface."""
+
+from v2x.traffic._base import Collision, TrafficBackend, VehicleStates
+from v2x.traffic._scripted import ScriptedTraffic, ScriptedVehicle
+from v2x.traffic._sumo import SUBSCRIBED_VARS, SumoTraffic, sumo_command
+
+__all__ = [
+    "SUBSCRIBED_VARS",
+    "Collision",
+    "ScriptedTraffic",
+    "ScriptedVehicle",
+    "SumoTraffic",
+    "TrafficBackend",
+    "VehicleStates",
+    "sumo_command",
+]
