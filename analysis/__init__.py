@@ -1,0 +1,42 @@
+"""Offline analysis: reads a recording, computes KPIs and verdicts, writes reports.
+
+``analysis`` reads one run directory (schema: ``docs/recording.md``) and imports no simulation
+code, so a report can be re-rendered from a recording alone::
+
+    from analysis import evaluate, write_reports
+
+    ev = evaluate("runs/xiqing-south-station-0001")   # KPIs + verdicts of run.json criteria
+    write_reports(ev, "runs/xiqing-south-station-0001/report", lang="zh")
+
+KPI names (the ``kpi`` of a criterion) are tabled in :mod:`analysis._kpi`; safety definitions
+(TTC, DRAC, conflicts, warning truth) in :mod:`analysis._safety`; report formats in
+:mod:`analysis._report`.
+"""
+
+from analysis._criteria import Criterion, Verdict, check_criteria, parse_criteria
+from analysis._evaluate import Evaluation, evaluate
+from analysis._kpi import histogram_percentile, latency_cdf, network_kpis, prr_table
+from analysis._recording import Recording, load_recording
+from analysis._report import write_reports
+from analysis._safety import classify_warnings, drac, follower_pairs, ttc, ttc_conflicts
+
+__all__ = [
+    "Criterion",
+    "Evaluation",
+    "Recording",
+    "Verdict",
+    "check_criteria",
+    "classify_warnings",
+    "drac",
+    "evaluate",
+    "follower_pairs",
+    "histogram_percentile",
+    "latency_cdf",
+    "load_recording",
+    "network_kpis",
+    "parse_criteria",
+    "prr_table",
+    "ttc",
+    "ttc_conflicts",
+    "write_reports",
+]

@@ -1,0 +1,97 @@
+"""One call from a run directory to KPIs and verdicts."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from analysis._criteria import Verdict, check_criteria, parse_criteria
+from analysis._kpi import latency_cdf, network_kpis, prr_table
+from analysis._recording import load_recording
+from analysis._safety import SERIOUS_TTC_S, TTC_THRESHOLD_S, WARNING_WINDOW_NS, safety_kpis
+from v2x.errors import ConfigError
+from v2x.units import NS_PER_S
+
+__all__ = ["Evaluation", "evaluate"]
+
+
+@dataclass(frozen=True, eq=False)
+class Evaluation:
+    """KPIs and verdicts of one run.
+
+    ``run`` is ``run.json``; ``kpis`` the flat KPI dict (names in :mod:`analysis._kpi`);
+    ``prr`` the :func:`~analysis._kpi.prr_table`; ``latency_cdf`` the
+    :func:`~analysis._kpi.latency_cdf`; ``conflicts`` the TTC conflict episodes
+    (:func:`~analysis.ttc_conflicts`); ``warnings`` the recorded warnings with ``true_warning``;
+    ``verdicts`` one per criterion; ``passed`` when every verdict passed (True with none).
+    """
+
+    run_dir: Path
+    run: dict[str, Any]
+    kpis: dict[str, float]
+    prr: pd.DataFrame
+    latency_cdf: pd.DataFrame
+    conflicts: pd.DataFrame
+    warnings: pd.DataFrame
+    verdicts: tuple[Verdict, ...]
+    passed: bool
+    ttc_threshold_s: float
+    serious_ttc_s: float
+    warning_window_s: float
+
+    @property
+    def scenario_id(self) -> str:
+        """``run.json`` ``scenario_id``."""
+        return str(self.run["scenario_id"])
+
+
+def _positive(name: str, x: float) -> float:
+    if isinstance(x, bool) or not isinstance(x, int | float) or not (
+        math.isfinite(x) and x > 0
+    ):
+        raise ConfigError(f"must be a positive number of seconds, got {x!r}", key=name, value=x)
+    return float(x)
+
+
+def evaluate(
+    run_dir: str | Path,
+    *,
+    ttc_threshold_s: float = TTC_THRESHOLD_S,
+    serious_ttc_s: float = SERIOUS_TTC_S,
+    warning_window_s: float = WARNING_WINDOW_NS / NS_PER_S,
+) -> Evaluation:
+    """Load the recording in ``run_dir``, compute every KPI and check its criteria.
+
+    ``ttc_threshold_s`` [s]: TTC below it is a conflict (3.0, SUMO SSM default);
+    ``serious_ttc_s`` [s]: a conflict with min TTC at or below it is serious (1.5, to verify);
+    ``warning_window_s`` [s]: a warning is true if a conflict follows within it (5.0).
+
+    Raises:
+        RecordingError: the recording is missing, incomplete or unreadable.
+        CriteriaError: a criterion is malformed or names an unknown KPI.
+        ConfigError: a threshold is not a positive number.
+    """
+    ttc_threshold_s = _positive("ttc_threshold_s", ttc_threshold_s)
+    serious_ttc_s = _positive("serious_ttc_s", serious_ttc_s)
+    warning_window_s = _positive("warning_window_s", warning_window_s)
+    rec = load_recording(run_dir)
+    criteria = parse_criteria(rec.run["criteria"])
+    prr = prr_table(rec)
+    kpis = network_kpis(rec, prr)
+    safety, conflicts, warnings = safety_kpis(
+        rec.trajectories, rec.events, rec.warnings,
+        step_ns=rec.step_ns, threshold_s=ttc_threshold_s, serious_s=serious_ttc_s,
+        window_ns=round(warning_window_s * NS_PER_S),
+    )
+    kpis.update(safety)
+    verdicts = check_criteria(criteria, kpis)
+    return Evaluation(
+        run_dir=rec.run_dir, run=rec.run, kpis=kpis, prr=prr, latency_cdf=latency_cdf(rec),
+        conflicts=conflicts, warnings=warnings, verdicts=verdicts,
+        passed=all(v.passed for v in verdicts), ttc_threshold_s=ttc_threshold_s,
+        serious_ttc_s=serious_ttc_s, warning_window_s=warning_window_s,
+    )

@@ -1,0 +1,190 @@
+"""Reading one run directory (the recording) into pandas tables.
+
+The schema is ``docs/recording.md``; :data:`TABLES` and :data:`RUN_KEYS` below are its
+machine-readable copy. Only the columns the schema names are loaded (extra columns are ignored);
+a missing file, key or column, an unreadable file or a column of the wrong kind raises
+:class:`~v2x.errors.RecordingError` naming the file and the column.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from v2x.errors import RecordingError
+
+__all__ = ["RUN_KEYS", "TABLES", "Recording", "load_recording"]
+
+# column kinds: "int" integer, "float" floating (integers accepted), "str" string or dictionary of
+# strings, "bool" boolean
+_ARROW_TYPE = {"int": pa.int64(), "float": pa.float64(), "str": pa.string(), "bool": pa.bool_()}
+
+#: file name -> {column: kind}, as in docs/recording.md
+TABLES: dict[str, dict[str, str]] = {
+    "nodes.parquet": {
+        "node": "int", "name": "str", "kind": "str", "vclass": "int",
+        "length_m": "float", "width_m": "float",
+    },
+    "trajectories.parquet": {
+        "t_ns": "int", "vehicle": "int", "x": "float", "y": "float", "lat": "float",
+        "lon": "float", "speed": "float", "accel": "float", "heading_deg": "float",
+        "lane": "str", "lane_pos": "float", "length": "float",
+    },
+    "transmissions.parquet": {
+        "tx_id": "int", "t_ns": "int", "sender": "int", "msg_type": "str", "msg_cnt": "int",
+        "size_bytes": "int", "x": "float", "y": "float",
+    },
+    "receptions.parquet": {
+        "tx_id": "int", "t_ns": "int", "receiver": "int", "msg_type": "str",
+        "distance_m": "float", "received": "bool", "latency_ns": "int", "used_by": "str",
+    },
+    "prr_bins.parquet": {
+        "msg_type": "str", "bin_lo_m": "float", "bin_hi_m": "float", "n_pairs": "int",
+        "n_received": "int",
+    },
+    "latency_hist.parquet": {
+        "msg_type": "str", "bin_lo_ns": "int", "bin_hi_ns": "int", "count": "int",
+    },
+    "ipg_hist.parquet": {
+        "msg_type": "str", "bin_lo_ns": "int", "bin_hi_ns": "int", "count": "int",
+    },
+    "bus.parquet": {
+        "t_ns": "int", "topic": "str", "msg_type": "str", "direction": "str",
+        "size_bytes": "int", "wall_latency_ms": "float",
+    },
+    "warnings.parquet": {
+        "t_ns": "int", "app": "str", "vehicle": "int", "remote": "int", "ttc_s": "float",
+        "gap_m": "float", "tx_id": "int",
+    },
+    "events.parquet": {
+        "t_ns": "int", "kind": "str", "vehicle": "int", "other": "int", "value": "float",
+    },
+}
+
+#: keys ``run.json`` must have; dotted names are nested keys
+RUN_KEYS: tuple[str, ...] = (
+    "scenario_id", "title", "seed", "start", "step_ns", "duration_ns", "sumo_version", "bus",
+    "channel", "counts", "counts.vehicles", "counts.equipped", "counts.rsus", "counts.steps",
+    "tx_counts", "criteria", "reception_sample", "reception_sample.fraction",
+    "reception_sample.receivers", "prr_bin_m", "prr_max_m", "latency_bin_ns", "wall_s",
+)
+
+
+@dataclass(frozen=True, eq=False)
+class Recording:
+    """One run directory, loaded. Tables hold exactly the schema's columns.
+
+    ``run`` is ``run.json`` as a dict; each table is a :class:`pandas.DataFrame` with the columns
+    of ``docs/recording.md`` (``lane`` comes back categorical, as it is dictionary-encoded).
+    """
+
+    run_dir: Path
+    run: dict[str, Any]
+    nodes: pd.DataFrame
+    trajectories: pd.DataFrame
+    transmissions: pd.DataFrame
+    receptions: pd.DataFrame
+    prr_bins: pd.DataFrame
+    latency_hist: pd.DataFrame
+    ipg_hist: pd.DataFrame
+    bus: pd.DataFrame
+    warnings: pd.DataFrame
+    events: pd.DataFrame
+
+    @property
+    def scenario_id(self) -> str:
+        """``run.json`` ``scenario_id``."""
+        return str(self.run["scenario_id"])
+
+    @property
+    def step_ns(self) -> int:
+        """Simulation step [ns]."""
+        return int(self.run["step_ns"])
+
+
+def _kind_ok(kind: str, typ: pa.DataType) -> bool:
+    if pa.types.is_dictionary(typ):
+        typ = typ.value_type
+    t = pa.types
+    if kind == "int":
+        return bool(t.is_integer(typ))
+    if kind == "float":
+        return bool(t.is_floating(typ) or t.is_integer(typ))
+    if kind == "str":
+        return bool(t.is_string(typ) or t.is_large_string(typ) or t.is_string_view(typ))
+    return bool(t.is_boolean(typ))
+
+
+def _read_run_json(path: Path) -> dict[str, Any]:
+    if not path.is_file():
+        raise RecordingError(f"{path}: file missing")
+    try:
+        run = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise RecordingError(f"{path}: cannot read JSON: {exc}") from exc
+    if not isinstance(run, dict):
+        raise RecordingError(f"{path}: expected a JSON object, got {type(run).__name__}")
+    for key in RUN_KEYS:
+        node: Any = run
+        for part in key.split("."):
+            if not isinstance(node, dict) or part not in node:
+                raise RecordingError(f"{path}: key '{key}' missing")
+            node = node[part]
+    if not isinstance(run["criteria"], list):
+        raise RecordingError(f"{path}: key 'criteria' must be a list")
+    return run
+
+
+def _read_table(path: Path, columns: dict[str, str]) -> pd.DataFrame:
+    if not path.is_file():
+        raise RecordingError(f"{path}: file missing")
+    try:
+        meta = pq.read_metadata(path)
+        schema = meta.schema.to_arrow_schema()
+    except (OSError, pa.ArrowException) as exc:
+        raise RecordingError(f"{path}: not a readable Parquet file: {exc}") from exc
+    empty = meta.num_rows == 0
+    names = set(schema.names)
+    for col, kind in columns.items():
+        if col not in names:
+            raise RecordingError(f"{path}: column '{col}' missing")
+        typ = schema.field(col).type
+        if pa.types.is_null(typ) and not empty:
+            raise RecordingError(f"{path}: column '{col}' holds only nulls")
+        # an empty table may carry any type (pandas writes empty columns as object/float)
+        if not (empty or _kind_ok(kind, typ)):
+            raise RecordingError(f"{path}: column '{col}' has type {typ}, expected {kind}")
+    try:
+        table = pq.read_table(path, columns=list(columns))
+    except (OSError, pa.ArrowException) as exc:
+        raise RecordingError(f"{path}: cannot read: {exc}") from exc
+    if empty:
+        table = pa.table({c: pa.array([], type=_ARROW_TYPE[k]) for c, k in columns.items()})
+    try:
+        return table.to_pandas()
+    except (pa.ArrowException, ValueError) as exc:
+        raise RecordingError(f"{path}: cannot convert to pandas: {exc}") from exc
+
+
+def load_recording(run_dir: str | Path) -> Recording:
+    """Load and check one run directory (``docs/recording.md``).
+
+    Raises:
+        RecordingError: the directory, a file, a ``run.json`` key or a column is missing; a file
+            is unreadable; or a column has the wrong kind (message names file and column).
+    """
+    root = Path(run_dir)
+    if not root.is_dir():
+        raise RecordingError(f"{root}: run directory missing")
+    run = _read_run_json(root / "run.json")
+    tables = {
+        name.removesuffix(".parquet"): _read_table(root / name, cols)
+        for name, cols in TABLES.items()
+    }
+    return Recording(run_dir=root, run=run, **tables)

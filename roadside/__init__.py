@@ -1,0 +1,26 @@
+"""Roadside units: SPAT/MAP from SUMO signals and geometry, RSU forwarding."""
+
+from roadside._map import DIRECTION_MANEUVERS, build_map_node, junction_numbers
+from roadside._signals import (
+    SUMO_LIGHT_STATES,
+    GroupTiming,
+    SignalPlan,
+    light_state,
+    signal_groups,
+)
+from roadside._rsu import RoadsideUnit, build_rsus
+from roadside._spat import SpatBuilder
+
+__all__ = [
+    "DIRECTION_MANEUVERS",
+    "GroupTiming",
+    "RoadsideUnit",
+    "SUMO_LIGHT_STATES",
+    "SignalPlan",
+    "SpatBuilder",
+    "build_map_node",
+    "build_rsus",
+    "junction_numbers",
+    "light_state",
+    "signal_groups",
+]

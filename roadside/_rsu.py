@@ -1,0 +1,100 @@
+"""The roadside unit: broadcasts SPAT (from the live SUMO signal) and MAP (from the junction
+geometry) at the T/CSAE 159 periods, and is a PC5 receiver whose uplink the loop forwards.
+
+Periods (T/CSAE 159-2020 as cited in STANDARDS.md section 2, (to verify)): MAP <= 1 s,
+SPAT <= 500 ms, multiples of 100 ms; the scenario's ``[rsu]`` table sets them. msgCnt starts at
+a random value per RSU and message type (from the run's generator) and wraps 127 -> 0.
+Bus payloads are the JSON form of :mod:`v2x.messages._json`; ``size_bytes`` is the payload size.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from roadside._map import build_map_node
+from roadside._spat import SpatBuilder
+from v2x.geo import GeoFrame
+from v2x.messages._json import map_to_json, spat_to_json, to_json_bytes
+from v2x.messages._map import MapData
+from v2x.messages._spat import Spat
+from v2x.sim import Outgoing
+
+__all__ = ["RoadsideUnit", "build_rsus"]
+
+
+class RoadsideUnit:
+    """An RSU at a signalized junction.
+
+    Args:
+        name: SUMO junction / traffic-light id (also the RSU id in bus topics).
+        x, y: antenna position [m, network coordinates] (the junction centre).
+        antenna_height_m: [m].
+        spat: the SPAT builder of the junction's traffic light.
+        map_data_node: the junction's MAP node (built once; geometry is static).
+        start: scenario start instant (for SPAT/MAP timestamps).
+        spat_period_ns, map_period_ns: broadcast periods [ns].
+        rng: generator for the initial msgCnt values.
+    """
+
+    def __init__(self, *, name: str, x: float, y: float, antenna_height_m: float,
+                 spat: SpatBuilder, map_node: Any, start: dt.datetime, spat_period_ns: int,
+                 map_period_ns: int, rng: np.random.Generator) -> None:
+        self.name = name
+        self.x = float(x)
+        self.y = float(y)
+        self.antenna_height_m = float(antenna_height_m)
+        self._spat = spat
+        self._map_node = map_node
+        self._start_ns = int((start - dt.datetime(1970, 1, 1, tzinfo=dt.UTC)).total_seconds()
+                             * 1_000_000) * 1000
+        self._spat_period = spat_period_ns
+        self._map_period = map_period_ns
+        start_cnt = rng.integers(0, 128, size=2)
+        self._cnt = {"SPAT": int(start_cnt[0]), "MAP": int(start_cnt[1])}
+
+    def _next_cnt(self, msg_type: str) -> int:
+        c = self._cnt[msg_type]
+        self._cnt[msg_type] = (c + 1) % 128
+        return c
+
+    def transmit(self, t_ns: int) -> list[Outgoing]:
+        """SPAT and/or MAP due at simulated time ``t_ns`` [ns]."""
+        out: list[Outgoing] = []
+        utc_ns = self._start_ns + t_ns
+        if t_ns % self._spat_period == 0:
+            state = self._spat.build(timestamp_ns=utc_ns)
+            cnt = self._next_cnt("SPAT")
+            payload = to_json_bytes(spat_to_json(Spat(msg_cnt=cnt, intersections=(state,),
+                                                      timestamp_ns=utc_ns)))
+            out.append(Outgoing("SPAT", cnt, payload, len(payload)))
+        if t_ns % self._map_period == 0:
+            cnt = self._next_cnt("MAP")
+            payload = to_json_bytes(map_to_json(MapData(msg_cnt=cnt, nodes=(self._map_node,),
+                                                        timestamp_ns=utc_ns)))
+            out.append(Outgoing("MAP", cnt, payload, len(payload)))
+        return out
+
+
+def build_rsus(conn: Any, net: Any, tls_ids: list[str], *, geo: GeoFrame,
+               intersection_ids: Mapping[str, int], antenna_height_m: float,
+               start: dt.datetime, spat_period_ns: int, map_period_ns: int,
+               rng: np.random.Generator) -> list[RoadsideUnit]:
+    """One RSU per traffic light in ``tls_ids`` (sorted order), at its junction centre.
+
+    ``conn`` is the running SUMO connection (libsumo module or TraCI), ``net`` the
+    ``sumolib.net.Net`` read with programs.
+    """
+    rsus = []
+    for tls in sorted(tls_ids):
+        node = net.getNode(tls)
+        x, y = node.getCoord()[:2]
+        rsus.append(RoadsideUnit(
+            name=tls, x=x, y=y, antenna_height_m=antenna_height_m,
+            spat=SpatBuilder(conn, tls, intersection_ids[tls]),
+            map_node=build_map_node(net, tls, intersection_ids=intersection_ids, geo=geo),
+            start=start, spat_period_ns=spat_period_ns, map_period_ns=map_period_ns, rng=rng))
+    return rsus

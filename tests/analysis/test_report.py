@@ -1,0 +1,127 @@
+"""report.json, junit.xml and report.html from the fixture recording."""
+
+from __future__ import annotations
+
+import json
+import math
+import xml.etree.ElementTree as ET
+from collections.abc import Callable
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from analysis import Evaluation, evaluate, write_reports
+from analysis._recording import TABLES
+from v2x.errors import ConfigError
+
+
+@pytest.fixture
+def ev(run_dir: Path) -> Evaluation:
+    return evaluate(run_dir)
+
+
+def test_report_json_round_trips(ev: Evaluation, tmp_path: Path) -> None:
+    paths = write_reports(ev, tmp_path / "out", formats=("json",))
+    assert set(paths) == {"json"}
+    text = paths["json"].read_text(encoding="utf-8")
+    doc = json.loads(text)  # strict JSON: no NaN/Infinity tokens
+    assert "NaN" not in text and "Infinity" not in text
+    assert doc["scenario_id"] == "unit-fixture-001"
+    assert doc["passed"] is False
+    k = doc["kpis"]
+    assert k["latency.BSM.p99_ms"] == pytest.approx(5.1)
+    assert k["prr.BSM.within_300m"] == pytest.approx(0.875)
+    assert k["latency.RSI.p99_ms"] is None  # NaN -> null
+    assert k["safety.collisions"] == 1
+    assert [v["passed"] for v in doc["verdicts"]] == [True, False]
+    assert doc["verdicts"][1]["reason"] == "safety.collisions = 1, required == 0"
+    bsm = [r for r in doc["prr"] if r["msg_type"] == "BSM"]
+    assert bsm[1] == {"msg_type": "BSM", "bin_lo_m": 20.0, "bin_hi_m": 40.0, "n_pairs": 10,
+                      "n_received": 9, "prr": 0.9}
+    assert bsm[2]["prr"] is None  # 0 pairs
+    assert [c["min_ttc_s"] for c in doc["conflicts"]] == pytest.approx([2.0, 1.5])
+    assert [w["true_warning"] for w in doc["warnings"]] == [True, False]
+
+
+def test_report_json_writes_inf_as_string(
+    make_run: Callable[..., Path], tmp_path: Path
+) -> None:
+    # no trajectories: no pairs, min TTC is +inf
+    d = make_run(trajectories=pd.DataFrame({c: [] for c in TABLES["trajectories.parquet"]}))
+    ev = evaluate(d)
+    assert ev.kpis["safety.min_ttc_s"] == math.inf
+    doc = json.loads(write_reports(ev, tmp_path / "o", formats=["json"])["json"].read_text())
+    assert doc["kpis"]["safety.min_ttc_s"] == "inf"
+    assert doc["kpis"]["safety.ttc_conflicts"] == 0
+
+
+# attributes the common JUnit XML schema (Jenkins junit-10.xsd, Ant) allows
+_SUITE_ATTRS = {"name", "tests", "failures", "errors", "skipped", "time", "timestamp",
+                "hostname", "id", "package", "disabled"}
+_CASE_ATTRS = {"name", "classname", "time", "assertions", "status"}
+
+
+def test_junit_xml(ev: Evaluation, tmp_path: Path) -> None:
+    path = write_reports(ev, tmp_path, formats=["junit"])["junit"]
+    root = ET.parse(path).getroot()
+    assert root.tag == "testsuites"
+    (suite,) = root.findall("testsuite")
+    assert set(suite.attrib) <= _SUITE_ATTRS
+    assert suite.get("name") == "v2x.unit-fixture-001"
+    assert (suite.get("tests"), suite.get("failures"), suite.get("errors")) == ("2", "1", "0")
+    assert float(suite.get("time", "")) == pytest.approx(1.25)
+    assert suite.get("timestamp") == "2024-05-01T08:00:00"  # xs:dateTime without offset
+    # properties first, then the testcases (the schema's element order)
+    assert [c.tag for c in suite] == ["properties", "testcase", "testcase"]
+    props = {p.get("name"): p.get("value") for p in suite.iter("property")}
+    assert props["seed"] == "7"
+    cases = suite.findall("testcase")
+    for c in cases:
+        assert set(c.attrib) <= _CASE_ATTRS
+        assert c.get("classname") == "v2x.unit-fixture-001"
+    assert [c.get("name") for c in cases] == ["BSM latency p99", "no collisions"]
+    assert cases[0].find("failure") is None
+    failure = cases[1].find("failure")
+    assert failure is not None
+    assert failure.get("message") == "safety.collisions = 1, required == 0"
+    assert "safety.collisions = 1" in (failure.text or "")
+
+
+def test_html_report(ev: Evaluation, tmp_path: Path) -> None:
+    paths = write_reports(ev, tmp_path)
+    assert set(paths) == {"json", "junit", "html"}
+    html = paths["html"].read_text(encoding="utf-8")
+    assert html.count('<img src="data:image/png;base64,') == 2
+    assert "unit-fixture-001" in html
+    assert '<html lang="en">' in html
+    assert "Verdicts" in html and "FAIL" in html
+    assert "(to verify)" in html
+    # no external resources: self-contained
+    assert "http://" not in html and "https://" not in html
+    assert "<script" not in html
+
+
+def test_html_report_zh(ev: Evaluation, tmp_path: Path) -> None:
+    html = write_reports(ev, tmp_path, formats=("html",), lang="zh")["html"].read_text("utf-8")
+    assert '<html lang="zh-CN">' in html
+    assert "判定结果" in html and "未通过" in html and "待核实" in html
+    assert html.count('<img src="data:image/png;base64,') == 2
+
+
+def test_html_escapes_run_text(make_run: Callable[..., Path], tmp_path: Path) -> None:
+    d = make_run(run={"title": "<b>bold</b>"})
+    html = write_reports(evaluate(d), tmp_path, formats=["html"])["html"].read_text()
+    assert "&lt;b&gt;bold&lt;/b&gt;" in html
+
+
+def test_bad_format_and_lang(ev: Evaluation, tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="unknown report format 'pdf'"):
+        write_reports(ev, tmp_path, formats=["pdf"])
+    with pytest.raises(ConfigError, match="unknown report language 'fr'"):
+        write_reports(ev, tmp_path, lang="fr")
+
+
+def test_evaluate_rejects_bad_threshold(run_dir: Path) -> None:
+    with pytest.raises(ConfigError, match="ttc_threshold_s"):
+        evaluate(run_dir, ttc_threshold_s=0)

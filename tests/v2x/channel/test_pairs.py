@@ -1,0 +1,87 @@
+"""find_pairs against a brute-force distance matrix."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from v2x.channel import LinkBatch, find_pairs
+
+
+def _brute(tx_xy, rx_xy, r, tx_node, rx_node):
+    d = np.sqrt(((tx_xy[:, None, :] - rx_xy[None, :, :]) ** 2).sum(axis=2))
+    ok = (d <= r) & (tx_node[:, None] != rx_node[None, :])
+    i, j = np.nonzero(ok)  # row-major: already sorted by (tx, rx)
+    return i, j, d[i, j]
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_matches_brute_force_and_excludes_self_pairs(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    # 300 vehicles that both send and receive, plus 10 RSUs that only receive
+    veh = rng.uniform(0.0, 1500.0, size=(300, 2))
+    rsu = rng.uniform(0.0, 1500.0, size=(10, 2))
+    veh_node = np.arange(300, dtype=np.int64)
+    rx_xy = np.vstack([veh, rsu])
+    rx_node = np.concatenate([veh_node, 1_000_000 + np.arange(10, dtype=np.int64)])
+
+    got = find_pairs(veh, rx_xy, 300.0, tx_node=veh_node, rx_node=rx_node)
+    i, j, d = _brute(veh, rx_xy, 300.0, veh_node, rx_node)
+
+    assert len(got) == len(i) > 0
+    np.testing.assert_array_equal(got.tx, i)
+    np.testing.assert_array_equal(got.rx, j)
+    np.testing.assert_allclose(got.distance_m, d, rtol=0, atol=1e-9)
+    assert got.tx.dtype == np.int64 and got.rx.dtype == np.int64
+    assert got.distance_m.dtype == np.float64
+    # no vehicle hears itself: vehicle k is tx k and rx k
+    assert not np.any(got.tx == got.rx)
+    # sorted by (tx, rx)
+    key = got.tx * len(rx_xy) + got.rx
+    assert np.all(np.diff(key) > 0)
+
+
+def test_boundary_inclusive_and_colocated_nodes_kept() -> None:
+    tx = np.array([[0.0, 0.0]])
+    # (3, 4) is exactly 5 m away; (0, 0) is a different node at the same spot; (6, 0) is out
+    rx = np.array([[6.0, 0.0], [3.0, 4.0], [0.0, 0.0]])
+    got = find_pairs(tx, rx, 5.0, tx_node=np.array([7]), rx_node=np.array([1, 2, 3]))
+    np.testing.assert_array_equal(got.tx, [0, 0])
+    np.testing.assert_array_equal(got.rx, [1, 2])
+    np.testing.assert_allclose(got.distance_m, [5.0, 0.0])
+
+
+def test_same_node_at_same_spot_is_excluded() -> None:
+    xy = np.array([[0.0, 0.0], [10.0, 0.0]])
+    nodes = np.array([4, 5])
+    got = find_pairs(xy, xy, np.inf, tx_node=nodes, rx_node=nodes)
+    np.testing.assert_array_equal(got.tx, [0, 1])
+    np.testing.assert_array_equal(got.rx, [1, 0])
+    np.testing.assert_allclose(got.distance_m, [10.0, 10.0])
+
+
+def test_empty_inputs_give_empty_batch() -> None:
+    some = np.array([[0.0, 0.0]])
+    none = np.empty((0, 2))
+    for tx_xy, rx_xy in ((none, some), (some, none), (none, none)):
+        got = find_pairs(
+            tx_xy,
+            rx_xy,
+            100.0,
+            tx_node=np.arange(len(tx_xy), dtype=np.int64),
+            rx_node=np.arange(len(rx_xy), dtype=np.int64) + 10,
+        )
+        assert len(got) == 0
+        assert got.tx.dtype == np.int64 and got.distance_m.dtype == np.float64
+
+
+def test_bad_shapes_and_range_raise() -> None:
+    xy = np.zeros((2, 2))
+    with pytest.raises(ValueError, match="tx_xy"):
+        find_pairs(np.zeros((2, 3)), xy, 1.0, tx_node=np.arange(2), rx_node=np.arange(2))
+    with pytest.raises(ValueError, match="tx_node"):
+        find_pairs(xy, xy, 1.0, tx_node=np.arange(3), rx_node=np.arange(2))
+    with pytest.raises(ValueError, match="max_range_m"):
+        find_pairs(xy, xy, float("nan"), tx_node=np.arange(2), rx_node=np.arange(2))
+    with pytest.raises(ValueError, match="LinkBatch"):
+        LinkBatch(np.zeros(2, np.int64), np.zeros(3, np.int64), np.zeros(2))

@@ -1,0 +1,61 @@
+"""The message bus: topic table, in-memory and MQTT buses, embedded broker, step barrier.
+
+::
+
+    from v2x.bus import Tap, open_bus, rsu_up
+
+    async with open_bus("embedded") as bus, Tap(bus, "v2x/#") as tap:
+        await bus.publish_many([(rsu_up("xq", "R1", "SPAT"), spat_bytes)])
+        await tap.wait_for(1, timeout_s=10.0)
+        messages = tap.drain()
+
+``memory`` is deterministic and needs nothing; ``embedded`` runs an amqtt broker in-process;
+``mqtt://host:port`` uses any MQTT 3.1.1 broker (Mosquitto, EMQX).
+"""
+
+from ._base import Bus, BusMessage, Subscription
+from ._broker import EmbeddedBroker
+from ._memory import MemoryBus
+from ._mqtt import MqttBus
+from ._open import Tap, open_bus
+from ._topics import (
+    MSG_TYPES,
+    SIM_TOPICS,
+    TOPICS,
+    TopicInfo,
+    TopicSpec,
+    obu_up_bsm,
+    parse_topic,
+    rsu_down_rsi,
+    rsu_up,
+    sim_topic,
+    topic_matches,
+    validate_filter,
+    validate_topic,
+    zone_filter,
+)
+
+__all__ = [
+    "Bus",
+    "BusMessage",
+    "EmbeddedBroker",
+    "MSG_TYPES",
+    "MemoryBus",
+    "MqttBus",
+    "SIM_TOPICS",
+    "Subscription",
+    "TOPICS",
+    "Tap",
+    "TopicInfo",
+    "TopicSpec",
+    "obu_up_bsm",
+    "open_bus",
+    "parse_topic",
+    "rsu_down_rsi",
+    "rsu_up",
+    "sim_topic",
+    "topic_matches",
+    "validate_filter",
+    "validate_topic",
+    "zone_filter",
+]

@@ -1,0 +1,210 @@
+"""The bus interface: :class:`BusMessage`, the :class:`Bus` protocol and :class:`Subscription`.
+
+Lifetime is ``async with``, messages come by ``async for``::
+
+    async with open_bus("embedded") as bus:
+        async with bus.subscribe("v2x/+/rsu/#") as sub:   # SUBACK has arrived here
+            await bus.publish("v2x/xq/rsu/R1/up/spat", payload)
+            async for msg in sub:
+                ...
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Protocol, Self, runtime_checkable
+
+from v2x.errors import BusError
+
+from ._topics import topic_matches, validate_filter
+
+__all__ = ["Bus", "BusMessage", "Subscription"]
+
+#: ``BusMessage.published_wall_ns`` when the publish time is unknown (a foreign publisher).
+UNKNOWN_WALL_NS = -1
+
+
+@dataclass(frozen=True, slots=True)
+class BusMessage:
+    """One message as delivered to a subscription.
+
+    Attributes:
+        topic: the concrete topic it was published to.
+        payload: the bytes published, unchanged.
+        published_wall_ns: wall clock (``time.time_ns()``, Unix epoch) [ns] when ``publish`` was
+            called for it, or ``-1`` when the publisher was not this bus object (an external
+            process): MQTT 3.1.1 has no header to carry it (see ``MqttBus``).
+        delivered_wall_ns: wall clock [ns] when it reached this process's subscription.
+    """
+
+    topic: str
+    payload: bytes
+    published_wall_ns: int
+    delivered_wall_ns: int
+
+    @property
+    def wall_latency_ns(self) -> int | None:
+        """Publish -> delivery wall-clock latency [ns], or None when the publish time is unknown."""
+        if self.published_wall_ns < 0:
+            return None
+        return self.delivered_wall_ns - self.published_wall_ns
+
+
+_CLOSED = object()
+
+
+class Subscription:
+    """Messages matching one filter, from ``Bus.subscribe(pattern)``.
+
+    Use as ``async with bus.subscribe(pattern) as sub:``; when ``__aenter__`` returns the broker
+    has confirmed the subscription (SUBACK), so every message published afterwards that matches
+    is delivered. ``async for msg in sub`` yields :class:`BusMessage` in delivery order; once the
+    subscription is closed it yields what was buffered and then ends. It raises BusError when
+    the connection is lost. Messages
+    are buffered without bound until read.
+
+    Subclasses (one per bus) implement ``_start`` and ``_stop``; they call ``_deliver`` for each
+    message and ``_fail`` when the connection breaks.
+    """
+
+    def __init__(self, pattern: str) -> None:
+        self._pattern = validate_filter(pattern)
+        self._queue: asyncio.Queue[object] = asyncio.Queue()
+        self._state = "new"  # new -> open -> closed
+        self._count = 0
+
+    @property
+    def pattern(self) -> str:
+        """The subscription filter."""
+        return self._pattern
+
+    @property
+    def delivered(self) -> int:
+        """How many messages have been delivered to this subscription so far (read or not)."""
+        return self._count
+
+    def matches(self, topic: str) -> bool:
+        """Whether ``topic`` matches this subscription's filter (MQTT 3.1.1 section 4.7)."""
+        return topic_matches(self._pattern, topic)
+
+    # -- lifetime ------------------------------------------------------------------------------
+
+    async def __aenter__(self) -> Self:
+        if self._state != "new":
+            raise BusError(f"subscription to {self._pattern!r} cannot be entered twice")
+        await self._start()
+        self._state = "open"
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._state == "closed":
+            return
+        self._state = "closed"
+        self._queue.put_nowait(_CLOSED)
+        await self._stop()
+
+    async def _start(self) -> None:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    async def _stop(self) -> None:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    # -- delivery (called by the bus) ----------------------------------------------------------
+
+    def _deliver(self, msg: BusMessage) -> None:
+        if self._state == "closed":
+            return
+        self._count += 1
+        self._queue.put_nowait(msg)
+
+    def _fail(self, error: BusError) -> None:
+        self._queue.put_nowait(error)
+
+    # -- reading -------------------------------------------------------------------------------
+
+    def __aiter__(self) -> Self:
+        return self
+
+    async def __anext__(self) -> BusMessage:
+        if self._state == "new":
+            raise BusError(f"subscription to {self._pattern!r} is not open; use 'async with'")
+        item = await self._queue.get()
+        return self._unwrap(item)
+
+    async def get(self, *, timeout_s: float | None = None) -> BusMessage:
+        """The next message; waits at most ``timeout_s`` [s] (None: forever).
+
+        Raises BusError on timeout, when the connection was lost, or when the subscription is
+        closed and drained.
+        """
+        try:
+            return await asyncio.wait_for(self.__anext__(), timeout_s)
+        except TimeoutError:
+            raise BusError(
+                f"no message on {self._pattern!r} within {timeout_s} s"
+            ) from None
+        except StopAsyncIteration:
+            raise BusError(f"subscription to {self._pattern!r} is closed") from None
+
+    def _unwrap(self, item: object) -> BusMessage:
+        if isinstance(item, BusMessage):
+            return item
+        if item is _CLOSED:
+            self._queue.put_nowait(_CLOSED)  # stay ended for further reads
+            raise StopAsyncIteration
+        if isinstance(item, BusError):
+            self._queue.put_nowait(item)
+            raise item
+        raise AssertionError(f"unexpected queue item {item!r}")  # pragma: no cover
+
+
+@runtime_checkable
+class Bus(Protocol):
+    """A publish/subscribe message bus with MQTT 3.1.1 topic semantics.
+
+    Implementations: ``MemoryBus`` (in-process, deterministic) and ``MqttBus`` (aiomqtt client).
+    Use ``async with`` for the connection's lifetime; all methods raise BusError when the bus
+    is not open or the broker fails, and ConfigError for an invalid topic or filter.
+    """
+
+    @property
+    def url(self) -> str:
+        """Where the bus is: ``"memory"`` or ``"mqtt://host:port"``."""
+        ...
+
+    async def __aenter__(self) -> Self: ...
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None: ...
+
+    async def publish(self, topic: str, payload: bytes) -> None:
+        """Publish ``payload`` to the concrete ``topic``; returns once the bus accepted it
+        (MQTT QoS 1: PUBACK received)."""
+        ...
+
+    async def publish_many(self, messages: Iterable[tuple[str, bytes]]) -> None:
+        """Publish ``(topic, payload)`` pairs in order, concurrently on the wire; returns when
+        all are accepted. Messages to one topic keep their order at every subscriber."""
+        ...
+
+    def subscribe(self, pattern: str) -> Subscription:
+        """A subscription to the filter ``pattern``; enter it with ``async with``."""
+        ...
+
+
+def now_ns() -> int:
+    """Wall clock [ns] since the Unix epoch (``time.time_ns``)."""
+    return time.time_ns()

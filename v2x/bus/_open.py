@@ -1,0 +1,165 @@
+"""Open a bus from its spec string, and the per-step delivery barrier :class:`Tap`."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import re
+from collections.abc import AsyncIterator
+from types import TracebackType
+from typing import Self
+
+from v2x.errors import BusError, ConfigError
+
+from ._base import Bus, BusMessage, Subscription
+from ._broker import EmbeddedBroker
+from ._memory import MemoryBus
+from ._mqtt import MqttBus
+
+__all__ = ["Tap", "open_bus"]
+
+_MQTT_URL = re.compile(r"^mqtt://(?P<host>\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+)(?::(?P<port>\d{1,5}))?/?$")
+
+
+@contextlib.asynccontextmanager
+async def open_bus(spec: str, *, qos: int = 1, timeout_s: float = 10.0) -> AsyncIterator[Bus]:
+    """Open the bus named by ``spec`` for the duration of an ``async with``.
+
+    ``spec`` (the ``--bus`` option, ``run.json`` key ``bus``):
+
+    - ``"memory"``: a :class:`MemoryBus`;
+    - ``"embedded"``: starts an :class:`EmbeddedBroker` on a free loopback port and connects an
+      :class:`MqttBus` to it; both stop on exit;
+    - ``"mqtt://host[:port]"``: an :class:`MqttBus` on that broker (port 1883 by default).
+
+    ``qos`` and ``timeout_s`` [s] are passed to :class:`MqttBus`.
+    Raises ConfigError (key ``bus``) for any other spec; BusError when a broker fails.
+    """
+    if not isinstance(spec, str):
+        raise ConfigError(f"bus must be a str, got {spec!r}", key="bus", value=spec)
+    if spec == "memory":
+        async with MemoryBus() as bus:
+            yield bus
+        return
+    if spec == "embedded":
+        async with EmbeddedBroker(host="127.0.0.1", port=0) as broker:
+            async with MqttBus(broker.host, broker.port, qos=qos, timeout_s=timeout_s) as mbus:
+                yield mbus
+        return
+    m = _MQTT_URL.match(spec)
+    if m is None:
+        raise ConfigError(
+            f"bus {spec!r} is not 'memory', 'embedded' or 'mqtt://host:port'", key="bus", value=spec
+        )
+    host = m["host"].strip("[]")
+    port = int(m["port"]) if m["port"] else 1883
+    if not 0 < port < 65536:
+        raise ConfigError(f"bus {spec!r}: port {port} is not in 1..65535", key="bus", value=spec)
+    async with MqttBus(host, port, qos=qos, timeout_s=timeout_s) as qbus:
+        yield qbus
+
+
+class Tap:
+    """Collects every message matching ``pattern`` in a background task: the step barrier.
+
+    The simulation publishes all of a step's messages, then waits until the bus has delivered
+    them all, so what is recorded does not depend on machine speed::
+
+        async with Tap(bus, "v2x/#") as tap:       # subscribed (SUBACK) when this returns
+            for step in steps:
+                await bus.publish_many(step_messages)
+                expected += len(step_messages)
+                await tap.wait_for(expected, timeout_s=10.0)
+                record(tap.drain())
+
+    Args:
+        bus: an open bus.
+        pattern: subscription filter (MQTT 3.1.1).
+    """
+
+    def __init__(self, bus: Bus, pattern: str = "v2x/#") -> None:
+        self._bus = bus
+        self._pattern = pattern
+        self._sub: Subscription | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._buffer: list[BusMessage] = []
+        self._count = 0
+        self._error: BusError | None = None
+        self._waiter: tuple[int, asyncio.Future[None]] | None = None
+
+    @property
+    def pattern(self) -> str:
+        """The subscription filter."""
+        return self._pattern
+
+    @property
+    def count(self) -> int:
+        """Messages delivered since the tap opened (drained or not)."""
+        return self._count
+
+    async def __aenter__(self) -> Self:
+        if self._sub is not None:
+            raise BusError(f"tap on {self._pattern!r} is already open")
+        sub = self._bus.subscribe(self._pattern)
+        await sub.__aenter__()
+        self._sub = sub
+        self._task = asyncio.get_running_loop().create_task(
+            self._collect(sub), name=f"v2x-bus-tap-{self._pattern}"
+        )
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        sub, self._sub = self._sub, None
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+        if sub is not None:
+            await sub.__aexit__(exc_type, exc, tb)
+
+    async def _collect(self, sub: Subscription) -> None:
+        try:
+            async for msg in sub:
+                self._buffer.append(msg)
+                self._count += 1
+                waiter = self._waiter
+                if waiter is not None and self._count >= waiter[0] and not waiter[1].done():
+                    waiter[1].set_result(None)
+        except BusError as err:
+            self._error = err
+            if self._waiter is not None and not self._waiter[1].done():
+                self._waiter[1].set_exception(err)
+
+    async def wait_for(self, n_total: int, *, timeout_s: float = 10.0) -> None:
+        """Wait until at least ``n_total`` messages have been delivered since the tap opened.
+
+        Raises BusError when ``timeout_s`` [s] passes first (naming how many arrived), when
+        the connection was lost, or when the tap is not open.
+        """
+        if self._error is not None:
+            raise self._error
+        if self._count >= n_total:
+            return
+        if self._task is None:
+            raise BusError(f"tap on {self._pattern!r} is not open; use 'async with Tap(...)'")
+        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiter = (n_total, fut)
+        try:
+            await asyncio.wait_for(fut, timeout_s)
+        except TimeoutError:
+            raise BusError(
+                f"bus barrier timed out after {timeout_s} s on {self._pattern!r} at "
+                f"{self._bus.url}: {self._count} of {n_total} messages delivered"
+            ) from None
+        finally:
+            self._waiter = None
+
+    def drain(self) -> list[BusMessage]:
+        """The messages delivered since the last drain, in delivery order; empties the buffer."""
+        out, self._buffer = self._buffer, []
+        return out

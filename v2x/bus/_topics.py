@@ -1,0 +1,415 @@
+"""The topic table: the one place that says who publishes and who hears what on the bus.
+
+Scheme (after deployed vehicle-road-cloud platforms: RSU uplink and downlink per message type)::
+
+    v2x/{zone}/rsu/{rsu_id}/up/{bsm|spat|map|rsi|rsm}   RSU -> cloud: what it heard over PC5, what it sent
+    v2x/{zone}/rsu/{rsu_id}/down/rsi                    cloud -> RSU: events and signs to broadcast
+    v2x/{zone}/obu/{vehicle_id}/up/bsm                  OBU -> cloud over the cellular Uu link (V2N)
+    v2x/{zone}/sim/{clock|warnings|events}              simulation telemetry: run control, app warnings,
+                                                        ground-truth safety events
+
+Topic names and filters follow MQTT 3.1.1 section 4.7 (OASIS, 2014): ``/`` separates levels,
+``+`` matches exactly one level (which may be empty), ``#`` matches the parent level and any
+number of child levels and must be last, and topics starting with ``$`` are not matched by a
+filter whose first level is a wildcard.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+
+from v2x.errors import ConfigError
+
+__all__ = [
+    "MSG_TYPES",
+    "SIM_TOPICS",
+    "TOPICS",
+    "TopicInfo",
+    "TopicSpec",
+    "obu_up_bsm",
+    "parse_topic",
+    "rsu_down_rsi",
+    "rsu_up",
+    "sim_topic",
+    "topic_matches",
+    "validate_filter",
+    "validate_topic",
+    "zone_filter",
+]
+
+#: V2X message types carried on RSU uplinks (T/CSAE 53-2020 message set), as written in records.
+MSG_TYPES: tuple[str, ...] = ("BSM", "MAP", "SPAT", "RSI", "RSM")
+
+#: Names of the simulation telemetry topics ``v2x/{zone}/sim/{name}``.
+SIM_TOPICS: tuple[str, ...] = ("clock", "warnings", "events")
+
+_MAX_TOPIC_BYTES = 65535  # MQTT 3.1.1 section 1.5.3: UTF-8 string length prefix is 16 bits
+
+
+@dataclass(frozen=True, slots=True)
+class TopicSpec:
+    """One row of the topic table.
+
+    Attributes:
+        pattern: topic template, placeholders in braces, e.g. ``"v2x/{zone}/rsu/{rsu_id}/up/bsm"``.
+        msg_type: what the payload is: a V2X message type (``"BSM"``, ``"MAP"``, ``"SPAT"``,
+            ``"RSI"``, ``"RSM"``; UPER bytes by default) or a telemetry name (``"clock"``,
+            ``"warnings"``, ``"events"``; JSON).
+        direction: ``"up"`` (to the cloud), ``"down"`` (cloud to RSU) or ``"sim"`` (telemetry).
+        publishers: components that publish on it (``"rsu"``, ``"obu"``, ``"cloud"``,
+            ``"simulation"``).
+        subscribers: components that subscribe to it (``"cloud"``, ``"rsu"``, ``"recorder"``,
+            ``"external"`` for applications outside the testbed).
+        description: one line for humans.
+    """
+
+    pattern: str
+    msg_type: str
+    direction: str
+    publishers: tuple[str, ...]
+    subscribers: tuple[str, ...]
+    description: str
+
+    @property
+    def placeholders(self) -> tuple[str, ...]:
+        """Names of the placeholders in ``pattern``, in order, e.g. ``("zone", "rsu_id")``."""
+        return tuple(lv[1:-1] for lv in self.pattern.split("/") if lv.startswith("{"))
+
+    def format(self, **ids: str | int) -> str:
+        """The concrete topic for the given ids.
+
+        Raises ConfigError when an id is missing, unknown or not a valid topic level.
+        """
+        return self._fill(ids, wildcard=False)
+
+    def filter(self, **ids: str | int) -> str:
+        """A subscription filter: placeholders given in ``ids`` are filled, the others are ``+``.
+
+        Example: ``spec.filter(zone="xiqing")`` -> ``"v2x/xiqing/rsu/+/up/bsm"``.
+        Raises ConfigError when an id is unknown or not a valid topic level.
+        """
+        return self._fill(ids, wildcard=True)
+
+    def _fill(self, ids: dict[str, str | int], *, wildcard: bool) -> str:
+        names = self.placeholders
+        unknown = sorted(set(ids) - set(names))
+        if unknown:
+            raise ConfigError(
+                f"topic {self.pattern!r} has no placeholder {unknown[0]!r} (has {list(names)})",
+                key=unknown[0],
+                value=ids[unknown[0]],
+            )
+        out = []
+        for level in self.pattern.split("/"):
+            if level.startswith("{"):
+                name = level[1:-1]
+                if name in ids:
+                    out.append(_check_id(name, ids[name]))
+                elif wildcard:
+                    out.append("+")
+                else:
+                    raise ConfigError(f"topic {self.pattern!r} needs {name!r}", key=name)
+            else:
+                out.append(level)
+        return "/".join(out)
+
+
+_RSU_UP_SUBSCRIBERS = ("cloud", "recorder", "external")
+
+#: Every topic of the testbed. Publishers and subscribers name components, not instances.
+TOPICS: tuple[TopicSpec, ...] = (
+    TopicSpec(
+        "v2x/{zone}/rsu/{rsu_id}/up/bsm", "BSM", "up", ("rsu",), _RSU_UP_SUBSCRIBERS,
+        "BSMs an RSU received over PC5, forwarded to the cloud platform",
+    ),
+    TopicSpec(
+        "v2x/{zone}/rsu/{rsu_id}/up/spat", "SPAT", "up", ("rsu",), _RSU_UP_SUBSCRIBERS,
+        "SPAT the RSU broadcast (signal phase and timing of its intersection)",
+    ),
+    TopicSpec(
+        "v2x/{zone}/rsu/{rsu_id}/up/map", "MAP", "up", ("rsu",), _RSU_UP_SUBSCRIBERS,
+        "MAP the RSU broadcast (intersection and lane geometry)",
+    ),
+    TopicSpec(
+        "v2x/{zone}/rsu/{rsu_id}/up/rsi", "RSI", "up", ("rsu",), _RSU_UP_SUBSCRIBERS,
+        "RSI the RSU broadcast (road events and signs)",
+    ),
+    TopicSpec(
+        "v2x/{zone}/rsu/{rsu_id}/up/rsm", "RSM", "up", ("rsu",), _RSU_UP_SUBSCRIBERS,
+        "RSM the RSU broadcast (road participants from roadside perception)",
+    ),
+    TopicSpec(
+        "v2x/{zone}/rsu/{rsu_id}/down/rsi", "RSI", "down", ("cloud",), ("rsu", "recorder"),
+        "RSI from the cloud platform for the RSU to broadcast",
+    ),
+    TopicSpec(
+        "v2x/{zone}/obu/{vehicle_id}/up/bsm", "BSM", "up", ("obu",),
+        ("cloud", "recorder", "external"),
+        "BSM an OBU sent over the cellular Uu link (V2N), with its own latency model",
+    ),
+    TopicSpec(
+        "v2x/{zone}/sim/clock", "clock", "sim", ("simulation",), ("recorder", "external"),
+        "simulation clock and run control: step time, real-time factor (JSON)",
+    ),
+    TopicSpec(
+        "v2x/{zone}/sim/warnings", "warnings", "sim", ("simulation",), ("recorder", "external"),
+        "warnings raised by on-board applications, e.g. FCW (JSON)",
+    ),
+    TopicSpec(
+        "v2x/{zone}/sim/events", "events", "sim", ("simulation",), ("recorder", "external"),
+        "ground-truth safety events: collisions, hard braking (JSON)",
+    ),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class TopicInfo:
+    """What a concrete topic is, from :func:`parse_topic`.
+
+    Attributes:
+        spec: the row of :data:`TOPICS` it matches.
+        zone: the zone level.
+        node_kind: ``"rsu"``, ``"obu"`` or ``"sim"``.
+        node_id: the RSU or vehicle id level (``None`` for sim topics).
+        direction: ``spec.direction``.
+        msg_type: ``spec.msg_type``.
+    """
+
+    spec: TopicSpec
+    zone: str
+    node_kind: str
+    node_id: str | None
+    direction: str
+    msg_type: str
+
+
+# ---------------------------------------------------------------------------------------------
+# validation
+
+
+def _check_id(name: str, value: object) -> str:
+    """One topic level from an id; raises ConfigError naming the value when it cannot be one."""
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
+        raise ConfigError(
+            f"{name} must be a str or int, got {type(value).__name__} {value!r}",
+            key=name,
+            value=value,
+        )
+    text = str(value)
+    if not text:
+        raise ConfigError(f"{name} must not be empty", key=name, value=value)
+    for bad in ("+", "#", "/", "\x00"):
+        if bad in text:
+            raise ConfigError(
+                f"{name} {text!r} contains {bad!r}, which cannot appear inside a topic level",
+                key=name,
+                value=value,
+            )
+    return text
+
+
+def validate_topic(topic: str) -> str:
+    """Check a topic name one publishes to (MQTT 3.1.1 section 4.7.3) and return it.
+
+    Raises ConfigError (key ``topic``) when it is empty, contains ``+``, ``#`` or NUL, or is
+    longer than 65535 UTF-8 bytes.
+    """
+    if not isinstance(topic, str) or not topic:
+        raise ConfigError(f"topic must be a non-empty str, got {topic!r}", key="topic", value=topic)
+    if "+" in topic or "#" in topic or "\x00" in topic:
+        raise ConfigError(
+            f"topic {topic!r} contains a wildcard or NUL; publish to a concrete topic",
+            key="topic",
+            value=topic,
+        )
+    if len(topic.encode()) > _MAX_TOPIC_BYTES:
+        raise ConfigError("topic is longer than 65535 UTF-8 bytes", key="topic", value=topic)
+    return topic
+
+
+def validate_filter(pattern: str) -> str:
+    """Check a subscription filter (MQTT 3.1.1 section 4.7.1) and return it.
+
+    Raises ConfigError (key ``pattern``) when it is empty, contains NUL, ``#`` is not the whole
+    last level, or ``+`` is not a whole level.
+    """
+    if not isinstance(pattern, str) or not pattern:
+        raise ConfigError(
+            f"subscription filter must be a non-empty str, got {pattern!r}",
+            key="pattern",
+            value=pattern,
+        )
+    _filter_levels(pattern)
+    return pattern
+
+
+@functools.lru_cache(maxsize=1024)
+def _filter_levels(pattern: str) -> tuple[str, ...]:
+    if "\x00" in pattern:
+        raise ConfigError("subscription filter contains NUL", key="pattern", value=pattern)
+    if len(pattern.encode()) > _MAX_TOPIC_BYTES:
+        raise ConfigError(
+            "subscription filter is longer than 65535 UTF-8 bytes", key="pattern", value=pattern
+        )
+    levels = tuple(pattern.split("/"))
+    for i, level in enumerate(levels):
+        if "#" in level and (level != "#" or i != len(levels) - 1):
+            raise ConfigError(
+                f"filter {pattern!r}: '#' must be a whole level and the last one",
+                key="pattern",
+                value=pattern,
+            )
+        if "+" in level and level != "+":
+            raise ConfigError(
+                f"filter {pattern!r}: '+' must be a whole level",
+                key="pattern",
+                value=pattern,
+            )
+    return levels
+
+
+def topic_matches(pattern: str, topic: str) -> bool:
+    """Whether the subscription filter ``pattern`` matches the topic name ``topic``.
+
+    MQTT 3.1.1 section 4.7: ``+`` matches exactly one level, which may be empty
+    (``"a/+"`` matches ``"a/"`` but not ``"a"``); ``#`` matches the parent level and any number
+    of child levels (``"a/#"`` matches ``"a"``, ``"a/"`` and ``"a/b/c"``); a topic starting with
+    ``$`` is not matched by a filter whose first level is ``+`` or ``#`` (section 4.7.2).
+
+    Raises ConfigError when ``pattern`` is not a valid filter.
+    """
+    if not pattern:
+        validate_filter(pattern)
+    if "+" not in pattern and "#" not in pattern:
+        _filter_levels(pattern)  # validates NUL and length, cached
+        return pattern == topic
+    f_levels = _filter_levels(pattern)
+    if topic.startswith("$") and f_levels[0] in ("+", "#"):
+        return False
+    t_levels = topic.split("/")
+    n_f = len(f_levels)
+    for i, level in enumerate(f_levels):
+        if level == "#":
+            return True  # validated: last level; covers the parent (i == len(t_levels))
+        if i >= len(t_levels):
+            return False
+        if level != "+" and level != t_levels[i]:
+            return False
+    return n_f == len(t_levels)
+
+
+# ---------------------------------------------------------------------------------------------
+# builders
+
+
+def _spec(pattern: str) -> TopicSpec:
+    for spec in TOPICS:
+        if spec.pattern == pattern:
+            return spec
+    raise LookupError(pattern)  # pragma: no cover - table is static
+
+
+_RSU_UP = {spec.msg_type: spec for spec in TOPICS if "/rsu/" in spec.pattern and spec.direction == "up"}
+_RSU_DOWN_RSI = _spec("v2x/{zone}/rsu/{rsu_id}/down/rsi")
+_OBU_UP_BSM = _spec("v2x/{zone}/obu/{vehicle_id}/up/bsm")
+_SIM = {spec.msg_type: spec for spec in TOPICS if spec.direction == "sim"}
+
+
+def rsu_up(zone: str, rsu_id: str | int, msg_type: str) -> str:
+    """RSU uplink topic ``v2x/{zone}/rsu/{rsu_id}/up/{msg}`` for one of :data:`MSG_TYPES`.
+
+    ``msg_type`` is case-insensitive (``"BSM"`` or ``"bsm"``); the topic level is lower case.
+    Raises ConfigError (key ``zone``, ``rsu_id`` or ``msg_type``) naming a bad value.
+    """
+    key = msg_type.upper() if isinstance(msg_type, str) else msg_type
+    spec = _RSU_UP.get(key)  # type: ignore[arg-type]
+    if spec is None:
+        raise ConfigError(
+            f"msg_type {msg_type!r} is not one of {list(MSG_TYPES)}", key="msg_type", value=msg_type
+        )
+    return spec.format(zone=zone, rsu_id=rsu_id)
+
+
+def rsu_down_rsi(zone: str, rsu_id: str | int) -> str:
+    """Downlink topic ``v2x/{zone}/rsu/{rsu_id}/down/rsi`` (cloud -> RSU).
+
+    Raises ConfigError (key ``zone`` or ``rsu_id``) naming a bad value.
+    """
+    return _RSU_DOWN_RSI.format(zone=zone, rsu_id=rsu_id)
+
+
+def obu_up_bsm(zone: str, vehicle_id: str | int) -> str:
+    """V2N uplink topic ``v2x/{zone}/obu/{vehicle_id}/up/bsm`` (OBU over Uu).
+
+    Raises ConfigError (key ``zone`` or ``vehicle_id``) naming a bad value.
+    """
+    return _OBU_UP_BSM.format(zone=zone, vehicle_id=vehicle_id)
+
+
+def sim_topic(zone: str, name: str) -> str:
+    """Telemetry topic ``v2x/{zone}/sim/{name}``, ``name`` one of :data:`SIM_TOPICS`.
+
+    Raises ConfigError (key ``zone`` or ``name``) naming a bad value.
+    """
+    spec = _SIM.get(name)
+    if spec is None:
+        raise ConfigError(f"sim topic {name!r} is not one of {list(SIM_TOPICS)}", key="name", value=name)
+    return spec.format(zone=zone)
+
+
+def zone_filter(zone: str | None = None) -> str:
+    """Filter for every topic of one zone (``"v2x/{zone}/#"``) or of all zones (``"v2x/#"``).
+
+    Raises ConfigError (key ``zone``) naming a bad value.
+    """
+    if zone is None:
+        return "v2x/#"
+    return f"v2x/{_check_id('zone', zone)}/#"
+
+
+# ---------------------------------------------------------------------------------------------
+# parsing
+
+
+def _compile(spec: TopicSpec) -> tuple[tuple[str | None, ...], TopicSpec]:
+    # None marks a placeholder level
+    return tuple(None if lv.startswith("{") else lv for lv in spec.pattern.split("/")), spec
+
+
+_COMPILED = tuple(_compile(spec) for spec in TOPICS)
+
+
+@functools.lru_cache(maxsize=8192)
+def parse_topic(topic: str) -> TopicInfo | None:
+    """What a concrete topic is: its row of :data:`TOPICS` and the ids in it.
+
+    Returns None when the topic is not in the table (e.g. an external application's own topic),
+    so a recorder can still keep the message with an empty ``msg_type``.
+    Example: ``parse_topic("v2x/xq/rsu/R7/up/spat")`` -> ``TopicInfo(zone="xq", node_kind="rsu",
+    node_id="R7", direction="up", msg_type="SPAT", ...)``.
+    """
+    levels = topic.split("/")
+    for template, spec in _COMPILED:
+        if len(template) != len(levels):
+            continue
+        values: list[str] = []
+        for want, got in zip(template, levels, strict=True):
+            if want is None:
+                if not got or "+" in got or "#" in got:
+                    break
+                values.append(got)
+            elif want != got:
+                break
+        else:
+            zone = values[0]
+            node_id = values[1] if len(values) > 1 else None
+            return TopicInfo(
+                spec=spec,
+                zone=zone,
+                node_kind=levels[2],
+                node_id=node_id,
+                direction=spec.direction,
+                msg_type=spec.msg_type,
+            )
+    return None

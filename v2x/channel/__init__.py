@@ -1,0 +1,39 @@
+"""The PC5 radio channel: who hears which message, and when.
+
+A step of the simulation finds the candidate links with :func:`find_pairs` (k-d tree, within the
+model's :attr:`ChannelModel.max_range_m`) and asks a :class:`ChannelModel` for a
+:class:`Reception` per link, vectorized over all links. Models are picked by name from a
+scenario's ``[channel]`` table with :func:`make_channel`:
+
+- ``ideal``: every link within ``range_m`` received after a constant ``latency``;
+- ``tr37885-urban`` / ``tr37885-highway``: 3GPP TR 37.885 V2V path loss, LOS probability,
+  shadowing, a link budget, a logistic SNR -> reception curve and a Mode 4 latency model
+  (:mod:`v2x.channel._tr37885` documents every formula and what is not modelled).
+"""
+
+from ._base import ChannelModel, Reception
+from ._ideal import IdealChannel
+from ._pairs import LinkBatch, find_pairs
+from ._registry import available_channels, make_channel
+from ._tr37885 import (
+    Tr37885Channel,
+    noise_floor_dbm,
+    reception_probability,
+    tr37885_los_probability,
+    tr37885_path_loss_db,
+)
+
+__all__ = [
+    "ChannelModel",
+    "IdealChannel",
+    "LinkBatch",
+    "Reception",
+    "Tr37885Channel",
+    "available_channels",
+    "find_pairs",
+    "make_channel",
+    "noise_floor_dbm",
+    "reception_probability",
+    "tr37885_los_probability",
+    "tr37885_path_loss_db",
+]

@@ -1,0 +1,143 @@
+"""The ``v2x`` command line, thin over the library.
+
+Exit codes: 0 all criteria passed, 1 a criterion failed, 2 usage, configuration or run error
+(the message names the file, key and value; no traceback).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from v2x import __version__
+from v2x.cli._run import RunResult, run_scenario
+from v2x.errors import V2XError
+
+__all__ = ["RunResult", "main", "run_scenario"]
+
+EXIT_PASS, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
+
+
+class _Group(click.Group):
+    """Maps our errors to exit code 2 with a one-line message."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except V2XError as exc:
+            click.echo(f"v2x: error: {exc}", err=True)
+            cause = exc.__cause__
+            if cause is not None:
+                click.echo(f"v2x: caused by {type(cause).__name__}: {cause}", err=True)
+            ctx.exit(EXIT_USAGE)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="v2x")
+def main() -> None:
+    """C-V2X testbed: scripted, repeatable, scored V2X tests on SUMO scenarios of the
+    Tianjin Xiqing pilot zone."""
+
+
+@main.command("list")
+@click.option("--tag", default=None, help="Only scenarios with this tag.")
+def list_cmd(tag: str | None) -> None:
+    """List the scenarios of the library, with their tags."""
+    import scenarios
+
+    for sc in scenarios.library_scenarios():
+        if tag and tag not in sc.tags:
+            continue
+        click.echo(f"{sc.id:28s} {sc.duration_ns / 1e9:6.0f} s  [{', '.join(sc.tags)}]  "
+                   f"{sc.title}")
+
+
+def _bus_spec(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    if value in ("memory", "embedded") or value.startswith("mqtt://"):
+        return value
+    raise click.BadParameter("use memory, embedded or mqtt://host:port", ctx, param)
+
+
+@main.command("run")
+@click.argument("scenario")
+@click.option("--seed", type=int, default=None, help="Override the scenario's seed.")
+@click.option("--bus", default="embedded", show_default=True, callback=_bus_spec,
+              help="memory | embedded (amqtt broker started by the run) | mqtt://host:port")
+@click.option("--gui", is_flag=True, help="Run sumo-gui over TraCI instead of libsumo.")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
+              default=None, help="Run directory [default: runs/<scenario>-<seed>].")
+@click.option("--duration", "duration_s", type=float, default=None,
+              help="Run only the first N seconds of the scenario.")
+@click.option("--lang", type=click.Choice(["en", "zh"]), default="en", show_default=True,
+              help="Report language.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+def run_cmd(scenario: str, seed: int | None, bus: str, gui: bool, out_dir: Path | None,
+            duration_s: float | None, lang: str, quiet: bool) -> None:
+    """Run SCENARIO (a library id or a scenario folder): recording + report.
+
+    Exit 0 when every criterion passes, 1 when one fails, 2 on a usage or configuration
+    error.
+    """
+    import scenarios
+
+    sc = scenarios.resolve_scenario(scenario)
+    if out_dir is None:
+        out_dir = Path("runs") / f"{sc.id}-{seed if seed is not None else sc.seed}"
+    if quiet or not sys.stderr.isatty():
+        result = run_scenario(sc, out_dir=out_dir, seed=seed, bus=bus, gui=gui,
+                              duration_s=duration_s, lang=lang,
+                              progress=None if quiet else _LineProgress())
+    else:
+        from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+        columns = (TextColumn("[bold]{task.description}"), BarColumn(),
+                   TextColumn("{task.fields[sim]}"), TimeRemainingColumn())
+        with Progress(*columns, transient=True) as bar:
+            task = bar.add_task(sc.id, total=1.0, sim="")
+
+            def progress(p: object) -> None:
+                t, d = p.t_ns, p.duration_ns  # type: ignore[attr-defined]
+                if (t // 100_000_000) % 10 == 0 or t >= d:
+                    rtf = t / 1e9 / max(p.wall_s, 1e-9)  # type: ignore[attr-defined]
+                    msgs = p.messages / max(t / 1e9, 1e-9)  # type: ignore[attr-defined]
+                    bar.update(task, completed=t / d, sim=(
+                        f"{t / 1e9:6.1f}/{d / 1e9:.0f} s  x{rtf:5.1f} real time  "
+                        f"{p.vehicles:4d} veh  {msgs:8.0f} msg/s"))  # type: ignore[attr-defined]
+
+            result = run_scenario(sc, out_dir=out_dir, seed=seed, bus=bus, gui=gui,
+                                  duration_s=duration_s, lang=lang, progress=progress)
+    _print_result(result)
+    sys.exit(EXIT_PASS if result.passed else EXIT_FAIL)
+
+
+class _LineProgress:
+    """Progress as a line every 30 s of simulated time (for logs and CI)."""
+
+    def __call__(self, p: object) -> None:
+        t = p.t_ns  # type: ignore[attr-defined]
+        if t % 30_000_000_000 == 0:
+            click.echo(f"  t={t / 1e9:5.0f} s  vehicles={p.vehicles}  "  # type: ignore[attr-defined]
+                       f"messages={p.messages}  wall={p.wall_s:.1f} s",  # type: ignore[attr-defined]
+                       err=True)
+
+
+def _print_result(result: RunResult) -> None:
+    s = result.summary
+    click.echo(f"run directory: {result.out_dir}")
+    click.echo(f"vehicles {s.vehicles} (equipped {s.equipped}), RSUs {s.rsus}, "
+               f"steps {s.steps}, wall {s.wall_s:.1f} s")
+    click.echo("transmissions: " + ", ".join(f"{k} {v}" for k, v in s.tx_counts.items()))
+    click.echo(f"bus messages {s.bus_messages}, FCW warnings {s.warnings}, "
+               f"hard braking {s.hard_braking}, collisions {s.collisions}")
+    for v in result.evaluation.verdicts:
+        mark = "PASS" if v.passed else "FAIL"
+        click.echo(f"  [{mark}] {v.name}: {v.reason}")
+    for kind, path in sorted(result.reports.items()):
+        click.echo(f"{kind}: {path}")
+    click.echo("PASSED" if result.passed else "FAILED")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,187 @@
+"""Parquet tables written incrementally, one row group per flush.
+
+The schema of every table is in ``docs/recording.md``; :data:`SCHEMAS` is its source of truth
+in code. Columns are appended as numpy arrays per step and flushed when a table has buffered
+``flush_rows`` rows, so memory stays bounded on long runs.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from v2x.errors import RecordingError
+
+__all__ = ["SCHEMAS", "Recorder"]
+
+_str = pa.dictionary(pa.int32(), pa.string())
+
+SCHEMAS: dict[str, pa.Schema] = {
+    "nodes": pa.schema([("node", pa.int64()), ("name", pa.string()), ("kind", pa.string()),
+                        ("vclass", pa.int16()), ("length_m", pa.float32()),
+                        ("width_m", pa.float32())]),
+    "trajectories": pa.schema([("t_ns", pa.int64()), ("vehicle", pa.int64()),
+                               ("x", pa.float64()), ("y", pa.float64()),
+                               ("lat", pa.float64()), ("lon", pa.float64()),
+                               ("speed", pa.float64()), ("accel", pa.float64()),
+                               ("heading_deg", pa.float64()), ("lane", _str),
+                               ("lane_pos", pa.float64()), ("length", pa.float64())]),
+    "transmissions": pa.schema([("tx_id", pa.int64()), ("t_ns", pa.int64()),
+                                ("sender", pa.int64()), ("msg_type", _str),
+                                ("msg_cnt", pa.int16()), ("size_bytes", pa.int32()),
+                                ("x", pa.float64()), ("y", pa.float64())]),
+    "receptions": pa.schema([("tx_id", pa.int64()), ("t_ns", pa.int64()),
+                             ("receiver", pa.int64()), ("msg_type", _str),
+                             ("distance_m", pa.float32()), ("received", pa.bool_()),
+                             ("latency_ns", pa.int64()), ("used_by", _str)]),
+    "prr_bins": pa.schema([("msg_type", pa.string()), ("bin_lo_m", pa.float64()),
+                           ("bin_hi_m", pa.float64()), ("n_pairs", pa.int64()),
+                           ("n_received", pa.int64())]),
+    "latency_hist": pa.schema([("msg_type", pa.string()), ("bin_lo_ns", pa.int64()),
+                               ("bin_hi_ns", pa.int64()), ("count", pa.int64())]),
+    "ipg_hist": pa.schema([("msg_type", pa.string()), ("bin_lo_ns", pa.int64()),
+                           ("bin_hi_ns", pa.int64()), ("count", pa.int64())]),
+    "bus": pa.schema([("t_ns", pa.int64()), ("topic", pa.string()), ("msg_type", _str),
+                      ("direction", _str), ("size_bytes", pa.int32()),
+                      ("wall_latency_ms", pa.float64())]),
+    "warnings": pa.schema([("t_ns", pa.int64()), ("app", _str), ("vehicle", pa.int64()),
+                           ("remote", pa.int64()), ("ttc_s", pa.float64()),
+                           ("gap_m", pa.float64()), ("tx_id", pa.int64())]),
+    "events": pa.schema([("t_ns", pa.int64()), ("kind", _str), ("vehicle", pa.int64()),
+                         ("other", pa.int64()), ("value", pa.float64())]),
+}
+
+
+class _Table:
+    def __init__(self, path: Path, schema: pa.Schema, flush_rows: int) -> None:
+        self.path = path
+        self.schema = schema
+        self.flush_rows = flush_rows
+        self.chunks: list[dict[str, Any]] = []
+        self.buffered = 0
+        self.rows = 0
+        self.writer: pq.ParquetWriter | None = None
+
+    def append(self, cols: Mapping[str, Any]) -> None:
+        n = len(next(iter(cols.values())))
+        if n == 0:
+            return
+        self.chunks.append(dict(cols))
+        self.buffered += n
+        if self.buffered >= self.flush_rows:
+            self.flush()
+
+    def flush(self) -> None:
+        if not self.chunks and self.writer is not None:
+            return
+        arrays = []
+        for f in self.schema:
+            parts = [np.asarray(c[f.name]) if not isinstance(c[f.name], list) else c[f.name]
+                     for c in self.chunks]
+            if parts:
+                values: Any = (np.concatenate(parts) if all(isinstance(p, np.ndarray)
+                                                            for p in parts)
+                               else [v for p in parts for v in list(p)])
+            else:
+                values = []
+            if pa.types.is_dictionary(f.type):
+                arr = pa.array(values, type=pa.string()).dictionary_encode()
+                arr = arr.cast(f.type)
+            else:
+                arr = pa.array(values, type=f.type)
+            arrays.append(arr)
+        table = pa.Table.from_arrays(arrays, schema=self.schema)
+        if self.writer is None:
+            self.writer = pq.ParquetWriter(self.path, self.schema, compression="zstd")
+        self.writer.write_table(table)
+        self.rows += table.num_rows
+        self.chunks = []
+        self.buffered = 0
+
+    def close(self) -> None:
+        self.flush()
+        if self.writer is not None:
+            self.writer.close()
+
+
+class Recorder:
+    """Writes a run directory (see ``docs/recording.md``).
+
+    Args:
+        out_dir: the run directory; created if missing.
+        flush_rows: rows buffered per table before a row group is written.
+
+    Raises:
+        RecordingError: the directory cannot be created or written.
+    """
+
+    def __init__(self, out_dir: str | Path, *, flush_rows: int = 200_000) -> None:
+        self.out_dir = Path(out_dir)
+        try:
+            self.out_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise RecordingError(f"cannot create run directory {self.out_dir}: {exc}") from exc
+        self._tables = {name: _Table(self.out_dir / f"{name}.parquet", schema, flush_rows)
+                        for name, schema in SCHEMAS.items()}
+        self._closed = False
+
+    def append(self, table: str, **cols: Any) -> None:
+        """Append columns (equal-length arrays or lists) to a table."""
+        t = self._tables[table]
+        missing = set(t.schema.names) - set(cols)
+        if missing:
+            raise RecordingError(f"{table}: missing columns {sorted(missing)}")
+        try:
+            t.append(cols)
+        except (pa.ArrowException, OSError) as exc:
+            raise RecordingError(f"cannot write {t.path}: {exc}") from exc
+
+    def rows(self, table: str) -> int:
+        """Rows written or buffered so far in a table."""
+        t = self._tables[table]
+        return t.rows + t.buffered
+
+    def write_json(self, name: str, data: Mapping[str, Any]) -> Path:
+        """Write ``name`` (e.g. ``run.json``) into the run directory."""
+        path = self.out_dir / name
+        try:
+            path.write_text(json.dumps(data, indent=2, ensure_ascii=False, default=_jsonable),
+                            encoding="utf-8")
+        except OSError as exc:
+            raise RecordingError(f"cannot write {path}: {exc}") from exc
+        return path
+
+    def close(self) -> None:
+        """Flush and close every table; tables with no rows are written empty."""
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            for t in self._tables.values():
+                t.close()
+        except (pa.ArrowException, OSError) as exc:
+            raise RecordingError(f"cannot finish the recording in {self.out_dir}: {exc}") from exc
+
+    def __enter__(self) -> Recorder:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _jsonable(obj: Any) -> Any:
+    if isinstance(obj, np.integer):
+        return int(obj)
+    if isinstance(obj, np.floating):
+        return float(obj)
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    if isinstance(obj, Path):
+        return str(obj)
+    raise TypeError(f"not JSON serializable: {type(obj).__name__}")

@@ -1,0 +1,430 @@
+"""The simulation loop: traffic -> BSM/SPAT/MAP -> PC5 channel -> applications -> bus -> recorder.
+
+One step (default 100 ms of simulated time), everything vectorized over vehicles and links:
+
+1. the traffic backend advances and hands over vehicle state columns; scripted events fire;
+2. equipped OBUs whose BSM is due encode a :class:`~v2x.messages.BsmBatch`; every RSU hands
+   over its due SPAT/MAP (:class:`Roadside` protocol);
+3. candidate links within ``prr_max_m`` come from a k-d tree (:func:`~v2x.channel.find_pairs`);
+   the channel model decides reception and latency per link;
+4. online aggregates count every link (PRR bins, latency and inter-packet-gap histograms);
+5. forward collision warning runs on the BSMs each OBU received (positions decoded from the
+   quantized lat/lon, as a real OBU would);
+6. RSUs forward what they heard and sent on the bus; the loop waits until the recording tap has
+   received everything it published (a barrier), so results do not depend on machine speed;
+7. the recorder appends the step's rows.
+
+Receptions are processed in the step they were sent in: the channel latency (a few ms to tens
+of ms) is recorded, and applications see a message within the same 100 ms step.
+Randomness: one ``SeedSequence(seed)`` split into independent generators per component
+(channel, equipage/msgCnt/sampling).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import numpy as np
+
+from v2x.apps import FcwState, ForwardCollisionWarning, most_critical
+from v2x.bus import Bus, Tap, parse_topic, rsu_up
+from v2x.channel import ChannelModel, LinkBatch, find_pairs
+from v2x.geo import GeoFrame
+from v2x.messages._bsm import BSM_NOMINAL_BYTES, BsmBatch
+from v2x.recorder import MSG_TYPES, Histogram, PairClock, PrrBins, Recorder
+from v2x.traffic import TrafficBackend, VehicleStates
+from v2x.units import G
+
+__all__ = ["RSU_NODE_BASE", "Outgoing", "Roadside", "RunSummary", "ScriptedStop", "SimConfig",
+           "Simulation", "StepProgress"]
+
+#: node ids of RSUs start here; vehicles are numbered 0, 1, ... by first appearance
+RSU_NODE_BASE = 1_000_000
+_BSM, _MAP, _SPAT = MSG_TYPES.index("BSM"), MSG_TYPES.index("MAP"), MSG_TYPES.index("SPAT")
+_CODE = {name: i for i, name in enumerate(MSG_TYPES)}
+_HARD_BRAKING = 0.4 * G  # [m/s²]
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """A message an RSU transmits this step: type, msgCnt, bus payload and on-air size."""
+
+    msg_type: str
+    msg_cnt: int
+    payload: bytes
+    size_bytes: int
+
+
+class Roadside(Protocol):
+    """What the loop needs of a roadside unit (implemented in :mod:`roadside`)."""
+
+    name: str
+    x: float
+    y: float
+    antenna_height_m: float
+
+    def transmit(self, t_ns: int) -> Sequence[Outgoing]:
+        """Messages due at ``t_ns`` (SPAT, MAP, ... at their periods)."""
+        ...
+
+
+@dataclass(frozen=True)
+class ScriptedStop:
+    """At ``at_ns`` vehicle ``vehicle`` brakes to a stop at ``decel`` [m/s²], holds ``hold_ns``."""
+
+    at_ns: int
+    vehicle: str
+    decel: float
+    hold_ns: int
+
+
+@dataclass(frozen=True)
+class SimConfig:
+    """Settings of one run (all from the scenario)."""
+
+    start: dt.datetime
+    duration_ns: int
+    step_ns: int = 100_000_000
+    zone: str = "xiqing"
+    bsm_period_ns: int = 100_000_000
+    obu_antenna_height_m: float = 1.5
+    penetration: float = 1.0
+    prr_bin_m: float = 20.0
+    prr_max_m: float = 500.0
+    latency_bin_ns: int = 100_000
+    reception_sample: float = 0.05
+    fcw: ForwardCollisionWarning | None = None
+    fcw_range_m: float = 150.0
+    forward: bool = True
+    stops: tuple[ScriptedStop, ...] = ()
+
+
+@dataclass(frozen=True)
+class StepProgress:
+    """Progress of a run, handed to the progress callback."""
+
+    t_ns: int
+    duration_ns: int
+    vehicles: int
+    messages: int
+    wall_s: float
+
+
+@dataclass
+class RunSummary:
+    """Counts of a finished run (written into ``run.json``)."""
+
+    steps: int = 0
+    vehicles: int = 0
+    equipped: int = 0
+    rsus: int = 0
+    tx_counts: dict[str, int] = field(default_factory=dict)
+    bus_messages: int = 0
+    warnings: int = 0
+    collisions: int = 0
+    hard_braking: int = 0
+    stops_skipped: list[str] = field(default_factory=list)
+    wall_s: float = 0.0
+
+
+class _Grow:
+    """Per-vehicle-index state arrays, grown as vehicles appear."""
+
+    def __init__(self, rng: np.random.Generator) -> None:
+        self.rng = rng
+        self.n = 0
+        self.u = np.empty((0, 3))          # uniform draws: equipage, msgCnt start, sampling
+        self.first_ns = np.empty(0, np.int64)
+        self.sent = np.empty(0, np.int64)  # BSMs sent so far
+        self.braking = np.empty(0, bool)   # hard-braking state (for rising edges)
+
+    def ensure(self, n: int, t_ns: int) -> None:
+        if n <= self.n:
+            return
+        k = n - self.n
+        self.u = np.vstack([self.u, self.rng.random((k, 3))])
+        self.first_ns = np.concatenate([self.first_ns, np.full(k, t_ns, np.int64)])
+        self.sent = np.concatenate([self.sent, np.zeros(k, np.int64)])
+        self.braking = np.concatenate([self.braking, np.zeros(k, bool)])
+        self.n = n
+
+
+class Simulation:
+    """One run of a scenario: wires traffic, RSUs, channel, applications, bus and recorder.
+
+    Args:
+        traffic: the traffic backend (SUMO or scripted).
+        roadside: the RSUs; RSU ``r`` is node ``RSU_NODE_BASE + r``.
+        channel: the PC5 channel model.
+        geo: network x/y <-> lat/lon.
+        recorder: where the run is written.
+        config: run settings.
+        seed: the run's seed; one ``SeedSequence`` split per component.
+    """
+
+    def __init__(self, *, traffic: TrafficBackend, roadside: Sequence[Roadside],
+                 channel: ChannelModel, geo: GeoFrame, recorder: Recorder, config: SimConfig,
+                 seed: int) -> None:
+        self.traffic = traffic
+        self.roadside = list(roadside)
+        self.channel = channel
+        self.geo = geo
+        self.rec = recorder
+        self.cfg = config
+        ss = np.random.SeedSequence(seed)
+        ch_seq, veh_seq = ss.spawn(2)
+        self.rng_channel = np.random.default_rng(ch_seq)
+        self.veh = _Grow(np.random.default_rng(veh_seq))
+        self.prr = PrrBins(config.prr_bin_m, config.prr_max_m)
+        self.latency = Histogram(config.latency_bin_ns, 1_000_000_000)
+        self.ipg = Histogram(config.latency_bin_ns * 10, 10_000_000_000)
+        self.clock = PairClock()
+        self.fcw_state = FcwState()
+        self.summary = RunSummary(rsus=len(self.roadside))
+        self.next_tx_id = 0
+        n_r = len(self.roadside)
+        self.rsu_node = RSU_NODE_BASE + np.arange(n_r, dtype=np.int64)
+        self.rsu_xy = np.array([[r.x, r.y] for r in self.roadside], np.float64).reshape(-1, 2)
+        self.rsu_h = np.array([r.antenna_height_m for r in self.roadside], np.float64)
+        self._pending_stops = sorted(config.stops, key=lambda s: s.at_ns)
+        self._tx_counts = np.zeros(len(MSG_TYPES), np.int64)
+
+    # ------------------------------------------------------------------------------------
+    async def run(self, bus: Bus, *,
+                  progress: Callable[[StepProgress], None] | None = None) -> RunSummary:
+        """Run every step of the scenario; returns the counts. The caller closes the recorder.
+
+        Raises:
+            SumoError, BusError, RecordingError: from the components, with causes chained.
+        """
+        cfg = self.cfg
+        n_steps = cfg.duration_ns // cfg.step_ns
+        wall0 = time.perf_counter()
+        published = 0
+        messages = 0
+        async with Tap(bus, f"v2x/{cfg.zone}/#") as tap:
+            for _ in range(n_steps):
+                states = self.traffic.step()
+                pubs, n_tx = self._step(states)
+                messages += n_tx
+                if pubs:
+                    await bus.publish_many(pubs)
+                    published += len(pubs)
+                    await tap.wait_for(published, timeout_s=30.0)
+                    self._record_bus(states.t_ns, tap.drain())
+                self.summary.steps += 1
+                if progress is not None:
+                    progress(StepProgress(states.t_ns, cfg.duration_ns, states.n, messages,
+                                          time.perf_counter() - wall0))
+        self.summary.bus_messages = published
+        self.summary.tx_counts = {m: int(c) for m, c in zip(MSG_TYPES, self._tx_counts,
+                                                           strict=True) if c}
+        self.summary.vehicles = self.veh.n
+        self.summary.equipped = int(np.count_nonzero(self.veh.u[:, 0] < cfg.penetration))
+        self.summary.wall_s = time.perf_counter() - wall0
+        self._write_aggregates()
+        return self.summary
+
+    # ------------------------------------------------------------------------------------
+    def _step(self, st: VehicleStates) -> tuple[list[tuple[str, bytes]], int]:
+        cfg = self.cfg
+        t = st.t_ns
+        self._fire_stops(t)
+        veh = self.veh
+        if st.n:
+            veh.ensure(int(st.index.max()) + 1, t)
+        idx = st.index
+        self._ground_truth(st)
+
+        # -- who transmits ----------------------------------------------------------------
+        equipped = veh.u[idx, 0] < cfg.penetration
+        due = equipped & ((t - veh.first_ns[idx]) % cfg.bsm_period_ns == 0)
+        s = np.flatnonzero(due)
+        sender = idx[s]
+        msg_cnt = (np.floor(veh.u[sender, 1] * 128).astype(np.int64) + veh.sent[sender]) % 128
+        veh.sent[sender] += 1
+        lat, lon = self.geo.to_latlon(st.x[s], st.y[s])
+        bsm = BsmBatch.encode(sender=sender, msg_cnt=msg_cnt, start=cfg.start, t_ns=t,
+                              lat_deg=lat, lon_deg=lon, speed=st.speed[s],
+                              heading_deg=st.heading_deg[s], accel=st.accel[s],
+                              width=st.width[s], length=st.length[s], height=st.height[s],
+                              classification=st.classification[s], brake=st.brake[s])
+        rsu_out: list[tuple[int, Outgoing]] = [(r, o) for r, unit in enumerate(self.roadside)
+                                               for o in unit.transmit(t)]
+        n_b, n_r = bsm.n, len(rsu_out)
+        n_tx = n_b + n_r
+        tx_node = np.concatenate([sender, self.rsu_node[[r for r, _ in rsu_out]]])
+        tx_x = np.concatenate([st.x[s], self.rsu_xy[[r for r, _ in rsu_out], 0]])
+        tx_y = np.concatenate([st.y[s], self.rsu_xy[[r for r, _ in rsu_out], 1]])
+        tx_h = np.concatenate([np.full(n_b, cfg.obu_antenna_height_m),
+                               self.rsu_h[[r for r, _ in rsu_out]]])
+        tx_type = np.concatenate([np.full(n_b, _BSM, np.int8),
+                                  np.array([_CODE[o.msg_type] for _, o in rsu_out], np.int8)])
+        tx_size = np.concatenate([np.full(n_b, BSM_NOMINAL_BYTES, np.int64),
+                                  np.array([o.size_bytes for _, o in rsu_out], np.int64)])
+        tx_cnt = np.concatenate([msg_cnt, np.array([o.msg_cnt for _, o in rsu_out], np.int64)])
+        tx_id = self.next_tx_id + np.arange(n_tx, dtype=np.int64)
+        self.next_tx_id += n_tx
+        self._tx_counts += np.bincount(tx_type, minlength=len(MSG_TYPES))
+
+        # -- who listens -----------------------------------------------------------------
+        e = np.flatnonzero(equipped)
+        n_ve = e.size
+        rx_node = np.concatenate([idx[e], self.rsu_node])
+        rx_xy = np.concatenate([np.column_stack([st.x[e], st.y[e]]), self.rsu_xy])
+        rx_h = np.concatenate([np.full(n_ve, cfg.obu_antenna_height_m), self.rsu_h])
+
+        links = find_pairs(np.column_stack([tx_x, tx_y]), rx_xy, cfg.prr_max_m,
+                           tx_node=tx_node, rx_node=rx_node)
+        rx = self.channel.evaluate(links, tx_height_m=tx_h, rx_height_m=rx_h,
+                                   size_bytes=tx_size, rng=self.rng_channel)
+        ltype = tx_type[links.tx]
+        got = rx.received
+
+        # -- exact online KPIs ------------------------------------------------------------
+        self.prr.add(ltype, links.distance_m, got)
+        g = np.flatnonzero(got)
+        self.latency.add(ltype[g], rx.latency_ns[g])
+        slot = self.clock.slots(np.concatenate([idx, self.rsu_node]))
+        # slot of each receiver / sender row: receivers are equipped vehicles then RSUs
+        rx_slot = np.concatenate([slot[e], slot[st.n:]])
+        tx_slot = np.concatenate([slot[s], slot[st.n:][[r for r, _ in rsu_out]]])
+        gtype, gap = self.clock.update(ltype[g], rx_slot[links.rx[g]], tx_slot[links.tx[g]],
+                                       t + rx.latency_ns[g])
+        self.ipg.add(gtype, gap)
+        self.clock.release(np.concatenate([idx, self.rsu_node]))
+
+        # -- applications -----------------------------------------------------------------
+        used = np.zeros(links.tx.size, bool)
+        if cfg.fcw is not None and n_b:
+            self._fcw(cfg.fcw, st, e, bsm, links, got, ltype, tx_id, used)
+
+        # -- recording --------------------------------------------------------------------
+        rec = self.rec
+        if st.n:
+            rec.append("trajectories", t_ns=np.full(st.n, t, np.int64), vehicle=idx,
+                       x=st.x, y=st.y, **dict(zip(("lat", "lon"),
+                                                  self.geo.to_latlon(st.x, st.y), strict=True)),
+                       speed=st.speed, accel=st.accel, heading_deg=st.heading_deg,
+                       lane=st.lane, lane_pos=st.lane_pos, length=st.length)
+        if n_tx:
+            rec.append("transmissions", tx_id=tx_id, t_ns=np.full(n_tx, t, np.int64),
+                       sender=tx_node, msg_type=np.asarray(MSG_TYPES, dtype=object)[tx_type],
+                       msg_cnt=tx_cnt, size_bytes=tx_size, x=tx_x, y=tx_y)
+        sampled_rx = np.concatenate([veh.u[idx[e], 2] < cfg.reception_sample,
+                                     np.ones(len(self.roadside), bool)])
+        keep = np.flatnonzero(sampled_rx[links.rx] | used)
+        if keep.size:
+            lt = links.tx[keep]
+            rec.append("receptions", tx_id=tx_id[lt], t_ns=np.full(keep.size, t, np.int64),
+                       receiver=rx_node[links.rx[keep]],
+                       msg_type=np.asarray(MSG_TYPES, dtype=object)[ltype[keep]],
+                       distance_m=links.distance_m[keep], received=got[keep],
+                       latency_ns=rx.latency_ns[keep],
+                       used_by=np.where(used[keep], "FCW", ""))
+
+        # -- bus: RSUs forward what they heard and what they sent ---------------------------
+        pubs: list[tuple[str, bytes]] = []
+        if cfg.forward and self.roadside:
+            heard = np.flatnonzero(got & (links.rx >= n_ve) & (ltype == _BSM))
+            if heard.size:
+                r_of = links.rx[heard] - n_ve
+                order = np.argsort(r_of, kind="stable")
+                heard, r_of = heard[order], r_of[order]
+                cuts = np.flatnonzero(np.diff(r_of)) + 1
+                for chunk, rows in zip(np.split(r_of, cuts), np.split(heard, cuts), strict=True):
+                    name = self.roadside[int(chunk[0])].name
+                    pubs.append((rsu_up(cfg.zone, name, "bsm"),
+                                 bsm.take(links.tx[rows]).to_bytes()))
+            for r, o in rsu_out:
+                pubs.append((rsu_up(cfg.zone, self.roadside[r].name, o.msg_type.lower()),
+                             o.payload))
+        return pubs, n_tx
+
+    def _fcw(self, fcw: ForwardCollisionWarning, st: VehicleStates, e: np.ndarray,
+             bsm: BsmBatch, lk: LinkBatch, got: np.ndarray, ltype: np.ndarray,
+             tx_id: np.ndarray, used: np.ndarray) -> None:
+        """Forward collision warning on the received BSMs of equipped vehicles within
+        ``fcw_range_m``; writes rising-edge warnings and marks the links it warned on."""
+        n_ve = e.size
+        cand = np.flatnonzero(got & (ltype == _BSM) & (lk.rx < n_ve)
+                              & (lk.distance_m <= self.cfg.fcw_range_m))
+        if cand.size == 0:
+            self.fcw_state.update(np.empty(0, np.int64))
+            return
+        b = lk.tx[cand]      # BSM rows are the first rows of the step's transmissions
+        ego = e[lk.rx[cand]]  # vehicle-state rows of the receivers
+        bx, by = bsm.position_xy(self.geo)  # what the receivers decode from lat/lon
+        res = fcw.evaluate(ego_x=st.x[ego], ego_y=st.y[ego], ego_speed=st.speed[ego],
+                           ego_heading_deg=st.heading_deg[ego], remote_x=bx[b], remote_y=by[b],
+                           remote_speed=bsm.speed_mps()[b], remote_heading_deg=bsm.heading_deg()[b],
+                           remote_length=bsm.length_m()[b])
+        used[cand[res.warn]] = True
+        ego_node = st.index[ego]
+        crit = most_critical(ego_node, res.ttc_s, res.warn)
+        rising = self.fcw_state.update(crit.receiver)
+        if np.any(rising):
+            li = crit.link[rising]
+            self.rec.append("warnings", t_ns=np.full(li.size, st.t_ns, np.int64),
+                            app=np.full(li.size, "FCW", dtype=object), vehicle=ego_node[li],
+                            remote=bsm.sender[b[li]], ttc_s=res.ttc_s[li], gap_m=res.gap_m[li],
+                            tx_id=tx_id[b[li]])
+            self.summary.warnings += int(li.size)
+
+    # ------------------------------------------------------------------------------------
+    def _fire_stops(self, t: int) -> None:
+        while self._pending_stops and self._pending_stops[0].at_ns <= t:
+            stop = self._pending_stops.pop(0)
+            ok = self.traffic.brake_to_stop(stop.vehicle, stop.decel, stop.hold_ns / 1e9)
+            if not ok:
+                self.summary.stops_skipped.append(stop.vehicle)
+
+    def _ground_truth(self, st: VehicleStates) -> None:
+        veh = self.veh
+        t = st.t_ns
+        hard = st.accel < -_HARD_BRAKING
+        new = hard & ~veh.braking[st.index]
+        veh.braking[st.index] = hard
+        if np.any(new):
+            k = int(np.count_nonzero(new))
+            self.rec.append("events", t_ns=np.full(k, t, np.int64),
+                            kind=np.full(k, "hard_braking", dtype=object),
+                            vehicle=st.index[new], other=np.full(k, -1, np.int64),
+                            value=-st.accel[new])
+            self.summary.hard_braking += k
+        cols = self.traffic.collisions()
+        if cols:
+            names = self.traffic.vehicle_names()
+            pos = {n: i for i, n in enumerate(names)}
+            self.rec.append("events", t_ns=np.full(len(cols), t, np.int64),
+                            kind=np.full(len(cols), "collision", dtype=object),
+                            vehicle=np.array([pos.get(c.collider, -1) for c in cols], np.int64),
+                            other=np.array([pos.get(c.victim, -1) for c in cols], np.int64),
+                            value=np.array([c.speed for c in cols], np.float64))
+            self.summary.collisions += len(cols)
+
+    def _record_bus(self, t_ns: int, msgs: Sequence[object]) -> None:
+        if not msgs:
+            return
+        topics, types, dirs, sizes, lat = [], [], [], [], []
+        for m in msgs:
+            info = parse_topic(m.topic)  # type: ignore[attr-defined]
+            topics.append(m.topic)  # type: ignore[attr-defined]
+            types.append(info.msg_type if info else "")
+            dirs.append(info.direction if info else "")
+            sizes.append(len(m.payload))  # type: ignore[attr-defined]
+            w = m.wall_latency_ns  # type: ignore[attr-defined]
+            lat.append(np.nan if w is None else w / 1e6)
+        n = len(topics)
+        self.rec.append("bus", t_ns=np.full(n, t_ns, np.int64), topic=topics, msg_type=types,
+                        direction=dirs, size_bytes=np.array(sizes, np.int64),
+                        wall_latency_ms=np.array(lat, np.float64))
+
+    def _write_aggregates(self) -> None:
+        self.rec.append("prr_bins", **self.prr.table())
+        self.rec.append("latency_hist", **self.latency.table())
+        self.rec.append("ipg_hist", **self.ipg.table())
