@@ -91,7 +91,7 @@ def drac(gap_m: _ArrayLike, v_follower: _ArrayLike, v_leader: _ArrayLike) -> _F6
 
 
 _PAIR_COLUMNS = {
-    "t_ns": np.int64, "lane": object, "follower": np.int64, "leader": np.int64,
+    "t_ns": np.int64, "follower": np.int64, "leader": np.int64,
     "gap_m": np.float64, "v_follower": np.float64, "v_leader": np.float64,
     "ttc_s": np.float64, "drac_mps2": np.float64,
 }
@@ -102,10 +102,15 @@ def follower_pairs(trajectories: pd.DataFrame) -> pd.DataFrame:
 
     ``trajectories`` needs ``t_ns``, ``vehicle``, ``lane``, ``lane_pos`` [m], ``length`` [m],
     ``speed`` [m/s]; rows without a lane are skipped. Returns one row per follower and step:
-    ``t_ns``, ``lane`` (str), ``follower``, ``leader``, ``gap_m``, ``v_follower``, ``v_leader``,
+    ``t_ns``, ``lane`` (categorical), ``follower``, ``leader``, ``gap_m``, ``v_follower``, ``v_leader``,
     ``ttc_s``, ``drac_mps2``, sorted by (t_ns, lane, position). Vectorized: one sort, no loop.
     """
-    lane_codes, lane_names = pd.factorize(trajectories["lane"].astype(object), sort=True)
+    lane = trajectories["lane"]
+    if isinstance(lane.dtype, pd.CategoricalDtype):  # as read from Parquet: no string work
+        lane_codes = lane.cat.codes.to_numpy(dtype=np.int64)
+        lane_names = pd.Index(lane.cat.categories.astype(str))
+    else:
+        lane_codes, lane_names = pd.factorize(lane.astype(object), sort=True)
     ok = lane_codes >= 0
     t = trajectories["t_ns"].to_numpy(dtype=np.int64)[ok]
     code = lane_codes[ok]
@@ -121,7 +126,7 @@ def follower_pairs(trajectories: pd.DataFrame) -> pd.DataFrame:
     gap = pos[ld] - length[ld] - pos[f]
     return pd.DataFrame({
         "t_ns": t[f],
-        "lane": np.asarray(lane_names, dtype=object)[code[f]],
+        "lane": pd.Categorical.from_codes(code[f], categories=lane_names),
         "follower": veh[f],
         "leader": veh[ld],
         "gap_m": gap,
@@ -170,7 +175,7 @@ def ttc_conflicts(
     out = pd.DataFrame({
         "follower": g["follower"].first().to_numpy(),
         "leader": g["leader"].first().to_numpy(),
-        "lane": at_min["lane"].to_numpy(dtype=object),
+        "lane": at_min["lane"].astype(str).to_numpy(dtype=object),
         "t_start_ns": g["t_ns"].min().to_numpy(),
         "t_end_ns": g["t_ns"].max().to_numpy(),
         "n_steps": g.size().to_numpy(),

@@ -18,9 +18,7 @@ import numpy as np
 from roadside._map import build_map_node
 from roadside._spat import SpatBuilder
 from v2x.geo import GeoFrame
-from v2x.messages._json import map_to_json, spat_to_json, to_json_bytes
-from v2x.messages._map import MapData
-from v2x.messages._spat import Spat
+from v2x.messages._json import StaticMapJson
 from v2x.sim import Outgoing
 
 __all__ = ["RoadsideUnit", "build_rsus"]
@@ -49,32 +47,32 @@ class RoadsideUnit:
         self.antenna_height_m = float(antenna_height_m)
         self._spat = spat
         self._map_node = map_node
+        self._map_json = StaticMapJson((map_node,))
         self._start_ns = int((start - dt.datetime(1970, 1, 1, tzinfo=dt.UTC)).total_seconds()
                              * 1_000_000) * 1000
         self._spat_period = spat_period_ns
         self._map_period = map_period_ns
         start_cnt = rng.integers(0, 128, size=2)
-        self._cnt = {"SPAT": int(start_cnt[0]), "MAP": int(start_cnt[1])}
-
-    def _next_cnt(self, msg_type: str) -> int:
-        c = self._cnt[msg_type]
-        self._cnt[msg_type] = (c + 1) % 128
-        return c
+        self._spat_cnt = int(start_cnt[0])
+        self._map_cnt = int(start_cnt[1])
 
     def transmit(self, t_ns: int) -> list[Outgoing]:
-        """SPAT and/or MAP due at simulated time ``t_ns`` [ns]."""
+        """SPAT and/or MAP due at simulated time ``t_ns`` [ns].
+
+        ``t_ns`` must be SUMO's current simulation time (as the loop passes it): the SPAT's
+        counting-down times are SUMO's next switch minus ``t_ns``.
+        """
         out: list[Outgoing] = []
         utc_ns = self._start_ns + t_ns
         if t_ns % self._spat_period == 0:
-            state = self._spat.build(timestamp_ns=utc_ns)
-            cnt = self._next_cnt("SPAT")
-            payload = to_json_bytes(spat_to_json(Spat(msg_cnt=cnt, intersections=(state,),
-                                                      timestamp_ns=utc_ns)))
+            cnt = self._spat_cnt
+            self._spat_cnt = (cnt + 1) % 128
+            payload = self._spat.spat_json(cnt, utc_ns, now_ns=t_ns)
             out.append(Outgoing("SPAT", cnt, payload, len(payload)))
         if t_ns % self._map_period == 0:
-            cnt = self._next_cnt("MAP")
-            payload = to_json_bytes(map_to_json(MapData(msg_cnt=cnt, nodes=(self._map_node,),
-                                                        timestamp_ns=utc_ns)))
+            cnt = self._map_cnt
+            self._map_cnt = (cnt + 1) % 128
+            payload = self._map_json.encode(cnt, utc_ns)
             out.append(Outgoing("MAP", cnt, payload, len(payload)))
         return out
 

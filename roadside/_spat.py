@@ -2,7 +2,9 @@
 
 One :class:`SpatBuilder` per traffic light. It reads the signal program once (and again only
 when ``trafficlight.getProgram`` reports another program) and per call asks SUMO only for the
-current phase, the next switch time and the simulation time.
+program id, the current phase, the next switch time and (unless the caller passes it) the
+simulation time. :meth:`SpatBuilder.spat_json` is the per-step path: it formats the SPAT's JSON
+bytes from one precompiled template per program phase.
 
 Timing semantics (checked against SUMO in ``tests/roadside/test_spat.py``): SUMO switches a
 light at the *start* of the simulation step at time ``getNextSwitch()``, so the new state is
@@ -17,6 +19,7 @@ import functools
 from typing import Any
 
 from v2x.errors import ConfigError, SumoError
+from v2x.messages._json import SpatJsonTemplate
 from v2x.messages._map import NodeReferenceId
 from v2x.messages._spat import (
     IntersectionState,
@@ -28,7 +31,7 @@ from v2x.messages._spat import (
 )
 from v2x.units import s_to_ns
 
-from roadside._signals import SignalPlan
+from roadside._signals import GroupTiming, SignalPlan
 
 __all__ = ["SpatBuilder"]
 
@@ -82,9 +85,13 @@ class SpatBuilder:
     def __init__(self, conn: Any, tls_id: str, intersection_id: int, *,
                  region: int | None = None) -> None:
         self._conn = conn
+        self._tl = conn.trafficlight
+        self._errors = _sumo_errors()
         self._tls_id = tls_id
         self._node_id = NodeReferenceId(id=intersection_id, region=region)
+        self._templates: list[SpatJsonTemplate] | None = None
         self._plan = self._read_plan(self._call(conn.trafficlight.getProgram, tls_id))
+        self._program_id = self._plan.program_id
 
     @property
     def tls_id(self) -> str:
@@ -109,7 +116,7 @@ class SpatBuilder:
     def _call(self, fn: Any, *args: Any) -> Any:
         try:
             return fn(*args)
-        except _sumo_errors() as exc:
+        except self._errors as exc:
             raise SumoError(f"traffic light {self._tls_id!r}: {exc}") from exc
 
     def _read_plan(self, program_id: str) -> SignalPlan:
@@ -125,7 +132,92 @@ class SpatBuilder:
             raise ConfigError(f"traffic light {self._tls_id!r} program {program_id!r} has "
                               f"{len(plan.groups)} signal groups; SPAT allows {MAX_PHASES}",
                               key="tls.program", value=program_id)
+        self._templates = None  # built on demand by spat_json for this plan
         return plan
+
+    def _state(self) -> tuple[int, str, int]:
+        """(phase index, program id, next switch [ns]) from SUMO; one ``try`` for the three
+        calls (this is the per-step hot path)."""
+        tl, tls = self._tl, self._tls_id
+        try:
+            return (tl.getPhase(tls), tl.getProgram(tls),
+                    round(tl.getNextSwitch(tls) * 1_000_000_000))  # s_to_ns, inlined
+        except self._errors as exc:
+            raise SumoError(f"traffic light {tls!r}: {exc}") from exc
+
+    def _current_plan(self, program_id: str) -> SignalPlan:
+        if program_id != self._program_id:  # switched by setProgram (or a WAUT)
+            self._plan = self._read_plan(program_id)
+            self._program_id = program_id
+        return self._plan
+
+    def timing(self) -> tuple[SignalPlan, GroupTiming]:
+        """The signal plan in force and every group's light and timing now, as arrays.
+
+        Four SUMO calls and one table look-up, no message objects.
+
+        Raises:
+            SumoError: the SUMO call failed.
+        """
+        phase, program_id, switch_ns = self._state()
+        plan = self._current_plan(program_id)
+        remaining = switch_ns - s_to_ns(self._call(self._conn.simulation.getTime))
+        return plan, plan.timing(phase, remaining)
+
+    def spat_json(self, msg_cnt: int, timestamp_ns: int | None, *,
+                  now_ns: int | None = None) -> bytes:
+        """The JSON bytes of a one-intersection SPAT now: exactly
+        ``to_json_bytes(spat_to_json(Spat(msg_cnt, (self.build(timestamp_ns=timestamp_ns),),
+        timestamp_ns)))``, for the per-step hot path (three SUMO calls, integer arithmetic and
+        one ``bytes % tuple`` on a per-phase :class:`~v2x.messages._json.SpatJsonTemplate`).
+
+        Args:
+            msg_cnt: 0..127 (not checked).
+            timestamp_ns: UTC [ns since the Unix epoch] of the message, or ``None``.
+            now_ns: SUMO's current simulation time [ns] if the caller knows it (saves the
+                ``simulation.getTime`` call); ``None`` asks SUMO.
+
+        Raises:
+            SumoError: the SUMO call failed.
+            ConfigError: SUMO reports a phase outside the program, or a new program is
+                malformed.
+        """
+        tl, tls = self._tl, self._tls_id
+        try:  # self._state() inlined (hot path)
+            phase = tl.getPhase(tls)
+            program_id = tl.getProgram(tls)
+            switch_ns = round(tl.getNextSwitch(tls) * 1_000_000_000)
+        except self._errors as exc:
+            raise SumoError(f"traffic light {tls!r}: {exc}") from exc
+        if program_id != self._program_id:
+            self._current_plan(program_id)
+        templates = self._templates
+        if templates is None:
+            templates = self._templates = self._make_templates(self._plan)
+        if not 0 <= phase < len(templates):
+            raise ConfigError(f"traffic light {self._tls_id!r}: phase {phase} outside program "
+                              f"{program_id!r} of {len(templates)} phases", key="tls.phase",
+                              value=phase)
+        if now_ns is None:
+            now_ns = s_to_ns(self._call(self._conn.simulation.getTime))
+        return templates[phase].encode(msg_cnt, timestamp_ns, switch_ns - now_ns)
+
+    def _make_templates(self, plan: SignalPlan) -> list[SpatJsonTemplate]:
+        """One JSON template per program phase (see :class:`SignalPlan` for the tables)."""
+        status = (IntersectionStatus.FIXED_TIME_OPERATION if plan.static
+                  else IntersectionStatus.TRAFFIC_DEPENDENT_OPERATION)
+        return [SpatJsonTemplate(intersection_id=self._node_id, status=status,
+                                 lights=plan.lights[p].tolist(),
+                                 likely_end_after_ns=plan.end_after_ns[p].tolist(),
+                                 next_start_after_ns=plan.next_start_after_ns[p].tolist(),
+                                 next_duration_ns=plan.next_duration_ns[p].tolist(),
+                                 fixed_time=plan.static)
+                for p in range(plan.n_phases)]
+
+    @property
+    def node_id(self) -> NodeReferenceId:
+        """The intersection's node id (the MAP node's)."""
+        return self._node_id
 
     def build(self, *, timestamp_ns: int | None = None) -> IntersectionState:
         """The intersection state now (SUMO's current simulation time).
@@ -136,15 +228,7 @@ class SpatBuilder:
         Raises:
             SumoError: the SUMO call failed.
         """
-        tl = self._conn.trafficlight
-        program_id = self._call(tl.getProgram, self._tls_id)
-        if program_id != self._plan.program_id:
-            self._plan = self._read_plan(program_id)
-        plan = self._plan
-        phase = self._call(tl.getPhase, self._tls_id)
-        remaining = (s_to_ns(self._call(tl.getNextSwitch, self._tls_id))
-                     - s_to_ns(self._call(self._conn.simulation.getTime)))
-        t = plan.timing(phase, remaining)
+        plan, t = self.timing()
         phases = []
         for g in range(len(plan.groups)):
             likely = int(t.likely_end_ns[g])

@@ -36,15 +36,15 @@ from ._topics import (
 )
 
 __all__ = [
+    "MSG_TYPES",
+    "SIM_TOPICS",
+    "TOPICS",
     "Bus",
     "BusMessage",
     "EmbeddedBroker",
-    "MSG_TYPES",
     "MemoryBus",
     "MqttBus",
-    "SIM_TOPICS",
     "Subscription",
-    "TOPICS",
     "Tap",
     "TopicInfo",
     "TopicSpec",

@@ -149,9 +149,7 @@ class Subscription:
         try:
             return await asyncio.wait_for(self.__anext__(), timeout_s)
         except TimeoutError:
-            raise BusError(
-                f"no message on {self._pattern!r} within {timeout_s} s"
-            ) from None
+            raise BusError(f"no message on {self._pattern!r} within {timeout_s} s") from None
         except StopAsyncIteration:
             raise BusError(f"subscription to {self._pattern!r} is closed") from None
 
@@ -196,8 +194,13 @@ class Bus(Protocol):
         ...
 
     async def publish_many(self, messages: Iterable[tuple[str, bytes]]) -> None:
-        """Publish ``(topic, payload)`` pairs in order, concurrently on the wire; returns when
-        all are accepted. Messages to one topic keep their order at every subscriber."""
+        """Publish ``(topic, payload)`` pairs in the order given, pipelined: returns once all
+        are handed to the bus, possibly before the broker acknowledged them (see ``flush``).
+        Messages keep their order at every subscriber (MQTT: per topic)."""
+        ...
+
+    async def flush(self, *, timeout_s: float | None = None) -> None:
+        """Wait until everything published is acknowledged; raises BusError if any failed."""
         ...
 
     def subscribe(self, pattern: str) -> Subscription:

@@ -42,7 +42,9 @@ class EmbeddedBroker:
         self, *, host: str = "127.0.0.1", port: int = 0, log_level: int = logging.WARNING
     ) -> None:
         if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port < 65536:
-            raise ConfigError(f"broker port must be an int in 0..65535, got {port!r}", key="port", value=port)
+            raise ConfigError(
+                f"broker port must be an int in 0..65535, got {port!r}", key="port", value=port
+            )
         self._host = host
         self._port_req = port
         self._port: int | None = None
@@ -74,8 +76,11 @@ class EmbeddedBroker:
             raise BusError("embedded broker is already running")
         self._quiet_loggers()
         try:
-            from amqtt.adapters import StreamReaderAdapter, StreamWriterAdapter
-            from amqtt.broker import Broker
+            from amqtt.adapters import (  # type: ignore[import-untyped]
+                StreamReaderAdapter,
+                StreamWriterAdapter,
+            )
+            from amqtt.broker import Broker  # type: ignore[import-untyped]
 
             config = {
                 "listeners": {_LISTENER: {"type": "external"}},
@@ -89,7 +94,9 @@ class EmbeddedBroker:
             except Exception as exc:  # amqtt raises BrokerError, PluginError, dacite errors...
                 raise BusError(f"cannot start the embedded amqtt broker: {exc}") from exc
 
-            async def on_connect(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            async def on_connect(
+                reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+            ) -> None:
                 await broker.external_connected(
                     StreamReaderAdapter(reader), StreamWriterAdapter(writer), _LISTENER
                 )
@@ -146,4 +153,3 @@ async def _shutdown(broker: object) -> None:
         await broker.shutdown()  # type: ignore[attr-defined]
     except Exception as exc:  # any amqtt failure while stopping
         raise BusError(f"the embedded amqtt broker failed to stop: {exc}") from exc
-

@@ -67,18 +67,24 @@ class MemoryBus:
         when ``payload`` is not bytes.
         """
         self._check_open()
-        self._publish(topic, payload)
+        _check(topic, payload)
+        self._deliver(topic, payload)
 
     async def publish_many(self, messages: Iterable[tuple[str, bytes]]) -> None:
-        """Publish ``(topic, payload)`` pairs in order (same as ``publish`` one by one)."""
+        """Publish ``(topic, payload)`` pairs in order, as ``publish`` one by one; nothing is
+        delivered when any topic or payload is invalid (ConfigError, TypeError)."""
         self._check_open()
-        for topic, payload in messages:
-            self._publish(topic, payload)
+        items = list(messages)
+        for topic, payload in items:
+            _check(topic, payload)
+        for topic, payload in items:
+            self._deliver(topic, payload)
 
-    def _publish(self, topic: str, payload: bytes) -> None:
-        validate_topic(topic)
-        if not isinstance(payload, bytes):
-            raise TypeError(f"payload must be bytes, got {type(payload).__name__}")
+    async def flush(self, *, timeout_s: float | None = None) -> None:
+        """Nothing to wait for: ``publish`` delivers before it returns."""
+        self._check_open()
+
+    def _deliver(self, topic: str, payload: bytes) -> None:
         t = now_ns()
         msg = BusMessage(topic, payload, t, t)
         for sub in self._subs:
@@ -91,6 +97,12 @@ class MemoryBus:
         Raises ConfigError when ``pattern`` is not a valid MQTT filter.
         """
         return _MemorySubscription(self, pattern)
+
+
+def _check(topic: str, payload: bytes) -> None:
+    validate_topic(topic)
+    if not isinstance(payload, bytes):
+        raise TypeError(f"payload must be bytes, got {type(payload).__name__}")
 
 
 class _MemorySubscription(Subscription):

@@ -18,7 +18,9 @@ from ._mqtt import MqttBus
 
 __all__ = ["Tap", "open_bus"]
 
-_MQTT_URL = re.compile(r"^mqtt://(?P<host>\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+)(?::(?P<port>\d{1,5}))?/?$")
+_MQTT_URL = re.compile(
+    r"^mqtt://(?P<host>\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+)(?::(?P<port>\d{1,5}))?/?$"
+)
 
 
 @contextlib.asynccontextmanager
@@ -42,9 +44,11 @@ async def open_bus(spec: str, *, qos: int = 1, timeout_s: float = 10.0) -> Async
             yield bus
         return
     if spec == "embedded":
-        async with EmbeddedBroker(host="127.0.0.1", port=0) as broker:
-            async with MqttBus(broker.host, broker.port, qos=qos, timeout_s=timeout_s) as mbus:
-                yield mbus
+        async with (
+            EmbeddedBroker(host="127.0.0.1", port=0) as broker,
+            MqttBus(broker.host, broker.port, qos=qos, timeout_s=timeout_s) as mbus,
+        ):
+            yield mbus
         return
     m = _MQTT_URL.match(spec)
     if m is None:
@@ -154,7 +158,9 @@ class Tap:
         except TimeoutError:
             raise BusError(
                 f"bus barrier timed out after {timeout_s} s on {self._pattern!r} at "
-                f"{self._bus.url}: {self._count} of {n_total} messages delivered"
+                f"{self._bus.url}: {self._count} of {n_total} messages delivered (a broker may drop "
+                "QoS 1 messages beyond its per-client queue, e.g. Mosquitto max_queued_messages, "
+                "default 1000)"
             ) from None
         finally:
             self._waiter = None

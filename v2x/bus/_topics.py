@@ -120,44 +120,83 @@ _RSU_UP_SUBSCRIBERS = ("cloud", "recorder", "external")
 #: Every topic of the testbed. Publishers and subscribers name components, not instances.
 TOPICS: tuple[TopicSpec, ...] = (
     TopicSpec(
-        "v2x/{zone}/rsu/{rsu_id}/up/bsm", "BSM", "up", ("rsu",), _RSU_UP_SUBSCRIBERS,
+        "v2x/{zone}/rsu/{rsu_id}/up/bsm",
+        "BSM",
+        "up",
+        ("rsu",),
+        _RSU_UP_SUBSCRIBERS,
         "BSMs an RSU received over PC5, forwarded to the cloud platform",
     ),
     TopicSpec(
-        "v2x/{zone}/rsu/{rsu_id}/up/spat", "SPAT", "up", ("rsu",), _RSU_UP_SUBSCRIBERS,
+        "v2x/{zone}/rsu/{rsu_id}/up/spat",
+        "SPAT",
+        "up",
+        ("rsu",),
+        _RSU_UP_SUBSCRIBERS,
         "SPAT the RSU broadcast (signal phase and timing of its intersection)",
     ),
     TopicSpec(
-        "v2x/{zone}/rsu/{rsu_id}/up/map", "MAP", "up", ("rsu",), _RSU_UP_SUBSCRIBERS,
+        "v2x/{zone}/rsu/{rsu_id}/up/map",
+        "MAP",
+        "up",
+        ("rsu",),
+        _RSU_UP_SUBSCRIBERS,
         "MAP the RSU broadcast (intersection and lane geometry)",
     ),
     TopicSpec(
-        "v2x/{zone}/rsu/{rsu_id}/up/rsi", "RSI", "up", ("rsu",), _RSU_UP_SUBSCRIBERS,
+        "v2x/{zone}/rsu/{rsu_id}/up/rsi",
+        "RSI",
+        "up",
+        ("rsu",),
+        _RSU_UP_SUBSCRIBERS,
         "RSI the RSU broadcast (road events and signs)",
     ),
     TopicSpec(
-        "v2x/{zone}/rsu/{rsu_id}/up/rsm", "RSM", "up", ("rsu",), _RSU_UP_SUBSCRIBERS,
+        "v2x/{zone}/rsu/{rsu_id}/up/rsm",
+        "RSM",
+        "up",
+        ("rsu",),
+        _RSU_UP_SUBSCRIBERS,
         "RSM the RSU broadcast (road participants from roadside perception)",
     ),
     TopicSpec(
-        "v2x/{zone}/rsu/{rsu_id}/down/rsi", "RSI", "down", ("cloud",), ("rsu", "recorder"),
+        "v2x/{zone}/rsu/{rsu_id}/down/rsi",
+        "RSI",
+        "down",
+        ("cloud",),
+        ("rsu", "recorder"),
         "RSI from the cloud platform for the RSU to broadcast",
     ),
     TopicSpec(
-        "v2x/{zone}/obu/{vehicle_id}/up/bsm", "BSM", "up", ("obu",),
+        "v2x/{zone}/obu/{vehicle_id}/up/bsm",
+        "BSM",
+        "up",
+        ("obu",),
         ("cloud", "recorder", "external"),
         "BSM an OBU sent over the cellular Uu link (V2N), with its own latency model",
     ),
     TopicSpec(
-        "v2x/{zone}/sim/clock", "clock", "sim", ("simulation",), ("recorder", "external"),
+        "v2x/{zone}/sim/clock",
+        "clock",
+        "sim",
+        ("simulation",),
+        ("recorder", "external"),
         "simulation clock and run control: step time, real-time factor (JSON)",
     ),
     TopicSpec(
-        "v2x/{zone}/sim/warnings", "warnings", "sim", ("simulation",), ("recorder", "external"),
+        "v2x/{zone}/sim/warnings",
+        "warnings",
+        "sim",
+        ("simulation",),
+        ("recorder", "external"),
         "warnings raised by on-board applications, e.g. FCW (JSON)",
     ),
     TopicSpec(
-        "v2x/{zone}/sim/events", "events", "sim", ("simulation",), ("recorder", "external"),
+        "v2x/{zone}/sim/events",
+        "events",
+        "sim",
+        ("simulation",),
+        ("recorder", "external"),
         "ground-truth safety events: collisions, hard braking (JSON)",
     ),
 )
@@ -310,7 +349,9 @@ def _spec(pattern: str) -> TopicSpec:
     raise LookupError(pattern)  # pragma: no cover - table is static
 
 
-_RSU_UP = {spec.msg_type: spec for spec in TOPICS if "/rsu/" in spec.pattern and spec.direction == "up"}
+_RSU_UP = {
+    spec.msg_type: spec for spec in TOPICS if "/rsu/" in spec.pattern and spec.direction == "up"
+}
 _RSU_DOWN_RSI = _spec("v2x/{zone}/rsu/{rsu_id}/down/rsi")
 _OBU_UP_BSM = _spec("v2x/{zone}/obu/{vehicle_id}/up/bsm")
 _SIM = {spec.msg_type: spec for spec in TOPICS if spec.direction == "sim"}
@@ -322,8 +363,7 @@ def rsu_up(zone: str, rsu_id: str | int, msg_type: str) -> str:
     ``msg_type`` is case-insensitive (``"BSM"`` or ``"bsm"``); the topic level is lower case.
     Raises ConfigError (key ``zone``, ``rsu_id`` or ``msg_type``) naming a bad value.
     """
-    key = msg_type.upper() if isinstance(msg_type, str) else msg_type
-    spec = _RSU_UP.get(key)  # type: ignore[arg-type]
+    spec = _RSU_UP.get(msg_type.upper()) if isinstance(msg_type, str) else None
     if spec is None:
         raise ConfigError(
             f"msg_type {msg_type!r} is not one of {list(MSG_TYPES)}", key="msg_type", value=msg_type
@@ -354,7 +394,9 @@ def sim_topic(zone: str, name: str) -> str:
     """
     spec = _SIM.get(name)
     if spec is None:
-        raise ConfigError(f"sim topic {name!r} is not one of {list(SIM_TOPICS)}", key="name", value=name)
+        raise ConfigError(
+            f"sim topic {name!r} is not one of {list(SIM_TOPICS)}", key="name", value=name
+        )
     return spec.format(zone=zone)
 
 

@@ -56,6 +56,11 @@ def _points(name: str, xy: np.ndarray) -> np.ndarray:
     return arr
 
 
+#: up to this many sender x receiver combinations a dense distance matrix is used; above it
+#: the k-d tree (memory and time grow with the pairs in range, not with all combinations)
+DENSE_MAX_PAIRS = 250_000
+
+
 def find_pairs(
     tx_xy: np.ndarray,
     rx_xy: np.ndarray,
@@ -77,8 +82,9 @@ def find_pairs(
     Returns:
         A :class:`LinkBatch` sorted by (tx, rx). Empty inputs give an empty batch.
 
-    The search runs in C (``scipy.spatial.cKDTree.sparse_distance_matrix``): no Python loop per
-    pair. Raises ValueError for mis-shaped arrays or a negative / NaN range.
+    The search runs in C: a dense numpy distance matrix for up to :data:`DENSE_MAX_PAIRS`
+    combinations, ``scipy.spatial.cKDTree.sparse_distance_matrix`` beyond; no Python loop per
+    pair. Both give the same links in the same order (tested). Raises ValueError for mis-shaped arrays or a negative / NaN range.
     """
     txp = _points("tx_xy", tx_xy)
     rxp = _points("rx_xy", rx_xy)
@@ -95,6 +101,17 @@ def find_pairs(
     if txp.shape[0] == 0 or rxp.shape[0] == 0:
         return LinkBatch.empty()
 
+    if txp.shape[0] * rxp.shape[0] <= DENSE_MAX_PAIRS:
+        # few nodes: one dense distance matrix is faster than building two trees, and
+        # np.nonzero already yields (tx, rx) order
+        dx = txp[:, 0, None] - rxp[None, :, 0]
+        dy = txp[:, 1, None] - rxp[None, :, 1]
+        d2 = dx * dx + dy * dy
+        inside = d2 <= r * r
+        inside &= txn[:, None] != rxn[None, :]
+        i, j = np.nonzero(inside)
+        return LinkBatch(tx=i.astype(np.int64), rx=j.astype(np.int64),
+                         distance_m=np.sqrt(d2[i, j]))
     found = cKDTree(txp).sparse_distance_matrix(cKDTree(rxp), r, output_type="ndarray")
     i = found["i"]
     j = found["j"]

@@ -1,6 +1,15 @@
 """The recorder: Parquet tables of a run plus online KPI aggregates (docs/recording.md)."""
 
 from v2x.recorder._aggregates import MSG_TYPES, Histogram, PairClock, PrrBins
-from v2x.recorder._writer import SCHEMAS, Recorder
+from v2x.recorder._writer import SCHEMAS, Categorical, Recorder, categorical
 
-__all__ = ["MSG_TYPES", "SCHEMAS", "Histogram", "PairClock", "PrrBins", "Recorder"]
+__all__ = [
+    "MSG_TYPES",
+    "SCHEMAS",
+    "Categorical",
+    "Histogram",
+    "PairClock",
+    "PrrBins",
+    "Recorder",
+    "categorical",
+]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,7 @@ import pyarrow.parquet as pq
 
 from v2x.errors import RecordingError
 
-__all__ = ["SCHEMAS", "Recorder"]
+__all__ = ["SCHEMAS", "Categorical", "Recorder", "categorical"]
 
 _str = pa.dictionary(pa.int32(), pa.string())
 
@@ -58,6 +59,23 @@ SCHEMAS: dict[str, pa.Schema] = {
 }
 
 
+@dataclass(frozen=True)
+class Categorical:
+    """A string column given as integer codes (n,) into fixed ``categories``: the recorder
+    writes it as a Parquet dictionary column without building a string per row."""
+
+    codes: np.ndarray
+    categories: tuple[str, ...]
+
+    def __len__(self) -> int:
+        return int(self.codes.shape[0])
+
+
+def categorical(codes: np.ndarray, categories: tuple[str, ...]) -> Categorical:
+    """Wrap integer ``codes`` (n,) into ``categories`` as a :class:`Categorical` column."""
+    return Categorical(np.asarray(codes), tuple(categories))
+
+
 class _Table:
     def __init__(self, path: Path, schema: pa.Schema, flush_rows: int) -> None:
         self.path = path
@@ -82,8 +100,16 @@ class _Table:
             return
         arrays = []
         for f in self.schema:
-            parts = [np.asarray(c[f.name]) if not isinstance(c[f.name], list) else c[f.name]
-                     for c in self.chunks]
+            parts = [c[f.name] if isinstance(c[f.name], (list, Categorical)) else
+                     np.asarray(c[f.name]) for c in self.chunks]
+            if parts and all(isinstance(p, Categorical) for p in parts):
+                cats = parts[0].categories
+                if any(p.categories != cats for p in parts):
+                    raise RecordingError(f"{self.path.name}: column {f.name} changed categories")
+                codes = np.concatenate([p.codes for p in parts]).astype(np.int32)
+                arrays.append(pa.DictionaryArray.from_arrays(
+                    pa.array(codes), pa.array(cats, type=pa.string())).cast(f.type))
+                continue
             if parts:
                 values: Any = (np.concatenate(parts) if all(isinstance(p, np.ndarray)
                                                             for p in parts)
@@ -98,7 +124,7 @@ class _Table:
             arrays.append(arr)
         table = pa.Table.from_arrays(arrays, schema=self.schema)
         if self.writer is None:
-            self.writer = pq.ParquetWriter(self.path, self.schema, compression="zstd")
+            self.writer = pq.ParquetWriter(self.path, self.schema, compression="zstd", compression_level=1)
         self.writer.write_table(table)
         self.rows += table.num_rows
         self.chunks = []

@@ -31,11 +31,11 @@ from typing import Protocol
 import numpy as np
 
 from v2x.apps import FcwState, ForwardCollisionWarning, most_critical
-from v2x.bus import Bus, Tap, parse_topic, rsu_up
+from v2x.bus import Bus, BusMessage, Tap, parse_topic, rsu_up
 from v2x.channel import ChannelModel, LinkBatch, find_pairs
 from v2x.geo import GeoFrame
 from v2x.messages._bsm import BSM_NOMINAL_BYTES, BsmBatch
-from v2x.recorder import MSG_TYPES, Histogram, PairClock, PrrBins, Recorder
+from v2x.recorder import MSG_TYPES, Histogram, PairClock, PrrBins, Recorder, categorical
 from v2x.traffic import TrafficBackend, VehicleStates
 from v2x.units import G
 
@@ -47,6 +47,7 @@ RSU_NODE_BASE = 1_000_000
 _BSM, _MAP, _SPAT = MSG_TYPES.index("BSM"), MSG_TYPES.index("MAP"), MSG_TYPES.index("SPAT")
 _CODE = {name: i for i, name in enumerate(MSG_TYPES)}
 _HARD_BRAKING = 0.4 * G  # [m/s²]
+_APP_NAMES = ("", "FCW")
 
 
 @dataclass(frozen=True)
@@ -141,15 +142,28 @@ class _Grow:
         self.first_ns = np.empty(0, np.int64)
         self.sent = np.empty(0, np.int64)  # BSMs sent so far
         self.braking = np.empty(0, bool)   # hard-braking state (for rising edges)
+        self.names: list[str] = []          # static attributes, for nodes.parquet
+        self.static = np.empty((0, 3))      # length, width [m], classification
 
-    def ensure(self, n: int, t_ns: int) -> None:
+    def ensure(self, st: VehicleStates) -> None:
+        """Grow the arrays to cover every vehicle index present in ``st``."""
+        n = int(st.index.max()) + 1
         if n <= self.n:
             return
         k = n - self.n
         self.u = np.vstack([self.u, self.rng.random((k, 3))])
-        self.first_ns = np.concatenate([self.first_ns, np.full(k, t_ns, np.int64)])
+        self.first_ns = np.concatenate([self.first_ns, np.full(k, st.t_ns, np.int64)])
         self.sent = np.concatenate([self.sent, np.zeros(k, np.int64)])
         self.braking = np.concatenate([self.braking, np.zeros(k, bool)])
+        static = np.full((k, 3), np.nan)
+        names = [""] * k
+        new = np.flatnonzero(st.index >= self.n)  # vehicles appear in the step they depart
+        rel = st.index[new] - self.n
+        static[rel] = np.column_stack([st.length[new], st.width[new], st.classification[new]])
+        for r, i in zip(rel.tolist(), new.tolist(), strict=True):
+            names[r] = str(st.names[i])
+        self.static = np.vstack([self.static, static])
+        self.names.extend(names)
         self.n = n
 
 
@@ -190,7 +204,16 @@ class Simulation:
         self.rsu_node = RSU_NODE_BASE + np.arange(n_r, dtype=np.int64)
         self.rsu_xy = np.array([[r.x, r.y] for r in self.roadside], np.float64).reshape(-1, 2)
         self.rsu_h = np.array([r.antenna_height_m for r in self.roadside], np.float64)
+        # reception rows are kept for a seeded sample of receivers: OBUs by a per-vehicle
+        # draw, RSUs by this per-RSU draw (the same fraction)
+        rsu_seq = ss.spawn(1)[0]
+        self.rsu_sampled = (np.random.default_rng(rsu_seq).random(n_r)
+                            < config.reception_sample)
         self._pending_stops = sorted(config.stops, key=lambda s: s.at_ns)
+        self._topic_info: dict[str, tuple[str, str]] = {}
+        # uplink topic of every RSU and message type, built (and validated) once
+        self._uplink = {(r, m): rsu_up(config.zone, unit.name, m.lower())
+                        for r, unit in enumerate(self.roadside) for m in MSG_TYPES}
         self._tx_counts = np.zeros(len(MSG_TYPES), np.int64)
 
     # ------------------------------------------------------------------------------------
@@ -227,6 +250,7 @@ class Simulation:
         self.summary.equipped = int(np.count_nonzero(self.veh.u[:, 0] < cfg.penetration))
         self.summary.wall_s = time.perf_counter() - wall0
         self._write_aggregates()
+        self._write_nodes()
         return self.summary
 
     # ------------------------------------------------------------------------------------
@@ -236,7 +260,7 @@ class Simulation:
         self._fire_stops(t)
         veh = self.veh
         if st.n:
-            veh.ensure(int(st.index.max()) + 1, t)
+            veh.ensure(st)
         idx = st.index
         self._ground_truth(st)
 
@@ -313,19 +337,19 @@ class Simulation:
                        lane=st.lane, lane_pos=st.lane_pos, length=st.length)
         if n_tx:
             rec.append("transmissions", tx_id=tx_id, t_ns=np.full(n_tx, t, np.int64),
-                       sender=tx_node, msg_type=np.asarray(MSG_TYPES, dtype=object)[tx_type],
+                       sender=tx_node, msg_type=categorical(tx_type, MSG_TYPES),
                        msg_cnt=tx_cnt, size_bytes=tx_size, x=tx_x, y=tx_y)
         sampled_rx = np.concatenate([veh.u[idx[e], 2] < cfg.reception_sample,
-                                     np.ones(len(self.roadside), bool)])
+                                     self.rsu_sampled])
         keep = np.flatnonzero(sampled_rx[links.rx] | used)
         if keep.size:
             lt = links.tx[keep]
             rec.append("receptions", tx_id=tx_id[lt], t_ns=np.full(keep.size, t, np.int64),
                        receiver=rx_node[links.rx[keep]],
-                       msg_type=np.asarray(MSG_TYPES, dtype=object)[ltype[keep]],
+                       msg_type=categorical(ltype[keep], MSG_TYPES),
                        distance_m=links.distance_m[keep], received=got[keep],
                        latency_ns=rx.latency_ns[keep],
-                       used_by=np.where(used[keep], "FCW", ""))
+                       used_by=categorical(used[keep].astype(np.int32), _APP_NAMES))
 
         # -- bus: RSUs forward what they heard and what they sent ---------------------------
         pubs: list[tuple[str, bytes]] = []
@@ -337,12 +361,9 @@ class Simulation:
                 heard, r_of = heard[order], r_of[order]
                 cuts = np.flatnonzero(np.diff(r_of)) + 1
                 for chunk, rows in zip(np.split(r_of, cuts), np.split(heard, cuts), strict=True):
-                    name = self.roadside[int(chunk[0])].name
-                    pubs.append((rsu_up(cfg.zone, name, "bsm"),
+                    pubs.append((self._uplink[int(chunk[0]), "BSM"],
                                  bsm.take(links.tx[rows]).to_bytes()))
-            for r, o in rsu_out:
-                pubs.append((rsu_up(cfg.zone, self.roadside[r].name, o.msg_type.lower()),
-                             o.payload))
+            pubs.extend((self._uplink[r, o.msg_type], o.payload) for r, o in rsu_out)
         return pubs, n_tx
 
     def _fcw(self, fcw: ForwardCollisionWarning, st: VehicleStates, e: np.ndarray,
@@ -407,22 +428,40 @@ class Simulation:
                             value=np.array([c.speed for c in cols], np.float64))
             self.summary.collisions += len(cols)
 
-    def _record_bus(self, t_ns: int, msgs: Sequence[object]) -> None:
+    def _record_bus(self, t_ns: int, msgs: Sequence[BusMessage]) -> None:
         if not msgs:
             return
         topics, types, dirs, sizes, lat = [], [], [], [], []
         for m in msgs:
-            info = parse_topic(m.topic)  # type: ignore[attr-defined]
-            topics.append(m.topic)  # type: ignore[attr-defined]
-            types.append(info.msg_type if info else "")
-            dirs.append(info.direction if info else "")
-            sizes.append(len(m.payload))  # type: ignore[attr-defined]
-            w = m.wall_latency_ns  # type: ignore[attr-defined]
+            info = self._topic_info.get(m.topic)
+            if info is None:
+                parsed = parse_topic(m.topic)
+                info = (parsed.msg_type, parsed.direction) if parsed else ("", "")
+                self._topic_info[m.topic] = info
+            topics.append(m.topic)
+            types.append(info[0])
+            dirs.append(info[1])
+            sizes.append(len(m.payload))
+            w = m.wall_latency_ns
             lat.append(np.nan if w is None else w / 1e6)
         n = len(topics)
         self.rec.append("bus", t_ns=np.full(n, t_ns, np.int64), topic=topics, msg_type=types,
                         direction=dirs, size_bytes=np.array(sizes, np.int64),
                         wall_latency_ms=np.array(lat, np.float64))
+
+    def _write_nodes(self) -> None:
+        veh = self.veh
+        kind = np.where(veh.u[:, 0] < self.cfg.penetration, "obu", "none").astype(object)
+        n_r = len(self.roadside)
+        self.rec.append(
+            "nodes",
+            node=np.concatenate([np.arange(veh.n, dtype=np.int64), self.rsu_node]),
+            name=veh.names + [r.name for r in self.roadside],
+            kind=np.concatenate([kind, np.full(n_r, "rsu", dtype=object)]),
+            vclass=np.concatenate([np.nan_to_num(veh.static[:, 2]).astype(np.int16),
+                                   np.zeros(n_r, np.int16)]),
+            length_m=np.concatenate([veh.static[:, 0], np.zeros(n_r)]).astype(np.float32),
+            width_m=np.concatenate([veh.static[:, 1], np.zeros(n_r)]).astype(np.float32))
 
     def _write_aggregates(self) -> None:
         self.rec.append("prr_bins", **self.prr.table())

@@ -122,24 +122,24 @@ class SumoTraffic:
     def _states(self, t_ns: int, res: Mapping[str, Mapping[int, Any]]) -> VehicleStates:
         names = list(res.keys())
         vals = list(res.values())
-        idx = np.fromiter((self._index[n] for n in names), dtype=np.int64, count=len(names))
+        n = len(names)
+        idx = np.fromiter((self._index[k] for k in names), dtype=np.int64, count=n)
         order = np.argsort(idx, kind="stable")
-        pos = np.array([v[tc.VAR_POSITION] for v in vals], dtype=np.float64).reshape(-1, 2)
-        speed = np.fromiter((v[tc.VAR_SPEED] for v in vals), np.float64, len(vals))
-        accel = np.fromiter((v[tc.VAR_ACCELERATION] for v in vals), np.float64, len(vals))
-        angle = np.fromiter((v[tc.VAR_ANGLE] for v in vals), np.float64, len(vals))
-        lanepos = np.fromiter((v[tc.VAR_LANEPOSITION] for v in vals), np.float64, len(vals))
-        signals = np.fromiter((v[tc.VAR_SIGNALS] for v in vals), np.int64, len(vals))
+        pos, spd, acc, ang, lpos, sig = (tc.VAR_POSITION, tc.VAR_SPEED, tc.VAR_ACCELERATION,
+                                         tc.VAR_ANGLE, tc.VAR_LANEPOSITION, tc.VAR_SIGNALS)
+        # one pass over the vehicles into a (n, 7) float table
+        table = np.array([(*v[pos], v[spd], v[acc], v[ang], v[lpos], v[sig]) for v in vals],
+                         dtype=np.float64).reshape(n, 7)[order]
         lane = np.array([v[tc.VAR_LANE_ID] for v in vals], dtype=object)
         idx = idx[order]
         return VehicleStates(
             t_ns=t_ns,
             names=np.array(names, dtype=object)[order],
             index=idx,
-            x=pos[order, 0], y=pos[order, 1],
-            speed=speed[order], accel=accel[order], heading_deg=angle[order] % 360.0,
-            lane=lane[order], lane_pos=lanepos[order],
-            brake=(signals[order] & _BRAKE_BIT) != 0,
+            x=table[:, 0], y=table[:, 1],
+            speed=table[:, 2], accel=table[:, 3], heading_deg=table[:, 4] % 360.0,
+            lane=lane[order], lane_pos=table[:, 5],
+            brake=(table[:, 6].astype(np.int64) & _BRAKE_BIT) != 0,
             length=np.asarray(self._length, np.float64)[idx],
             width=np.asarray(self._width, np.float64)[idx],
             height=np.asarray(self._height, np.float64)[idx],

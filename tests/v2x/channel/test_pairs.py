@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from v2x.channel import LinkBatch, find_pairs
+from v2x.channel._pairs import DENSE_MAX_PAIRS
 
 
 def _brute(tx_xy, rx_xy, r, tx_node, rx_node):
@@ -15,15 +16,18 @@ def _brute(tx_xy, rx_xy, r, tx_node, rx_node):
     return i, j, d[i, j]
 
 
-@pytest.mark.parametrize("seed", [0, 1, 2])
-def test_matches_brute_force_and_excludes_self_pairs(seed: int) -> None:
+@pytest.mark.parametrize(("seed", "n"), [(0, 300), (1, 300), (2, 600)])
+def test_matches_brute_force_and_excludes_self_pairs(seed: int, n: int) -> None:
     rng = np.random.default_rng(seed)
-    # 300 vehicles that both send and receive, plus 10 RSUs that only receive
-    veh = rng.uniform(0.0, 1500.0, size=(300, 2))
+    # n vehicles that both send and receive, plus 10 RSUs that only receive; 300 x 310 takes
+    # the dense path, 600 x 610 > DENSE_MAX_PAIRS the k-d tree: both must give the same
+    assert (300 * 310 <= DENSE_MAX_PAIRS) and (600 * 610 > DENSE_MAX_PAIRS)
+    veh = rng.uniform(0.0, 1500.0, size=(n, 2))
     rsu = rng.uniform(0.0, 1500.0, size=(10, 2))
-    veh_node = np.arange(300, dtype=np.int64)
+    veh_node = np.arange(n, dtype=np.int64)
     rx_xy = np.vstack([veh, rsu])
     rx_node = np.concatenate([veh_node, 1_000_000 + np.arange(10, dtype=np.int64)])
+    assert len(rx_node) == n + 10
 
     got = find_pairs(veh, rx_xy, 300.0, tx_node=veh_node, rx_node=rx_node)
     i, j, d = _brute(veh, rx_xy, 300.0, veh_node, rx_node)

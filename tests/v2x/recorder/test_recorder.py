@@ -63,3 +63,17 @@ def test_pair_clock_gaps_and_slot_reuse() -> None:
     clock.release(np.array([10]))            # node 20 leaves: its slot is forgotten
     s2 = clock.slots(np.array([10, 40]))     # node 40 may reuse 20's slot
     assert clock.update(mt, s2[:1], s2[1:], np.array([500]))[1].size == 0
+
+
+def test_categorical_columns_are_written_as_strings(tmp_path: Path) -> None:
+    from v2x.recorder import MSG_TYPES, categorical
+
+    with Recorder(tmp_path) as rec:
+        for codes in (np.array([0, 2]), np.array([1])):
+            n = len(codes)
+            rec.append("transmissions", tx_id=np.arange(n), t_ns=np.zeros(n, np.int64),
+                       sender=np.zeros(n, np.int64), msg_type=categorical(codes, MSG_TYPES),
+                       msg_cnt=np.zeros(n), size_bytes=np.zeros(n), x=np.zeros(n),
+                       y=np.zeros(n))
+    df = pd.read_parquet(tmp_path / "transmissions.parquet")
+    assert df["msg_type"].astype(str).tolist() == ["BSM", "SPAT", "MAP"]

@@ -1,0 +1,73 @@
+"""Benchmark: a full run of a scenario on the memory bus against a bare libsumo loop.
+
+Both run in this one process, on the same SUMO inputs: the baseline loads the same network,
+routes and vehicle types, subscribes every departing vehicle to the same variables
+(``v2x.traffic.SUBSCRIBED_VARS``) and fetches the subscription results every step, and does
+nothing else. The testbed run adds BSM/SPAT/MAP generation, the PC5 channel, FCW, the bus,
+the recording and the analysis/report. Target (issue 2): ratio <= 2.0.
+
+Usage: ``python benchmarks/bench_run.py [SCENARIO] [--repeat N]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+
+import libsumo
+
+import scenarios
+from v2x.cli import run_scenario
+from v2x.traffic import SUBSCRIBED_VARS, sumo_command
+
+
+def bare_libsumo(sc: scenarios.Scenario) -> float:
+    """Wall time [s] of SUMO alone with the same subscriptions, over the same duration."""
+    built = scenarios.build(sc)
+    cmd = sumo_command(built.net_file, built.route_files, built.additional_files,
+                       step_ns=sc.step_ns, seed=sc.seed)
+    t0 = time.perf_counter()
+    libsumo.start(cmd)
+    try:
+        for _ in range(sc.duration_ns // sc.step_ns):
+            libsumo.simulationStep()
+            for vid in libsumo.simulation.getDepartedIDList():
+                libsumo.vehicle.subscribe(vid, SUBSCRIBED_VARS)
+            libsumo.vehicle.getAllSubscriptionResults()
+    finally:
+        libsumo.close()
+    return time.perf_counter() - t0
+
+
+def testbed(sc: scenarios.Scenario) -> tuple[float, float]:
+    """Wall time [s] of the full run (simulation + recording + analysis + reports), and of the
+    simulation loop alone."""
+    with tempfile.TemporaryDirectory(prefix="v2x-bench-") as out:
+        t0 = time.perf_counter()
+        result = run_scenario(sc, out_dir=out, bus="memory")
+        total = time.perf_counter() - t0
+    return total, result.summary.wall_s
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("scenario", nargs="?", default="xiqing-south-station")
+    ap.add_argument("--repeat", type=int, default=1, help="runs of each; the best is kept")
+    args = ap.parse_args()
+    sc = scenarios.resolve_scenario(args.scenario)
+    scenarios.build(sc)  # generate (or take from the cache) before timing anything
+    base = min(bare_libsumo(sc) for _ in range(args.repeat))
+    runs = [testbed(sc) for _ in range(args.repeat)]
+    full = min(r[0] for r in runs)
+    loop = min(r[1] for r in runs)
+    print(f"scenario            {sc.id} ({sc.duration_ns / 1e9:.0f} s simulated)")
+    print(f"bare libsumo loop   {base:8.2f} s")
+    print(f"testbed run         {full:8.2f} s  (simulation loop {loop:.2f} s, "
+          f"analysis + reports {full - loop:.2f} s)")
+    print(f"ratio run / bare    {full / base:8.2f}   (target <= 2.0)")
+    print(f"ratio loop / bare   {loop / base:8.2f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,83 @@
+"""The simulation loop on scripted traffic: no SUMO, exactly known trajectories."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from v2x.apps import ForwardCollisionWarning
+from v2x.bus import MemoryBus
+from v2x.channel import make_channel
+from v2x.geo import GeoFrame
+from v2x.recorder import Recorder
+from v2x.sim import SimConfig, Simulation
+from v2x.traffic import ScriptedTraffic, ScriptedVehicle
+
+START = dt.datetime(2026, 6, 1, 8, 0, tzinfo=dt.timezone(dt.timedelta(hours=8)))
+
+
+def _geo() -> GeoFrame:
+    # network (0, 0) at Tianjin South Station
+    e0, n0 = GeoFrame().project(39.05583, 117.055)
+    return GeoFrame(offset_x=-e0, offset_y=-n0)
+
+
+def _run(tmp_path: Path, vehicles: list[ScriptedVehicle], seconds: float) -> Path:
+    cfg = SimConfig(start=START, duration_ns=int(seconds * 1e9), fcw=ForwardCollisionWarning(),
+                    reception_sample=1.0)
+
+    async def go() -> None:
+        with Recorder(tmp_path) as rec:
+            sim = Simulation(traffic=ScriptedTraffic(vehicles), roadside=[],
+                             channel=make_channel("ideal"), geo=_geo(), recorder=rec,
+                             config=cfg, seed=1)
+            async with MemoryBus() as bus:
+                await sim.run(bus)
+
+    asyncio.run(go())
+    return tmp_path
+
+
+def test_fcw_fires_when_ttc_drops_below_threshold(tmp_path: Path) -> None:
+    # ego at 20 m/s, remote 45.5 m ahead (front bumpers) at 10 m/s, 5 m long:
+    # gap after step k (0.1 s each) = 45.5 - 5 - (20 - 10) * 0.1 k = 40.5 - k [m]
+    # TTC = gap / 10 m/s < 2.7 s  <=>  gap < 27 m  <=>  k > 13.5  ->  first at k = 14, t = 1.4 s,
+    # gap 26.5 m, TTC 2.65 s (5 cm away from the threshold: lat/lon quantization is ~1 cm)
+    vehicles = [ScriptedVehicle("ego", 0.0, 0.0, 0.0, 20.0),
+                ScriptedVehicle("lead", 0.0, 45.5, 0.0, 10.0, length=5.0)]
+    run = _run(tmp_path, vehicles, 2.0)
+    w = pd.read_parquet(run / "warnings.parquet")
+    assert len(w) == 1  # one rising edge, the warning stays on while closing
+    row = w.iloc[0]
+    assert row["t_ns"] == 1_400_000_000
+    assert (row["vehicle"], row["remote"]) == (0, 1)
+    assert row["gap_m"] == pytest.approx(26.5, abs=0.02)
+    assert row["ttc_s"] == pytest.approx(2.65, abs=0.002)
+    # the BSM that raised it was sent by the lead vehicle in that same step
+    tx = pd.read_parquet(run / "transmissions.parquet").set_index("tx_id")
+    assert tx.loc[row["tx_id"], "sender"] == 1 and tx.loc[row["tx_id"], "t_ns"] == row["t_ns"]
+    # receptions the application used are marked
+    rx = pd.read_parquet(run / "receptions.parquet")
+    assert (rx.loc[rx["tx_id"] == row["tx_id"], "used_by"] == "FCW").all()
+
+
+def test_no_warning_when_not_closing_and_exact_prr(tmp_path: Path) -> None:
+    # equal speeds: TTC infinite, never a warning; ideal channel: every pair received
+    vehicles = [ScriptedVehicle("a", 0.0, 0.0, 0.0, 15.0),
+                ScriptedVehicle("b", 0.0, 20.0, 0.0, 15.0),
+                ScriptedVehicle("c", 400.0, 0.0, 90.0, 10.0)]
+    run = _run(tmp_path, vehicles, 1.0)
+    assert len(pd.read_parquet(run / "warnings.parquet")) == 0
+    prr = pd.read_parquet(run / "prr_bins.parquet")
+    # 10 steps x 3 senders x 2 receivers = 60 BSM links, all within 500 m, all received
+    assert prr["n_pairs"].sum() == 60 and prr["n_received"].sum() == 60
+    # a and b are 20 m apart: 2 links x 10 steps in the [20, 40) bin
+    assert prr.set_index("bin_lo_m").loc[20.0, "n_pairs"] == 20
+    ipg = pd.read_parquet(run / "ipg_hist.parquet")
+    # 6 ordered pairs, 10 receptions each: 9 gaps of exactly 100 ms per pair
+    assert ipg["count"].sum() == 54
+    assert set(ipg["bin_lo_ns"]) == {100_000_000}
