@@ -70,7 +70,8 @@ def main() -> None:
     n_calls = args.steps * len(rsus)
     print(f"scenario             {sc.id}: {len(rsus)} RSUs, {args.steps} steps "
           f"({n_spat} SPAT, {n_map} MAP)")
-    print(f"bare simulationStep  {sumo_ns / 1e9:8.3f} s   {sumo_ns / args.steps / 1e3:8.1f} us/step")
+    print(f"bare simulationStep  {sumo_ns / 1e9:8.3f} s   "
+          f"{sumo_ns / args.steps / 1e3:8.1f} us/step")
     print(f"RSU transmit (all)   {rsu_ns / 1e9:8.3f} s   {rsu_ns / args.steps / 1e3:8.1f} us/step"
           f"   (median {np.median(per_step) / 1e3:.1f}, budget 250)")
     map_steps = has_map[:args.steps]

@@ -48,6 +48,8 @@ def test_rsu_periods_msgcnt_and_payloads(sim: ModuleType, grid: GridFiles,
                 want = spat_to_json(Spat(msg_cnt=o.msg_cnt, intersections=(state,),
                                          timestamp_ns=utc))
                 assert got == want
+                # ... and byte for byte (the template path vs the message classes)
+                assert o.payload == to_json_bytes(want)
                 # the light of phase 1 is what SUMO shows for its links
                 assert got["intersections"][0]["phases"][0]["phaseStates"][0]["light"] in (
                     "protected-green", "permissive-green", "yellow", "red")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from types import ModuleType
 
@@ -10,6 +11,7 @@ import pytest
 from roadside import SUMO_LIGHT_STATES, SpatBuilder
 from tests.roadside.conftest import STEP_S, TLS_IDS
 from v2x.errors import SumoError
+from v2x.messages import Spat, spat_to_json, to_json_bytes
 from v2x.messages._spat import IntersectionStatus, LightState
 from v2x.units import s_to_ns
 
@@ -132,6 +134,41 @@ def test_spat_rereads_a_changed_program(sim: ModuleType) -> None:
     assert ps.timing.likely_end_time_ns == 30 * 10**9
     assert ps.timing.next_start_time_ns == 45 * 10**9
     assert ps.timing.next_duration_ns == 30 * 10**9
+
+
+@pytest.mark.sumo
+def test_spat_json_equals_build_through_a_program_change(sim: ModuleType) -> None:
+    tl = sim.trafficlight
+    b = SpatBuilder(sim, "B1", 5)
+    ts = 1_780_000_000 * 10**9  # any UTC instant
+
+    def slow(cnt: int) -> bytes:
+        return to_json_bytes(spat_to_json(Spat(msg_cnt=cnt, intersections=(
+            b.build(timestamp_ns=ts),), timestamp_ns=ts)))
+
+    def check(n_steps: int) -> None:
+        for step in range(n_steps):
+            sim.simulationStep()
+            now = s_to_ns(sim.simulation.getTime())
+            assert b.spat_json(step % 128, ts, now_ns=now) == slow(step % 128)
+            assert b.spat_json(step % 128, None) == to_json_bytes(spat_to_json(Spat(
+                msg_cnt=step % 128, intersections=(b.build(),))))
+
+    check(950)  # 95 s: more than one 90 s cycle, every phase of the program
+    # the program of test_spat_rereads_a_changed_program: 20 links G 30 s, y 5 s, r 10 s
+    phases = [tl.Phase(30.0, "G" * 20, 30.0, 30.0), tl.Phase(5.0, "y" * 20, 5.0, 5.0),
+              tl.Phase(10.0, "r" * 20, 10.0, 10.0)]
+    tl.setProgramLogic("B1", tl.Logic("alt", 0, 0, phases))
+    tl.setProgram("B1", "alt")
+    tl.setPhase("B1", 0)
+    # picked up without a step: one group, green for 30 s (TimeMark 300), again after 45 s
+    got = json.loads(b.spat_json(1, ts))
+    (phase,) = got["intersections"][0]["phases"]
+    assert phase["phaseStates"][0]["light"] == "protected-green"
+    assert phase["phaseStates"][0]["timing"]["counting"]["likelyEndTime"] == 300
+    assert phase["phaseStates"][0]["timing"]["counting"]["nextStartTime"] == 450
+    assert b.plan.program_id == "alt"
+    check(500)  # 50 s: every phase of the new program
 
 
 @pytest.mark.sumo

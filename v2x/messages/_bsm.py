@@ -130,6 +130,11 @@ class BsmBatch:
     # -- bus wire form -------------------------------------------------------------------
     def to_bytes(self) -> bytes:
         """Pack into :data:`BSM_RECORD` records (``n * BSM_RECORD.itemsize`` bytes)."""
+        return self.to_records().tobytes()
+
+    def to_records(self) -> np.ndarray:
+        """The batch as a (n,) :data:`BSM_RECORD` array; ``records[rows].tobytes()`` is the bus
+        payload of a subset of rows."""
         rec = np.empty(self.n, BSM_RECORD)
         rec["id"] = self.sender
         rec["msgCnt"] = self.msg_cnt
@@ -145,7 +150,7 @@ class BsmBatch:
         rec["classification"] = self.classification
         rec["brakePadel"] = self.brake
         rec["events"] = self.events
-        return rec.tobytes()
+        return rec
 
 
 def decode_bsm_batch(payload: bytes) -> BsmBatch:

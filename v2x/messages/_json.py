@@ -7,6 +7,10 @@ in the standard's units: TimeMark (0.1 s) for counting-mode timing, 1e-7 degree 
 integers (bit 0 = least significant). "Unknown" likelyEndTime is TimeMark 36001.
 Positions of points are full ``position-LatLon`` offsets (the UPER codec picks the shortest
 ``OffsetLL`` form).
+
+The simulation's per-step path does not build message objects: :class:`SpatJsonTemplate` and
+:class:`StaticMapJson` hold the static parts pre-encoded and format only the changing numbers,
+giving the same bytes as ``to_json_bytes`` of ``spat_to_json`` / ``map_to_json`` (tested).
 """
 
 from __future__ import annotations

@@ -75,7 +75,8 @@ class Histogram:
         b = np.minimum(value_ns // self.bin_ns, self.n_bins)
         flat = msg_type.astype(np.int64) * (self.n_bins + 1) + b
         self.counts += np.bincount(flat, minlength=self.counts.size).reshape(self.counts.shape)
-        np.maximum.at(self.max_seen, msg_type.astype(np.int64), value_ns)
+        for code in np.unique(msg_type).tolist():  # at most five types
+            self.max_seen[code] = max(self.max_seen[code], int(value_ns[msg_type == code].max()))
 
     def table(self) -> dict[str, np.ndarray]:
         """Non-empty bins: msg_type, bin_lo_ns, bin_hi_ns, count."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -77,7 +78,12 @@ def categorical(codes: np.ndarray, categories: tuple[str, ...]) -> Categorical:
 
 
 class _Table:
-    def __init__(self, path: Path, schema: pa.Schema, flush_rows: int) -> None:
+    """One Parquet file. Row groups are encoded and written by the recorder's single I/O
+    thread (pyarrow releases the GIL while it compresses and writes), in submission order, so
+    the simulation keeps stepping meanwhile."""
+
+    def __init__(self, path: Path, schema: pa.Schema, flush_rows: int,
+                 io: ThreadPoolExecutor) -> None:
         self.path = path
         self.schema = schema
         self.flush_rows = flush_rows
@@ -85,6 +91,9 @@ class _Table:
         self.buffered = 0
         self.rows = 0
         self.writer: pq.ParquetWriter | None = None
+        self.io = io
+        self.pending: list[Future[None]] = []
+        self.flushed_once = False
 
     def append(self, cols: Mapping[str, Any]) -> None:
         n = len(next(iter(cols.values())))
@@ -96,8 +105,9 @@ class _Table:
             self.flush()
 
     def flush(self) -> None:
-        if not self.chunks and self.writer is not None:
+        if not self.chunks and self.flushed_once:
             return
+        self.flushed_once = True
         arrays = []
         for f in self.schema:
             parts = [c[f.name] if isinstance(c[f.name], (list, Categorical)) else
@@ -123,15 +133,22 @@ class _Table:
                 arr = pa.array(values, type=f.type)
             arrays.append(arr)
         table = pa.Table.from_arrays(arrays, schema=self.schema)
-        if self.writer is None:
-            self.writer = pq.ParquetWriter(self.path, self.schema, compression="zstd", compression_level=1)
-        self.writer.write_table(table)
+        self.pending = [f for f in self.pending if not f.done() or f.result() is not None]
+        self.pending.append(self.io.submit(self._write, table))
         self.rows += table.num_rows
         self.chunks = []
         self.buffered = 0
 
+    def _write(self, table: pa.Table) -> None:
+        if self.writer is None:
+            self.writer = pq.ParquetWriter(self.path, self.schema, compression="zstd",
+                                           compression_level=1)
+        self.writer.write_table(table)
+
     def close(self) -> None:
         self.flush()
+        for f in self.pending:
+            f.result()  # re-raises a write error of the I/O thread
         if self.writer is not None:
             self.writer.close()
 
@@ -153,16 +170,22 @@ class Recorder:
             self.out_dir.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise RecordingError(f"cannot create run directory {self.out_dir}: {exc}") from exc
-        self._tables = {name: _Table(self.out_dir / f"{name}.parquet", schema, flush_rows)
+        self._io = ThreadPoolExecutor(max_workers=1, thread_name_prefix="v2x-recorder")
+        self._tables = {name: _Table(self.out_dir / f"{name}.parquet", schema, flush_rows,
+                                     self._io)
                         for name, schema in SCHEMAS.items()}
         self._closed = False
 
     def append(self, table: str, **cols: Any) -> None:
-        """Append columns (equal-length arrays or lists) to a table."""
+        """Append columns (equal-length arrays or lists) to a table.
+
+        Raises:
+            RecordingError: a column is missing or extra, or the file cannot be written.
+        """
         t = self._tables[table]
-        missing = set(t.schema.names) - set(cols)
-        if missing:
-            raise RecordingError(f"{table}: missing columns {sorted(missing)}")
+        if len(cols) != len(t.schema.names) or not all(k in cols for k in t.schema.names):
+            raise RecordingError(f"{table}: expected columns {t.schema.names}, "
+                                 f"got {sorted(cols)}")
         try:
             t.append(cols)
         except (pa.ArrowException, OSError) as exc:
@@ -193,6 +216,8 @@ class Recorder:
                 t.close()
         except (pa.ArrowException, OSError) as exc:
             raise RecordingError(f"cannot finish the recording in {self.out_dir}: {exc}") from exc
+        finally:
+            self._io.shutdown(wait=True)
 
     def __enter__(self) -> Recorder:
         return self

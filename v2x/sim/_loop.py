@@ -271,9 +271,9 @@ class Simulation:
         sender = idx[s]
         msg_cnt = (np.floor(veh.u[sender, 1] * 128).astype(np.int64) + veh.sent[sender]) % 128
         veh.sent[sender] += 1
-        lat, lon = self.geo.to_latlon(st.x[s], st.y[s])
+        lat_all, lon_all = self.geo.to_latlon(st.x, st.y)  # once: BSMs and trajectories
         bsm = BsmBatch.encode(sender=sender, msg_cnt=msg_cnt, start=cfg.start, t_ns=t,
-                              lat_deg=lat, lon_deg=lon, speed=st.speed[s],
+                              lat_deg=lat_all[s], lon_deg=lon_all[s], speed=st.speed[s],
                               heading_deg=st.heading_deg[s], accel=st.accel[s],
                               width=st.width[s], length=st.length[s], height=st.height[s],
                               classification=st.classification[s], brake=st.brake[s])
@@ -281,16 +281,17 @@ class Simulation:
                                                for o in unit.transmit(t)]
         n_b, n_r = bsm.n, len(rsu_out)
         n_tx = n_b + n_r
-        tx_node = np.concatenate([sender, self.rsu_node[[r for r, _ in rsu_out]]])
-        tx_x = np.concatenate([st.x[s], self.rsu_xy[[r for r, _ in rsu_out], 0]])
-        tx_y = np.concatenate([st.y[s], self.rsu_xy[[r for r, _ in rsu_out], 1]])
-        tx_h = np.concatenate([np.full(n_b, cfg.obu_antenna_height_m),
-                               self.rsu_h[[r for r, _ in rsu_out]]])
-        tx_type = np.concatenate([np.full(n_b, _BSM, np.int8),
-                                  np.array([_CODE[o.msg_type] for _, o in rsu_out], np.int8)])
-        tx_size = np.concatenate([np.full(n_b, BSM_NOMINAL_BYTES, np.int64),
-                                  np.array([o.size_bytes for _, o in rsu_out], np.int64)])
-        tx_cnt = np.concatenate([msg_cnt, np.array([o.msg_cnt for _, o in rsu_out], np.int64)])
+        # RSU messages as columns: (rsu index, type code, size, msgCnt)
+        r_cols = np.array([(r, _CODE[o.msg_type], o.size_bytes, o.msg_cnt) for r, o in rsu_out],
+                          np.int64).reshape(n_r, 4)
+        r_of = r_cols[:, 0]
+        tx_node = np.concatenate([sender, self.rsu_node[r_of]])
+        tx_x = np.concatenate([st.x[s], self.rsu_xy[r_of, 0]])
+        tx_y = np.concatenate([st.y[s], self.rsu_xy[r_of, 1]])
+        tx_h = np.concatenate([np.full(n_b, cfg.obu_antenna_height_m), self.rsu_h[r_of]])
+        tx_type = np.concatenate([np.full(n_b, _BSM, np.int8), r_cols[:, 1].astype(np.int8)])
+        tx_size = np.concatenate([np.full(n_b, BSM_NOMINAL_BYTES, np.int64), r_cols[:, 2]])
+        tx_cnt = np.concatenate([msg_cnt, r_cols[:, 3]])
         tx_id = self.next_tx_id + np.arange(n_tx, dtype=np.int64)
         self.next_tx_id += n_tx
         self._tx_counts += np.bincount(tx_type, minlength=len(MSG_TYPES))
@@ -316,7 +317,7 @@ class Simulation:
         slot = self.clock.slots(np.concatenate([idx, self.rsu_node]))
         # slot of each receiver / sender row: receivers are equipped vehicles then RSUs
         rx_slot = np.concatenate([slot[e], slot[st.n:]])
-        tx_slot = np.concatenate([slot[s], slot[st.n:][[r for r, _ in rsu_out]]])
+        tx_slot = np.concatenate([slot[s], slot[st.n:][r_of]])
         gtype, gap = self.clock.update(ltype[g], rx_slot[links.rx[g]], tx_slot[links.tx[g]],
                                        t + rx.latency_ns[g])
         self.ipg.add(gtype, gap)
@@ -331,8 +332,7 @@ class Simulation:
         rec = self.rec
         if st.n:
             rec.append("trajectories", t_ns=np.full(st.n, t, np.int64), vehicle=idx,
-                       x=st.x, y=st.y, **dict(zip(("lat", "lon"),
-                                                  self.geo.to_latlon(st.x, st.y), strict=True)),
+                       x=st.x, y=st.y, lat=lat_all, lon=lon_all,
                        speed=st.speed, accel=st.accel, heading_deg=st.heading_deg,
                        lane=st.lane, lane_pos=st.lane_pos, length=st.length)
         if n_tx:
@@ -356,13 +356,14 @@ class Simulation:
         if cfg.forward and self.roadside:
             heard = np.flatnonzero(got & (links.rx >= n_ve) & (ltype == _BSM))
             if heard.size:
+                records = bsm.to_records()
                 r_of = links.rx[heard] - n_ve
                 order = np.argsort(r_of, kind="stable")
                 heard, r_of = heard[order], r_of[order]
                 cuts = np.flatnonzero(np.diff(r_of)) + 1
                 for chunk, rows in zip(np.split(r_of, cuts), np.split(heard, cuts), strict=True):
                     pubs.append((self._uplink[int(chunk[0]), "BSM"],
-                                 bsm.take(links.tx[rows]).to_bytes()))
+                                 records[links.tx[rows]].tobytes()))
             pubs.extend((self._uplink[r, o.msg_type], o.payload) for r, o in rsu_out)
         return pubs, n_tx
 
