@@ -89,7 +89,13 @@ class Subscription:
 
     def matches(self, topic: str) -> bool:
         """Whether ``topic`` matches this subscription's filter (MQTT 3.1.1 section 4.7)."""
-        return topic_matches(self._pattern, topic)
+        cache = self.__dict__.setdefault("_match_cache", {})
+        hit = cache.get(topic)
+        if hit is None:
+            if len(cache) > 65_536:  # topics repeat every step; bound the memory anyway
+                cache.clear()
+            hit = cache[topic] = topic_matches(self._pattern, topic)
+        return hit
 
     # -- lifetime ------------------------------------------------------------------------------
 

@@ -30,6 +30,7 @@ and in ``/work/shared/STANDARDS.md`` section 1.
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 from typing import Any
 
 import numpy as np
@@ -163,29 +164,43 @@ def _encode_linear(
     saturate: bool,
     negative_raises: bool = False,
 ) -> Any:
-    """Shared encoder: round(values / lsb), NaN -> unavailable, range -> clamp or raise."""
+    """Shared encoder: round(values / lsb), NaN -> unavailable, range -> clamp or raise.
+
+    Written for the per-step hot path (one call per BSM field per step): the common case
+    (no NaN, in range) costs a handful of numpy passes; the checks that name a bad value run
+    only when a cheap min/max test says there is one.
+    """
     x = _floats(values, field)
-    nan = np.isnan(x)
-    if unavailable is None and np.any(nan):
-        raise EncodeError(f"{field}: NaN cannot be encoded, the element has no 'unavailable' value")
     with np.errstate(invalid="ignore", over="ignore"):
         scaled = np.rint(x / lsb)
-    if negative_raises:
-        neg = ~nan & (scaled < 0)
-        if np.any(neg):
-            raise EncodeError(f"{field}: negative value {_first_bad(x, neg)} cannot be encoded")
-    out_lo = ~nan & (scaled < lo)
-    out_hi = ~nan & (scaled > hi)
-    if not saturate and (np.any(out_lo) or np.any(out_hi)):
-        bad = out_lo | out_hi
+    if scaled.size == 0:
+        return _out(scaled.astype(np.int64))
+    lo_seen, hi_seen = np.min(scaled), np.max(scaled)  # NaN propagates into both
+    nan = None
+    if np.isnan(lo_seen):
+        nan = np.isnan(x)
+        if unavailable is None:
+            raise EncodeError(
+                f"{field}: NaN cannot be encoded, the element has no 'unavailable' value")
+        finite = scaled[~nan]
+        lo_seen = finite.min() if finite.size else 0.0
+        hi_seen = finite.max() if finite.size else 0.0
+    if negative_raises and lo_seen < 0:
+        neg = (scaled < 0) if nan is None else (~nan & (scaled < 0))
+        raise EncodeError(f"{field}: negative value {_first_bad(x, neg)} cannot be encoded")
+    if not saturate and (lo_seen < lo or hi_seen > hi):
+        bad = (scaled < lo) | (scaled > hi)
         raise EncodeError(
             f"{field}: value {_first_bad(x, bad)} is outside the encodable range "
             f"[{lo * lsb:g}, {hi * lsb:g}]"
         )
-    clipped = np.clip(np.where(nan, 0.0, scaled), lo, hi).astype(np.int64)
-    if unavailable is not None:
-        clipped = np.where(nan, np.int64(unavailable), clipped)
-    return _out(clipped)
+    if lo_seen < lo or hi_seen > hi:
+        scaled = np.clip(scaled, lo, hi)
+    if nan is None:
+        return _out(scaled.astype(np.int64))
+    out = np.where(nan, 0.0, scaled).astype(np.int64)
+    out[nan] = unavailable
+    return _out(out)
 
 
 def _decode_linear(
@@ -547,6 +562,8 @@ def decode_minute_of_year(units: ArrayLike) -> Any:
 
 def _abs_ns(start: _dt.datetime, t_ns: ArrayLike) -> np.ndarray:
     """UTC nanoseconds since 1970 of the simulation instants, int64."""
+    if type(t_ns) is int and t_ns >= 0:  # the per-step scalar: exact Python-int arithmetic
+        return np.asarray(_start_ns(start) + t_ns, dtype=np.int64)
     if not isinstance(start, _dt.datetime) or start.tzinfo is None or start.utcoffset() is None:
         raise ConfigError(
             f"the scenario start must be a timezone-aware datetime (Beijing time), got {start!r}",
@@ -561,6 +578,17 @@ def _abs_ns(start: _dt.datetime, t_ns: ArrayLike) -> np.ndarray:
     if np.any(t < 0):
         raise ValueError("t_ns must be >= 0 (simulated time since the scenario start)")
     return np.int64(start_ns) + t
+
+
+@functools.lru_cache(maxsize=16)
+def _start_ns(start: _dt.datetime) -> int:
+    if not isinstance(start, _dt.datetime) or start.tzinfo is None or start.utcoffset() is None:
+        raise ConfigError(
+            f"the scenario start must be a timezone-aware datetime (Beijing time), got {start!r}",
+            key="start", value=start,
+        )
+    delta = start - _EPOCH
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000_000 + delta.microseconds * 1000
 
 
 def _round_div(ns: np.ndarray, unit_ns: int) -> np.ndarray:

@@ -75,14 +75,16 @@ class Histogram:
         b = np.minimum(value_ns // self.bin_ns, self.n_bins)
         flat = msg_type.astype(np.int64) * (self.n_bins + 1) + b
         self.counts += np.bincount(flat, minlength=self.counts.size).reshape(self.counts.shape)
-        for code in np.unique(msg_type).tolist():  # at most five types
-            self.max_seen[code] = max(self.max_seen[code], int(value_ns[msg_type == code].max()))
+        over = np.flatnonzero(b == self.n_bins)  # only the overflow bin needs the exact max
+        if over.size:
+            np.maximum.at(self.max_seen, msg_type[over].astype(np.int64), value_ns[over])
 
     def table(self) -> dict[str, np.ndarray]:
         """Non-empty bins: msg_type, bin_lo_ns, bin_hi_ns, count."""
         t, b = np.nonzero(self.counts)
         lo = b * self.bin_ns
-        hi = np.where(b < self.n_bins, (b + 1) * self.bin_ns, self.max_seen[t] + 1)
+        hi = np.where(b < self.n_bins, (b + 1) * self.bin_ns,
+                      np.maximum(self.max_seen[t] + 1, (b + 1) * self.bin_ns))
         return {"msg_type": np.array([MSG_TYPES[i] for i in t], dtype=object),
                 "bin_lo_ns": lo.astype(np.int64), "bin_hi_ns": hi.astype(np.int64),
                 "count": self.counts[t, b]}
