@@ -1,6 +1,7 @@
 """Roadside units: SPAT/MAP from SUMO signals and geometry, RSU forwarding."""
 
 from roadside._map import DIRECTION_MANEUVERS, build_map_node, junction_numbers
+from roadside._rsu import RoadsideUnit, build_rsus
 from roadside._signals import (
     SUMO_LIGHT_STATES,
     GroupTiming,
@@ -8,7 +9,6 @@ from roadside._signals import (
     light_state,
     signal_groups,
 )
-from roadside._rsu import RoadsideUnit, build_rsus
 from roadside._spat import SpatBuilder
 
 __all__ = [

@@ -29,6 +29,7 @@ from typing import Any
 
 import numpy as np
 
+from roadside._signals import SignalPlan
 from v2x.errors import ConfigError
 from v2x.geo import GeoFrame
 from v2x.messages._map import (
@@ -44,8 +45,6 @@ from v2x.messages._map import (
     SpeedLimit,
     SpeedLimitType,
 )
-
-from roadside._signals import SignalPlan
 
 __all__ = ["DIRECTION_MANEUVERS", "build_map_node", "junction_numbers"]
 

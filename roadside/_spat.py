@@ -18,6 +18,7 @@ from __future__ import annotations
 import functools
 from typing import Any
 
+from roadside._signals import GroupTiming, SignalPlan
 from v2x.errors import ConfigError, SumoError
 from v2x.messages._json import SpatJsonTemplate
 from v2x.messages._map import NodeReferenceId
@@ -30,8 +31,6 @@ from v2x.messages._spat import (
     TimeCountingDown,
 )
 from v2x.units import s_to_ns
-
-from roadside._signals import GroupTiming, SignalPlan
 
 __all__ = ["SpatBuilder"]
 

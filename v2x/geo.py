@@ -65,7 +65,7 @@ class GeoFrame:
         return float(e), float(n)
 
     @classmethod
-    def from_net(cls, net_file: str) -> "GeoFrame":
+    def from_net(cls, net_file: str) -> GeoFrame:
         """Read the ``<location>`` element of a SUMO ``.net.xml``.
 
         Raises:

@@ -3,8 +3,8 @@
 from v2x.messages._bsm import (
     BSM_NOMINAL_BYTES,
     BSM_RECORD,
-    BsmBatch,
     HARD_BRAKING_BIT,
+    BsmBatch,
     decode_bsm_batch,
 )
 from v2x.messages._json import (

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from v2x.errors import ConfigError, DecodeError, EncodeError
 from v2x.messages import _units as u
-from v2x.units import BEIJING, G, NS_PER_MS, NS_PER_S
+from v2x.units import BEIJING, NS_PER_MS, NS_PER_S, G
 
 NAN = float("nan")
 
