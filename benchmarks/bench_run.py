@@ -6,7 +6,10 @@ routes and vehicle types, subscribes every departing vehicle to the same variabl
 nothing else. The testbed run adds BSM/SPAT/MAP generation, the PC5 channel, FCW, the bus,
 the recording and the analysis/report. Target (issue 2): ratio <= 2.0.
 
-Usage: ``python benchmarks/bench_run.py [SCENARIO] [--repeat N]``
+The testbed runs as ``v2x run`` does: SUMO and the RSUs in a child process one step ahead of
+the loop (``--in-process`` also times the single-process run).
+
+Usage: ``python benchmarks/bench_run.py [SCENARIO] [--repeat N] [--in-process]``
 """
 
 from __future__ import annotations
@@ -40,12 +43,12 @@ def bare_libsumo(sc: scenarios.Scenario) -> float:
     return time.perf_counter() - t0
 
 
-def testbed(sc: scenarios.Scenario) -> tuple[float, float]:
+def testbed(sc: scenarios.Scenario, *, pipeline: bool) -> tuple[float, float]:
     """Wall time [s] of the full run (simulation + recording + analysis + reports), and of the
-    simulation loop alone."""
+    simulation loop alone. ``pipeline`` as ``v2x run`` (SUMO + RSUs in a child process)."""
     with tempfile.TemporaryDirectory(prefix="v2x-bench-") as out:
         t0 = time.perf_counter()
-        result = run_scenario(sc, out_dir=out, bus="memory")
+        result = run_scenario(sc, out_dir=out, bus="memory", pipeline=pipeline)
         total = time.perf_counter() - t0
     return total, result.summary.wall_s
 
@@ -54,13 +57,17 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("scenario", nargs="?", default="xiqing-south-station")
     ap.add_argument("--repeat", type=int, default=1, help="runs of each; the best is kept")
+    ap.add_argument("--in-process", action="store_true",
+                    help="also time the run with SUMO in the same process (--no-pipeline)")
     args = ap.parse_args()
     sc = scenarios.resolve_scenario(args.scenario)
     scenarios.build(sc)  # generate (or take from the cache) before timing anything
-    bases, runs = [], []
-    for _ in range(args.repeat):  # interleaved, so machine load hits both alike
+    bases, runs, inproc = [], [], []
+    for _ in range(args.repeat):  # interleaved, so machine load hits all alike
         bases.append(bare_libsumo(sc))
-        runs.append(testbed(sc))
+        runs.append(testbed(sc, pipeline=True))
+        if args.in_process:
+            inproc.append(testbed(sc, pipeline=False))
     base = min(bases)
     full = min(r[0] for r in runs)
     loop = min(r[1] for r in runs)
@@ -70,6 +77,9 @@ def main() -> None:
           f"best simulation loop {loop:.2f} s)")
     print(f"ratio run / bare    {full / base:8.2f}   (target <= 2.0)")
     print(f"ratio loop / bare   {loop / base:8.2f}")
+    if inproc:
+        best = min(r[0] for r in inproc)
+        print(f"in-process run      {best:8.2f} s  (ratio {best / base:.2f}; v2x run --no-pipeline)")
 
 
 if __name__ == "__main__":

@@ -47,6 +47,10 @@ class GeoFrame:
         object.__setattr__(self, "_fwd", fwd)
         object.__setattr__(self, "_inv", inv)
 
+    def __reduce__(self) -> tuple[type[GeoFrame], tuple[str, float, float]]:
+        # pickled (e.g. to a traffic process) as its parameters; transformers are rebuilt
+        return (GeoFrame, (self.crs, self.offset_x, self.offset_y))
+
     def to_latlon(self, x: np.ndarray | float, y: np.ndarray | float) -> tuple[np.ndarray, np.ndarray]:
         """Network x, y [m] (n,) -> (lat, lon) [degree] (n,) float64."""
         lon, lat = self._inv.transform(np.asarray(x, dtype=np.float64) - self.offset_x,

@@ -72,9 +72,11 @@ def _bus_spec(ctx: click.Context, param: click.Parameter, value: str) -> str:
               help="Run only the first N seconds of the scenario.")
 @click.option("--lang", type=click.Choice(["en", "zh"]), default="en", show_default=True,
               help="Report language.")
+@click.option("--pipeline/--no-pipeline", default=True, show_default=True,
+              help="Run SUMO and the RSUs in a child process, one step ahead of the loop.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 def run_cmd(scenario: str, seed: int | None, bus: str, gui: bool, out_dir: Path | None,
-            duration_s: float | None, lang: str, quiet: bool) -> None:
+            duration_s: float | None, lang: str, pipeline: bool, quiet: bool) -> None:
     """Run SCENARIO (a library id or a scenario folder): recording + report.
 
     Exit 0 when every criterion passes, 1 when one fails, 2 on a usage or configuration
@@ -87,7 +89,7 @@ def run_cmd(scenario: str, seed: int | None, bus: str, gui: bool, out_dir: Path 
         out_dir = Path("runs") / f"{sc.id}-{seed if seed is not None else sc.seed}"
     if quiet or not sys.stderr.isatty():
         result = run_scenario(sc, out_dir=out_dir, seed=seed, bus=bus, gui=gui,
-                              duration_s=duration_s, lang=lang,
+                              duration_s=duration_s, lang=lang, pipeline=pipeline,
                               progress=None if quiet else _LineProgress())
     else:
         from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
@@ -107,7 +109,8 @@ def run_cmd(scenario: str, seed: int | None, bus: str, gui: bool, out_dir: Path 
                         f"{p.vehicles:4d} veh  {msgs:8.0f} msg/s"))  # type: ignore[attr-defined]
 
             result = run_scenario(sc, out_dir=out_dir, seed=seed, bus=bus, gui=gui,
-                                  duration_s=duration_s, lang=lang, progress=progress)
+                                  duration_s=duration_s, lang=lang, pipeline=pipeline,
+                                  progress=progress)
     _print_result(result)
     sys.exit(EXIT_PASS if result.passed else EXIT_FAIL)
 

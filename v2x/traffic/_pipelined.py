@@ -1,0 +1,163 @@
+"""Traffic in a child process, one step ahead of the simulation loop.
+
+libsumo holds the GIL while SUMO steps, so a thread cannot overlap SUMO with the loop's own
+numpy work. :class:`PipelinedTraffic` runs the traffic side (SUMO and whatever must sit next to
+it, such as the RSUs that read the live signal state) in a child process and asks it for step
+``k + 1`` as soon as step ``k`` has arrived: SUMO steps on one core while the loop processes the
+previous step on the other. Results are the same as in-process (same inputs, same order of
+calls on the SUMO side; ``tests/test_end_to_end.py`` compares the recordings).
+
+The child side is any picklable factory returning a :class:`TrafficSide`; its ``step()``
+returns one :class:`SideStep`. Scripted actions must be known in advance and applied by the
+child side itself (a command sent mid-run would land one step late).
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from v2x.errors import SumoError
+from v2x.traffic._base import Collision, VehicleStates
+
+__all__ = ["PipelinedTraffic", "SideStep", "TrafficSide"]
+
+
+@dataclass(frozen=True)
+class SideStep:
+    """What the child sends per step: the vehicle states, the step's collisions, the names of
+    vehicles seen for the first time (in index order) and a side output (e.g. RSU messages)."""
+
+    states: VehicleStates
+    collisions: tuple[Collision, ...]
+    new_names: tuple[str, ...]
+    side: Any
+
+
+class TrafficSide(Protocol):
+    """The part that runs in the child process."""
+
+    def info(self) -> Any:
+        """Static facts the parent needs before the first step (e.g. RSU positions)."""
+        ...
+
+    def step(self) -> SideStep:
+        """Advance one step."""
+        ...
+
+    def close(self) -> None:
+        """Release SUMO."""
+        ...
+
+
+def _serve(conn: Any, factory: Callable[[], TrafficSide]) -> None:
+    side: TrafficSide | None = None
+    try:
+        side = factory()
+        conn.send(("ok", side.info()))
+        while True:
+            cmd = conn.recv()
+            if cmd == "step":
+                conn.send(("ok", side.step()))
+            else:
+                break
+    except Exception as exc:  # noqa: BLE001 - reported to the parent, which raises SumoError
+        try:
+            conn.send(("error", f"{type(exc).__name__}: {exc}"))
+        except (OSError, EOFError):
+            pass
+    finally:
+        if side is not None:
+            side.close()
+        conn.close()
+
+
+class PipelinedTraffic:
+    """A :class:`~v2x.traffic.TrafficBackend` whose traffic runs in a child process.
+
+    Args:
+        factory: picklable callable that builds the :class:`TrafficSide` in the child.
+        timeout_s: how long to wait for the child's first answer [s] (SUMO start-up).
+
+    Attributes:
+        info: what the child side's ``info()`` returned.
+
+    Raises:
+        SumoError: the child could not start, failed, or died.
+    """
+
+    conn: Any = None
+
+    def __init__(self, factory: Callable[[], TrafficSide], *, timeout_s: float = 120.0) -> None:
+        ctx = mp.get_context("spawn")
+        self._pipe, child = ctx.Pipe()
+        self._proc = ctx.Process(target=_serve, args=(child, factory), daemon=True,
+                                 name="v2x-traffic")
+        self._proc.start()
+        child.close()
+        self._names: list[str] = []
+        self._collisions: list[Collision] = []
+        self.side: Any = None
+        self._open = True
+        if not self._pipe.poll(timeout_s):
+            self.close()
+            raise SumoError(f"the traffic process did not start within {timeout_s} s")
+        self.info = self._receive()
+        self._pipe.send("step")  # step 1 is computed while the caller sets up
+
+    def _receive(self) -> Any:
+        try:
+            status, payload = self._pipe.recv()
+        except (EOFError, OSError) as exc:
+            self.close()
+            raise SumoError(f"the traffic process died (exit code {self._proc.exitcode})") \
+                from exc
+        if status != "ok":
+            self.close()
+            raise SumoError(f"the traffic process failed: {payload}")
+        return payload
+
+    def step(self) -> VehicleStates:
+        """The next step's states; asks the child for the one after it before returning."""
+        result: SideStep = self._receive()
+        self._pipe.send("step")
+        self._names.extend(result.new_names)
+        self._collisions = list(result.collisions)
+        self.side = result.side
+        return result.states
+
+    def collisions(self) -> list[Collision]:
+        """Collisions SUMO reported in the last step."""
+        return list(self._collisions)
+
+    def vehicle_names(self) -> list[str]:
+        """Every vehicle name seen so far; position = vehicle index."""
+        return list(self._names)
+
+    def brake_to_stop(self, name: str, decel: float, hold_s: float) -> bool:
+        """Not available mid-run: give scripted stops to the child side in advance."""
+        raise SumoError("PipelinedTraffic applies scripted stops in the traffic process; "
+                        "pass them to the child side's factory")
+
+    def close(self) -> None:
+        """Stop the child (idempotent)."""
+        if not self._open:
+            return
+        self._open = False
+        try:
+            self._pipe.send("close")
+        except (OSError, BrokenPipeError):
+            pass
+        self._proc.join(timeout=10)
+        if self._proc.is_alive():
+            self._proc.kill()
+            self._proc.join()
+        self._pipe.close()
+
+    def __enter__(self) -> PipelinedTraffic:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
