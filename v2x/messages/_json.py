@@ -251,6 +251,12 @@ def _points(points: tuple[Position3D, ...]) -> list[dict[str, Any]]:
         for p in points]
 
 
+def _asn1_name(enum_name: str) -> str:
+    """``VEHICLE_MAX_SPEED`` -> ``vehicleMaxSpeed`` (the ASN.1 identifier)."""
+    first, *rest = enum_name.lower().split("_")
+    return first + "".join(w.capitalize() for w in rest)
+
+
 def _cm(width_m: float | None) -> int | None:
     return None if width_m is None else int(round(width_m * 100))
 
@@ -285,7 +291,8 @@ def _link(link: MapLink) -> dict[str, Any]:
         d["name"] = link.name
     d["upstreamNodeId"] = _node_id(link.upstream_node_id)
     if link.speed_limits:
-        d["speedLimits"] = [{"type": s.type.name.lower(), "speed": int(u.encode_speed(s.speed_mps))}
+        d["speedLimits"] = [{"type": _asn1_name(s.type.name),
+                             "speed": int(u.encode_speed(s.speed_mps))}
                             for s in link.speed_limits]
     if link.link_width_m is not None:
         d["linkWidth"] = _cm(link.link_width_m)

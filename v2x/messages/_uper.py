@@ -1,0 +1,1266 @@
+"""UPER and JSON codecs of the T/CSAE 53-2020 Day-1 MessageFrame (BSM, MAP, SPAT, RSI, RSM).
+
+The ASN.1 modules are the project's own (``v2x/messages/asn1/*.asn``), compiled once with
+asn1tools for UPER (ITU-T X.691, unaligned) and cached. Value classes are in SI units; every
+conversion to the standard's integers goes through :mod:`v2x.messages._units` (sentinels,
+saturation, wraps) or, for SPAT/MAP times and widths, the helpers of
+:mod:`v2x.messages._json`, so UPER and JSON carry the same integers.
+
+API::
+
+    encode_frame(msg) -> bytes                  # Bsm | MapData | Spat | Rsi | Rsm | FrameExt
+    decode_frame(data, *, now_ns=None) -> msg
+    frame_to_json(msg) -> dict                  # {"spatFrame": {...ASN.1 field names...}}
+    frame_from_json(obj, *, now_ns=None) -> msg
+    encode_bsm_batch(batch) -> list[bytes]      # vectorized, one UPER frame per row
+    decode_bsm_frames(frames) -> (BsmBatch, ok, errors)
+
+Errors: a value that cannot be encoded raises :class:`~v2x.errors.EncodeError` naming the field
+and the value; bytes (or JSON) that cannot be decoded raise :class:`~v2x.errors.DecodeError`;
+asn1tools errors are mapped here, with the cause chained.
+
+JSON form: the ASN.1 value with its field names, CHOICEs as ``{"alternative": value}``,
+ENUMERATEDs as their identifiers, BIT STRINGs as integers (bit k = ``1 << k``), OCTET STRINGs
+as hex text. For SPAT it equals :func:`v2x.messages.spat_to_json` (tested); MAP points are the
+shortest ``OffsetLL`` form the UPER encoder picks (``map_to_json`` writes ``position-LatLon``).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import functools
+import math
+import pathlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import asn1tools
+import numpy as np
+
+from v2x.errors import DecodeError, EncodeError
+from v2x.messages import _units as u
+from v2x.messages._bsm import BsmBatch
+from v2x.messages._bsm_msg import (
+    BrakeSystemStatus,
+    Bsm,
+    EmergencyExtensions,
+    TransmissionState,
+    VehicleEventFlags,
+)
+from v2x.messages._json import LIGHT_STATE_NAMES, _moy_sec, _tm
+from v2x.messages._map import (
+    AllowedManeuvers,
+    ConnectingLane,
+    Connection,
+    MapData,
+    MapLane,
+    MapLink,
+    MapNode,
+    Movement,
+    NodeReferenceId,
+    Position3D,
+    SpeedLimit,
+    SpeedLimitType,
+)
+from v2x.messages._rsi import (
+    EventSource,
+    ReferenceLink,
+    ReferencePath,
+    RoadTrafficEvent,
+    RoadTrafficSign,
+    Rsi,
+)
+from v2x.messages._rsm import Participant, ParticipantType, Rsm, SourceType
+from v2x.messages._spat import (
+    IntersectionState,
+    IntersectionStatus,
+    LightState,
+    Phase,
+    PhaseState,
+    Spat,
+    TimeCountingDown,
+)
+
+__all__ = [
+    "ASN1_DIR",
+    "BSM_BATCH_FRAME_BYTES",
+    "FrameExt",
+    "Message",
+    "compiled_spec",
+    "decode_bsm_frames",
+    "decode_frame",
+    "encode_bsm_batch",
+    "encode_frame",
+    "frame_from_json",
+    "frame_to_json",
+]
+
+#: directory of the project's ASN.1 modules
+ASN1_DIR = pathlib.Path(__file__).with_name("asn1")
+
+
+@dataclass(frozen=True)
+class FrameExt:
+    """A Day-2 ``msgFrameExt`` (T/CSAE 157-2020): ``message_id`` 0..32767 (RSC 11, SSM 12,
+    VIR 13, PAM 14, PSM 15) and ``value``, the inner message's own UPER bytes."""
+
+    message_id: int
+    value: bytes
+
+    def __post_init__(self) -> None:
+        if not (isinstance(self.message_id, int) and 0 <= self.message_id <= 32767):
+            raise EncodeError(f"FrameExt.message_id must be 0..32767, got {self.message_id!r}")
+        if not isinstance(self.value, bytes):
+            raise EncodeError(f"FrameExt.value must be bytes, got {self.value!r}")
+
+
+Message = Bsm | MapData | Spat | Rsi | Rsm | FrameExt
+
+
+@functools.cache
+def compiled_spec() -> Any:
+    """The compiled asn1tools UPER specification of ``asn1/*.asn`` (compiled once, cached)."""
+    files = sorted(str(p) for p in ASN1_DIR.glob("*.asn"))
+    try:
+        return asn1tools.compile_files(files, codec="uper")
+    except asn1tools.Error as exc:  # a broken module is a programming error, but say so
+        raise EncodeError(f"cannot compile the ASN.1 modules in {ASN1_DIR}: {exc}") from exc
+
+
+# =========================================================================== value forms
+# The builders below are written once and produce either asn1tools values (UPER) or JSON
+# values, depending on the form: BIT STRING, CHOICE and OCTET STRING are the only differences.
+
+
+def _flags_to_wire(value: int, n: int) -> int:
+    """Flag ``1 << k`` -> ASN.1 bit k, which is the k-th bit on the wire (MSB first)."""
+    w = 0
+    for k in range(n):
+        if value >> k & 1:
+            w |= 1 << (n - 1 - k)
+    return w
+
+
+class _AsnForm:
+    json = False
+
+    @staticmethod
+    def bits(value: int, n: int) -> tuple[bytes, int]:
+        nbytes = (n + 7) // 8
+        return ((_flags_to_wire(int(value), n) << (8 * nbytes - n)).to_bytes(nbytes, "big"), n)
+
+    @staticmethod
+    def unbits(x: tuple[bytes, int]) -> int:
+        data, n = x
+        w = int.from_bytes(data, "big") >> (8 * len(data) - n)
+        return _flags_to_wire(w, n)  # the bit reversal is its own inverse
+
+    @staticmethod
+    def choice(name: str, value: Any) -> Any:
+        return (name, value)
+
+    @staticmethod
+    def unchoice(x: Any) -> tuple[str, Any]:
+        name, value = x
+        return name, value
+
+    @staticmethod
+    def octets(b: bytes) -> Any:
+        return b
+
+    @staticmethod
+    def unoctets(x: Any) -> bytes:
+        return bytes(x)
+
+
+class _JsonForm(_AsnForm):
+    json = True
+
+    @staticmethod
+    def bits(value: int, n: int) -> Any:
+        return int(value)
+
+    @staticmethod
+    def unbits(x: Any) -> int:
+        if isinstance(x, bool) or not isinstance(x, int) or x < 0:
+            raise DecodeError(f"a bit string must be an integer >= 0, got {x!r}")
+        return x
+
+    @staticmethod
+    def choice(name: str, value: Any) -> Any:
+        return {name: value}
+
+    @staticmethod
+    def unchoice(x: Any) -> tuple[str, Any]:
+        if not isinstance(x, dict) or len(x) != 1:
+            raise DecodeError(f"a CHOICE must be an object with one member, got {x!r}")
+        ((name, value),) = x.items()
+        return name, value
+
+    @staticmethod
+    def octets(b: bytes) -> Any:
+        return b.hex()
+
+    @staticmethod
+    def unoctets(x: Any) -> bytes:
+        return bytes.fromhex(x)
+
+
+_ASN = _AsnForm()
+_JSON = _JsonForm()
+_Form = _AsnForm
+
+
+# =========================================================================== small helpers
+
+_EPOCH = _dt.datetime(1970, 1, 1, tzinfo=_dt.UTC)
+_NS_PER_MS = 1_000_000
+_NS_PER_MIN = 60_000_000_000
+_NS_PER_DS = 100_000_000
+
+
+def _i(x: Any) -> int:
+    return int(x)
+
+
+def _f(x: Any) -> float:
+    return float(x)
+
+
+def _opt_float(x: float | None) -> float | None:
+    return None if x is None else float(x)
+
+
+def _check_range(field: str, value: int, lo: int, hi: int) -> int:
+    if not lo <= value <= hi:
+        raise EncodeError(f"{field}: value {value!r} is outside {lo}..{hi}")
+    return value
+
+
+def _cm(field: str, width_m: float) -> int:
+    """A width [m] as LaneWidth [cm] 0..32767 (round half to even, as _units does).
+
+    Raises EncodeError outside 0..327.67 m. (LaneWidth has no element in _units yet.)
+    """
+    if not math.isfinite(width_m):
+        raise EncodeError(f"{field}: value {width_m!r} cannot be encoded")
+    return _check_range(field, int(np.rint(width_m * 100.0)), 0, 32767)
+
+
+def _year_start_ns(year: int) -> int:
+    return (_dt.datetime(year, 1, 1, tzinfo=_dt.UTC) - _EPOCH) // _dt.timedelta(microseconds=1) \
+        * 1000
+
+
+def _now_ns(now_ns: int | None) -> int:
+    if now_ns is not None:
+        return int(now_ns)
+    import time  # the wall clock only picks the year / minute when the caller gives none
+
+    return time.time_ns()
+
+
+def _resolve_moy(moy: int, ms: int, ref_ns: int) -> int | None:
+    """UTC [ns] of (MinuteOfTheYear, ms within the minute) nearest to ``ref_ns``; None when
+    moy is the invalid value."""
+    if moy >= u.MINUTE_OF_THE_YEAR_INVALID:
+        return None
+    year = (_EPOCH + _dt.timedelta(microseconds=ref_ns // 1000)).year
+    best: int | None = None
+    for y in (year - 1, year, year + 1):
+        start = _year_start_ns(y)
+        if moy * _NS_PER_MIN >= _year_start_ns(y + 1) - start:
+            continue  # minute 525600.. exists in leap years only
+        cand = start + moy * _NS_PER_MIN + ms * _NS_PER_MS
+        if best is None or abs(cand - ref_ns) < abs(best - ref_ns):
+            best = cand
+    return best
+
+
+def _resolve_dsecond(ms: int, ref_ns: int) -> int:
+    """UTC [ns] of a DSecond (ms within the minute) nearest to ``ref_ns``."""
+    minute = ref_ns // _NS_PER_MIN
+    cands = [(minute + d) * _NS_PER_MIN + ms * _NS_PER_MS for d in (-1, 0, 1)]
+    return min(cands, key=lambda c: abs(c - ref_ns))
+
+
+# =========================================================================== positions
+
+_LL_FORMS = (("position-LL1", 2047), ("position-LL2", 8191), ("position-LL3", 32767),
+             ("position-LL4", 131071), ("position-LL5", 2097151), ("position-LL6", 8388607))
+_LL_HI = dict(_LL_FORMS)
+_V_FORMS = (("offset1", 63), ("offset2", 127), ("offset3", 255), ("offset4", 511),
+            ("offset5", 1023), ("offset6", 2047))
+_V_HI = dict(_V_FORMS)
+
+
+@dataclass(frozen=True)
+class _Ref:
+    """A reference position in standard units (elev None = absent or unknown)."""
+
+    lat: int
+    lon: int
+    elev: int | None
+
+
+def _pos3d(field: str, p: Position3D) -> dict[str, int]:
+    out = {"lat": _i(u.encode_latitude(p.lat_deg)), "long": _i(u.encode_longitude(p.lon_deg))}
+    if p.elevation_m is not None:
+        out["elevation"] = _i(u.encode_elevation(p.elevation_m))
+    return out
+
+
+def _ref(d: dict[str, int]) -> _Ref:
+    e = d.get("elevation")
+    return _Ref(d["lat"], d["long"], None if e in (None, u.ELEVATION_UNAVAILABLE) else e)
+
+
+def _unpos3d(d: dict[str, Any]) -> Position3D:
+    e = d.get("elevation")
+    elev = None if e is None or e == u.ELEVATION_UNAVAILABLE else _f(u.decode_elevation(e))
+    return Position3D(_f(u.decode_latitude(d["lat"])), _f(u.decode_longitude(d["long"])), elev)
+
+
+def _offset_llv(form: _Form, ref: _Ref, p: Position3D) -> dict[str, Any]:
+    """PositionOffsetLLV of ``p`` from ``ref``: the shortest OffsetLL / VerticalOffset that
+    holds both deltas, ``position-LatLon`` (absolute) when none does."""
+    lat = _i(u.encode_latitude(p.lat_deg))
+    lon = _i(u.encode_longitude(p.lon_deg))
+    dlat, dlon = lat - ref.lat, lon - ref.lon
+    m = max(dlat, dlon, -dlat - 1, -dlon - 1)  # the larger magnitude in two's complement
+    ll = form.choice("position-LatLon", {"lon": lon, "lat": lat})
+    if lat != u.LATITUDE_UNAVAILABLE and lon != u.LONGITUDE_UNAVAILABLE:
+        for name, hi in _LL_FORMS:
+            if m <= hi:
+                ll = form.choice(name, {"lon": dlon, "lat": dlat})
+                break
+    out: dict[str, Any] = {"offsetLL": ll}
+    if p.elevation_m is not None:
+        e = _i(u.encode_elevation(p.elevation_m))
+        v = form.choice("elevation", e)
+        if ref.elev is not None and e != u.ELEVATION_UNAVAILABLE:
+            d = e - ref.elev
+            for name, hi in _V_FORMS:
+                if -hi - 1 <= d <= hi:
+                    v = form.choice(name, d)
+                    break
+        out["offsetV"] = v
+    return out
+
+
+def _unoffset_llv(form: _Form, ref: _Ref, d: dict[str, Any]) -> Position3D:
+    name, ll = form.unchoice(d["offsetLL"])
+    if name == "position-LatLon":
+        lat, lon = ll["lat"], ll["lon"]
+    elif name in _LL_HI:
+        lat, lon = ref.lat + ll["lat"], ref.lon + ll["lon"]
+    else:
+        raise DecodeError(f"offsetLL: unknown alternative {name!r}")
+    elev = None
+    if "offsetV" in d:
+        vname, v = form.unchoice(d["offsetV"])
+        if vname == "elevation":
+            e = v
+        elif vname in _V_HI:
+            if ref.elev is None:
+                raise DecodeError("offsetV: a relative elevation needs a reference elevation")
+            e = ref.elev + v
+        else:
+            raise DecodeError(f"offsetV: unknown alternative {vname!r}")
+        elev = None if e == u.ELEVATION_UNAVAILABLE else _f(u.decode_elevation(e))
+    return Position3D(_f(u.decode_latitude(lat)), _f(u.decode_longitude(lon)), elev)
+
+
+# =========================================================================== BSM
+
+
+_TRANSMISSION = ("neutral", "park", "forwardGears", "reverseGears", "reserved1", "reserved2",
+                 "reserved3", "unavailable")
+_PEDAL = ("unavailable", "off", "on")
+_TRI = ("unavailable", "off", "on", "engaged")
+_AUX = ("unavailable", "off", "on", "reserved")
+_RESPONSE = ("notInUseOrNotEquipped", "emergency", "nonEmergency", "pursuit", "stationary",
+             "slowMoving", "stopAndGoMovement")
+_SIREN = ("unavailable", "notInUse", "inUse", "reserved")
+_LIGHTBAR = ("unavailable", "notInUse", "inUse", "yellowCautionLights", "schooldBusLights",
+             "arrowSignsActive", "slowMovingVehicle", "freqStops")
+_BRAKE_FIELDS = (("brake_pedal", "brakePadel", _PEDAL), ("traction", "traction", _TRI),
+                 ("abs", "abs", _TRI), ("scs", "scs", _TRI),
+                 ("brake_boost", "brakeBoost", _PEDAL), ("aux_brakes", "auxBrakes", _AUX))
+
+
+def _enum_index(field: str, names: Sequence[str], name: str) -> int:
+    try:
+        return names.index(name)
+    except ValueError:
+        raise DecodeError(f"{field}: unknown value {name!r}") from None
+
+
+def _accel_set(long: float, lat: float, vert: float, yaw: float) -> dict[str, int]:
+    return {"long": _i(u.encode_acceleration(long)), "lat": _i(u.encode_acceleration(lat)),
+            "vert": _i(u.encode_vertical_acceleration(vert)), "yaw": _i(u.encode_yaw_rate(yaw))}
+
+
+def _unaccel_set(d: dict[str, int]) -> tuple[float, float, float, float]:
+    return (_f(u.decode_acceleration(d["long"])), _f(u.decode_acceleration(d["lat"])),
+            _f(u.decode_vertical_acceleration(d["vert"])), _f(u.decode_yaw_rate(d["yaw"])))
+
+
+def _size(width: float, length: float, height: float | None) -> dict[str, int]:
+    out = {"width": _i(u.encode_vehicle_width(width)),
+           "length": _i(u.encode_vehicle_length(length))}
+    if height is not None:
+        out["height"] = _i(u.encode_vehicle_height(height))
+    return out
+
+
+def _unsize(d: dict[str, int]) -> tuple[float, float, float | None]:
+    h = d.get("height")
+    return (_f(u.decode_vehicle_width(d["width"])), _f(u.decode_vehicle_length(d["length"])),
+            None if h is None else _f(u.decode_vehicle_height(h)))
+
+
+def _bsm(form: _Form, m: Bsm) -> dict[str, Any]:
+    pos = {"lat": _i(u.encode_latitude(m.lat_deg)), "long": _i(u.encode_longitude(m.lon_deg))}
+    if m.elevation_m is not None:
+        pos["elevation"] = _i(u.encode_elevation(m.elevation_m))
+    brakes: dict[str, Any] = {}
+    b = m.brakes
+    for attr, key, names in _BRAKE_FIELDS:
+        v = getattr(b, attr)
+        if v is not None:
+            brakes[key] = names[v]
+    if b.wheel_brakes is not None:
+        brakes["wheelBrakes"] = form.bits(b.wheel_brakes, 5)
+    vclass: dict[str, Any] = {"classification": m.classification}
+    if m.fuel_type is not None:
+        vclass["fuelType"] = m.fuel_type
+    out: dict[str, Any] = {
+        "msgCnt": m.msg_cnt, "id": form.octets(m.id), "secMark": _i(u.encode_dsecond(m.sec_mark_s)),
+        "pos": pos, "transmission": _TRANSMISSION[m.transmission],
+        "speed": _i(u.encode_speed(m.speed_mps)), "heading": _i(u.encode_heading(m.heading_deg)),
+        "accelSet": _accel_set(m.accel_long_mps2, m.accel_lat_mps2, m.accel_vert_mps2,
+                               m.yaw_rate_dps),
+        "brakes": brakes, "size": _size(m.width_m, m.length_m, m.height_m),
+        "vehicleClass": vclass,
+    }
+    if m.events is not None or m.lights is not None:
+        ext: dict[str, Any] = {}
+        if m.events is not None:
+            ext["events"] = form.bits(int(m.events), 13)
+        if m.lights is not None:
+            ext["lights"] = form.bits(m.lights, 9)
+        out["safetyExt"] = ext
+    if m.emergency is not None:
+        e = m.emergency
+        emg: dict[str, Any] = {}
+        if e.response_type is not None:
+            emg["responseType"] = _RESPONSE[e.response_type]
+        if e.siren_use is not None:
+            emg["sirenUse"] = _SIREN[e.siren_use]
+        if e.lights_use is not None:
+            emg["lightsUse"] = _LIGHTBAR[e.lights_use]
+        out["emergencyExt"] = emg
+    return out
+
+
+def _unbsm(form: _Form, d: dict[str, Any], now_ns: int | None) -> Bsm:
+    pos = d["pos"]
+    e = pos.get("elevation")
+    acc = _unaccel_set(d["accelSet"])
+    w, length, h = _unsize(d["size"])
+    br = d["brakes"]
+    brakes = BrakeSystemStatus(
+        wheel_brakes=form.unbits(br["wheelBrakes"]) if "wheelBrakes" in br else None,
+        **{attr: _enum_index(f"brakes.{key}", names, br[key])
+           for attr, key, names in _BRAKE_FIELDS if key in br})
+    ext = d.get("safetyExt", {})
+    emg = d.get("emergencyExt")
+    emergency = None
+    if emg is not None:
+        rt = emg.get("responseType")
+        emergency = EmergencyExtensions(
+            response_type=None if rt is None else (_RESPONSE.index(rt) if rt in _RESPONSE
+                                                   else 0),
+            siren_use=_enum_index("sirenUse", _SIREN, emg["sirenUse"]) if "sirenUse" in emg
+            else None,
+            lights_use=_enum_index("lightsUse", _LIGHTBAR, emg["lightsUse"])
+            if "lightsUse" in emg else None)
+    vclass = d["vehicleClass"]
+    events = ext.get("events")
+    return Bsm(
+        msg_cnt=d["msgCnt"], id=form.unoctets(d["id"]),
+        sec_mark_s=_f(u.decode_dsecond(d["secMark"])),
+        lat_deg=_f(u.decode_latitude(pos["lat"])), lon_deg=_f(u.decode_longitude(pos["long"])),
+        elevation_m=None if e is None else _f(u.decode_elevation(e)),
+        transmission=TransmissionState(_enum_index("transmission", _TRANSMISSION,
+                                                   d["transmission"])),
+        speed_mps=_f(u.decode_speed(d["speed"])), heading_deg=_f(u.decode_heading(d["heading"])),
+        accel_long_mps2=acc[0], accel_lat_mps2=acc[1], accel_vert_mps2=acc[2],
+        yaw_rate_dps=acc[3], width_m=w, length_m=length, height_m=h, brakes=brakes,
+        classification=vclass["classification"], fuel_type=vclass.get("fuelType"),
+        # an extended VehicleEventFlags (more than 13 bits) keeps its root bits only
+        events=None if events is None else VehicleEventFlags(form.unbits(events) & 0x1FFF),
+        lights=None if "lights" not in ext else form.unbits(ext["lights"]) & 0x1FF,
+        emergency=emergency,
+    )
+
+
+# =========================================================================== MAP
+
+_SPEED_LIMIT_NAMES = (
+    "unknown", "maxSpeedInSchoolZone", "maxSpeedInSchoolZoneWhenChildrenArePresent",
+    "maxSpeedInConstructionZone", "vehicleMinSpeed", "vehicleMaxSpeed", "vehicleNightMaxSpeed",
+    "truckMinSpeed", "truckMaxSpeed", "truckNightMaxSpeed", "vehiclesWithTrailersMinSpeed",
+    "vehiclesWithTrailersMaxSpeed", "vehiclesWithTrailersNightMaxSpeed")
+
+
+def _node_id(n: NodeReferenceId) -> dict[str, int]:
+    out = {"id": n.id}
+    if n.region is not None:
+        out["region"] = n.region
+    return out
+
+
+def _unnode_id(d: dict[str, int]) -> NodeReferenceId:
+    return NodeReferenceId(d["id"], d.get("region"))
+
+
+def _points(form: _Form, ref: _Ref, points: tuple[Position3D, ...]) -> list[dict[str, Any]]:
+    return [{"posOffset": _offset_llv(form, ref, p)} for p in points]
+
+
+def _unpoints(form: _Form, ref: _Ref, pts: list[dict[str, Any]]) -> tuple[Position3D, ...]:
+    return tuple(_unoffset_llv(form, ref, p["posOffset"]) for p in pts)
+
+
+def _speed_limits(limits: tuple[SpeedLimit, ...]) -> list[dict[str, Any]]:
+    return [{"type": _SPEED_LIMIT_NAMES[s.type], "speed": _i(u.encode_speed(s.speed_mps))}
+            for s in limits]
+
+
+def _unspeed_limits(lst: list[dict[str, Any]]) -> tuple[SpeedLimit, ...]:
+    return tuple(SpeedLimit(SpeedLimitType(_enum_index("speedLimits.type", _SPEED_LIMIT_NAMES,
+                                                       s["type"])),
+                            _f(u.decode_speed(s["speed"]))) for s in lst)
+
+
+def _lane(form: _Form, ref: _Ref, lane: MapLane) -> dict[str, Any]:
+    d: dict[str, Any] = {"laneID": lane.lane_id}
+    if lane.lane_width_m is not None:
+        d["laneWidth"] = _cm("Lane.laneWidth", lane.lane_width_m)
+    if lane.maneuvers is not None:
+        d["maneuvers"] = form.bits(int(lane.maneuvers), 12)
+    if lane.connects_to:
+        conns = []
+        for c in lane.connects_to:
+            cd: dict[str, Any] = {"remoteIntersection": _node_id(c.remote_intersection)}
+            if c.connecting_lane is not None:
+                cl: dict[str, Any] = {"lane": c.connecting_lane.lane}
+                if c.connecting_lane.maneuver is not None:
+                    cl["maneuver"] = form.bits(int(c.connecting_lane.maneuver), 12)
+                cd["connectingLane"] = cl
+            if c.phase_id is not None:
+                cd["phaseId"] = c.phase_id
+            conns.append(cd)
+        d["connectsTo"] = conns
+    if lane.points:
+        d["points"] = _points(form, ref, lane.points)
+    return d
+
+
+def _unlane(form: _Form, ref: _Ref, d: dict[str, Any]) -> MapLane:
+    conns = []
+    for cd in d.get("connectsTo", ()):
+        cl = cd.get("connectingLane")
+        conns.append(Connection(
+            _unnode_id(cd["remoteIntersection"]),
+            None if cl is None else ConnectingLane(
+                cl["lane"], None if "maneuver" not in cl
+                else AllowedManeuvers(form.unbits(cl["maneuver"]))),
+            cd.get("phaseId")))
+    w = d.get("laneWidth")
+    return MapLane(
+        lane_id=d["laneID"], lane_width_m=None if w is None else w / 100.0,
+        maneuvers=None if "maneuvers" not in d else AllowedManeuvers(form.unbits(d["maneuvers"])),
+        connects_to=tuple(conns), points=_unpoints(form, ref, d.get("points", ())))
+
+
+def _link(form: _Form, ref: _Ref, link: MapLink) -> dict[str, Any]:
+    d: dict[str, Any] = {}
+    if link.name is not None:
+        d["name"] = link.name
+    d["upstreamNodeId"] = _node_id(link.upstream_node_id)
+    if link.speed_limits:
+        d["speedLimits"] = _speed_limits(link.speed_limits)
+    if link.link_width_m is not None:
+        d["linkWidth"] = _cm("Link.linkWidth", link.link_width_m)
+    if link.points:
+        d["points"] = _points(form, ref, link.points)
+    if link.movements:
+        d["movements"] = [{"remoteIntersection": _node_id(m.remote_intersection),
+                           **({"phaseId": m.phase_id} if m.phase_id is not None else {})}
+                          for m in link.movements]
+    d["lanes"] = [_lane(form, ref, lane) for lane in link.lanes]
+    return d
+
+
+def _unlink(form: _Form, ref: _Ref, d: dict[str, Any]) -> MapLink:
+    w = d.get("linkWidth")
+    return MapLink(
+        upstream_node_id=_unnode_id(d["upstreamNodeId"]),
+        lanes=tuple(_unlane(form, ref, ld) for ld in d["lanes"]),
+        speed_limits=_unspeed_limits(d.get("speedLimits", [])),
+        link_width_m=None if w is None else w / 100.0,
+        points=_unpoints(form, ref, d.get("points", ())),
+        movements=tuple(Movement(_unnode_id(m["remoteIntersection"]), m.get("phaseId"))
+                        for m in d.get("movements", ())),
+        name=d.get("name"))
+
+
+def _map(form: _Form, m: MapData) -> dict[str, Any]:
+    out: dict[str, Any] = {"msgCnt": m.msg_cnt}
+    if m.timestamp_ns is not None:
+        out["timeStamp"] = _moy_sec(int(m.timestamp_ns))[0]
+    nodes = []
+    for n in m.nodes:
+        nd: dict[str, Any] = {}
+        if n.name is not None:
+            nd["name"] = n.name
+        nd["id"] = _node_id(n.id)
+        nd["refPos"] = _pos3d("Node.refPos", n.ref_pos)
+        if n.in_links:
+            ref = _ref(nd["refPos"])
+            nd["inLinks"] = [_link(form, ref, link) for link in n.in_links]
+        nodes.append(nd)
+    out["nodes"] = nodes
+    return out
+
+
+def _unmap(form: _Form, d: dict[str, Any], now_ns: int | None) -> MapData:
+    nodes = []
+    for nd in d["nodes"]:
+        ref = _ref(nd["refPos"])
+        nodes.append(MapNode(
+            id=_unnode_id(nd["id"]), ref_pos=_unpos3d(nd["refPos"]),
+            in_links=tuple(_unlink(form, ref, ld) for ld in nd.get("inLinks", ())),
+            name=nd.get("name")))
+    ts = None
+    if "timeStamp" in d:
+        ts = _resolve_moy(d["timeStamp"], 0, _now_ns(now_ns))
+    return MapData(msg_cnt=d["msgCnt"], nodes=tuple(nodes), timestamp_ns=ts)
+
+
+# =========================================================================== SPAT
+
+_LIGHT_NAMES = tuple(LIGHT_STATE_NAMES[LightState(k)] for k in range(9))
+
+
+def _timing(t: TimeCountingDown) -> dict[str, Any]:
+    out: dict[str, Any] = {"startTime": _tm(t.start_time_ns),
+                           "likelyEndTime": _tm(t.likely_end_time_ns)}
+    for attr, key in (("min_end_time_ns", "minEndTime"), ("max_end_time_ns", "maxEndTime")):
+        if getattr(t, attr) is not None:
+            out[key] = _tm(getattr(t, attr))
+    if t.time_confidence is not None:
+        out["timeConfidence"] = t.time_confidence
+    for attr, key in (("next_start_time_ns", "nextStartTime"),
+                      ("next_duration_ns", "nextDuration")):
+        if getattr(t, attr) is not None:
+            out[key] = _tm(getattr(t, attr))
+    return out
+
+
+def _untm(v: int | None) -> int | None:
+    """TimeMark (0.1 s from now) -> [ns]; 36001 (unknown) and absent -> None; 36000 ("an hour
+    or more") -> 3600 s, which encodes to 36000 again."""
+    if v is None or v == u.TIME_MARK_UNKNOWN:
+        return None
+    return v * _NS_PER_DS
+
+
+def _untiming(form: _Form, x: Any) -> TimeCountingDown:
+    name, t = form.unchoice(x)
+    if name != "counting":
+        raise DecodeError(f"PhaseState.timing: only the counting mode is supported, got {name!r}")
+    start = _untm(t["startTime"])
+    return TimeCountingDown(
+        start_time_ns=0 if start is None else start,
+        likely_end_time_ns=_untm(t["likelyEndTime"]),
+        min_end_time_ns=_untm(t.get("minEndTime")), max_end_time_ns=_untm(t.get("maxEndTime")),
+        next_start_time_ns=_untm(t.get("nextStartTime")),
+        next_duration_ns=_untm(t.get("nextDuration")),
+        time_confidence=t.get("timeConfidence"))
+
+
+def _spat(form: _Form, s: Spat) -> dict[str, Any]:
+    out: dict[str, Any] = {"msgCnt": s.msg_cnt}
+    if s.timestamp_ns is not None:
+        out["moy"], out["timeStamp"] = _moy_sec(int(s.timestamp_ns))
+    if s.name is not None:
+        out["name"] = s.name
+    inters = []
+    for it in s.intersections:
+        d: dict[str, Any] = {"intersectionId": _node_id(it.intersection_id),
+                             "status": form.bits(int(it.status), 16)}
+        if it.timestamp_ns is not None:
+            d["timeStamp"] = _moy_sec(int(it.timestamp_ns))[1]
+        d["phases"] = [{"id": p.id, "phaseStates": [
+            {"light": _LIGHT_NAMES[st.light],
+             **({"timing": form.choice("counting", _timing(st.timing))}
+                if st.timing is not None else {})}
+            for st in p.states]} for p in it.phases]
+        inters.append(d)
+    out["intersections"] = inters
+    return out
+
+
+def _unspat(form: _Form, d: dict[str, Any], now_ns: int | None) -> Spat:
+    ref = _now_ns(now_ns) if now_ns is not None or "moy" in d or "timeStamp" in d else 0
+    ts: int | None = None
+    ms = d.get("timeStamp")
+    if ms is not None and ms >= 60_000:
+        ms = None  # unknown
+    if "moy" in d:
+        ts = _resolve_moy(d["moy"], 0 if ms is None else ms, ref)
+    elif ms is not None:
+        ts = _resolve_dsecond(ms, ref)
+    inters = []
+    for it in d["intersections"]:
+        its = None
+        if "timeStamp" in it and it["timeStamp"] < 60_000:
+            its = _resolve_dsecond(it["timeStamp"], ts if ts is not None else _now_ns(now_ns))
+        phases = tuple(
+            Phase(p["id"], tuple(
+                PhaseState(LightState(_enum_index("light", _LIGHT_NAMES, st["light"])),
+                           _untiming(form, st["timing"]) if "timing" in st else None)
+                for st in p["phaseStates"]))
+            for p in it["phases"])
+        inters.append(IntersectionState(
+            intersection_id=_unnode_id(it["intersectionId"]),
+            status=IntersectionStatus(form.unbits(it["status"]) & 0x3FFF), phases=phases,
+            timestamp_ns=its))
+    return Spat(msg_cnt=d["msgCnt"], intersections=tuple(inters), timestamp_ns=ts,
+                name=d.get("name"))
+
+
+# =========================================================================== RSI
+
+_EVENT_SOURCES = ("unknown", "police", "government", "meteorological", "internet", "detection")
+
+
+def _description(form: _Form, text: str) -> Any:
+    try:
+        text.encode("ascii")
+    except UnicodeEncodeError:
+        try:
+            raw = text.encode("gb2312")
+        except UnicodeEncodeError as exc:
+            raise EncodeError(f"description: {text!r} is neither ASCII nor GB2312") from exc
+        if not 2 <= len(raw) <= 512:
+            raise EncodeError(f"description: {len(raw)} GB2312 bytes, not 2..512") from None
+        return form.choice("textGB2312", form.octets(raw))
+    return form.choice("textString", text)
+
+
+def _undescription(form: _Form, x: Any) -> str:
+    name, v = form.unchoice(x)
+    if name == "textString":
+        return str(v)
+    if name == "textGB2312":
+        try:
+            return form.unoctets(v).decode("gb2312")
+        except UnicodeDecodeError as exc:
+            raise DecodeError(f"description: bad GB2312 text {v!r}") from exc
+    raise DecodeError(f"description: unknown alternative {name!r}")
+
+
+def _moy(ts_ns: int) -> int:
+    return _moy_sec(int(ts_ns))[0]
+
+
+def _rsi_item(form: _Form, ref: _Ref, it: RoadTrafficEvent | RoadTrafficSign) -> dict[str, Any]:
+    d: dict[str, Any] = {}
+    if it.description is not None:
+        d["description"] = _description(form, it.description)
+    if it.start_ns is not None or it.end_ns is not None:
+        td: dict[str, int] = {}
+        if it.start_ns is not None:
+            td["startTime"] = _moy(it.start_ns)
+        if it.end_ns is not None:
+            td["endTime"] = _moy(it.end_ns)
+        d["timeDetails"] = td
+    if it.priority is not None:
+        d["priority"] = form.octets(bytes([it.priority << 5]))
+    if it.reference_paths:
+        d["referencePaths"] = [
+            {"activePath": [_offset_llv(form, ref, p) for p in rp.points],
+             "pathRadius": _check_range("ReferencePath.pathRadius",
+                                        int(np.rint(rp.radius_m * 10.0)), 0, 65535)}
+            for rp in it.reference_paths]
+    if it.reference_links:
+        d["referenceLinks"] = [
+            {"upstreamNodeId": _node_id(rl.upstream_node_id),
+             "downstreamNodeId": _node_id(rl.downstream_node_id),
+             **({"referenceLanes": form.bits(rl.lanes, 16)} if rl.lanes is not None else {})}
+            for rl in it.reference_links]
+    return d
+
+
+def _unrsi_item(form: _Form, ref: _Ref, d: dict[str, Any], now: int) -> dict[str, Any]:
+    td = d.get("timeDetails", {})
+    return {
+        "description": _undescription(form, d["description"]) if "description" in d else None,
+        "start_ns": _resolve_moy(td["startTime"], 0, now) if "startTime" in td else None,
+        "end_ns": _resolve_moy(td["endTime"], 0, now) if "endTime" in td else None,
+        "priority": form.unoctets(d["priority"])[0] >> 5 if "priority" in d else None,
+        "reference_paths": tuple(
+            ReferencePath(tuple(_unoffset_llv(form, ref, p) for p in rp["activePath"]),
+                          rp["pathRadius"] / 10.0) for rp in d.get("referencePaths", ())),
+        "reference_links": tuple(
+            ReferenceLink(_unnode_id(rl["upstreamNodeId"]), _unnode_id(rl["downstreamNodeId"]),
+                          form.unbits(rl["referenceLanes"]) if "referenceLanes" in rl
+                          else None) for rl in d.get("referenceLinks", ())),
+    }
+
+
+def _rsi(form: _Form, m: Rsi) -> dict[str, Any]:
+    out: dict[str, Any] = {"msgCnt": m.msg_cnt}
+    if m.timestamp_ns is not None:
+        out["moy"] = _moy(m.timestamp_ns)
+    out["id"] = form.octets(m.id)
+    out["refPos"] = _pos3d("Rsi.refPos", m.ref_pos)
+    ref = _ref(out["refPos"])
+    if m.events:
+        rtes = []
+        for e in m.events:
+            d: dict[str, Any] = {"rteId": e.rte_id, "eventType": e.event_type,
+                                 "eventSource": _EVENT_SOURCES[e.source]}
+            if e.pos is not None:
+                d["eventPos"] = _offset_llv(form, ref, e.pos)
+            if e.radius_m is not None:
+                d["eventRadius"] = _check_range("RTEData.eventRadius",
+                                                int(np.rint(e.radius_m * 10.0)), 0, 65535)
+            d.update(_rsi_item(form, ref, e))
+            if e.confidence is not None:
+                d["eventConfidence"] = e.confidence
+            rtes.append(d)
+        out["rtes"] = rtes
+    if m.signs:
+        rtss = []
+        for s in m.signs:
+            d = {"rtsId": s.rts_id, "signType": s.sign_type}
+            if s.pos is not None:
+                d["signPos"] = _offset_llv(form, ref, s.pos)
+            d.update(_rsi_item(form, ref, s))
+            rtss.append(d)
+        out["rtss"] = rtss
+    return out
+
+
+def _unrsi(form: _Form, d: dict[str, Any], now_ns: int | None) -> Rsi:
+    ref = _ref(d["refPos"])
+    need_now = "moy" in d or any("timeDetails" in x for x in [*d.get("rtes", ()), *d.get("rtss", ())])
+    now = _now_ns(now_ns) if need_now else 0
+    events = tuple(RoadTrafficEvent(
+        rte_id=e["rteId"], event_type=e["eventType"],
+        source=EventSource(_enum_index("eventSource", _EVENT_SOURCES, e["eventSource"])),
+        pos=_unoffset_llv(form, ref, e["eventPos"]) if "eventPos" in e else None,
+        radius_m=e["eventRadius"] / 10.0 if "eventRadius" in e else None,
+        confidence=e.get("eventConfidence"), **_unrsi_item(form, ref, e, now))
+        for e in d.get("rtes", ()))
+    signs = tuple(RoadTrafficSign(
+        rts_id=s["rtsId"], sign_type=s["signType"],
+        pos=_unoffset_llv(form, ref, s["signPos"]) if "signPos" in s else None,
+        **_unrsi_item(form, ref, s, now)) for s in d.get("rtss", ()))
+    return Rsi(msg_cnt=d["msgCnt"], id=form.unoctets(d["id"]), ref_pos=_unpos3d(d["refPos"]),
+               events=events, signs=signs,
+               timestamp_ns=_resolve_moy(d["moy"], 0, now) if "moy" in d else None)
+
+
+# =========================================================================== RSM
+
+_PTC_TYPES = ("unknown", "motor", "non-motor", "pedestrian", "rsu")
+_SOURCES = ("unknown", "selfinfo", "v2x", "video", "microwaveRadar", "loop", "lidar",
+            "integrated")
+_POS_CONFIDENCE = ("unavailable", "a500m", "a200m", "a100m", "a50m", "a20m", "a10m", "a5m",
+                   "a2m", "a1m", "a50cm", "a20cm", "a10cm", "a5cm", "a2cm", "a1cm")
+
+
+def _rsm(form: _Form, m: Rsm) -> dict[str, Any]:
+    refpos = _pos3d("Rsm.refPos", m.ref_pos)
+    ref = _ref(refpos)
+    parts = []
+    for p in m.participants:
+        d: dict[str, Any] = {"ptcType": _PTC_TYPES[p.ptc_type], "ptcId": p.ptc_id,
+                             "source": _SOURCES[p.source]}
+        if p.id is not None:
+            d["id"] = form.octets(p.id)
+        d["secMark"] = _i(u.encode_dsecond(p.sec_mark_s))
+        d["pos"] = _offset_llv(form, ref, p.pos)
+        d["posConfidence"] = {"pos": _POS_CONFIDENCE[p.pos_confidence]}
+        d["speed"] = _i(u.encode_speed(p.speed_mps))
+        d["heading"] = _i(u.encode_heading(p.heading_deg))
+        if p.accel is not None:
+            d["accelSet"] = _accel_set(*p.accel)
+        d["size"] = _size(p.width_m, p.length_m, p.height_m)
+        if p.classification is not None:
+            d["vehicleClass"] = {"classification": p.classification}
+        parts.append(d)
+    return {"msgCnt": m.msg_cnt, "id": form.octets(m.id), "refPos": refpos,
+            "participants": parts}
+
+
+def _unrsm(form: _Form, d: dict[str, Any], now_ns: int | None) -> Rsm:
+    ref = _ref(d["refPos"])
+    parts = []
+    for p in d["participants"]:
+        w, length, h = _unsize(p["size"])
+        parts.append(Participant(
+            ptc_type=ParticipantType(_enum_index("ptcType", _PTC_TYPES, p["ptcType"])),
+            ptc_id=p["ptcId"], source=SourceType(_enum_index("source", _SOURCES, p["source"])),
+            id=form.unoctets(p["id"]) if "id" in p else None,
+            sec_mark_s=_f(u.decode_dsecond(p["secMark"])),
+            pos=_unoffset_llv(form, ref, p["pos"]),
+            pos_confidence=_enum_index("posConfidence", _POS_CONFIDENCE, p["posConfidence"]["pos"]),
+            speed_mps=_f(u.decode_speed(p["speed"])), heading_deg=_f(u.decode_heading(p["heading"])),
+            accel=_unaccel_set(p["accelSet"]) if "accelSet" in p else None,
+            width_m=w, length_m=length, height_m=h,
+            classification=p["vehicleClass"]["classification"] if "vehicleClass" in p else None))
+    return Rsm(msg_cnt=d["msgCnt"], id=form.unoctets(d["id"]), ref_pos=_unpos3d(d["refPos"]),
+               participants=tuple(parts))
+
+
+# =========================================================================== frames
+
+_BUILDERS: dict[type, tuple[str, Callable[[_Form, Any], dict[str, Any]]]] = {
+    Bsm: ("bsmFrame", _bsm), MapData: ("mapFrame", _map), Spat: ("spatFrame", _spat),
+    Rsi: ("rsiFrame", _rsi), Rsm: ("rsmFrame", _rsm),
+}
+_PARSERS: dict[str, Callable[[_Form, dict[str, Any], int | None], Any]] = {
+    "bsmFrame": _unbsm, "mapFrame": _unmap, "spatFrame": _unspat, "rsiFrame": _unrsi,
+    "rsmFrame": _unrsm,
+}
+
+
+def _frame_value(form: _Form, msg: Message) -> Any:
+    if isinstance(msg, FrameExt):
+        return form.choice("msgFrameExt", {"messageId": msg.message_id,
+                                           "value": form.octets(msg.value)})
+    try:
+        name, build = _BUILDERS[type(msg)]
+    except KeyError:
+        raise EncodeError(f"cannot encode a {type(msg).__name__}: not a Day-1 message") from None
+    try:
+        return form.choice(name, build(form, msg))
+    except (IndexError, ValueError, TypeError, OverflowError) as exc:
+        raise EncodeError(f"{name}: {exc}") from exc
+
+
+def _parse_frame(form: _Form, value: Any, now_ns: int | None) -> Message:
+    name, d = form.unchoice(value)
+    try:
+        if name == "msgFrameExt":
+            return FrameExt(d["messageId"], form.unoctets(d["value"]))
+        try:
+            parse = _PARSERS[name]
+        except KeyError:
+            raise DecodeError(f"MessageFrame: unknown alternative {name!r}") from None
+        return parse(form, d, now_ns)
+    except DecodeError:
+        raise
+    except (EncodeError, KeyError, IndexError, ValueError, TypeError, AttributeError) as exc:
+        # a value class refusing a decoded value, a missing member, a bad enum ...
+        raise DecodeError(f"{name}: {type(exc).__name__}: {exc}") from exc
+
+
+def encode_frame(msg: Message) -> bytes:
+    """The UPER bytes of a MessageFrame carrying ``msg``.
+
+    Args:
+        msg: a :class:`Bsm`, :class:`MapData`, :class:`Spat`, :class:`Rsi`, :class:`Rsm` (SI
+            units) or a Day-2 :class:`FrameExt`.
+
+    Raises EncodeError naming the field and value when a value cannot be encoded (out of the
+    element's range after the sentinel / saturation rules of :mod:`v2x.messages._units`, a
+    list too long, a text too long ...).
+    """
+    value = _frame_value(_ASN, msg)
+    try:
+        return compiled_spec().encode("MessageFrame", value, check_constraints=True)
+    except asn1tools.Error as exc:
+        raise EncodeError(str(exc)) from exc
+
+
+def decode_frame(data: bytes, *, now_ns: int | None = None) -> Message:
+    """Decode the UPER bytes of a MessageFrame into a value (SI units).
+
+    Args:
+        data: the frame.
+        now_ns: the receiver's UTC time [ns since the Unix epoch], used to place
+            MinuteOfTheYear in a year and DSecond in a minute (the nearest candidate wins);
+            the wall clock when ``None`` (pass the simulated time for deterministic results).
+
+    Raises DecodeError for bytes that are not a valid frame (truncated, out of range, an
+    unknown alternative) or hold a value the value classes refuse (e.g. an unavailable
+    reference latitude); never another exception.
+    """
+    if not isinstance(data, bytes | bytearray | memoryview):
+        raise DecodeError(f"a frame must be bytes, got {type(data).__name__}")
+    try:
+        value = compiled_spec().decode("MessageFrame", bytes(data), check_constraints=True)
+    except asn1tools.Error as exc:
+        raise DecodeError(str(exc)) from exc
+    except (ValueError, IndexError, TypeError, KeyError) as exc:  # asn1tools internals
+        raise DecodeError(f"MessageFrame: {type(exc).__name__}: {exc}") from exc
+    return _parse_frame(_ASN, value, now_ns)
+
+
+def frame_to_json(msg: Message) -> dict[str, Any]:
+    """The JSON form of the MessageFrame carrying ``msg``: ``{"bsmFrame": {...}}`` with the
+    ASN.1 field names and the standard's units (see the module docstring); raises
+    EncodeError as :func:`encode_frame` (the value is checked against the ASN.1 constraints by
+    encoding it once)."""
+    encode_frame(msg)  # one place checks every constraint
+    value: dict[str, Any] = _frame_value(_JSON, msg)
+    return value
+
+
+def frame_from_json(obj: Any, *, now_ns: int | None = None) -> Message:
+    """The message of a :func:`frame_to_json` object (parsed JSON). Raises DecodeError for
+    an object that is not such a frame or holds out-of-range values."""
+    msg = _parse_frame(_JSON, obj, now_ns)
+    try:
+        encode_frame(msg)
+    except EncodeError as exc:
+        raise DecodeError(f"JSON frame holds a value outside its ASN.1 range: {exc}") from exc
+    return msg
+
+
+# =========================================================================== BSM batches
+# A BsmBatch row always has the same UPER layout, so a whole batch is packed into bits with
+# numpy in one pass (no per-message Python). Layout of one frame (X.691 unaligned, bits):
+#
+#   MessageFrame: ext 0 (1) + alternative 0 of 0..4 (3)                          =   4
+#   BSM: ext 0 (1) + 7 presence bits 0000010 (only safetyExt)                    =   8
+#   msgCnt 7 | id 64 (8 octets, the sender id big-endian) | secMark 16           =  87
+#   pos: elevation absent (1) + lat-(-900000000) 31 + long-(-1799999999) 32      =  64
+#   transmission 3 (7 unavailable) | speed 13 | heading 15                       =  31
+#   accelSet: long+2000 12 | lat 12 (2001 unavailable) | vert+127 8 (-127 unavailable)
+#             | yaw+32767 16 (0: YawRate has no "unavailable" value)              =  48
+#   brakes: 7 presence 1000000 + brakePadel 2 (1 off, 2 on)                      =   9
+#   size: height present (1) + width 10 + length 12 + height 7                   =  30
+#   vehicleClass: ext 0 (1) + fuelType absent (1) + classification 8             =  10
+#   safetyExt: ext 0 (1) + presence 1000 (4) + events: ext 0 (1) + 13 bits       =  19
+#                                                                          total 310 bits
+# padded with 2 zero bits to 39 octets. Tested bit for bit against asn1tools.
+
+_BSM_FIELDS: tuple[tuple[str, int], ...] = (
+    ("c:0", 4), ("c:2", 8), ("msg_cnt", 7), ("id_hi", 32), ("id_lo", 32), ("sec_mark", 16),
+    ("c:0", 1), ("lat", 31), ("lon", 32), ("c:7", 3), ("speed", 13), ("heading", 15),
+    ("accel_long", 12), ("c:4001", 12), ("c:0", 8), ("c:32767", 16), ("c:64", 7),
+    ("brake", 2), ("c:1", 1), ("width", 10), ("length", 12), ("height", 7), ("c:0", 2),
+    ("classification", 8), ("c:8", 5), ("c:0", 1), ("events", 13),
+)
+_BSM_BITS = sum(w for _, w in _BSM_FIELDS)
+#: size [bytes] of every frame :func:`encode_bsm_batch` produces
+BSM_BATCH_FRAME_BYTES = (_BSM_BITS + 7) // 8
+
+#: (field, lower bound, upper bound) checked before packing, in standard units
+_BSM_RANGES = (("msg_cnt", "msgCnt", 0, 127), ("sender", "id", 0, 2**63 - 1),
+               ("sec_mark", "secMark", 0, 65535),
+               ("lat", "pos.lat", -900_000_000, 900_000_001),
+               ("lon", "pos.long", -1_799_999_999, 1_800_000_001),
+               ("speed", "speed", 0, 8191), ("heading", "heading", 0, 28800),
+               ("accel_long", "accelSet.long", -2000, 2001),
+               ("width", "size.width", 0, 1023), ("length", "size.length", 0, 4095),
+               ("height", "size.height", 0, 127),
+               ("classification", "vehicleClass.classification", 0, 255),
+               ("events", "safetyExt.events", 0, 2**13 - 1))
+
+
+def _bsm_layout() -> tuple[list[tuple[str, int, int]], np.ndarray]:
+    """[(field, bit offset, width)] of the variable fields and the constant bit row."""
+    const = np.zeros(BSM_BATCH_FRAME_BYTES * 8, np.uint8)
+    var = []
+    pos = 0
+    for name, w in _BSM_FIELDS:
+        if name.startswith("c:"):
+            v = int(name[2:])
+            const[pos:pos + w] = [(v >> (w - 1 - k)) & 1 for k in range(w)]
+        else:
+            var.append((name, pos, w))
+        pos += w
+    return var, const
+
+
+_BSM_VAR, _BSM_CONST = _bsm_layout()
+_BSM_CONST_MASK = np.zeros(BSM_BATCH_FRAME_BYTES * 8, bool)
+_pos = 0
+for _name, _w in _BSM_FIELDS:
+    _BSM_CONST_MASK[_pos:_pos + _w] = _name.startswith("c:")
+    _pos += _w
+# the constant fields that are values, not layout: transmission, accelSet.lat/vert/yaw may
+# carry any valid value on decode
+for _off, _w in ((4 + 8 + 7 + 64 + 16 + 1 + 31 + 32, 3), (4 + 8 + 7 + 64 + 16 + 64 + 3 + 13
+                                                          + 15 + 12, 36)):
+    _BSM_CONST_MASK[_off:_off + _w] = False
+_BSM_CONST_MASK[_BSM_BITS:] = False  # padding
+_SHIFTS = {w: np.arange(w - 1, -1, -1, dtype=np.uint64) for w in {w for _, _, w in _BSM_VAR}}
+_WEIGHTS = {w: (np.uint64(1) << _SHIFTS[w]) for w in _SHIFTS}
+
+
+def _bsm_columns(batch: BsmBatch) -> dict[str, np.ndarray]:
+    """The batch's columns as offsets from each element's lower bound, uint64."""
+    for attr, field, lo, hi in _BSM_RANGES:
+        col = getattr(batch, attr)
+        if col.size and (col.min() < lo or col.max() > hi):
+            bad = col[(col < lo) | (col > hi)][0]
+            raise EncodeError(f"BSM {field}: value {int(bad)} is outside {lo}..{hi}")
+    sender = batch.sender.astype(np.uint64)
+    return {
+        "msg_cnt": batch.msg_cnt.astype(np.uint64),
+        "id_hi": sender >> np.uint64(32), "id_lo": sender & np.uint64(0xFFFFFFFF),
+        "sec_mark": batch.sec_mark.astype(np.uint64),
+        "lat": (batch.lat + 900_000_000).astype(np.uint64),
+        "lon": (batch.lon + 1_799_999_999).astype(np.uint64),
+        "speed": batch.speed.astype(np.uint64), "heading": batch.heading.astype(np.uint64),
+        "accel_long": (batch.accel_long + 2000).astype(np.uint64),
+        "brake": np.where(batch.brake, 2, 1).astype(np.uint64),
+        "width": batch.width.astype(np.uint64), "length": batch.length.astype(np.uint64),
+        "height": batch.height.astype(np.uint64),
+        "classification": batch.classification.astype(np.uint64),
+        # flag 1 << k is ASN.1 bit k, the k-th bit on the wire: reverse the 13 bits
+        "events": _reverse13(batch.events.astype(np.uint64)),
+    }
+
+
+def _reverse13(v: np.ndarray) -> np.ndarray:
+    out = np.zeros_like(v)
+    for k in range(13):
+        out |= ((v >> np.uint64(k)) & np.uint64(1)) << np.uint64(12 - k)
+    return out
+
+
+def encode_bsm_batch(batch: BsmBatch) -> list[bytes]:
+    """One UPER MessageFrame per row of ``batch`` (standard units), vectorized.
+
+    Every frame has the layout documented above (:data:`BSM_BATCH_FRAME_BYTES` = 39 bytes):
+    the sender id as the 8-octet ``id`` (big-endian), ``transmission`` unavailable, lateral
+    and vertical acceleration unavailable, ``yaw`` 0 (YawRate has no "unavailable"),
+    ``brakes.brakePadel`` on/off, ``size`` with height, ``vehicleClass.classification`` and
+    ``safetyExt.events`` always present. Bit-identical to :func:`encode_frame` of the same BSM.
+
+    Raises EncodeError naming the field and the first bad value when a column is out of its
+    element's range.
+    """
+    n = batch.n
+    cols = _bsm_columns(batch)
+    bits = np.broadcast_to(_BSM_CONST, (n, _BSM_CONST.size)).copy()
+    for name, pos, w in _BSM_VAR:
+        bits[:, pos:pos + w] = (cols[name][:, None] >> _SHIFTS[w]) & np.uint64(1)
+    buf = np.packbits(bits, axis=1).tobytes()
+    k = BSM_BATCH_FRAME_BYTES
+    return [buf[i * k:(i + 1) * k] for i in range(n)]
+
+
+def decode_bsm_frames(frames: Sequence[bytes]) -> tuple[BsmBatch, np.ndarray,
+                                                         list[tuple[int, DecodeError]]]:
+    """Decode BSM frames into a :class:`BsmBatch` (standard units), one row per good frame.
+
+    Frames in the :func:`encode_bsm_batch` layout are unpacked with numpy in one pass; any
+    other frame goes through asn1tools. A frame that is not a valid BSM frame does not stop
+    the batch: it is left out and reported.
+
+    Returns ``(batch, ok, errors)``: ``ok`` (n_frames,) bool, True where the frame gave a row
+    (rows are in frame order); ``errors`` [(frame index, DecodeError)] for the others, for the
+    caller to count and record. Fields a BsmBatch does not hold (transmission, lateral and
+    vertical acceleration, yaw, ...) are dropped; ``brake`` is True when brakePadel is on;
+    an absent height or events decodes as 0.
+    """
+    n = len(frames)
+    k = BSM_BATCH_FRAME_BYTES
+    ok = np.zeros(n, bool)
+    fast = np.fromiter((len(f) == k for f in frames), bool, n)
+    idx = np.flatnonzero(fast)
+    vals: dict[str, np.ndarray] = {}
+    if idx.size:
+        arr = np.frombuffer(b"".join(frames[i] for i in idx), np.uint8).reshape(-1, k)
+        bits = np.unpackbits(arr, axis=1)
+        good = np.all(bits[:, _BSM_CONST_MASK] == _BSM_CONST[_BSM_CONST_MASK], axis=1)
+        for name, pos, w in _BSM_VAR:
+            vals[name] = (bits[:, pos:pos + w].astype(np.uint64) @ _WEIGHTS[w]).astype(np.int64)
+        tail = bits[:, 4 + 8 + 7 + 64 + 16 + 64 + 3 + 13 + 15 + 12:][:, :36].astype(np.uint64)
+        acc_lat = tail[:, :12] @ _WEIGHTS[12]
+        vert = tail[:, 12:20] @ (np.uint64(1) << np.arange(7, -1, -1, dtype=np.uint64))
+        yaw = tail[:, 20:36] @ (np.uint64(1) << np.arange(15, -1, -1, dtype=np.uint64))
+        good &= ((vals["lat"] <= 1_800_000_001) & (vals["lon"] <= 3_600_000_000)
+                 & (vals["heading"] <= 28800) & (vals["accel_long"] <= 4001)
+                 & (vals["brake"] >= 1) & (vals["brake"] <= 2) & (acc_lat <= 4001)
+                 & (vert <= 254) & (yaw <= 65534) & (vals["id_hi"] < 2**31))
+        for name in vals:
+            vals[name] = vals[name][good]
+        idx_good = idx[good]
+        ok[idx_good] = True
+        fast[:] = False
+        fast[idx_good] = True
+    rows: list[dict[str, int] | None] = [None] * n
+    errors: list[tuple[int, DecodeError]] = []
+    for i in np.flatnonzero(~fast):
+        try:
+            rows[i] = _bsm_row(frames[i])
+            ok[i] = True
+        except DecodeError as exc:
+            errors.append((int(i), exc))
+    # assemble in frame order
+    cols = {name: np.zeros(n, np.int64) for name in
+            ("sender", "msg_cnt", "sec_mark", "lat", "lon", "speed", "heading", "accel_long",
+             "width", "length", "height", "classification", "events")}
+    brake = np.zeros(n, bool)
+    if vals:
+        f = np.flatnonzero(fast)
+        cols["sender"][f] = (vals["id_hi"] << 32) | vals["id_lo"]
+        cols["msg_cnt"][f] = vals["msg_cnt"]
+        cols["sec_mark"][f] = vals["sec_mark"]
+        cols["lat"][f] = vals["lat"] - 900_000_000
+        cols["lon"][f] = vals["lon"] - 1_799_999_999
+        cols["speed"][f] = vals["speed"]
+        cols["heading"][f] = vals["heading"]
+        cols["accel_long"][f] = vals["accel_long"] - 2000
+        for name in ("width", "length", "height", "classification"):
+            cols[name][f] = vals[name]
+        cols["events"][f] = _reverse13(vals["events"].astype(np.uint64)).astype(np.int64)
+        brake[f] = vals["brake"] == 2
+    for i, row in enumerate(rows):
+        if row is not None:
+            for name, v in row.items():
+                if name == "brake":
+                    brake[i] = bool(v)
+                else:
+                    cols[name][i] = v
+    return (BsmBatch(brake=brake[ok], **{name: c[ok] for name, c in cols.items()}), ok, errors)
+
+
+def _bsm_row(frame: bytes) -> dict[str, int]:
+    """A BsmBatch row (standard units) of any valid BSM frame, through asn1tools."""
+    try:
+        name, d = compiled_spec().decode("MessageFrame", bytes(frame), check_constraints=True)
+    except asn1tools.Error as exc:
+        raise DecodeError(str(exc)) from exc
+    except (ValueError, IndexError, TypeError, KeyError) as exc:
+        raise DecodeError(f"MessageFrame: {type(exc).__name__}: {exc}") from exc
+    if name != "bsmFrame":
+        raise DecodeError(f"expected a bsmFrame, got {name}")
+    ev = d.get("safetyExt", {}).get("events")
+    ident = int.from_bytes(d["id"], "big")
+    if ident >= 2**63:
+        raise DecodeError(f"BSM id {d['id'].hex()} does not fit the int64 sender column")
+    return {"sender": ident, "msg_cnt": d["msgCnt"], "sec_mark": d["secMark"],
+            "lat": d["pos"]["lat"], "lon": d["pos"]["long"], "speed": d["speed"],
+            "heading": d["heading"], "accel_long": d["accelSet"]["long"],
+            "width": d["size"]["width"], "length": d["size"]["length"],
+            "height": d["size"].get("height", 0),
+            "classification": d["vehicleClass"]["classification"],
+            "events": 0 if ev is None else _ASN.unbits(ev) & 0x1FFF,
+            "brake": d["brakes"].get("brakePadel") == "on"}
