@@ -181,7 +181,7 @@ def _write_junit(ev: Evaluation, path: Path) -> None:
         "name": suite_name, "tests": str(len(ev.verdicts)), "failures": str(failures),
         "errors": "0", "skipped": "0", "time": f"{wall_s:.3f}",
     }
-    stamp = _timestamp(ev.run.get("start"))
+    stamp = _timestamp(ev.run.get("created") or ev.run.get("start"))  # when the run was made
     if stamp:
         attrs["timestamp"] = stamp
     suite = ET.SubElement(root, "testsuite", attrs)

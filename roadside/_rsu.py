@@ -4,7 +4,8 @@ geometry) at the T/CSAE 159 periods, and is a PC5 receiver whose uplink the loop
 Periods (T/CSAE 159-2020 as cited in STANDARDS.md section 2, (to verify)): MAP <= 1 s,
 SPAT <= 500 ms, multiples of 100 ms; the scenario's ``[rsu]`` table sets them. msgCnt starts at
 a random value per RSU and message type (from the run's generator) and wraps 127 -> 0.
-Bus payloads are the JSON form of :mod:`v2x.messages._json`; ``size_bytes`` is the payload size.
+Bus payloads are the JSON form of :mod:`v2x.messages._json`; ``size_bytes`` (what the channel
+model sees) is the size of the message's UPER frame (:func:`v2x.messages.encode_frame`).
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ from roadside._map import build_map_node
 from roadside._spat import SpatBuilder
 from v2x.geo import GeoFrame
 from v2x.messages._json import StaticMapJson
+from v2x.messages._map import MapData
+from v2x.messages._uper import encode_frame
 from v2x.sim import Outgoing
 
 __all__ = ["RoadsideUnit", "build_rsus"]
@@ -48,6 +51,10 @@ class RoadsideUnit:
         self._spat = spat
         self._map_node = map_node
         self._map_json = StaticMapJson((map_node,))
+        # on-air size: the UPER frame (geometry is static and every MAP field has a fixed
+        # width in UPER, so one encoded frame gives the size of all of them)
+        self._map_size = len(encode_frame(MapData(msg_cnt=0, nodes=(map_node,),
+                                                  timestamp_ns=self._start_ns_of(start))))
         self._start_ns = int((start - dt.datetime(1970, 1, 1, tzinfo=dt.UTC)).total_seconds()
                              * 1_000_000) * 1000
         self._spat_period = spat_period_ns
@@ -55,6 +62,11 @@ class RoadsideUnit:
         start_cnt = rng.integers(0, 128, size=2)
         self._spat_cnt = int(start_cnt[0])
         self._map_cnt = int(start_cnt[1])
+
+    @staticmethod
+    def _start_ns_of(start: dt.datetime) -> int:
+        return int((start - dt.datetime(1970, 1, 1, tzinfo=dt.UTC)).total_seconds()
+                   * 1_000_000) * 1000
 
     def transmit(self, t_ns: int) -> list[Outgoing]:
         """SPAT and/or MAP due at simulated time ``t_ns`` [ns].
@@ -68,12 +80,12 @@ class RoadsideUnit:
             cnt = self._spat_cnt
             self._spat_cnt = (cnt + 1) % 128
             payload = self._spat.spat_json(cnt, utc_ns, now_ns=t_ns)
-            out.append(Outgoing("SPAT", cnt, payload, len(payload)))
+            out.append(Outgoing("SPAT", cnt, payload, self._spat.frame_size(utc_ns)))
         if t_ns % self._map_period == 0:
             cnt = self._map_cnt
             self._map_cnt = (cnt + 1) % 128
             payload = self._map_json.encode(cnt, utc_ns)
-            out.append(Outgoing("MAP", cnt, payload, len(payload)))
+            out.append(Outgoing("MAP", cnt, payload, self._map_size))
         return out
 
 

@@ -28,8 +28,10 @@ from v2x.messages._spat import (
     LightState,
     Phase,
     PhaseState,
+    Spat,
     TimeCountingDown,
 )
+from v2x.messages._uper import encode_frame
 from v2x.units import s_to_ns
 
 __all__ = ["SpatBuilder"]
@@ -199,7 +201,26 @@ class SpatBuilder:
                               value=phase)
         if now_ns is None:
             now_ns = s_to_ns(self._call(self._conn.simulation.getTime))
+        self._last_key = (program_id, phase)
         return templates[phase].encode(msg_cnt, timestamp_ns, switch_ns - now_ns)
+
+    def frame_size(self, timestamp_ns: int | None) -> int:
+        """UPER size [bytes] of the SPAT :meth:`spat_json` last described.
+
+        In UPER every SPAT field is a fixed-width constrained integer, so the size depends only
+        on which optional fields are present, which is fixed per program phase: one real frame
+        is encoded per (program, phase) with :func:`v2x.messages.encode_frame` and its length
+        cached. Call after :meth:`spat_json` in the same step.
+        """
+        key = getattr(self, "_last_key", None)
+        sizes: dict[tuple[str, int], int] = self.__dict__.setdefault("_sizes", {})
+        if key is None or key not in sizes:
+            frame = encode_frame(Spat(msg_cnt=0, intersections=(
+                self.build(timestamp_ns=timestamp_ns),), timestamp_ns=timestamp_ns))
+            if key is None:
+                return len(frame)
+            sizes[key] = len(frame)
+        return sizes[key]
 
     def _make_templates(self, plan: SignalPlan) -> list[SpatJsonTemplate]:
         """One JSON template per program phase (see :class:`SignalPlan` for the tables)."""

@@ -24,10 +24,12 @@ TABLES = ("trajectories", "transmissions", "receptions", "prr_bins", "latency_hi
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     out = {}
-    for name, bus, pipeline in (("a", "memory", False), ("b", "memory", False),
-                                ("mqtt", "embedded", False), ("piped", "memory", True)):
+    for name, bus, pipeline, seed in (("a", "memory", False, 7), ("b", "memory", False, 7),
+                                      ("mqtt", "embedded", False, 7),
+                                      ("piped", "memory", True, 7),
+                                      ("other-seed", "memory", False, 8)):
         d = tmp_path_factory.mktemp(f"run-{name}")
-        run_scenario("xiqing-south-station", out_dir=d, seed=7, bus=bus, duration_s=40.0,
+        run_scenario("xiqing-south-station", out_dir=d, seed=seed, bus=bus, duration_s=40.0,
                      pipeline=pipeline)
         out[name] = d
     return out
@@ -45,6 +47,17 @@ def test_same_seed_same_recording(runs: dict[str, Path], other: str) -> None:
     a = pd.read_parquet(runs["a"] / "bus.parquet").drop(columns="wall_latency_ms")
     b = pd.read_parquet(runs[other] / "bus.parquet").drop(columns="wall_latency_ms")
     pd.testing.assert_frame_equal(a, b, check_exact=True)
+
+
+def test_another_seed_gives_another_run(runs: dict[str, Path]) -> None:
+    # the seed drives the demand (departures) and the channel draws: both must change
+    a = pd.read_parquet(runs["a"] / "trajectories.parquet")
+    c = pd.read_parquet(runs["other-seed"] / "trajectories.parquet")
+    assert not a[["t_ns", "vehicle", "x", "y"]].equals(c[["t_ns", "vehicle", "x", "y"]])
+    pa_, pc = (pd.read_parquet(runs[k] / "prr_bins.parquet") for k in ("a", "other-seed"))
+    assert not pa_["n_received"].equals(pc["n_received"])
+    run_json = json.loads((runs["a"] / "run.json").read_text())
+    assert run_json["seed"] == 7 and run_json["status"] == "complete"
 
 
 def _kpis(run: Path) -> dict[str, object]:

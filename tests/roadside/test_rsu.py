@@ -13,7 +13,7 @@ import sumolib
 from roadside import build_rsus, junction_numbers
 from tests.roadside.conftest import TLS_IDS, GridFiles
 from v2x.geo import GeoFrame
-from v2x.messages import MapData, Spat, map_to_json, spat_to_json, to_json_bytes
+from v2x.messages import MapData, Spat, encode_frame, map_to_json, spat_to_json, to_json_bytes
 from v2x.units import s_to_ns
 
 pytestmark = pytest.mark.sumo
@@ -40,7 +40,6 @@ def test_rsu_periods_msgcnt_and_payloads(sim: ModuleType, grid: GridFiles,
         for o in b1.transmit(t_ns):
             counts[o.msg_type] += 1
             cnts[o.msg_type].append(o.msg_cnt)
-            assert o.size_bytes == len(o.payload)
             got = json.loads(o.payload)
             utc = EPOCH_NS + t_ns
             if o.msg_type == "SPAT":
@@ -50,6 +49,10 @@ def test_rsu_periods_msgcnt_and_payloads(sim: ModuleType, grid: GridFiles,
                 assert got == want
                 # ... and byte for byte (the template path vs the message classes)
                 assert o.payload == to_json_bytes(want)
+                # the on-air size is that of the real UPER frame of this SPAT
+                frame = encode_frame(Spat(msg_cnt=o.msg_cnt, intersections=(state,),
+                                          timestamp_ns=utc))
+                assert o.size_bytes == len(frame) < len(o.payload)
                 # the light of phase 1 is what SUMO shows for its links
                 assert got["intersections"][0]["phases"][0]["phaseStates"][0]["light"] in (
                     "protected-green", "permissive-green", "yellow", "red")
@@ -58,6 +61,9 @@ def test_rsu_periods_msgcnt_and_payloads(sim: ModuleType, grid: GridFiles,
                                                            nodes=(b1._map_node,),
                                                            timestamp_ns=utc)))
                 assert o.payload == want_b
+                frame = encode_frame(MapData(msg_cnt=o.msg_cnt, nodes=(b1._map_node,),
+                                             timestamp_ns=utc))
+                assert o.size_bytes == len(frame) < len(o.payload)
     # 20 s at SPAT 100 ms and MAP 1 s (T/CSAE 159 periods of the scenario)
     assert counts == {"SPAT": 200, "MAP": 20}
     # msgCnt increments by one per message of a type and wraps 127 -> 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -17,7 +18,6 @@ def test_list_shows_the_library_with_tags() -> None:
     res = CliRunner().invoke(main, ["list"])
     assert res.exit_code == 0
     assert "xiqing-south-station" in res.output and "xiqing" in res.output
-    assert CliRunner().invoke(main, ["list", "--tag", "no-such-tag"]).output == ""
 
 
 def test_unknown_scenario_is_a_usage_error() -> None:
@@ -31,6 +31,37 @@ def test_bad_bus_spec_is_a_usage_error() -> None:
     res = CliRunner().invoke(main, ["run", "xiqing-south-station", "--bus", "carrier-pigeon"])
     assert res.exit_code == 2
     assert "mqtt://host:port" in res.output
+
+
+@pytest.mark.parametrize(("args", "text"), [
+    (["--duration", "nan"], "positive number of seconds"),
+    (["--duration", "inf"], "positive number of seconds"),
+    (["--duration", "-1"], "positive number of seconds"),
+    (["--duration", "7.05"], "multiple of the step"),
+    (["--duration", "1000"], "longer than the scenario (300 s)"),
+    (["--seed", "-1"], "seed must be an integer in 0..2147483647"),
+    (["--seed", str(2**40)], "seed must be an integer in 0..2147483647"),
+])
+def test_bad_run_options_are_usage_errors(args: list[str], text: str) -> None:
+    res = CliRunner().invoke(main, ["run", "xiqing-south-station", "--bus", "memory", *args])
+    assert res.exit_code == 2, res.output
+    assert text in res.output and "Traceback" not in res.output
+
+
+def test_unknown_criterion_kpi_is_caught_before_the_run(tmp_path: Path) -> None:
+    bad = BASE.replace('kpi = "vehicles"', 'kpi = "vehicels"', 1)
+    (tmp_path / "scenario.toml").write_text(bad)
+    out = tmp_path / "out"
+    res = CliRunner().invoke(main, ["run", str(tmp_path), "--out", str(out)])
+    assert res.exit_code == 2
+    assert "criteria[0].kpi" in res.output and "did you mean vehicles" in res.output
+    assert str(tmp_path / "scenario.toml") in res.output
+    assert not out.exists()  # nothing ran
+
+
+def test_list_with_an_unknown_tag_says_so() -> None:
+    res = CliRunner().invoke(main, ["list", "--tag", "no-such-tag"])
+    assert res.exit_code == 0 and "no scenario in the library has the tag" in res.output
 
 
 def test_bad_scenario_value_names_file_and_key(tmp_path: Path) -> None:
@@ -64,3 +95,14 @@ def test_exit_1_when_a_criterion_fails_and_0_when_all_pass(tmp_path: Path) -> No
                                     "-q"])
     assert res.exit_code == 0, res.output
     assert "PASSED" in res.output
+
+
+@pytest.mark.sumo
+def test_a_failed_run_says_so_in_run_json(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    res = CliRunner().invoke(main, ["run", "xiqing-south-station", "--bus", "mqtt://127.0.0.1:1",
+                                    "--duration", "1", "--out", str(out), "-q"])
+    assert res.exit_code == 2 and "Traceback" not in res.output
+    assert "mqtt://127.0.0.1:1" in res.output
+    run = json.loads((out / "run.json").read_text())
+    assert run["status"] == "failed" and "BusError" in run["error"]

@@ -12,10 +12,10 @@ from pathlib import Path
 import click
 
 from v2x import __version__
-from v2x.cli._run import RunResult, run_scenario
+from v2x.cli._run import MAX_SEED, RunResult, check_criteria, run_scenario
 from v2x.errors import V2XError
 
-__all__ = ["RunResult", "main", "run_scenario"]
+__all__ = ["MAX_SEED", "RunResult", "check_criteria", "main", "run_scenario"]
 
 EXIT_PASS, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
 
@@ -47,11 +47,15 @@ def list_cmd(tag: str | None) -> None:
     """List the scenarios of the library, with their tags."""
     import scenarios
 
+    shown = 0
     for sc in scenarios.library_scenarios():
         if tag and tag not in sc.tags:
             continue
+        shown += 1
         click.echo(f"{sc.id:28s} {sc.duration_ns / 1e9:6.0f} s  [{', '.join(sc.tags)}]  "
                    f"{sc.title}")
+    if not shown:
+        click.echo(f"v2x: no scenario in the library has the tag {tag!r}", err=True)
 
 
 def _bus_spec(ctx: click.Context, param: click.Parameter, value: str) -> str:

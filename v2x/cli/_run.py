@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import difflib
+import math
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -24,11 +27,12 @@ from v2x.apps import ForwardCollisionWarning
 from v2x.bus import open_bus
 from v2x.channel import make_channel
 from v2x.errors import ConfigError, SumoError
+from v2x.messages import BsmFields
 from v2x.recorder import Recorder
 from v2x.sim import RunSummary, ScriptedStop, SimConfig, Simulation, StepProgress
 from v2x.traffic import PipelinedTraffic, SideStep, SumoTraffic, sumo_command
 
-__all__ = ["RunResult", "run_scenario"]
+__all__ = ["MAX_SEED", "RunResult", "check_criteria", "run_scenario"]
 
 
 @dataclass(frozen=True)
@@ -74,13 +78,24 @@ def run_scenario(scenario: scenarios.Scenario | str | Path, *, out_dir: str | Pa
     sc = scenario if isinstance(scenario, scenarios.Scenario) else \
         scenarios.resolve_scenario(scenario)
     if seed is not None:
+        if not 0 <= int(seed) <= MAX_SEED:
+            raise ConfigError(f"seed must be an integer in 0..{MAX_SEED} (SUMO's range)",
+                              key="seed", value=seed)
         sc = sc.with_overrides(seed=int(seed))
     if duration_s is not None:
+        if not (math.isfinite(duration_s) and duration_s > 0):
+            raise ConfigError("duration must be a positive number of seconds",
+                              key="duration", value=duration_s)
         ns = int(round(duration_s * 1e9))
-        if ns <= 0 or ns % sc.step_ns:
-            raise ConfigError(f"duration must be a positive multiple of the step "
-                              f"({sc.step_ns / 1e9} s)", key="duration", value=duration_s)
+        if ns % sc.step_ns:
+            raise ConfigError(f"duration must be a multiple of the step ({sc.step_ns / 1e9} s)",
+                              key="duration", value=duration_s)
+        if ns > sc.duration_ns:
+            raise ConfigError(f"duration is longer than the scenario "
+                              f"({sc.duration_ns / 1e9:g} s); it runs the first part of it",
+                              key="duration", value=duration_s)
         sc = sc.with_overrides(duration_ns=ns)
+    check_criteria(sc)
     wall0 = time.perf_counter()
     built = scenarios.build(sc)
     classification = {k: int(v["classification"]) for k, v in scenarios.VEHICLE_CLASSES.items()}
@@ -109,22 +124,66 @@ def run_scenario(scenario: scenarios.Scenario | str | Path, *, out_dir: str | Pa
     )
     out = Path(out_dir)
     traffic: Any = PipelinedTraffic(side) if piped else side.open()
+    rec: Recorder | None = None
     try:
         rsus: list[Any] = (_RsuProxy.all(traffic) if piped else side.rsus)
-        with Recorder(out) as rec:
+        rec = Recorder(out)
+        with rec:
             sim = Simulation(traffic=traffic, roadside=rsus, channel=channel, geo=built.geo,
-                             recorder=rec, config=cfg, seed=sc.seed)
+                             recorder=rec, config=cfg, seed=sc.seed,
+                             fields_source=(lambda st: traffic.side["bsm_fields"])
+                             if piped else None)
             summary = asyncio.run(_run(sim, bus, progress))
             if piped:
                 summary.stops_skipped = list(traffic.side["skipped"])
             info = _run_json(sc, built, bus, channel, rsus, summary,
                              time.perf_counter() - wall0)
-            rec.write_json("run.json", {**info, "pipeline": piped})
+            rec.write_json("run.json", {**info, "pipeline": piped, "status": "complete"})
+    except BaseException as exc:
+        if rec is not None:  # say what happened next to the partial recording, lose nothing
+            rec.write_json("run.json", {"scenario_id": sc.id, "seed": sc.seed,
+                                        "status": "failed", "error": f"{type(exc).__name__}: "
+                                                                     f"{exc}"})
+        raise
     finally:
         traffic.close()
     evaluation = analysis.evaluate(out)
     reports = analysis.write_reports(evaluation, out, lang=lang)
     return RunResult(out_dir=out, summary=summary, evaluation=evaluation, reports=reports)
+
+
+#: largest seed SUMO accepts (``--seed`` is a C int)
+MAX_SEED = 2**31 - 1
+
+
+def check_criteria(sc: scenarios.Scenario) -> None:
+    """Check, before running, that every criterion names a KPI the analysis will produce.
+
+    The KPI names come from the analysis itself, evaluated on an empty recording with the
+    scenario's settings (PRR bins and all). Raises ConfigError naming the scenario file, the key
+    ``criteria[i].kpi``, the value and the closest names.
+    """
+    if not sc.criteria:
+        return
+    with tempfile.TemporaryDirectory(prefix="v2x-kpis-") as tmp:
+        with Recorder(tmp) as rec:
+            rec.write_json("run.json", {
+                "scenario_id": sc.id, "title": sc.title, "seed": sc.seed,
+                "start": sc.start.isoformat(), "step_ns": sc.step_ns,
+                "duration_ns": sc.duration_ns, "sumo_version": "", "bus": "memory",
+                "channel": sc.channel.type,
+                "counts": {"vehicles": 0, "equipped": 0, "rsus": 0, "steps": 0},
+                "tx_counts": {}, "criteria": [],
+                "reception_sample": {"fraction": 0.0, "receivers": ""},
+                "prr_bin_m": sc.recording.prr_bin_m, "prr_max_m": sc.recording.prr_max_m,
+                "latency_bin_ns": sc.recording.latency_bin_ns, "wall_s": 0.0})
+        known = set(analysis.evaluate(tmp).kpis)
+    for i, c in enumerate(sc.criteria):
+        if c.kpi not in known:
+            close = difflib.get_close_matches(c.kpi, sorted(known), n=3)
+            hint = f"; did you mean {', '.join(close)}?" if close else ""
+            raise ConfigError(f"unknown KPI {c.kpi!r}{hint}", file=sc.folder / "scenario.toml",
+                              key=f"criteria[{i}].kpi", value=c.kpi)
 
 
 class _SumoSide:
@@ -178,8 +237,13 @@ class _SumoSide:
         names = traffic.vehicle_names()
         new = tuple(names[self._known:])
         self._known = len(names)
+        fields = BsmFields.encode(x=st.x, y=st.y, geo=self.geo, speed=st.speed,
+                                  heading_deg=st.heading_deg, accel=st.accel, width=st.width,
+                                  length=st.length, height=st.height,
+                                  classification=st.classification, brake=st.brake)
         return SideStep(states=st, collisions=tuple(traffic.collisions()), new_names=new,
-                        side={"rsu": out, "skipped": tuple(self.skipped)})
+                        side={"rsu": out, "skipped": tuple(self.skipped),
+                              "bsm_fields": fields})
 
     def close(self) -> None:
         if self.traffic is not None:

@@ -1,10 +1,10 @@
 """The T/CSAE 53 / YD/T 3709 message set: standard units, BSM batches, SPAT and MAP."""
 
 from v2x.messages._bsm import (
-    BSM_NOMINAL_BYTES,
     BSM_RECORD,
     HARD_BRAKING_BIT,
     BsmBatch,
+    BsmFields,
     decode_bsm_batch,
 )
 from v2x.messages._bsm_msg import (
@@ -121,11 +121,11 @@ __all__ = [
     "ASN1_DIR",
     "AllowedManeuvers",
     "BSM_BATCH_FRAME_BYTES",
-    "BSM_NOMINAL_BYTES",
     "BSM_RECORD",
     "BrakeSystemStatus",
     "Bsm",
     "BsmBatch",
+    "BsmFields",
     "ConnectingLane",
     "Connection",
     "DSECOND_UNAVAILABLE",

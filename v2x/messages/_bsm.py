@@ -16,7 +16,6 @@ record per BSM; :meth:`BsmBatch.to_bytes` / :func:`decode_bsm_batch`.
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass, fields
 
 import numpy as np
@@ -26,15 +25,11 @@ from v2x.geo import GeoFrame
 from v2x.messages import _units as u
 from v2x.units import G
 
-__all__ = ["BSM_NOMINAL_BYTES", "BSM_RECORD", "HARD_BRAKING_BIT", "BsmBatch",
+__all__ = ["BSM_RECORD", "HARD_BRAKING_BIT", "BsmBatch", "BsmFields",
            "decode_bsm_batch"]
 
 #: VehicleEventFlags bit of hardBraking (T/CSAE 53 / J2735 bit 7)
 HARD_BRAKING_BIT = 7
-#: nominal on-air size [bytes] of a BSM with safetyExt.events and no path history: the minimal
-#: UPER BSM frame is about 36 bytes (STANDARDS.md section 1); an estimate until the UPER codec
-#: measures every frame.
-BSM_NOMINAL_BYTES = 38
 #: hard braking threshold [m/s²]: deceleration > 0.4 g
 _HARD_BRAKING = 0.4 * G
 
@@ -45,6 +40,71 @@ BSM_RECORD = np.dtype([
     ("length", "<i2"), ("height", "<i2"), ("classification", "<i2"), ("brakePadel", "u1"),
     ("events", "<u2"),
 ])
+
+
+@dataclass(frozen=True)
+class BsmFields:
+    """Every vehicle's BSM content of one step, in standard units, rows aligned with the
+    step's :class:`~v2x.traffic.VehicleStates`; and what a receiver decodes from it.
+
+    Computed once per step for all vehicles (it can run next to the traffic, in the traffic
+    process); the step's :class:`BsmBatch` then takes the rows of the vehicles that transmit.
+
+    Attributes (all ``(n,)``): ``lat_deg``, ``lon_deg`` float64 exact position [deg];
+    ``lat``, ``lon`` int64 [1e-7 deg]; ``speed`` [0.02 m/s]; ``heading`` [0.0125 deg];
+    ``accel_long`` [0.01 m/s²]; ``width``, ``length`` [cm]; ``height`` [5 cm];
+    ``classification``; ``brake`` bool; ``events`` VehicleEventFlags bits;
+    ``rx_x``, ``rx_y`` float64 [m] network position decoded from ``lat``/``lon``;
+    ``rx_speed`` [m/s], ``rx_heading_deg`` [deg], ``rx_length`` [m] decoded.
+    """
+
+    lat_deg: np.ndarray
+    lon_deg: np.ndarray
+    lat: np.ndarray
+    lon: np.ndarray
+    speed: np.ndarray
+    heading: np.ndarray
+    accel_long: np.ndarray
+    width: np.ndarray
+    length: np.ndarray
+    height: np.ndarray
+    classification: np.ndarray
+    brake: np.ndarray
+    events: np.ndarray
+    rx_x: np.ndarray
+    rx_y: np.ndarray
+    rx_speed: np.ndarray
+    rx_heading_deg: np.ndarray
+    rx_length: np.ndarray
+
+    @classmethod
+    def encode(cls, *, x: np.ndarray, y: np.ndarray, geo: GeoFrame, speed: np.ndarray,
+               heading_deg: np.ndarray, accel: np.ndarray, width: np.ndarray,
+               length: np.ndarray, height: np.ndarray, classification: np.ndarray,
+               brake: np.ndarray) -> BsmFields:
+        """Encode SI columns (n,): positions as network ``x``/``y`` [m] (converted with
+        ``geo``), ``speed`` [m/s], ``heading_deg``, ``accel`` [m/s²], sizes [m].
+
+        Raises EncodeError for a position outside the valid latitude/longitude range.
+        """
+        lat_deg, lon_deg = geo.to_latlon(x, y)
+        lat = np.asarray(u.encode_latitude(lat_deg))
+        lon = np.asarray(u.encode_longitude(lon_deg))
+        rx_x, rx_y = geo.to_xy(lat * 1e-7, lon * 1e-7)  # what a receiver reads back
+        spd = np.asarray(u.encode_speed(np.maximum(speed, 0.0)))
+        hdg = np.asarray(u.encode_heading(heading_deg))
+        ln = np.asarray(u.encode_vehicle_length(length))
+        return cls(
+            lat_deg=lat_deg, lon_deg=lon_deg, lat=lat, lon=lon, speed=spd, heading=hdg,
+            accel_long=np.asarray(u.encode_acceleration(accel)),
+            width=np.asarray(u.encode_vehicle_width(width)), length=ln,
+            height=np.asarray(u.encode_vehicle_height(height)),
+            classification=classification.astype(np.int64), brake=brake.astype(bool),
+            events=np.where(accel < -_HARD_BRAKING, 1 << HARD_BRAKING_BIT, 0).astype(np.int64),
+            rx_x=rx_x, rx_y=rx_y, rx_speed=np.asarray(u.decode_speed(spd)),
+            rx_heading_deg=np.asarray(u.decode_heading(hdg)),
+            rx_length=np.asarray(u.decode_vehicle_length(ln)),
+        )
 
 
 @dataclass(frozen=True)
@@ -79,53 +139,21 @@ class BsmBatch:
         return int(self.sender.shape[0])
 
     @classmethod
-    def encode(cls, *, sender: np.ndarray, msg_cnt: np.ndarray, start: dt.datetime, t_ns: int,
-               lat_deg: np.ndarray, lon_deg: np.ndarray, speed: np.ndarray,
-               heading_deg: np.ndarray, accel: np.ndarray, width: np.ndarray,
-               length: np.ndarray, height: np.ndarray, classification: np.ndarray,
-               brake: np.ndarray) -> BsmBatch:
-        """Encode SI columns (n,) into standard units.
-
-        ``lat_deg``/``lon_deg`` [deg], ``speed`` [m/s], ``heading_deg`` [deg cw from north],
-        ``accel`` [m/s²] longitudinal, sizes [m]. Raises EncodeError for a position outside
-        the valid range (see :mod:`v2x.messages._units`).
-        """
-        n = sender.shape[0]
-        events = np.where(accel < -_HARD_BRAKING, 1 << HARD_BRAKING_BIT, 0).astype(np.int64)
-        return cls(
-            sender=sender.astype(np.int64), msg_cnt=msg_cnt.astype(np.int64),
-            sec_mark=np.full(n, u.sec_mark(start, t_ns), np.int64),
-            lat=np.asarray(u.encode_latitude(lat_deg)), lon=np.asarray(u.encode_longitude(lon_deg)),
-            speed=np.asarray(u.encode_speed(np.maximum(speed, 0.0))),
-            heading=np.asarray(u.encode_heading(heading_deg)),
-            accel_long=np.asarray(u.encode_acceleration(accel)),
-            width=np.asarray(u.encode_vehicle_width(width)),
-            length=np.asarray(u.encode_vehicle_length(length)),
-            height=np.asarray(u.encode_vehicle_height(height)),
-            classification=classification.astype(np.int64), brake=brake.astype(bool),
-            events=events,
-        )
+    def assemble(cls, fields: BsmFields, rows: np.ndarray, *, sender: np.ndarray,
+                 msg_cnt: np.ndarray, sec_mark: int) -> BsmBatch:
+        """The BSMs of the vehicles in ``rows`` (indices into ``fields``), with their node ids
+        ``sender`` (k,), ``msg_cnt`` (k,) and the step's secMark [ms of minute]."""
+        return cls(sender=sender.astype(np.int64), msg_cnt=msg_cnt.astype(np.int64),
+                   sec_mark=np.full(rows.shape[0], sec_mark, np.int64), lat=fields.lat[rows],
+                   lon=fields.lon[rows], speed=fields.speed[rows],
+                   heading=fields.heading[rows], accel_long=fields.accel_long[rows],
+                   width=fields.width[rows], length=fields.length[rows],
+                   height=fields.height[rows], classification=fields.classification[rows],
+                   brake=fields.brake[rows], events=fields.events[rows])
 
     def take(self, rows: np.ndarray) -> BsmBatch:
         """A batch with the given rows (index or mask array)."""
         return BsmBatch(**{f.name: getattr(self, f.name)[rows] for f in fields(self)})
-
-    # -- what a receiver decodes ---------------------------------------------------------
-    def position_xy(self, geo: GeoFrame) -> tuple[np.ndarray, np.ndarray]:
-        """Decoded positions in network coordinates (n,) [m]."""
-        return geo.to_xy(u.decode_latitude(self.lat), u.decode_longitude(self.lon))
-
-    def speed_mps(self) -> np.ndarray:
-        """Decoded speed (n,) [m/s] (NaN when unavailable)."""
-        return np.asarray(u.decode_speed(self.speed))
-
-    def heading_deg(self) -> np.ndarray:
-        """Decoded heading (n,) [deg] (NaN when unavailable)."""
-        return np.asarray(u.decode_heading(self.heading))
-
-    def length_m(self) -> np.ndarray:
-        """Decoded vehicle length (n,) [m]."""
-        return np.asarray(u.decode_vehicle_length(self.length))
 
     # -- bus wire form -------------------------------------------------------------------
     def to_bytes(self) -> bytes:

@@ -34,7 +34,9 @@ from v2x.apps import FcwState, ForwardCollisionWarning, most_critical
 from v2x.bus import Bus, BusMessage, Tap, parse_topic, rsu_up
 from v2x.channel import ChannelModel, LinkBatch, find_pairs
 from v2x.geo import GeoFrame
-from v2x.messages._bsm import BSM_NOMINAL_BYTES, BsmBatch
+from v2x.messages._bsm import BsmBatch, BsmFields
+from v2x.messages._units import sec_mark
+from v2x.messages._uper import BSM_BATCH_FRAME_BYTES
 from v2x.recorder import MSG_TYPES, Histogram, PairClock, PrrBins, Recorder, categorical
 from v2x.traffic import TrafficBackend, VehicleStates
 from v2x.units import G
@@ -46,7 +48,9 @@ __all__ = ["RSU_NODE_BASE", "Outgoing", "Roadside", "RunSummary", "ScriptedStop"
 RSU_NODE_BASE = 1_000_000
 _BSM, _MAP, _SPAT = MSG_TYPES.index("BSM"), MSG_TYPES.index("MAP"), MSG_TYPES.index("SPAT")
 _CODE = {name: i for i, name in enumerate(MSG_TYPES)}
-_HARD_BRAKING = 0.4 * G  # [m/s²]
+_HARD_BRAKING = 0.4 * G  # [m/s²] deceleration that starts a hard-braking event
+_HARD_BRAKING_END = 0.3 * G  # [m/s²] below this the event ends (hysteresis, our choice: a dip
+#                              to 0.38 g inside one braking manoeuvre must not count it twice)
 _APP_NAMES = ("", "FCW")
 
 
@@ -178,12 +182,17 @@ class Simulation:
         recorder: where the run is written.
         config: run settings.
         seed: the run's seed; one ``SeedSequence`` split per component.
+        fields_source: gives a step's :class:`~v2x.messages.BsmFields` when something else
+            already computed them (the traffic process of
+            :class:`~v2x.traffic.PipelinedTraffic`); by default the loop encodes them.
     """
 
     def __init__(self, *, traffic: TrafficBackend, roadside: Sequence[Roadside],
                  channel: ChannelModel, geo: GeoFrame, recorder: Recorder, config: SimConfig,
-                 seed: int) -> None:
+                 seed: int,
+                 fields_source: Callable[[VehicleStates], BsmFields] | None = None) -> None:
         self.traffic = traffic
+        self._fields_source = fields_source
         self.roadside = list(roadside)
         self.channel = channel
         self.geo = geo
@@ -271,12 +280,10 @@ class Simulation:
         sender = idx[s]
         msg_cnt = (np.floor(veh.u[sender, 1] * 128).astype(np.int64) + veh.sent[sender]) % 128
         veh.sent[sender] += 1
-        lat_all, lon_all = self.geo.to_latlon(st.x, st.y)  # once: BSMs and trajectories
-        bsm = BsmBatch.encode(sender=sender, msg_cnt=msg_cnt, start=cfg.start, t_ns=t,
-                              lat_deg=lat_all[s], lon_deg=lon_all[s], speed=st.speed[s],
-                              heading_deg=st.heading_deg[s], accel=st.accel[s],
-                              width=st.width[s], length=st.length[s], height=st.height[s],
-                              classification=st.classification[s], brake=st.brake[s])
+        fields = self._fields(st)  # every vehicle's BSM content, standard units
+        lat_all, lon_all = fields.lat_deg, fields.lon_deg
+        bsm = BsmBatch.assemble(fields, s, sender=sender, msg_cnt=msg_cnt,
+                                sec_mark=int(sec_mark(cfg.start, t)))
         rsu_out: list[tuple[int, Outgoing]] = [(r, o) for r, unit in enumerate(self.roadside)
                                                for o in unit.transmit(t)]
         n_b, n_r = bsm.n, len(rsu_out)
@@ -290,7 +297,7 @@ class Simulation:
         tx_y = np.concatenate([st.y[s], self.rsu_xy[r_of, 1]])
         tx_h = np.concatenate([np.full(n_b, cfg.obu_antenna_height_m), self.rsu_h[r_of]])
         tx_type = np.concatenate([np.full(n_b, _BSM, np.int8), r_cols[:, 1].astype(np.int8)])
-        tx_size = np.concatenate([np.full(n_b, BSM_NOMINAL_BYTES, np.int64), r_cols[:, 2]])
+        tx_size = np.concatenate([np.full(n_b, BSM_BATCH_FRAME_BYTES, np.int64), r_cols[:, 2]])
         tx_cnt = np.concatenate([msg_cnt, r_cols[:, 3]])
         tx_id = self.next_tx_id + np.arange(n_tx, dtype=np.int64)
         self.next_tx_id += n_tx
@@ -326,7 +333,7 @@ class Simulation:
         # -- applications -----------------------------------------------------------------
         used = np.zeros(links.tx.size, bool)
         if cfg.fcw is not None and n_b:
-            self._fcw(cfg.fcw, st, e, bsm, links, got, ltype, tx_id, used)
+            self._fcw(cfg.fcw, st, e, s, fields, bsm, links, got, ltype, tx_id, used)
 
         # -- recording --------------------------------------------------------------------
         rec = self.rec
@@ -368,8 +375,8 @@ class Simulation:
         return pubs, n_tx
 
     def _fcw(self, fcw: ForwardCollisionWarning, st: VehicleStates, e: np.ndarray,
-             bsm: BsmBatch, lk: LinkBatch, got: np.ndarray, ltype: np.ndarray,
-             tx_id: np.ndarray, used: np.ndarray) -> None:
+             s: np.ndarray, fields: BsmFields, bsm: BsmBatch, lk: LinkBatch, got: np.ndarray,
+             ltype: np.ndarray, tx_id: np.ndarray, used: np.ndarray) -> None:
         """Forward collision warning on the received BSMs of equipped vehicles within
         ``fcw_range_m``; writes rising-edge warnings and marks the links it warned on."""
         n_ve = e.size
@@ -380,11 +387,12 @@ class Simulation:
             return
         b = lk.tx[cand]      # BSM rows are the first rows of the step's transmissions
         ego = e[lk.rx[cand]]  # vehicle-state rows of the receivers
-        bx, by = bsm.position_xy(self.geo)  # what the receivers decode from lat/lon
+        rs = s[b]             # vehicle-state rows of the remotes: read what their BSM decodes to
         res = fcw.evaluate(ego_x=st.x[ego], ego_y=st.y[ego], ego_speed=st.speed[ego],
-                           ego_heading_deg=st.heading_deg[ego], remote_x=bx[b], remote_y=by[b],
-                           remote_speed=bsm.speed_mps()[b], remote_heading_deg=bsm.heading_deg()[b],
-                           remote_length=bsm.length_m()[b])
+                           ego_heading_deg=st.heading_deg[ego], remote_x=fields.rx_x[rs],
+                           remote_y=fields.rx_y[rs], remote_speed=fields.rx_speed[rs],
+                           remote_heading_deg=fields.rx_heading_deg[rs],
+                           remote_length=fields.rx_length[rs])
         used[cand[res.warn]] = True
         ego_node = st.index[ego]
         crit = most_critical(ego_node, res.ttc_s, res.warn)
@@ -398,6 +406,14 @@ class Simulation:
             self.summary.warnings += int(li.size)
 
     # ------------------------------------------------------------------------------------
+    def _fields(self, st: VehicleStates) -> BsmFields:
+        if self._fields_source is not None:
+            return self._fields_source(st)
+        return BsmFields.encode(x=st.x, y=st.y, geo=self.geo, speed=st.speed,
+                                heading_deg=st.heading_deg, accel=st.accel, width=st.width,
+                                length=st.length, height=st.height,
+                                classification=st.classification, brake=st.brake)
+
     def _fire_stops(self, t: int) -> None:
         while self._pending_stops and self._pending_stops[0].at_ns <= t:
             stop = self._pending_stops.pop(0)
@@ -408,9 +424,10 @@ class Simulation:
     def _ground_truth(self, st: VehicleStates) -> None:
         veh = self.veh
         t = st.t_ns
+        was = veh.braking[st.index]
         hard = st.accel < -_HARD_BRAKING
-        new = hard & ~veh.braking[st.index]
-        veh.braking[st.index] = hard
+        new = hard & ~was
+        veh.braking[st.index] = hard | (was & (st.accel < -_HARD_BRAKING_END))
         if np.any(new):
             k = int(np.count_nonzero(new))
             self.rec.append("events", t_ns=np.full(k, t, np.int64),

@@ -75,5 +75,10 @@ def test_categorical_columns_are_written_as_strings(tmp_path: Path) -> None:
                        sender=np.zeros(n, np.int64), msg_type=categorical(codes, MSG_TYPES),
                        msg_cnt=np.zeros(n), size_bytes=np.zeros(n), x=np.zeros(n),
                        y=np.zeros(n))
+    import pyarrow.parquet as pq
+
+    # stored as a Parquet dictionary column of strings (pandas reads it as a category)
+    field = pq.read_schema(tmp_path / "transmissions.parquet").field("msg_type")
+    assert str(field.type) == "dictionary<values=string, indices=int32, ordered=0>"
     df = pd.read_parquet(tmp_path / "transmissions.parquet")
     assert df["msg_type"].astype(str).tolist() == ["BSM", "SPAT", "MAP"]
