@@ -27,7 +27,6 @@ from v2x.apps import ForwardCollisionWarning
 from v2x.bus import open_bus
 from v2x.channel import make_channel
 from v2x.errors import ConfigError, SumoError
-from v2x.messages import BsmFields
 from v2x.recorder import Recorder
 from v2x.sim import RunSummary, ScriptedStop, SimConfig, Simulation, StepProgress
 from v2x.traffic import PipelinedTraffic, SideStep, SumoTraffic, sumo_command
@@ -130,9 +129,7 @@ def run_scenario(scenario: scenarios.Scenario | str | Path, *, out_dir: str | Pa
         rec = Recorder(out)
         with rec:
             sim = Simulation(traffic=traffic, roadside=rsus, channel=channel, geo=built.geo,
-                             recorder=rec, config=cfg, seed=sc.seed,
-                             fields_source=(lambda st: traffic.side["bsm_fields"])
-                             if piped else None)
+                             recorder=rec, config=cfg, seed=sc.seed)
             summary = asyncio.run(_run(sim, bus, progress))
             if piped:
                 summary.stops_skipped = list(traffic.side["skipped"])
@@ -237,13 +234,8 @@ class _SumoSide:
         names = traffic.vehicle_names()
         new = tuple(names[self._known:])
         self._known = len(names)
-        fields = BsmFields.encode(x=st.x, y=st.y, geo=self.geo, speed=st.speed,
-                                  heading_deg=st.heading_deg, accel=st.accel, width=st.width,
-                                  length=st.length, height=st.height,
-                                  classification=st.classification, brake=st.brake)
         return SideStep(states=st, collisions=tuple(traffic.collisions()), new_names=new,
-                        side={"rsu": out, "skipped": tuple(self.skipped),
-                              "bsm_fields": fields})
+                        side={"rsu": out, "skipped": tuple(self.skipped)})
 
     def close(self) -> None:
         if self.traffic is not None:
