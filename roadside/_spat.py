@@ -3,8 +3,10 @@
 One :class:`SpatBuilder` per traffic light. It reads the signal program once (and again only
 when ``trafficlight.getProgram`` reports another program) and per call asks SUMO only for the
 program id, the current phase, the next switch time and (unless the caller passes it) the
-simulation time. :meth:`SpatBuilder.spat_json` is the per-step path: it formats the SPAT's JSON
-bytes from one precompiled template per program phase.
+simulation time. :meth:`SpatBuilder.spat_frame` (UPER) and :meth:`SpatBuilder.spat_json` (JSON)
+are the per-step paths: they fill one precompiled template per program phase
+(:class:`~v2x.messages._uper.SpatFrameTemplate` / :class:`~v2x.messages._json.SpatJsonTemplate`,
+built from the same tables when the phase first runs, again after a program change).
 
 Timing semantics (checked against SUMO in ``tests/roadside/test_spat.py``): SUMO switches a
 light at the *start* of the simulation step at time ``getNextSwitch()``, so the new state is
@@ -31,7 +33,7 @@ from v2x.messages._spat import (
     Spat,
     TimeCountingDown,
 )
-from v2x.messages._uper import encode_frame
+from v2x.messages._uper import SpatFrameTemplate, encode_frame
 from v2x.units import s_to_ns
 
 __all__ = ["SpatBuilder"]
@@ -91,6 +93,9 @@ class SpatBuilder:
         self._tls_id = tls_id
         self._node_id = NodeReferenceId(id=intersection_id, region=region)
         self._templates: list[SpatJsonTemplate] | None = None
+        # UPER templates per phase of the current plan, each built when its phase first runs
+        self._frames: list[SpatFrameTemplate | None] | None = None
+        self._last_key: tuple[str, int] | None = None
         self._plan = self._read_plan(self._call(conn.trafficlight.getProgram, tls_id))
         self._program_id = self._plan.program_id
 
@@ -134,6 +139,7 @@ class SpatBuilder:
                               f"{len(plan.groups)} signal groups; SPAT allows {MAX_PHASES}",
                               key="tls.program", value=program_id)
         self._templates = None  # built on demand by spat_json for this plan
+        self._frames = None  # ... and by spat_frame
         return plan
 
     def _state(self) -> tuple[int, str, int]:
@@ -204,35 +210,85 @@ class SpatBuilder:
         self._last_key = (program_id, phase)
         return templates[phase].encode(msg_cnt, timestamp_ns, switch_ns - now_ns)
 
+    def spat_frame(self, msg_cnt: int, timestamp_ns: int | None, *,
+                   now_ns: int | None = None) -> bytes:
+        """The UPER MessageFrame of a one-intersection SPAT now: exactly
+        ``encode_frame(Spat(msg_cnt, (self.build(timestamp_ns=timestamp_ns),), timestamp_ns))``,
+        for the per-step hot path (three SUMO calls and a per-phase
+        :class:`~v2x.messages._uper.SpatFrameTemplate`; a phase's template is built, ~1 ms,
+        the first time the phase runs under a program).
+
+        Args:
+            msg_cnt: 0..127.
+            timestamp_ns: UTC [ns since the Unix epoch] of the message, or ``None``.
+            now_ns: SUMO's current simulation time [ns] if the caller knows it (saves the
+                ``simulation.getTime`` call); ``None`` asks SUMO.
+
+        Raises:
+            SumoError: the SUMO call failed.
+            ConfigError: SUMO reports a phase outside the program, or a new program is
+                malformed.
+            EncodeError: ``msg_cnt`` is outside 0..127.
+        """
+        tl, tls = self._tl, self._tls_id
+        try:  # self._state() inlined (hot path)
+            phase = tl.getPhase(tls)
+            program_id = tl.getProgram(tls)
+            switch_ns = round(tl.getNextSwitch(tls) * 1_000_000_000)
+        except self._errors as exc:
+            raise SumoError(f"traffic light {tls!r}: {exc}") from exc
+        if program_id != self._program_id:
+            self._current_plan(program_id)
+        if now_ns is None:
+            now_ns = s_to_ns(self._call(self._conn.simulation.getTime))
+        self._last_key = (program_id, phase)
+        return self._frame_template(phase).encode(msg_cnt, timestamp_ns, switch_ns - now_ns)
+
+    def _frame_template(self, phase: int) -> SpatFrameTemplate:
+        """The UPER template of ``phase`` of the current plan (built on first use)."""
+        frames = self._frames
+        if frames is None:
+            frames = self._frames = [None] * self._plan.n_phases
+        if not 0 <= phase < len(frames):
+            raise ConfigError(f"traffic light {self._tls_id!r}: phase {phase} outside program "
+                              f"{self._program_id!r} of {len(frames)} phases", key="tls.phase",
+                              value=phase)
+        tpl = frames[phase]
+        if tpl is None:
+            tpl = frames[phase] = SpatFrameTemplate(**self._template_args(self._plan, phase))
+        return tpl
+
     def frame_size(self, timestamp_ns: int | None) -> int:
-        """UPER size [bytes] of the SPAT :meth:`spat_json` last described.
+        """UPER size [bytes] of the SPAT :meth:`spat_json` (or :meth:`spat_frame`) last
+        described, with (``timestamp_ns`` not ``None``) or without a timestamp.
 
         In UPER every SPAT field is a fixed-width constrained integer, so the size depends only
-        on which optional fields are present, which is fixed per program phase: one real frame
-        is encoded per (program, phase) with :func:`v2x.messages.encode_frame` and its length
-        cached. Call after :meth:`spat_json` in the same step.
+        on which optional fields are present, which is fixed per program phase: it is the
+        length of the phase's :class:`~v2x.messages._uper.SpatFrameTemplate`. Call after
+        :meth:`spat_json` in the same step; before any such call, one frame of the state now
+        is encoded.
         """
-        key = getattr(self, "_last_key", None)
-        sizes: dict[tuple[str, int], int] = self.__dict__.setdefault("_sizes", {})
-        if key is None or key not in sizes:
-            frame = encode_frame(Spat(msg_cnt=0, intersections=(
-                self.build(timestamp_ns=timestamp_ns),), timestamp_ns=timestamp_ns))
-            if key is None:
-                return len(frame)
-            sizes[key] = len(frame)
-        return sizes[key]
+        key = self._last_key
+        if key is None or key[0] != self._program_id:
+            return len(encode_frame(Spat(msg_cnt=0, intersections=(
+                self.build(timestamp_ns=timestamp_ns),), timestamp_ns=timestamp_ns)))
+        return self._frame_template(key[1]).size(stamped=timestamp_ns is not None)
 
-    def _make_templates(self, plan: SignalPlan) -> list[SpatJsonTemplate]:
-        """One JSON template per program phase (see :class:`SignalPlan` for the tables)."""
+    def _template_args(self, plan: SignalPlan, p: int) -> dict[str, Any]:
+        """The template arguments of phase ``p`` (see :class:`SignalPlan` for the tables),
+        shared by the JSON and UPER templates."""
         status = (IntersectionStatus.FIXED_TIME_OPERATION if plan.static
                   else IntersectionStatus.TRAFFIC_DEPENDENT_OPERATION)
-        return [SpatJsonTemplate(intersection_id=self._node_id, status=status,
-                                 lights=plan.lights[p].tolist(),
-                                 likely_end_after_ns=plan.end_after_ns[p].tolist(),
-                                 next_start_after_ns=plan.next_start_after_ns[p].tolist(),
-                                 next_duration_ns=plan.next_duration_ns[p].tolist(),
-                                 fixed_time=plan.static)
-                for p in range(plan.n_phases)]
+        return {"intersection_id": self._node_id, "status": status,
+                "lights": plan.lights[p].tolist(),
+                "likely_end_after_ns": plan.end_after_ns[p].tolist(),
+                "next_start_after_ns": plan.next_start_after_ns[p].tolist(),
+                "next_duration_ns": plan.next_duration_ns[p].tolist(),
+                "fixed_time": plan.static}
+
+    def _make_templates(self, plan: SignalPlan) -> list[SpatJsonTemplate]:
+        """One JSON template per program phase."""
+        return [SpatJsonTemplate(**self._template_args(plan, p)) for p in range(plan.n_phases)]
 
     @property
     def node_id(self) -> NodeReferenceId:

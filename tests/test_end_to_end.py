@@ -117,3 +117,25 @@ def test_nodes_table_names_vehicles_and_rsus(runs: dict[str, Path]) -> None:
     cars = veh[veh["name"].str.startswith("passenger.")]
     assert (cars["vclass"] == 10).all() and cars["length_m"].eq(4.8).all()
     assert not math.isnan(float(veh["width_m"].max()))
+
+
+def test_recorded_bsm_frames_decode_to_the_vehicle_state(runs: dict[str, Path]) -> None:
+    from v2x.messages import decode_frame
+
+    tx = pd.read_parquet(runs["a"] / "transmissions.parquet")
+    traj = pd.read_parquet(runs["a"] / "trajectories.parquet").set_index(["t_ns", "vehicle"])
+    bsm = tx[tx["msg_type"] == "BSM"].sample(60, random_state=1)
+    start_ns = int(pd.Timestamp(json.loads((runs["a"] / "run.json").read_text())["start"])
+                   .value)
+    for row in bsm.itertuples():
+        assert len(row.frame) == row.size_bytes == 39
+        msg = decode_frame(row.frame, now_ns=start_ns + row.t_ns)
+        truth = traj.loc[(row.t_ns, row.sender)]
+        assert msg.msg_cnt == row.msg_cnt
+        # units of the message set: 1e-7 deg, 0.02 m/s, 0.0125 deg (half a unit of rounding)
+        assert abs(msg.lat_deg - truth["lat"]) <= 0.5e-7 + 1e-12
+        assert abs(msg.lon_deg - truth["lon"]) <= 0.5e-7 + 1e-12
+        assert abs(msg.speed_mps - truth["speed"]) <= 0.01 + 1e-9
+        heading_err = (msg.heading_deg - truth["heading_deg"] + 180.0) % 360.0 - 180.0
+        assert abs(heading_err) <= 0.00625 + 1e-9
+

@@ -14,6 +14,7 @@ from v2x.messages._bsm_msg import (
     TransmissionState,
     VehicleEventFlags,
 )
+from v2x.messages._envelope import pack_frame_rows, pack_frames, unpack_frames
 from v2x.messages._json import (
     LIGHT_STATE_NAMES,
     SpatJsonTemplate,
@@ -210,8 +211,11 @@ __all__ = [
     "frame_to_json",
     "map_to_json",
     "minute_of_year",
+    "pack_frame_rows",
+    "pack_frames",
     "sec_mark",
     "spat_to_json",
     "time_mark",
     "to_json_bytes",
+    "unpack_frames",
 ]

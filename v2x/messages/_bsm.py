@@ -3,20 +3,22 @@
 A :class:`BsmBatch` holds the BSMs that the OBUs transmit in one step: one row per sender,
 every field already in the message set's integer units (1e-7 degree, 0.02 m/s, 0.0125 degree,
 0.01 m/s², cm, ms-of-minute), converted in one vectorized pass by :mod:`v2x.messages._units`.
-What receivers use (FCW) is decoded back from these integers, so quantization is real.
+Every row becomes a real UPER frame (:func:`v2x.messages.encode_bsm_batch`); what receivers
+use (FCW) is decoded back from those bytes, so quantization is real.
 
 Fields (T/CSAE 53-2020 BSM): msgCnt, id (8 octets; here the sender's node id), secMark,
 pos {lat, long} (elevation unavailable), speed, heading, accelSet.long, size {width, length,
 height}, vehicleClass.classification, brakes.brakePadel (on/off), safetyExt.events with the
 hardBraking bit (bit 7, set when the deceleration exceeds 0.4 g, T/CSAE 53 VehicleEventFlags).
 
-Wire form on the bus (until the UPER codec lands): :data:`BSM_RECORD`, a little-endian packed
-record per BSM; :meth:`BsmBatch.to_bytes` / :func:`decode_bsm_batch`.
+:data:`BSM_RECORD` (:meth:`BsmBatch.to_bytes` / :func:`decode_bsm_batch`) is a packed
+little-endian record per BSM for tools that want the columns without an ASN.1 decoder.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
+from typing import Any
 
 import numpy as np
 
@@ -45,7 +47,7 @@ BSM_RECORD = np.dtype([
 @dataclass(frozen=True)
 class BsmFields:
     """Every vehicle's BSM content of one step, in standard units, rows aligned with the
-    step's :class:`~v2x.traffic.VehicleStates`; and what a receiver decodes from it.
+    step's :class:`~v2x.traffic.VehicleStates`.
 
     Computed once per step for all vehicles (it can run next to the traffic, in the traffic
     process); the step's :class:`BsmBatch` then takes the rows of the vehicles that transmit.
@@ -53,9 +55,7 @@ class BsmFields:
     Attributes (all ``(n,)``): ``lat_deg``, ``lon_deg`` float64 exact position [deg];
     ``lat``, ``lon`` int64 [1e-7 deg]; ``speed`` [0.02 m/s]; ``heading`` [0.0125 deg];
     ``accel_long`` [0.01 m/s²]; ``width``, ``length`` [cm]; ``height`` [5 cm];
-    ``classification``; ``brake`` bool; ``events`` VehicleEventFlags bits;
-    ``rx_x``, ``rx_y`` float64 [m] network position decoded from ``lat``/``lon``;
-    ``rx_speed`` [m/s], ``rx_heading_deg`` [deg], ``rx_length`` [m] decoded.
+    ``classification``; ``brake`` bool; ``events`` VehicleEventFlags bits.
     """
 
     lat_deg: np.ndarray
@@ -71,11 +71,6 @@ class BsmFields:
     classification: np.ndarray
     brake: np.ndarray
     events: np.ndarray
-    rx_x: np.ndarray
-    rx_y: np.ndarray
-    rx_speed: np.ndarray
-    rx_heading_deg: np.ndarray
-    rx_length: np.ndarray
 
     @classmethod
     def encode(cls, *, x: np.ndarray, y: np.ndarray, geo: GeoFrame, speed: np.ndarray,
@@ -88,22 +83,17 @@ class BsmFields:
         Raises EncodeError for a position outside the valid latitude/longitude range.
         """
         lat_deg, lon_deg = geo.to_latlon(x, y)
-        lat = np.asarray(u.encode_latitude(lat_deg))
-        lon = np.asarray(u.encode_longitude(lon_deg))
-        rx_x, rx_y = geo.to_xy(lat * 1e-7, lon * 1e-7)  # what a receiver reads back
-        spd = np.asarray(u.encode_speed(np.maximum(speed, 0.0)))
-        hdg = np.asarray(u.encode_heading(heading_deg))
-        ln = np.asarray(u.encode_vehicle_length(length))
         return cls(
-            lat_deg=lat_deg, lon_deg=lon_deg, lat=lat, lon=lon, speed=spd, heading=hdg,
+            lat_deg=lat_deg, lon_deg=lon_deg, lat=np.asarray(u.encode_latitude(lat_deg)),
+            lon=np.asarray(u.encode_longitude(lon_deg)),
+            speed=np.asarray(u.encode_speed(np.maximum(speed, 0.0))),
+            heading=np.asarray(u.encode_heading(heading_deg)),
             accel_long=np.asarray(u.encode_acceleration(accel)),
-            width=np.asarray(u.encode_vehicle_width(width)), length=ln,
+            width=np.asarray(u.encode_vehicle_width(width)),
+            length=np.asarray(u.encode_vehicle_length(length)),
             height=np.asarray(u.encode_vehicle_height(height)),
             classification=classification.astype(np.int64), brake=brake.astype(bool),
             events=np.where(accel < -_HARD_BRAKING, 1 << HARD_BRAKING_BIT, 0).astype(np.int64),
-            rx_x=rx_x, rx_y=rx_y, rx_speed=np.asarray(u.decode_speed(spd)),
-            rx_heading_deg=np.asarray(u.decode_heading(hdg)),
-            rx_length=np.asarray(u.decode_vehicle_length(ln)),
         )
 
 
@@ -154,6 +144,24 @@ class BsmBatch:
     def take(self, rows: np.ndarray) -> BsmBatch:
         """A batch with the given rows (index or mask array)."""
         return BsmBatch(**{f.name: getattr(self, f.name)[rows] for f in fields(self)})
+
+    def to_json(self) -> list[dict[str, Any]]:
+        """The JSON form of every row: ``{"bsmFrame": {...}}`` with the ASN.1 field names,
+        exactly what :func:`v2x.messages.frame_to_json` gives for the frame
+        :func:`v2x.messages.encode_bsm_batch` makes of that row (tested); built column-wise."""
+        cols = [c.tolist() for c in (self.msg_cnt, self.sender, self.sec_mark, self.lat,
+                                     self.lon, self.speed, self.heading, self.accel_long,
+                                     self.brake, self.width, self.length, self.height,
+                                     self.classification, self.events)]
+        return [{"bsmFrame": {
+            "msgCnt": cnt, "id": f"{sid:016x}", "secMark": sec,
+            "pos": {"lat": lat, "long": lon}, "transmission": "unavailable", "speed": spd,
+            "heading": hdg, "accelSet": {"long": acc, "lat": 2001, "vert": -127, "yaw": 0},
+            "brakes": {"brakePadel": "on" if brk else "off"},
+            "size": {"width": w, "length": ln, "height": h},
+            "vehicleClass": {"classification": cls}, "safetyExt": {"events": ev}}}
+            for cnt, sid, sec, lat, lon, spd, hdg, acc, brk, w, ln, h, cls, ev in zip(*cols,
+                                                                                     strict=True)]
 
     # -- bus wire form -------------------------------------------------------------------
     def to_bytes(self) -> bytes:

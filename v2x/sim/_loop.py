@@ -35,8 +35,10 @@ from v2x.bus import Bus, BusMessage, Tap, parse_topic, rsu_up
 from v2x.channel import ChannelModel, LinkBatch, find_pairs
 from v2x.geo import GeoFrame
 from v2x.messages._bsm import BsmBatch, BsmFields
-from v2x.messages._units import sec_mark
-from v2x.messages._uper import BSM_BATCH_FRAME_BYTES
+from v2x.messages._envelope import pack_frame_rows
+from v2x.messages._json import to_json_bytes
+from v2x.messages._units import decode_heading, decode_speed, decode_vehicle_length, sec_mark
+from v2x.messages._uper import BSM_BATCH_FRAME_BYTES, decode_bsm_frames, encode_bsm_batch
 from v2x.recorder import MSG_TYPES, Histogram, PairClock, PrrBins, Recorder, categorical
 from v2x.traffic import TrafficBackend, VehicleStates
 from v2x.units import G
@@ -56,12 +58,14 @@ _APP_NAMES = ("", "FCW")
 
 @dataclass(frozen=True)
 class Outgoing:
-    """A message an RSU transmits this step: type, msgCnt, bus payload and on-air size."""
+    """A message an RSU transmits this step: type, msgCnt, bus payload, on-air size [bytes]
+    and its UPER frame (``None`` when the payload is the UPER frame)."""
 
     msg_type: str
     msg_cnt: int
     payload: bytes
     size_bytes: int
+    frame: bytes | None = None
 
 
 class Roadside(Protocol):
@@ -105,6 +109,7 @@ class SimConfig:
     fcw: ForwardCollisionWarning | None = None
     fcw_range_m: float = 150.0
     forward: bool = True
+    payload: str = "uper"  # BSM uplink payloads: "uper" (length-prefixed frames) or "json"
     stops: tuple[ScriptedStop, ...] = ()
 
 
@@ -133,6 +138,7 @@ class RunSummary:
     collisions: int = 0
     hard_braking: int = 0
     stops_skipped: list[str] = field(default_factory=list)
+    decode_errors: int = 0
     wall_s: float = 0.0
 
 
@@ -284,6 +290,8 @@ class Simulation:
         lat_all, lon_all = fields.lat_deg, fields.lon_deg
         bsm = BsmBatch.assemble(fields, s, sender=sender, msg_cnt=msg_cnt,
                                 sec_mark=int(sec_mark(cfg.start, t)))
+        frames = encode_bsm_batch(bsm)  # real UPER MessageFrames, one per BSM
+        heard = self._decode_bsm(t, bsm, frames)  # what every receiver reads (broadcast)
         rsu_out: list[tuple[int, Outgoing]] = [(r, o) for r, unit in enumerate(self.roadside)
                                                for o in unit.transmit(t)]
         n_b, n_r = bsm.n, len(rsu_out)
@@ -333,7 +341,7 @@ class Simulation:
         # -- applications -----------------------------------------------------------------
         used = np.zeros(links.tx.size, bool)
         if cfg.fcw is not None and n_b:
-            self._fcw(cfg.fcw, st, e, s, fields, bsm, links, got, ltype, tx_id, used)
+            self._fcw(cfg.fcw, st, e, heard, bsm, links, got, ltype, tx_id, used)
 
         # -- recording --------------------------------------------------------------------
         rec = self.rec
@@ -345,7 +353,9 @@ class Simulation:
         if n_tx:
             rec.append("transmissions", tx_id=tx_id, t_ns=np.full(n_tx, t, np.int64),
                        sender=tx_node, msg_type=categorical(tx_type, MSG_TYPES),
-                       msg_cnt=tx_cnt, size_bytes=tx_size, x=tx_x, y=tx_y)
+                       msg_cnt=tx_cnt, size_bytes=tx_size, x=tx_x, y=tx_y,
+                       frame=frames + [o.payload if o.frame is None else o.frame
+                                       for _, o in rsu_out])
         sampled_rx = np.concatenate([veh.u[idx[e], 2] < cfg.reception_sample,
                                      self.rsu_sampled])
         keep = np.flatnonzero(sampled_rx[links.rx] | used)
@@ -361,21 +371,24 @@ class Simulation:
         # -- bus: RSUs forward what they heard and what they sent ---------------------------
         pubs: list[tuple[str, bytes]] = []
         if cfg.forward and self.roadside:
-            heard = np.flatnonzero(got & (links.rx >= n_ve) & (ltype == _BSM))
-            if heard.size:
-                records = bsm.to_records()
-                r_of = links.rx[heard] - n_ve
+            up = np.flatnonzero(got & (links.rx >= n_ve) & (ltype == _BSM))
+            if up.size:
+                r_of = links.rx[up] - n_ve
                 order = np.argsort(r_of, kind="stable")
-                heard, r_of = heard[order], r_of[order]
+                up, r_of = up[order], r_of[order]
                 cuts = np.flatnonzero(np.diff(r_of)) + 1
-                for chunk, rows in zip(np.split(r_of, cuts), np.split(heard, cuts), strict=True):
-                    pubs.append((self._uplink[int(chunk[0]), "BSM"],
-                                 records[links.tx[rows]].tobytes()))
+                if cfg.payload == "uper":
+                    rows_u8 = np.frombuffer(b"".join(frames), np.uint8).reshape(n_b, -1)
+                for chunk, rows in zip(np.split(r_of, cuts), np.split(up, cuts), strict=True):
+                    b = links.tx[rows]
+                    body = (pack_frame_rows(rows_u8[b]) if cfg.payload == "uper"
+                            else to_json_bytes({"bsm": bsm.take(b).to_json()}))
+                    pubs.append((self._uplink[int(chunk[0]), "BSM"], body))
             pubs.extend((self._uplink[r, o.msg_type], o.payload) for r, o in rsu_out)
         return pubs, n_tx
 
     def _fcw(self, fcw: ForwardCollisionWarning, st: VehicleStates, e: np.ndarray,
-             s: np.ndarray, fields: BsmFields, bsm: BsmBatch, lk: LinkBatch, got: np.ndarray,
+             heard: dict[str, np.ndarray], bsm: BsmBatch, lk: LinkBatch, got: np.ndarray,
              ltype: np.ndarray, tx_id: np.ndarray, used: np.ndarray) -> None:
         """Forward collision warning on the received BSMs of equipped vehicles within
         ``fcw_range_m``; writes rising-edge warnings and marks the links it warned on."""
@@ -387,12 +400,11 @@ class Simulation:
             return
         b = lk.tx[cand]      # BSM rows are the first rows of the step's transmissions
         ego = e[lk.rx[cand]]  # vehicle-state rows of the receivers
-        rs = s[b]             # vehicle-state rows of the remotes: read what their BSM decodes to
         res = fcw.evaluate(ego_x=st.x[ego], ego_y=st.y[ego], ego_speed=st.speed[ego],
-                           ego_heading_deg=st.heading_deg[ego], remote_x=fields.rx_x[rs],
-                           remote_y=fields.rx_y[rs], remote_speed=fields.rx_speed[rs],
-                           remote_heading_deg=fields.rx_heading_deg[rs],
-                           remote_length=fields.rx_length[rs])
+                           ego_heading_deg=st.heading_deg[ego], remote_x=heard["x"][b],
+                           remote_y=heard["y"][b], remote_speed=heard["speed"][b],
+                           remote_heading_deg=heard["heading_deg"][b],
+                           remote_length=heard["length"][b])
         used[cand[res.warn]] = True
         ego_node = st.index[ego]
         crit = most_critical(ego_node, res.ttc_s, res.warn)
@@ -406,6 +418,29 @@ class Simulation:
             self.summary.warnings += int(li.size)
 
     # ------------------------------------------------------------------------------------
+    def _decode_bsm(self, t_ns: int, bsm: BsmBatch, frames: list[bytes]) -> dict[str, np.ndarray]:
+        """Decode the step's BSM frames once (PC5 is a broadcast: every receiver gets the same
+        bytes) into what applications use: network x/y [m], speed [m/s], heading [deg],
+        length [m], (n_bsm,) each, NaN for a frame that did not decode; such frames are
+        counted and recorded as ``decode_error`` events (value = the transmission's row)."""
+        dec, ok, errors = decode_bsm_frames(frames)
+        n = len(frames)
+        out = {k: np.full(n, np.nan) for k in ("x", "y", "speed", "heading_deg", "length")}
+        if dec.n:
+            out["x"][ok], out["y"][ok] = self.geo.to_xy(dec.lat * 1e-7, dec.lon * 1e-7)
+            out["speed"][ok] = decode_speed(dec.speed)
+            out["heading_deg"][ok] = decode_heading(dec.heading)
+            out["length"][ok] = decode_vehicle_length(dec.length)
+        if errors:
+            k = len(errors)
+            rows = np.array([i for i, _ in errors], np.int64)
+            self.rec.append("events", t_ns=np.full(k, t_ns, np.int64),
+                            kind=np.full(k, "decode_error", dtype=object),
+                            vehicle=bsm.sender[rows], other=np.full(k, -1, np.int64),
+                            value=rows.astype(np.float64))
+            self.summary.decode_errors += k
+        return out
+
     def _fields(self, st: VehicleStates) -> BsmFields:
         if self._fields_source is not None:
             return self._fields_source(st)

@@ -17,7 +17,8 @@ def test_tables_round_trip_through_parquet(tmp_path: Path) -> None:
                        t_ns=np.full(2, step * 100_000_000), sender=np.array([0, 1_000_000]),
                        msg_type=np.array(["BSM", "SPAT"], dtype=object),
                        msg_cnt=np.array([step, 127]), size_bytes=np.array([40, 90]),
-                       x=np.array([1.5, 2.5]), y=np.array([-3.0, 4.0]))
+                       x=np.array([1.5, 2.5]), y=np.array([-3.0, 4.0]),
+                       frame=[b"\x00\x01", bytes([step])])
         rec.write_json("run.json", {"seed": np.int64(3)})
     df = pd.read_parquet(tmp_path / "transmissions.parquet")
     assert len(df) == 6
@@ -25,6 +26,8 @@ def test_tables_round_trip_through_parquet(tmp_path: Path) -> None:
     assert df["msg_type"].astype(str).tolist() == ["BSM", "SPAT"] * 3
     assert df["msg_cnt"].tolist() == [0, 127, 1, 127, 2, 127]
     assert df["x"].tolist() == [1.5, 2.5] * 3
+    assert df["frame"].tolist() == [b"\x00\x01", b"\x00", b"\x00\x01", b"\x01",
+                                    b"\x00\x01", b"\x02"]
     # a table that got no rows is still written, empty, with its schema
     empty = pd.read_parquet(tmp_path / "warnings.parquet")
     assert len(empty) == 0 and "ttc_s" in empty.columns
@@ -74,7 +77,7 @@ def test_categorical_columns_are_written_as_strings(tmp_path: Path) -> None:
             rec.append("transmissions", tx_id=np.arange(n), t_ns=np.zeros(n, np.int64),
                        sender=np.zeros(n, np.int64), msg_type=categorical(codes, MSG_TYPES),
                        msg_cnt=np.zeros(n), size_bytes=np.zeros(n), x=np.zeros(n),
-                       y=np.zeros(n))
+                       y=np.zeros(n), frame=[b""] * n)
     import pyarrow.parquet as pq
 
     # stored as a Parquet dictionary column of strings (pandas reads it as a category)

@@ -81,3 +81,41 @@ def test_no_warning_when_not_closing_and_exact_prr(tmp_path: Path) -> None:
     # 6 ordered pairs, 10 receptions each: 9 gaps of exactly 100 ms per pair
     assert ipg["count"].sum() == 54
     assert set(ipg["bin_lo_ns"]) == {100_000_000}
+
+
+class _QuietRsu:
+    """A roadside unit that only listens (the loop forwards what it hears)."""
+
+    name, x, y, antenna_height_m = "R1", 0.0, 50.0, 6.0
+
+    def transmit(self, t_ns: int) -> list:
+        return []
+
+
+def test_rsu_uplink_carries_exactly_the_bsm_frames_it_heard(tmp_path: Path) -> None:
+    from v2x.bus import Tap
+    from v2x.messages import decode_frame, unpack_frames
+
+    vehicles = [ScriptedVehicle("a", 0.0, 0.0, 0.0, 10.0),
+                ScriptedVehicle("b", 3.5, 30.0, 180.0, 8.0)]
+    cfg = SimConfig(start=START, duration_ns=300_000_000, reception_sample=1.0)
+    payloads: list[tuple[str, bytes]] = []
+
+    async def go() -> None:
+        with Recorder(tmp_path) as rec:
+            sim = Simulation(traffic=ScriptedTraffic(vehicles), roadside=[_QuietRsu()],
+                             channel=make_channel("ideal"), geo=_geo(), recorder=rec,
+                             config=cfg, seed=1)
+            async with MemoryBus() as bus, Tap(bus, "v2x/xiqing/#") as tap:
+                await sim.run(bus)
+                payloads.extend((m.topic, m.payload) for m in tap.drain())
+
+    asyncio.run(go())
+    tx = pd.read_parquet(tmp_path / "transmissions.parquet")
+    assert [t for t, _ in payloads] == ["v2x/xiqing/rsu/R1/up/bsm"] * 3  # one per step
+    for step, (_, payload) in enumerate(payloads, start=1):
+        frames = unpack_frames(payload)
+        sent = tx[tx["t_ns"] == step * 100_000_000]
+        # the ideal channel delivers both BSMs of the step to the RSU, bytes unchanged
+        assert frames == sent["frame"].tolist()
+        assert [decode_frame(f).msg_cnt for f in frames] == sent["msg_cnt"].tolist()

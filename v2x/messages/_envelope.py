@@ -1,0 +1,59 @@
+"""Several UPER MessageFrames in one bus payload.
+
+An RSU forwards every BSM it heard in a step as one MQTT message (one message per BSM would be
+thousands of MQTT messages per step). The payload is the frames one after another, each
+preceded by its length as a 2-byte big-endian unsigned integer (a frame is at most 65535
+bytes). A payload of one frame carried alone (SPAT, MAP) is the bare frame, no prefix.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from v2x.errors import DecodeError
+
+__all__ = ["pack_frames", "pack_frame_rows", "unpack_frames"]
+
+
+def pack_frames(frames: Sequence[bytes]) -> bytes:
+    """Length-prefix and concatenate ``frames``.
+
+    Raises:
+        ValueError: a frame is longer than 65535 bytes.
+    """
+    out = bytearray()
+    for f in frames:
+        if len(f) > 0xFFFF:
+            raise ValueError(f"a frame of {len(f)} bytes does not fit a 2-byte length")
+        out += len(f).to_bytes(2, "big") + f
+    return bytes(out)
+
+
+def pack_frame_rows(rows: np.ndarray) -> bytes:
+    """:func:`pack_frames` of equal-length frames given as a (k, L) uint8 array, vectorized."""
+    k, length = rows.shape
+    prefix = np.empty((k, 2), np.uint8)
+    prefix[:, 0], prefix[:, 1] = length >> 8, length & 0xFF
+    return np.hstack([prefix, rows]).tobytes()
+
+
+def unpack_frames(payload: bytes) -> list[bytes]:
+    """The frames of a :func:`pack_frames` payload.
+
+    Raises:
+        DecodeError: the payload ends inside a length prefix or a frame (names the offset).
+    """
+    frames = []
+    i, n = 0, len(payload)
+    while i < n:
+        if i + 2 > n:
+            raise DecodeError(f"frame envelope: truncated length prefix at byte {i} of {n}")
+        length = int.from_bytes(payload[i:i + 2], "big")
+        if i + 2 + length > n:
+            raise DecodeError(f"frame envelope: frame of {length} bytes at byte {i} runs past "
+                              f"the end of the {n}-byte payload")
+        frames.append(payload[i + 2:i + 2 + length])
+        i += 2 + length
+    return frames
