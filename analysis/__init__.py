@@ -10,9 +10,23 @@ code, so a report can be re-rendered from a recording alone::
 
 KPI names (the ``kpi`` of a criterion) are tabled in :mod:`analysis._kpi`; safety definitions
 (TTC, DRAC, conflicts, warning truth) in :mod:`analysis._safety`; report formats in
-:mod:`analysis._report`.
+:mod:`analysis._report`. The conformance check of captured UPER frames (``v2x check``:
+decode failures, sentinels, rates, msgCnt, secMark, MAP/SPAT phases) is :func:`check`, in
+:mod:`analysis._check`.
 """
 
+from analysis._check import (
+    CHECK_KINDS,
+    CHECK_PERIODS,
+    CheckReport,
+    Finding,
+    FindingExample,
+    InputProblem,
+    IntersectionCheck,
+    StreamReport,
+    check,
+    main_check,
+)
 from analysis._criteria import Criterion, Verdict, check_criteria, parse_criteria
 from analysis._evaluate import Evaluation, evaluate
 from analysis._kpi import histogram_percentile, latency_cdf, network_kpis, prr_table
@@ -21,10 +35,19 @@ from analysis._report import write_reports
 from analysis._safety import classify_warnings, drac, follower_pairs, ttc, ttc_conflicts
 
 __all__ = [
+    "CHECK_KINDS",
+    "CHECK_PERIODS",
+    "CheckReport",
     "Criterion",
     "Evaluation",
+    "Finding",
+    "FindingExample",
+    "InputProblem",
+    "IntersectionCheck",
     "Recording",
+    "StreamReport",
     "Verdict",
+    "check",
     "check_criteria",
     "classify_warnings",
     "drac",
@@ -33,6 +56,7 @@ __all__ = [
     "histogram_percentile",
     "latency_cdf",
     "load_recording",
+    "main_check",
     "network_kpis",
     "parse_criteria",
     "prr_table",

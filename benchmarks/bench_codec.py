@@ -11,6 +11,10 @@ Also printed: the message-by-message value-class path (``encode_frame`` / ``deco
 of a :class:`Bsm` in SI units), and the sizes of a typical BSM, SPAT (4 phases) and MAP (one
 4-arm node, 2 lanes per arm with points). Issue 3 target: ratio >= 0.7.
 
+Then the per-step SPAT / MAP paths: :class:`SpatFrameTemplate` (4 and 16 phases) and
+:class:`MapFrameTemplate` against ``encode_frame`` of the same message (byte-identical, checked
+here too), and the cost of one step of 16 RSUs' SPATs (budget 0.25 ms).
+
 Run: ``python benchmarks/bench_codec.py [n_messages]``
 """
 
@@ -43,6 +47,8 @@ from v2x.messages import (
 from v2x.messages._bsm import BsmBatch
 from v2x.messages._bsm_msg import BrakeSystemStatus, Bsm
 from v2x.messages._uper import (
+    MapFrameTemplate,
+    SpatFrameTemplate,
     compiled_spec,
     decode_bsm_frames,
     decode_frame,
@@ -158,6 +164,54 @@ def main(n: int = 2000) -> None:
         t_e = _best(lambda m=msg: encode_frame(m), 5)
         t_d = _best(lambda f=f: decode_frame(f, now_ns=1_780_000_000 * S), 5)
         print(f"{name}: {len(f)} bytes; encode {t_e * 1e6:.0f} us, decode {t_d * 1e6:.0f} us")
+
+    _templates(mapd)
+
+
+def _per_call(fn, n: int) -> float:  # type: ignore[no-untyped-def]
+    """Best-of-5 time [s] of one call of ``fn(i)``, over ``n`` calls."""
+    def run() -> None:
+        for i in range(n):
+            fn(i)
+    return _best(run, 5) / n
+
+
+def _templates(mapd: MapData) -> None:
+    ts = 1_780_000_000 * S
+    for k in (4, 16):
+        # a fixed-time intersection: group g ends 7 g s after the running phase, starts again
+        # 40 + g s after it for 30 s; the last group never changes (unknown end)
+        t0 = time.perf_counter()
+        tpl = SpatFrameTemplate(
+            intersection_id=NodeReferenceId(101, 1),
+            status=IntersectionStatus.FIXED_TIME_OPERATION, lights=[6] + [3] * (k - 1),
+            likely_end_after_ns=[7 * g * S for g in range(k - 1)] + [-1],
+            next_start_after_ns=[(40 + g) * S for g in range(k - 1)] + [-1],
+            next_duration_ns=[30 * S] * (k - 1) + [-1], fixed_time=True)
+        frame = tpl.encode(0, ts, 12 * S)
+        t_build = time.perf_counter() - t0
+        spats = [Spat(i % 128, (tpl.state(12 * S + i * 100_000_000, ts + i * 100_000_000),),
+                      ts + i * 100_000_000) for i in range(200)]
+        if any(tpl.encode(i % 128, ts + i * 100_000_000, 12 * S + i * 100_000_000)
+               != encode_frame(m) for i, m in enumerate(spats)):
+            raise SystemExit("SpatFrameTemplate differs from encode_frame")
+        t_tpl = _per_call(lambda i, tpl=tpl: tpl.encode(i % 128, ts + i * 100_000_000,
+                                                        12 * S + i * 100_000_000), 2000)
+        t_ref = _per_call(lambda i, spats=spats: encode_frame(spats[i]), len(spats))
+        print(f"SPAT {k:2d} phases ({len(frame)} bytes): template {t_tpl * 1e6:6.2f} us, "
+              f"encode_frame {t_ref * 1e6:7.1f} us ({t_ref / t_tpl:5.0f}x); template built "
+              f"in {t_build * 1e3:.1f} ms")
+        if k == 4:
+            t_step = t_tpl * 16  # 16 RSUs
+    mt = MapFrameTemplate(mapd.nodes)
+    if mt.encode(5, ts) != encode_frame(MapData(5, mapd.nodes, ts)):
+        raise SystemExit("MapFrameTemplate differs from encode_frame")
+    t_tpl = _per_call(lambda i: mt.encode(i % 128, ts + i * 60 * S), 2000)
+    t_ref = _per_call(lambda i: encode_frame(MapData(i % 128, mapd.nodes, ts + i * 60 * S)), 50)
+    print(f"MAP ({mt.size()} bytes): template {t_tpl * 1e6:6.2f} us, encode_frame "
+          f"{t_ref * 1e6:7.1f} us ({t_ref / t_tpl:5.0f}x)")
+    print(f"one step of 16 RSUs (4-phase SPAT templates): {t_step * 1e3:.3f} ms "
+          f"(budget 0.25 ms)")
 
 
 if __name__ == "__main__":

@@ -94,20 +94,21 @@ class RoadsideUnit:
         if t_ns % self._spat_period == 0:
             cnt = self._spat_cnt
             self._spat_cnt = (cnt + 1) % 128
-            if self._json:
+            frame = self._spat.spat_frame(cnt, utc_ns, now_ns=t_ns)
+            if self._json:  # JSON on the bus; the frame on the air (and in the recording)
                 payload = self._spat.spat_json(cnt, utc_ns, now_ns=t_ns)
-                out.append(Outgoing("SPAT", cnt, payload, self._spat.frame_size(utc_ns)))
+                out.append(Outgoing("SPAT", cnt, payload, len(frame), frame))
             else:
-                frame = self._spat.spat_frame(cnt, utc_ns, now_ns=t_ns)
                 out.append(Outgoing("SPAT", cnt, frame, len(frame)))
         if t_ns % self._map_period == 0:
             cnt = self._map_cnt
             self._map_cnt = (cnt + 1) % 128
+            frame = self._map_frame.encode(cnt, utc_ns)
             if self._map_json is not None:
-                payload = self._map_json.encode(cnt, utc_ns)
+                out.append(Outgoing("MAP", cnt, self._map_json.encode(cnt, utc_ns),
+                                    len(frame), frame))
             else:
-                payload = self._map_frame.encode(cnt, utc_ns)
-            out.append(Outgoing("MAP", cnt, payload, self._map_size))
+                out.append(Outgoing("MAP", cnt, frame, len(frame)))
         return out
 
 

@@ -139,3 +139,32 @@ def test_recorded_bsm_frames_decode_to_the_vehicle_state(runs: dict[str, Path]) 
         heading_err = (msg.heading_deg - truth["heading_deg"] + 180.0) % 360.0 - 180.0
         assert abs(heading_err) <= 0.00625 + 1e-9
 
+
+
+def test_v2x_check_passes_a_recording_and_catches_seeded_faults(
+        runs: dict[str, Path], tmp_path: Path) -> None:
+    import shutil
+
+    from analysis import check
+
+    clean = check(runs["a"])
+    assert clean.ok and clean.violations == 0
+    # every BSM, SPAT and MAP of the run was decoded; 16 intersections' MAP phases in SPAT
+    tx = pd.read_parquet(runs["a"] / "transmissions.parquet")
+    assert sum(sr.frames for sr in clean.streams) == len(tx)
+
+    bad = tmp_path / "faulty"
+    shutil.copytree(runs["a"], bad)
+    tx = pd.read_parquet(bad / "transmissions.parquet")
+    bsm = tx[tx["msg_type"] == "BSM"]
+    first, second = bsm.groupby("sender").nth(50).index[:2]  # mid-run rows of two senders
+    assert tx.loc[first, "sender"] != tx.loc[second, "sender"]
+    tx.loc[second, "frame"] = b"\xff\x00\x13"  # a frame that does not decode
+    tx = tx.drop(index=first)  # a skipped msgCnt for the first sender
+    tx.to_parquet(bad / "transmissions.parquet")
+    faulty = check(bad)
+    counts = faulty.counts()
+    assert not faulty.ok and faulty.exit_code == 1
+    # the dropped BSM is one skip; the undecodable frame is one decode error, and since its
+    # msgCnt cannot be read, the second sender's sequence shows one skip as well
+    assert counts["decode_error"] == 1 and counts["msg_cnt_skip"] == 2

@@ -76,11 +76,14 @@ def _bus_spec(ctx: click.Context, param: click.Parameter, value: str) -> str:
               help="Run only the first N seconds of the scenario.")
 @click.option("--lang", type=click.Choice(["en", "zh"]), default="en", show_default=True,
               help="Report language.")
+@click.option("--payload", type=click.Choice(["uper", "json"]), default="uper",
+              show_default=True, help="Bus payloads: UPER MessageFrames or their JSON form.")
 @click.option("--pipeline/--no-pipeline", default=True, show_default=True,
               help="Run SUMO and the RSUs in a child process, one step ahead of the loop.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 def run_cmd(scenario: str, seed: int | None, bus: str, gui: bool, out_dir: Path | None,
-            duration_s: float | None, lang: str, pipeline: bool, quiet: bool) -> None:
+            duration_s: float | None, lang: str, payload: str, pipeline: bool,
+            quiet: bool) -> None:
     """Run SCENARIO (a library id or a scenario folder): recording + report.
 
     Exit 0 when every criterion passes, 1 when one fails, 2 on a usage or configuration
@@ -94,7 +97,7 @@ def run_cmd(scenario: str, seed: int | None, bus: str, gui: bool, out_dir: Path 
     if quiet or not sys.stderr.isatty():
         result = run_scenario(sc, out_dir=out_dir, seed=seed, bus=bus, gui=gui,
                               duration_s=duration_s, lang=lang, pipeline=pipeline,
-                              progress=None if quiet else _LineProgress())
+                              payload=payload, progress=None if quiet else _LineProgress())
     else:
         from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
@@ -114,9 +117,28 @@ def run_cmd(scenario: str, seed: int | None, bus: str, gui: bool, out_dir: Path 
 
             result = run_scenario(sc, out_dir=out_dir, seed=seed, bus=bus, gui=gui,
                                   duration_s=duration_s, lang=lang, pipeline=pipeline,
-                                  progress=progress)
+                                  payload=payload, progress=progress)
     _print_result(result)
     sys.exit(EXIT_PASS if result.passed else EXIT_FAIL)
+
+
+@main.command("check")
+@click.argument("path", type=click.Path(exists=True, path_type=Path))
+@click.option("--json", "json_output", is_flag=True, help="Print the report as JSON.")
+@click.option("--rate-tolerance", type=float, default=0.10, show_default=True,
+              help="Allowed excess of the median interval over the required period.")
+@click.option("--sec-mark-tolerance", default="100 ms", show_default=True,
+              help="Allowed |secMark - capture time| within the minute.")
+def check_cmd(path: Path, json_output: bool, rate_tolerance: float,
+              sec_mark_tolerance: str) -> None:
+    """Check PATH (a run directory or a JSON-lines capture of hex frames) for conformance:
+    decode failures, sentinel fields, message rates (T/CSAE 159), msgCnt continuity, secMark
+    against capture time, MAP phaseIds present in SPAT. Exit 0 clean, 1 violations, 2 input
+    errors."""
+    import analysis
+
+    sys.exit(analysis.main_check(path, json_output=json_output, rate_tolerance=rate_tolerance,
+                                 sec_mark_tolerance=sec_mark_tolerance))
 
 
 class _LineProgress:

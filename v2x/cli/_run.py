@@ -52,6 +52,7 @@ class RunResult:
 def run_scenario(scenario: scenarios.Scenario | str | Path, *, out_dir: str | Path,
                  seed: int | None = None, bus: str = "memory", gui: bool = False,
                  duration_s: float | None = None, lang: str = "en", pipeline: bool = False,
+                 payload: str = "uper",
                  progress: Callable[[StepProgress], None] | None = None) -> RunResult:
     """Run a scenario end to end: build SUMO inputs, simulate, record, evaluate, report.
 
@@ -64,6 +65,8 @@ def run_scenario(scenario: scenarios.Scenario | str | Path, *, out_dir: str | Pa
         gui: run ``sumo-gui`` over TraCI instead of libsumo.
         duration_s: run only the first ``duration_s`` seconds [s] (a multiple of the step).
         lang: report language, ``"en"`` or ``"zh"``.
+        payload: bus payloads, ``"uper"`` (MessageFrames; BSM uplinks length-prefixed) or
+            ``"json"`` (the JSON form with the ASN.1 field names).
         pipeline: run SUMO and the RSUs in a child process one step ahead of the loop
             (:class:`~v2x.traffic.PipelinedTraffic`; same results, faster on two or more
             cores; ``v2x run`` turns it on). The child is started with the ``spawn`` method, so
@@ -94,6 +97,8 @@ def run_scenario(scenario: scenarios.Scenario | str | Path, *, out_dir: str | Pa
                               f"({sc.duration_ns / 1e9:g} s); it runs the first part of it",
                               key="duration", value=duration_s)
         sc = sc.with_overrides(duration_ns=ns)
+    if payload not in ("uper", "json"):
+        raise ConfigError("payload must be 'uper' or 'json'", key="payload", value=payload)
     check_criteria(sc)
     wall0 = time.perf_counter()
     built = scenarios.build(sc)
@@ -108,7 +113,7 @@ def run_scenario(scenario: scenarios.Scenario | str | Path, *, out_dir: str | Pa
                      net_file=str(built.net_file), tls_ids=tls_ids, geo=built.geo,
                      antenna_height_m=sc.rsu.antenna_height_m, start=sc.start,
                      spat_period_ns=sc.rsu.spat_period_ns, map_period_ns=sc.rsu.map_period_ns,
-                     seed=sc.seed, stops=stops)
+                     seed=sc.seed, stops=stops, payload=payload)
     piped = pipeline and not gui
     cfg = SimConfig(
         start=sc.start, duration_ns=sc.duration_ns, step_ns=sc.step_ns, zone="xiqing",
@@ -118,7 +123,7 @@ def run_scenario(scenario: scenarios.Scenario | str | Path, *, out_dir: str | Pa
         reception_sample=sc.recording.reception_sample,
         fcw=ForwardCollisionWarning(ttc_threshold_s=sc.fcw.ttc_threshold_s)
         if sc.fcw.enabled else None,
-        forward=sc.rsu.forward,
+        forward=sc.rsu.forward, payload=payload,
         stops=() if piped else stops,  # the traffic process applies them itself
     )
     out = Path(out_dir)
@@ -135,7 +140,8 @@ def run_scenario(scenario: scenarios.Scenario | str | Path, *, out_dir: str | Pa
                 summary.stops_skipped = list(traffic.side["skipped"])
             info = _run_json(sc, built, bus, channel, rsus, summary,
                              time.perf_counter() - wall0)
-            rec.write_json("run.json", {**info, "pipeline": piped, "status": "complete"})
+            rec.write_json("run.json", {**info, "pipeline": piped, "payload": payload,
+                                        "status": "complete"})
     except BaseException as exc:
         if rec is not None:  # say what happened next to the partial recording, lose nothing
             rec.write_json("run.json", {"scenario_id": sc.id, "seed": sc.seed,
@@ -190,11 +196,12 @@ class _SumoSide:
     def __init__(self, *, cmd: list[str], classification: dict[str, int], use_traci: bool,
                  net_file: str, tls_ids: list[str], geo: Any, antenna_height_m: float,
                  start: dt.datetime, spat_period_ns: int, map_period_ns: int, seed: int,
-                 stops: tuple[ScriptedStop, ...]) -> None:
+                 stops: tuple[ScriptedStop, ...], payload: str = "uper") -> None:
         self.args = dict(cmd=cmd, classification=classification, use_traci=use_traci)
         self.net_file, self.tls_ids, self.geo = net_file, tls_ids, geo
         self.rsu_args = dict(antenna_height_m=antenna_height_m, start=start,
-                             spat_period_ns=spat_period_ns, map_period_ns=map_period_ns)
+                             spat_period_ns=spat_period_ns, map_period_ns=map_period_ns,
+                             payload=payload)
         self.seed = seed
         self.stops = sorted(stops, key=lambda s: s.at_ns)
         self.skipped: list[str] = []

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import functools
+import math
 from typing import Any
 
 import numpy as np
@@ -170,6 +171,10 @@ def _encode_linear(
     (no NaN, in range) costs a handful of numpy passes; the checks that name a bad value run
     only when a cheap min/max test says there is one.
     """
+    if isinstance(values, _SCALARS) and not isinstance(values, bool):
+        return _encode_scalar(float(values), field=field, lsb=lsb, lo=lo, hi=hi,
+                              unavailable=unavailable, saturate=saturate,
+                              negative_raises=negative_raises)
     x = _floats(values, field)
     with np.errstate(invalid="ignore", over="ignore"):
         scaled = np.rint(x / lsb)
@@ -203,6 +208,37 @@ def _encode_linear(
     return _out(out)
 
 
+_SCALARS = (int, float, np.integer, np.floating)
+
+
+def _encode_scalar(x: float, *, field: str, lsb: float, lo: int, hi: int,
+                   unavailable: int | None, saturate: bool, negative_raises: bool) -> Any:
+    """:func:`_encode_linear` of one value in plain Python (the per-message path); the same
+    results as the array path (tested), including ties to even and the error texts."""
+    if x != x:  # NaN
+        if unavailable is None:
+            raise EncodeError(
+                f"{field}: NaN cannot be encoded, the element has no 'unavailable' value")
+        return np.int64(unavailable)
+    if math.isinf(x):
+        scaled = float(hi + 1) if x > 0 else float(lo - 1)
+        if negative_raises and x < 0:
+            raise EncodeError(f"{field}: negative value {np.float64(x)!r} cannot be encoded")
+    else:
+        q = x / lsb
+        scaled = float(round(q)) if math.isfinite(q) else (hi + 1.0 if q > 0 else lo - 1.0)
+        if negative_raises and scaled < 0:
+            raise EncodeError(f"{field}: negative value {np.float64(x)!r} cannot be encoded")
+    if scaled < lo or scaled > hi:
+        if not saturate:
+            raise EncodeError(
+                f"{field}: value {np.float64(x)!r} is outside the encodable range "
+                f"[{lo * lsb:g}, {hi * lsb:g}]"
+            )
+        scaled = float(lo) if scaled < lo else float(hi)
+    return np.int64(int(scaled))
+
+
 def _decode_linear(
     values: ArrayLike,
     *,
@@ -213,6 +249,13 @@ def _decode_linear(
     unavailable: int | None,
 ) -> Any:
     """Shared decoder: range check, sentinel -> NaN, value * lsb."""
+    if isinstance(values, (int, np.integer)) and not isinstance(values, bool):
+        iv = int(values)
+        if iv < lo or iv > hi:
+            raise DecodeError(f"{field}: value {np.int64(iv)!r} outside [{lo}, {hi}]")
+        if unavailable is not None and iv == unavailable:
+            return np.float64("nan")
+        return np.float64(iv * lsb)
     v = _ints(values, field)
     bad = (v < lo) | (v > hi)
     if np.any(bad):
@@ -258,9 +301,14 @@ def encode_longitude(lon_deg: ArrayLike) -> Any:
     (unavailable). Raises EncodeError outside [-180, 180] deg after rounding (no wrapping,
     no saturation). T/CSAE 53-2020 Longitude.
     """
-    x = _floats(lon_deg, "Longitude")
-    with np.errstate(invalid="ignore"):
-        x = np.where(np.rint(x / 1e-7) == -1_800_000_000, 180.0, x)
+    if isinstance(lon_deg, _SCALARS) and not isinstance(lon_deg, bool):
+        x: Any = float(lon_deg)
+        if math.isfinite(x) and round(x / 1e-7) == -1_800_000_000:
+            x = 180.0
+    else:
+        x = _floats(lon_deg, "Longitude")
+        with np.errstate(invalid="ignore"):
+            x = np.where(np.rint(x / 1e-7) == -1_800_000_000, 180.0, x)
     return _encode_linear(
         x, field="Longitude", lsb=1e-7, lo=-1_799_999_999, hi=1_800_000_000,
         unavailable=LONGITUDE_UNAVAILABLE, saturate=False,
@@ -328,6 +376,13 @@ def encode_heading(heading_deg: ArrayLike) -> Any:
     0..359.9875 deg without naming a sentinel, (to verify)). Raises EncodeError for +-inf.
     T/CSAE 53-2020 Heading.
     """
+    if isinstance(heading_deg, _SCALARS) and not isinstance(heading_deg, bool):
+        h = float(heading_deg)
+        if math.isinf(h):
+            raise EncodeError(f"Heading: value {np.float64(h)!r} cannot be encoded")
+        if h != h:
+            return np.int64(HEADING_UNAVAILABLE)
+        return np.int64(int(round(h / 0.0125)) % 28800)
     x = _floats(heading_deg, "Heading")
     if np.any(np.isinf(x)):
         raise EncodeError(f"Heading: value {_first_bad(x, np.isinf(x))} cannot be encoded")
@@ -423,6 +478,12 @@ def decode_yaw_rate(units: ArrayLike) -> Any:
 def _encode_size(values: ArrayLike, *, field: str, lsb: float, hi: int) -> Any:
     # 0 means "invalid" in CSAE, so a positive size that rounds to 0 is sent as 1 (clamp to
     # the smallest valid value); a negative size is a bug and raises.
+    if isinstance(values, _SCALARS) and not isinstance(values, bool):
+        if float(values) < 0:
+            raise EncodeError(f"{field}: negative size {np.float64(values)!r} m cannot be "
+                              "encoded")
+        return _encode_linear(float(values), field=field, lsb=lsb, lo=1, hi=hi,
+                              unavailable=VEHICLE_SIZE_UNAVAILABLE, saturate=True)
     x = _floats(values, field)
     neg = x < 0
     if np.any(neg):
@@ -494,6 +555,14 @@ def encode_dsecond(seconds: ArrayLike) -> Any:
     "60000 and above unknown or invalid"). Raises EncodeError for negative values and for
     values of 60.0005 s and more (no leap seconds are produced). T/CSAE 53-2020 DSecond.
     """
+    if isinstance(seconds, _SCALARS) and not isinstance(seconds, bool):
+        sec = float(seconds)
+        if sec != sec:
+            return np.int64(DSECOND_UNAVAILABLE)
+        ms_s = round(sec * 1000.0) if math.isfinite(sec) else (-1 if sec < 0 else 10**9)
+        if ms_s < 0 or ms_s > _MS_PER_MINUTE:
+            raise EncodeError(f"DSecond: value {np.float64(sec)!r} s is outside [0, 60) s")
+        return np.int64(ms_s % _MS_PER_MINUTE)
     x = _floats(seconds, "DSecond")
     nan = np.isnan(x)
     with np.errstate(invalid="ignore", over="ignore"):
@@ -511,6 +580,11 @@ def decode_dsecond(units: ArrayLike) -> Any:
     CSAE reads every value of 60000 and above as unknown or invalid (J2735 would read
     60000..60999 as a leap second; we do not). Raises DecodeError outside 0..65535.
     """
+    if isinstance(units, (int, np.integer)) and not isinstance(units, bool):
+        iv = int(units)
+        if iv < 0 or iv > 65535:
+            raise DecodeError(f"DSecond: value {np.int64(iv)!r} outside [0, 65535]")
+        return np.float64("nan") if iv >= _MS_PER_MINUTE else np.float64(iv / 1000.0)
     v = _ints(units, "DSecond")
     bad = (v < 0) | (v > 65535)
     if np.any(bad):

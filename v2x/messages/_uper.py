@@ -1280,8 +1280,9 @@ def _bsm_row(frame: bytes) -> dict[str, int]:
 # changing field 0, then ceil(log2(n + 1)) more times with field i set to its top bit 2^(w-1)
 # exactly when bit j of i + 1 is set; each flipped bit position's pattern over the encodes names
 # its field (group testing). Two more encodes check the layout: every field = 1 must flip
-# exactly the last bit of each field (so the widths are right), and pseudo-random in-range
-# values must give asn1tools' bytes exactly. Per message the template then adds
+# exactly bit (top bit + width - 1) of each field, its last bit, which fixes the field's shift;
+# and pseudo-random in-range values must give asn1tools' bytes exactly (a width too large makes
+# the probe out of range and fails; one too small would only move the probe bit). Per message the template then adds
 # ``value * (sum of 2^shift over the field's copies)`` to the base integer: no carries, since
 # the fields hold zeros in the base and never overlap.
 

@@ -363,3 +363,33 @@ def test_absolute_time_vectorized_equals_scalar(ts: list[int]) -> None:
     for fn in (u.sec_mark, u.minute_of_year, u.time_mark):
         vec = fn(START, arr)
         np.testing.assert_array_equal(vec, [fn(START, t) for t in ts])
+
+
+def test_scalar_fast_paths_equal_the_array_paths() -> None:
+    # the per-message codec takes plain-Python paths for scalars; they must agree exactly
+    # with the vectorized paths, including ties to even, sentinels, saturation and wraps
+    rng = np.random.default_rng(11)
+    cases = {
+        "encode_speed": np.concatenate([rng.uniform(0, 200, 300), [0.01, 0.03, 163.82, NAN]]),
+        "encode_acceleration": np.concatenate([rng.uniform(-30, 30, 300), [0.005, NAN]]),
+        "encode_heading": np.concatenate([rng.uniform(-720, 720, 300),
+                                          [359.99999, 360.0, -0.0125, NAN]]),
+        "encode_latitude": np.concatenate([rng.uniform(-90, 90, 300), [NAN]]),
+        "encode_longitude": np.concatenate([rng.uniform(-180, 180, 300), [-180.0, NAN]]),
+        "encode_vehicle_width": np.concatenate([rng.uniform(0, 20, 300), [0.0, 0.004, NAN]]),
+        "encode_vehicle_length": np.concatenate([rng.uniform(0, 60, 300), [NAN]]),
+        "encode_vehicle_height": np.concatenate([rng.uniform(0, 9, 300), [NAN]]),
+        "encode_dsecond": np.concatenate([rng.uniform(0, 60, 300), [59.9996, 59.9994, NAN]]),
+        "encode_elevation": np.concatenate([rng.uniform(-500, 7000, 300), [NAN]]),
+    }
+    for name, values in cases.items():
+        fn = getattr(u, name)
+        vector = fn(values)
+        scalar = np.array([fn(float(v)) for v in values])
+        np.testing.assert_array_equal(scalar, vector, err_msg=name)
+    for name, lo, hi in (("decode_speed", 0, 8191), ("decode_heading", 0, 28800),
+                         ("decode_dsecond", 0, 65535), ("decode_acceleration", -2000, 2001)):
+        units = rng.integers(lo, hi + 1, 300)
+        fn = getattr(u, name)
+        np.testing.assert_array_equal(np.array([fn(int(v)) for v in units]), fn(units),
+                                      err_msg=name)

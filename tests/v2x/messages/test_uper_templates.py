@@ -4,6 +4,7 @@ random states (unknown ends, past the 1 h cap, no timestamp), layout location ch
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -16,16 +17,18 @@ from v2x.messages import (
     IntersectionStatus,
     LightState,
     MapData,
+    MapNode,
     NodeReferenceId,
     Phase,
     PhaseState,
+    Position3D,
     Spat,
     TimeCountingDown,
 )
 from v2x.messages._uper import (
+    _ASN,
     MapFrameTemplate,
     SpatFrameTemplate,
-    _ASN,
     _frame_value,
     _locate_fields,
     decode_frame,
@@ -100,11 +103,13 @@ def test_spat_template_bits_by_hand() -> None:
                              [41 * S, -1], True, 2_340_000_000)
     assert t.size(stamped=True) == len(want)
     # decoded: the TimeMarks back in ns (0.1 s), unknown -> None
-    (inter,) = decode_frame(got, now_ns=ts).intersections  # type: ignore[union-attr]
-    timing = inter.phases[0].states[0].timing
-    assert timing is not None
+    spat = decode_frame(got, now_ns=ts)
+    assert isinstance(spat, Spat)
+    (inter,) = spat.intersections
+    timing, timing2 = (p.states[0].timing for p in inter.phases)
+    assert timing is not None and timing2 is not None
     assert (timing.likely_end_time_ns, timing.next_start_time_ns) == (23 * S // 10, 513 * S // 10)
-    assert inter.phases[1].states[0].timing.likely_end_time_ns is None  # type: ignore[union-attr]
+    assert timing2.likely_end_time_ns is None
 
 
 def test_spat_template_without_timestamp_and_caps() -> None:
@@ -119,8 +124,9 @@ def test_spat_template_without_timestamp_and_caps() -> None:
     got = t.encode(127, None, 3599 * S + 950_000_000)
     assert got == _reference(127, None, NodeReferenceId(1), 32, [3, 6], [0, -1], [49 * S, -1],
                              [41 * S, -1], True, 3599 * S + 950_000_000)
-    (inter,) = decode_frame(got, now_ns=0).intersections  # type: ignore[union-attr]
-    timing = inter.phases[0].states[0].timing
+    spat = decode_frame(got, now_ns=0)
+    assert isinstance(spat, Spat)
+    timing = spat.intersections[0].phases[0].states[0].timing
     assert timing is not None
     assert timing.likely_end_time_ns == timing.next_start_time_ns == 3600 * S
 
@@ -130,7 +136,7 @@ times = st.one_of(st.just(-1), st.integers(0, 7200 * 1000).map(lambda k: k * 1_0
 
 
 @st.composite
-def spat_states(draw: st.DrawFn) -> dict[str, object]:
+def spat_states(draw: st.DrawFn) -> dict[str, Any]:
     k = draw(st.integers(1, 16))
     return {
         "intersection_id": NodeReferenceId(draw(st.integers(0, 65535)),
@@ -152,17 +158,16 @@ def spat_states(draw: st.DrawFn) -> dict[str, object]:
     st.one_of(st.integers(-5 * S, 130 * S), st.integers(0, 40000).map(
         lambda k: k * 100_000_000 + 50_000_000), st.just(3599 * S + 950_000_000))),
     min_size=1, max_size=4))
-def test_spat_template_equals_encode_frame(args: dict[str, object],
+def test_spat_template_equals_encode_frame(args: dict[str, Any],
                                            calls: list[tuple[int, int | None, int]]) -> None:
     # random states: unknown likely end / next start / duration (-1), times past the 1 h
     # TimeMark cap, 0.05 s ties, negative remaining times, with and without a timestamp
-    t = SpatFrameTemplate(**args)  # type: ignore[arg-type]
+    t = SpatFrameTemplate(**args)
     for cnt, ts, rem in calls:
         assert t.encode(cnt, ts, rem) == _reference(
-            cnt, ts, args["intersection_id"], args["status"],  # type: ignore[arg-type]
-            args["lights"], args["likely_end_after_ns"],  # type: ignore[arg-type]
-            args["next_start_after_ns"], args["next_duration_ns"],  # type: ignore[arg-type]
-            args["fixed_time"], rem)  # type: ignore[arg-type]
+            cnt, ts, args["intersection_id"], args["status"], args["lights"],
+            args["likely_end_after_ns"], args["next_start_after_ns"], args["next_duration_ns"],
+            args["fixed_time"], rem)
         assert len(t.encode(cnt, ts, rem)) == t.size(stamped=ts is not None)
 
 
@@ -193,21 +198,24 @@ def test_located_positions_by_hand() -> None:
     nbits = 8 * layout.nbytes
     assert [nbits - s - w for s, (_, w, _) in zip(layout.shifts, fields, strict=True)] == [
         8, 15, 35, 93, 155]
-    # a wrong width is caught (msgCnt is 7 bits, not 8), as is a path to a non-integer field
+    # a too wide field is caught (msgCnt is 7 bits: the probe 2^7 is out of range), and so
+    # are two fields on the same bits (their probe patterns merge into one unknown code)
     with pytest.raises(EncodeError):
         _locate_fields(value, [(("msgCnt",), 8, 127)])
     with pytest.raises(EncodeError):
-        _locate_fields(value, [((*tc, "nextDuration"), 15, 36001)])
+        _locate_fields(value, [((*tc, "minEndTime"), 16, 36001),
+                               ((*tc, "nextDuration"), 16, 36001),
+                               ((*tc, "minEndTime"), 16, 36001)])
 
 
 def test_templates_reject_bad_input() -> None:
     node = NodeReferenceId(1)
-    kw = {"intersection_id": node, "status": 0, "next_start_after_ns": [0],
+    kw: dict[str, Any] = {"intersection_id": node, "status": 0, "next_start_after_ns": [0],
           "next_duration_ns": [0], "fixed_time": False}
     with pytest.raises(EncodeError):
-        SpatFrameTemplate(lights=[3, 3], likely_end_after_ns=[0], **kw)  # type: ignore[arg-type]
+        SpatFrameTemplate(lights=[3, 3], likely_end_after_ns=[0], **kw)
     with pytest.raises(EncodeError):
-        SpatFrameTemplate(lights=[9], likely_end_after_ns=[0], **kw)  # type: ignore[arg-type]
+        SpatFrameTemplate(lights=[9], likely_end_after_ns=[0], **kw)
     with pytest.raises(EncodeError):  # PhaseList is SIZE(1..16)
         SpatFrameTemplate(intersection_id=node, status=0, lights=[3] * 17,
                           likely_end_after_ns=[0] * 17, next_start_after_ns=[0] * 17,
@@ -216,26 +224,23 @@ def test_templates_reject_bad_input() -> None:
     for cnt in (-1, 128):
         with pytest.raises(EncodeError):
             t.encode(cnt, None, 0)
-    m = MapFrameTemplate(decode_frame(encode_frame(_map_one()), now_ns=0).nodes)  # type: ignore[union-attr]
+    m = MapFrameTemplate(_map_one().nodes)
     with pytest.raises(EncodeError):
         m.encode(128, None)
 
 
 def _map_one() -> MapData:
-    from v2x.messages import MapNode, Position3D
-
     return MapData(0, (MapNode(NodeReferenceId(3), Position3D(39.0, 117.0)),))
 
 
 def test_map_template_bits_by_hand() -> None:
     # MessageFrame: ext 0, mapFrame = alternative 1 -> 0 001; MapData: ext 0, timeStamp
     # present 1, msgCnt 5 (7 bits), moy 217440 (20 bits); NodeList SIZE(1..63): 0 in 6 bits;
-    # Node: name absent 0, inLinks absent 0 (no extension marker), id: region absent 0, 3 in
-    # 16 bits; refPos: elevation absent 0, lat 39e7 + 9e8 in 31 bits, long 117e7 + 1799999999
+    # Node: ext 0, name absent 0, inLinks absent 0, id: region absent 0, 3 in 16 bits; refPos: elevation absent 0, lat 39e7 + 9e8 in 31 bits, long 117e7 + 1799999999
     # in 32 bits
     t = MapFrameTemplate(_map_one().nodes)
     ts = _utc_ns(2026, 6, 1, 0, 0, 30)
-    want = _bits((0, 1), (1, 3), (0, 1), (1, 1), (5, 7), (217440, 20), (0, 6), (0, 2),
+    want = _bits((0, 1), (1, 3), (0, 1), (1, 1), (5, 7), (217440, 20), (0, 6), (0, 3),
                  (0, 1), (3, 16), (0, 1), (390_000_000 + 900_000_000, 31),
                  (1_170_000_000 + 1_799_999_999, 32))
     assert t.encode(5, ts) == want == encode_frame(MapData(5, _map_one().nodes, ts))
