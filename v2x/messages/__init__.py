@@ -1,11 +1,9 @@
 """The T/CSAE 53 / YD/T 3709 message set: standard units, BSM batches, SPAT and MAP."""
 
 from v2x.messages._bsm import (
-    BSM_RECORD,
     HARD_BRAKING_BIT,
     BsmBatch,
     BsmFields,
-    decode_bsm_batch,
 )
 from v2x.messages._bsm_msg import (
     BrakeSystemStatus,
@@ -124,7 +122,6 @@ __all__ = [
     "ASN1_DIR",
     "AllowedManeuvers",
     "BSM_BATCH_FRAME_BYTES",
-    "BSM_RECORD",
     "BrakeSystemStatus",
     "Bsm",
     "BsmBatch",
@@ -180,7 +177,6 @@ __all__ = [
     "VehicleEventFlags",
     "compiled_spec",
     "decode_acceleration",
-    "decode_bsm_batch",
     "decode_bsm_frames",
     "decode_dsecond",
     "decode_elevation",

@@ -11,8 +11,6 @@ pos {lat, long} (elevation unavailable), speed, heading, accelSet.long, size {wi
 height}, vehicleClass.classification, brakes.brakePadel (on/off), safetyExt.events with the
 hardBraking bit (bit 7, set when the deceleration exceeds 0.4 g, T/CSAE 53 VehicleEventFlags).
 
-:data:`BSM_RECORD` (:meth:`BsmBatch.to_bytes` / :func:`decode_bsm_batch`) is a packed
-little-endian record per BSM for tools that want the columns without an ASN.1 decoder.
 """
 
 from __future__ import annotations
@@ -22,26 +20,17 @@ from typing import Any
 
 import numpy as np
 
-from v2x.errors import DecodeError
 from v2x.geo import GeoFrame
 from v2x.messages import _units as u
 from v2x.units import G
 
-__all__ = ["BSM_RECORD", "HARD_BRAKING_BIT", "BsmBatch", "BsmFields",
-           "decode_bsm_batch"]
+__all__ = ["HARD_BRAKING_BIT", "BsmBatch", "BsmFields"]
 
 #: VehicleEventFlags bit of hardBraking (T/CSAE 53 / J2735 bit 7)
 HARD_BRAKING_BIT = 7
 #: hard braking threshold [m/s²]: deceleration > 0.4 g
 _HARD_BRAKING = 0.4 * G
 
-#: little-endian record of one BSM on the bus (standard units)
-BSM_RECORD = np.dtype([
-    ("id", "<i8"), ("msgCnt", "<i2"), ("secMark", "<i4"), ("lat", "<i4"), ("long", "<i4"),
-    ("speed", "<i2"), ("heading", "<i4"), ("accelLong", "<i2"), ("width", "<i2"),
-    ("length", "<i2"), ("height", "<i2"), ("classification", "<i2"), ("brakePadel", "u1"),
-    ("events", "<u2"),
-])
 
 
 @dataclass(frozen=True)
@@ -162,49 +151,3 @@ class BsmBatch:
             "vehicleClass": {"classification": cls}, "safetyExt": {"events": ev}}}
             for cnt, sid, sec, lat, lon, spd, hdg, acc, brk, w, ln, h, cls, ev in zip(*cols,
                                                                                      strict=True)]
-
-    # -- bus wire form -------------------------------------------------------------------
-    def to_bytes(self) -> bytes:
-        """Pack into :data:`BSM_RECORD` records (``n * BSM_RECORD.itemsize`` bytes)."""
-        return self.to_records().tobytes()
-
-    def to_records(self) -> np.ndarray:
-        """The batch as a (n,) :data:`BSM_RECORD` array; ``records[rows].tobytes()`` is the bus
-        payload of a subset of rows."""
-        rec = np.empty(self.n, BSM_RECORD)
-        rec["id"] = self.sender
-        rec["msgCnt"] = self.msg_cnt
-        rec["secMark"] = self.sec_mark
-        rec["lat"] = self.lat
-        rec["long"] = self.lon
-        rec["speed"] = self.speed
-        rec["heading"] = self.heading
-        rec["accelLong"] = self.accel_long
-        rec["width"] = self.width
-        rec["length"] = self.length
-        rec["height"] = self.height
-        rec["classification"] = self.classification
-        rec["brakePadel"] = self.brake
-        rec["events"] = self.events
-        return rec
-
-
-def decode_bsm_batch(payload: bytes) -> BsmBatch:
-    """Unpack :meth:`BsmBatch.to_bytes` output.
-
-    Raises:
-        DecodeError: the payload length is not a whole number of records.
-    """
-    if len(payload) % BSM_RECORD.itemsize:
-        raise DecodeError(f"BSM batch of {len(payload)} bytes is not a multiple of the "
-                          f"{BSM_RECORD.itemsize}-byte record")
-    rec = np.frombuffer(payload, BSM_RECORD)
-    i8 = np.int64
-    return BsmBatch(sender=rec["id"].astype(i8), msg_cnt=rec["msgCnt"].astype(i8),
-                    sec_mark=rec["secMark"].astype(i8), lat=rec["lat"].astype(i8),
-                    lon=rec["long"].astype(i8), speed=rec["speed"].astype(i8),
-                    heading=rec["heading"].astype(i8), accel_long=rec["accelLong"].astype(i8),
-                    width=rec["width"].astype(i8), length=rec["length"].astype(i8),
-                    height=rec["height"].astype(i8),
-                    classification=rec["classification"].astype(i8),
-                    brake=rec["brakePadel"].astype(bool), events=rec["events"].astype(i8))
