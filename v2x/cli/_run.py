@@ -298,7 +298,7 @@ def _run_json(sc: scenarios.Scenario, built: scenarios.BuiltScenario, bus: str, 
         "criteria": [{"name": c.name, "kpi": c.kpi, "op": c.op, "value": c.value}
                      for c in sc.criteria],
         "reception_sample": {"fraction": sc.recording.reception_sample,
-                             "receivers": "sampled OBUs + every RSU + app-used receptions"},
+                             "receivers": "seeded sample of OBUs and RSUs + app-used receptions"},
         "prr_bin_m": sc.recording.prr_bin_m, "prr_max_m": sc.recording.prr_max_m,
         "latency_bin_ns": sc.recording.latency_bin_ns,
         "stops_skipped": s.stops_skipped,
