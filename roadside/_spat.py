@@ -189,26 +189,15 @@ class SpatBuilder:
             ConfigError: SUMO reports a phase outside the program, or a new program is
                 malformed.
         """
-        tl, tls = self._tl, self._tls_id
-        try:  # self._state() inlined (hot path)
-            phase = tl.getPhase(tls)
-            program_id = tl.getProgram(tls)
-            switch_ns = round(tl.getNextSwitch(tls) * 1_000_000_000)
-        except self._errors as exc:
-            raise SumoError(f"traffic light {tls!r}: {exc}") from exc
-        if program_id != self._program_id:
-            self._current_plan(program_id)
+        phase, remaining_ns = self._now(now_ns)
         templates = self._templates
         if templates is None:
             templates = self._templates = self._make_templates(self._plan)
         if not 0 <= phase < len(templates):
             raise ConfigError(f"traffic light {self._tls_id!r}: phase {phase} outside program "
-                              f"{program_id!r} of {len(templates)} phases", key="tls.phase",
-                              value=phase)
-        if now_ns is None:
-            now_ns = s_to_ns(self._call(self._conn.simulation.getTime))
-        self._last_key = (program_id, phase)
-        return templates[phase].encode(msg_cnt, timestamp_ns, switch_ns - now_ns)
+                              f"{self._program_id!r} of {len(templates)} phases",
+                              key="tls.phase", value=phase)
+        return templates[phase].encode(msg_cnt, timestamp_ns, remaining_ns)
 
     def spat_frame(self, msg_cnt: int, timestamp_ns: int | None, *,
                    now_ns: int | None = None) -> bytes:
@@ -230,8 +219,14 @@ class SpatBuilder:
                 malformed.
             EncodeError: ``msg_cnt`` is outside 0..127.
         """
+        phase, remaining_ns = self._now(now_ns)
+        return self._frame_template(phase).encode(msg_cnt, timestamp_ns, remaining_ns)
+
+    def _now(self, now_ns: int | None) -> tuple[int, int]:
+        """(phase index, time to the next switch [ns]) read from SUMO; follows a program
+        change. Three SUMO calls (four without ``now_ns``): the per-step hot path."""
         tl, tls = self._tl, self._tls_id
-        try:  # self._state() inlined (hot path)
+        try:
             phase = tl.getPhase(tls)
             program_id = tl.getProgram(tls)
             switch_ns = round(tl.getNextSwitch(tls) * 1_000_000_000)
@@ -242,7 +237,7 @@ class SpatBuilder:
         if now_ns is None:
             now_ns = s_to_ns(self._call(self._conn.simulation.getTime))
         self._last_key = (program_id, phase)
-        return self._frame_template(phase).encode(msg_cnt, timestamp_ns, switch_ns - now_ns)
+        return phase, switch_ns - now_ns
 
     def _frame_template(self, phase: int) -> SpatFrameTemplate:
         """The UPER template of ``phase`` of the current plan (built on first use)."""
