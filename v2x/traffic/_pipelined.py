@@ -80,6 +80,9 @@ class PipelinedTraffic:
     Args:
         factory: picklable callable that builds the :class:`TrafficSide` in the child.
         timeout_s: how long to wait for the child's first answer [s] (SUMO start-up).
+        ahead: how many steps the child may compute before the loop asks for them (it never
+            waits on the loop while it is ahead; the last ``ahead`` steps it computes past the
+            end of a run are discarded).
 
     Attributes:
         info: what the child side's ``info()`` returned.
@@ -90,7 +93,8 @@ class PipelinedTraffic:
 
     conn: Any = None
 
-    def __init__(self, factory: Callable[[], TrafficSide], *, timeout_s: float = 120.0) -> None:
+    def __init__(self, factory: Callable[[], TrafficSide], *, timeout_s: float = 120.0,
+                 ahead: int = 3) -> None:
         ctx = mp.get_context("spawn")
         self._pipe, child = ctx.Pipe()
         self._proc = ctx.Process(target=_serve, args=(child, factory), daemon=True,
@@ -105,7 +109,8 @@ class PipelinedTraffic:
             self.close()
             raise SumoError(f"the traffic process did not start within {timeout_s} s")
         self.info = self._receive()
-        self._pipe.send("step")  # step 1 is computed while the caller sets up
+        for _ in range(max(1, ahead)):  # the child runs up to `ahead` steps ahead of the loop
+            self._pipe.send("step")
 
     def _receive(self) -> Any:
         try:
