@@ -369,23 +369,32 @@ class Simulation:
                        used_by=categorical(used[keep].astype(np.int32), _APP_NAMES))
 
         # -- bus: RSUs forward what they heard and what they sent ---------------------------
-        pubs: list[tuple[str, bytes]] = []
-        if cfg.forward and self.roadside:
-            up = np.flatnonzero(got & (links.rx >= n_ve) & (ltype == _BSM))
-            if up.size:
-                r_of = links.rx[up] - n_ve
-                order = np.argsort(r_of, kind="stable")
-                up, r_of = up[order], r_of[order]
-                cuts = np.flatnonzero(np.diff(r_of)) + 1
-                if cfg.payload == "uper":
-                    rows_u8 = np.frombuffer(b"".join(frames), np.uint8).reshape(n_b, -1)
-                for chunk, rows in zip(np.split(r_of, cuts), np.split(up, cuts), strict=True):
-                    b = links.tx[rows]
-                    body = (pack_frame_rows(rows_u8[b]) if cfg.payload == "uper"
-                            else to_json_bytes({"bsm": bsm.take(b).to_json()}))
-                    pubs.append((self._uplink[int(chunk[0]), "BSM"], body))
-            pubs.extend((self._uplink[r, o.msg_type], o.payload) for r, o in rsu_out)
+        pubs = self._forward(bsm, frames, links, got, ltype, n_ve, rsu_out) \
+            if cfg.forward and self.roadside else []
         return pubs, n_tx
+
+    def _forward(self, bsm: BsmBatch, frames: list[bytes], links: LinkBatch, got: np.ndarray,
+                 ltype: np.ndarray, n_ve: int,
+                 rsu_out: list[tuple[int, Outgoing]]) -> list[tuple[str, bytes]]:
+        """The bus messages of the step's RSU uplinks: per RSU one message with every BSM it
+        received (length-prefixed UPER frames, or JSON), then what each RSU sent."""
+        pubs: list[tuple[str, bytes]] = []
+        up = np.flatnonzero(got & (links.rx >= n_ve) & (ltype == _BSM))
+        if up.size:
+            rsu_of = links.rx[up] - n_ve  # receivers after the n_ve OBUs are the RSUs
+            order = np.argsort(rsu_of, kind="stable")
+            up, rsu_of = up[order], rsu_of[order]
+            cuts = np.flatnonzero(np.diff(rsu_of)) + 1
+            uper = self.cfg.payload == "uper"
+            if uper:
+                rows_u8 = np.frombuffer(b"".join(frames), np.uint8).reshape(bsm.n, -1)
+            for chunk, rows in zip(np.split(rsu_of, cuts), np.split(up, cuts), strict=True):
+                b = links.tx[rows]
+                body = (pack_frame_rows(rows_u8[b]) if uper
+                        else to_json_bytes({"bsm": bsm.take(b).to_json()}))
+                pubs.append((self._uplink[int(chunk[0]), "BSM"], body))
+        pubs.extend((self._uplink[r, o.msg_type], o.payload) for r, o in rsu_out)
+        return pubs
 
     def _fcw(self, fcw: ForwardCollisionWarning, st: VehicleStates, e: np.ndarray,
              heard: dict[str, np.ndarray], bsm: BsmBatch, lk: LinkBatch, got: np.ndarray,

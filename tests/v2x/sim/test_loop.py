@@ -92,13 +92,18 @@ class _QuietRsu:
         return []
 
 
-def test_rsu_uplink_carries_exactly_the_bsm_frames_it_heard(tmp_path: Path) -> None:
+@pytest.mark.parametrize("payload", ["uper", "json"])
+def test_rsu_uplink_carries_exactly_the_bsm_frames_it_heard(tmp_path: Path,
+                                                             payload: str) -> None:
+    import json
+
     from v2x.bus import Tap
-    from v2x.messages import decode_frame, unpack_frames
+    from v2x.messages import decode_frame, frame_to_json, unpack_frames
 
     vehicles = [ScriptedVehicle("a", 0.0, 0.0, 0.0, 10.0),
                 ScriptedVehicle("b", 3.5, 30.0, 180.0, 8.0)]
-    cfg = SimConfig(start=START, duration_ns=300_000_000, reception_sample=1.0)
+    cfg = SimConfig(start=START, duration_ns=300_000_000, reception_sample=1.0,
+                    payload=payload)
     payloads: list[tuple[str, bytes]] = []
 
     async def go() -> None:
@@ -113,9 +118,13 @@ def test_rsu_uplink_carries_exactly_the_bsm_frames_it_heard(tmp_path: Path) -> N
     asyncio.run(go())
     tx = pd.read_parquet(tmp_path / "transmissions.parquet")
     assert [t for t, _ in payloads] == ["v2x/xiqing/rsu/R1/up/bsm"] * 3  # one per step
-    for step, (_, payload) in enumerate(payloads, start=1):
-        frames = unpack_frames(payload)
+    for step, (_, body) in enumerate(payloads, start=1):
         sent = tx[tx["t_ns"] == step * 100_000_000]
-        # the ideal channel delivers both BSMs of the step to the RSU, bytes unchanged
-        assert frames == sent["frame"].tolist()
-        assert [decode_frame(f).msg_cnt for f in frames] == sent["msg_cnt"].tolist()
+        if payload == "uper":
+            # the ideal channel delivers both BSMs of the step to the RSU, bytes unchanged
+            frames = unpack_frames(body)
+            assert frames == sent["frame"].tolist()
+            assert [decode_frame(f).msg_cnt for f in frames] == sent["msg_cnt"].tolist()
+        else:  # the JSON form of the very same frames
+            assert json.loads(body) == {"bsm": [frame_to_json(decode_frame(f))
+                                                for f in sent["frame"]]}
