@@ -197,11 +197,10 @@ class _SumoSide:
                  net_file: str, tls_ids: list[str], geo: Any, antenna_height_m: float,
                  start: dt.datetime, spat_period_ns: int, map_period_ns: int, seed: int,
                  stops: tuple[ScriptedStop, ...], payload: str = "uper") -> None:
-        self.args = dict(cmd=cmd, classification=classification, use_traci=use_traci)
+        self.cmd, self.classification, self.use_traci = cmd, classification, use_traci
         self.net_file, self.tls_ids, self.geo = net_file, tls_ids, geo
-        self.rsu_args = dict(antenna_height_m=antenna_height_m, start=start,
-                             spat_period_ns=spat_period_ns, map_period_ns=map_period_ns,
-                             payload=payload)
+        self.antenna_height_m, self.start, self.payload = antenna_height_m, start, payload
+        self.spat_period_ns, self.map_period_ns = spat_period_ns, map_period_ns
         self.seed = seed
         self.stops = sorted(stops, key=lambda s: s.at_ns)
         self.skipped: list[str] = []
@@ -210,13 +209,15 @@ class _SumoSide:
 
     def open(self) -> SumoTraffic:
         """Start SUMO and build the RSUs (in this process); returns the traffic backend."""
-        self.traffic = SumoTraffic(self.args["cmd"], classification=self.args["classification"],
-                                   use_traci=self.args["use_traci"])
+        self.traffic = SumoTraffic(self.cmd, classification=self.classification,
+                                   use_traci=self.use_traci)
         net = sumolib.net.readNet(self.net_file, withPrograms=True)
         rng = np.random.default_rng(np.random.SeedSequence(self.seed).spawn(3)[2])
         self.rsus = build_rsus(self.traffic.conn, net, self.tls_ids, geo=self.geo,
                                intersection_ids=junction_numbers(net), rng=rng,
-                               **self.rsu_args)
+                               antenna_height_m=self.antenna_height_m, start=self.start,
+                               spat_period_ns=self.spat_period_ns,
+                               map_period_ns=self.map_period_ns, payload=self.payload)
         self._known = 0
         return self.traffic
 
