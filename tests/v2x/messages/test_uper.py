@@ -675,3 +675,68 @@ def test_bsm_batch_matches_value_class_frame() -> None:
                    classification=np.array([10]), brake=np.array([True]),
                    events=np.array([128]))
     assert encode_bsm_batch(one)[0] == encode_frame(m)
+
+
+# ======================================================= rejection, the other four types
+
+
+def _participant(**kw: object) -> Participant:
+    base: dict[str, object] = dict(
+        ptc_type=ParticipantType(1), ptc_id=7, source=SourceType(1), sec_mark_s=12.0,
+        pos=Position3D(39.0558, 117.0551), speed_mps=5.0, heading_deg=90.0, width_m=1.8,
+        length_m=4.5)
+    base.update(kw)
+    return Participant(**base)  # type: ignore[arg-type]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.data())
+def test_out_of_range_spat_map_rsi_rsm_values_are_rejected(data: st.DataObject) -> None:
+    # each case builds a message with one value just outside its ASN.1 range (or far out)
+    # and must raise EncodeError naming the field, never encode silently
+    case = data.draw(st.sampled_from(["spat_cnt", "phase_id", "lane_width", "node_id",
+                                      "rsi_radius", "rsm_ptc_id", "rsm_pos_conf",
+                                      "rsm_sec_mark", "rsm_cnt", "rsm_count"]))
+    if case == "spat_cnt":
+        v = data.draw(st.one_of(st.integers(max_value=-1), st.integers(min_value=128)))
+        with pytest.raises(EncodeError, match="msg_cnt"):
+            Spat(msg_cnt=v, intersections=())
+    elif case == "phase_id":
+        v = data.draw(st.one_of(st.integers(max_value=-1), st.integers(min_value=256)))
+        with pytest.raises(EncodeError, match="Phase.id"):
+            Phase(v, (PhaseState(LightState.RED),))
+    elif case == "lane_width":
+        w = data.draw(st.floats(327.68, 1e6))  # LaneWidth 0..32767 cm
+        with pytest.raises(EncodeError, match="laneWidth|LaneWidth"):
+            encode_frame(MapData(0, (MapNode(NodeReferenceId(1), Position3D(39, 117), (
+                MapLink(NodeReferenceId(2), (MapLane(1, lane_width_m=w),)),)),)))
+    elif case == "node_id":
+        v = data.draw(st.integers(min_value=65536))
+        with pytest.raises(EncodeError, match="NodeReferenceId.id"):
+            NodeReferenceId(v)
+    elif case == "rsi_radius":
+        r = data.draw(st.floats(6553.6, 1e7))  # Radius 0..65535 x 0.1 m
+        with pytest.raises(EncodeError, match="eventRadius"):
+            encode_frame(Rsi(0, bytes(8), Position3D(39, 117), events=(RoadTrafficEvent(
+                rte_id=1, event_type=100, radius_m=r),)))
+    elif case == "rsm_ptc_id":
+        v = data.draw(st.one_of(st.integers(max_value=-1), st.integers(min_value=65536)))
+        with pytest.raises(EncodeError, match="ptc_id"):
+            _participant(ptc_id=v)
+    elif case == "rsm_pos_conf":
+        v = data.draw(st.one_of(st.integers(max_value=-1), st.integers(min_value=16)))
+        with pytest.raises(EncodeError, match="pos_confidence"):
+            _participant(pos_confidence=v)
+    elif case == "rsm_sec_mark":
+        s = data.draw(st.floats(60.0006, 1e6))
+        with pytest.raises(EncodeError, match="DSecond"):
+            encode_frame(Rsm(0, bytes(8), Position3D(39.0558, 117.0551),
+                             (_participant(sec_mark_s=s),)))
+    elif case == "rsm_cnt":
+        v = data.draw(st.integers(min_value=128))
+        with pytest.raises(EncodeError, match="msg_cnt"):
+            Rsm(v, bytes(8), Position3D(39.0558, 117.0551), (_participant(),))
+    else:  # 17 participants, SIZE(1..16)
+        n = data.draw(st.integers(17, 40))
+        with pytest.raises(EncodeError, match="participants"):
+            Rsm(0, bytes(8), Position3D(39.0558, 117.0551), (_participant(),) * n)
