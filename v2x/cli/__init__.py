@@ -122,6 +122,56 @@ def run_cmd(scenario: str, seed: int | None, bus: str, gui: bool, out_dir: Path 
     sys.exit(EXIT_PASS if result.passed else EXIT_FAIL)
 
 
+@main.command("report")
+@click.argument("run_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--format", "formats", default="json,junit,html", show_default=True,
+              help="Comma-separated: json, junit, html.")
+@click.option("--lang", type=click.Choice(["en", "zh"]), default="en", show_default=True)
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
+              default=None, help="Where to write the reports [default: RUN_DIR].")
+def report_cmd(run_dir: Path, formats: str, lang: str, out_dir: Path | None) -> None:
+    """Re-score a recording and write its reports again (no simulation is run).
+
+    Exit 0 when every criterion passes, 1 when one fails, 2 for an unreadable recording.
+    """
+    import analysis
+
+    ev = analysis.evaluate(run_dir)
+    written = analysis.write_reports(ev, out_dir or run_dir,
+                                     formats=[f.strip() for f in formats.split(",") if f.strip()],
+                                     lang=lang)
+    for v in ev.verdicts:
+        click.echo(f"  [{'PASS' if v.passed else 'FAIL'}] {v.name}: {v.reason}")
+    for kind, path in sorted(written.items()):
+        click.echo(f"{kind}: {path}")
+    sys.exit(EXIT_PASS if ev.passed else EXIT_FAIL)
+
+
+@main.command("compare")
+@click.argument("run_a", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.argument("run_b", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--all", "show_all", is_flag=True, help="Also list KPIs that are equal.")
+def compare_cmd(run_a: Path, run_b: Path, show_all: bool) -> None:
+    """KPI differences between two recordings (B - A), one KPI a line."""
+    import math
+
+    import analysis
+
+    ka, kb = analysis.evaluate(run_a).kpis, analysis.evaluate(run_b).kpis
+    click.echo(f"{'kpi':40s} {'A':>14s} {'B':>14s} {'B - A':>14s}")
+    shown = 0
+    for name in sorted(set(ka) | set(kb)):
+        a, b = float(ka.get(name, math.nan)), float(kb.get(name, math.nan))
+        same = a == b or (math.isnan(a) and math.isnan(b))
+        if same and not show_all:
+            continue
+        shown += 1
+        diff = b - a if math.isfinite(a) and math.isfinite(b) else math.nan
+        click.echo(f"{name:40s} {a:14.6g} {b:14.6g} {diff:14.6g}")
+    if not shown:
+        click.echo("no KPI differs")
+
+
 @main.command("check")
 @click.argument("path", type=click.Path(exists=True, path_type=Path))
 @click.option("--json", "json_output", is_flag=True, help="Print the report as JSON.")
