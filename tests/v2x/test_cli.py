@@ -129,3 +129,34 @@ def test_report_rerenders_and_compare_lists_differences(tmp_path: Path) -> None:
     # another seed gives other routes and other channel draws: the number of BSM receptions
     # differs (departures are periodic, so the transmission counts of 5 s are equal)
     assert any(line.startswith("latency.BSM.n ") for line in diff.output.splitlines())
+
+
+@pytest.mark.broker
+def test_broker_command_serves_mqtt(tmp_path: Path) -> None:
+    import asyncio
+    import signal
+    import subprocess
+    import sys
+
+    from v2x.bus import MqttBus, Tap
+
+    proc = subprocess.Popen([sys.executable, "-c", "from v2x.cli import main; main()",
+                             "broker", "--port", "0"], stderr=subprocess.PIPE, text=True)
+    try:
+        line = proc.stderr.readline() if proc.stderr else ""
+        assert "v2x broker listening on mqtt://127.0.0.1:" in line
+        port = int(line.rsplit(":", 1)[1])
+
+        async def roundtrip() -> list[bytes]:
+            async with MqttBus("127.0.0.1", port) as bus, Tap(bus, "v2x/t/#") as tap:
+                await bus.publish_many([("v2x/t/a", b"\x01"), ("v2x/t/b", b"\x02")])
+                await tap.wait_for(2, timeout_s=10.0)
+                return [m.payload for m in tap.drain()]
+
+        assert asyncio.run(roundtrip()) == [b"\x01", b"\x02"]
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=10)
+        if proc.stderr:
+            proc.stderr.close()
+    assert proc.returncode == 0

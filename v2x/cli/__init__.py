@@ -172,6 +172,27 @@ def compare_cmd(run_a: Path, run_b: Path, show_all: bool) -> None:
         click.echo("no KPI differs")
 
 
+@main.command("broker")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", type=int, default=1883, show_default=True,
+              help="TCP port; 0 picks a free one.")
+def broker_cmd(host: str, port: int) -> None:
+    """Run the embedded MQTT broker (amqtt) on its own until interrupted (Ctrl-C)."""
+    import asyncio
+
+    from v2x.bus import EmbeddedBroker
+
+    async def serve() -> None:
+        async with EmbeddedBroker(host=host, port=port) as broker:
+            click.echo(f"v2x broker listening on {broker.url}", err=True)
+            await asyncio.Event().wait()
+
+    try:
+        asyncio.run(serve())
+    except KeyboardInterrupt:
+        click.echo("v2x broker stopped", err=True)
+
+
 @main.command("check")
 @click.argument("path", type=click.Path(exists=True, path_type=Path))
 @click.option("--json", "json_output", is_flag=True, help="Print the report as JSON.")
