@@ -101,6 +101,23 @@ def _timing(t: TimeCountingDown) -> dict[str, Any]:
     return {"counting": out}
 
 
+def spat_template_inputs(lights: Sequence[int], likely_end_after_ns: Sequence[int],
+                         next_start_after_ns: Sequence[int], next_duration_ns: Sequence[int]
+                         ) -> tuple[list[int], list[int], list[int], list[int]]:
+    """The per-group inputs of a SPAT template (JSON or UPER) as int lists, checked.
+
+    Raises EncodeError when the four sequences differ in length or a light is outside
+    LightState 0..8.
+    """
+    out = ([int(v) for v in lights], [int(v) for v in likely_end_after_ns],
+           [int(v) for v in next_start_after_ns], [int(v) for v in next_duration_ns])
+    if not len(out[0]) == len(out[1]) == len(out[2]) == len(out[3]):
+        raise EncodeError("SPAT template: lights and timing arrays differ in length")
+    if any(v not in _LIGHT_NAMES for v in out[0]):
+        raise EncodeError(f"SPAT template: a light outside LightState 0..8 in {out[0]}")
+    return out
+
+
 class SpatJsonTemplate:
     """SPAT JSON bytes of one intersection in one signal state, with the static parts encoded
     once: only msgCnt, the timestamp and the counting-down times are formatted per message.
@@ -138,14 +155,8 @@ class SpatJsonTemplate:
                  lights: Sequence[int], likely_end_after_ns: Sequence[int],
                  next_start_after_ns: Sequence[int], next_duration_ns: Sequence[int],
                  fixed_time: bool) -> None:
-        lights = [int(v) for v in lights]
-        likely = [int(v) for v in likely_end_after_ns]
-        nxt = [int(v) for v in next_start_after_ns]
-        dur = [int(v) for v in next_duration_ns]
-        if not len(lights) == len(likely) == len(nxt) == len(dur):
-            raise EncodeError("SPAT template: lights and timing arrays differ in length")
-        if any(v not in _LIGHT_NAMES for v in lights):
-            raise EncodeError(f"SPAT template: a light outside LightState 0..8 in {lights}")
+        lights, likely, nxt, dur = spat_template_inputs(
+            lights, likely_end_after_ns, next_start_after_ns, next_duration_ns)
         mark = self._MARK
         offsets: list[int] = []  # per placeholder, in order: [ns] added to the remaining time
         phases = []

@@ -51,7 +51,13 @@ from v2x.messages._bsm_msg import (
     TransmissionState,
     VehicleEventFlags,
 )
-from v2x.messages._json import _TM_CAP_NS, LIGHT_STATE_NAMES, _moy_sec, _tm
+from v2x.messages._json import (
+    _TM_CAP_NS,
+    LIGHT_STATE_NAMES,
+    _moy_sec,
+    _tm,
+    spat_template_inputs,
+)
 from v2x.messages._map import (
     AllowedManeuvers,
     ConnectingLane,
@@ -1403,14 +1409,8 @@ class SpatFrameTemplate:
                  lights: Sequence[int], likely_end_after_ns: Sequence[int],
                  next_start_after_ns: Sequence[int], next_duration_ns: Sequence[int],
                  fixed_time: bool) -> None:
-        lights = [int(v) for v in lights]
-        likely = [int(v) for v in likely_end_after_ns]
-        nxt = [int(v) for v in next_start_after_ns]
-        dur = [int(v) for v in next_duration_ns]
-        if not len(lights) == len(likely) == len(nxt) == len(dur):
-            raise EncodeError("SPAT template: lights and timing arrays differ in length")
-        if any(not 0 <= v <= 8 for v in lights):
-            raise EncodeError(f"SPAT template: a light outside LightState 0..8 in {lights}")
+        lights, likely, nxt, dur = spat_template_inputs(
+            lights, likely_end_after_ns, next_start_after_ns, next_duration_ns)
         if not 1 <= len(lights) <= 16:
             raise EncodeError(f"SPAT template: {len(lights)} signal groups; SPAT allows 1..16")
         self._args = (intersection_id, int(status), lights, likely, nxt, dur, bool(fixed_time))
