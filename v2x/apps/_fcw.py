@@ -322,6 +322,44 @@ class FcwState:
         self._active[idx] = True
         return new & is_first
 
+    def update_steps(self, step: npt.ArrayLike, receiver: npt.ArrayLike,
+                     n_steps: int) -> np.ndarray:
+        """:meth:`update` for ``n_steps`` consecutive steps at once (a window of steps).
+
+        Args:
+            step: ``(k,)`` int step of each active warning, ``0..n_steps-1``.
+            receiver: ``(k,)`` int vehicle index of each; one (step, receiver) at most once.
+            n_steps: steps in the window (>= 1); the state afterwards is that of its last step.
+
+        Returns ``(k,)`` bool: True where the vehicle was not active in the step before (for
+        step 0, at the previous update), exactly as calling :meth:`update` once per step
+        (tested). Raises ValueError for mis-shaped input, negative indices or steps outside
+        the window.
+        """
+        stp = np.asarray(step, dtype=np.int64)
+        rec = np.asarray(receiver, dtype=np.int64)
+        if stp.shape != rec.shape or rec.ndim != 1:
+            raise ValueError(f"step and receiver must share one (k,) shape, got {stp.shape}, "
+                             f"{rec.shape}")
+        n_steps = int(n_steps)
+        if n_steps < 1:
+            raise ValueError(f"n_steps must be >= 1, got {n_steps}")
+        if rec.size == 0:
+            self._active[:] = False
+            return np.zeros(0, dtype=bool)
+        if rec.min() < 0 or stp.min() < 0 or stp.max() >= n_steps:
+            raise ValueError("receiver indices must be >= 0 and steps in 0..n_steps-1")
+        self._ensure(int(rec.max()))
+        width = self._active.size
+        key = stp * width + rec
+        keys = np.sort(key)
+        prev = key - width  # the same vehicle one step earlier
+        pos = np.minimum(np.searchsorted(keys, prev), keys.size - 1)
+        was = np.where(stp > 0, keys[pos] == prev, self._active[rec])
+        self._active[:] = False
+        self._active[rec[stp == n_steps - 1]] = True
+        return ~was
+
     def clear(self, vehicles: npt.ArrayLike) -> None:
         """Forget the state of these vehicle indices (e.g. vehicles that left the simulation)."""
         idx = np.asarray(vehicles, dtype=np.int64)

@@ -119,11 +119,13 @@ class BsmBatch:
 
     @classmethod
     def assemble(cls, fields: BsmFields, rows: np.ndarray, *, sender: np.ndarray,
-                 msg_cnt: np.ndarray, sec_mark: int) -> BsmBatch:
+                 msg_cnt: np.ndarray, sec_mark: int | np.ndarray) -> BsmBatch:
         """The BSMs of the vehicles in ``rows`` (indices into ``fields``), with their node ids
-        ``sender`` (k,), ``msg_cnt`` (k,) and the step's secMark [ms of minute]."""
+        ``sender`` (k,), ``msg_cnt`` (k,) and secMark [ms of minute]: one int for a step, or
+        (k,) int64 per row for a window of steps."""
+        sec = np.broadcast_to(np.asarray(sec_mark, np.int64), rows.shape).copy()
         return cls(sender=sender.astype(np.int64), msg_cnt=msg_cnt.astype(np.int64),
-                   sec_mark=np.full(rows.shape[0], sec_mark, np.int64), lat=fields.lat[rows],
+                   sec_mark=sec, lat=fields.lat[rows],
                    lon=fields.lon[rows], speed=fields.speed[rows],
                    heading=fields.heading[rows], accel_long=fields.accel_long[rows],
                    width=fields.width[rows], length=fields.length[rows],

@@ -7,7 +7,7 @@
   packet was received, to produce inter-packet gaps. Nodes get *slots* while they are present, so
   memory grows with the nodes present at once, not with all the nodes of a run.
 
-All updates are vectorized over the links of one step.
+All updates are vectorized over the links of one step or of a window of steps.
 """
 
 from __future__ import annotations
@@ -140,10 +140,25 @@ class PairClock:
                t_ns: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Record receptions; return (msg_type, gap_ns) of those with an earlier reception.
 
-        All arrays (m,); at most one reception per (type, rx, tx) in one call.
+        All arrays (m,); ``t_ns`` int64 reception times [ns]. One (type, rx, tx) may occur
+        several times in one call (the steps of a window): its receptions are taken in time
+        order, each gap measured from the one before. The returned pairs are in (type, rx, tx,
+        time) order, not input order (they feed order-free histograms).
         """
-        mt = msg_type.astype(np.int64)
-        prev = self._last[mt, rx_slot, tx_slot]
-        self._last[mt, rx_slot, tx_slot] = t_ns
+        if msg_type.size == 0:
+            return msg_type[:0], np.empty(0, np.int64)
+        cap = self._cap
+        key = (msg_type.astype(np.int64) * cap + rx_slot) * cap + tx_slot
+        order = np.lexsort((t_ns, key))
+        k, t = key[order], np.asarray(t_ns, np.int64)[order]
+        first = np.ones(k.size, bool)
+        first[1:] = k[1:] != k[:-1]
+        last = np.ones(k.size, bool)
+        last[:-1] = first[1:]
+        flat = self._last.reshape(-1)
+        prev = np.empty_like(t)
+        prev[first] = flat[k[first]]
+        prev[~first] = t[:-1][~first[1:]]
+        flat[k[last]] = t[last]
         had = prev >= 0
-        return msg_type[had], (t_ns - prev)[had]
+        return msg_type[order][had], (t - prev)[had]

@@ -1,18 +1,33 @@
 """The simulation loop: traffic -> BSM/SPAT/MAP -> PC5 channel -> applications -> bus -> recorder.
 
-One step (default 100 ms of simulated time), everything vectorized over vehicles and links:
+Every step (default 100 ms of simulated time) the traffic backend advances and, between two
+SUMO steps, the loop does what must see the live simulation: scripted events fire, new
+vehicles are registered, ground truth (hard braking, collisions) is taken, the OBUs whose BSM
+is due are chosen (with their msgCnt), and every RSU hands over its due SPAT/MAP
+(:class:`Roadside` protocol; SPAT reads the live signal state).
 
-1. the traffic backend advances and hands over vehicle state columns; scripted events fire;
-2. equipped OBUs whose BSM is due encode a :class:`~v2x.messages.BsmBatch`; every RSU hands
-   over its due SPAT/MAP (:class:`Roadside` protocol);
-3. candidate links within ``prr_max_m`` come from a k-d tree (:func:`~v2x.channel.find_pairs`);
-   the channel model decides reception and latency per link;
-4. online aggregates count every link (PRR bins, latency and inter-packet-gap histograms);
-5. forward collision warning runs on the BSMs each OBU received (positions decoded from the
-   quantized lat/lon, as a real OBU would);
-6. RSUs forward what they heard and sent on the bus; the loop waits until the recording tap has
-   received everything it published (a barrier), so results do not depend on machine speed;
-7. the recorder appends the step's rows.
+The rest is done for a *window* of ``SimConfig.window_steps`` steps at once (default 10, i.e.
+1 s), vectorized over every vehicle row, transmission and link of the window, so the Python
+overhead is paid once per window instead of once per step:
+
+1. BSM content of every vehicle row, encoded into real UPER frames and decoded once;
+2. candidate links within ``prr_max_m`` of the same step, from one k-d tree search
+   (:func:`~v2x.channel.find_pairs` with the step as group); the channel model decides
+   reception and latency per link;
+3. online aggregates count every link (PRR bins, latency and inter-packet-gap histograms);
+4. forward collision warning runs on the BSMs each OBU received (positions decoded from the
+   quantized lat/lon, as a real OBU would), with rising edges per step;
+5. the recorder appends the window's rows; every row carries its own step time;
+6. RSUs forward what they heard and sent, one uplink per RSU and step, published in step order
+   at the end of the window; the loop waits until the recording tap has received everything
+   it published (a barrier), so results do not depend on machine speed.
+
+Results do not depend on the window size except through the order of the channel's random
+draws (one draw per link of the window instead of per step) and a vehicle that leaves and
+re-enters within a window keeping its inter-packet-gap clocks: with the ideal channel, windows
+of 1 and 10 steps give the same recording (tested). Nothing here acts back on SUMO from what
+was received; an application that did would need ``window_steps = 1``. Bus messages of a
+window reach subscribers together, at the end of the window.
 
 Receptions are processed in the step they were sent in: the channel latency (a few ms to tens
 of ms) is recorded, and applications see a message within the same 100 ms step.
@@ -24,8 +39,9 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+from collections import deque
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Protocol
 
 import numpy as np
@@ -111,6 +127,11 @@ class SimConfig:
     forward: bool = True
     payload: str = "uper"  # BSM uplink payloads: "uper" (length-prefixed frames) or "json"
     stops: tuple[ScriptedStop, ...] = ()
+    window_steps: int = 10  # steps processed together (see the module docstring)
+
+    def __post_init__(self) -> None:
+        if int(self.window_steps) < 1:
+            raise ValueError(f"window_steps must be >= 1, got {self.window_steps!r}")
 
 
 @dataclass(frozen=True)
@@ -177,6 +198,49 @@ class _Grow:
         self.n = n
 
 
+@dataclass(frozen=True)
+class _Window:
+    """Consecutive steps, their vehicle rows concatenated (step-major).
+
+    ``states`` holds every step's vehicle rows in one :class:`VehicleStates` (its ``t_ns`` is
+    the first step's); ``k`` (n,) int64 is the step of each row within the window, ``t`` and
+    ``sec`` (n_steps,) int64 the step times [ns] and secMarks [ms of minute]; ``bsm_rows`` (b,)
+    the rows whose OBU sends a BSM, ``bsm_cnt`` (b,) their msgCnt; ``rsu_out`` the RSU
+    messages as (step, RSU index, message); ``last_nodes`` the vehicles of the last step.
+    """
+
+    states: VehicleStates
+    k: np.ndarray
+    t: np.ndarray
+    sec: np.ndarray
+    bsm_rows: np.ndarray
+    bsm_cnt: np.ndarray
+    rsu_out: list[tuple[int, int, Outgoing]]
+    last_nodes: np.ndarray
+
+    @property
+    def n_steps(self) -> int:
+        return int(self.t.shape[0])
+
+    @property
+    def n_last(self) -> int:
+        """Vehicles present in the last step."""
+        return int(self.last_nodes.shape[0])
+
+    @classmethod
+    def of(cls, states: list[VehicleStates], t: np.ndarray, sec: np.ndarray,
+           bsm_rows: np.ndarray, bsm_cnt: np.ndarray,
+           rsu_out: list[tuple[int, int, Outgoing]]) -> _Window:
+        one = states[0] if len(states) == 1 else VehicleStates(
+            t_ns=states[0].t_ns,
+            **{f: np.concatenate([getattr(s, f) for s in states]) for f in _STATE_COLUMNS})
+        k = np.repeat(np.arange(len(states), dtype=np.int64), [s.n for s in states])
+        return cls(one, k, t, sec, bsm_rows, bsm_cnt, rsu_out, states[-1].index)
+
+
+_STATE_COLUMNS = tuple(f.name for f in fields(VehicleStates) if f.name != "t_ns")
+
+
 class Simulation:
     """One run of a scenario: wires traffic, RSUs, channel, applications, bus and recorder.
 
@@ -188,17 +252,12 @@ class Simulation:
         recorder: where the run is written.
         config: run settings.
         seed: the run's seed; one ``SeedSequence`` split per component.
-        fields_source: gives a step's :class:`~v2x.messages.BsmFields` when something else
-            already computed them (the traffic process of
-            :class:`~v2x.traffic.PipelinedTraffic`); by default the loop encodes them.
     """
 
     def __init__(self, *, traffic: TrafficBackend, roadside: Sequence[Roadside],
                  channel: ChannelModel, geo: GeoFrame, recorder: Recorder, config: SimConfig,
-                 seed: int,
-                 fields_source: Callable[[VehicleStates], BsmFields] | None = None) -> None:
+                 seed: int) -> None:
         self.traffic = traffic
-        self._fields_source = fields_source
         self.roadside = list(roadside)
         self.channel = channel
         self.geo = geo
@@ -244,20 +303,22 @@ class Simulation:
         wall0 = time.perf_counter()
         published = 0
         messages = 0
+        done = 0
         async with Tap(bus, f"v2x/{cfg.zone}/#") as tap:
-            for _ in range(n_steps):
-                states = self.traffic.step()
-                pubs, n_tx = self._step(states)
+            while done < n_steps:
+                win = self._advance(min(cfg.window_steps, n_steps - done))
+                pubs, pub_t, n_tx = self._process(win)
                 messages += n_tx
                 if pubs:
                     await bus.publish_many(pubs)
                     published += len(pubs)
                     await tap.wait_for(published, timeout_s=30.0)
-                    self._record_bus(states.t_ns, tap.drain())
-                self.summary.steps += 1
+                    self._record_bus(pubs, pub_t, int(win.t[-1]), tap.drain())
+                done += win.n_steps
+                self.summary.steps += win.n_steps
                 if progress is not None:
-                    progress(StepProgress(states.t_ns, cfg.duration_ns, states.n, messages,
-                                          time.perf_counter() - wall0))
+                    progress(StepProgress(int(win.t[-1]), cfg.duration_ns, win.n_last,
+                                          messages, time.perf_counter() - wall0))
         self.summary.bus_messages = published
         self.summary.tx_counts = {m: int(c) for m, c in zip(MSG_TYPES, self._tx_counts,
                                                            strict=True) if c}
@@ -269,57 +330,95 @@ class Simulation:
         return self.summary
 
     # ------------------------------------------------------------------------------------
-    def _step(self, st: VehicleStates) -> tuple[list[tuple[str, bytes]], int]:
-        cfg = self.cfg
-        t = st.t_ns
-        self._fire_stops(t)
-        veh = self.veh
-        if st.n:
-            veh.ensure(st)
-        idx = st.index
-        self._ground_truth(st)
+    def _advance(self, n_steps: int) -> _Window:
+        """Step the traffic ``n_steps`` times. Everything that must happen between two SUMO
+        steps happens here, per step: scripted stops, new vehicles, ground truth, which OBUs
+        send a BSM (and its msgCnt), and the RSUs' messages (they read the live signals)."""
+        cfg, veh = self.cfg, self.veh
+        states: list[VehicleStates] = []
+        sends: list[np.ndarray] = []
+        counts: list[np.ndarray] = []
+        rsu_out: list[tuple[int, int, Outgoing]] = []
+        t = np.empty(n_steps, np.int64)
+        sec = np.empty(n_steps, np.int64)
+        base = 0
+        for k in range(n_steps):
+            st = self.traffic.step()
+            t[k] = st.t_ns
+            sec[k] = sec_mark(cfg.start, st.t_ns)
+            self._fire_stops(st.t_ns)
+            if st.n:
+                veh.ensure(st)
+            self._ground_truth(st)
+            idx = st.index
+            due = ((veh.u[idx, 0] < cfg.penetration)
+                   & ((st.t_ns - veh.first_ns[idx]) % cfg.bsm_period_ns == 0))
+            s = np.flatnonzero(due)
+            sender = idx[s]
+            counts.append((np.floor(veh.u[sender, 1] * 128).astype(np.int64)
+                           + veh.sent[sender]) % 128)
+            veh.sent[sender] += 1
+            sends.append(s + base)
+            base += st.n
+            states.append(st)
+            rsu_out.extend((k, r, o) for r, unit in enumerate(self.roadside)
+                           for o in unit.transmit(st.t_ns))
+        return _Window.of(states, t, sec, np.concatenate(sends), np.concatenate(counts),
+                          rsu_out)
 
-        # -- who transmits ----------------------------------------------------------------
-        equipped = veh.u[idx, 0] < cfg.penetration
-        due = equipped & ((t - veh.first_ns[idx]) % cfg.bsm_period_ns == 0)
-        s = np.flatnonzero(due)
+    def _process(self, w: _Window) -> tuple[list[tuple[str, bytes]], list[int], int]:
+        """Messages, channel, KPIs, applications and recording of a window of steps, each
+        vectorized over every vehicle, transmission and link of the window at once. Returns the
+        bus messages (in step order), the step time of each, and the transmission count."""
+        cfg, veh = self.cfg, self.veh
+        st = w.states
+        idx, vk = st.index, w.k
+        n_steps = w.n_steps
+
+        # -- transmissions: the BSMs of the window, then the RSU messages ---------------------
+        bf = self._fields(st)  # every vehicle row's BSM content, standard units
+        s = w.bsm_rows
         sender = idx[s]
-        msg_cnt = (np.floor(veh.u[sender, 1] * 128).astype(np.int64) + veh.sent[sender]) % 128
-        veh.sent[sender] += 1
-        fields = self._fields(st)  # every vehicle's BSM content, standard units
-        lat_all, lon_all = fields.lat_deg, fields.lon_deg
-        bsm = BsmBatch.assemble(fields, s, sender=sender, msg_cnt=msg_cnt,
-                                sec_mark=int(sec_mark(cfg.start, t)))
+        bsm = BsmBatch.assemble(bf, s, sender=sender, msg_cnt=w.bsm_cnt,
+                                sec_mark=w.sec[vk[s]])
         frames = encode_bsm_batch(bsm)  # real UPER MessageFrames, one per BSM
-        heard = self._decode_bsm(t, bsm, frames)  # what every receiver reads (broadcast)
-        rsu_out: list[tuple[int, Outgoing]] = [(r, o) for r, unit in enumerate(self.roadside)
-                                               for o in unit.transmit(t)]
-        n_b, n_r = bsm.n, len(rsu_out)
+        n_b, n_r = bsm.n, len(w.rsu_out)
         n_tx = n_b + n_r
-        # RSU messages as columns: (rsu index, type code, size, msgCnt)
-        r_cols = np.array([(r, _CODE[o.msg_type], o.size_bytes, o.msg_cnt) for r, o in rsu_out],
-                          np.int64).reshape(n_r, 4)
-        r_of = r_cols[:, 0]
+        # RSU messages as columns: (step, rsu index, type code, size, msgCnt)
+        r_cols = np.array([(k, r, _CODE[o.msg_type], o.size_bytes, o.msg_cnt)
+                           for k, r, o in w.rsu_out], np.int64).reshape(n_r, 5)
+        r_of = r_cols[:, 1]
+        tx_k = np.concatenate([vk[s], r_cols[:, 0]])
+        tx_t = w.t[tx_k]
+        heard = self._decode_bsm(tx_t[:n_b], bsm, frames)  # what every receiver reads
         tx_node = np.concatenate([sender, self.rsu_node[r_of]])
         tx_x = np.concatenate([st.x[s], self.rsu_xy[r_of, 0]])
         tx_y = np.concatenate([st.y[s], self.rsu_xy[r_of, 1]])
         tx_h = np.concatenate([np.full(n_b, cfg.obu_antenna_height_m), self.rsu_h[r_of]])
-        tx_type = np.concatenate([np.full(n_b, _BSM, np.int8), r_cols[:, 1].astype(np.int8)])
-        tx_size = np.concatenate([np.full(n_b, BSM_BATCH_FRAME_BYTES, np.int64), r_cols[:, 2]])
-        tx_cnt = np.concatenate([msg_cnt, r_cols[:, 3]])
-        tx_id = self.next_tx_id + np.arange(n_tx, dtype=np.int64)
+        tx_type = np.concatenate([np.full(n_b, _BSM, np.int8), r_cols[:, 2].astype(np.int8)])
+        tx_size = np.concatenate([np.full(n_b, BSM_BATCH_FRAME_BYTES, np.int64), r_cols[:, 3]])
+        tx_cnt = np.concatenate([bsm.msg_cnt, r_cols[:, 4]])
+        # tx_id numbers the transmissions in step order (a step's BSMs, then its RSU messages),
+        # whatever the window: the arrays here keep all BSMs first
+        tx_order = np.argsort(tx_k, kind="stable")
+        tx_id = np.empty(n_tx, np.int64)
+        tx_id[tx_order] = self.next_tx_id + np.arange(n_tx, dtype=np.int64)
         self.next_tx_id += n_tx
         self._tx_counts += np.bincount(tx_type, minlength=len(MSG_TYPES))
 
-        # -- who listens -----------------------------------------------------------------
-        e = np.flatnonzero(equipped)
+        # -- receivers: the equipped vehicles of each step, then every RSU at every step ---
+        e = np.flatnonzero(veh.u[idx, 0] < cfg.penetration)
         n_ve = e.size
-        rx_node = np.concatenate([idx[e], self.rsu_node])
-        rx_xy = np.concatenate([np.column_stack([st.x[e], st.y[e]]), self.rsu_xy])
-        rx_h = np.concatenate([np.full(n_ve, cfg.obu_antenna_height_m), self.rsu_h])
+        n_rsu = len(self.roadside)
+        rx_node = np.concatenate([idx[e], np.tile(self.rsu_node, n_steps)])
+        rx_xy = np.concatenate([np.column_stack([st.x[e], st.y[e]]),
+                                np.tile(self.rsu_xy, (n_steps, 1))])
+        rx_h = np.concatenate([np.full(n_ve, cfg.obu_antenna_height_m),
+                               np.tile(self.rsu_h, n_steps)])
+        rx_k = np.concatenate([vk[e], np.repeat(np.arange(n_steps), n_rsu)])
 
         links = find_pairs(np.column_stack([tx_x, tx_y]), rx_xy, cfg.prr_max_m,
-                           tx_node=tx_node, rx_node=rx_node)
+                           tx_node=tx_node, rx_node=rx_node, tx_group=tx_k, rx_group=rx_k)
         rx = self.channel.evaluate(links, tx_height_m=tx_h, rx_height_m=rx_h,
                                    size_bytes=tx_size, rng=self.rng_channel)
         ltype = tx_type[links.tx]
@@ -329,39 +428,45 @@ class Simulation:
         self.prr.add(ltype, links.distance_m, got)
         g = np.flatnonzero(got)
         self.latency.add(ltype[g], rx.latency_ns[g])
-        slot = self.clock.slots(np.concatenate([idx, self.rsu_node]))
-        # slot of each receiver / sender row: receivers are equipped vehicles then RSUs
-        rx_slot = np.concatenate([slot[e], slot[st.n:]])
-        tx_slot = np.concatenate([slot[s], slot[st.n:][r_of]])
-        gtype, gap = self.clock.update(ltype[g], rx_slot[links.rx[g]], tx_slot[links.tx[g]],
-                                       t + rx.latency_ns[g])
+        nodes = np.unique(idx)
+        slot_v = self.clock.slots(np.concatenate([nodes, self.rsu_node]))
+        slot_r = slot_v[nodes.size:]
+        # slot of each receiver / sender row (vehicle rows by their node)
+        rx_slot = np.concatenate([slot_v[np.searchsorted(nodes, idx[e])],
+                                  np.tile(slot_r, n_steps)])
+        tx_slot = np.concatenate([slot_v[np.searchsorted(nodes, sender)], slot_r[r_of]])
+        gl = links.tx[g]
+        gtype, gap = self.clock.update(ltype[g], rx_slot[links.rx[g]], tx_slot[gl],
+                                       tx_t[gl] + rx.latency_ns[g])
         self.ipg.add(gtype, gap)
-        self.clock.release(np.concatenate([idx, self.rsu_node]))
+        self.clock.release(np.concatenate([w.last_nodes, self.rsu_node]))
 
         # -- applications -----------------------------------------------------------------
         used = np.zeros(links.tx.size, bool)
         if cfg.fcw is not None and n_b:
-            self._fcw(cfg.fcw, st, e, heard, bsm, links, got, ltype, tx_id, used)
+            self._fcw(cfg.fcw, w, e, heard, bsm, links, got, ltype, tx_id, used)
 
         # -- recording --------------------------------------------------------------------
         rec = self.rec
         if st.n:
-            rec.append("trajectories", t_ns=np.full(st.n, t, np.int64), vehicle=idx,
-                       x=st.x, y=st.y, lat=lat_all, lon=lon_all,
+            rec.append("trajectories", t_ns=w.t[vk], vehicle=idx,
+                       x=st.x, y=st.y, lat=bf.lat_deg, lon=bf.lon_deg,
                        speed=st.speed, accel=st.accel, heading_deg=st.heading_deg,
                        lane=st.lane, lane_pos=st.lane_pos, length=st.length)
         if n_tx:
-            rec.append("transmissions", tx_id=tx_id, t_ns=np.full(n_tx, t, np.int64),
-                       sender=tx_node, msg_type=categorical(tx_type, MSG_TYPES),
-                       msg_cnt=tx_cnt, size_bytes=tx_size, x=tx_x, y=tx_y,
-                       frame=frames + [o.payload if o.frame is None else o.frame
-                                       for _, o in rsu_out])
+            o = tx_order
+            all_frames = frames + [m.payload if m.frame is None else m.frame
+                                   for _, _, m in w.rsu_out]
+            rec.append("transmissions", tx_id=tx_id[o], t_ns=tx_t[o], sender=tx_node[o],
+                       msg_type=categorical(tx_type[o], MSG_TYPES), msg_cnt=tx_cnt[o],
+                       size_bytes=tx_size[o], x=tx_x[o], y=tx_y[o],
+                       frame=[all_frames[i] for i in o.tolist()])
         sampled_rx = np.concatenate([veh.u[idx[e], 2] < cfg.reception_sample,
-                                     self.rsu_sampled])
+                                     np.tile(self.rsu_sampled, n_steps)])
         keep = np.flatnonzero(sampled_rx[links.rx] | used)
         if keep.size:
             lt = links.tx[keep]
-            rec.append("receptions", tx_id=tx_id[lt], t_ns=np.full(keep.size, t, np.int64),
+            rec.append("receptions", tx_id=tx_id[lt], t_ns=tx_t[lt],
                        receiver=rx_node[links.rx[keep]],
                        msg_type=categorical(ltype[keep], MSG_TYPES),
                        distance_m=links.distance_m[keep], received=got[keep],
@@ -369,45 +474,58 @@ class Simulation:
                        used_by=categorical(used[keep].astype(np.int32), _APP_NAMES))
 
         # -- bus: RSUs forward what they heard and what they sent ---------------------------
-        pubs = self._forward(bsm, frames, links, got, ltype, n_ve, rsu_out) \
-            if cfg.forward and self.roadside else []
-        return pubs, n_tx
-
-    def _forward(self, bsm: BsmBatch, frames: list[bytes], links: LinkBatch, got: np.ndarray,
-                 ltype: np.ndarray, n_ve: int,
-                 rsu_out: list[tuple[int, Outgoing]]) -> list[tuple[str, bytes]]:
-        """The bus messages of the step's RSU uplinks: per RSU one message with every BSM it
-        received (length-prefixed UPER frames, or JSON), then what each RSU sent."""
         pubs: list[tuple[str, bytes]] = []
+        pub_t: list[int] = []
+        if cfg.forward and self.roadside:
+            pubs, pub_t = self._forward(w, bsm, frames, links, got, ltype, n_ve)
+        return pubs, pub_t, n_tx
+
+    def _forward(self, w: _Window, bsm: BsmBatch, frames: list[bytes], links: LinkBatch,
+                 got: np.ndarray, ltype: np.ndarray,
+                 n_ve: int) -> tuple[list[tuple[str, bytes]], list[int]]:
+        """The bus messages of the window's RSU uplinks, step by step: per RSU one message
+        with every BSM it received in the step (length-prefixed UPER frames, or JSON), then
+        what each RSU sent in the step. Returns the messages and the step time of each."""
+        n_rsu = len(self.roadside)
+        per_step: list[list[tuple[str, bytes]]] = [[] for _ in range(w.n_steps)]
         up = np.flatnonzero(got & (links.rx >= n_ve) & (ltype == _BSM))
         if up.size:
-            rsu_of = links.rx[up] - n_ve  # receivers after the n_ve OBUs are the RSUs
-            order = np.argsort(rsu_of, kind="stable")
-            up, rsu_of = up[order], rsu_of[order]
-            cuts = np.flatnonzero(np.diff(rsu_of)) + 1
+            # receivers after the n_ve OBU rows are the RSUs, n_rsu per step
+            slot = links.rx[up] - n_ve
+            order = np.argsort(slot, kind="stable")
+            up, slot = up[order], slot[order]
+            cuts = np.flatnonzero(np.diff(slot)) + 1
             uper = self.cfg.payload == "uper"
             if uper:
                 rows_u8 = np.frombuffer(b"".join(frames), np.uint8).reshape(bsm.n, -1)
-            for chunk, rows in zip(np.split(rsu_of, cuts), np.split(up, cuts), strict=True):
+            for chunk, rows in zip(np.split(slot, cuts), np.split(up, cuts), strict=True):
+                k, r = divmod(int(chunk[0]), n_rsu)
                 b = links.tx[rows]
                 body = (pack_frame_rows(rows_u8[b]) if uper
                         else to_json_bytes({"bsm": bsm.take(b).to_json()}))
-                pubs.append((self._uplink[int(chunk[0]), "BSM"], body))
-        pubs.extend((self._uplink[r, o.msg_type], o.payload) for r, o in rsu_out)
-        return pubs
+                per_step[k].append((self._uplink[r, "BSM"], body))
+        for k, r, o in w.rsu_out:
+            per_step[k].append((self._uplink[r, o.msg_type], o.payload))
+        pubs: list[tuple[str, bytes]] = []
+        pub_t: list[int] = []
+        for k, msgs in enumerate(per_step):
+            pubs.extend(msgs)
+            pub_t.extend([int(w.t[k])] * len(msgs))
+        return pubs, pub_t
 
-    def _fcw(self, fcw: ForwardCollisionWarning, st: VehicleStates, e: np.ndarray,
+    def _fcw(self, fcw: ForwardCollisionWarning, w: _Window, e: np.ndarray,
              heard: dict[str, np.ndarray], bsm: BsmBatch, lk: LinkBatch, got: np.ndarray,
              ltype: np.ndarray, tx_id: np.ndarray, used: np.ndarray) -> None:
         """Forward collision warning on the received BSMs of equipped vehicles within
         ``fcw_range_m``; writes rising-edge warnings and marks the links it warned on."""
+        st = w.states
         n_ve = e.size
         cand = np.flatnonzero(got & (ltype == _BSM) & (lk.rx < n_ve)
                               & (lk.distance_m <= self.cfg.fcw_range_m))
         if cand.size == 0:
             self.fcw_state.update(np.empty(0, np.int64))
             return
-        b = lk.tx[cand]      # BSM rows are the first rows of the step's transmissions
+        b = lk.tx[cand]      # BSM rows are the first rows of the window's transmissions
         ego = e[lk.rx[cand]]  # vehicle-state rows of the receivers
         res = fcw.evaluate(ego_x=st.x[ego], ego_y=st.y[ego], ego_speed=st.speed[ego],
                            ego_heading_deg=st.heading_deg[ego], remote_x=heard["x"][b],
@@ -416,22 +534,26 @@ class Simulation:
                            remote_length=heard["length"][b])
         used[cand[res.warn]] = True
         ego_node = st.index[ego]
-        crit = most_critical(ego_node, res.ttc_s, res.warn)
-        rising = self.fcw_state.update(crit.receiver)
+        width = self.veh.n  # (step, ego) -> one key, ordered by step then ego
+        crit = most_critical(w.k[ego] * width + ego_node, res.ttc_s, res.warn)
+        rising = self.fcw_state.update_steps(crit.receiver // width, crit.receiver % width,
+                                             w.n_steps)
         if np.any(rising):
             li = crit.link[rising]
-            self.rec.append("warnings", t_ns=np.full(li.size, st.t_ns, np.int64),
+            self.rec.append("warnings", t_ns=w.t[w.k[ego[li]]],
                             app=np.full(li.size, "FCW", dtype=object), vehicle=ego_node[li],
                             remote=bsm.sender[b[li]], ttc_s=res.ttc_s[li], gap_m=res.gap_m[li],
                             tx_id=tx_id[b[li]])
             self.summary.warnings += int(li.size)
 
     # ------------------------------------------------------------------------------------
-    def _decode_bsm(self, t_ns: int, bsm: BsmBatch, frames: list[bytes]) -> dict[str, np.ndarray]:
-        """Decode the step's BSM frames once (PC5 is a broadcast: every receiver gets the same
+    def _decode_bsm(self, t_ns: np.ndarray, bsm: BsmBatch,
+                    frames: list[bytes]) -> dict[str, np.ndarray]:
+        """Decode the BSM frames once (PC5 is a broadcast: every receiver gets the same
         bytes) into what applications use: network x/y [m], speed [m/s], heading [deg],
         length [m], (n_bsm,) each, NaN for a frame that did not decode; such frames are
-        counted and recorded as ``decode_error`` events (value = the transmission's row)."""
+        counted and recorded as ``decode_error`` events at their step ``t_ns`` (n_bsm,) [ns]
+        (value = the BSM's row in the window)."""
         dec, ok, errors = decode_bsm_frames(frames)
         n = len(frames)
         out = {k: np.full(n, np.nan) for k in ("x", "y", "speed", "heading_deg", "length")}
@@ -443,7 +565,7 @@ class Simulation:
         if errors:
             k = len(errors)
             rows = np.array([i for i, _ in errors], np.int64)
-            self.rec.append("events", t_ns=np.full(k, t_ns, np.int64),
+            self.rec.append("events", t_ns=t_ns[rows],
                             kind=np.full(k, "decode_error", dtype=object),
                             vehicle=bsm.sender[rows], other=np.full(k, -1, np.int64),
                             value=rows.astype(np.float64))
@@ -451,8 +573,6 @@ class Simulation:
         return out
 
     def _fields(self, st: VehicleStates) -> BsmFields:
-        if self._fields_source is not None:
-            return self._fields_source(st)
         return BsmFields.encode(x=st.x, y=st.y, geo=self.geo, speed=st.speed,
                                 heading_deg=st.heading_deg, accel=st.accel, width=st.width,
                                 length=st.length, height=st.height,
@@ -490,26 +610,39 @@ class Simulation:
                             value=np.array([c.speed for c in cols], np.float64))
             self.summary.collisions += len(cols)
 
-    def _record_bus(self, t_ns: int, msgs: Sequence[BusMessage]) -> None:
+    def _record_bus(self, pubs: Sequence[tuple[str, bytes]], pub_t: Sequence[int],
+                    t_end: int, msgs: Sequence[BusMessage]) -> None:
+        """Bus rows of the window's delivered messages, each at the step it was published in:
+        MQTT keeps the order of one publisher's messages on one topic, so the n-th delivery on
+        a topic is our n-th publish on it; a message we did not publish (an external client)
+        gets the window's last step ``t_end``. Rows are in step order, delivery order within."""
         if not msgs:
             return
-        topics, types, dirs, sizes, lat = [], [], [], [], []
+        sent: dict[str, deque[int]] = {}
+        for (topic, _), t in zip(pubs, pub_t, strict=True):
+            sent.setdefault(topic, deque()).append(t)
+        times, topics, types, dirs, sizes, lat = [], [], [], [], [], []
         for m in msgs:
             info = self._topic_info.get(m.topic)
             if info is None:
                 parsed = parse_topic(m.topic)
                 info = (parsed.msg_type, parsed.direction) if parsed else ("", "")
                 self._topic_info[m.topic] = info
+            q = sent.get(m.topic)
+            times.append(q.popleft() if q else t_end)
             topics.append(m.topic)
             types.append(info[0])
             dirs.append(info[1])
             sizes.append(len(m.payload))
             w = m.wall_latency_ns
             lat.append(np.nan if w is None else w / 1e6)
-        n = len(topics)
-        self.rec.append("bus", t_ns=np.full(n, t_ns, np.int64), topic=topics, msg_type=types,
-                        direction=dirs, size_bytes=np.array(sizes, np.int64),
-                        wall_latency_ms=np.array(lat, np.float64))
+        t_ns = np.array(times, np.int64)
+        o = np.argsort(t_ns, kind="stable")
+        self.rec.append("bus", t_ns=t_ns[o], topic=[topics[i] for i in o.tolist()],
+                        msg_type=[types[i] for i in o.tolist()],
+                        direction=[dirs[i] for i in o.tolist()],
+                        size_bytes=np.array(sizes, np.int64)[o],
+                        wall_latency_ms=np.array(lat, np.float64)[o])
 
     def _write_nodes(self) -> None:
         veh = self.veh

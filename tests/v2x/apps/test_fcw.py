@@ -224,6 +224,31 @@ def test_state_reports_rising_edges_only() -> None:
         state.update(np.array([1.5]))
 
 
+def test_state_window_update_equals_one_update_per_step() -> None:
+    # active sets of 5 steps, given as one window after an earlier step where 4 was active
+    steps = [[1, 2], [2, 3], [], [2, 10], [2, 4]]
+    seq = FcwState(capacity=4)
+    seq.update(np.array([4]))
+    want = [seq.update(np.array(a, np.int64)) for a in steps]
+    win = FcwState(capacity=4)
+    win.update(np.array([4]))
+    stp = np.concatenate([np.full(len(a), k) for k, a in enumerate(steps)]).astype(np.int64)
+    rec = np.concatenate([np.array(a, np.int64) for a in steps])
+    got = win.update_steps(stp, rec, len(steps))
+    # by hand: step 0: 1 new, 2 new; step 1: 2 stays, 3 new; step 3: 2 and 10 new after the
+    # empty step; step 4: 2 stays, 4 new (its step-before-the-window activity is long gone)
+    np.testing.assert_array_equal(got, [True, True, False, True, True, True, False, True])
+    np.testing.assert_array_equal(got, np.concatenate(want))
+    np.testing.assert_array_equal(win.active, seq.active)  # [2, 4]: the last step's set
+    # a window whose last step is empty leaves nobody active
+    win.update_steps(np.array([0]), np.array([7]), 2)
+    assert win.active.size == 0
+    with pytest.raises(ValueError, match="0..n_steps-1"):
+        win.update_steps(np.array([2]), np.array([1]), 2)
+    with pytest.raises(ValueError, match="shape"):
+        win.update_steps(np.array([0, 1]), np.array([1]), 2)
+
+
 def test_pipeline_one_step() -> None:
     # two egos (0 and 1) each hearing two remotes; ego 0 is warned by both, ego 1 by none
     fcw = ForwardCollisionWarning()

@@ -35,6 +35,10 @@ def test_matches_brute_force_and_excludes_self_pairs(seed: int, n: int) -> None:
     assert len(got) == len(i) > 0
     np.testing.assert_array_equal(got.tx, i)
     np.testing.assert_array_equal(got.rx, j)
+    # both paths compute sqrt(dx*dx + dy*dy) themselves: the same bits as the brute force
+    dx = veh[i, 0] - rx_xy[j, 0]
+    dy = veh[i, 1] - rx_xy[j, 1]
+    np.testing.assert_array_equal(got.distance_m, np.sqrt(dx * dx + dy * dy))
     np.testing.assert_allclose(got.distance_m, d, rtol=0, atol=1e-9)
     assert got.tx.dtype == np.int64 and got.rx.dtype == np.int64
     assert got.distance_m.dtype == np.float64
@@ -43,6 +47,43 @@ def test_matches_brute_force_and_excludes_self_pairs(seed: int, n: int) -> None:
     # sorted by (tx, rx)
     key = got.tx * len(rx_xy) + got.rx
     assert np.all(np.diff(key) > 0)
+
+
+@pytest.mark.parametrize("n", [40, 700])
+def test_groups_give_the_pairs_of_each_group_searched_alone(n: int) -> None:
+    # 5 groups (steps of a window) over the SAME area, so a group-blind search would pair
+    # across groups; 40 x 5 per side takes the dense path, 700 x 5 the 3-D k-d tree
+    rng = np.random.default_rng(n)
+    groups = 5
+    tx_xy = rng.uniform(0.0, 1200.0, size=(n * groups, 2))
+    rx_xy = rng.uniform(0.0, 1200.0, size=(n * groups, 2))
+    tx_g = np.repeat(np.arange(groups), n)
+    rx_g = np.repeat(np.arange(groups), n)
+    tx_node = np.tile(np.arange(n, dtype=np.int64), groups)  # the same nodes in every group
+    rx_node = tx_node.copy()
+    got = find_pairs(tx_xy, rx_xy, 300.0, tx_node=tx_node, rx_node=rx_node,
+                     tx_group=tx_g, rx_group=rx_g)
+    want_tx, want_rx, want_d = [], [], []
+    for g in range(groups):
+        sl = slice(g * n, (g + 1) * n)
+        one = find_pairs(tx_xy[sl], rx_xy[sl], 300.0, tx_node=tx_node[sl], rx_node=rx_node[sl])
+        want_tx.append(one.tx + g * n)
+        want_rx.append(one.rx + g * n)
+        want_d.append(one.distance_m)
+    np.testing.assert_array_equal(got.tx, np.concatenate(want_tx))
+    np.testing.assert_array_equal(got.rx, np.concatenate(want_rx))
+    np.testing.assert_array_equal(got.distance_m, np.concatenate(want_d))
+    assert np.all(tx_g[got.tx] == rx_g[got.rx]) and len(got) > 0
+
+
+def test_one_group_array_without_the_other_raises() -> None:
+    xy = np.zeros((2, 2))
+    with pytest.raises(ValueError, match="both tx_group and rx_group"):
+        find_pairs(xy, xy, 1.0, tx_node=np.arange(2), rx_node=np.arange(2),
+                   tx_group=np.zeros(2, np.int64))
+    with pytest.raises(ValueError, match="rx_group"):
+        find_pairs(xy, xy, 1.0, tx_node=np.arange(2), rx_node=np.arange(2),
+                   tx_group=np.zeros(2, np.int64), rx_group=np.zeros(3, np.int64))
 
 
 def test_boundary_inclusive_and_colocated_nodes_kept() -> None:
