@@ -127,7 +127,9 @@ def run_scenario(scenario: scenarios.Scenario | str | Path, *, out_dir: str | Pa
         stops=() if piped else stops,  # the traffic process applies them itself
     )
     out = Path(out_dir)
-    traffic: Any = PipelinedTraffic(side) if piped else side.open()
+    # the child keeps two windows of steps ahead, so SUMO steps while the loop processes one
+    traffic: Any = (PipelinedTraffic(side, ahead=2 * cfg.window_steps) if piped
+                    else side.open())
     rec: Recorder | None = None
     try:
         rsus: list[Any] = (_RsuProxy.all(traffic) if piped else side.rsus)

@@ -137,28 +137,32 @@ class PairClock:
         self._cap = new
 
     def update(self, msg_type: np.ndarray, rx_slot: np.ndarray, tx_slot: np.ndarray,
-               t_ns: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+               t_ns: np.ndarray, step: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Record receptions; return (msg_type, gap_ns) of those with an earlier reception.
 
-        All arrays (m,); ``t_ns`` int64 reception times [ns]. One (type, rx, tx) may occur
-        several times in one call (the steps of a window): its receptions are taken in time
-        order, each gap measured from the one before. The returned pairs are in (type, rx, tx,
-        time) order, not input order (they feed order-free histograms).
+        All arrays (m,); ``t_ns`` int64 reception times [ns]. Without ``step``, at most one
+        reception per (type, rx, tx) in one call. With ``step`` (m,) int64, non-decreasing (the
+        steps of a window, links in step order), at most one per (type, rx, tx) and step: the
+        steps are taken in order, each gap measured from the pair's reception one or more
+        steps before. Raises ValueError when ``step`` decreases.
         """
-        if msg_type.size == 0:
-            return msg_type[:0], np.empty(0, np.int64)
-        cap = self._cap
-        key = (msg_type.astype(np.int64) * cap + rx_slot) * cap + tx_slot
-        order = np.lexsort((t_ns, key))
-        k, t = key[order], np.asarray(t_ns, np.int64)[order]
-        first = np.ones(k.size, bool)
-        first[1:] = k[1:] != k[:-1]
-        last = np.ones(k.size, bool)
-        last[:-1] = first[1:]
-        flat = self._last.reshape(-1)
-        prev = np.empty_like(t)
-        prev[first] = flat[k[first]]
-        prev[~first] = t[:-1][~first[1:]]
-        flat[k[last]] = t[last]
+        if step is None or msg_type.size == 0:
+            return self._update(msg_type, rx_slot, tx_slot, t_ns)
+        if np.any(step[1:] < step[:-1]):
+            raise ValueError("step must be non-decreasing (links in step order)")
+        cuts = np.flatnonzero(step[1:] != step[:-1]) + 1
+        bounds = [0, *cuts.tolist(), int(step.size)]
+        types, gaps = [], []
+        for a, b in zip(bounds[:-1], bounds[1:], strict=True):
+            mt, gap = self._update(msg_type[a:b], rx_slot[a:b], tx_slot[a:b], t_ns[a:b])
+            types.append(mt)
+            gaps.append(gap)
+        return np.concatenate(types), np.concatenate(gaps)
+
+    def _update(self, msg_type: np.ndarray, rx_slot: np.ndarray, tx_slot: np.ndarray,
+                t_ns: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        mt = msg_type.astype(np.int64)
+        prev = self._last[mt, rx_slot, tx_slot]
+        self._last[mt, rx_slot, tx_slot] = t_ns
         had = prev >= 0
-        return msg_type[order][had], (t - prev)[had]
+        return msg_type[had], (t_ns - prev)[had]

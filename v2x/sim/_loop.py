@@ -369,53 +369,62 @@ class Simulation:
     def _process(self, w: _Window) -> tuple[list[tuple[str, bytes]], list[int], int]:
         """Messages, channel, KPIs, applications and recording of a window of steps, each
         vectorized over every vehicle, transmission and link of the window at once. Returns the
-        bus messages (in step order), the step time of each, and the transmission count."""
+        bus messages (in step order), the step time of each, and the transmission count.
+
+        Transmissions are in step order (a step's BSMs, then its RSU messages), receivers too
+        (a step's equipped vehicles, then every RSU), so links come out of the search in step
+        order and a window of one step is laid out exactly as a single step."""
         cfg, veh = self.cfg, self.veh
         st = w.states
         idx, vk = st.index, w.k
         n_steps = w.n_steps
 
-        # -- transmissions: the BSMs of the window, then the RSU messages ---------------------
+        # -- transmissions ----------------------------------------------------------------
         bf = self._fields(st)  # every vehicle row's BSM content, standard units
         s = w.bsm_rows
         sender = idx[s]
         bsm = BsmBatch.assemble(bf, s, sender=sender, msg_cnt=w.bsm_cnt,
                                 sec_mark=w.sec[vk[s]])
         frames = encode_bsm_batch(bsm)  # real UPER MessageFrames, one per BSM
+        heard = self._decode_bsm(w.t[vk[s]], bsm, frames)  # what every receiver reads
         n_b, n_r = bsm.n, len(w.rsu_out)
         n_tx = n_b + n_r
         # RSU messages as columns: (step, rsu index, type code, size, msgCnt)
         r_cols = np.array([(k, r, _CODE[o.msg_type], o.size_bytes, o.msg_cnt)
                            for k, r, o in w.rsu_out], np.int64).reshape(n_r, 5)
         r_of = r_cols[:, 1]
-        tx_k = np.concatenate([vk[s], r_cols[:, 0]])
+        # all BSMs, then all RSU messages; `o` puts them in step order, and o[i] < n_b is the
+        # BSM row of transmission i
+        o = np.argsort(np.concatenate([vk[s], r_cols[:, 0]]), kind="stable")
+        tx_k = np.concatenate([vk[s], r_cols[:, 0]])[o]
         tx_t = w.t[tx_k]
-        heard = self._decode_bsm(tx_t[:n_b], bsm, frames)  # what every receiver reads
-        tx_node = np.concatenate([sender, self.rsu_node[r_of]])
-        tx_x = np.concatenate([st.x[s], self.rsu_xy[r_of, 0]])
-        tx_y = np.concatenate([st.y[s], self.rsu_xy[r_of, 1]])
-        tx_h = np.concatenate([np.full(n_b, cfg.obu_antenna_height_m), self.rsu_h[r_of]])
-        tx_type = np.concatenate([np.full(n_b, _BSM, np.int8), r_cols[:, 2].astype(np.int8)])
-        tx_size = np.concatenate([np.full(n_b, BSM_BATCH_FRAME_BYTES, np.int64), r_cols[:, 3]])
-        tx_cnt = np.concatenate([bsm.msg_cnt, r_cols[:, 4]])
-        # tx_id numbers the transmissions in step order (a step's BSMs, then its RSU messages),
-        # whatever the window: the arrays here keep all BSMs first
-        tx_order = np.argsort(tx_k, kind="stable")
-        tx_id = np.empty(n_tx, np.int64)
-        tx_id[tx_order] = self.next_tx_id + np.arange(n_tx, dtype=np.int64)
+        tx_node = np.concatenate([sender, self.rsu_node[r_of]])[o]
+        tx_x = np.concatenate([st.x[s], self.rsu_xy[r_of, 0]])[o]
+        tx_y = np.concatenate([st.y[s], self.rsu_xy[r_of, 1]])[o]
+        tx_h = np.concatenate([np.full(n_b, cfg.obu_antenna_height_m), self.rsu_h[r_of]])[o]
+        tx_type = np.concatenate([np.full(n_b, _BSM, np.int8),
+                                  r_cols[:, 2].astype(np.int8)])[o]
+        tx_size = np.concatenate([np.full(n_b, BSM_BATCH_FRAME_BYTES, np.int64),
+                                  r_cols[:, 3]])[o]
+        tx_id = self.next_tx_id + np.arange(n_tx, dtype=np.int64)
         self.next_tx_id += n_tx
         self._tx_counts += np.bincount(tx_type, minlength=len(MSG_TYPES))
 
-        # -- receivers: the equipped vehicles of each step, then every RSU at every step ---
+        # -- receivers: per step its equipped vehicles, then every RSU ------------------
         e = np.flatnonzero(veh.u[idx, 0] < cfg.penetration)
         n_ve = e.size
         n_rsu = len(self.roadside)
-        rx_node = np.concatenate([idx[e], np.tile(self.rsu_node, n_steps)])
+        p = np.argsort(np.concatenate([vk[e], np.repeat(np.arange(n_steps), n_rsu)]),
+                       kind="stable")
+        rsus = np.arange(n_rsu)
+        rx_row = np.concatenate([e, np.full(n_steps * n_rsu, -1)])[p]  # vehicle row or -1
+        rx_rsu = np.concatenate([np.full(n_ve, -1), np.tile(rsus, n_steps)])[p]  # RSU or -1
+        rx_k = np.concatenate([vk[e], np.repeat(np.arange(n_steps), n_rsu)])[p]
+        rx_node = np.concatenate([idx[e], np.tile(self.rsu_node, n_steps)])[p]
         rx_xy = np.concatenate([np.column_stack([st.x[e], st.y[e]]),
-                                np.tile(self.rsu_xy, (n_steps, 1))])
+                                np.tile(self.rsu_xy, (n_steps, 1))])[p]
         rx_h = np.concatenate([np.full(n_ve, cfg.obu_antenna_height_m),
-                               np.tile(self.rsu_h, n_steps)])
-        rx_k = np.concatenate([vk[e], np.repeat(np.arange(n_steps), n_rsu)])
+                               np.tile(self.rsu_h, n_steps)])[p]
 
         links = find_pairs(np.column_stack([tx_x, tx_y]), rx_xy, cfg.prr_max_m,
                            tx_node=tx_node, rx_node=rx_node, tx_group=tx_k, rx_group=rx_k)
@@ -429,22 +438,24 @@ class Simulation:
         g = np.flatnonzero(got)
         self.latency.add(ltype[g], rx.latency_ns[g])
         nodes = np.unique(idx)
-        slot_v = self.clock.slots(np.concatenate([nodes, self.rsu_node]))
-        slot_r = slot_v[nodes.size:]
-        # slot of each receiver / sender row (vehicle rows by their node)
-        rx_slot = np.concatenate([slot_v[np.searchsorted(nodes, idx[e])],
-                                  np.tile(slot_r, n_steps)])
-        tx_slot = np.concatenate([slot_v[np.searchsorted(nodes, sender)], slot_r[r_of]])
+        slot_of = self.clock.slots(np.concatenate([nodes, self.rsu_node]))
+        is_veh, is_bsm = rx_row >= 0, o < n_b
+        rx_slot = np.empty(rx_row.size, np.int64)
+        rx_slot[is_veh] = slot_of[np.searchsorted(nodes, idx[rx_row[is_veh]])]
+        rx_slot[~is_veh] = slot_of[nodes.size + rx_rsu[~is_veh]]
+        tx_slot = np.empty(n_tx, np.int64)
+        tx_slot[is_bsm] = slot_of[np.searchsorted(nodes, tx_node[is_bsm])]
+        tx_slot[~is_bsm] = slot_of[nodes.size + tx_node[~is_bsm] - RSU_NODE_BASE]
         gl = links.tx[g]
         gtype, gap = self.clock.update(ltype[g], rx_slot[links.rx[g]], tx_slot[gl],
-                                       tx_t[gl] + rx.latency_ns[g])
+                                       tx_t[gl] + rx.latency_ns[g], step=tx_k[gl])
         self.ipg.add(gtype, gap)
         self.clock.release(np.concatenate([w.last_nodes, self.rsu_node]))
 
         # -- applications -----------------------------------------------------------------
         used = np.zeros(links.tx.size, bool)
         if cfg.fcw is not None and n_b:
-            self._fcw(cfg.fcw, w, e, heard, bsm, links, got, ltype, tx_id, used)
+            self._fcw(cfg.fcw, w, o, rx_row, heard, bsm, links, got, ltype, tx_id, used)
 
         # -- recording --------------------------------------------------------------------
         rec = self.rec
@@ -454,15 +465,16 @@ class Simulation:
                        speed=st.speed, accel=st.accel, heading_deg=st.heading_deg,
                        lane=st.lane, lane_pos=st.lane_pos, length=st.length)
         if n_tx:
-            o = tx_order
             all_frames = frames + [m.payload if m.frame is None else m.frame
                                    for _, _, m in w.rsu_out]
-            rec.append("transmissions", tx_id=tx_id[o], t_ns=tx_t[o], sender=tx_node[o],
-                       msg_type=categorical(tx_type[o], MSG_TYPES), msg_cnt=tx_cnt[o],
-                       size_bytes=tx_size[o], x=tx_x[o], y=tx_y[o],
+            rec.append("transmissions", tx_id=tx_id, t_ns=tx_t, sender=tx_node,
+                       msg_type=categorical(tx_type, MSG_TYPES),
+                       msg_cnt=np.concatenate([bsm.msg_cnt, r_cols[:, 4]])[o],
+                       size_bytes=tx_size, x=tx_x, y=tx_y,
                        frame=[all_frames[i] for i in o.tolist()])
-        sampled_rx = np.concatenate([veh.u[idx[e], 2] < cfg.reception_sample,
-                                     np.tile(self.rsu_sampled, n_steps)])
+        sampled_rx = np.empty(rx_row.size, bool)
+        sampled_rx[is_veh] = veh.u[idx[rx_row[is_veh]], 2] < cfg.reception_sample
+        sampled_rx[~is_veh] = self.rsu_sampled[rx_rsu[~is_veh]]
         keep = np.flatnonzero(sampled_rx[links.rx] | used)
         if keep.size:
             lt = links.tx[keep]
@@ -477,35 +489,34 @@ class Simulation:
         pubs: list[tuple[str, bytes]] = []
         pub_t: list[int] = []
         if cfg.forward and self.roadside:
-            pubs, pub_t = self._forward(w, bsm, frames, links, got, ltype, n_ve)
+            up = np.flatnonzero(got & (rx_rsu[links.rx] >= 0) & (ltype == _BSM))
+            pubs, pub_t = self._forward(w, bsm, frames, o[links.tx[up]],
+                                        rx_k[links.rx[up]] * n_rsu + rx_rsu[links.rx[up]])
         return pubs, pub_t, n_tx
 
-    def _forward(self, w: _Window, bsm: BsmBatch, frames: list[bytes], links: LinkBatch,
-                 got: np.ndarray, ltype: np.ndarray,
-                 n_ve: int) -> tuple[list[tuple[str, bytes]], list[int]]:
+    def _forward(self, w: _Window, bsm: BsmBatch, frames: list[bytes], bsm_row: np.ndarray,
+                 slot: np.ndarray) -> tuple[list[tuple[str, bytes]], list[int]]:
         """The bus messages of the window's RSU uplinks, step by step: per RSU one message
         with every BSM it received in the step (length-prefixed UPER frames, or JSON), then
-        what each RSU sent in the step. Returns the messages and the step time of each."""
+        what each RSU sent in the step. ``bsm_row`` (u,) are the received BSMs (rows of
+        ``bsm``), ``slot`` (u,) step * n_rsu + RSU index of their receiver. Returns the
+        messages and the step time of each."""
         n_rsu = len(self.roadside)
         per_step: list[list[tuple[str, bytes]]] = [[] for _ in range(w.n_steps)]
-        up = np.flatnonzero(got & (links.rx >= n_ve) & (ltype == _BSM))
-        if up.size:
-            # receivers after the n_ve OBU rows are the RSUs, n_rsu per step
-            slot = links.rx[up] - n_ve
+        if bsm_row.size:
             order = np.argsort(slot, kind="stable")
-            up, slot = up[order], slot[order]
+            bsm_row, slot = bsm_row[order], slot[order]
             cuts = np.flatnonzero(np.diff(slot)) + 1
             uper = self.cfg.payload == "uper"
             if uper:
                 rows_u8 = np.frombuffer(b"".join(frames), np.uint8).reshape(bsm.n, -1)
-            for chunk, rows in zip(np.split(slot, cuts), np.split(up, cuts), strict=True):
+            for chunk, b in zip(np.split(slot, cuts), np.split(bsm_row, cuts), strict=True):
                 k, r = divmod(int(chunk[0]), n_rsu)
-                b = links.tx[rows]
                 body = (pack_frame_rows(rows_u8[b]) if uper
                         else to_json_bytes({"bsm": bsm.take(b).to_json()}))
                 per_step[k].append((self._uplink[r, "BSM"], body))
-        for k, r, o in w.rsu_out:
-            per_step[k].append((self._uplink[r, o.msg_type], o.payload))
+        for k, r, m in w.rsu_out:
+            per_step[k].append((self._uplink[r, m.msg_type], m.payload))
         pubs: list[tuple[str, bytes]] = []
         pub_t: list[int] = []
         for k, msgs in enumerate(per_step):
@@ -513,20 +524,21 @@ class Simulation:
             pub_t.extend([int(w.t[k])] * len(msgs))
         return pubs, pub_t
 
-    def _fcw(self, fcw: ForwardCollisionWarning, w: _Window, e: np.ndarray,
-             heard: dict[str, np.ndarray], bsm: BsmBatch, lk: LinkBatch, got: np.ndarray,
-             ltype: np.ndarray, tx_id: np.ndarray, used: np.ndarray) -> None:
+    def _fcw(self, fcw: ForwardCollisionWarning, w: _Window, bsm_of: np.ndarray,
+             rx_row: np.ndarray, heard: dict[str, np.ndarray], bsm: BsmBatch, lk: LinkBatch,
+             got: np.ndarray, ltype: np.ndarray, tx_id: np.ndarray, used: np.ndarray) -> None:
         """Forward collision warning on the received BSMs of equipped vehicles within
-        ``fcw_range_m``; writes rising-edge warnings and marks the links it warned on."""
+        ``fcw_range_m``; writes rising-edge warnings and marks the links it warned on.
+        ``bsm_of`` (n_tx,) is the BSM row of each transmission, ``rx_row`` (n_rx,) the vehicle
+        row of each receiver (-1 for RSUs)."""
         st = w.states
-        n_ve = e.size
-        cand = np.flatnonzero(got & (ltype == _BSM) & (lk.rx < n_ve)
+        cand = np.flatnonzero(got & (ltype == _BSM) & (rx_row[lk.rx] >= 0)
                               & (lk.distance_m <= self.cfg.fcw_range_m))
         if cand.size == 0:
             self.fcw_state.update(np.empty(0, np.int64))
             return
-        b = lk.tx[cand]      # BSM rows are the first rows of the window's transmissions
-        ego = e[lk.rx[cand]]  # vehicle-state rows of the receivers
+        b = bsm_of[lk.tx[cand]]  # BSM rows
+        ego = rx_row[lk.rx[cand]]  # vehicle rows of the receivers
         res = fcw.evaluate(ego_x=st.x[ego], ego_y=st.y[ego], ego_speed=st.speed[ego],
                            ego_heading_deg=st.heading_deg[ego], remote_x=heard["x"][b],
                            remote_y=heard["y"][b], remote_speed=heard["speed"][b],
@@ -543,7 +555,7 @@ class Simulation:
             self.rec.append("warnings", t_ns=w.t[w.k[ego[li]]],
                             app=np.full(li.size, "FCW", dtype=object), vehicle=ego_node[li],
                             remote=bsm.sender[b[li]], ttc_s=res.ttc_s[li], gap_m=res.gap_m[li],
-                            tx_id=tx_id[b[li]])
+                            tx_id=tx_id[lk.tx[cand[li]]])
             self.summary.warnings += int(li.size)
 
     # ------------------------------------------------------------------------------------

@@ -1,10 +1,12 @@
-"""Traffic in a child process, one step ahead of the simulation loop.
+"""Traffic in a child process, steps ahead of the simulation loop.
 
 libsumo holds the GIL while SUMO steps, so a thread cannot overlap SUMO with the loop's own
 numpy work. :class:`PipelinedTraffic` runs the traffic side (SUMO and whatever must sit next to
 it, such as the RSUs that read the live signal state) in a child process and asks it for step
-``k + 1`` as soon as step ``k`` has arrived: SUMO steps on one core while the loop processes the
-previous step on the other. Results are the same as in-process (same inputs, same order of
+``k + ahead`` as soon as step ``k`` has arrived: SUMO steps on one core while the loop processes
+earlier steps on the other. A reader thread takes the child's answers off the pipe as they
+come (a pipe holds only a few steps; a child blocked on a full pipe would stop stepping).
+Results are the same as in-process (same inputs, same order of
 calls on the SUMO side; ``tests/test_end_to_end.py`` compares the recordings).
 
 The child side is any picklable factory returning a :class:`TrafficSide`; its ``step()``
@@ -15,6 +17,9 @@ child side itself (a command sent mid-run would land one step late).
 from __future__ import annotations
 
 import multiprocessing as mp
+import pickle
+import queue
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -105,20 +110,37 @@ class PipelinedTraffic:
         self._collisions: list[Collision] = []
         self.side: Any = None
         self._open = True
-        if not self._pipe.poll(timeout_s):
+        self._inbox: queue.SimpleQueue[bytes | None] = queue.SimpleQueue()
+        self._reader = threading.Thread(target=self._read, daemon=True,
+                                         name="v2x-traffic-reader")
+        self._reader.start()
+        try:
+            first = self._inbox.get(timeout=timeout_s)
+        except queue.Empty:
             self.close()
-            raise SumoError(f"the traffic process did not start within {timeout_s} s")
-        self.info = self._receive()
+            raise SumoError(f"the traffic process did not start within {timeout_s} s") from None
+        self.info = self._decode(first)
         for _ in range(max(1, ahead)):  # the child runs up to `ahead` steps ahead of the loop
             self._pipe.send("step")
 
-    def _receive(self) -> Any:
+    def _read(self) -> None:
+        """Reader thread: take every answer off the pipe as soon as it arrives (the read
+        releases the GIL), so the child never blocks on a full pipe while the loop works."""
         try:
-            status, payload = self._pipe.recv()
-        except (EOFError, OSError) as exc:
+            while True:
+                self._inbox.put(self._pipe.recv_bytes())
+        except (EOFError, OSError):
+            self._inbox.put(None)
+
+    def _receive(self) -> Any:
+        return self._decode(self._inbox.get())
+
+    def _decode(self, data: bytes | None) -> Any:
+        if data is None:
+            self._inbox.put(None)  # every later call sees the end too
             self.close()
-            raise SumoError(f"the traffic process died (exit code {self._proc.exitcode})") \
-                from exc
+            raise SumoError(f"the traffic process died (exit code {self._proc.exitcode})")
+        status, payload = pickle.loads(data)
         if status != "ok":
             self.close()
             raise SumoError(f"the traffic process failed: {payload}")
@@ -155,10 +177,13 @@ class PipelinedTraffic:
             self._pipe.send("close")
         except (OSError, BrokenPipeError):
             pass
+        # the child answers the steps asked ahead, then reads "close" and exits; the reader
+        # thread takes those answers and stops at the end of the pipe
         self._proc.join(timeout=10)
         if self._proc.is_alive():
             self._proc.kill()
             self._proc.join()
+        self._reader.join(timeout=5)
         self._pipe.close()
 
     def __enter__(self) -> PipelinedTraffic:

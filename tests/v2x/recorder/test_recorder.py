@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pytest
 import pandas as pd
 
 from v2x.recorder import Histogram, PairClock, PrrBins, Recorder
@@ -69,29 +70,31 @@ def test_pair_clock_gaps_and_slot_reuse() -> None:
 
 
 def test_pair_clock_takes_a_window_of_steps_in_one_call() -> None:
-    # pair (rx 0 <- tx 1) of type BSM received at 100, 200, 400 ms, given out of time order,
-    # plus one SPAT reception of the same pair: gaps 100 and 200 ms (an earlier call at 50 ms
-    # makes the first one a gap of 50 ms too); SPAT has no earlier reception
+    # pair (rx 0 <- tx 1): BSMs received in steps 0, 1 and 3 of a window (at 100, 200, 400 ms)
+    # and a SPAT in step 0; an earlier call at 50 ms makes the first BSM gap 50 ms, then 100
+    # and 200 ms; the SPAT has no earlier reception
     ms = 1_000_000
     one = PairClock(capacity=4)
     s = one.slots(np.array([10, 20]))
     one.update(np.array([0], np.int8), s[:1], s[1:], np.array([50 * ms]))
-    mt = np.array([0, 0, 2, 0], np.int8)
-    rx = np.full(4, s[0])
-    tx = np.full(4, s[1])
-    gtype, gap = one.update(mt, rx, tx, np.array([400, 100, 150, 200]) * ms)
-    assert sorted(zip(gtype.tolist(), gap.tolist())) == [(0, 50 * ms), (0, 100 * ms),
-                                                           (0, 200 * ms)]
+    mt = np.array([0, 2, 0, 0], np.int8)
+    rx, tx = np.full(4, s[0]), np.full(4, s[1])
+    gtype, gap = one.update(mt, rx, tx, np.array([100, 150, 200, 400]) * ms,
+                            step=np.array([0, 0, 1, 3]))
+    assert list(zip(gtype.tolist(), gap.tolist())) == [(0, 50 * ms), (0, 100 * ms),
+                                                        (0, 200 * ms)]
     # the same receptions one step at a time give the same gaps
     seq = PairClock(capacity=4)
     s2 = seq.slots(np.array([10, 20]))
     gaps = []
     for m, t in ((0, 50), (0, 100), (2, 150), (0, 200), (0, 400)):
         gaps.extend(seq.update(np.array([m], np.int8), s2[:1], s2[1:], np.array([t * ms]))[1])
-    assert sorted(gaps) == sorted(gap.tolist())
+    assert gaps == gap.tolist()
     # and the clock remembers the latest time: the next BSM at 500 ms is 100 ms later
     assert one.update(np.array([0], np.int8), s[:1], s[1:], np.array([500 * ms]))[1].tolist() \
         == [100 * ms]
+    with pytest.raises(ValueError, match="non-decreasing"):
+        one.update(mt, rx, tx, np.arange(4) * ms, step=np.array([1, 0, 2, 3]))
 
 
 def test_categorical_columns_are_written_as_strings(tmp_path: Path) -> None:
