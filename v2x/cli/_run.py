@@ -22,7 +22,7 @@ import sumolib
 
 import analysis
 import scenarios
-from roadside import build_rsus, junction_numbers
+from roadside import RsuProxy, SumoSide
 from v2x.apps import ForwardCollisionWarning
 from v2x.bus import open_bus
 from v2x.channel import make_channel
@@ -109,7 +109,7 @@ def run_scenario(scenario: scenarios.Scenario | str | Path, *, out_dir: str | Pa
     tls_ids = _rsu_junctions(sc, net)
     channel = make_channel(sc.channel.type, **dict(sc.channel.params))
     stops = tuple(ScriptedStop(e.at_ns, e.vehicle, e.decel, e.hold_ns) for e in sc.events)
-    side = _SumoSide(cmd=cmd, classification=classification, use_traci=gui,
+    side = SumoSide(cmd=cmd, classification=classification, use_traci=gui,
                      net_file=str(built.net_file), tls_ids=tls_ids, geo=built.geo,
                      antenna_height_m=sc.rsu.antenna_height_m, start=sc.start,
                      spat_period_ns=sc.rsu.spat_period_ns, map_period_ns=sc.rsu.map_period_ns,
@@ -132,7 +132,7 @@ def run_scenario(scenario: scenarios.Scenario | str | Path, *, out_dir: str | Pa
                     else side.open())
     rec: Recorder | None = None
     try:
-        rsus: list[Any] = (_RsuProxy.all(traffic) if piped else side.rsus)
+        rsus: list[Any] = (RsuProxy.all(traffic) if piped else side.rsus)
         rec = Recorder(out)
         with rec:
             sim = Simulation(traffic=traffic, roadside=rsus, channel=channel, geo=built.geo,
@@ -189,84 +189,6 @@ def check_criteria(sc: scenarios.Scenario) -> None:
             hint = f"; did you mean {', '.join(close)}?" if close else ""
             raise ConfigError(f"unknown KPI {c.kpi!r}{hint}", file=sc.folder / "scenario.toml",
                               key=f"criteria[{i}].kpi", value=c.kpi)
-
-
-class _SumoSide:
-    """SUMO plus the RSUs that read its live signals: built in-process, or in the child
-    process of :class:`~v2x.traffic.PipelinedTraffic` (picklable until opened)."""
-
-    def __init__(self, *, cmd: list[str], classification: dict[str, int], use_traci: bool,
-                 net_file: str, tls_ids: list[str], geo: Any, antenna_height_m: float,
-                 start: dt.datetime, spat_period_ns: int, map_period_ns: int, seed: int,
-                 stops: tuple[ScriptedStop, ...], payload: str = "uper") -> None:
-        self.cmd, self.classification, self.use_traci = cmd, classification, use_traci
-        self.net_file, self.tls_ids, self.geo = net_file, tls_ids, geo
-        self.antenna_height_m, self.start, self.payload = antenna_height_m, start, payload
-        self.spat_period_ns, self.map_period_ns = spat_period_ns, map_period_ns
-        self.seed = seed
-        self.stops = sorted(stops, key=lambda s: s.at_ns)
-        self.skipped: list[str] = []
-        self.traffic: SumoTraffic | None = None
-        self.rsus: list[Any] = []
-
-    def open(self) -> SumoTraffic:
-        """Start SUMO and build the RSUs (in this process); returns the traffic backend."""
-        self.traffic = SumoTraffic(self.cmd, classification=self.classification,
-                                   use_traci=self.use_traci)
-        net = sumolib.net.readNet(self.net_file, withPrograms=True)
-        rng = np.random.default_rng(np.random.SeedSequence(self.seed).spawn(3)[2])
-        self.rsus = build_rsus(self.traffic.conn, net, self.tls_ids, geo=self.geo,
-                               intersection_ids=junction_numbers(net), rng=rng,
-                               antenna_height_m=self.antenna_height_m, start=self.start,
-                               spat_period_ns=self.spat_period_ns,
-                               map_period_ns=self.map_period_ns, payload=self.payload)
-        self._known = 0
-        return self.traffic
-
-    # -- TrafficSide (child process) ---------------------------------------------------------
-    def __call__(self) -> _SumoSide:
-        self.open()
-        return self
-
-    def info(self) -> list[tuple[str, float, float, float]]:
-        return [(r.name, r.x, r.y, r.antenna_height_m) for r in self.rsus]
-
-    def step(self) -> SideStep:
-        traffic = self.traffic
-        if traffic is None:
-            raise SumoError("the traffic side was not opened")
-        st = traffic.step()
-        while self.stops and self.stops[0].at_ns <= st.t_ns:  # as Simulation._fire_stops
-            stop = self.stops.pop(0)
-            if not traffic.brake_to_stop(stop.vehicle, stop.decel, stop.hold_ns / 1e9):
-                self.skipped.append(stop.vehicle)
-        out = [(r, o) for r, unit in enumerate(self.rsus) for o in unit.transmit(st.t_ns)]
-        names = traffic.vehicle_names()
-        new = tuple(names[self._known:])
-        self._known = len(names)
-        return SideStep(states=st, collisions=tuple(traffic.collisions()), new_names=new,
-                        side={"rsu": out, "skipped": tuple(self.skipped)})
-
-    def close(self) -> None:
-        if self.traffic is not None:
-            self.traffic.close()
-
-
-class _RsuProxy:
-    """An RSU seen from the loop when the real one lives in the traffic process: its
-    messages of a step arrive with that step's vehicle states."""
-
-    def __init__(self, traffic: PipelinedTraffic, r: int, name: str, x: float, y: float,
-                 antenna_height_m: float) -> None:
-        self._traffic, self._r = traffic, r
-        self.name, self.x, self.y, self.antenna_height_m = name, x, y, antenna_height_m
-
-    @classmethod
-    def all(cls, traffic: PipelinedTraffic) -> list[_RsuProxy]:
-        return [cls(traffic, r, *row) for r, row in enumerate(traffic.info)]
-
-    def transmit(self, t_ns: int) -> list[Any]:
-        return [o for r, o in self._traffic.side["rsu"] if r == self._r]
 
 
 async def _run(sim: Simulation, bus_spec: str,
