@@ -12,7 +12,7 @@ from v2x.messages._bsm_msg import (
     TransmissionState,
     VehicleEventFlags,
 )
-from v2x.messages._envelope import pack_frame_rows, pack_frames, unpack_frames
+from v2x.messages._envelope import pack_frame_groups, pack_frame_rows, pack_frames, unpack_frames
 from v2x.messages._json import (
     LIGHT_STATE_NAMES,
     SpatJsonTemplate,
@@ -112,6 +112,7 @@ from v2x.messages._uper import (
     decode_bsm_frames,
     decode_frame,
     encode_bsm_batch,
+    encode_bsm_rows,
     encode_frame,
     frame_from_json,
     frame_to_json,
@@ -194,6 +195,7 @@ __all__ = [
     "decode_yaw_rate",
     "encode_acceleration",
     "encode_bsm_batch",
+    "encode_bsm_rows",
     "encode_dsecond",
     "encode_elevation",
     "encode_frame",
@@ -211,6 +213,7 @@ __all__ = [
     "frame_to_json",
     "map_to_json",
     "minute_of_year",
+    "pack_frame_groups",
     "pack_frame_rows",
     "pack_frames",
     "sec_mark",

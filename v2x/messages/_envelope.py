@@ -14,7 +14,7 @@ import numpy as np
 
 from v2x.errors import DecodeError
 
-__all__ = ["pack_frames", "pack_frame_rows", "unpack_frames"]
+__all__ = ["pack_frame_groups", "pack_frame_rows", "pack_frames", "unpack_frames"]
 
 
 def pack_frames(frames: Sequence[bytes]) -> bytes:
@@ -33,10 +33,27 @@ def pack_frames(frames: Sequence[bytes]) -> bytes:
 
 def pack_frame_rows(rows: np.ndarray) -> bytes:
     """:func:`pack_frames` of equal-length frames given as a (k, L) uint8 array, vectorized."""
+    return pack_frame_groups(rows, np.array([0, rows.shape[0]]))[0]
+
+
+def pack_frame_groups(rows: np.ndarray, bounds: np.ndarray) -> list[bytes]:
+    """Several :func:`pack_frames` payloads at once: payload g holds the equal-length frames
+    ``rows[bounds[g]:bounds[g + 1]]`` ((k, L) uint8, one frame per row; ``bounds`` (G + 1,)
+    non-decreasing, from 0 to k). All frames are prefixed in one array operation.
+
+    Raises:
+        ValueError: L is larger than 65535.
+    """
     k, length = rows.shape
-    prefix = np.empty((k, 2), np.uint8)
-    prefix[:, 0], prefix[:, 1] = length >> 8, length & 0xFF
-    return np.hstack([prefix, rows]).tobytes()
+    if length > 0xFFFF:
+        raise ValueError(f"a frame of {length} bytes does not fit a 2-byte length")
+    packed = np.empty((k, length + 2), np.uint8)
+    packed[:, 0], packed[:, 1] = length >> 8, length & 0xFF
+    packed[:, 2:] = rows
+    buf = packed.tobytes()
+    w = length + 2
+    b = np.asarray(bounds, np.int64).tolist()
+    return [buf[lo * w:hi * w] for lo, hi in zip(b[:-1], b[1:], strict=True)]
 
 
 def unpack_frames(payload: bytes) -> list[bytes]:

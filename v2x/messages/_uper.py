@@ -1166,22 +1166,33 @@ def encode_bsm_batch(batch: BsmBatch) -> list[bytes]:
     Raises EncodeError naming the field and the first bad value when a column is out of its
     element's range.
     """
+    buf = encode_bsm_rows(batch).tobytes()
+    k = BSM_BATCH_FRAME_BYTES
+    return [buf[i * k:(i + 1) * k] for i in range(batch.n)]
+
+
+def encode_bsm_rows(batch: BsmBatch) -> np.ndarray:
+    """:func:`encode_bsm_batch` as one ``(n, BSM_BATCH_FRAME_BYTES)`` uint8 array, row i the
+    bytes of frame i (what the simulation keeps: no Python object per frame).
+
+    Raises EncodeError as :func:`encode_bsm_batch`.
+    """
     n = batch.n
     cols = _bsm_columns(batch)
     bits = np.broadcast_to(_BSM_CONST, (n, _BSM_CONST.size)).copy()
     for name, pos, w in _BSM_VAR:
         bits[:, pos:pos + w] = (cols[name][:, None] >> _SHIFTS[w]) & np.uint64(1)
-    buf = np.packbits(bits, axis=1).tobytes()
-    k = BSM_BATCH_FRAME_BYTES
-    return [buf[i * k:(i + 1) * k] for i in range(n)]
+    return np.packbits(bits, axis=1)
 
 
-def decode_bsm_frames(frames: Sequence[bytes]) -> tuple[BsmBatch, np.ndarray,
-                                                         list[tuple[int, DecodeError]]]:
+def decode_bsm_frames(frames: Sequence[bytes] | np.ndarray) -> tuple[
+        BsmBatch, np.ndarray, list[tuple[int, DecodeError]]]:
     """Decode BSM frames into a :class:`BsmBatch` (standard units), one row per good frame.
 
-    Frames in the :func:`encode_bsm_batch` layout are unpacked with numpy in one pass; any
-    other frame goes through asn1tools. A frame that is not a valid BSM frame does not stop
+    ``frames``: a sequence of frames, or an ``(n, BSM_BATCH_FRAME_BYTES)`` uint8 array of
+    equal-length frames, one per row (as :func:`encode_bsm_rows` gives). Frames in the
+    :func:`encode_bsm_batch` layout are unpacked with numpy in one pass; any other frame goes
+    through asn1tools. A frame that is not a valid BSM frame does not stop
     the batch: it is left out and reported.
 
     Returns ``(batch, ok, errors)``: ``ok`` (n_frames,) bool, True where the frame gave a row
@@ -1193,11 +1204,20 @@ def decode_bsm_frames(frames: Sequence[bytes]) -> tuple[BsmBatch, np.ndarray,
     n = len(frames)
     k = BSM_BATCH_FRAME_BYTES
     ok = np.zeros(n, bool)
-    fast = np.fromiter((len(f) == k for f in frames), bool, n)
+    if isinstance(frames, np.ndarray):
+        if frames.dtype != np.uint8 or frames.ndim != 2:
+            raise ValueError(f"frames as an array must be (n, L) uint8, got {frames.dtype} "
+                             f"{frames.shape}")
+        fast = np.full(n, frames.shape[1] == k)
+    else:
+        fast = np.fromiter((len(f) == k for f in frames), bool, n)
     idx = np.flatnonzero(fast)
     vals: dict[str, np.ndarray] = {}
     if idx.size:
-        arr = np.frombuffer(b"".join(frames[i] for i in idx), np.uint8).reshape(-1, k)
+        if isinstance(frames, np.ndarray):
+            arr = frames
+        else:
+            arr = np.frombuffer(b"".join(frames[i] for i in idx), np.uint8).reshape(-1, k)
         bits = np.unpackbits(arr, axis=1)
         good = np.all(bits[:, _BSM_CONST_MASK] == _BSM_CONST[_BSM_CONST_MASK], axis=1)
         for name, pos, w in _BSM_VAR:
@@ -1218,9 +1238,10 @@ def decode_bsm_frames(frames: Sequence[bytes]) -> tuple[BsmBatch, np.ndarray,
         fast[idx_good] = True
     rows: list[dict[str, int] | None] = [None] * n
     errors: list[tuple[int, DecodeError]] = []
-    for i in np.flatnonzero(~fast):
+    slow = np.flatnonzero(~fast).tolist()
+    for i in slow:
         try:
-            rows[i] = _bsm_row(frames[i])
+            rows[i] = _bsm_row(bytes(frames[i]))
             ok[i] = True
         except DecodeError as exc:
             errors.append((int(i), exc))
@@ -1243,7 +1264,8 @@ def decode_bsm_frames(frames: Sequence[bytes]) -> tuple[BsmBatch, np.ndarray,
             cols[name][f] = vals[name]
         cols["events"][f] = _reverse13(vals["events"].astype(np.uint64)).astype(np.int64)
         brake[f] = vals["brake"] == 2
-    for i, row in enumerate(rows):
+    for i in slow:
+        row = rows[i]
         if row is not None:
             for name, v in row.items():
                 if name == "brake":

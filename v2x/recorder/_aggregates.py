@@ -39,7 +39,7 @@ class PrrBins:
         """Count links: msg_type (m,) int8 code, distance_m (m,) [m], received (m,) bool."""
         if msg_type.size == 0:
             return
-        b = (distance_m // self.bin_m).astype(np.int64)
+        b = (distance_m / self.bin_m).astype(np.int64)  # distances >= 0: truncation = floor
         keep = b < self.n_bins
         flat = msg_type[keep].astype(np.int64) * self.n_bins + b[keep]
         size = len(MSG_TYPES) * self.n_bins

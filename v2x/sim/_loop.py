@@ -51,10 +51,10 @@ from v2x.bus import Bus, BusMessage, Tap, parse_topic, rsu_up
 from v2x.channel import ChannelModel, LinkBatch, find_pairs
 from v2x.geo import GeoFrame
 from v2x.messages._bsm import BsmBatch, BsmFields
-from v2x.messages._envelope import pack_frame_rows
+from v2x.messages._envelope import pack_frame_groups
 from v2x.messages._json import to_json_bytes
 from v2x.messages._units import decode_heading, decode_speed, decode_vehicle_length, sec_mark
-from v2x.messages._uper import BSM_BATCH_FRAME_BYTES, decode_bsm_frames, encode_bsm_batch
+from v2x.messages._uper import BSM_BATCH_FRAME_BYTES, decode_bsm_frames, encode_bsm_rows
 from v2x.recorder import MSG_TYPES, Histogram, PairClock, PrrBins, Recorder, categorical
 from v2x.traffic import TrafficBackend, VehicleStates
 from v2x.units import G
@@ -385,7 +385,7 @@ class Simulation:
         sender = idx[s]
         bsm = BsmBatch.assemble(bf, s, sender=sender, msg_cnt=w.bsm_cnt,
                                 sec_mark=w.sec[vk[s]])
-        frames = encode_bsm_batch(bsm)  # real UPER MessageFrames, one per BSM
+        frames = encode_bsm_rows(bsm)  # real UPER MessageFrames, one per BSM (row)
         heard = self._decode_bsm(w.t[vk[s]], bsm, frames)  # what every receiver reads
         n_b, n_r = bsm.n, len(w.rsu_out)
         n_tx = n_b + n_r
@@ -465,8 +465,9 @@ class Simulation:
                        speed=st.speed, accel=st.accel, heading_deg=st.heading_deg,
                        lane=st.lane, lane_pos=st.lane_pos, length=st.length)
         if n_tx:
-            all_frames = frames + [m.payload if m.frame is None else m.frame
-                                   for _, _, m in w.rsu_out]
+            buf, k = frames.tobytes(), frames.shape[1]
+            all_frames = [buf[i * k:(i + 1) * k] for i in range(n_b)] + [
+                m.payload if m.frame is None else m.frame for _, _, m in w.rsu_out]
             rec.append("transmissions", tx_id=tx_id, t_ns=tx_t, sender=tx_node,
                        msg_type=categorical(tx_type, MSG_TYPES),
                        msg_cnt=np.concatenate([bsm.msg_cnt, r_cols[:, 4]])[o],
@@ -494,7 +495,7 @@ class Simulation:
                                         rx_k[links.rx[up]] * n_rsu + rx_rsu[links.rx[up]])
         return pubs, pub_t, n_tx
 
-    def _forward(self, w: _Window, bsm: BsmBatch, frames: list[bytes], bsm_row: np.ndarray,
+    def _forward(self, w: _Window, bsm: BsmBatch, frames: np.ndarray, bsm_row: np.ndarray,
                  slot: np.ndarray) -> tuple[list[tuple[str, bytes]], list[int]]:
         """The bus messages of the window's RSU uplinks, step by step: per RSU one message
         with every BSM it received in the step (length-prefixed UPER frames, or JSON), then
@@ -506,14 +507,15 @@ class Simulation:
         if bsm_row.size:
             order = np.argsort(slot, kind="stable")
             bsm_row, slot = bsm_row[order], slot[order]
-            cuts = np.flatnonzero(np.diff(slot)) + 1
-            uper = self.cfg.payload == "uper"
-            if uper:
-                rows_u8 = np.frombuffer(b"".join(frames), np.uint8).reshape(bsm.n, -1)
-            for chunk, b in zip(np.split(slot, cuts), np.split(bsm_row, cuts), strict=True):
-                k, r = divmod(int(chunk[0]), n_rsu)
-                body = (pack_frame_rows(rows_u8[b]) if uper
-                        else to_json_bytes({"bsm": bsm.take(b).to_json()}))
+            bounds = np.concatenate([[0], np.flatnonzero(np.diff(slot)) + 1, [slot.size]])
+            if self.cfg.payload == "uper":
+                bodies = pack_frame_groups(frames[bsm_row], bounds)
+            else:
+                bodies = [to_json_bytes({"bsm": bsm.take(bsm_row[a:b]).to_json()})
+                          for a, b in zip(bounds[:-1].tolist(), bounds[1:].tolist(),
+                                          strict=True)]
+            for sl, body in zip(slot[bounds[:-1]].tolist(), bodies, strict=True):
+                k, r = divmod(sl, n_rsu)
                 per_step[k].append((self._uplink[r, "BSM"], body))
         for k, r, m in w.rsu_out:
             per_step[k].append((self._uplink[r, m.msg_type], m.payload))
@@ -560,7 +562,7 @@ class Simulation:
 
     # ------------------------------------------------------------------------------------
     def _decode_bsm(self, t_ns: np.ndarray, bsm: BsmBatch,
-                    frames: list[bytes]) -> dict[str, np.ndarray]:
+                    frames: np.ndarray) -> dict[str, np.ndarray]:
         """Decode the BSM frames once (PC5 is a broadcast: every receiver gets the same
         bytes) into what applications use: network x/y [m], speed [m/s], heading [deg],
         length [m], (n_bsm,) each, NaN for a frame that did not decode; such frames are

@@ -59,6 +59,7 @@ from v2x.messages._uper import (
     decode_bsm_frames,
     decode_frame,
     encode_bsm_batch,
+    encode_bsm_rows,
     encode_frame,
     frame_from_json,
     frame_to_json,
@@ -632,6 +633,28 @@ def test_bsm_batch_is_bit_identical_to_asn1tools() -> None:
                  "accel_long", "width", "length", "height", "classification", "brake",
                  "events"):
         np.testing.assert_array_equal(getattr(back, name), getattr(batch, name))
+
+
+def test_bsm_rows_are_the_frames_as_one_array() -> None:
+    batch = _batch(np.random.default_rng(11), 50)
+    frames = encode_bsm_batch(batch)
+    rows = encode_bsm_rows(batch)
+    assert rows.shape == (50, BSM_BATCH_FRAME_BYTES) and rows.dtype == np.uint8
+    assert [r.tobytes() for r in rows] == frames
+    # decoding the array gives exactly what decoding the frames gives
+    a, ok_a, err_a = decode_bsm_frames(rows)
+    b, ok_b, err_b = decode_bsm_frames(frames)
+    assert ok_a.all() and ok_b.all() and not err_a and not err_b
+    for name in ("sender", "msg_cnt", "lat", "lon", "speed", "heading", "events", "brake"):
+        np.testing.assert_array_equal(getattr(a, name), getattr(b, name))
+        np.testing.assert_array_equal(getattr(a, name), getattr(batch, name))
+    # a corrupted row in the array is reported like a corrupted frame
+    bad = rows.copy()
+    bad[3, 0] |= 0x80
+    _, ok, errors = decode_bsm_frames(bad)
+    assert ok.tolist() == [True] * 3 + [False] + [True] * 46 and [i for i, _ in errors] == [3]
+    with pytest.raises(ValueError, match="uint8"):
+        decode_bsm_frames(rows.astype(np.int16))
 
 
 def test_bsm_frames_mixed_layouts_and_bad_frames() -> None:

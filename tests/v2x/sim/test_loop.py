@@ -185,3 +185,31 @@ def test_window_size_does_not_change_the_recording(tmp_path: Path) -> None:
             if table == "bus":
                 a, b = a.drop(columns="wall_latency_ms"), b.drop(columns="wall_latency_ms")
             pd.testing.assert_frame_equal(a, b, check_exact=True, obj=f"{table} w{window}")
+
+
+def test_a_frame_that_does_not_decode_is_counted_and_recorded(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # corrupt the first BSM of every window (its frame's extension bit): 2 s = 2 windows of
+    # 10 steps; the receivers see a frame they cannot decode, the run goes on
+    import v2x.sim._loop as loop
+
+    real = loop.encode_bsm_rows
+
+    def corrupt(batch):  # type: ignore[no-untyped-def]
+        rows = real(batch)
+        rows[0, 0] |= 0x80
+        return rows
+
+    monkeypatch.setattr(loop, "encode_bsm_rows", corrupt)
+    vehicles = [ScriptedVehicle("a", 0.0, 0.0, 0.0, 15.0),
+                ScriptedVehicle("b", 0.0, 20.0, 0.0, 15.0)]
+    run = _run(tmp_path, vehicles, 2.0)
+    ev = pd.read_parquet(run / "events.parquet")
+    bad = ev[ev["kind"] == "decode_error"]
+    # the first BSM of each window is vehicle 0's at t = 0.1 s and 1.1 s
+    assert bad["t_ns"].tolist() == [100_000_000, 1_100_000_000]
+    assert bad["vehicle"].tolist() == [0, 0]
+    # the corrupt frames are what was sent: recorded as they went on air
+    tx = pd.read_parquet(run / "transmissions.parquet")
+    first = tx[(tx["t_ns"] == 100_000_000) & (tx["sender"] == 0)]["frame"].iloc[0]
+    assert first[0] & 0x80
