@@ -122,17 +122,26 @@ def find_pairs(
     if txg is not None and rxg is not None:
         return _by_group(txp, rxp, r, txn, rxn, txg, rxg)
 
+    return _search(txp, rxp, r, txn, rxn)
+
+
+def _search(txp: np.ndarray, rxp: np.ndarray, r: float, txn: np.ndarray,
+            rxn: np.ndarray) -> LinkBatch:
+    """find_pairs on checked, non-empty inputs without groups."""
     if txp.shape[0] * rxp.shape[0] <= DENSE_MAX_PAIRS or not np.isfinite(r):
         # few nodes: one dense distance matrix is faster than building two trees, and
         # np.nonzero already yields (tx, rx) order
-        dx = txp[:, 0, None] - rxp[None, :, 0]
-        dy = txp[:, 1, None] - rxp[None, :, 1]
-        d2 = dx * dx + dy * dy
-        inside = d2 <= r * r
-        inside &= txn[:, None] != rxn[None, :]
-        i, j = np.nonzero(inside)
-        return LinkBatch(tx=i.astype(np.int64), rx=j.astype(np.int64),
-                         distance_m=np.sqrt(d2[i, j]))
+        # (flat indices of a contiguous matrix are ~3x faster than 2-D np.nonzero here)
+        d2 = np.subtract.outer(np.ascontiguousarray(txp[:, 0]), np.ascontiguousarray(rxp[:, 0]))
+        dy = np.subtract.outer(np.ascontiguousarray(txp[:, 1]), np.ascontiguousarray(rxp[:, 1]))
+        d2 *= d2
+        dy *= dy
+        d2 += dy
+        flat = np.flatnonzero(d2.ravel() <= r * r).astype(np.int64)
+        i = flat // rxp.shape[0]
+        j = flat - i * rxp.shape[0]
+        keep = txn[i] != rxn[j]  # self pairs are few: drop them from the pairs, not the matrix
+        return LinkBatch(tx=i[keep], rx=j[keep], distance_m=np.sqrt(d2.ravel()[flat[keep]]))
     found = cKDTree(txp).sparse_distance_matrix(cKDTree(rxp), r, output_type="ndarray")
     i = found["i"].astype(np.int64)
     j = found["j"].astype(np.int64)
@@ -149,25 +158,27 @@ def find_pairs(
 def _by_group(txp: np.ndarray, rxp: np.ndarray, r: float, txn: np.ndarray, rxn: np.ndarray,
               txg: np.ndarray, rxg: np.ndarray) -> LinkBatch:
     """find_pairs per group; groups need not be contiguous (sorted stably first)."""
-    t_perm = np.argsort(txg, kind="stable")
-    r_perm = np.argsort(rxg, kind="stable")
-    ts, rs = txg[t_perm], rxg[r_perm]
-    groups = np.intersect1d(ts, rs)
-    t_lo, t_hi = np.searchsorted(ts, groups), np.searchsorted(ts, groups, side="right")
-    r_lo, r_hi = np.searchsorted(rs, groups), np.searchsorted(rs, groups, side="right")
+    in_order = bool(np.all(txg[1:] >= txg[:-1]) and np.all(rxg[1:] >= rxg[:-1]))
+    if not in_order:
+        t_perm = np.argsort(txg, kind="stable")
+        r_perm = np.argsort(rxg, kind="stable")
+        txp, txn, txg = txp[t_perm], txn[t_perm], txg[t_perm]
+        rxp, rxn, rxg = rxp[r_perm], rxn[r_perm], rxg[r_perm]
+    groups = np.intersect1d(txg, rxg)
+    t_lo, t_hi = np.searchsorted(txg, groups), np.searchsorted(txg, groups, side="right")
+    r_lo, r_hi = np.searchsorted(rxg, groups), np.searchsorted(rxg, groups, side="right")
     parts = []
     for a, b, c, d in zip(t_lo.tolist(), t_hi.tolist(), r_lo.tolist(), r_hi.tolist(),
                           strict=True):
-        ti, ri = t_perm[a:b], r_perm[c:d]
-        one = find_pairs(txp[ti], rxp[ri], r, tx_node=txn[ti], rx_node=rxn[ri])
-        parts.append((ti[one.tx], ri[one.rx], one.distance_m))
+        one = _search(txp[a:b], rxp[c:d], r, txn[a:b], rxn[c:d])
+        parts.append((one.tx + a, one.rx + c, one.distance_m))
     if not parts:
         return LinkBatch.empty()
     i = np.concatenate([p[0] for p in parts])
     j = np.concatenate([p[1] for p in parts])
     dist = np.concatenate([p[2] for p in parts])
-    key = i * rxp.shape[0] + j
-    if key.size > 1 and not np.all(key[1:] > key[:-1]):  # groups were not in index order
-        order = np.argsort(key)
+    if not in_order:  # back to the callers' indices, sorted by (tx, rx)
+        i, j = t_perm[i], r_perm[j]
+        order = np.lexsort((j, i))
         i, j, dist = i[order], j[order], dist[order]
     return LinkBatch(tx=i, rx=j, distance_m=dist)

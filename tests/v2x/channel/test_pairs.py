@@ -74,6 +74,19 @@ def test_groups_give_the_pairs_of_each_group_searched_alone(n: int) -> None:
     np.testing.assert_array_equal(got.rx, np.concatenate(want_rx))
     np.testing.assert_array_equal(got.distance_m, np.concatenate(want_d))
     assert np.all(tx_g[got.tx] == rx_g[got.rx]) and len(got) > 0
+    # groups not in index order (receivers of every group, then 3 extra per group, as the
+    # simulation lays out vehicles and RSUs): the same pairs, in (tx, rx) order
+    extra = rng.uniform(0.0, 1200.0, size=(3 * groups, 2))
+    rx2 = np.vstack([rx_xy, extra])
+    rx2_g = np.concatenate([rx_g, np.tile(np.arange(groups), 3)])
+    rx2_node = np.concatenate([rx_node, 10_000 + np.arange(3 * groups)])
+    got2 = find_pairs(tx_xy, rx2, 300.0, tx_node=tx_node, rx_node=rx2_node,
+                      tx_group=tx_g, rx_group=rx2_g)
+    i, j, d = _brute(tx_xy, rx2, 300.0, tx_node, rx2_node)
+    same = tx_g[i] == rx2_g[j]
+    np.testing.assert_array_equal(got2.tx, i[same])
+    np.testing.assert_array_equal(got2.rx, j[same])
+    np.testing.assert_allclose(got2.distance_m, d[same], rtol=0, atol=1e-9)
 
 
 def test_one_group_array_without_the_other_raises() -> None:
