@@ -18,16 +18,18 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import os
+import pickle
+import queue
 import socket
 import subprocess
 import sys
-import pickle
-import queue
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from typing import Any, Protocol
+
+import numpy as np
 
 from v2x.errors import SumoError
 from v2x.traffic._base import Collision, VehicleStates
@@ -62,11 +64,62 @@ class TrafficSide(Protocol):
         ...
 
 
+_FLOATS = ("x", "y", "speed", "accel", "heading_deg", "lane_pos", "length", "width", "height")
+
+
+class _StatesEncoder:
+    """Child side of the wire form of :class:`VehicleStates`: the float columns as one
+    (9, n) array, index / classification / brake as one (3, n) int64 array, lanes as int32
+    codes into a table sent incrementally, no names (the parent has them by index). Pickling
+    two arrays instead of fifteen, and no string per vehicle, takes ~4x less time each way."""
+
+    def __init__(self) -> None:
+        self._lanes: dict[str, int] = {}
+
+    def encode(self, st: VehicleStates) -> tuple[Any, ...]:
+        lanes = self._lanes
+        new: list[str] = []
+        codes = np.empty(st.n, np.int32)
+        for i, lane in enumerate(st.lane.tolist()):
+            c = lanes.get(lane)
+            if c is None:
+                c = lanes[lane] = len(lanes)
+                new.append(lane)
+            codes[i] = c
+        floats = np.stack([getattr(st, f) for f in _FLOATS]) if st.n else np.empty((9, 0))
+        ints = np.stack([st.index, st.classification.astype(np.int64),
+                         st.brake.astype(np.int64)]) if st.n else np.empty((3, 0), np.int64)
+        return st.t_ns, floats, ints, codes, new
+
+
+class _StatesDecoder:
+    """Parent side of :class:`_StatesEncoder`; ``names`` are all vehicle names by index."""
+
+    def __init__(self) -> None:
+        self._lanes = np.empty(0, dtype=object)
+        self._names = np.empty(0, dtype=object)
+
+    def add_names(self, names: Sequence[str]) -> None:
+        if names:
+            self._names = np.concatenate([self._names, np.array(names, dtype=object)])
+
+    def decode(self, wire: tuple[Any, ...]) -> VehicleStates:
+        t_ns, floats, ints, codes, new = wire
+        if new:
+            self._lanes = np.concatenate([self._lanes, np.array(new, dtype=object)])
+        index = ints[0]
+        cols = dict(zip(_FLOATS, floats, strict=True))
+        return VehicleStates(t_ns=t_ns, names=self._names[index], index=index,
+                             lane=self._lanes[codes], brake=ints[2].astype(bool),
+                             classification=ints[1].astype(np.int16), **cols)
+
+
 def _serve(conn: Any, factory: Callable[[], TrafficSide]) -> None:
     side: TrafficSide | None = None
     try:
         side = factory()
         conn.send(("ok", side.info()))
+        wire = _StatesEncoder()
         asked = 0  # steps asked for and not yet sent
         while True:
             if asked == 0 or conn.poll():  # a "close" behind queued steps ends the run now
@@ -74,7 +127,9 @@ def _serve(conn: Any, factory: Callable[[], TrafficSide]) -> None:
                     break
                 asked += 1
                 continue
-            conn.send(("ok", side.step()))
+            out = side.step()
+            conn.send(("ok", (wire.encode(out.states), out.collisions, out.new_names,
+                              out.side)))
             asked -= 1
     except Exception as exc:  # noqa: BLE001 - reported to the parent, which raises SumoError
         try:
@@ -165,6 +220,7 @@ class PipelinedTraffic:
                  ahead: int = 3) -> None:
         self._pipe, self._proc = _start_child(factory)
         self._names: list[str] = []
+        self._wire = _StatesDecoder()
         self._collisions: list[Collision] = []
         self.side: Any = None
         self._open = True
@@ -206,12 +262,13 @@ class PipelinedTraffic:
 
     def step(self) -> VehicleStates:
         """The next step's states; asks the child for the one after it before returning."""
-        result: SideStep = self._receive()
+        wire, collisions, new_names, side = self._receive()
         self._pipe.send("step")
-        self._names.extend(result.new_names)
-        self._collisions = list(result.collisions)
-        self.side = result.side
-        return result.states
+        self._names.extend(new_names)
+        self._wire.add_names(new_names)
+        self._collisions = list(collisions)
+        self.side = side
+        return self._wire.decode(wire)
 
     def collisions(self) -> list[Collision]:
         """Collisions SUMO reported in the last step."""
