@@ -32,6 +32,7 @@ import sumolib
 
 from scenarios._model import VEHICLE_CLASSES, Scenario
 from v2x.errors import ConfigError, SumoError
+from v2x._cache import cache_dir
 from v2x.geo import GeoFrame
 
 __all__ = ["BuiltScenario", "build", "cache_dir", "grid_junction_ids", "sumo_version"]
@@ -48,15 +49,6 @@ class BuiltScenario:
     additional_files: tuple[Path, ...]
     geo: GeoFrame
     sumo_version: str
-
-
-def cache_dir() -> Path:
-    """Where generated files are cached: ``$V2X_CACHE`` or ``~/.cache/v2x-testbed``."""
-    root = os.environ.get("V2X_CACHE")
-    if root:
-        return Path(root)
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "v2x-testbed"
 
 
 def sumo_version() -> str:

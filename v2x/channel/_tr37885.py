@@ -69,7 +69,6 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy.special import expit
 
 from v2x.errors import ConfigError
 
@@ -170,6 +169,8 @@ def reception_probability(
         snr50_db: SNR of 50 % reception [dB].
         snr_scale_db: logistic scale [dB]; 10 % .. 90 % spans ``snr50 ± 2.197 scale``.
     """
+    from scipy.special import expit  # here: scipy.special takes ~0.2 s to import
+
     return expit((np.asarray(snr_db, dtype=np.float64) - snr50_db) / snr_scale_db)
 
 

@@ -151,9 +151,15 @@ def run_scenario(scenario: scenarios.Scenario | str | Path, *, out_dir: str | Pa
                                                                      f"{exc}"})
         raise
     finally:
-        traffic.close()
-    evaluation = analysis.evaluate(out)
-    reports = analysis.write_reports(evaluation, out, lang=lang)
+        if piped:  # the traffic process winds down while the report is written
+            traffic.close(wait=False)
+        else:
+            traffic.close()
+    try:
+        evaluation = analysis.evaluate(out)
+        reports = analysis.write_reports(evaluation, out, lang=lang)
+    finally:
+        traffic.close()  # idempotent; reaps the traffic process
     return RunResult(out_dir=out, summary=summary, evaluation=evaluation, reports=reports)
 
 

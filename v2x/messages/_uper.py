@@ -32,8 +32,13 @@ from __future__ import annotations
 import copy
 import datetime as _dt
 import functools
+import hashlib
 import math
+import os
 import pathlib
+import pickle
+import sys
+import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -41,6 +46,7 @@ from typing import Any
 import asn1tools
 import numpy as np
 
+from v2x._cache import cache_dir
 from v2x.errors import DecodeError, EncodeError
 from v2x.messages import _units as u
 from v2x.messages._bsm import BsmBatch
@@ -131,12 +137,35 @@ Message = Bsm | MapData | Spat | Rsi | Rsm | FrameExt
 
 @functools.cache
 def compiled_spec() -> Any:
-    """The compiled asn1tools UPER specification of ``asn1/*.asn`` (compiled once, cached)."""
-    files = sorted(str(p) for p in ASN1_DIR.glob("*.asn"))
+    """The compiled asn1tools UPER specification of ``asn1/*.asn``, once per process.
+
+    Compiling parses the modules with pyparsing (~0.4-0.9 s); the result is also pickled to
+    ``cache_dir()/asn1/uper-<digest>.pickle``, the digest covering the module texts and the
+    asn1tools and Python versions, and loaded from there (~30 ms) when it matches. A cache
+    that cannot be read or written is ignored (compiled instead).
+    """
+    files = sorted(ASN1_DIR.glob("*.asn"))
+    h = hashlib.sha256(f"{asn1tools.version.__version__} {sys.version}".encode())
+    for f in files:
+        h.update(f.name.encode() + b"\0" + f.read_bytes() + b"\0")
+    cached = cache_dir() / "asn1" / f"uper-{h.hexdigest()[:24]}.pickle"
     try:
-        return asn1tools.compile_files(files, codec="uper")
+        return pickle.loads(cached.read_bytes())
+    except Exception:  # noqa: BLE001 - absent, truncated or foreign: compile instead
+        pass
+    try:
+        spec = asn1tools.compile_files([str(f) for f in files], codec="uper")
     except asn1tools.Error as exc:  # a broken module is a programming error, but say so
         raise EncodeError(f"cannot compile the ASN.1 modules in {ASN1_DIR}: {exc}") from exc
+    try:
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=cached.parent, suffix=".tmp")
+        with os.fdopen(fd, "wb") as out:
+            out.write(pickle.dumps(spec))
+        os.replace(tmp, cached)  # atomic: a concurrent run reads the old or the new file
+    except OSError:
+        pass
+    return spec
 
 
 # =========================================================================== value forms

@@ -224,6 +224,7 @@ class PipelinedTraffic:
         self._collisions: list[Collision] = []
         self.side: Any = None
         self._open = True
+        self._joined = False
         self._inbox: queue.SimpleQueue[bytes | None] = queue.SimpleQueue()
         self._reader = threading.Thread(target=self._read, daemon=True,
                                          name="v2x-traffic-reader")
@@ -283,17 +284,20 @@ class PipelinedTraffic:
         raise SumoError("PipelinedTraffic applies scripted stops in the traffic process; "
                         "pass them to the child side's factory")
 
-    def close(self) -> None:
-        """Stop the child (idempotent)."""
-        if not self._open:
+    def close(self, *, wait: bool = True) -> None:
+        """Stop the child (idempotent). ``wait=False`` only tells it to stop, so it winds
+        down (SUMO closes) while the caller goes on; a later ``close()`` waits for it."""
+        if self._open:
+            self._open = False
+            try:
+                self._pipe.send("close")
+            except (OSError, BrokenPipeError):
+                pass
+        if not wait or self._joined:
             return
-        self._open = False
-        try:
-            self._pipe.send("close")
-        except (OSError, BrokenPipeError):
-            pass
-        # the child answers the steps asked ahead, then reads "close" and exits; the reader
-        # thread takes those answers and stops at the end of the pipe
+        self._joined = True
+        # the child reads "close" before its next step and exits; the reader thread takes
+        # what it sent before and stops at the end of the pipe
         if not self._proc.join(timeout=10):
             self._proc.kill()
         self._reader.join(timeout=5)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -763,3 +764,31 @@ def test_out_of_range_spat_map_rsi_rsm_values_are_rejected(data: st.DataObject) 
         n = data.draw(st.integers(17, 40))
         with pytest.raises(EncodeError, match="participants"):
             Rsm(0, bytes(8), Position3D(39.0558, 117.0551), (_participant(),) * n)
+
+
+def test_compiled_spec_is_cached_on_disk_and_a_bad_cache_is_ignored(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    code = ("from v2x.messages import *\n"
+            "spat = Spat(0, (IntersectionState(NodeReferenceId(1), IntersectionStatus.NONE, "
+            "(Phase(1, (PhaseState(3),)),)),))\n"
+            "frame = encode_frame(spat)\n"
+            "assert decode_frame(frame) == spat\n"
+            "print(frame.hex())\n")
+    env = {**os.environ, "V2X_CACHE": str(tmp_path)}
+
+    def run() -> str:
+        return subprocess.run([sys.executable, "-c", code], env=env, check=True,
+                              capture_output=True, text=True).stdout.strip()
+
+    first = run()
+    assert first == encode_frame(Spat(0, (IntersectionState(
+        NodeReferenceId(1), IntersectionStatus.NONE, (Phase(1, (PhaseState(3),)),)),))).hex()
+    files = list((tmp_path / "asn1").glob("uper-*.pickle"))
+    assert len(files) == 1 and files[0].stat().st_size > 10_000
+    assert run() == first  # loaded from the file: the same codec, the same decoded speed
+    files[0].write_bytes(b"not a pickle")  # a damaged cache is compiled over, not fatal
+    assert run() == first
+    assert files[0].read_bytes()[:1] == b"\x80"  # rewritten as a pickle
