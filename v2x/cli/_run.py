@@ -149,6 +149,7 @@ def run_scenario(scenario: scenarios.Scenario | str | Path, *, out_dir: str | Pa
             rec.write_json("run.json", {"scenario_id": sc.id, "seed": sc.seed,
                                         "status": "failed", "error": f"{type(exc).__name__}: "
                                                                      f"{exc}"})
+        traffic.close()  # stop and reap SUMO (and its process) before the error goes up
         raise
     finally:
         if piped:  # the traffic process winds down while the report is written
