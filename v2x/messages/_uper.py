@@ -1147,8 +1147,45 @@ for _off, _w in ((4 + 8 + 7 + 64 + 16 + 1 + 31 + 32, 3), (4 + 8 + 7 + 64 + 16 + 
                                                           + 15 + 12, 36)):
     _BSM_CONST_MASK[_off:_off + _w] = False
 _BSM_CONST_MASK[_BSM_BITS:] = False  # padding
-_SHIFTS = {w: np.arange(w - 1, -1, -1, dtype=np.uint64) for w in {w for _, _, w in _BSM_VAR}}
-_WEIGHTS = {w: (np.uint64(1) << _SHIFTS[w]) for w in _SHIFTS}
+# the frame as 64-bit big-endian words: every field is put in / taken out with shifts on
+# (n,) uint64 columns (a field crosses at most one word boundary), ~10x faster than a row of
+# bits per frame
+_BSM_WORDS = (BSM_BATCH_FRAME_BYTES + 7) // 8
+
+
+def _as_words(bits: np.ndarray) -> np.ndarray:
+    padded = np.zeros(_BSM_WORDS * 64, np.uint8)
+    padded[:bits.size] = bits
+    return np.frombuffer(np.packbits(padded).tobytes(), ">u8").astype(np.uint64)
+
+
+_VAR_MASK = np.zeros(BSM_BATCH_FRAME_BYTES * 8, np.uint8)
+for _name, _pos, _w in _BSM_VAR:
+    _VAR_MASK[_pos:_pos + _w] = 1
+_CONST_WORDS = _as_words(_BSM_CONST * (1 - _VAR_MASK))
+_CHECK_MASK_WORDS = _as_words(_BSM_CONST_MASK.astype(np.uint8))
+_CHECK_WORDS = _CONST_WORDS & _CHECK_MASK_WORDS
+
+
+def _put(words: np.ndarray, value: np.ndarray, pos: int, w: int) -> None:
+    """OR the w-bit ``value`` (n,) uint64 into bits pos..pos+w-1 of ``words`` (n, W)."""
+    q, q2 = pos // 64, (pos + w - 1) // 64
+    if q == q2:
+        words[:, q] |= value << np.uint64(64 * (q + 1) - pos - w)
+    else:
+        low = pos + w - 64 * q2  # bits of the field in word q2 (1..63)
+        words[:, q] |= value >> np.uint64(low)
+        words[:, q2] |= value << np.uint64(64 - low)
+
+
+def _get(words: np.ndarray, pos: int, w: int) -> np.ndarray:
+    """Bits pos..pos+w-1 of ``words`` (n, W) as (n,) uint64."""
+    q, q2 = pos // 64, (pos + w - 1) // 64
+    mask = np.uint64((1 << w) - 1)
+    if q == q2:
+        return (words[:, q] >> np.uint64(64 * (q + 1) - pos - w)) & mask
+    low = pos + w - 64 * q2
+    return ((words[:, q] << np.uint64(low)) | (words[:, q2] >> np.uint64(64 - low))) & mask
 
 
 def _bsm_columns(batch: BsmBatch) -> dict[str, np.ndarray]:
@@ -1208,10 +1245,11 @@ def encode_bsm_rows(batch: BsmBatch) -> np.ndarray:
     """
     n = batch.n
     cols = _bsm_columns(batch)
-    bits = np.broadcast_to(_BSM_CONST, (n, _BSM_CONST.size)).copy()
+    words = np.tile(_CONST_WORDS, (n, 1))
     for name, pos, w in _BSM_VAR:
-        bits[:, pos:pos + w] = (cols[name][:, None] >> _SHIFTS[w]) & np.uint64(1)
-    return np.packbits(bits, axis=1)
+        _put(words, cols[name], pos, w)
+    return np.ascontiguousarray(
+        words.astype(">u8").view(np.uint8).reshape(n, _BSM_WORDS * 8)[:, :BSM_BATCH_FRAME_BYTES])
 
 
 def decode_bsm_frames(frames: Sequence[bytes] | np.ndarray) -> tuple[
@@ -1247,14 +1285,15 @@ def decode_bsm_frames(frames: Sequence[bytes] | np.ndarray) -> tuple[
             arr = frames
         else:
             arr = np.frombuffer(b"".join(frames[i] for i in idx), np.uint8).reshape(-1, k)
-        bits = np.unpackbits(arr, axis=1)
-        good = np.all(bits[:, _BSM_CONST_MASK] == _BSM_CONST[_BSM_CONST_MASK], axis=1)
+        padded = np.zeros((arr.shape[0], _BSM_WORDS * 8), np.uint8)
+        padded[:, :k] = arr
+        words = padded.view(">u8").astype(np.uint64)
+        good = np.all((words & _CHECK_MASK_WORDS) == _CHECK_WORDS, axis=1)
         for name, pos, w in _BSM_VAR:
-            vals[name] = (bits[:, pos:pos + w].astype(np.uint64) @ _WEIGHTS[w]).astype(np.int64)
-        tail = bits[:, 4 + 8 + 7 + 64 + 16 + 64 + 3 + 13 + 15 + 12:][:, :36].astype(np.uint64)
-        acc_lat = tail[:, :12] @ _WEIGHTS[12]
-        vert = tail[:, 12:20] @ (np.uint64(1) << np.arange(7, -1, -1, dtype=np.uint64))
-        yaw = tail[:, 20:36] @ (np.uint64(1) << np.arange(15, -1, -1, dtype=np.uint64))
+            vals[name] = _get(words, pos, w).astype(np.int64)
+        tail = 4 + 8 + 7 + 64 + 16 + 64 + 3 + 13 + 15 + 12  # accelSet.lat, .vert, .yaw
+        acc_lat, vert, yaw = _get(words, tail, 12), _get(words, tail + 12, 8), \
+            _get(words, tail + 20, 16)
         good &= ((vals["lat"] <= 1_800_000_001) & (vals["lon"] <= 3_600_000_000)
                  & (vals["heading"] <= 28800) & (vals["accel_long"] <= 4001)
                  & (vals["brake"] >= 1) & (vals["brake"] <= 2) & (acc_lat <= 4001)
