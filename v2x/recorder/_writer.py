@@ -20,7 +20,7 @@ import pyarrow.parquet as pq
 
 from v2x.errors import RecordingError
 
-__all__ = ["SCHEMAS", "Categorical", "Recorder", "categorical"]
+__all__ = ["SCHEMAS", "Binary", "Categorical", "Recorder", "binary", "categorical"]
 
 _str = pa.dictionary(pa.int32(), pa.string())
 
@@ -78,6 +78,32 @@ def categorical(codes: np.ndarray, categories: tuple[str, ...]) -> Categorical:
     return Categorical(np.asarray(codes), tuple(categories))
 
 
+@dataclass(frozen=True)
+class Binary:
+    """A binary column given as one buffer and the length of each value (n,): the recorder
+    writes it without a Python ``bytes`` object per row."""
+
+    data: bytes
+    lengths: np.ndarray
+
+    def __len__(self) -> int:
+        return int(self.lengths.shape[0])
+
+    def to_arrow(self) -> pa.Array:
+        offsets = np.zeros(len(self) + 1, np.int64)
+        np.cumsum(self.lengths, out=offsets[1:])
+        if offsets[-1] != len(self.data) or len(self.data) >= 2**31:
+            raise RecordingError(f"binary column: lengths sum to {int(offsets[-1])}, the "
+                                 f"buffer has {len(self.data)} bytes (at most 2**31 - 1)")
+        return pa.Array.from_buffers(pa.binary(), len(self), [
+            None, pa.py_buffer(offsets.astype(np.int32)), pa.py_buffer(self.data)])
+
+
+def binary(data: bytes, lengths: np.ndarray) -> Binary:
+    """Values ``data[o_i : o_i + lengths[i]]`` (consecutive) as a :class:`Binary` column."""
+    return Binary(bytes(data), np.asarray(lengths, np.int64))
+
+
 class _Table:
     """One Parquet file. Row groups are encoded and written by the recorder's single I/O
     thread (pyarrow releases the GIL while it compresses and writes), in submission order, so
@@ -111,8 +137,13 @@ class _Table:
         self.flushed_once = True
         arrays = []
         for f in self.schema:
-            parts = [c[f.name] if isinstance(c[f.name], (list, Categorical)) else
+            parts = [c[f.name] if isinstance(c[f.name], (list, Categorical, Binary)) else
                      np.asarray(c[f.name]) for c in self.chunks]
+            if parts and any(isinstance(p, Binary) for p in parts):
+                arrays.append(pa.concat_arrays([
+                    p.to_arrow() if isinstance(p, Binary)
+                    else pa.array(list(p), type=pa.binary()) for p in parts]).cast(f.type))
+                continue
             if parts and all(isinstance(p, Categorical) for p in parts):
                 cats = parts[0].categories
                 if any(p.categories != cats for p in parts):

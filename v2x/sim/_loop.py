@@ -55,7 +55,16 @@ from v2x.messages._envelope import pack_frame_groups
 from v2x.messages._json import to_json_bytes
 from v2x.messages._units import decode_heading, decode_speed, decode_vehicle_length, sec_mark
 from v2x.messages._uper import BSM_BATCH_FRAME_BYTES, decode_bsm_frames, encode_bsm_rows
-from v2x.recorder import MSG_TYPES, Histogram, PairClock, PrrBins, Recorder, categorical
+from v2x.recorder import (
+    MSG_TYPES,
+    Binary,
+    Histogram,
+    PairClock,
+    PrrBins,
+    Recorder,
+    binary,
+    categorical,
+)
 from v2x.traffic import TrafficBackend, VehicleStates
 from v2x.units import G
 
@@ -465,14 +474,11 @@ class Simulation:
                        speed=st.speed, accel=st.accel, heading_deg=st.heading_deg,
                        lane=st.lane, lane_pos=st.lane_pos, length=st.length)
         if n_tx:
-            buf, k = frames.tobytes(), frames.shape[1]
-            all_frames = [buf[i * k:(i + 1) * k] for i in range(n_b)] + [
-                m.payload if m.frame is None else m.frame for _, _, m in w.rsu_out]
             rec.append("transmissions", tx_id=tx_id, t_ns=tx_t, sender=tx_node,
                        msg_type=categorical(tx_type, MSG_TYPES),
                        msg_cnt=np.concatenate([bsm.msg_cnt, r_cols[:, 4]])[o],
                        size_bytes=tx_size, x=tx_x, y=tx_y,
-                       frame=[all_frames[i] for i in o.tolist()])
+                       frame=self._frames_column(w, vk[s], frames, r_cols[:, 0], o))
         sampled_rx = np.empty(rx_row.size, bool)
         sampled_rx[is_veh] = veh.u[idx[rx_row[is_veh]], 2] < cfg.reception_sample
         sampled_rx[~is_veh] = self.rsu_sampled[rx_rsu[~is_veh]]
@@ -494,6 +500,24 @@ class Simulation:
             pubs, pub_t = self._forward(w, bsm, frames, o[links.tx[up]],
                                         rx_k[links.rx[up]] * n_rsu + rx_rsu[links.rx[up]])
         return pubs, pub_t, n_tx
+
+    @staticmethod
+    def _frames_column(w: _Window, bsm_k: np.ndarray, frames: np.ndarray, rsu_k: np.ndarray,
+                       o: np.ndarray) -> Binary:
+        """Every frame of the window in step order (a step's BSMs, then its RSU messages) as
+        one buffer: the BSM rows of a step are one slice of ``frames``."""
+        n_steps = w.n_steps
+        bb = np.searchsorted(bsm_k, np.arange(n_steps + 1)).tolist()
+        rb = np.searchsorted(rsu_k, np.arange(n_steps + 1)).tolist()
+        rsu = [m.payload if m.frame is None else m.frame for _, _, m in w.rsu_out]
+        flat, width = frames.tobytes(), frames.shape[1]
+        pieces: list[bytes] = []
+        for k in range(n_steps):
+            pieces.append(flat[bb[k] * width:bb[k + 1] * width])
+            pieces.extend(rsu[rb[k]:rb[k + 1]])
+        lengths = np.concatenate([np.full(frames.shape[0], width, np.int64),
+                                  np.array([len(f) for f in rsu], np.int64)])[o]
+        return binary(b"".join(pieces), lengths)
 
     def _forward(self, w: _Window, bsm: BsmBatch, frames: np.ndarray, bsm_row: np.ndarray,
                  slot: np.ndarray) -> tuple[list[tuple[str, bytes]], list[int]]:

@@ -5,9 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-import pytest
 import pandas as pd
+import pytest
 
+from v2x.errors import RecordingError
 from v2x.recorder import Histogram, PairClock, PrrBins, Recorder
 
 
@@ -114,3 +115,20 @@ def test_categorical_columns_are_written_as_strings(tmp_path: Path) -> None:
     assert str(field.type) == "dictionary<values=string, indices=int32, ordered=0>"
     df = pd.read_parquet(tmp_path / "transmissions.parquet")
     assert df["msg_type"].astype(str).tolist() == ["BSM", "SPAT", "MAP"]
+
+
+def test_binary_column_from_one_buffer(tmp_path: Path) -> None:
+    from v2x.recorder import binary
+
+    def row(n: int, frame: object) -> dict:
+        return dict(tx_id=np.arange(n), t_ns=np.zeros(n, np.int64), sender=np.zeros(n, np.int64),
+                    msg_type=["BSM"] * n, msg_cnt=np.zeros(n), size_bytes=np.zeros(n),
+                    x=np.zeros(n), y=np.zeros(n), frame=frame)
+
+    with Recorder(tmp_path) as rec:
+        rec.append("transmissions", **row(3, binary(b"abcdefg", np.array([2, 0, 5]))))
+        rec.append("transmissions", **row(1, [b"xyz"]))  # a list chunk beside it
+    got = pd.read_parquet(tmp_path / "transmissions.parquet")["frame"].tolist()
+    assert got == [b"ab", b"", b"cdefg", b"xyz"]
+    with pytest.raises(RecordingError, match="lengths sum to 3"):
+        binary(b"abcd", np.array([1, 2])).to_arrow()
