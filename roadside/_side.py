@@ -86,7 +86,7 @@ class SumoSide:
             stop = self.stops.pop(0)
             if not traffic.brake_to_stop(stop.vehicle, stop.decel, stop.hold_ns / 1e9):
                 self.skipped.append(stop.vehicle)
-        out = [(r, o) for r, unit in enumerate(self.rsus) for o in unit.transmit(st.t_ns)]
+        out = [unit.transmit(st.t_ns) for unit in self.rsus]  # per RSU, in RSU order
         names = traffic.vehicle_names()
         new = tuple(names[self._known:])
         self._known = len(names)
@@ -112,4 +112,4 @@ class RsuProxy:
         return [cls(traffic, r, *row) for r, row in enumerate(traffic.info)]
 
     def transmit(self, t_ns: int) -> list[Any]:
-        return [o for r, o in self._traffic.side["rsu"] if r == self._r]
+        return self._traffic.side["rsu"][self._r]  # type: ignore[no-any-return]
