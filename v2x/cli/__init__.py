@@ -64,6 +64,23 @@ def _bus_spec(ctx: click.Context, param: click.Parameter, value: str) -> str:
     raise click.BadParameter("use memory, embedded or mqtt://host:port", ctx, param)
 
 
+def _duration_s(ctx: click.Context, param: click.Parameter, value: str | None) -> float | None:
+    if value is None:
+        return None
+    try:
+        return float(value)
+    except ValueError:
+        pass
+    from v2x.errors import ConfigError
+    from v2x.units import parse_duration
+
+    try:
+        return parse_duration(value.strip()) / 1e9
+    except ConfigError as exc:
+        raise click.BadParameter(f"{value!r}: seconds (30) or a duration with a unit "
+                                 f"(30s, '500 ms', '2 min')", ctx, param) from exc
+
+
 @main.command("run")
 @click.argument("scenario")
 @click.option("--seed", type=int, default=None, help="Override the scenario's seed.")
@@ -72,8 +89,9 @@ def _bus_spec(ctx: click.Context, param: click.Parameter, value: str) -> str:
 @click.option("--gui", is_flag=True, help="Run sumo-gui over TraCI instead of libsumo.")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
               default=None, help="Run directory [default: runs/<scenario>-<seed>].")
-@click.option("--duration", "duration_s", type=float, default=None,
-              help="Run only the first N seconds of the scenario.")
+@click.option("--duration", "duration_s", default=None, callback=_duration_s,
+              help="Run only the first part of the scenario: seconds (30) or a duration "
+                   "with a unit (30s, '2 min').")
 @click.option("--lang", type=click.Choice(["en", "zh"]), default="en", show_default=True,
               help="Report language.")
 @click.option("--payload", type=click.Choice(["uper", "json"]), default="uper",
