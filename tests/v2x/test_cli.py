@@ -83,7 +83,7 @@ def test_exit_1_when_a_criterion_fails_and_0_when_all_pass(tmp_path: Path) -> No
     (tmp_path / "fail" / "scenario.toml").write_text(failing)
     out = tmp_path / "out-fail"
     res = CliRunner().invoke(main, ["run", str(tmp_path / "fail"), "--bus", "memory",
-                                    "--duration", "5", "--out", str(out), "-q"])
+                                    "--duration", "5s", "--out", str(out), "-q"])
     assert res.exit_code == 1, res.output
     assert "[FAIL] all vehicles on the road" in res.output
     assert (out / "report.html").is_file() and (out / "junit.xml").is_file()
