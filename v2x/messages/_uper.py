@@ -1213,11 +1213,20 @@ def _bsm_columns(batch: BsmBatch) -> dict[str, np.ndarray]:
     }
 
 
-def _reverse13(v: np.ndarray) -> np.ndarray:
+def _reverse13_table() -> np.ndarray:
+    v = np.arange(2**13, dtype=np.uint64)
     out = np.zeros_like(v)
     for k in range(13):
         out |= ((v >> np.uint64(k)) & np.uint64(1)) << np.uint64(12 - k)
     return out
+
+
+_REVERSE13 = _reverse13_table()
+
+
+def _reverse13(v: np.ndarray) -> np.ndarray:
+    """The 13-bit values ``v`` (n,) uint64 with their bit order reversed (a table look-up)."""
+    return _REVERSE13[v]
 
 
 def encode_bsm_batch(batch: BsmBatch) -> list[bytes]:

@@ -173,8 +173,12 @@ class _Table:
 
     def _write(self, table: pa.Table) -> None:
         if self.writer is None:
+            # dictionary pages only for the string columns: on floats and ids they never pay
+            # off, and trying costs a third of the writer's time (and 25 % more bytes)
+            strings = [f.name for f in self.schema
+                       if pa.types.is_dictionary(f.type) or pa.types.is_string(f.type)]
             self.writer = pq.ParquetWriter(self.path, self.schema, compression="zstd",
-                                           compression_level=1)
+                                           compression_level=1, use_dictionary=strings)
         self.writer.write_table(table)
 
     def close(self) -> None:
