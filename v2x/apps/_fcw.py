@@ -322,43 +322,55 @@ class FcwState:
         self._active[idx] = True
         return new & is_first
 
-    def update_steps(self, step: npt.ArrayLike, receiver: npt.ArrayLike,
+    def update_steps(self, step: npt.ArrayLike, receiver: npt.ArrayLike, active: npt.ArrayLike,
                      n_steps: int) -> np.ndarray:
-        """:meth:`update` for ``n_steps`` consecutive steps at once (a window of steps).
+        """Rising edges over a window of ``n_steps`` steps, from the evaluations made in it.
+
+        An ego vehicle's warning is *evaluated* at a step when it received at least one BSM it
+        could assess then; it is active or not by that evaluation. Between evaluations (a step
+        in which it heard no BSM, e.g. with a 200 ms BSM period) its state is held, as an OBU
+        keeps its last assessment until new information arrives. A warning is new where it is
+        active and the ego's previous evaluation (in this window or before) was not.
 
         Args:
-            step: ``(k,)`` int step of each active warning, ``0..n_steps-1``.
-            receiver: ``(k,)`` int vehicle index of each; one (step, receiver) at most once.
-            n_steps: steps in the window (>= 1); the state afterwards is that of its last step.
+            step: ``(k,)`` int step of each evaluation, ``0..n_steps-1``.
+            receiver: ``(k,)`` int ego vehicle index; one (step, receiver) at most once.
+            active: ``(k,)`` bool, the evaluation's outcome.
+            n_steps: steps in the window (>= 1).
 
-        Returns ``(k,)`` bool: True where the vehicle was not active in the step before (for
-        step 0, at the previous update), exactly as calling :meth:`update` once per step
-        (tested). Raises ValueError for mis-shaped input, negative indices or steps outside
-        the window.
+        Returns ``(k,)`` bool aligned with the input: True for a new warning. The result does
+        not depend on how steps are grouped into windows (tested). Raises ValueError for
+        mis-shaped input, negative indices, steps outside the window or a (step, receiver)
+        given twice.
         """
         stp = np.asarray(step, dtype=np.int64)
         rec = np.asarray(receiver, dtype=np.int64)
-        if stp.shape != rec.shape or rec.ndim != 1:
-            raise ValueError(f"step and receiver must share one (k,) shape, got {stp.shape}, "
-                             f"{rec.shape}")
-        n_steps = int(n_steps)
-        if n_steps < 1:
+        act = np.asarray(active, dtype=bool)
+        if not (stp.shape == rec.shape == act.shape) or rec.ndim != 1:
+            raise ValueError(f"step, receiver and active must share one (k,) shape, got "
+                             f"{stp.shape}, {rec.shape}, {act.shape}")
+        if int(n_steps) < 1:
             raise ValueError(f"n_steps must be >= 1, got {n_steps}")
         if rec.size == 0:
-            self._active[:] = False
             return np.zeros(0, dtype=bool)
-        if rec.min() < 0 or stp.min() < 0 or stp.max() >= n_steps:
+        if rec.min() < 0 or stp.min() < 0 or stp.max() >= int(n_steps):
             raise ValueError("receiver indices must be >= 0 and steps in 0..n_steps-1")
         self._ensure(int(rec.max()))
-        width = self._active.size
-        key = stp * width + rec
-        keys = np.sort(key)
-        prev = key - width  # the same vehicle one step earlier
-        pos = np.minimum(np.searchsorted(keys, prev), keys.size - 1)
-        was = np.where(stp > 0, keys[pos] == prev, self._active[rec])
-        self._active[:] = False
-        self._active[rec[stp == n_steps - 1]] = True
-        return ~was
+        order = np.lexsort((stp, rec))  # by receiver, then step
+        r, s_, a = rec[order], stp[order], act[order]
+        first = np.ones(r.size, dtype=bool)
+        first[1:] = r[1:] != r[:-1]
+        if np.any(~first & (s_ == np.roll(s_, 1))):
+            raise ValueError("a (step, receiver) pair is given twice")
+        prev = np.empty(r.size, dtype=bool)
+        prev[first] = self._active[r[first]]
+        prev[~first] = a[:-1][~first[1:]]
+        last = np.ones(r.size, dtype=bool)
+        last[:-1] = first[1:]
+        self._active[r[last]] = a[last]
+        out = np.empty(r.size, dtype=bool)
+        out[order] = a & ~prev
+        return out
 
     def clear(self, vehicles: npt.ArrayLike) -> None:
         """Forget the state of these vehicle indices (e.g. vehicles that left the simulation)."""

@@ -560,8 +560,7 @@ class Simulation:
         st = w.states
         cand = np.flatnonzero(got & (ltype == _BSM) & (rx_row[lk.rx] >= 0)
                               & (lk.distance_m <= self.cfg.fcw_range_m))
-        if cand.size == 0:
-            self.fcw_state.update(np.empty(0, np.int64))
+        if cand.size == 0:  # nobody heard a BSM to assess: every warning state is held
             return
         b = bsm_of[lk.tx[cand]]  # BSM rows
         ego = rx_row[lk.rx[cand]]  # vehicle rows of the receivers
@@ -573,9 +572,14 @@ class Simulation:
         used[cand[res.warn]] = True
         ego_node = st.index[ego]
         width = self.veh.n  # (step, ego) -> one key, ordered by step then ego
-        crit = most_critical(w.k[ego] * width + ego_node, res.ttc_s, res.warn)
-        rising = self.fcw_state.update_steps(crit.receiver // width, crit.receiver % width,
-                                             w.n_steps)
+        key = w.k[ego] * width + ego_node
+        crit = most_critical(key, res.ttc_s, res.warn)
+        # every (step, ego) that assessed a BSM is an evaluation; active if one link warned
+        evaluated = np.unique(key)
+        active = np.isin(evaluated, crit.receiver, assume_unique=True)
+        new = self.fcw_state.update_steps(evaluated // width, evaluated % width, active,
+                                          w.n_steps)
+        rising = new[np.searchsorted(evaluated, crit.receiver)]
         if np.any(rising):
             li = crit.link[rising]
             self.rec.append("warnings", t_ns=w.t[w.k[ego[li]]],

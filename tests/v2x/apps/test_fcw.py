@@ -224,29 +224,33 @@ def test_state_reports_rising_edges_only() -> None:
         state.update(np.array([1.5]))
 
 
-def test_state_window_update_equals_one_update_per_step() -> None:
-    # active sets of 5 steps, given as one window after an earlier step where 4 was active
-    steps = [[1, 2], [2, 3], [], [2, 10], [2, 4]]
-    seq = FcwState(capacity=4)
-    seq.update(np.array([4]))
-    want = [seq.update(np.array(a, np.int64)) for a in steps]
-    win = FcwState(capacity=4)
-    win.update(np.array([4]))
-    stp = np.concatenate([np.full(len(a), k) for k, a in enumerate(steps)]).astype(np.int64)
-    rec = np.concatenate([np.array(a, np.int64) for a in steps])
-    got = win.update_steps(stp, rec, len(steps))
-    # by hand: step 0: 1 new, 2 new; step 1: 2 stays, 3 new; step 3: 2 and 10 new after the
-    # empty step; step 4: 2 stays, 4 new (its step-before-the-window activity is long gone)
-    np.testing.assert_array_equal(got, [True, True, False, True, True, True, False, True])
-    np.testing.assert_array_equal(got, np.concatenate(want))
-    np.testing.assert_array_equal(win.active, seq.active)  # [2, 4]: the last step's set
-    # a window whose last step is empty leaves nobody active
-    win.update_steps(np.array([0]), np.array([7]), 2)
-    assert win.active.size == 0
+def test_state_holds_between_evaluations_and_windows_do_not_matter() -> None:
+    # (step, ego, active) evaluations; an ego not evaluated in a step keeps its state
+    evals = [(0, 1, True), (0, 2, False),
+             (1, 2, True),                   # ego 1 heard no BSM: still active
+             (2, 1, True),                   # ... so this is not a new warning
+             (3, 1, False), (3, 2, True),    # ego 2 was held active since step 1
+             (4, 1, True), (4, 2, False)]    # ego 1 off at 3, on again: new
+    want = [True, False, True, False, False, False, True, False]
+    for window in (5, 1, 2, 3):
+        state = FcwState(capacity=2)
+        state.update(np.array([4]))  # ego 4 active before; never evaluated: stays active
+        got = []
+        for w0 in range(0, 5, window):
+            part = [(k - w0, e, a) for k, e, a in evals if w0 <= k < w0 + window]
+            stp, rec, act = (np.array(c) for c in zip(*part, strict=True))
+            got.extend(state.update_steps(stp, rec, act, min(window, 5 - w0)).tolist())
+        assert got == want, window
+        np.testing.assert_array_equal(state.active, [1, 4])
+    state = FcwState()
+    assert state.update_steps(np.array([], np.int64), np.array([], np.int64),
+                              np.array([], bool), 3).size == 0
     with pytest.raises(ValueError, match="0..n_steps-1"):
-        win.update_steps(np.array([2]), np.array([1]), 2)
+        state.update_steps(np.array([2]), np.array([1]), np.array([True]), 2)
     with pytest.raises(ValueError, match="shape"):
-        win.update_steps(np.array([0, 1]), np.array([1]), 2)
+        state.update_steps(np.array([0, 1]), np.array([1]), np.array([True]), 2)
+    with pytest.raises(ValueError, match="twice"):
+        state.update_steps(np.array([1, 1]), np.array([3, 3]), np.array([True, False]), 2)
 
 
 def test_pipeline_one_step() -> None:

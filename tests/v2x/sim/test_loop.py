@@ -148,7 +148,8 @@ class _BeaconRsu:
         return out
 
 
-def _run_window(tmp_path: Path, window: int) -> dict[str, pd.DataFrame]:
+def _run_window(tmp_path: Path, window: int,
+                bsm_period_ns: int = 100_000_000) -> dict[str, pd.DataFrame]:
     # a closing pair in one lane (FCW fires), a braking car (hard-braking event at -5 m/s²),
     # a car 400 m away (only some links in range) and an RSU near the pair
     vehicles = [ScriptedVehicle("ego", 0.0, 0.0, 0.0, 20.0),
@@ -156,7 +157,7 @@ def _run_window(tmp_path: Path, window: int) -> dict[str, pd.DataFrame]:
                 ScriptedVehicle("brake", 3.5, 80.0, 0.0, 15.0, accel=-5.0, lane="lane_1"),
                 ScriptedVehicle("far", 400.0, 300.0, 90.0, 12.0, lane="lane_9")]
     cfg = SimConfig(start=START, duration_ns=2_300_000_000, fcw=ForwardCollisionWarning(),
-                    reception_sample=0.5, window_steps=window)
+                    reception_sample=0.5, window_steps=window, bsm_period_ns=bsm_period_ns)
 
     async def go() -> None:
         with Recorder(tmp_path) as rec:
@@ -170,15 +171,19 @@ def _run_window(tmp_path: Path, window: int) -> dict[str, pd.DataFrame]:
     return {p.stem: pd.read_parquet(p) for p in sorted(tmp_path.glob("*.parquet"))}
 
 
-def test_window_size_does_not_change_the_recording(tmp_path: Path) -> None:
+@pytest.mark.parametrize("bsm_period_ms", [100, 200])
+def test_window_size_does_not_change_the_recording(tmp_path: Path, bsm_period_ms: int) -> None:
     # with the ideal channel nothing is random per link: one step at a time, 10 steps and 7
-    # steps (23 steps: the last window is short) must record the same run
-    one = _run_window(tmp_path / "w1", 1)
+    # steps (23 steps: the last window is short) must record the same run; with a 200 ms BSM
+    # period every other step has no BSM, and the FCW state is held across those steps
+    period = bsm_period_ms * 1_000_000
+    one = _run_window(tmp_path / "w1", 1, period)
     assert len(one["warnings"]) == 1 and (one["events"]["kind"] == "hard_braking").sum() == 1
     assert set(one["transmissions"]["msg_type"]) == {"BSM", "SPAT", "MAP"}
-    assert len(one["bus"]) == 23 * 2 + 5  # per step: BSM uplink + SPAT; MAP at 5 steps
+    steps_with_bsm = 23 if bsm_period_ms == 100 else 12
+    assert len(one["bus"]) == steps_with_bsm + 23 + 5  # BSM uplinks, SPAT each step, 5 MAP
     for window in (10, 7):
-        other = _run_window(tmp_path / f"w{window}", window)
+        other = _run_window(tmp_path / f"w{window}", window, period)
         assert other.keys() == one.keys()
         for table, a in one.items():
             b = other[table]
