@@ -294,6 +294,7 @@ class Simulation:
                             < config.reception_sample)
         self._pending_stops = sorted(config.stops, key=lambda s: s.at_ns)
         self._topic_info: dict[str, tuple[str, str]] = {}
+        self._events: list[dict[str, np.ndarray]] = []  # the window's events, in step order
         # uplink topic of every RSU and message type, built (and validated) once
         self._uplink = {(r, m): rsu_up(config.zone, unit.name, m.lower())
                         for r, unit in enumerate(self.roadside) for m in MSG_TYPES}
@@ -395,7 +396,8 @@ class Simulation:
         bsm = BsmBatch.assemble(bf, s, sender=sender, msg_cnt=w.bsm_cnt,
                                 sec_mark=w.sec[vk[s]])
         frames = encode_bsm_rows(bsm)  # real UPER MessageFrames, one per BSM (row)
-        heard = self._decode_bsm(w.t[vk[s]], bsm, frames)  # what every receiver reads
+        heard = self._decode_bsm(w.t, vk[s], bsm, frames)  # what every receiver reads
+        self._write_events()
         n_b, n_r = bsm.n, len(w.rsu_out)
         n_tx = n_b + n_r
         # RSU messages as columns: (step, rsu index, type code, size, msgCnt)
@@ -589,13 +591,14 @@ class Simulation:
             self.summary.warnings += int(li.size)
 
     # ------------------------------------------------------------------------------------
-    def _decode_bsm(self, t_ns: np.ndarray, bsm: BsmBatch,
+    def _decode_bsm(self, t_ns: np.ndarray, bsm_k: np.ndarray, bsm: BsmBatch,
                     frames: np.ndarray) -> dict[str, np.ndarray]:
         """Decode the BSM frames once (PC5 is a broadcast: every receiver gets the same
         bytes) into what applications use: network x/y [m], speed [m/s], heading [deg],
         length [m], (n_bsm,) each, NaN for a frame that did not decode; such frames are
-        counted and recorded as ``decode_error`` events at their step ``t_ns`` (n_bsm,) [ns]
-        (value = the BSM's row in the window)."""
+        counted and recorded as ``decode_error`` events at their step (``t_ns`` (n_steps,)
+        [ns] step times, ``bsm_k`` (n_bsm,) step of each BSM, non-decreasing), ``value`` = the
+        BSM's row within its step."""
         dec, ok, errors = decode_bsm_frames(frames)
         n = len(frames)
         out = {k: np.full(n, np.nan) for k in ("x", "y", "speed", "heading_deg", "length")}
@@ -607,12 +610,23 @@ class Simulation:
         if errors:
             k = len(errors)
             rows = np.array([i for i, _ in errors], np.int64)
-            self.rec.append("events", t_ns=t_ns[rows],
-                            kind=np.full(k, "decode_error", dtype=object),
-                            vehicle=bsm.sender[rows], other=np.full(k, -1, np.int64),
-                            value=rows.astype(np.float64))
+            in_step = rows - np.searchsorted(bsm_k, bsm_k[rows])  # row within its step
+            self._events.append(dict(t_ns=t_ns[bsm_k[rows]],
+                                     kind=np.full(k, "decode_error", dtype=object),
+                                     vehicle=bsm.sender[rows], other=np.full(k, -1, np.int64),
+                                     value=in_step.astype(np.float64)))
             self.summary.decode_errors += k
         return out
+
+    def _write_events(self) -> None:
+        """The window's events in step order (within a step: hard braking and collisions as
+        they were taken, then decode errors), as one step at a time would write them."""
+        if not self._events:
+            return
+        cols = {k: np.concatenate([e[k] for e in self._events]) for k in self._events[0]}
+        self._events = []
+        o = np.argsort(cols["t_ns"], kind="stable")
+        self.rec.append("events", **{k: v[o] for k, v in cols.items()})
 
     def _fields(self, st: VehicleStates) -> BsmFields:
         return BsmFields.encode(x=st.x, y=st.y, geo=self.geo, speed=st.speed,
@@ -636,20 +650,21 @@ class Simulation:
         veh.braking[st.index] = hard | (was & (st.accel < -_HARD_BRAKING_END))
         if np.any(new):
             k = int(np.count_nonzero(new))
-            self.rec.append("events", t_ns=np.full(k, t, np.int64),
-                            kind=np.full(k, "hard_braking", dtype=object),
-                            vehicle=st.index[new], other=np.full(k, -1, np.int64),
-                            value=-st.accel[new])
+            self._events.append(dict(t_ns=np.full(k, t, np.int64),
+                                     kind=np.full(k, "hard_braking", dtype=object),
+                                     vehicle=st.index[new], other=np.full(k, -1, np.int64),
+                                     value=-st.accel[new]))
             self.summary.hard_braking += k
         cols = self.traffic.collisions()
         if cols:
             names = self.traffic.vehicle_names()
             pos = {n: i for i, n in enumerate(names)}
-            self.rec.append("events", t_ns=np.full(len(cols), t, np.int64),
-                            kind=np.full(len(cols), "collision", dtype=object),
-                            vehicle=np.array([pos.get(c.collider, -1) for c in cols], np.int64),
-                            other=np.array([pos.get(c.victim, -1) for c in cols], np.int64),
-                            value=np.array([c.speed for c in cols], np.float64))
+            self._events.append(dict(
+                t_ns=np.full(len(cols), t, np.int64),
+                kind=np.full(len(cols), "collision", dtype=object),
+                vehicle=np.array([pos.get(c.collider, -1) for c in cols], np.int64),
+                other=np.array([pos.get(c.victim, -1) for c in cols], np.int64),
+                value=np.array([c.speed for c in cols], np.float64)))
             self.summary.collisions += len(cols)
 
     def _record_bus(self, pubs: Sequence[tuple[str, bytes]], pub_t: Sequence[int],

@@ -192,29 +192,46 @@ def test_window_size_does_not_change_the_recording(tmp_path: Path, bsm_period_ms
             pd.testing.assert_frame_equal(a, b, check_exact=True, obj=f"{table} w{window}")
 
 
+@pytest.mark.parametrize("window", [1, 10])
 def test_a_frame_that_does_not_decode_is_counted_and_recorded(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    # corrupt the first BSM of every window (its frame's extension bit): 2 s = 2 windows of
-    # 10 steps; the receivers see a frame they cannot decode, the run goes on
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, window: int) -> None:
+    # every frame vehicle 1 sends is corrupted (its extension bit set); receivers cannot
+    # decode it, the run goes on; vehicle 2 brakes hard at 0.5 s: events come in step order
     import v2x.sim._loop as loop
 
     real = loop.encode_bsm_rows
 
     def corrupt(batch):  # type: ignore[no-untyped-def]
         rows = real(batch)
-        rows[0, 0] |= 0x80
+        rows[batch.sender == 1, 0] |= 0x80
         return rows
 
     monkeypatch.setattr(loop, "encode_bsm_rows", corrupt)
     vehicles = [ScriptedVehicle("a", 0.0, 0.0, 0.0, 15.0),
-                ScriptedVehicle("b", 0.0, 20.0, 0.0, 15.0)]
-    run = _run(tmp_path, vehicles, 2.0)
-    ev = pd.read_parquet(run / "events.parquet")
+                ScriptedVehicle("b", 0.0, 20.0, 0.0, 15.0),
+                ScriptedVehicle("c", 3.5, 60.0, 0.0, 15.0, accel=-5.0, lane="lane_1")]
+    cfg = SimConfig(start=START, duration_ns=1_500_000_000, fcw=ForwardCollisionWarning(),
+                    reception_sample=1.0, window_steps=window)
+
+    async def go() -> None:
+        with Recorder(tmp_path) as rec:
+            sim = Simulation(traffic=ScriptedTraffic(vehicles), roadside=[],
+                             channel=make_channel("ideal"), geo=_geo(), recorder=rec,
+                             config=cfg, seed=1)
+            async with MemoryBus() as bus:
+                summary = await sim.run(bus)
+            assert summary.decode_errors == 15
+
+    asyncio.run(go())
+    ev = pd.read_parquet(tmp_path / "events.parquet")
     bad = ev[ev["kind"] == "decode_error"]
-    # the first BSM of each window is vehicle 0's at t = 0.1 s and 1.1 s
-    assert bad["t_ns"].tolist() == [100_000_000, 1_100_000_000]
-    assert bad["vehicle"].tolist() == [0, 0]
+    # one per step (15 steps of 100 ms), vehicle 1, the second BSM of its step (row 1)
+    assert bad["t_ns"].tolist() == [k * 100_000_000 for k in range(1, 16)]
+    assert set(bad["vehicle"]) == {1} and set(bad["value"]) == {1.0}
+    # hard braking (-5 m/s² > 0.4 g) from the first step, in time order with the rest
+    assert ev["kind"].iloc[0] == "hard_braking" and ev["t_ns"].iloc[0] == 100_000_000
+    assert ev["t_ns"].is_monotonic_increasing
     # the corrupt frames are what was sent: recorded as they went on air
-    tx = pd.read_parquet(run / "transmissions.parquet")
-    first = tx[(tx["t_ns"] == 100_000_000) & (tx["sender"] == 0)]["frame"].iloc[0]
-    assert first[0] & 0x80
+    tx = pd.read_parquet(tmp_path / "transmissions.parquet")
+    assert all(f[0] & 0x80 for f in tx[tx["sender"] == 1]["frame"])
+    assert not any(f[0] & 0x80 for f in tx[tx["sender"] != 1]["frame"])
