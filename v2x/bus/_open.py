@@ -154,7 +154,10 @@ class Tap:
         fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._waiter = (n_total, fut)
         try:
-            await asyncio.wait_for(fut, timeout_s)
+            # asyncio.timeout, not wait_for: on Python 3.11 wait_for can return normally when
+            # the task is cancelled (Ctrl-C) just as fut completes, and the interrupt is lost
+            async with asyncio.timeout(timeout_s):
+                await fut
         except TimeoutError:
             raise BusError(
                 f"bus barrier timed out after {timeout_s} s on {self._pattern!r} at "

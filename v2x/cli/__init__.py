@@ -1,7 +1,8 @@
 """The ``v2x`` command line, thin over the library.
 
 Exit codes: 0 all criteria passed, 1 a criterion failed, 2 usage, configuration or run error
-(the message names the file, key and value; no traceback).
+(the message names the file, key and value; no traceback), 130 interrupted (Ctrl-C; the
+partial recording says so in its ``run.json``).
 """
 
 from __future__ import annotations
@@ -17,15 +18,18 @@ from v2x.errors import V2XError
 
 __all__ = ["MAX_SEED", "RunResult", "check_criteria", "main", "run_scenario"]
 
-EXIT_PASS, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
+EXIT_PASS, EXIT_FAIL, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 
 class _Group(click.Group):
-    """Maps our errors to exit code 2 with a one-line message."""
+    """Maps our errors to exit code 2 with a one-line message, Ctrl-C to 130."""
 
     def invoke(self, ctx: click.Context) -> object:
         try:
             return super().invoke(ctx)
+        except (KeyboardInterrupt, click.Abort):
+            click.echo("v2x: interrupted", err=True)
+            ctx.exit(EXIT_INTERRUPTED)
         except V2XError as exc:
             click.echo(f"v2x: error: {exc}", err=True)
             cause = exc.__cause__

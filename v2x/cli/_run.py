@@ -146,9 +146,10 @@ def run_scenario(scenario: scenarios.Scenario | str | Path, *, out_dir: str | Pa
                                         "status": "complete"})
     except BaseException as exc:
         if rec is not None:  # say what happened next to the partial recording, lose nothing
+            stopped = isinstance(exc, (KeyboardInterrupt, asyncio.CancelledError))
             rec.write_json("run.json", {"scenario_id": sc.id, "seed": sc.seed,
-                                        "status": "failed", "error": f"{type(exc).__name__}: "
-                                                                     f"{exc}"})
+                                        "status": "interrupted" if stopped else "failed",
+                                        "error": f"{type(exc).__name__}: {exc}"})
         traffic.close()  # stop and reap SUMO (and its process) before the error goes up
         raise
     finally:

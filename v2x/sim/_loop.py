@@ -139,8 +139,9 @@ class SimConfig:
     window_steps: int = 10  # steps processed together (see the module docstring)
 
     def __post_init__(self) -> None:
-        if int(self.window_steps) < 1:
-            raise ValueError(f"window_steps must be >= 1, got {self.window_steps!r}")
+        w = self.window_steps
+        if isinstance(w, bool) or not isinstance(w, (int, np.integer)) or w < 1:
+            raise ValueError(f"window_steps must be an integer >= 1, got {w!r}")
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,7 @@ import socket
 import subprocess
 import sys
 import threading
+import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
@@ -188,13 +189,35 @@ def _start_child(factory: Callable[[], TrafficSide]) -> tuple[Connection, _Child
         return pipe, _Child(proc)
     mine, theirs = socket.socketpair()
     fd = theirs.fileno()
+    # its own session: a Ctrl-C in the terminal reaches the parent only, which stops the child
+    # in order (a dead parent closes the socket, and the child ends at its next read)
     popen = subprocess.Popen([sys.executable, "-P", "-m", "v2x.traffic._child", str(fd)],
-                             pass_fds=(fd,), stdin=subprocess.DEVNULL)
+                             pass_fds=(fd,), stdin=subprocess.DEVNULL, start_new_session=True)
     theirs.close()
     conn = Connection(mine.detach())
     conn.send(list(sys.path))
     conn.send(factory)
     return conn, _Child(popen)
+
+
+def _read_into(pipe: Connection, inbox: queue.SimpleQueue[bytes | None]) -> None:
+    """Reader thread: take every answer off the pipe as soon as it arrives (the read releases
+    the GIL), so the child never blocks on a full pipe while the loop works; None at the end."""
+    try:
+        while True:
+            inbox.put(pipe.recv_bytes())
+    except (EOFError, OSError):
+        inbox.put(None)
+
+
+def _reap(pipe: Connection, proc: _Child) -> None:
+    """Finalizer of a PipelinedTraffic that was never closed: stop and reap the child."""
+    try:
+        pipe.send("close")
+    except OSError:
+        pass
+    if not proc.join(timeout=5):
+        proc.kill()
 
 
 class PipelinedTraffic:
@@ -226,9 +249,12 @@ class PipelinedTraffic:
         self._open = True
         self._joined = False
         self._inbox: queue.SimpleQueue[bytes | None] = queue.SimpleQueue()
-        self._reader = threading.Thread(target=self._read, daemon=True,
-                                         name="v2x-traffic-reader")
+        # the reader holds the pipe and the queue, not this object: an unclosed
+        # PipelinedTraffic can be collected, and its finalizer stops the child
+        self._reader = threading.Thread(target=_read_into, args=(self._pipe, self._inbox),
+                                         daemon=True, name="v2x-traffic-reader")
         self._reader.start()
+        self._finalizer = weakref.finalize(self, _reap, self._pipe, self._proc)
         try:
             first = self._inbox.get(timeout=timeout_s)
         except queue.Empty:
@@ -236,16 +262,16 @@ class PipelinedTraffic:
             raise SumoError(f"the traffic process did not start within {timeout_s} s") from None
         self.info = self._decode(first)
         for _ in range(max(1, ahead)):  # the child runs up to `ahead` steps ahead of the loop
-            self._pipe.send("step")
+            self._ask()
 
-    def _read(self) -> None:
-        """Reader thread: take every answer off the pipe as soon as it arrives (the read
-        releases the GIL), so the child never blocks on a full pipe while the loop works."""
+    def _ask(self) -> None:
+        """Ask the child for one more step; a dead child is a SumoError, not an OSError."""
         try:
-            while True:
-                self._inbox.put(self._pipe.recv_bytes())
-        except (EOFError, OSError):
-            self._inbox.put(None)
+            self._pipe.send("step")
+        except OSError as exc:  # BrokenPipeError, ConnectionResetError: the child is gone
+            self.close()
+            raise SumoError(f"the traffic process died (exit code {self._proc.exitcode})") \
+                from exc
 
     def _receive(self) -> Any:
         return self._decode(self._inbox.get())
@@ -264,7 +290,7 @@ class PipelinedTraffic:
     def step(self) -> VehicleStates:
         """The next step's states; asks the child for the one after it before returning."""
         wire, collisions, new_names, side = self._receive()
-        self._pipe.send("step")
+        self._ask()
         self._names.extend(new_names)
         self._wire.add_names(new_names)
         self._collisions = list(collisions)
@@ -296,6 +322,7 @@ class PipelinedTraffic:
         if not wait or self._joined:
             return
         self._joined = True
+        self._finalizer.detach()
         # the child reads "close" before its next step and exits; the reader thread takes
         # what it sent before and stops at the end of the pipe
         if not self._proc.join(timeout=10):

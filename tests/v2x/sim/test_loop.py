@@ -235,3 +235,9 @@ def test_a_frame_that_does_not_decode_is_counted_and_recorded(
     tx = pd.read_parquet(tmp_path / "transmissions.parquet")
     assert all(f[0] & 0x80 for f in tx[tx["sender"] == 1]["frame"])
     assert not any(f[0] & 0x80 for f in tx[tx["sender"] != 1]["frame"])
+
+
+@pytest.mark.parametrize("bad", [0, -3, 2.5, "3", True])
+def test_window_steps_must_be_a_positive_integer(bad: object) -> None:
+    with pytest.raises(ValueError, match="window_steps must be an integer >= 1"):
+        SimConfig(start=START, duration_ns=1_000_000_000, window_steps=bad)  # type: ignore[arg-type]
