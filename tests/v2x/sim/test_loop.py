@@ -14,7 +14,7 @@ from v2x.bus import MemoryBus
 from v2x.channel import make_channel
 from v2x.geo import GeoFrame
 from v2x.recorder import Recorder
-from v2x.sim import SimConfig, Simulation
+from v2x.sim import RunSummary, SimConfig, Simulation
 from v2x.traffic import ScriptedTraffic, ScriptedVehicle
 
 START = dt.datetime(2026, 6, 1, 8, 0, tzinfo=dt.timezone(dt.timedelta(hours=8)))
@@ -26,19 +26,25 @@ def _geo() -> GeoFrame:
     return GeoFrame(offset_x=-e0, offset_y=-n0)
 
 
+def _simulate(tmp_path: Path, vehicles: list[ScriptedVehicle], cfg: SimConfig, *,
+              roadside: tuple = (), seed: int = 1) -> RunSummary:
+    """One run on scripted traffic, the ideal channel and the memory bus, into tmp_path."""
+
+    async def go() -> RunSummary:
+        with Recorder(tmp_path) as rec:
+            sim = Simulation(traffic=ScriptedTraffic(vehicles), roadside=list(roadside),
+                             channel=make_channel("ideal"), geo=_geo(), recorder=rec,
+                             config=cfg, seed=seed)
+            async with MemoryBus() as bus:
+                return await sim.run(bus)
+
+    return asyncio.run(go())
+
+
 def _run(tmp_path: Path, vehicles: list[ScriptedVehicle], seconds: float) -> Path:
     cfg = SimConfig(start=START, duration_ns=int(seconds * 1e9), fcw=ForwardCollisionWarning(),
                     reception_sample=1.0)
-
-    async def go() -> None:
-        with Recorder(tmp_path) as rec:
-            sim = Simulation(traffic=ScriptedTraffic(vehicles), roadside=[],
-                             channel=make_channel("ideal"), geo=_geo(), recorder=rec,
-                             config=cfg, seed=1)
-            async with MemoryBus() as bus:
-                await sim.run(bus)
-
-    asyncio.run(go())
+    _simulate(tmp_path, vehicles, cfg)
     return tmp_path
 
 
@@ -159,15 +165,7 @@ def _run_window(tmp_path: Path, window: int,
     cfg = SimConfig(start=START, duration_ns=2_300_000_000, fcw=ForwardCollisionWarning(),
                     reception_sample=0.5, window_steps=window, bsm_period_ns=bsm_period_ns)
 
-    async def go() -> None:
-        with Recorder(tmp_path) as rec:
-            sim = Simulation(traffic=ScriptedTraffic(vehicles), roadside=[_BeaconRsu()],
-                             channel=make_channel("ideal"), geo=_geo(), recorder=rec,
-                             config=cfg, seed=3)
-            async with MemoryBus() as bus:
-                await sim.run(bus)
-
-    asyncio.run(go())
+    _simulate(tmp_path, vehicles, cfg, roadside=(_BeaconRsu(),), seed=3)
     return {p.stem: pd.read_parquet(p) for p in sorted(tmp_path.glob("*.parquet"))}
 
 
@@ -213,16 +211,7 @@ def test_a_frame_that_does_not_decode_is_counted_and_recorded(
     cfg = SimConfig(start=START, duration_ns=1_500_000_000, fcw=ForwardCollisionWarning(),
                     reception_sample=1.0, window_steps=window)
 
-    async def go() -> None:
-        with Recorder(tmp_path) as rec:
-            sim = Simulation(traffic=ScriptedTraffic(vehicles), roadside=[],
-                             channel=make_channel("ideal"), geo=_geo(), recorder=rec,
-                             config=cfg, seed=1)
-            async with MemoryBus() as bus:
-                summary = await sim.run(bus)
-            assert summary.decode_errors == 15
-
-    asyncio.run(go())
+    assert _simulate(tmp_path, vehicles, cfg).decode_errors == 15
     ev = pd.read_parquet(tmp_path / "events.parquet")
     bad = ev[ev["kind"] == "decode_error"]
     # one per step (15 steps of 100 ms), vehicle 1, the second BSM of its step (row 1)
