@@ -3,6 +3,7 @@ side that runs SUMO with its RSUs."""
 
 from roadside._map import DIRECTION_MANEUVERS, build_map_node, junction_numbers
 from roadside._rsu import RoadsideUnit, build_rsus
+from roadside._side import RsuProxy, SumoSide
 from roadside._signals import (
     SUMO_LIGHT_STATES,
     GroupTiming,
@@ -10,7 +11,6 @@ from roadside._signals import (
     light_state,
     signal_groups,
 )
-from roadside._side import RsuProxy, SumoSide
 from roadside._spat import SpatBuilder
 
 __all__ = [

@@ -31,8 +31,8 @@ from typing import Any
 import sumolib
 
 from scenarios._model import VEHICLE_CLASSES, Scenario
-from v2x.errors import ConfigError, SumoError
 from v2x._cache import cache_dir
+from v2x.errors import ConfigError, SumoError
 from v2x.geo import GeoFrame
 
 __all__ = ["BuiltScenario", "build", "cache_dir", "grid_junction_ids", "sumo_version"]

@@ -17,7 +17,6 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import sumolib
 
 import analysis
@@ -26,10 +25,10 @@ from roadside import RsuProxy, SumoSide
 from v2x.apps import ForwardCollisionWarning
 from v2x.bus import open_bus
 from v2x.channel import make_channel
-from v2x.errors import ConfigError, SumoError
+from v2x.errors import ConfigError
 from v2x.recorder import Recorder
 from v2x.sim import RunSummary, ScriptedStop, SimConfig, Simulation, StepProgress
-from v2x.traffic import PipelinedTraffic, SideStep, SumoTraffic, sumo_command
+from v2x.traffic import PipelinedTraffic, sumo_command
 
 __all__ = ["MAX_SEED", "RunResult", "check_criteria", "run_scenario"]
 
