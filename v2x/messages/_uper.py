@@ -1293,7 +1293,8 @@ def decode_bsm_frames(frames: Sequence[bytes] | np.ndarray) -> tuple[
         if isinstance(frames, np.ndarray):
             arr = frames
         else:
-            arr = np.frombuffer(b"".join(frames[i] for i in idx), np.uint8).reshape(-1, k)
+            arr = np.frombuffer(b"".join(frames[i] for i in idx.tolist()),
+                                np.uint8).reshape(-1, k)
         padded = np.zeros((arr.shape[0], _BSM_WORDS * 8), np.uint8)
         padded[:, :k] = arr
         words = padded.view(">u8").astype(np.uint64)

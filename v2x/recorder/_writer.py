@@ -144,11 +144,12 @@ class _Table:
                     p.to_arrow() if isinstance(p, Binary)
                     else pa.array(list(p), type=pa.binary()) for p in parts]).cast(f.type))
                 continue
-            if parts and all(isinstance(p, Categorical) for p in parts):
-                cats = parts[0].categories
-                if any(p.categories != cats for p in parts):
+            cat_parts = [p for p in parts if isinstance(p, Categorical)]
+            if parts and len(cat_parts) == len(parts):
+                cats = cat_parts[0].categories
+                if any(p.categories != cats for p in cat_parts):
                     raise RecordingError(f"{self.path.name}: column {f.name} changed categories")
-                codes = np.concatenate([p.codes for p in parts]).astype(np.int32)
+                codes = np.concatenate([p.codes for p in cat_parts]).astype(np.int32)
                 arrays.append(pa.DictionaryArray.from_arrays(
                     pa.array(codes), pa.array(cats, type=pa.string())).cast(f.type))
                 continue
