@@ -108,6 +108,9 @@ class ForwardCollisionWarning:
         required_decel_mps2: optional GB/T 33577-style criterion [m/s²]; when given, a link
             ahead also warns when ``closing² / (2 gap)`` reaches it. Default None (off);
             0.68 g = 6.67 m/s² is the figure quoted (to verify).
+        hold_s: how long a threatening assessment of a remote stays valid without a newer BSM
+            from that remote [s]; default 0.5 (5 BSM periods at 10 Hz: one lost BSM does not
+            end a warning; our choice, see :meth:`FcwState.update_pairs`).
 
     Raises ConfigError (naming the key) for a non-positive, non-finite or non-numeric value,
     or a heading difference above 180 deg.
@@ -120,6 +123,7 @@ class ForwardCollisionWarning:
         max_heading_diff_deg: float = 30.0,
         half_lane_m: float = 1.75,
         required_decel_mps2: float | None = None,
+        hold_s: float = 0.5,
     ) -> None:
         self.ttc_threshold_s = _positive(ttc_threshold_s, "ttc_threshold_s")
         self.max_heading_diff_deg = _positive(
@@ -135,12 +139,13 @@ class ForwardCollisionWarning:
             None if required_decel_mps2 is None
             else _positive(required_decel_mps2, "required_decel_mps2")
         )
+        self.hold_s = _positive(hold_s, "hold_s")
 
     def __repr__(self) -> str:
         return (
             f"ForwardCollisionWarning(ttc_threshold_s={self.ttc_threshold_s}, "
             f"max_heading_diff_deg={self.max_heading_diff_deg}, half_lane_m={self.half_lane_m}, "
-            f"required_decel_mps2={self.required_decel_mps2})"
+            f"required_decel_mps2={self.required_decel_mps2}, hold_s={self.hold_s})"
         )
 
     def evaluate(
@@ -260,11 +265,14 @@ def most_critical(
 
 
 class FcwState:
-    """Turns per-step "warning active" sets into rising edges per ego vehicle.
+    """Turns FCW outcomes into rising edges per ego vehicle.
 
     Holds one bool per vehicle index (``0..capacity-1``, grown automatically, doubling, when a
-    larger index appears). A warning is *new* in a step when the vehicle is active now and was
-    not active in the previous call to :meth:`update`.
+    larger index appears) and the (ego, remote) pairs that threaten. Two ways to feed it:
+    :meth:`update_pairs` (what the simulation uses) from every assessment of a received BSM,
+    holding a threat until the remote's next BSM or ``hold_ns``; :meth:`update` from a plain
+    per-step set of active egos, where a warning is *new* when the vehicle is active now and
+    was not active at the previous call. Use one or the other on one state.
 
     Args:
         capacity: initial number of vehicle indices (>= 0).
@@ -274,6 +282,9 @@ class FcwState:
         if int(capacity) < 0:
             raise ValueError(f"capacity must be >= 0, got {capacity!r}")
         self._active = np.zeros(int(capacity), dtype=bool)
+        # pairs (ego << 32 | remote) whose latest assessment warned, and its time [ns]
+        self._pair_key = np.empty(0, np.int64)
+        self._pair_t = np.empty(0, np.int64)
 
     @property
     def capacity(self) -> int:
@@ -322,55 +333,85 @@ class FcwState:
         self._active[idx] = True
         return new & is_first
 
-    def update_steps(self, step: npt.ArrayLike, receiver: npt.ArrayLike, active: npt.ArrayLike,
-                     n_steps: int) -> np.ndarray:
-        """Rising edges over a window of ``n_steps`` steps, from the evaluations made in it.
+    def update_pairs(self, ego: npt.ArrayLike, remote: npt.ArrayLike, step: npt.ArrayLike,
+                     warn: npt.ArrayLike, step_t_ns: npt.ArrayLike,
+                     hold_ns: int) -> tuple[np.ndarray, np.ndarray]:
+        """Warning state of every ego from its assessments of remotes, over a window of steps.
 
-        An ego vehicle's warning is *evaluated* at a step when it received at least one BSM it
-        could assess then; it is active or not by that evaluation. Between evaluations (a step
-        in which it heard no BSM, e.g. with a 200 ms BSM period) its state is held, as an OBU
-        keeps its last assessment until new information arrives. A warning is new where it is
-        active and the ego's previous evaluation (in this window or before) was not.
+        An ego assesses a remote each time it receives a BSM from it (``warn``: the rule
+        fired on that BSM). The pair (ego, remote) threatens from a warning assessment until
+        the next assessment of that remote, or ``hold_ns`` [ns] after it, whichever comes
+        first: an OBU keeps a neighbour's last known state for a while, so a BSM lost on the
+        channel, a step without that remote's BSM (e.g. a 200 ms BSM period) or a BSM from a
+        third vehicle changes nothing. An ego's warning is active while one of its pairs
+        threatens; a warning starts where it becomes active.
 
         Args:
-            step: ``(k,)`` int step of each evaluation, ``0..n_steps-1``.
-            receiver: ``(k,)`` int ego vehicle index; one (step, receiver) at most once.
-            active: ``(k,)`` bool, the evaluation's outcome.
-            n_steps: steps in the window (>= 1).
+            ego, remote: ``(m,)`` int vehicle indices (>= 0, < 2**31) of each assessment.
+            step: ``(m,)`` int step within the window, ``0..n_steps-1``; one assessment per
+                (ego, remote, step).
+            warn: ``(m,)`` bool outcome of each assessment.
+            step_t_ns: ``(n_steps,)`` int64 time of each step [ns], increasing.
+            hold_ns: validity of a warning assessment [ns] (``ForwardCollisionWarning.hold_s``).
 
-        Returns ``(k,)`` bool aligned with the input: True for a new warning. The result does
-        not depend on how steps are grouped into windows (tested). Raises ValueError for
-        mis-shaped input, negative indices, steps outside the window or a (step, receiver)
-        given twice.
+        Returns ``(step, ego)`` (k,) int64 each: where warnings start, ordered by step then
+        ego. State carries over to the next call, so the result does not depend on how steps
+        are grouped into windows (tested). Raises ValueError for mis-shaped input, indices out
+        of range or steps outside the window.
         """
-        stp = np.asarray(step, dtype=np.int64)
-        rec = np.asarray(receiver, dtype=np.int64)
-        act = np.asarray(active, dtype=bool)
-        if not (stp.shape == rec.shape == act.shape) or rec.ndim != 1:
-            raise ValueError(f"step, receiver and active must share one (k,) shape, got "
-                             f"{stp.shape}, {rec.shape}, {act.shape}")
-        if int(n_steps) < 1:
-            raise ValueError(f"n_steps must be >= 1, got {n_steps}")
-        if rec.size == 0:
-            return np.zeros(0, dtype=bool)
-        if rec.min() < 0 or stp.min() < 0 or stp.max() >= int(n_steps):
-            raise ValueError("receiver indices must be >= 0 and steps in 0..n_steps-1")
-        self._ensure(int(rec.max()))
-        order = np.lexsort((stp, rec))  # by receiver, then step
-        r, s_, a = rec[order], stp[order], act[order]
-        first = np.ones(r.size, dtype=bool)
-        first[1:] = r[1:] != r[:-1]
-        if np.any(~first & (s_ == np.roll(s_, 1))):
-            raise ValueError("a (step, receiver) pair is given twice")
-        prev = np.empty(r.size, dtype=bool)
-        prev[first] = self._active[r[first]]
-        prev[~first] = a[:-1][~first[1:]]
-        last = np.ones(r.size, dtype=bool)
-        last[:-1] = first[1:]
-        self._active[r[last]] = a[last]
-        out = np.empty(r.size, dtype=bool)
-        out[order] = a & ~prev
-        return out
+        e = np.asarray(ego, dtype=np.int64)
+        r = np.asarray(remote, dtype=np.int64)
+        k = np.asarray(step, dtype=np.int64)
+        w = np.asarray(warn, dtype=bool)
+        t = np.asarray(step_t_ns, dtype=np.int64)
+        n_steps = t.shape[0]
+        if not (e.shape == r.shape == k.shape == w.shape) or e.ndim != 1 or t.ndim != 1:
+            raise ValueError(f"ego, remote, step and warn must share one (m,) shape, got "
+                             f"{e.shape}, {r.shape}, {k.shape}, {w.shape}")
+        if n_steps < 1:
+            raise ValueError("step_t_ns must hold at least one step")
+        if e.size and (min(e.min(), r.min(), k.min()) < 0 or max(e.max(), r.max()) >= 2**31
+                       or k.max() >= n_steps):
+            raise ValueError("vehicle indices must be in 0..2**31-1 and steps in "
+                             "0..n_steps-1")
+        key = (e << 32) | r
+        pairs = np.union1d(key[w], self._pair_key)  # pairs that may threaten in this window
+        empty = np.empty(0, np.int64)
+        if pairs.size == 0:
+            self._active[:] = False
+            return empty, empty
+        sel = np.isin(key, pairs)
+        pi, ks = np.searchsorted(pairs, key[sel]), k[sel]
+        n_p = pairs.size
+        last = np.full((n_p, n_steps), -1, np.int64)
+        last[pi, ks] = ks
+        warned = np.zeros((n_p, n_steps), bool)
+        warned[pi, ks] = w[sel]
+        last = np.maximum.accumulate(last, axis=1)  # step of each pair's latest assessment
+        seen = last >= 0
+        at = np.maximum(last, 0)
+        # before any assessment in the window: the carried warning assessment, if any
+        carried_t = np.zeros(n_p, np.int64)
+        carried = np.zeros(n_p, bool)
+        ci = np.searchsorted(pairs, self._pair_key)
+        carried_t[ci], carried[ci] = self._pair_t, True
+        t_last = np.where(seen, t[at], carried_t[:, None])
+        threat = np.where(seen, np.take_along_axis(warned, at, axis=1), carried[:, None])
+        threat &= (t[None, :] - t_last) <= hold_ns
+        # per ego: active while any of its pairs threatens
+        egos, inv = np.unique(pairs >> 32, return_inverse=True)
+        active = np.zeros((egos.size, n_steps), np.int64)
+        np.add.at(active, inv, threat.astype(np.int64))
+        on = active > 0
+        self._ensure(int(egos.max()))
+        before = np.column_stack([self._active[egos], on[:, :-1]])
+        start_k, start_e = np.nonzero((on & ~before).T)  # by step, then ego
+        # the state after the window's last step
+        self._active[:] = False
+        self._active[egos[on[:, -1]]] = True
+        keep = threat[:, -1]
+        self._pair_key, self._pair_t = pairs[keep], t_last[keep, -1]
+        return start_k.astype(np.int64), egos[start_e]
 
     def clear(self, vehicles: npt.ArrayLike) -> None:
         """Forget the state of these vehicle indices (e.g. vehicles that left the simulation)."""

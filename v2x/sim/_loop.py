@@ -466,7 +466,7 @@ class Simulation:
 
         # -- applications -----------------------------------------------------------------
         used = np.zeros(links.tx.size, bool)
-        if cfg.fcw is not None and n_b:
+        if cfg.fcw is not None:
             self._fcw(cfg.fcw, w, o, rx_row, heard, bsm, links, got, ltype, tx_id, used)
 
         # -- recording --------------------------------------------------------------------
@@ -557,14 +557,14 @@ class Simulation:
              rx_row: np.ndarray, heard: dict[str, np.ndarray], bsm: BsmBatch, lk: LinkBatch,
              got: np.ndarray, ltype: np.ndarray, tx_id: np.ndarray, used: np.ndarray) -> None:
         """Forward collision warning on the received BSMs of equipped vehicles within
-        ``fcw_range_m``; writes rising-edge warnings and marks the links it warned on.
-        ``bsm_of`` (n_tx,) is the BSM row of each transmission, ``rx_row`` (n_rx,) the vehicle
-        row of each receiver (-1 for RSUs)."""
+        ``fcw_range_m``: every received BSM is an assessment of its sender by the receiver
+        (:meth:`~v2x.apps.FcwState.update_pairs` holds a threat until the sender's next BSM
+        or ``fcw.hold_s``); writes the warnings where they start, with the most critical link
+        of that step, and marks the links that warned. ``bsm_of`` (n_tx,) is the BSM row of
+        each transmission, ``rx_row`` (n_rx,) the vehicle row of each receiver (-1 for RSUs)."""
         st = w.states
         cand = np.flatnonzero(got & (ltype == _BSM) & (rx_row[lk.rx] >= 0)
                               & (lk.distance_m <= self.cfg.fcw_range_m))
-        if cand.size == 0:  # nobody heard a BSM to assess: every warning state is held
-            return
         b = bsm_of[lk.tx[cand]]  # BSM rows
         ego = rx_row[lk.rx[cand]]  # vehicle rows of the receivers
         res = fcw.evaluate(ego_x=st.x[ego], ego_y=st.y[ego], ego_speed=st.speed[ego],
@@ -574,22 +574,23 @@ class Simulation:
                            remote_length=heard["length"][b])
         used[cand[res.warn]] = True
         ego_node = st.index[ego]
-        width = self.veh.n  # (step, ego) -> one key, ordered by step then ego
-        key = w.k[ego] * width + ego_node
-        crit = most_critical(key, res.ttc_s, res.warn)
-        # every (step, ego) that assessed a BSM is an evaluation; active if one link warned
-        evaluated = np.unique(key)
-        active = np.isin(evaluated, crit.receiver, assume_unique=True)
-        new = self.fcw_state.update_steps(evaluated // width, evaluated % width, active,
-                                          w.n_steps)
-        rising = new[np.searchsorted(evaluated, crit.receiver)]
-        if np.any(rising):
-            li = crit.link[rising]
-            self.rec.append("warnings", t_ns=w.t[w.k[ego[li]]],
-                            app=np.full(li.size, "FCW", dtype=object), vehicle=ego_node[li],
-                            remote=bsm.sender[b[li]], ttc_s=res.ttc_s[li], gap_m=res.gap_m[li],
-                            tx_id=tx_id[lk.tx[cand[li]]])
-            self.summary.warnings += int(li.size)
+        start_k, start_ego = self.fcw_state.update_pairs(
+            ego_node, bsm.sender[b], w.k[ego], res.warn, w.t, round(fcw.hold_s * 1e9))
+        if start_k.size == 0:
+            return
+        # a warning starts only with a warning assessment in its step: its most critical link
+        width = max(self.veh.n, 1)
+        crit = most_critical(w.k[ego] * width + ego_node, res.ttc_s, res.warn)
+        want = start_k * width + start_ego
+        at = np.minimum(np.searchsorted(crit.receiver, want), crit.receiver.size - 1)
+        if not np.array_equal(crit.receiver[at], want):  # cannot happen: say so if it does
+            raise RuntimeError("FCW: a warning started without a warning link in its step")
+        li = crit.link[at]
+        self.rec.append("warnings", t_ns=w.t[w.k[ego[li]]],
+                        app=np.full(li.size, "FCW", dtype=object), vehicle=ego_node[li],
+                        remote=bsm.sender[b[li]], ttc_s=res.ttc_s[li], gap_m=res.gap_m[li],
+                        tx_id=tx_id[lk.tx[cand[li]]])
+        self.summary.warnings += int(li.size)
 
     # ------------------------------------------------------------------------------------
     def _decode_bsm(self, t_ns: np.ndarray, bsm_k: np.ndarray, bsm: BsmBatch,

@@ -224,35 +224,38 @@ def test_state_reports_rising_edges_only() -> None:
         state.update(np.array([1.5]))
 
 
-def test_state_holds_between_evaluations_and_windows_do_not_matter() -> None:
-    # (step, ego, active) evaluations; an ego not evaluated in a step keeps its state
-    evals = [(0, 1, True), (0, 2, False),
-             (1, 2, True),                   # ego 1 heard no BSM: still active
-             (2, 1, True),                   # ... so this is not a new warning
-             (3, 1, False), (3, 2, True),    # ego 2 was held active since step 1
-             (4, 1, True), (4, 2, False)]    # ego 1 off at 3, on again: new
-    want = [True, False, True, False, False, False, True, False]
-    for window in (5, 1, 2, 3):
-        state = FcwState(capacity=2)
-        state.update(np.array([4]))  # ego 4 active before; never evaluated: stays active
+def test_threats_are_held_per_remote_and_windows_do_not_matter() -> None:
+    # (step, ego, remote, warn); steps 100 ms apart, hold 500 ms
+    ms = 1_000_000
+    assessments = [(0, 1, 7, True),    # ego 1 warned by remote 7: starts at step 0
+                   (1, 1, 8, False),   # a BSM of a third vehicle changes nothing
+                   (2, 1, 7, False),   # 7's next BSM: no threat any more, warning ends
+                   (3, 1, 7, True),    # starts again at step 3
+                   # steps 4-8: no BSM from 7 (lost): held up to 500 ms after step 3
+                   (5, 2, 7, True),    # another ego: starts at step 5
+                   (10, 1, 7, True)]   # step 9 was past the hold: starts again at step 10
+    want = [(0, 1), (3, 1), (5, 2), (10, 1)]
+    t = np.arange(11) * 100 * ms
+    for window in (11, 1, 3, 4):
+        state = FcwState()
         got = []
-        for w0 in range(0, 5, window):
-            part = [(k - w0, e, a) for k, e, a in evals if w0 <= k < w0 + window]
-            stp, rec, act = (np.array(c) for c in zip(*part, strict=True))
-            got.extend(state.update_steps(stp, rec, act, min(window, 5 - w0)).tolist())
+        for w0 in range(0, 11, window):
+            n = min(window, 11 - w0)
+            part = [a for a in assessments if w0 <= a[0] < w0 + n]
+            k, e, r, w = (np.array(c, dtype=d) for c, d in zip(
+                zip(*part, strict=True) if part else ([], [], [], []),
+                (np.int64, np.int64, np.int64, bool), strict=True))
+            sk, se = state.update_pairs(e, r, k - w0, w, t[w0:w0 + n], 500 * ms)
+            got.extend(zip((sk + w0).tolist(), se.tolist(), strict=True))
         assert got == want, window
-        np.testing.assert_array_equal(state.active, [1, 4])
-    state = FcwState()
-    assert state.update_steps(np.array([], np.int64), np.array([], np.int64),
-                              np.array([], bool), 3).size == 0
-    with pytest.raises(ValueError, match="0..n_steps-1"):
-        state.update_steps(np.array([2]), np.array([1]), np.array([True]), 2)
+        # after step 10: ego 1 warned then, ego 2's threat of step 5 is exactly 500 ms old
+        np.testing.assert_array_equal(state.active, [1, 2])
     with pytest.raises(ValueError, match="shape"):
-        state.update_steps(np.array([0, 1]), np.array([1]), np.array([True]), 2)
-    with pytest.raises(ValueError, match="twice"):
-        state.update_steps(np.array([1, 1]), np.array([3, 3]), np.array([True, False]), 2)
-
-
+        FcwState().update_pairs(np.array([1]), np.array([2, 3]), np.array([0]),
+                                np.array([True]), np.array([0]), 1)
+    with pytest.raises(ValueError, match="0..n_steps-1"):
+        FcwState().update_pairs(np.array([1]), np.array([2]), np.array([1]),
+                                np.array([True]), np.array([0]), 1)
 def test_pipeline_one_step() -> None:
     # two egos (0 and 1) each hearing two remotes; ego 0 is warned by both, ego 1 by none
     fcw = ForwardCollisionWarning()
