@@ -130,6 +130,11 @@ def _read_run_json(path: Path) -> dict[str, Any]:
         raise RecordingError(f"{path}: cannot read JSON: {exc}") from exc
     if not isinstance(run, dict):
         raise RecordingError(f"{path}: expected a JSON object, got {type(run).__name__}")
+    status = run.get("status", "complete")  # recordings before the status key are complete
+    if status != "complete":
+        why = f": {run['error']}" if run.get("error") else ""
+        raise RecordingError(f"{path}: the run did not complete (status {status!r}{why}); "
+                             "there is nothing to evaluate")
     for key in RUN_KEYS:
         node: Any = run
         for part in key.split("."):

@@ -114,9 +114,16 @@ def _cached(kind: str, payload: dict[str, Any], filename: str) -> tuple[Path, bo
 
 
 def _publish(tmp: Path, target: Path) -> None:
-    """Move a finished file into the cache atomically (parallel runs may race)."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    os.replace(tmp, target)
+    """Move a finished file into the cache atomically (parallel runs may race).
+
+    Raises ConfigError naming the cache folder when it cannot be written."""
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(tmp, target)
+    except OSError as exc:
+        raise ConfigError(f"cannot write the cache folder {cache_dir()} ({exc}); set V2X_CACHE "
+                          "to a writable folder", key="V2X_CACHE", value=str(cache_dir())) \
+            from exc
 
 
 def _run(cmd: list[str], *, what: str, cwd: Path | None = None) -> str:

@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from v2x.errors import ConfigError
-from v2x.units import parse_duration
+from v2x.units import format_duration, parse_duration
 
 __all__ = [
     "VEHICLE_CLASSES",
@@ -210,6 +210,10 @@ class Scenario:
         return replace(self, **changes)
 
 
+_EARLIEST = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+_LATEST = dt.datetime(2261, 12, 31, 23, 59, 59, tzinfo=dt.UTC)
+
+
 class _Table:
     """Reads one TOML table, checking types and remembering which keys were used."""
 
@@ -260,13 +264,18 @@ class _Table:
             raise self.fail(name, f"must be >= {lo}, got {value!r}", value)
         return int(value)
 
-    def duration(self, name: str, default: Any = ..., *, positive: bool = True) -> int:
+    def duration(self, name: str, default: Any = ..., *, positive: bool = True,
+                 lo: int | None = None, hi: int | None = None) -> int:
         raw = self.get(name, str, default)
         if raw is default and not isinstance(raw, str):
             return int(raw)
         ns = parse_duration(raw, key=self.key(name), file=self.file)
         if positive and ns <= 0:
             raise self.fail(name, f"must be a positive duration, got {raw!r}", raw)
+        if (lo is not None and ns < lo) or (hi is not None and ns > hi):
+            raise self.fail(name, f"must lie between {format_duration(lo or 0)} and "
+                            f"{format_duration(hi) if hi is not None else 'any'}, got {raw!r}",
+                            raw)
         return ns
 
     def table(self, name: str) -> _Table:
@@ -321,6 +330,8 @@ def _parse(raw: Mapping[str, Any], file: Path) -> Scenario:
         start = start_raw
     if start.tzinfo is None:
         raise top.fail("start", "needs a UTC offset, e.g. '2026-06-01T08:00:00+08:00'", start_raw)
+    if not _EARLIEST <= start <= _LATEST:  # secMark, MinuteOfTheYear: int64 ns since 1970
+        raise top.fail("start", "must lie between 1970 and 2261", start_raw)
     duration_ns = top.duration("duration")
     step_ns = top.duration("step", "100 ms")
     if duration_ns % step_ns:
@@ -328,6 +339,8 @@ def _parse(raw: Mapping[str, Any], file: Path) -> Scenario:
     if step_ns % 1_000_000:
         raise top.fail("step", "must be a whole number of milliseconds", top.data.get("step"))
     seed = top.integer("seed", 0, lo=0)
+    if seed > 2**31 - 1:  # SUMO's --seed is a C int
+        raise top.fail("seed", "must be at most 2147483647", seed)
 
     g = top.table("geo")
     geo = GeoConfig(anchor_lat=g.number("anchor_lat", lo=-90, hi=90),
@@ -373,7 +386,7 @@ def _parse(raw: Mapping[str, Any], file: Path) -> Scenario:
         reception_sample=rc.number("reception_sample", 0.05, lo=0.0, hi=1.0),
         prr_bin_m=rc.number("prr_bin_m", 20.0, lo=0.0, lo_open=True),
         prr_max_m=rc.number("prr_max_m", 500.0, lo=0.0, lo_open=True),
-        latency_bin_ns=rc.duration("latency_bin", "100 us"),
+        latency_bin_ns=rc.duration("latency_bin", "100 us", lo=1_000, hi=10_000_000),
         trajectories=rc.get("trajectories", bool, True),
     )
     if recording.prr_max_m / recording.prr_bin_m > 10_000:

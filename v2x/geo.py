@@ -73,16 +73,27 @@ class GeoFrame:
         """Read the ``<location>`` element of a SUMO ``.net.xml``.
 
         Raises:
-            ConfigError: the network has no projection (``projParameter="!"``).
+            ConfigError: the network has no projection (``projParameter="!"``), is not
+                readable XML, or its ``netOffset`` is not two numbers.
         """
         import xml.etree.ElementTree as ET
 
-        for _, elem in ET.iterparse(net_file, events=("start",)):
-            if elem.tag == "location":
-                proj = elem.get("projParameter", "!")
-                ox, oy = (float(v) for v in elem.get("netOffset", "0,0").split(","))
-                if proj in ("!", ""):
-                    raise ConfigError("network is not geo-referenced (projParameter='!')",
-                                      file=net_file, key="location.projParameter", value=proj)
-                return cls(crs=proj, offset_x=ox, offset_y=oy)
+        try:
+            for _, elem in ET.iterparse(net_file, events=("start",)):
+                if elem.tag == "location":
+                    proj = elem.get("projParameter", "!")
+                    offset = elem.get("netOffset", "0,0")
+                    try:
+                        ox, oy = (float(v) for v in offset.split(","))
+                    except ValueError:
+                        raise ConfigError("netOffset is not two numbers", file=net_file,
+                                          key="location.netOffset", value=offset) from None
+                    if proj in ("!", ""):
+                        raise ConfigError("network is not geo-referenced (projParameter='!')",
+                                          file=net_file, key="location.projParameter",
+                                          value=proj)
+                    return cls(crs=proj, offset_x=ox, offset_y=oy)
+        except (ET.ParseError, OSError) as exc:
+            raise ConfigError(f"cannot read the network: {exc}", file=net_file,
+                              key="network.path") from exc
         raise ConfigError("network has no <location> element", file=net_file, key="location")

@@ -75,6 +75,19 @@ def test_corrupt_run_json(run_dir: Path) -> None:
         load_recording(run_dir)
 
 
+@pytest.mark.parametrize(("status", "error"), [("failed", "SumoError: the traffic process died"),
+                                               ("interrupted", "KeyboardInterrupt: "),
+                                               ("running", None)])
+def test_a_run_that_did_not_complete_says_so(run_dir: Path, status: str,
+                                            error: str | None) -> None:
+    info = {"scenario_id": "x", "seed": 1, "status": status}
+    if error:
+        info["error"] = error
+    (run_dir / "run.json").write_text(json.dumps(info))
+    with pytest.raises(RecordingError, match=rf"did not complete \(status '{status}'"):
+        load_recording(run_dir)
+
+
 @pytest.mark.parametrize("key", ["seed", "counts.rsus", "reception_sample.fraction"])
 def test_missing_run_key_is_named(run_dir: Path, key: str) -> None:
     assert key in RUN_KEYS

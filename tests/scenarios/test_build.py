@@ -12,6 +12,7 @@ import sumolib
 import scenarios
 from scenarios import build, grid_junction_ids, load_scenario
 from scenarios._build import _digest
+from v2x.errors import ConfigError
 from v2x.geo import GeoFrame
 
 pytestmark = pytest.mark.sumo
@@ -62,6 +63,23 @@ def test_centre_is_the_anchor_and_pyproj_agrees_with_sumo(
 def test_from_net_reads_utm_zone_50(south_station_built: scenarios.BuiltScenario) -> None:
     geo = GeoFrame.from_net(str(south_station_built.net_file))
     assert "+zone=50" in geo.crs
+
+
+@pytest.mark.parametrize(("text", "key", "match"), [
+    ("not xml at all", "network.path", "cannot read the network: syntax error"),
+    ('<net><location netOffset="1,2" projParameter="!"/></net>', "location.projParameter",
+     "not geo-referenced"),
+    ('<net><location netOffset="1;2" projParameter="+proj=utm"/></net>',
+     "location.netOffset", "not two numbers"),
+    ("<net></net>", "location", "no <location> element"),
+])
+def test_from_net_names_file_and_key_of_a_bad_network(tmp_path: Path, text: str, key: str,
+                                                      match: str) -> None:
+    net = tmp_path / "bad.net.xml"
+    net.write_text(text)
+    with pytest.raises(ConfigError, match=match) as info:
+        GeoFrame.from_net(str(net))
+    assert info.value.key == key and info.value.file == str(net)
 
 
 def test_demand_has_four_classes_sorted_by_depart(

@@ -48,6 +48,13 @@ def _write(tmp_path: Path, text: str) -> Path:
         ('start = "2026-06-01T08:00:00+08:00"', 'start = "2026-06-01T08:00:00"', "start",
          "2026-06-01T08:00:00"),
         ("forward = true", "forwrd = true", "rsu.forwrd", True),
+        ("seed = 20200601", "seed = 4294967296", "seed", 4294967296),  # SUMO's is a C int
+        ('start = "2026-06-01T08:00:00+08:00"', 'start = "2300-06-01T08:00:00+08:00"', "start",
+         "2300-06-01T08:00:00+08:00"),  # beyond int64 ns since 1970
+        ('start = "2026-06-01T08:00:00+08:00"', 'start = "1960-06-01T08:00:00+08:00"', "start",
+         "1960-06-01T08:00:00+08:00"),
+        ('latency_bin = "100 us"', 'latency_bin = "1 ns"', "recording.latency_bin", "1 ns"),
+        ('latency_bin = "100 us"', 'latency_bin = "10 s"', "recording.latency_bin", "10 s"),
     ],
 )
 def test_bad_values_name_file_key_and_value(tmp_path: Path, old: str, new: str, key: str,

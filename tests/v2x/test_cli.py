@@ -42,6 +42,7 @@ def test_bad_bus_spec_is_a_usage_error() -> None:
     (["--duration", "17 min"], "longer than the scenario (300 s)"),  # 1020 s, with a unit
     (["--duration", "7.05s"], "multiple of the step"),
     (["--duration", "30 parsecs"], "seconds (30) or a duration with a unit"),
+    (["--out", ""], "an empty path"),
     (["--seed", "-1"], "seed must be an integer in 0..2147483647"),
     (["--seed", str(2**40)], "seed must be an integer in 0..2147483647"),
 ])

@@ -68,6 +68,14 @@ def _bus_spec(ctx: click.Context, param: click.Parameter, value: str) -> str:
     raise click.BadParameter("use memory, embedded or mqtt://host:port", ctx, param)
 
 
+def _out_dir(ctx: click.Context, param: click.Parameter, value: str | None) -> Path | None:
+    if value is None:
+        return None
+    if not value.strip():  # Path("") would be this folder: a run written all over it
+        raise click.BadParameter("an empty path; give a folder (. for this one)", ctx, param)
+    return Path(value)
+
+
 def _duration_s(ctx: click.Context, param: click.Parameter, value: str | None) -> float | None:
     if value is None:
         return None
@@ -91,8 +99,8 @@ def _duration_s(ctx: click.Context, param: click.Parameter, value: str | None) -
 @click.option("--bus", default="embedded", show_default=True, callback=_bus_spec,
               help="memory | embedded (amqtt broker started by the run) | mqtt://host:port")
 @click.option("--gui", is_flag=True, help="Run sumo-gui over TraCI instead of libsumo.")
-@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
-              default=None, help="Run directory [default: runs/<scenario>-<seed>].")
+@click.option("--out", "out_dir", default=None, callback=_out_dir,
+              help="Run directory [default: runs/<scenario>-<seed>].")
 @click.option("--duration", "duration_s", default=None, callback=_duration_s,
               help="Run only the first part of the scenario: seconds (30) or a duration "
                    "with a unit (30s, '2 min').")
@@ -101,8 +109,9 @@ def _duration_s(ctx: click.Context, param: click.Parameter, value: str | None) -
 @click.option("--payload", type=click.Choice(["uper", "json"]), default="uper",
               show_default=True, help="Bus payloads: UPER MessageFrames or their JSON form.")
 @click.option("--pipeline/--no-pipeline", default=True, show_default=True,
-              help="Run SUMO and the RSUs in a child process, one step ahead of the loop.")
-@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+              help="Run SUMO and the RSUs in a child process, ahead of the loop (same results).")
+@click.option("--quiet", "-q", is_flag=True,
+              help="No progress (neither the bar nor, off a terminal, the progress lines).")
 def run_cmd(scenario: str, seed: int | None, bus: str, gui: bool, out_dir: Path | None,
             duration_s: float | None, lang: str, payload: str, pipeline: bool,
             quiet: bool) -> None:
@@ -135,7 +144,7 @@ def run_cmd(scenario: str, seed: int | None, bus: str, gui: bool, out_dir: Path 
                     msgs = p.messages / max(t / 1e9, 1e-9)  # type: ignore[attr-defined]
                     bar.update(task, completed=t / d, sim=(
                         f"{t / 1e9:6.1f}/{d / 1e9:.0f} s  x{rtf:5.1f} real time  "
-                        f"{p.vehicles:4d} veh  {msgs:8.0f} msg/s"))  # type: ignore[attr-defined]
+                        f"{p.vehicles:4d} veh  {msgs:8.0f} tx/s"))  # type: ignore[attr-defined]
 
             result = run_scenario(sc, out_dir=out_dir, seed=seed, bus=bus, gui=gui,
                                   duration_s=duration_s, lang=lang, pipeline=pipeline,
@@ -241,7 +250,7 @@ class _LineProgress:
         t = p.t_ns  # type: ignore[attr-defined]
         if t % 30_000_000_000 == 0:
             click.echo(f"  t={t / 1e9:5.0f} s  vehicles={p.vehicles}  "  # type: ignore[attr-defined]
-                       f"messages={p.messages}  wall={p.wall_s:.1f} s",  # type: ignore[attr-defined]
+                       f"transmissions={p.messages}  wall={p.wall_s:.1f} s",  # type: ignore[attr-defined]
                        err=True)
 
 
@@ -253,6 +262,9 @@ def _print_result(result: RunResult) -> None:
     click.echo("transmissions: " + ", ".join(f"{k} {v}" for k, v in s.tx_counts.items()))
     click.echo(f"bus messages {s.bus_messages}, FCW warnings {s.warnings}, "
                f"hard braking {s.hard_braking}, collisions {s.collisions}")
+    if s.stops_skipped:  # a scripted event that did not happen must not pass unnoticed
+        click.echo(f"warning: scripted stops skipped (vehicle not in the simulation at their "
+                   f"time): {', '.join(s.stops_skipped)}", err=True)
     for v in result.evaluation.verdicts:
         mark = "PASS" if v.passed else "FAIL"
         click.echo(f"  [{mark}] {v.name}: {v.reason}")

@@ -66,12 +66,13 @@ def run_scenario(scenario: scenarios.Scenario | str | Path, *, out_dir: str | Pa
         lang: report language, ``"en"`` or ``"zh"``.
         payload: bus payloads, ``"uper"`` (MessageFrames; BSM uplinks length-prefixed) or
             ``"json"`` (the JSON form with the ASN.1 field names).
-        pipeline: run SUMO and the RSUs in a child process one step ahead of the loop
-            (:class:`~v2x.traffic.PipelinedTraffic`; same results, faster on two or more
-            cores; ``v2x run`` turns it on). The child is started with the ``spawn`` method, so
-            a script that calls this must guard its entry point with
+        pipeline: run SUMO and the RSUs in a child process up to two windows of steps ahead
+            of the loop (:class:`~v2x.traffic.PipelinedTraffic`; same results, faster on two
+            or more cores; ``v2x run`` turns it on). On POSIX the child is a fresh interpreter
+            (``python -m v2x.traffic._child``); elsewhere ``multiprocessing``'s spawn, where a
+            script that calls this must guard its entry point with
             ``if __name__ == "__main__":``. Always off with ``gui``.
-        progress: called after every step.
+        progress: called after every window of steps (1 s of simulated time).
 
     Raises:
         ConfigError, SumoError, BusError, RecordingError: with the cause chained.
@@ -133,6 +134,8 @@ def run_scenario(scenario: scenarios.Scenario | str | Path, *, out_dir: str | Pa
     try:
         rsus: list[Any] = (RsuProxy.all(traffic) if piped else side.rsus)
         rec = Recorder(out)
+        # until it ends, the folder says a run is under way (a killed run leaves this)
+        rec.write_json("run.json", {"scenario_id": sc.id, "seed": sc.seed, "status": "running"})
         with rec:
             sim = Simulation(traffic=traffic, roadside=rsus, channel=channel, geo=built.geo,
                              recorder=rec, config=cfg, seed=sc.seed)

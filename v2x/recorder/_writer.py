@@ -20,7 +20,10 @@ import pyarrow.parquet as pq
 
 from v2x.errors import RecordingError
 
-__all__ = ["SCHEMAS", "Binary", "Categorical", "Recorder", "binary", "categorical"]
+__all__ = ["RUN_FILES", "SCHEMAS", "Binary", "Categorical", "Recorder", "binary", "categorical"]
+
+#: files of a run directory besides the tables (run.json, and the reports the analysis writes)
+RUN_FILES = ("run.json", "report.json", "junit.xml", "report.html")
 
 _str = pa.dictionary(pa.int32(), pa.string())
 
@@ -190,11 +193,23 @@ class _Table:
             self.writer.close()
 
 
+def _holds_a_run(folder: Path) -> bool:
+    """Whether ``folder`` holds a run written by this recorder (its ``run.json``)."""
+    try:
+        run = json.loads((folder / "run.json").read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError):
+        return False
+    return isinstance(run, dict) and "scenario_id" in run
+
+
 class Recorder:
     """Writes a run directory (see ``docs/recording.md``).
 
     Args:
-        out_dir: the run directory; created if missing.
+        out_dir: the run directory; created if missing. When it holds an earlier run (a
+            ``run.json`` with a ``scenario_id``), that run's outputs (:data:`RUN_FILES` and the
+            tables) are removed first, so a folder never mixes two runs; other files, and
+            folders that hold no run, are left alone.
         flush_rows: rows buffered per table before a row group is written.
 
     Raises:
@@ -205,6 +220,9 @@ class Recorder:
         self.out_dir = Path(out_dir)
         try:
             self.out_dir.mkdir(parents=True, exist_ok=True)
+            if _holds_a_run(self.out_dir):
+                for name in (*RUN_FILES, *(f"{t}.parquet" for t in SCHEMAS)):
+                    (self.out_dir / name).unlink(missing_ok=True)
         except OSError as exc:
             raise RecordingError(f"cannot create run directory {self.out_dir}: {exc}") from exc
         self._io = ThreadPoolExecutor(max_workers=1, thread_name_prefix="v2x-recorder")

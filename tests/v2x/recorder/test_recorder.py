@@ -132,3 +132,21 @@ def test_binary_column_from_one_buffer(tmp_path: Path) -> None:
     assert got == [b"ab", b"", b"cdefg", b"xyz"]
     with pytest.raises(RecordingError, match="lengths sum to 3"):
         binary(b"abcd", np.array([1, 2])).to_arrow()
+
+
+def test_a_new_run_clears_the_outputs_of_an_earlier_one(tmp_path: Path) -> None:
+    from v2x.recorder import RUN_FILES
+
+    # a folder that holds no run of ours: nothing is removed
+    (tmp_path / "report.html").write_text("someone else's")
+    with Recorder(tmp_path):
+        assert (tmp_path / "report.html").read_text() == "someone else's"
+    for name in (*RUN_FILES, "warnings.parquet", "notes.txt"):
+        (tmp_path / name).write_text("old")
+    (tmp_path / "run.json").write_text('{"scenario_id": "x", "status": "complete"}')
+    with Recorder(tmp_path) as rec:
+        assert not any((tmp_path / n).exists() for n in RUN_FILES)
+        assert not (tmp_path / "warnings.parquet").exists()
+        rec.write_json("run.json", {"status": "running"})
+    assert (tmp_path / "notes.txt").read_text() == "old"  # not ours: left alone
+    assert pd.read_parquet(tmp_path / "warnings.parquet").empty  # written anew, empty
