@@ -210,6 +210,21 @@ class Scenario:
         return replace(self, **changes)
 
 
+def _check_crs(g: _Table, crs: str) -> None:
+    """The network's projection must be a projected CRS in metres (SUMO x/y are metres)."""
+    from pyproj import CRS
+    from pyproj.exceptions import CRSError
+
+    try:
+        c = CRS.from_user_input(crs)
+    except CRSError as exc:
+        raise g.fail("crs", f"not a coordinate reference system pyproj knows: {exc}",
+                     crs) from exc
+    unit = c.axis_info[0].unit_name if c.axis_info else ""
+    if not c.is_projected or unit not in ("metre", "meter"):
+        raise g.fail("crs", "must be a projected CRS in metres, e.g. EPSG:32650 (UTM 50N)", crs)
+
+
 _EARLIEST = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 _LATEST = dt.datetime(2261, 12, 31, 23, 59, 59, tzinfo=dt.UTC)
 
@@ -301,7 +316,7 @@ def load_scenario(path: str | Path) -> Scenario:
     if not file.is_file():
         raise ConfigError("scenario file not found", file=file)
     try:
-        raw = tomllib.loads(file.read_text(encoding="utf-8"))
+        raw = tomllib.loads(file.read_text(encoding="utf-8-sig"))
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"not valid TOML: {exc}", file=file) from exc
     except UnicodeDecodeError as exc:
@@ -346,6 +361,7 @@ def _parse(raw: Mapping[str, Any], file: Path) -> Scenario:
     geo = GeoConfig(anchor_lat=g.number("anchor_lat", lo=-90, hi=90),
                     anchor_lon=g.number("anchor_lon", lo=-180, hi=180),
                     crs=g.get("crs", str, "EPSG:32650"))
+    _check_crs(g, geo.crs)
     g.finish()
 
     network = _network(top.table("network"), folder)
@@ -358,6 +374,9 @@ def _parse(raw: Mapping[str, Any], file: Path) -> Scenario:
     if isinstance(at, list):
         if not at or not all(isinstance(a, str) for a in at):
             raise r.fail("at", "must be a non-empty list of junction id strings", at)
+        if len(set(at)) != len(at):
+            dup = next(a for a in at if at.count(a) > 1)
+            raise r.fail("at", f"names junction {dup!r} twice (one RSU per junction)", at)
         at = tuple(at)
     rsu = RsuConfig(at=at, antenna_height_m=r.number("antenna_height_m", 6.0, lo=0.0),
                     spat_period_ns=_period(r, "spat_period", "100 ms", step_ns),
@@ -389,6 +408,9 @@ def _parse(raw: Mapping[str, Any], file: Path) -> Scenario:
         latency_bin_ns=rc.duration("latency_bin", "100 us", lo=1_000, hi=10_000_000),
         trajectories=rc.get("trajectories", bool, True),
     )
+    if recording.prr_bin_m > recording.prr_max_m:
+        raise rc.fail("prr_bin_m", f"is wider than prr_max_m ({recording.prr_max_m} m)",
+                      recording.prr_bin_m)
     if recording.prr_max_m / recording.prr_bin_m > 10_000:
         raise rc.fail("prr_bin_m", "too many distance bins (prr_max_m / prr_bin_m > 10000)",
                       recording.prr_bin_m)

@@ -55,6 +55,10 @@ def _write(tmp_path: Path, text: str) -> Path:
          "1960-06-01T08:00:00+08:00"),
         ('latency_bin = "100 us"', 'latency_bin = "1 ns"', "recording.latency_bin", "1 ns"),
         ('latency_bin = "100 us"', 'latency_bin = "10 s"', "recording.latency_bin", "10 s"),
+        ("prr_bin_m = 20.0", "prr_bin_m = 600.0", "recording.prr_bin_m", 600.0),
+        ('crs = "EPSG:32650"', 'crs = "EPSG:4326"', "geo.crs", "EPSG:4326"),  # degrees
+        ('crs = "EPSG:32650"', 'crs = "EPSG:nonsense"', "geo.crs", "EPSG:nonsense"),
+        ('at = "signalized"', 'at = ["A0", "B1", "A0"]', "rsu.at", ["A0", "B1", "A0"]),
     ],
 )
 def test_bad_values_name_file_key_and_value(tmp_path: Path, old: str, new: str, key: str,

@@ -120,7 +120,13 @@ def run_cmd(scenario: str, seed: int | None, bus: str, gui: bool, out_dir: Path 
     Exit 0 when every criterion passes, 1 when one fails, 2 on a usage or configuration
     error.
     """
+    import signal
+
     import scenarios
+
+    # SIGTERM (a CI job cancelled, `timeout`) stops the run as Ctrl-C does: run.json says
+    # "interrupted", the tables are closed, the traffic process is stopped
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
 
     sc = scenarios.resolve_scenario(scenario)
     if out_dir is None:
