@@ -43,3 +43,13 @@ def test_analysis_imports_no_simulation_code() -> None:
                          capture_output=True, text=True, check=True).stdout.split()
     assert not [m for m in out if m.startswith(("v2x.sim", "v2x.channel", "v2x.bus",
                                                 "v2x.traffic"))]
+
+
+def test_the_command_line_starts_without_the_heavy_parts() -> None:
+    # `v2x --help`, `v2x list`: no SUMO, analysis or matplotlib until a command needs them
+    roots = _imported_after(["v2x.cli"])
+    assert not roots & {"analysis", "libsumo", "matplotlib", "pandas", "roadside"}
+    # ... while the run API is still there for scripts
+    from v2x.cli import MAX_SEED, run_scenario
+
+    assert MAX_SEED == 2**31 - 1 and callable(run_scenario)

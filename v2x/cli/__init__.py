@@ -12,11 +12,27 @@ from pathlib import Path
 
 import click
 
+from typing import TYPE_CHECKING, Any
+
 from v2x import __version__
-from v2x.cli._run import MAX_SEED, RunResult, check_criteria, run_scenario
 from v2x.errors import V2XError
 
+if TYPE_CHECKING:
+    from v2x.cli._run import RunResult
+
 __all__ = ["MAX_SEED", "RunResult", "check_criteria", "main", "run_scenario"]
+
+_LAZY = ("MAX_SEED", "RunResult", "check_criteria", "run_scenario")
+
+
+def __getattr__(name: str) -> Any:
+    """The run API (``run_scenario`` ...) is imported on first use: it pulls in SUMO, the
+    analysis and matplotlib (~1.5 s), which ``v2x --help`` or ``v2x list`` do not need."""
+    if name in _LAZY:
+        from v2x.cli import _run
+
+        return getattr(_run, name)
+    raise AttributeError(f"module 'v2x.cli' has no attribute {name!r}")
 
 EXIT_PASS, EXIT_FAIL, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -132,9 +148,9 @@ def run_cmd(scenario: str, seed: int | None, bus: str, gui: bool, out_dir: Path 
     if out_dir is None:
         out_dir = Path("runs") / f"{sc.id}-{seed if seed is not None else sc.seed}"
     if quiet or not sys.stderr.isatty():
-        result = run_scenario(sc, out_dir=out_dir, seed=seed, bus=bus, gui=gui,
-                              duration_s=duration_s, lang=lang, pipeline=pipeline,
-                              payload=payload, progress=None if quiet else _LineProgress())
+        result = _run_scenario()(sc, out_dir=out_dir, seed=seed, bus=bus, gui=gui,
+                                 duration_s=duration_s, lang=lang, pipeline=pipeline,
+                                 payload=payload, progress=None if quiet else _LineProgress())
     else:
         from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
@@ -152,9 +168,9 @@ def run_cmd(scenario: str, seed: int | None, bus: str, gui: bool, out_dir: Path 
                         f"{t / 1e9:6.1f}/{d / 1e9:.0f} s  x{rtf:5.1f} real time  "
                         f"{p.vehicles:4d} veh  {msgs:8.0f} tx/s"))  # type: ignore[attr-defined]
 
-            result = run_scenario(sc, out_dir=out_dir, seed=seed, bus=bus, gui=gui,
-                                  duration_s=duration_s, lang=lang, pipeline=pipeline,
-                                  payload=payload, progress=progress)
+            result = _run_scenario()(sc, out_dir=out_dir, seed=seed, bus=bus, gui=gui,
+                                     duration_s=duration_s, lang=lang, pipeline=pipeline,
+                                     payload=payload, progress=progress)
     _print_result(result)
     sys.exit(EXIT_PASS if result.passed else EXIT_FAIL)
 
@@ -258,6 +274,12 @@ class _LineProgress:
             click.echo(f"  t={t / 1e9:5.0f} s  vehicles={p.vehicles}  "  # type: ignore[attr-defined]
                        f"transmissions={p.messages}  wall={p.wall_s:.1f} s",  # type: ignore[attr-defined]
                        err=True)
+
+
+def _run_scenario() -> Any:
+    from v2x.cli._run import run_scenario
+
+    return run_scenario
 
 
 def _print_result(result: RunResult) -> None:
