@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import click
-
-from typing import TYPE_CHECKING, Any
 
 from v2x import __version__
 from v2x.errors import V2XError
