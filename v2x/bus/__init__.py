@@ -14,7 +14,7 @@
 """
 
 from ._base import Bus, BusMessage, Subscription
-from ._broker import EmbeddedBroker
+from ._broker import BrokerProcess, EmbeddedBroker
 from ._memory import MemoryBus
 from ._mqtt import MqttBus
 from ._open import Tap, open_bus
@@ -39,6 +39,7 @@ __all__ = [
     "MSG_TYPES",
     "SIM_TOPICS",
     "TOPICS",
+    "BrokerProcess",
     "Bus",
     "BusMessage",
     "EmbeddedBroker",

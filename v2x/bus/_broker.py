@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import subprocess
+import sys
+import tempfile
 from types import TracebackType
 from typing import Self
 
 from v2x.errors import BusError, ConfigError
 
-__all__ = ["EmbeddedBroker"]
+__all__ = ["BrokerProcess", "EmbeddedBroker"]
 
 _LISTENER = "default"
 
@@ -153,3 +156,80 @@ async def _shutdown(broker: object) -> None:
         await broker.shutdown()  # type: ignore[attr-defined]
     except Exception as exc:  # any amqtt failure while stopping
         raise BusError(f"the embedded amqtt broker failed to stop: {exc}") from exc
+
+
+class BrokerProcess:
+    """The embedded amqtt broker in a process of its own, on 127.0.0.1 and a free port.
+
+    amqtt is pure Python: in the simulation's process and event loop it competes with the
+    loop for one core (a 300 s ``xiqing-south-station`` run: ~100 k messages); in its own
+    process it works on the other core. The process starts with ``python -m
+    v2x.bus._broker_main``, prints its port, and stops when this object closes its standard
+    input (or when this process dies, which closes it too)::
+
+        async with BrokerProcess() as broker:
+            broker.port  # the bound port
+
+    Raises BusError when the broker does not start within ``timeout_s`` [s] or exits (with
+    what it printed on stderr).
+    """
+
+    def __init__(self, *, host: str = "127.0.0.1", timeout_s: float = 30.0) -> None:
+        self.host = host
+        self._timeout_s = timeout_s
+        self._proc: asyncio.subprocess.Process | None = None
+        self._port: int | None = None
+
+    @property
+    def port(self) -> int:
+        """The bound TCP port. Raises BusError before the broker has started."""
+        if self._port is None:
+            raise BusError("broker process is not running; use 'async with BrokerProcess()'")
+        return self._port
+
+    @property
+    def url(self) -> str:
+        """``"mqtt://host:port"``."""
+        return f"mqtt://{self.host}:{self.port}"
+
+    async def __aenter__(self) -> Self:
+        errors = tempfile.TemporaryFile()
+        try:
+            self._proc = await asyncio.create_subprocess_exec(
+                sys.executable, "-P", "-m", "v2x.bus._broker_main", self.host,
+                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=errors,
+                start_new_session=True)  # a Ctrl-C reaches the run, which stops the broker
+        except OSError as exc:
+            errors.close()
+            raise BusError(f"cannot start the embedded broker's process: {exc}") from exc
+        try:
+            assert self._proc.stdout is not None
+            line = await asyncio.wait_for(self._proc.stdout.readline(), self._timeout_s)
+            self._port = int(line)
+        except (TimeoutError, ValueError) as exc:
+            await self._stop()
+            errors.seek(0)
+            lines = errors.read().decode(errors="replace").strip().splitlines()
+            said = lines[-1][-1500:] if lines else ""
+            raise BusError("the embedded broker's process did not start"
+                           + (f": {said}" if said else "")) from exc
+        finally:
+            errors.close()
+        return self
+
+    async def __aexit__(self, exc_type: type[BaseException] | None,
+                        exc: BaseException | None, tb: TracebackType | None) -> None:
+        await self._stop()
+
+    async def _stop(self) -> None:
+        proc, self._proc = self._proc, None
+        self._port = None
+        if proc is None:
+            return
+        if proc.stdin is not None:
+            proc.stdin.close()  # the broker serves until its stdin ends
+        try:
+            await asyncio.wait_for(proc.wait(), 5.0)
+        except TimeoutError:
+            proc.kill()
+            await proc.wait()

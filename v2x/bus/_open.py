@@ -12,7 +12,7 @@ from typing import Self
 from v2x.errors import BusError, ConfigError
 
 from ._base import Bus, BusMessage, Subscription
-from ._broker import EmbeddedBroker
+from ._broker import BrokerProcess
 from ._memory import MemoryBus
 from ._mqtt import MqttBus
 
@@ -30,8 +30,8 @@ async def open_bus(spec: str, *, qos: int = 1, timeout_s: float = 10.0) -> Async
     ``spec`` (the ``--bus`` option, ``run.json`` key ``bus``):
 
     - ``"memory"``: a :class:`MemoryBus`;
-    - ``"embedded"``: starts an :class:`EmbeddedBroker` on a free loopback port and connects an
-      :class:`MqttBus` to it; both stop on exit;
+    - ``"embedded"``: starts the amqtt broker in a process of its own (:class:`BrokerProcess`)
+      on a free loopback port and connects an :class:`MqttBus` to it; both stop on exit;
     - ``"mqtt://host[:port]"``: an :class:`MqttBus` on that broker (port 1883 by default).
 
     ``qos`` and ``timeout_s`` [s] are passed to :class:`MqttBus`.
@@ -45,7 +45,7 @@ async def open_bus(spec: str, *, qos: int = 1, timeout_s: float = 10.0) -> Async
         return
     if spec == "embedded":
         async with (
-            EmbeddedBroker(host="127.0.0.1", port=0) as broker,
+            BrokerProcess(host="127.0.0.1") as broker,
             MqttBus(broker.host, broker.port, qos=qos, timeout_s=timeout_s) as mbus,
         ):
             yield mbus

@@ -16,6 +16,7 @@ import aiomqtt
 import pytest
 
 from v2x.bus import (
+    BrokerProcess,
     Bus,
     EmbeddedBroker,
     MqttBus,
@@ -209,6 +210,33 @@ def test_embedded_broker_on_a_taken_port_raises_bus_error() -> None:
     asyncio.run(main())
     with pytest.raises(ConfigError):
         EmbeddedBroker(port=70000)
+
+
+def test_broker_process_serves_then_stops_with_its_owner() -> None:
+    async def main() -> tuple[int, int]:
+        async with BrokerProcess() as broker:
+            proc = broker._proc
+            assert proc is not None and proc.returncode is None
+            async with MqttBus(broker.host, broker.port) as bus, Tap(bus, "v2x/t/#") as tap:
+                await bus.publish("v2x/t/rsu/R1/up/spat", b"\x01\x02")
+                await tap.wait_for(1, timeout_s=10.0)
+                assert [m.payload for m in tap.drain()] == [b"\x01\x02"]
+            port = broker.port
+        assert proc.returncode is not None  # the broker's process ended with the block
+        return port, proc.returncode
+
+    port, _ = asyncio.run(main())
+    with socket.socket() as s:  # and freed its port
+        s.bind(("127.0.0.1", port))
+
+
+def test_broker_process_that_cannot_start_is_a_bus_error_with_its_reason() -> None:
+    async def main() -> None:
+        with pytest.raises(BusError, match="did not start.*cannot listen on 256.0.0.1"):
+            async with BrokerProcess(host="256.0.0.1"):
+                pass
+
+    asyncio.run(main())
 
 
 def test_connecting_to_a_closed_port_raises_bus_error() -> None:
