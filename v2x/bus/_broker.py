@@ -71,8 +71,7 @@ class EmbeddedBroker:
     @property
     def url(self) -> str:
         """``"mqtt://host:port"`` with the bound port. Raises BusError before start."""
-        host = f"[{self._host}]" if ":" in self._host else self._host
-        return f"mqtt://{host}:{self.port}"
+        return _mqtt_url(self._host, self.port)
 
     async def __aenter__(self) -> Self:
         if self._broker is not None:
@@ -151,6 +150,11 @@ class EmbeddedBroker:
         self._saved_levels.clear()
 
 
+def _mqtt_url(host: str, port: int) -> str:
+    """``mqtt://host:port``, an IPv6 host in brackets."""
+    return f"mqtt://[{host}]:{port}" if ":" in host else f"mqtt://{host}:{port}"
+
+
 async def _shutdown(broker: object) -> None:
     try:
         await broker.shutdown()  # type: ignore[attr-defined]
@@ -189,8 +193,8 @@ class BrokerProcess:
 
     @property
     def url(self) -> str:
-        """``"mqtt://host:port"``."""
-        return f"mqtt://{self.host}:{self.port}"
+        """``"mqtt://host:port"`` with the bound port. Raises BusError before start."""
+        return _mqtt_url(self.host, self.port)
 
     async def __aenter__(self) -> Self:
         errors = tempfile.TemporaryFile()

@@ -407,8 +407,9 @@ class Simulation:
         r_of = r_cols[:, 1]
         # all BSMs, then all RSU messages; `o` puts them in step order, and o[i] < n_b is the
         # BSM row of transmission i
-        o = np.argsort(np.concatenate([vk[s], r_cols[:, 0]]), kind="stable")
-        tx_k = np.concatenate([vk[s], r_cols[:, 0]])[o]
+        tx_k = np.concatenate([vk[s], r_cols[:, 0]])
+        o = np.argsort(tx_k, kind="stable")
+        tx_k = tx_k[o]
         tx_t = w.t[tx_k]
         tx_node = np.concatenate([sender, self.rsu_node[r_of]])[o]
         tx_x = np.concatenate([st.x[s], self.rsu_xy[r_of, 0]])[o]
@@ -426,12 +427,12 @@ class Simulation:
         e = np.flatnonzero(veh.u[idx, 0] < cfg.penetration)
         n_ve = e.size
         n_rsu = len(self.roadside)
-        p = np.argsort(np.concatenate([vk[e], np.repeat(np.arange(n_steps), n_rsu)]),
-                       kind="stable")
+        rx_k = np.concatenate([vk[e], np.repeat(np.arange(n_steps), n_rsu)])
+        p = np.argsort(rx_k, kind="stable")
+        rx_k = rx_k[p]
         rsus = np.arange(n_rsu)
         rx_row = np.concatenate([e, np.full(n_steps * n_rsu, -1)])[p]  # vehicle row or -1
         rx_rsu = np.concatenate([np.full(n_ve, -1), np.tile(rsus, n_steps)])[p]  # RSU or -1
-        rx_k = np.concatenate([vk[e], np.repeat(np.arange(n_steps), n_rsu)])[p]
         rx_node = np.concatenate([idx[e], np.tile(self.rsu_node, n_steps)])[p]
         rx_xy = np.concatenate([np.column_stack([st.x[e], st.y[e]]),
                                 np.tile(self.rsu_xy, (n_steps, 1))])[p]
@@ -573,14 +574,14 @@ class Simulation:
                            remote_heading_deg=heard["heading_deg"][b],
                            remote_length=heard["length"][b])
         used[cand[res.warn]] = True
-        ego_node = st.index[ego]
+        ego_node, ego_k = st.index[ego], w.k[ego]
         start_k, start_ego = self.fcw_state.update_pairs(
-            ego_node, bsm.sender[b], w.k[ego], res.warn, w.t, round(fcw.hold_s * 1e9))
+            ego_node, bsm.sender[b], ego_k, res.warn, w.t, round(fcw.hold_s * 1e9))
         if start_k.size == 0:
             return
         # a warning starts only with a warning assessment in its step: its most critical link
         width = max(self.veh.n, 1)
-        crit = most_critical(w.k[ego] * width + ego_node, res.ttc_s, res.warn)
+        crit = most_critical(ego_k * width + ego_node, res.ttc_s, res.warn)
         want = start_k * width + start_ego
         at = np.minimum(np.searchsorted(crit.receiver, want), crit.receiver.size - 1)
         if not np.array_equal(crit.receiver[at], want):  # cannot happen: say so if it does

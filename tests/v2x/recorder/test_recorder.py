@@ -82,7 +82,7 @@ def test_pair_clock_takes_a_window_of_steps_in_one_call() -> None:
     rx, tx = np.full(4, s[0]), np.full(4, s[1])
     gtype, gap = one.update(mt, rx, tx, np.array([100, 150, 200, 400]) * ms,
                             step=np.array([0, 0, 1, 3]))
-    assert list(zip(gtype.tolist(), gap.tolist())) == [(0, 50 * ms), (0, 100 * ms),
+    assert list(zip(gtype.tolist(), gap.tolist(), strict=True)) == [(0, 50 * ms), (0, 100 * ms),
                                                         (0, 200 * ms)]
     # the same receptions one step at a time give the same gaps
     seq = PairClock(capacity=4)
