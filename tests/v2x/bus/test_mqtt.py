@@ -226,8 +226,10 @@ def test_broker_process_serves_then_stops_with_its_owner() -> None:
         return port, proc.returncode
 
     port, _ = asyncio.run(main())
-    with socket.socket() as s:  # and freed its port
-        s.bind(("127.0.0.1", port))
+    # nobody listens on its port any more (binding it could still fail: the closed
+    # connections may sit in TIME_WAIT on the broker's side)
+    with pytest.raises(ConnectionRefusedError):
+        socket.create_connection(("127.0.0.1", port), timeout=2.0).close()
 
 
 def test_broker_process_that_cannot_start_is_a_bus_error_with_its_reason() -> None:
