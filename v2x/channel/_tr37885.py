@@ -90,6 +90,8 @@ _BLOCKED: tuple[str, ...] = ("nlos", "nlosv")
 _LOS = {"urban": (38.77, 16.7, 18.2), "highway": (32.4, 20.0, 20.0)}
 _NLOS = (36.85, 30.0, 18.9)
 
+_LN_1_05 = math.log(1.05)
+
 #: thermal noise density [dBm/Hz]
 THERMAL_NOISE_DBM_HZ = -174.0
 #: LTE sidelink subframe [ns]
@@ -329,7 +331,15 @@ class Tr37885Channel:
         logd = np.log10(d3)
 
         # random draws in the fixed order of the module docstring
-        los = rng.random(m) < tr37885_los_probability(d2, scenario=self.scenario)
+        u_los = rng.random(m)
+        if self.scenario == "urban":
+            # u < min(1, 1.05 exp(-0.0114 d))  <=>  ln u < ln 1.05 - 0.0114 d  (for u < 1):
+            # a (vectorized) log of u instead of a (scalar, 10x slower) exp of d
+            with np.errstate(divide="ignore"):
+                np.log(u_los, out=u_los)
+            los = u_los < _LN_1_05 - 0.0114 * d2
+        else:
+            los = u_los < tr37885_los_probability(d2, scenario=self.scenario)
         z_shadow = rng.standard_normal(m)
         if self.blocked == "nlos":
             loss = np.where(
@@ -365,15 +375,18 @@ class Tr37885Channel:
         # u < 1 / (1 + exp(-x))  <=>  x > logit(u): one log instead of a (slow) expit;
         # u = 0 gives logit -inf, i.e. received, as u < p does for any p > 0
         with np.errstate(divide="ignore"):
-            logit_u = np.log(u_rx / (1.0 - u_rx))
-        received = snr - threshold[tx] > self.snr_scale_db * logit_u
+            logit_u = np.subtract(1.0, u_rx)
+            np.divide(u_rx, logit_u, out=logit_u)
+            np.log(logit_u, out=logit_u)
+        logit_u *= self.snr_scale_db
+        margin = snr - threshold[tx]
+        received = margin > logit_u
         if self._cut:
             received &= d2 <= self.max_range_m
 
-        latency = (
-            self._lat0_ns
-            + (slot * SUBFRAME_NS)[tx]
-            + np.rint(d3 * _NS_PER_M).astype(np.int64)
-        )
-        latency[~received] = LOST
-        return Reception(received=received, latency_ns=latency, snr_db=snr)
+        d3 *= _NS_PER_M
+        np.rint(d3, out=d3)
+        latency = d3.astype(np.int64)
+        latency += (slot * SUBFRAME_NS + self._lat0_ns)[tx]
+        return Reception(received=received, latency_ns=np.where(received, latency, LOST),
+                         snr_db=snr)

@@ -127,9 +127,10 @@ def run_scenario(scenario: scenarios.Scenario | str | Path, *, out_dir: str | Pa
         stops=() if piped else stops,  # the traffic process applies them itself
     )
     out = Path(out_dir)
-    # the child keeps two windows of steps ahead, so SUMO steps while the loop processes one
-    traffic: Any = (PipelinedTraffic(side, ahead=2 * cfg.window_steps) if piped
-                    else side.open())
+    # the child keeps two windows of steps ahead, so SUMO steps while the loop processes one;
+    # it sends a window of steps at a time
+    traffic: Any = (PipelinedTraffic(side, ahead=2 * cfg.window_steps, batch=cfg.window_steps)
+                    if piped else side.open())
     rec: Recorder | None = None
     try:
         rsus: list[Any] = (RsuProxy.all(traffic) if piped else side.rsus)

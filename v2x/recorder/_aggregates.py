@@ -40,12 +40,15 @@ class PrrBins:
         if msg_type.size == 0:
             return
         b = (distance_m / self.bin_m).astype(np.int64)  # distances >= 0: truncation = floor
+        # one count of (type, bin, received) cells: column 0 lost, column 1 received
+        cell = (msg_type.astype(np.int64) * self.n_bins + b) * 2 + received
         keep = b < self.n_bins
-        flat = msg_type[keep].astype(np.int64) * self.n_bins + b[keep]
+        if not keep.all():
+            cell = cell[keep]
         size = len(MSG_TYPES) * self.n_bins
-        self.pairs += np.bincount(flat, minlength=size).reshape(self.pairs.shape)
-        self.received += np.bincount(flat[received[keep]], minlength=size).reshape(
-            self.pairs.shape)
+        counts = np.bincount(cell, minlength=2 * size).reshape(size, 2)
+        self.pairs += (counts[:, 0] + counts[:, 1]).reshape(self.pairs.shape)
+        self.received += counts[:, 1].reshape(self.pairs.shape)
 
     def table(self) -> dict[str, np.ndarray]:
         """Rows with any pair: msg_type, bin_lo_m, bin_hi_m, n_pairs, n_received."""
@@ -146,23 +149,21 @@ class PairClock:
         steps are taken in order, each gap measured from the pair's reception one or more
         steps before. Raises ValueError when ``step`` decreases.
         """
+        cap = self._cap
+        cell = (msg_type.astype(np.int64) * cap + rx_slot) * cap + tx_slot
+        last = self._last.reshape(-1)  # a view: take/put on flat cells
         if step is None or msg_type.size == 0:
-            return self._update(msg_type, rx_slot, tx_slot, t_ns)
-        if np.any(step[1:] < step[:-1]):
-            raise ValueError("step must be non-decreasing (links in step order)")
-        cuts = np.flatnonzero(step[1:] != step[:-1]) + 1
-        bounds = [0, *cuts.tolist(), int(step.size)]
-        types, gaps = [], []
-        for a, b in zip(bounds[:-1], bounds[1:], strict=True):
-            mt, gap = self._update(msg_type[a:b], rx_slot[a:b], tx_slot[a:b], t_ns[a:b])
-            types.append(mt)
-            gaps.append(gap)
-        return np.concatenate(types), np.concatenate(gaps)
-
-    def _update(self, msg_type: np.ndarray, rx_slot: np.ndarray, tx_slot: np.ndarray,
-                t_ns: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        mt = msg_type.astype(np.int64)
-        prev = self._last[mt, rx_slot, tx_slot]
-        self._last[mt, rx_slot, tx_slot] = t_ns
+            prev = last.take(cell)
+            last.put(cell, t_ns)
+        else:
+            if np.any(step[1:] < step[:-1]):
+                raise ValueError("step must be non-decreasing (links in step order)")
+            cuts = np.flatnonzero(step[1:] != step[:-1]) + 1
+            bounds = [0, *cuts.tolist(), int(step.size)]
+            prev = np.empty_like(t_ns)
+            for a, b in zip(bounds[:-1], bounds[1:], strict=True):
+                c = cell[a:b]
+                prev[a:b] = last.take(c)
+                last.put(c, t_ns[a:b])
         had = prev >= 0
         return msg_type[had], (t_ns - prev)[had]

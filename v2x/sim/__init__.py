@@ -1,16 +1,30 @@
 """The simulation kernel: the per-step loop that wires traffic, RSUs, channel, apps, bus and
-recorder."""
+recorder.
 
-from v2x.sim._loop import (
-    RSU_NODE_BASE,
-    Outgoing,
-    Roadside,
-    RunSummary,
-    ScriptedStop,
-    SimConfig,
-    Simulation,
-    StepProgress,
-)
+The light types (:class:`Outgoing`, :class:`Roadside`, :class:`ScriptedStop`) load at once; the
+loop (:class:`Simulation` and its settings) on first use, so the traffic process, which needs
+only the types, does not import the bus, the recorder or the channel.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from v2x.sim._types import Outgoing, Roadside, ScriptedStop
+
+if TYPE_CHECKING:
+    from v2x.sim._loop import RSU_NODE_BASE, RunSummary, SimConfig, Simulation, StepProgress
+
+_LOOP = ("RSU_NODE_BASE", "RunSummary", "SimConfig", "Simulation", "StepProgress")
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LOOP:
+        from v2x.sim import _loop
+
+        return getattr(_loop, name)
+    raise AttributeError(f"module 'v2x.sim' has no attribute {name!r}")
+
 
 __all__ = [
     "RSU_NODE_BASE",

@@ -42,7 +42,6 @@ import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, fields
-from typing import NamedTuple, Protocol
 
 import numpy as np
 
@@ -65,6 +64,7 @@ from v2x.recorder import (
     binary,
     categorical,
 )
+from v2x.sim._types import Outgoing, Roadside, ScriptedStop
 from v2x.traffic import TrafficBackend, VehicleStates
 from v2x.units import G
 
@@ -79,41 +79,6 @@ _HARD_BRAKING = 0.4 * G  # [m/s²] deceleration that starts a hard-braking event
 _HARD_BRAKING_END = 0.3 * G  # [m/s²] below this the event ends (hysteresis, our choice: a dip
 #                              to 0.38 g inside one braking manoeuvre must not count it twice)
 _APP_NAMES = ("", "FCW")
-
-
-class Outgoing(NamedTuple):
-    """A message an RSU transmits this step: type, msgCnt, bus payload, on-air size [bytes]
-    and its UPER frame (``None`` when the payload is the UPER frame). A named tuple: it
-    crosses from the traffic process every step, and tuples pickle cheaply."""
-
-    msg_type: str
-    msg_cnt: int
-    payload: bytes
-    size_bytes: int
-    frame: bytes | None = None
-
-
-class Roadside(Protocol):
-    """What the loop needs of a roadside unit (implemented in :mod:`roadside`)."""
-
-    name: str
-    x: float
-    y: float
-    antenna_height_m: float
-
-    def transmit(self, t_ns: int) -> Sequence[Outgoing]:
-        """Messages due at ``t_ns`` (SPAT, MAP, ... at their periods)."""
-        ...
-
-
-@dataclass(frozen=True)
-class ScriptedStop:
-    """At ``at_ns`` vehicle ``vehicle`` brakes to a stop at ``decel`` [m/s²], holds ``hold_ns``."""
-
-    at_ns: int
-    vehicle: str
-    decel: float
-    hold_ns: int
 
 
 @dataclass(frozen=True)

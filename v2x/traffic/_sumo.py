@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Mapping, Sequence
+from itertools import chain
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +28,10 @@ __all__ = ["SUBSCRIBED_VARS", "SumoTraffic", "sumo_command"]
 #: the variables subscribed for every vehicle (also used by the bare-SUMO benchmark baseline)
 SUBSCRIBED_VARS = (tc.VAR_POSITION, tc.VAR_SPEED, tc.VAR_ACCELERATION, tc.VAR_ANGLE,
                    tc.VAR_LANE_ID, tc.VAR_LANEPOSITION, tc.VAR_SIGNALS)
+_POSITION = itemgetter(tc.VAR_POSITION)
+_SCALARS = itemgetter(tc.VAR_SPEED, tc.VAR_ACCELERATION, tc.VAR_ANGLE, tc.VAR_LANEPOSITION,
+                      tc.VAR_SIGNALS)
+_LANE = itemgetter(tc.VAR_LANE_ID)
 _BRAKE_BIT = 1 << 3  # VEH_SIGNAL_BRAKELIGHT
 
 
@@ -123,23 +129,23 @@ class SumoTraffic:
         names = list(res.keys())
         vals = list(res.values())
         n = len(names)
-        idx = np.fromiter((self._index[k] for k in names), dtype=np.int64, count=n)
+        idx = np.fromiter(map(self._index.__getitem__, names), dtype=np.int64, count=n)
         order = np.argsort(idx, kind="stable")
-        pos, spd, acc, ang, lpos, sig = (tc.VAR_POSITION, tc.VAR_SPEED, tc.VAR_ACCELERATION,
-                                         tc.VAR_ANGLE, tc.VAR_LANEPOSITION, tc.VAR_SIGNALS)
-        # one pass over the vehicles into a (n, 7) float table
-        table = np.array([(*v[pos], v[spd], v[acc], v[ang], v[lpos], v[sig]) for v in vals],
-                         dtype=np.float64).reshape(n, 7)[order]
-        lane = np.array([v[tc.VAR_LANE_ID] for v in vals], dtype=object)
+        # C-level passes over the vehicles (itemgetter), no Python tuple per vehicle
+        xy = np.fromiter(chain.from_iterable(map(_POSITION, vals)), np.float64,
+                         count=2 * n).reshape(n, 2)[order]
+        table = np.fromiter(chain.from_iterable(map(_SCALARS, vals)), np.float64,
+                            count=5 * n).reshape(n, 5)[order]
+        lane = np.array(list(map(_LANE, vals)), dtype=object)
         idx = idx[order]
         return VehicleStates(
             t_ns=t_ns,
             names=np.array(names, dtype=object)[order],
             index=idx,
-            x=table[:, 0], y=table[:, 1],
-            speed=table[:, 2], accel=table[:, 3], heading_deg=table[:, 4] % 360.0,
-            lane=lane[order], lane_pos=table[:, 5],
-            brake=(table[:, 6].astype(np.int64) & _BRAKE_BIT) != 0,
+            x=xy[:, 0], y=xy[:, 1],
+            speed=table[:, 0], accel=table[:, 1], heading_deg=table[:, 2] % 360.0,
+            lane=lane[order], lane_pos=table[:, 3],
+            brake=(table[:, 4].astype(np.int64) & _BRAKE_BIT) != 0,
             length=np.asarray(self._length, np.float64)[idx],
             width=np.asarray(self._width, np.float64)[idx],
             height=np.asarray(self._height, np.float64)[idx],

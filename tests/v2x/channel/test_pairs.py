@@ -89,6 +89,29 @@ def test_groups_give_the_pairs_of_each_group_searched_alone(n: int) -> None:
     np.testing.assert_allclose(got2.distance_m, d[same], rtol=0, atol=1e-9)
 
 
+def test_groups_of_unequal_sizes_give_the_pairs_of_each_group_searched_alone() -> None:
+    # one block for all groups pads the smaller ones: padding must never pair, and a group
+    # with senders but no receivers (or the reverse) gives nothing
+    rng = np.random.default_rng(7)
+    n_tx, n_rx = [3, 0, 17, 9, 1], [5, 8, 0, 12, 30]
+    tx_g = np.repeat(np.arange(5), n_tx)
+    rx_g = np.repeat(np.arange(5), n_rx)
+    tx_xy = rng.uniform(0.0, 400.0, size=(tx_g.size, 2))
+    rx_xy = rng.uniform(0.0, 400.0, size=(rx_g.size, 2))
+    tx_node = rng.integers(0, 20, size=tx_g.size)
+    rx_node = rng.integers(0, 20, size=rx_g.size)
+    got = find_pairs(tx_xy, rx_xy, 150.0, tx_node=tx_node, rx_node=rx_node,
+                     tx_group=tx_g, rx_group=rx_g)
+    i, j, _ = _brute(tx_xy, rx_xy, 150.0, tx_node, rx_node)
+    same = tx_g[i] == rx_g[j]
+    np.testing.assert_array_equal(got.tx, i[same])
+    np.testing.assert_array_equal(got.rx, j[same])
+    dx = tx_xy[got.tx, 0] - rx_xy[got.rx, 0]
+    dy = tx_xy[got.tx, 1] - rx_xy[got.rx, 1]
+    np.testing.assert_array_equal(got.distance_m, np.sqrt(dx * dx + dy * dy))
+    assert len(got) > 20 and set(tx_g[got.tx].tolist()) == {0, 3, 4}
+
+
 def test_one_group_array_without_the_other_raises() -> None:
     xy = np.zeros((2, 2))
     with pytest.raises(ValueError, match="both tx_group and rx_group"):
