@@ -118,6 +118,12 @@ def bin_key(lo: float, hi: float) -> str:
     return f"bin_{_edge(lo)}_{_edge(hi)}"
 
 
+def _counts(col: pd.Series) -> dict[str, int]:
+    """Rows per value (as str) of a string or categorical column; a categorical one is counted
+    on its codes (no string per row)."""
+    return {str(k): int(v) for k, v in col.value_counts(sort=False).items()}
+
+
 def _types(*columns: pd.Series) -> list[str]:
     extra: set[str] = set()
     for col in columns:
@@ -192,7 +198,7 @@ def network_kpis(rec: Recording, prr: pd.DataFrame | None = None) -> dict[str, f
     for key in ("vehicles", "equipped", "rsus", "steps"):
         kpis[key] = int(counts[key])
 
-    tx = rec.transmissions["msg_type"].astype(str).value_counts()
+    tx = _counts(rec.transmissions["msg_type"])
     for t in _types(rec.transmissions["msg_type"]):
         kpis[f"tx.{t}"] = int(tx.get(t, 0))
 
@@ -235,7 +241,7 @@ def network_kpis(rec: Recording, prr: pd.DataFrame | None = None) -> dict[str, f
 
     bus = rec.bus
     kpis["bus.messages"] = len(bus)
-    bt = bus["msg_type"].astype(str).value_counts()
+    bt = _counts(bus["msg_type"])
     for t in _types(bus["msg_type"]):
         kpis[f"bus.{t}.messages"] = int(bt.get(t, 0))
     wall = bus["wall_latency_ms"].to_numpy(dtype=np.float64)

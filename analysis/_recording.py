@@ -9,7 +9,7 @@ a missing file, key or column, an unreadable file or a column of the wrong kind 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -76,16 +76,17 @@ RUN_KEYS: tuple[str, ...] = (
 )
 
 
-@dataclass(frozen=True, eq=False)
 class Recording:
     """One run directory, loaded. Tables hold exactly the schema's columns.
 
     ``run`` is ``run.json`` as a dict; each table is a :class:`pandas.DataFrame` with the columns
     of ``docs/recording.md`` (``lane`` comes back categorical, as it is dictionary-encoded).
+    :func:`load_recording` checks every file and column at once; a table's rows are read on
+    first use of its attribute (an evaluation that needs no receptions does not read them).
+
+    Raises (on first use of a table): RecordingError when the file has become unreadable.
     """
 
-    run_dir: Path
-    run: dict[str, Any]
     nodes: pd.DataFrame
     trajectories: pd.DataFrame
     transmissions: pd.DataFrame
@@ -96,6 +97,21 @@ class Recording:
     bus: pd.DataFrame
     warnings: pd.DataFrame
     events: pd.DataFrame
+
+    def __init__(self, run_dir: Path, run: dict[str, Any],
+                 tables: dict[str, Callable[[], pd.DataFrame] | pd.DataFrame]) -> None:
+        self.run_dir = run_dir
+        self.run = run
+        self._tables = dict(tables)
+
+    def __getattr__(self, name: str) -> pd.DataFrame:
+        tables = self.__dict__.get("_tables", {})
+        if name not in tables:
+            raise AttributeError(f"'Recording' object has no attribute {name!r}")
+        got = tables[name]
+        if callable(got):
+            got = tables[name] = got()
+        return got
 
     @property
     def scenario_id(self) -> str:
@@ -146,7 +162,8 @@ def _read_run_json(path: Path) -> dict[str, Any]:
     return run
 
 
-def _read_table(path: Path, columns: dict[str, str]) -> pd.DataFrame:
+def _checked_table(path: Path, columns: dict[str, str]) -> Callable[[], pd.DataFrame]:
+    """Check ``path``'s schema (its metadata only) now; return what reads its rows."""
     if not path.is_file():
         raise RecordingError(f"{path}: file missing")
     try:
@@ -165,16 +182,20 @@ def _read_table(path: Path, columns: dict[str, str]) -> pd.DataFrame:
         # an empty table may carry any type (pandas writes empty columns as object/float)
         if not (empty or _kind_ok(kind, typ)):
             raise RecordingError(f"{path}: column '{col}' has type {typ}, expected {kind}")
-    try:
-        table = pq.read_table(path, columns=list(columns))
-    except (OSError, pa.ArrowException) as exc:
-        raise RecordingError(f"{path}: cannot read: {exc}") from exc
-    if empty:
-        table = pa.table({c: pa.array([], type=_ARROW_TYPE[k]) for c, k in columns.items()})
-    try:
-        return table.to_pandas()
-    except (pa.ArrowException, ValueError) as exc:
-        raise RecordingError(f"{path}: cannot convert to pandas: {exc}") from exc
+
+    def read() -> pd.DataFrame:
+        try:
+            table = pq.read_table(path, columns=list(columns))
+        except (OSError, pa.ArrowException) as exc:
+            raise RecordingError(f"{path}: cannot read: {exc}") from exc
+        if empty:
+            table = pa.table({c: pa.array([], type=_ARROW_TYPE[k]) for c, k in columns.items()})
+        try:
+            return table.to_pandas()
+        except (pa.ArrowException, ValueError) as exc:
+            raise RecordingError(f"{path}: cannot convert to pandas: {exc}") from exc
+
+    return read
 
 
 def load_recording(run_dir: str | Path) -> Recording:
@@ -188,8 +209,8 @@ def load_recording(run_dir: str | Path) -> Recording:
     if not root.is_dir():
         raise RecordingError(f"{root}: run directory missing")
     run = _read_run_json(root / "run.json")
-    tables = {
-        name.removesuffix(".parquet"): _read_table(root / name, cols)
+    tables: dict[str, Callable[[], pd.DataFrame] | pd.DataFrame] = {
+        name.removesuffix(".parquet"): _checked_table(root / name, cols)
         for name, cols in TABLES.items()
     }
-    return Recording(run_dir=root, run=run, **tables)
+    return Recording(root, run, tables)

@@ -148,6 +148,16 @@ class ForwardCollisionWarning:
             f"required_decel_mps2={self.required_decel_mps2}, hold_s={self.hold_s})"
         )
 
+    def same_direction(self, ego_heading_deg: np.ndarray,
+                       remote_heading_deg: np.ndarray) -> np.ndarray:
+        """Rule 1 alone: headings (m,) float [deg] at most ``max_heading_diff_deg`` apart
+        (NaN: False). No trigonometry: a cheap first filter, since only such links can warn
+        (the simulation evaluates the full rule on them only)."""
+        dheading = np.abs((np.asarray(remote_heading_deg, dtype=np.float64)
+                           - ego_heading_deg + 180.0) % 360.0 - 180.0)
+        with np.errstate(invalid="ignore"):
+            return dheading <= self.max_heading_diff_deg  # type: ignore[no-any-return]
+
     def evaluate(
         self,
         *,
@@ -197,11 +207,10 @@ class ForwardCollisionWarning:
         dx, dy = rx - ex, ry - ey
         longitudinal = dx * sin_h + dy * cos_h  # along the ego heading
         lateral = dx * cos_h - dy * sin_h  # to the ego's right
-        dheading = np.abs((rh - eh + 180.0) % 360.0 - 180.0)
 
         with np.errstate(invalid="ignore"):
             ahead = (
-                (dheading <= self.max_heading_diff_deg)
+                self.same_direction(eh, rh)
                 & (longitudinal > 0.0)
                 & (np.abs(lateral) <= self.half_lane_m)
                 & np.isfinite(ev)

@@ -170,60 +170,19 @@ def _by_group(txp: np.ndarray, rxp: np.ndarray, r: float, txn: np.ndarray, rxn: 
         return LinkBatch.empty()
     t_lo, t_hi = np.searchsorted(txg, groups), np.searchsorted(txg, groups, side="right")
     r_lo, r_hi = np.searchsorted(rxg, groups), np.searchsorted(rxg, groups, side="right")
-    a_max, b_max = int((t_hi - t_lo).max()), int((r_hi - r_lo).max())
-    if (a_max * b_max <= DENSE_MAX_PAIRS and groups.size * a_max * b_max <= _PADDED_MAX
-            and np.isfinite(r)):
-        i, j, dist = _padded(txp, rxp, r, txn, rxn, t_lo, t_hi, r_lo, r_hi, a_max, b_max)
-    else:
-        parts = []
-        for a, b, c, d in zip(t_lo.tolist(), t_hi.tolist(), r_lo.tolist(), r_hi.tolist(),
-                              strict=True):
-            one = _search(txp[a:b], rxp[c:d], r, txn[a:b], rxn[c:d])
-            parts.append((one.tx + a, one.rx + c, one.distance_m))
-        i = np.concatenate([p[0] for p in parts])
-        j = np.concatenate([p[1] for p in parts])
-        dist = np.concatenate([p[2] for p in parts])
+    # one small search per group: blocks of one step stay in cache (one padded block for
+    # the whole window was measured 1.3-3.6x slower: its temporaries do not)
+    parts = []
+    for a, b, c, d in zip(t_lo.tolist(), t_hi.tolist(), r_lo.tolist(), r_hi.tolist(),
+                          strict=True):
+        one = _search(txp[a:b], rxp[c:d], r, txn[a:b], rxn[c:d])
+        parts.append((one.tx + a, one.rx + c, one.distance_m))
+    i = np.concatenate([p[0] for p in parts])
+    j = np.concatenate([p[1] for p in parts])
+    dist = np.concatenate([p[2] for p in parts])
     if not in_order:  # back to the callers' indices, sorted by (tx, rx)
         i, j = t_perm[i], r_perm[j]
         order = np.lexsort((j, i))
         i, j, dist = i[order], j[order], dist[order]
     return LinkBatch(tx=i, rx=j, distance_m=dist)
 
-
-#: largest (groups x senders x receivers) block :func:`_padded` builds (32 MB of float64)
-_PADDED_MAX = 4_000_000
-
-
-def _padded(txp: np.ndarray, rxp: np.ndarray, r: float, txn: np.ndarray, rxn: np.ndarray,
-            t_lo: np.ndarray, t_hi: np.ndarray, r_lo: np.ndarray, r_hi: np.ndarray,
-            a_max: int, b_max: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Every group's dense block at once: senders and receivers padded with NaN to the
-    largest group, one (groups, a_max, b_max) distance block, one scan. The steps of a window
-    hold about the same nodes, so padding costs little, and one call replaces one per group.
-    Same links, order ((group, tx, rx)) and distances (the same float operations) as
-    :func:`_search` per group."""
-    cols = np.arange(a_max)
-    t_idx = t_lo[:, None] + cols
-    t_pad = cols >= (t_hi - t_lo)[:, None]
-    cols = np.arange(b_max)
-    r_idx = r_lo[:, None] + cols
-    r_pad = cols >= (r_hi - r_lo)[:, None]
-    np.minimum(t_idx, txp.shape[0] - 1, out=t_idx)  # padding rows read any valid row ...
-    np.minimum(r_idx, rxp.shape[0] - 1, out=r_idx)
-    tx_x, tx_y = txp[t_idx, 0], txp[t_idx, 1]
-    rx_x, rx_y = rxp[r_idx, 0], rxp[r_idx, 1]
-    tx_x[t_pad] = np.nan  # ... and are NaN: never within range
-    rx_x[r_pad] = np.nan
-    d2 = tx_x[:, :, None] - rx_x[:, None, :]
-    dy = tx_y[:, :, None] - rx_y[:, None, :]
-    d2 *= d2
-    dy *= dy
-    d2 += dy
-    with np.errstate(invalid="ignore"):
-        flat = np.flatnonzero(d2.ravel() <= r * r).astype(np.int64)
-    g, rest = np.divmod(flat, a_max * b_max)
-    a, b = np.divmod(rest, b_max)
-    i = t_lo[g] + a
-    j = r_lo[g] + b
-    keep = txn[i] != rxn[j]  # self pairs are few: drop them from the pairs, not the block
-    return i[keep], j[keep], np.sqrt(d2.ravel()[flat[keep]])

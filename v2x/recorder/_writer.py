@@ -216,7 +216,7 @@ class Recorder:
         RecordingError: the directory cannot be created or written.
     """
 
-    def __init__(self, out_dir: str | Path, *, flush_rows: int = 200_000) -> None:
+    def __init__(self, out_dir: str | Path, *, flush_rows: int = 50_000) -> None:
         self.out_dir = Path(out_dir)
         try:
             self.out_dir.mkdir(parents=True, exist_ok=True)

@@ -533,20 +533,30 @@ class Simulation:
                               & (lk.distance_m <= self.cfg.fcw_range_m))
         b = bsm_of[lk.tx[cand]]  # BSM rows
         ego = rx_row[lk.rx[cand]]  # vehicle rows of the receivers
-        res = fcw.evaluate(ego_x=st.x[ego], ego_y=st.y[ego], ego_speed=st.speed[ego],
-                           ego_heading_deg=st.heading_deg[ego], remote_x=heard["x"][b],
-                           remote_y=heard["y"][b], remote_speed=heard["speed"][b],
-                           remote_heading_deg=heard["heading_deg"][b],
-                           remote_length=heard["length"][b])
-        used[cand[res.warn]] = True
+        # every received BSM is an assessment; only those from a vehicle heading the same way
+        # can warn, so the full rule runs on them alone (the others: no warning, TTC inf)
+        same = np.flatnonzero(fcw.same_direction(st.heading_deg[ego], heard["heading_deg"][b]))
+        e_s, b_s = ego[same], b[same]
+        part = fcw.evaluate(ego_x=st.x[e_s], ego_y=st.y[e_s], ego_speed=st.speed[e_s],
+                            ego_heading_deg=st.heading_deg[e_s], remote_x=heard["x"][b_s],
+                            remote_y=heard["y"][b_s], remote_speed=heard["speed"][b_s],
+                            remote_heading_deg=heard["heading_deg"][b_s],
+                            remote_length=heard["length"][b_s])
+        warn = np.zeros(cand.size, bool)
+        warn[same] = part.warn
+        ttc = np.full(cand.size, np.inf)
+        ttc[same] = part.ttc_s
+        gap = np.full(cand.size, np.nan)
+        gap[same] = part.gap_m
+        used[cand[warn]] = True
         ego_node, ego_k = st.index[ego], w.k[ego]
         start_k, start_ego = self.fcw_state.update_pairs(
-            ego_node, bsm.sender[b], ego_k, res.warn, w.t, round(fcw.hold_s * 1e9))
+            ego_node, bsm.sender[b], ego_k, warn, w.t, round(fcw.hold_s * 1e9))
         if start_k.size == 0:
             return
         # a warning starts only with a warning assessment in its step: its most critical link
         width = max(self.veh.n, 1)
-        crit = most_critical(ego_k * width + ego_node, res.ttc_s, res.warn)
+        crit = most_critical(ego_k * width + ego_node, ttc, warn)
         want = start_k * width + start_ego
         at = np.minimum(np.searchsorted(crit.receiver, want), crit.receiver.size - 1)
         if not np.array_equal(crit.receiver[at], want):  # cannot happen: say so if it does
@@ -554,7 +564,7 @@ class Simulation:
         li = crit.link[at]
         self.rec.append("warnings", t_ns=w.t[w.k[ego[li]]],
                         app=np.full(li.size, "FCW", dtype=object), vehicle=ego_node[li],
-                        remote=bsm.sender[b[li]], ttc_s=res.ttc_s[li], gap_m=res.gap_m[li],
+                        remote=bsm.sender[b[li]], ttc_s=ttc[li], gap_m=gap[li],
                         tx_id=tx_id[lk.tx[cand[li]]])
         self.summary.warnings += int(li.size)
 
