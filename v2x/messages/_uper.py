@@ -1538,9 +1538,10 @@ class SpatFrameTemplate:
                 offsets.append(nxt[g])
         self._offsets = offsets
         self._max_offset = max(offsets, default=0)
-        # stamped (bool) -> (layout, head multipliers, [(offset, multiplier)])
-        self._layouts: dict[bool, tuple[_Layout, tuple[int, ...], tuple[tuple[int, int], ...]]] \
-            = {}
+        # stamped (bool) -> (layout, head multipliers, [(offset, multiplier)], (constant,
+        # multiplier sum) when every offset is whole DSeconds, else None)
+        self._layouts: dict[bool, tuple[_Layout, tuple[int, ...], tuple[tuple[int, int], ...],
+                                        tuple[int, int] | None]] = {}
 
     def state(self, remaining_ns: int, timestamp_ns: int | None = None) -> IntersectionState:
         """The ``IntersectionState`` this template encodes (see the class docstring)."""
@@ -1558,7 +1559,8 @@ class SpatFrameTemplate:
                                  phases=tuple(phases), timestamp_ns=timestamp_ns)
 
     def _layout(self, stamped: bool) -> tuple[_Layout, tuple[int, ...],
-                                              tuple[tuple[int, int], ...]]:
+                                              tuple[tuple[int, int], ...],
+                                              tuple[int, int] | None]:
         got = self._layouts.get(stamped)
         if got is not None:
             return got
@@ -1588,7 +1590,12 @@ class SpatFrameTemplate:
         by_offset: dict[int, int] = {}
         for o, s in zip(self._offsets, sh[head:], strict=True):
             by_offset[o] = by_offset.get(o, 0) | 1 << s
-        got = (layout, mults, tuple(by_offset.items()))
+        times = tuple(by_offset.items())
+        # offsets in whole DSeconds (SUMO phase durations usually are): every TimeMark is
+        # o / DS + r // DS, so the sum over them is one constant plus one product
+        lin = (sum(o // _NS_PER_DS * m for o, m in times), sum(m for _, m in times)) \
+            if all(o % _NS_PER_DS == 0 for o, _ in times) else None
+        got = (layout, mults, times, lin)
         self._layouts[stamped] = got
         return got
 
@@ -1612,15 +1619,18 @@ class SpatFrameTemplate:
             raise EncodeError(f"msgCnt: value {msg_cnt!r} is outside 0..127")
         r = max(0, remaining_ns) + _NS_PER_DS // 2
         if timestamp_ns is None:
-            layout, mults, times = self._layouts.get(False) or self._layout(False)
+            layout, mults, times, lin = self._layouts.get(False) or self._layout(False)
             acc = layout.base + msg_cnt * mults[0]
         else:
-            layout, mults, times = self._layouts.get(True) or self._layout(True)
+            layout, mults, times, lin = self._layouts.get(True) or self._layout(True)
             moy, sec = _moy_sec(timestamp_ns)
             acc = layout.base + msg_cnt * mults[0] + moy * mults[1] + sec * mults[2]
         if self._max_offset + r < _TM_CAP_NS:  # no time reaches an hour (the usual case)
-            for o, m in times:
-                acc += (o + r) // _NS_PER_DS * m
+            if lin is not None:
+                acc += lin[0] + r // _NS_PER_DS * lin[1]
+            else:
+                for o, m in times:
+                    acc += (o + r) // _NS_PER_DS * m
         else:
             for o, m in times:
                 acc += min((o + r) // _NS_PER_DS, u.TIME_MARK_BEYOND_HOUR) * m

@@ -81,10 +81,11 @@ class SumoTraffic:
         self._names: list[str] = []
         self._index: dict[str, int] = {}
         # static per-vehicle attributes by index
-        self._length: list[float] = []
-        self._width: list[float] = []
-        self._height: list[float] = []
-        self._class: list[int] = []
+        # static per-vehicle attributes by index, rows [0, len(self._names)) in use; grown by
+        # doubling, so a step gathers them with one index instead of converting lists
+        self._dims = np.zeros((64, 3))  # length, width, height [m]
+        self._class = np.zeros(64, np.int16)
+        self._name_arr = np.empty(64, dtype=object)
         self._holds: list[tuple[float, str, str]] = []  # (time s, action, vehicle)
         self._collisions: list[Collision] = []
 
@@ -117,39 +118,42 @@ class SumoTraffic:
         conn.vehicle.subscribe(vid, SUBSCRIBED_VARS)
         if vid in self._index:  # a re-inserted id (teleport) keeps its index
             return
-        self._index[vid] = len(self._names)
+        i = self._index[vid] = len(self._names)
         self._names.append(vid)
+        if i == self._class.size:
+            self._dims = np.concatenate([self._dims, np.zeros_like(self._dims)])
+            self._class = np.concatenate([self._class, np.zeros_like(self._class)])
+            self._name_arr = np.concatenate([self._name_arr, np.empty_like(self._name_arr)])
         vtype = conn.vehicle.getTypeID(vid)
-        self._length.append(conn.vehicle.getLength(vid))
-        self._width.append(conn.vehicle.getWidth(vid))
-        self._height.append(conn.vehicle.getHeight(vid))
-        self._class.append(self._classification.get(vtype, 0))
+        self._dims[i] = (conn.vehicle.getLength(vid), conn.vehicle.getWidth(vid),
+                         conn.vehicle.getHeight(vid))
+        self._class[i] = self._classification.get(vtype, 0)
+        self._name_arr[i] = vid
 
     def _states(self, t_ns: int, res: Mapping[str, Mapping[int, Any]]) -> VehicleStates:
-        names = list(res.keys())
         vals = list(res.values())
-        n = len(names)
-        idx = np.fromiter(map(self._index.__getitem__, names), dtype=np.int64, count=n)
-        order = np.argsort(idx, kind="stable")
+        n = len(vals)
+        idx = np.fromiter(map(self._index.__getitem__, res), dtype=np.int64, count=n)
         # C-level passes over the vehicles (itemgetter), no Python tuple per vehicle
         xy = np.fromiter(chain.from_iterable(map(_POSITION, vals)), np.float64,
-                         count=2 * n).reshape(n, 2)[order]
+                         count=2 * n).reshape(n, 2)
         table = np.fromiter(chain.from_iterable(map(_SCALARS, vals)), np.float64,
-                            count=5 * n).reshape(n, 5)[order]
+                            count=5 * n).reshape(n, 5)
         lane = np.array(list(map(_LANE, vals)), dtype=object)
-        idx = idx[order]
+        if n > 1 and not bool(np.all(idx[1:] > idx[:-1])):  # into vehicle index order
+            order = np.argsort(idx, kind="stable")
+            idx, xy, table, lane = idx[order], xy[order], table[order], lane[order]
+        dims = self._dims[idx]
         return VehicleStates(
             t_ns=t_ns,
-            names=np.array(names, dtype=object)[order],
+            names=self._name_arr[idx],
             index=idx,
             x=xy[:, 0], y=xy[:, 1],
             speed=table[:, 0], accel=table[:, 1], heading_deg=table[:, 2] % 360.0,
-            lane=lane[order], lane_pos=table[:, 3],
+            lane=lane, lane_pos=table[:, 3],
             brake=(table[:, 4].astype(np.int64) & _BRAKE_BIT) != 0,
-            length=np.asarray(self._length, np.float64)[idx],
-            width=np.asarray(self._width, np.float64)[idx],
-            height=np.asarray(self._height, np.float64)[idx],
-            classification=np.asarray(self._class, np.int16)[idx],
+            length=dims[:, 0], width=dims[:, 1], height=dims[:, 2],
+            classification=self._class[idx],
         )
 
     # -- queries and scripted actions -----------------------------------------------------
