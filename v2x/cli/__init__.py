@@ -124,7 +124,7 @@ def _duration_s(ctx: click.Context, param: click.Parameter, value: str | None) -
 @click.option("--payload", type=click.Choice(["uper", "json"]), default="uper",
               show_default=True, help="Bus payloads: UPER MessageFrames or their JSON form.")
 @click.option("--pipeline/--no-pipeline", default=True, show_default=True,
-              help="Run SUMO and the RSUs in a child process, ahead of the loop (same results).")
+              help="Run SUMO in a child process, ahead of the loop (same results).")
 @click.option("--quiet", "-q", is_flag=True,
               help="No progress (neither the bar nor, off a terminal, the progress lines).")
 def run_cmd(scenario: str, seed: int | None, bus: str, gui: bool, out_dir: Path | None,

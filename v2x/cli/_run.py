@@ -21,14 +21,14 @@ import sumolib
 
 import analysis
 import scenarios
-from roadside import RsuProxy, SumoSide
+from roadside import SignalMirror, make_rsus
 from v2x.apps import ForwardCollisionWarning
 from v2x.bus import open_bus
 from v2x.channel import make_channel
 from v2x.errors import ConfigError
 from v2x.recorder import Recorder
 from v2x.sim import RunSummary, ScriptedStop, SimConfig, Simulation, StepProgress
-from v2x.traffic import PipelinedTraffic, sumo_command
+from v2x.traffic import PipelinedTraffic, SumoTraffic, SumoTrafficSide, sumo_command
 
 __all__ = ["MAX_SEED", "RunResult", "check_criteria", "run_scenario"]
 
@@ -66,12 +66,13 @@ def run_scenario(scenario: scenarios.Scenario | str | Path, *, out_dir: str | Pa
         lang: report language, ``"en"`` or ``"zh"``.
         payload: bus payloads, ``"uper"`` (MessageFrames; BSM uplinks length-prefixed) or
             ``"json"`` (the JSON form with the ASN.1 field names).
-        pipeline: run SUMO and the RSUs in a child process up to two windows of steps ahead
-            of the loop (:class:`~v2x.traffic.PipelinedTraffic`; same results, faster on two
-            or more cores; ``v2x run`` turns it on). On POSIX the child is a fresh interpreter
-            (``python -m v2x.traffic._child``); elsewhere ``multiprocessing``'s spawn, where a
-            script that calls this must guard its entry point with
-            ``if __name__ == "__main__":``. Always off with ``gui``.
+        pipeline: run SUMO in a child process up to two windows of steps ahead of the loop
+            (:class:`~v2x.traffic.PipelinedTraffic` with a
+            :class:`~v2x.traffic.SumoTrafficSide`; the RSUs stay here and read its signal
+            states; same results, faster on two or more cores; ``v2x run`` turns it on). On
+            POSIX the child is a fresh interpreter (``python -m v2x.traffic._child``);
+            elsewhere ``multiprocessing``'s spawn, where a script that calls this must guard
+            its entry point with ``if __name__ == "__main__":``. Always off with ``gui``.
         progress: called after every window of steps (1 s of simulated time).
 
     Raises:
@@ -109,11 +110,6 @@ def run_scenario(scenario: scenarios.Scenario | str | Path, *, out_dir: str | Pa
     tls_ids = _rsu_junctions(sc, net)
     channel = make_channel(sc.channel.type, **dict(sc.channel.params))
     stops = tuple(ScriptedStop(e.at_ns, e.vehicle, e.decel, e.hold_ns) for e in sc.events)
-    side = SumoSide(cmd=cmd, classification=classification, use_traci=gui,
-                     net_file=str(built.net_file), tls_ids=tls_ids, geo=built.geo,
-                     antenna_height_m=sc.rsu.antenna_height_m, start=sc.start,
-                     spat_period_ns=sc.rsu.spat_period_ns, map_period_ns=sc.rsu.map_period_ns,
-                     seed=sc.seed, stops=stops, payload=payload)
     piped = pipeline and not gui
     cfg = SimConfig(
         start=sc.start, duration_ns=sc.duration_ns, step_ns=sc.step_ns, zone="xiqing",
@@ -129,11 +125,19 @@ def run_scenario(scenario: scenarios.Scenario | str | Path, *, out_dir: str | Pa
     out = Path(out_dir)
     # the child keeps two windows of steps ahead, so SUMO steps while the loop processes one;
     # it sends a window of steps at a time
-    traffic: Any = (PipelinedTraffic(side, ahead=2 * cfg.window_steps, batch=cfg.window_steps)
-                    if piped else side.open())
+    traffic: Any = (
+        PipelinedTraffic(SumoTrafficSide(cmd=cmd, classification=classification,
+                                         tls_ids=tls_ids, stops=stops),
+                         ahead=2 * cfg.window_steps, batch=cfg.window_steps)
+        if piped else SumoTraffic(cmd, classification=classification, use_traci=gui))
     rec: Recorder | None = None
     try:
-        rsus: list[Any] = (RsuProxy.all(traffic) if piped else side.rsus)
+        # the RSUs run here; with the traffic process they read its signal states
+        rsus: list[Any] = make_rsus(
+            SignalMirror(traffic) if piped else traffic.conn, net, tls_ids, geo=built.geo,
+            antenna_height_m=sc.rsu.antenna_height_m, start=sc.start,
+            spat_period_ns=sc.rsu.spat_period_ns, map_period_ns=sc.rsu.map_period_ns,
+            seed=sc.seed, payload=payload)
         rec = Recorder(out)
         # until it ends, the folder says a run is under way (a killed run leaves this)
         rec.write_json("run.json", {"scenario_id": sc.id, "seed": sc.seed, "status": "running"})

@@ -3,6 +3,7 @@
 from v2x.traffic._base import Collision, TrafficBackend, VehicleStates
 from v2x.traffic._pipelined import PipelinedTraffic, SideStep, TrafficSide
 from v2x.traffic._scripted import ScriptedTraffic, ScriptedVehicle
+from v2x.traffic._side import SignalState, SumoTrafficSide
 from v2x.traffic._sumo import SUBSCRIBED_VARS, SumoTraffic, sumo_command
 
 __all__ = [
@@ -12,7 +13,9 @@ __all__ = [
     "ScriptedTraffic",
     "ScriptedVehicle",
     "SideStep",
+    "SignalState",
     "SumoTraffic",
+    "SumoTrafficSide",
     "TrafficBackend",
     "TrafficSide",
     "VehicleStates",

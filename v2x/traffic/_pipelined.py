@@ -2,7 +2,8 @@
 
 libsumo holds the GIL while SUMO steps, so a thread cannot overlap SUMO with the loop's own
 numpy work. :class:`PipelinedTraffic` runs the traffic side (SUMO and whatever must sit next to
-it, such as the RSUs that read the live signal state) in a child process and keeps it up to
+it, e.g. :class:`~v2x.traffic.SumoTrafficSide`, which also reads the traffic lights' state for
+the RSUs) in a child process and keeps it up to
 ``ahead`` steps ahead of the loop: SUMO steps on one core while the loop processes earlier steps
 on the other. The child computes ``batch`` steps per request and sends them as one message (one
 pickle, one write: per-step messages cost the child a third of its time beside SUMO). A reader
@@ -148,7 +149,6 @@ def _serve(conn: Any, factory: Callable[[], TrafficSide]) -> None:
         conn.send(("ok", side.info()))
         wire = _StatesEncoder()
         asked: deque[int] = deque()  # batch sizes asked for and not yet sent
-        import time as _t; _c0=_t.process_time(); _w0=_t.perf_counter(); _st=0.0; _se=0.0
         while True:
             if not asked or conn.poll():  # a "close" behind queued batches ends the run now
                 msg = conn.recv()
@@ -158,15 +158,11 @@ def _serve(conn: Any, factory: Callable[[], TrafficSide]) -> None:
                 continue
             steps: list[SideStep] = []
             try:
-                _a=_t.process_time()
                 for _ in range(asked.popleft()):
                     steps.append(side.step())
-                _b=_t.process_time(); _st+=_b-_a
             finally:  # the steps done before a failure reach the parent ahead of the error
                 if steps:
                     conn.send(("ok", wire.encode(steps)))
-                _se+=_t.process_time()-_b
-        import sys as _s; print(f"CHILD cpu {_t.process_time()-_c0:.2f} wall {_t.perf_counter()-_w0:.2f} steps {_st:.2f} send {_se:.2f} sumo {side.traffic._csumo:.2f}", file=_s.stderr)
     except Exception as exc:  # noqa: BLE001 - reported to the parent, which raises SumoError
         try:
             conn.send(("error", f"{type(exc).__name__}: {exc}"))
@@ -307,13 +303,13 @@ class PipelinedTraffic:
             self._ask()
 
     def _ask(self) -> None:
-        """Ask the child for one more step; a dead child is a SumoError, not an OSError."""
+        """Ask the child for one more batch. When it is gone (it failed, or was killed), the
+        reader still takes what it sent before: those steps come first, then its error or the
+        end of the pipe, each a SumoError (never an OSError from here)."""
         try:
             self._pipe.send(self._batch)
-        except OSError as exc:  # BrokenPipeError, ConnectionResetError: the child is gone
-            self.close()
-            raise SumoError(f"the traffic process died (exit code {self._proc.exitcode})") \
-                from exc
+        except OSError:  # BrokenPipeError, ConnectionResetError: the child is gone
+            pass
 
     def _receive(self) -> Any:
         return self._decode(self._inbox.get())

@@ -16,8 +16,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import sumolib
-import traci.constants as tc
 
 from v2x.errors import SumoError
 from v2x.traffic._base import Collision, VehicleStates
@@ -26,12 +24,16 @@ from v2x.units import s_to_ns
 __all__ = ["SUBSCRIBED_VARS", "SumoTraffic", "sumo_command"]
 
 #: the variables subscribed for every vehicle (also used by the bare-SUMO benchmark baseline)
-SUBSCRIBED_VARS = (tc.VAR_POSITION, tc.VAR_SPEED, tc.VAR_ACCELERATION, tc.VAR_ANGLE,
-                   tc.VAR_LANE_ID, tc.VAR_LANEPOSITION, tc.VAR_SIGNALS)
-_POSITION = itemgetter(tc.VAR_POSITION)
-_SCALARS = itemgetter(tc.VAR_SPEED, tc.VAR_ACCELERATION, tc.VAR_ANGLE, tc.VAR_LANEPOSITION,
-                      tc.VAR_SIGNALS)
-_LANE = itemgetter(tc.VAR_LANE_ID)
+# TraCI vehicle variable ids (the protocol's, as in traci.constants; a test compares them):
+# written out so that the traffic process does not import the traci package (~90 ms, it
+# pulls in sumolib and pyproj)
+VAR_SPEED, VAR_POSITION, VAR_ANGLE = 0x40, 0x42, 0x43
+VAR_LANE_ID, VAR_LANEPOSITION, VAR_SIGNALS, VAR_ACCELERATION = 0x51, 0x56, 0x5B, 0x72
+SUBSCRIBED_VARS = (VAR_POSITION, VAR_SPEED, VAR_ACCELERATION, VAR_ANGLE, VAR_LANE_ID,
+                   VAR_LANEPOSITION, VAR_SIGNALS)
+_POSITION = itemgetter(VAR_POSITION)
+_SCALARS = itemgetter(VAR_SPEED, VAR_ACCELERATION, VAR_ANGLE, VAR_LANEPOSITION, VAR_SIGNALS)
+_LANE = itemgetter(VAR_LANE_ID)
 _BRAKE_BIT = 1 << 3  # VEH_SIGNAL_BRAKELIGHT
 
 
@@ -39,6 +41,8 @@ def sumo_command(net_file: Path, route_files: Sequence[Path], additional_files: 
                  *, step_ns: int, seed: int, gui: bool = False,
                  extra: Sequence[str] = ()) -> list[str]:
     """The SUMO command line of a run (binary first)."""
+    import sumolib  # here: sumolib imports pyproj (~50 ms), which the traffic process skips
+
     cmd = [sumolib.checkBinary("sumo-gui" if gui else "sumo"),
            "--net-file", str(net_file),
            "--step-length", f"{step_ns / 1e9:.3f}",

@@ -51,6 +51,36 @@ def test_a_failing_traffic_side_is_a_sumo_error() -> None:
         PipelinedTraffic(_Broken())
 
 
+class _FailsAtFive(_Scripted):
+    """Fails on its fifth step (module level: the child imports it)."""
+
+    def step(self) -> SideStep:
+        if self.k == 4:
+            raise RuntimeError("SUMO gave up at step 5")
+        return super().step()
+
+
+def test_steps_before_a_failure_arrive_then_the_error() -> None:
+    # a batch of 10 fails at its fifth step: the four steps done reach the loop (nothing
+    # computed is lost), then the failure is a SumoError with the child's message
+    with PipelinedTraffic(_FailsAtFive(), ahead=10, batch=10) as tr:
+        got = [tr.step().t_ns for _ in range(4)]
+        assert got == [k * 100_000_000 for k in range(1, 5)]
+        assert tr.side == {"k": 4}
+        with pytest.raises(SumoError, match="RuntimeError: SUMO gave up at step 5"):
+            tr.step()
+
+
+def test_batches_give_the_same_steps_as_single_steps() -> None:
+    with PipelinedTraffic(_Two(), ahead=6, batch=3) as batched, \
+            PipelinedTraffic(_Two()) as single:
+        for _ in range(7):  # across batch boundaries
+            a, b = batched.step(), single.step()
+            assert a.t_ns == b.t_ns and list(a.names) == list(b.names)
+            assert list(a.x) == list(b.x) and list(a.lane) == list(b.lane)
+        assert batched.vehicle_names() == single.vehicle_names() == ["a", "b"]
+
+
 def _child_pid(tr: PipelinedTraffic) -> int:
     return tr._proc._proc.pid  # type: ignore[attr-defined]
 
@@ -109,3 +139,26 @@ def test_an_unclosed_traffic_process_is_stopped_when_collected() -> None:
     del tr
     gc.collect()
     assert proc.join(timeout=5) and proc.exitcode is not None
+
+
+def test_the_written_out_variable_ids_are_tracis() -> None:
+    import traci.constants as tc
+
+    from v2x.traffic import SUBSCRIBED_VARS
+
+    assert SUBSCRIBED_VARS == (tc.VAR_POSITION, tc.VAR_SPEED, tc.VAR_ACCELERATION, tc.VAR_ANGLE,
+                               tc.VAR_LANE_ID, tc.VAR_LANEPOSITION, tc.VAR_SIGNALS)
+
+
+def test_the_traffic_process_imports_neither_traci_nor_the_message_set() -> None:
+    # what the child imports is what it must load before SUMO starts
+    import subprocess
+    import sys
+
+    code = ("import sys, v2x.traffic._side, v2x.traffic._child; "
+            "print(' '.join(sorted(sys.modules)))")
+    mods = subprocess.run([sys.executable, "-P", "-c", code], capture_output=True, text=True,
+                          check=True).stdout.split()
+    assert not [m for m in mods if m.split(".")[0] in ("traci", "sumolib", "pyproj",
+                                                          "asn1tools", "roadside", "pyarrow")]
+    assert "v2x.messages" not in mods and "v2x.sim._loop" not in mods

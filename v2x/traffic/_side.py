@@ -1,0 +1,114 @@
+"""SUMO as the traffic process of :class:`~v2x.traffic.PipelinedTraffic`: the vehicles, the
+state of the traffic lights the RSUs describe, and scripted stops.
+
+The traffic process does only what must sit next to SUMO: stepping, reading the vehicle states
+and each listed traffic light's phase, program and next switch. The RSUs themselves (SPAT and
+MAP building, UPER encoding) live in the loop's process and read those signal states through
+:class:`roadside.SignalMirror`. So this process imports numpy and SUMO's Python packages only
+(not the message set, pyproj or asn1tools: ~0.15 s less start-up) and spends its time on SUMO.
+"""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+from v2x.errors import SumoError
+from v2x.sim._types import ScriptedStop
+from v2x.traffic._pipelined import SideStep
+from v2x.traffic._sumo import SumoTraffic
+
+__all__ = ["Logic", "Phase", "SignalState", "SumoTrafficSide"]
+
+#: one traffic light now: (phase index, program id, next switch [s, simulation time])
+SignalState = tuple[int, str, float]
+
+
+class Phase(NamedTuple):
+    """A phase of a traffic-light program, as libsumo / TraCI report it (the fields
+    :class:`roadside.SignalPlan` reads, and the rest)."""
+
+    duration: float
+    state: str
+    minDur: float  # noqa: N815 - SUMO's field names
+    maxDur: float  # noqa: N815
+    next: tuple[int, ...]
+    name: str
+
+
+class Logic(NamedTuple):
+    """A traffic-light program as libsumo / TraCI report it (``getAllProgramLogics``), in a
+    form that pickles (libsumo's are SWIG objects) without importing TraCI."""
+
+    programID: str  # noqa: N815 - SUMO's field names
+    type: int
+    currentPhaseIndex: int  # noqa: N815
+    phases: tuple[Phase, ...]
+
+
+def _plain_logic(logic: Any) -> Logic:
+    return Logic(str(logic.programID), int(logic.type), int(logic.currentPhaseIndex),
+                 tuple(Phase(float(p.duration), str(p.state), float(p.minDur), float(p.maxDur),
+                             tuple(p.next), str(p.name)) for p in logic.phases))
+
+
+class SumoTrafficSide:
+    """The traffic side in the child process (picklable until called).
+
+    Args:
+        cmd: the SUMO command line (:func:`v2x.traffic.sumo_command`).
+        classification: vehicle type id -> T/CSAE 53 vehicle classification.
+        tls_ids: traffic lights whose signal state every step carries (the RSUs' junctions).
+        stops: scripted stops, applied between SUMO steps.
+
+    ``info()`` is ``{"logics": {tls: [Logic, ...]}, "signals": (SignalState, ...)}``: every
+    program of each light and their state before the first step; each step's ``side`` is
+    ``{"signals": (SignalState, ...) in tls_ids order, "t_s": SUMO time [s], "skipped": names of
+    scripted stops whose vehicle was not in the simulation}``.
+    """
+
+    def __init__(self, *, cmd: list[str], classification: dict[str, int],
+                 tls_ids: list[str], stops: tuple[ScriptedStop, ...] = ()) -> None:
+        self.cmd, self.classification = cmd, classification
+        self.tls_ids = list(tls_ids)
+        self.stops = sorted(stops, key=lambda s: s.at_ns)
+        self.skipped: list[str] = []
+        self.traffic: SumoTraffic | None = None
+        self._known = 0
+
+    def __call__(self) -> SumoTrafficSide:
+        self.traffic = SumoTraffic(self.cmd, classification=self.classification)
+        return self
+
+    def _signals(self) -> tuple[SignalState, ...]:
+        assert self.traffic is not None
+        tl = self.traffic.conn.trafficlight
+        return tuple((tl.getPhase(t), tl.getProgram(t), tl.getNextSwitch(t))
+                     for t in self.tls_ids)
+
+    def info(self) -> dict[str, Any]:
+        if self.traffic is None:
+            raise SumoError("the traffic side was not opened")
+        tl = self.traffic.conn.trafficlight
+        return {"logics": {t: [_plain_logic(lg) for lg in tl.getAllProgramLogics(t)]
+                           for t in self.tls_ids},
+                "signals": self._signals()}
+
+    def step(self) -> SideStep:
+        traffic = self.traffic
+        if traffic is None:
+            raise SumoError("the traffic side was not opened")
+        st = traffic.step()
+        while self.stops and self.stops[0].at_ns <= st.t_ns:  # as Simulation._fire_stops
+            stop = self.stops.pop(0)
+            if not traffic.brake_to_stop(stop.vehicle, stop.decel, stop.hold_ns / 1e9):
+                self.skipped.append(stop.vehicle)
+        names = traffic.vehicle_names()
+        new = tuple(names[self._known:])
+        self._known = len(names)
+        return SideStep(states=st, collisions=tuple(traffic.collisions()), new_names=new,
+                        side={"signals": self._signals(), "t_s": st.t_ns / 1e9,
+                              "skipped": tuple(self.skipped)})
+
+    def close(self) -> None:
+        if self.traffic is not None:
+            self.traffic.close()
