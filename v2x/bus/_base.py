@@ -159,6 +159,21 @@ class Subscription:
         except StopAsyncIteration:
             raise BusError(f"subscription to {self._pattern!r} is closed") from None
 
+    def take_ready(self) -> list[BusMessage]:
+        """Every message already delivered, at once and without waiting (possibly none): for
+        a reader that takes many messages per wake-up. A close or a lost connection queued
+        behind them stays queued (nothing is delivered after either), so the next read raises
+        it."""
+        out: list[BusMessage] = []
+        q = self._queue
+        while not q.empty():
+            item = q.get_nowait()
+            if not isinstance(item, BusMessage):
+                q.put_nowait(item)
+                break
+            out.append(item)
+        return out
+
     def _unwrap(self, item: object) -> BusMessage:
         if isinstance(item, BusMessage):
             return item

@@ -128,9 +128,10 @@ class Tap:
 
     async def _collect(self, sub: Subscription) -> None:
         try:
-            async for msg in sub:
-                self._buffer.append(msg)
-                self._count += 1
+            async for msg in sub:  # one wake-up takes every message delivered by then
+                batch = [msg, *sub.take_ready()]
+                self._buffer.extend(batch)
+                self._count += len(batch)
                 waiter = self._waiter
                 if waiter is not None and self._count >= waiter[0] and not waiter[1].done():
                     waiter[1].set_result(None)

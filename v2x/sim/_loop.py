@@ -653,31 +653,32 @@ class Simulation:
         gets the window's last step ``t_end``. Rows are in step order, delivery order within."""
         if not msgs:
             return
-        sent: dict[str, deque[int]] = {}
-        for (topic, _), t in zip(pubs, pub_t, strict=True):
-            sent.setdefault(topic, deque()).append(t)
-        times, topics, types, dirs, sizes, lat = [], [], [], [], [], []
-        for m in msgs:
-            info = self._topic_info.get(m.topic)
-            if info is None:
-                parsed = parse_topic(m.topic)
-                info = (parsed.msg_type, parsed.direction) if parsed else ("", "")
-                self._topic_info[m.topic] = info
-            q = sent.get(m.topic)
-            times.append(q.popleft() if q else t_end)
-            topics.append(m.topic)
-            types.append(info[0])
-            dirs.append(info[1])
-            sizes.append(len(m.payload))
-            w = m.wall_latency_ns
-            lat.append(np.nan if w is None else w / 1e6)
-        t_ns = np.array(times, np.int64)
+        topics = [m.topic for m in msgs]
+        if topics == [topic for topic, _ in pubs]:  # delivered as published (memory bus)
+            t_ns = np.array(pub_t, np.int64)
+        else:
+            sent: dict[str, deque[int]] = {}
+            for (topic, _), t in zip(pubs, pub_t, strict=True):
+                sent.setdefault(topic, deque()).append(t)
+            times = []
+            for topic in topics:
+                q = sent.get(topic)
+                times.append(q.popleft() if q else t_end)
+            t_ns = np.array(times, np.int64)
+        info = self._topic_info
+        for topic in set(topics) - info.keys():
+            parsed = parse_topic(topic)
+            info[topic] = (parsed.msg_type, parsed.direction) if parsed else ("", "")
+        kinds = [info[topic] for topic in topics]
+        lat = np.array([np.nan if (w := m.wall_latency_ns) is None else w / 1e6 for m in msgs],
+                       np.float64)
+        sizes = np.array([len(m.payload) for m in msgs], np.int64)
         o = np.argsort(t_ns, kind="stable")
-        self.rec.append("bus", t_ns=t_ns[o], topic=[topics[i] for i in o.tolist()],
-                        msg_type=[types[i] for i in o.tolist()],
-                        direction=[dirs[i] for i in o.tolist()],
-                        size_bytes=np.array(sizes, np.int64)[o],
-                        wall_latency_ms=np.array(lat, np.float64)[o])
+        ol = o.tolist()
+        self.rec.append("bus", t_ns=t_ns[o], topic=[topics[i] for i in ol],
+                        msg_type=[kinds[i][0] for i in ol],
+                        direction=[kinds[i][1] for i in ol],
+                        size_bytes=sizes[o], wall_latency_ms=lat[o])
 
     def _write_nodes(self) -> None:
         veh = self.veh
