@@ -95,6 +95,22 @@ def test_subscription_iteration_ends_after_close_and_buffered_messages() -> None
     assert asyncio.run(main()) == [b"1", b"2"]
 
 
+def test_take_ready_takes_what_is_delivered_and_leaves_the_close() -> None:
+    async def main() -> tuple[list[bytes], list[bytes], list[bytes]]:
+        async with MemoryBus() as bus:
+            sub = bus.subscribe("t/#")
+            async with sub:
+                assert sub.take_ready() == []
+                await bus.publish_many([("t/a", b"1"), ("t/b", b"2"), ("x", b"no")])
+                first = [m.payload for m in sub.take_ready()]
+                await bus.publish("t/c", b"3")
+            # closed with one message still queued: it comes first, then the end
+            second = [m.payload for m in sub.take_ready()]
+            return first, second, [m.payload async for m in sub]
+
+    assert asyncio.run(main()) == ([b"1", b"2"], [b"3"], [])
+
+
 def test_memory_bus_errors() -> None:
     async def main() -> None:
         bus = MemoryBus()
