@@ -148,6 +148,33 @@ class ForwardCollisionWarning:
             f"required_decel_mps2={self.required_decel_mps2}, hold_s={self.hold_s})"
         )
 
+    def may_warn(self, dx_m: np.ndarray, dy_m: np.ndarray, closing_mps: np.ndarray,
+                 remote_length_m: np.ndarray) -> np.ndarray:
+        """A necessary condition of a warning, without trigonometry: False where the rule
+        cannot fire, whatever the headings (the simulation runs the full rule on the rest).
+
+        Args: (m,) float each: the remote's front bumper minus the ego's, east ``dx_m`` and
+        north ``dy_m`` [m]; ``closing_mps`` = ego speed - remote speed [m/s]; the remote's
+        length [m]. NaN anywhere: False.
+
+        A warning needs the remote ahead in the lane (|lateral| <= ``half_lane_m``), closing,
+        and ``gap = longitudinal - length`` below ``ttc_threshold_s * closing`` (or, with
+        ``required_decel_mps2`` X, at most ``closing² / (2 X)``); since ``dx² + dy² =
+        longitudinal² + lateral²``, that needs ``dx² + dy² < (reach + length)² + half_lane²``
+        with ``reach`` the larger bound (1 m² of margin against rounding).
+        """
+        c = np.asarray(closing_mps, dtype=np.float64)
+        reach = self.ttc_threshold_s * c
+        if self.required_decel_mps2 is not None:
+            reach = np.maximum(reach, c * c / (2.0 * self.required_decel_mps2))
+        reach += remote_length_m
+        reach *= reach
+        reach += self.half_lane_m**2 + 1.0
+        d2 = np.square(dx_m)
+        d2 += np.square(dy_m)
+        with np.errstate(invalid="ignore"):
+            return (c > 0.0) & (d2 < reach)  # type: ignore[no-any-return]
+
     def same_direction(self, ego_heading_deg: np.ndarray,
                        remote_heading_deg: np.ndarray) -> np.ndarray:
         """Rule 1 alone: headings (m,) float [deg] at most ``max_heading_diff_deg`` apart

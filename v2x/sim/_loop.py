@@ -533,9 +533,13 @@ class Simulation:
                               & (lk.distance_m <= self.cfg.fcw_range_m))
         b = bsm_of[lk.tx[cand]]  # BSM rows
         ego = rx_row[lk.rx[cand]]  # vehicle rows of the receivers
-        # every received BSM is an assessment; only those from a vehicle heading the same way
-        # can warn, so the full rule runs on them alone (the others: no warning, TTC inf)
-        same = np.flatnonzero(fcw.same_direction(st.heading_deg[ego], heard["heading_deg"][b]))
+        # every received BSM is an assessment; only those from a close enough, closing vehicle
+        # heading the same way can warn, so the full rule runs on them alone (the others: no
+        # warning, TTC inf)
+        near = np.flatnonzero(fcw.may_warn(heard["x"][b] - st.x[ego], heard["y"][b] - st.y[ego],
+                                           st.speed[ego] - heard["speed"][b],
+                                           heard["length"][b]))
+        same = near[fcw.same_direction(st.heading_deg[ego[near]], heard["heading_deg"][b[near]])]
         e_s, b_s = ego[same], b[same]
         part = fcw.evaluate(ego_x=st.x[e_s], ego_y=st.y[e_s], ego_speed=st.speed[e_s],
                             ego_heading_deg=st.heading_deg[e_s], remote_x=heard["x"][b_s],

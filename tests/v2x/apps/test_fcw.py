@@ -275,3 +275,30 @@ def test_pipeline_one_step() -> None:
     state = FcwState()
     np.testing.assert_array_equal(state.update(c.receiver), [True])
     np.testing.assert_array_equal(state.update(c.receiver), [False])
+
+
+@pytest.mark.parametrize("decel", [None, 6.67])
+def test_may_warn_holds_wherever_the_rule_warns(decel: float | None) -> None:
+    # the trig-free prefilter is a necessary condition: on 200k random links (many of them
+    # near the bounds) every warning link passes it, and it removes most of the others
+    rng = np.random.default_rng(11)
+    m = 200_000
+    fcw = ForwardCollisionWarning(required_decel_mps2=decel)
+    ex, ey = rng.uniform(-5, 5, m), rng.uniform(-5, 5, m)
+    eh = rng.uniform(0, 360, m)
+    dist = rng.uniform(0, 80, m)
+    bearing = np.radians(eh + rng.normal(0, 3, m))
+    rx, ry = ex + dist * np.sin(bearing), ey + dist * np.cos(bearing)
+    ev, rv = rng.uniform(0, 20, m), rng.uniform(0, 20, m)
+    rh = eh + rng.normal(0, 20, m)
+    rlen = rng.uniform(3, 12, m)
+    res = fcw.evaluate(ego_x=ex, ego_y=ey, ego_speed=ev, ego_heading_deg=eh, remote_x=rx,
+                       remote_y=ry, remote_speed=rv, remote_heading_deg=rh, remote_length=rlen)
+    may = fcw.may_warn(rx - ex, ry - ey, ev - rv, rlen)
+    assert res.warn.sum() > 1000
+    assert not np.any(res.warn & ~may)
+    assert may.mean() < 0.5
+    same = fcw.same_direction(eh, rh)
+    assert not np.any(res.warn & ~same)
+    assert not fcw.may_warn(np.array([np.nan]), np.array([0.0]), np.array([5.0]),
+                            np.array([4.0]))[0]
