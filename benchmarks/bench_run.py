@@ -26,7 +26,8 @@ import libsumo
 
 import scenarios
 from v2x.cli import run_scenario
-from v2x.traffic import SUBSCRIBED_VARS, sumo_command
+from v2x.cli._run import _rsu_junctions
+from v2x.traffic import SUBSCRIBED_VARS, PipelinedTraffic, SumoTrafficSide, sumo_command
 
 
 def bare_libsumo(sc: scenarios.Scenario) -> float:
@@ -44,6 +45,24 @@ def bare_libsumo(sc: scenarios.Scenario) -> float:
             libsumo.vehicle.getAllSubscriptionResults()
     finally:
         libsumo.close()
+    return time.perf_counter() - t0
+
+
+def traffic_alone(sc: scenarios.Scenario) -> float:
+    """Wall time [s] of the traffic process as ``v2x run`` starts it, read step by step by a
+    loop that does nothing else."""
+    import sumolib
+
+    built = scenarios.build(sc)
+    cmd = sumo_command(built.net_file, built.route_files, built.additional_files,
+                       step_ns=sc.step_ns, seed=sc.seed)
+    classification = {k: int(v["classification"]) for k, v in scenarios.VEHICLE_CLASSES.items()}
+    tls_ids = _rsu_junctions(sc, sumolib.net.readNet(str(built.net_file), withPrograms=True))
+    t0 = time.perf_counter()
+    side = SumoTrafficSide(cmd=cmd, classification=classification, tls_ids=tls_ids)
+    with PipelinedTraffic(side, ahead=20, batch=10) as traffic:
+        for _ in range(sc.duration_ns // sc.step_ns):
+            traffic.step()
     return time.perf_counter() - t0
 
 
@@ -68,10 +87,11 @@ def main() -> None:
     args = ap.parse_args()
     sc = scenarios.resolve_scenario(args.scenario)
     scenarios.build(sc)  # generate (or take from the cache) before timing anything
-    bases, runs, inproc = [], [], []
+    bases, runs, inproc, alone = [], [], [], []
     for _ in range(args.repeat):  # interleaved, so machine load hits all alike
         bases.append(bare_libsumo(sc))
         runs.append(testbed(sc, pipeline=True))
+        alone.append(traffic_alone(sc))
         if not args.pipelined_only:
             inproc.append(testbed(sc, pipeline=False))
     base = min(bases)
@@ -85,6 +105,8 @@ def main() -> None:
     print(f"ratio run / bare    {full / base:8.2f}   (target <= 2.0; with analysis and reports)")
     print(f"ratio sim / bare    {sim / base:8.2f}   (start-up, loop and recording)")
     print(f"ratio loop / bare   {loop / base:8.2f}")
+    print(f"traffic process     {min(alone):8.2f} s  (ratio {min(alone) / base:.2f}; start-up, "
+          "SUMO, states and transfer, nothing else: the floor of this design)")
     if inproc:
         best = min(r[0] for r in inproc)
         print(f"in-process run      {best:8.2f} s  (ratio {best / base:.2f}; "
