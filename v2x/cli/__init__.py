@@ -137,6 +137,11 @@ def run_cmd(scenario: str, seed: int | None, bus: str, gui: bool, out_dir: Path 
     """
     import signal
 
+    if pipeline and not gui:  # the traffic process loads while the run machinery imports
+        from v2x.traffic import prestart
+
+        prestart()
+
     import scenarios
 
     # SIGTERM (a CI job cancelled, `timeout`) stops the run as Ctrl-C does: run.json says

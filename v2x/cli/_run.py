@@ -28,7 +28,13 @@ from v2x.channel import make_channel
 from v2x.errors import ConfigError
 from v2x.recorder import Recorder
 from v2x.sim import RunSummary, ScriptedStop, SimConfig, Simulation, StepProgress
-from v2x.traffic import PipelinedTraffic, SumoTraffic, SumoTrafficSide, sumo_command
+from v2x.traffic import (
+    PipelinedTraffic,
+    SumoTraffic,
+    SumoTrafficSide,
+    prestart,
+    sumo_command,
+)
 
 __all__ = ["MAX_SEED", "RunResult", "check_criteria", "run_scenario"]
 
@@ -78,6 +84,8 @@ def run_scenario(scenario: scenarios.Scenario | str | Path, *, out_dir: str | Pa
     Raises:
         ConfigError, SumoError, BusError, RecordingError: with the cause chained.
     """
+    if pipeline and not gui:
+        prestart()  # the traffic process loads while the run is prepared
     sc = scenario if isinstance(scenario, scenarios.Scenario) else \
         scenarios.resolve_scenario(scenario)
     if seed is not None:

@@ -19,6 +19,7 @@ child side itself (a command sent mid-run would land one step late).
 
 from __future__ import annotations
 
+import atexit
 import multiprocessing as mp
 import os
 import pickle
@@ -205,11 +206,63 @@ class _Child:
             self._proc.join()
 
 
+def _spawn(preload: Sequence[str]) -> tuple[Connection, _Child]:
+    """A fresh interpreter running :mod:`v2x.traffic._child` on one end of a socket pair
+    (POSIX), given the parent's ``sys.path`` at once; it imports ``preload`` while it waits
+    for its factory."""
+    mine, theirs = socket.socketpair()
+    fd = theirs.fileno()
+    # its own session: a Ctrl-C in the terminal reaches the parent only, which stops the child
+    # in order (a dead parent closes the socket, and the child ends at its next read)
+    popen = subprocess.Popen([sys.executable, "-P", "-m", "v2x.traffic._child", str(fd),
+                              *preload],
+                             pass_fds=(fd,), stdin=subprocess.DEVNULL, start_new_session=True)
+    theirs.close()
+    conn = Connection(mine.detach())
+    conn.send(list(sys.path))
+    return conn, _Child(popen)
+
+
+#: a traffic process started by :func:`prestart`, waiting for its factory
+_SPARE: list[tuple[Connection, _Child]] = []
+
+#: what a prestarted traffic process imports before its factory arrives (the SUMO side)
+PRELOAD = ("libsumo", "v2x.traffic._side")
+
+
+def prestart(preload: Sequence[str] = PRELOAD) -> None:
+    """Start the next traffic process now, before its factory is known: Python, libsumo
+    (~0.2 s alone) and ``preload`` load while the caller prepares the run (``v2x run``
+    calls this before importing the analysis and building the scenario); the next
+    :class:`PipelinedTraffic` takes it. A no-op when one is waiting already, and off POSIX.
+    One that is never taken ends with this process (its socket closes)."""
+    if os.name != "posix" or _SPARE:
+        return
+    if not _atexit_registered:
+        atexit.register(_drop_spare)
+        _atexit_registered.append(True)
+    _SPARE.append(_spawn(preload))
+
+
+_atexit_registered: list[bool] = []
+
+
+def _drop_spare() -> None:
+    """Stop a prestarted traffic process nobody took (at exit, or before a fresh start)."""
+    while _SPARE:
+        conn, proc = _SPARE.pop()
+        conn.close()  # the child ends at its next read
+        if not proc.join(timeout=5):
+            proc.kill()
+
+
 def _start_child(factory: Callable[[], TrafficSide]) -> tuple[Connection, _Child]:
-    """Start the child: on POSIX a fresh interpreter running :mod:`v2x.traffic._child` on one
-    end of a socket pair (it imports only what the factory needs, not the parent's main
-    module as ``multiprocessing``'s spawn would: ~1.5 s less start-up under ``v2x run``);
-    elsewhere a ``multiprocessing`` spawn child. The child gets the parent's ``sys.path``."""
+    """Start the child: on POSIX a fresh interpreter running :mod:`v2x.traffic._child` (it
+    imports only what the factory needs, not the parent's main module as
+    ``multiprocessing``'s spawn would: ~1.5 s less start-up under ``v2x run``), the one
+    :func:`prestart` started if it is still alive; elsewhere a ``multiprocessing`` spawn
+    child. The child gets the parent's ``sys.path`` (again with the factory: it may have
+    changed since a prestart)."""
     if os.name != "posix":
         ctx = mp.get_context("spawn")
         pipe, child_end = ctx.Pipe()
@@ -218,17 +271,19 @@ def _start_child(factory: Callable[[], TrafficSide]) -> tuple[Connection, _Child
         proc.start()
         child_end.close()
         return pipe, _Child(proc)
-    mine, theirs = socket.socketpair()
-    fd = theirs.fileno()
-    # its own session: a Ctrl-C in the terminal reaches the parent only, which stops the child
-    # in order (a dead parent closes the socket, and the child ends at its next read)
-    popen = subprocess.Popen([sys.executable, "-P", "-m", "v2x.traffic._child", str(fd)],
-                             pass_fds=(fd,), stdin=subprocess.DEVNULL, start_new_session=True)
-    theirs.close()
-    conn = Connection(mine.detach())
-    conn.send(list(sys.path))
-    conn.send(factory)
-    return conn, _Child(popen)
+    if _SPARE and _SPARE[-1][1].exitcode is None:
+        conn, child = _SPARE.pop()
+    else:
+        _drop_spare()
+        conn, child = _spawn(())
+    try:
+        conn.send(list(sys.path))
+        conn.send(factory)
+    except OSError:  # it died waiting: start a fresh one
+        conn.close()
+        conn, child = _spawn(())
+        conn.send(factory)
+    return conn, child
 
 
 def _read_into(pipe: Connection, inbox: queue.SimpleQueue[bytes | None]) -> None:

@@ -162,3 +162,31 @@ def test_the_traffic_process_imports_neither_traci_nor_the_message_set() -> None
     assert not [m for m in mods if m.split(".")[0] in ("traci", "sumolib", "pyproj",
                                                           "asn1tools", "roadside", "pyarrow")]
     assert "v2x.messages" not in mods and "v2x.sim._loop" not in mods
+
+
+def test_a_prestarted_traffic_process_is_taken_by_the_next_run() -> None:
+    from v2x.traffic import _pipelined as P
+
+    P.prestart(preload=())
+    spare = P._SPARE[-1][1]
+    with PipelinedTraffic(_Scripted()) as tr:
+        assert tr._proc is spare and not P._SPARE  # the same process, no second one
+        assert tr.step().t_ns == 100_000_000
+
+
+def test_a_dead_spare_is_replaced_and_an_unused_one_is_stopped() -> None:
+    import os
+    import signal
+
+    from v2x.traffic import _pipelined as P
+
+    P.prestart(preload=())
+    dead = P._SPARE[-1][1]
+    os.kill(dead._proc.pid, signal.SIGKILL)  # type: ignore[attr-defined]
+    assert dead.join(timeout=5)
+    with PipelinedTraffic(_Scripted()) as tr:  # starts a fresh process instead
+        assert tr._proc is not dead and tr.step().t_ns == 100_000_000
+    P.prestart(preload=())
+    unused = P._SPARE[-1][1]
+    P._drop_spare()  # what runs at exit: its socket closes, it ends on its own
+    assert not P._SPARE and unused.exitcode == 0
