@@ -62,6 +62,10 @@ class _Lights:
     def getNextSwitch(self, tls: str) -> float:  # noqa: N802
         return self._m._signal(tls)[2]
 
+    def signal(self, tls: str) -> tuple[int, str, float]:
+        """(phase, program id, next switch [s]) at once: what the three calls above give."""
+        return self._m._signal(tls)
+
     def getAllProgramLogics(self, tls: str) -> list[Any]:  # noqa: N802
         self._m._signal(tls)  # an unknown light is a SumoError here too
         return self._m._logics[tls]

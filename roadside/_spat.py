@@ -85,6 +85,8 @@ class SpatBuilder:
                  region: int | None = None) -> None:
         self._conn = conn
         self._tl = conn.trafficlight
+        # (phase, program, next switch [s]) of a light in one call, where the connection has it
+        self._signal = getattr(conn.trafficlight, "signal", None)
         self._errors = _sumo_errors()
         self._tls_id = tls_id
         self._node_id = NodeReferenceId(id=intersection_id, region=region)
@@ -223,9 +225,13 @@ class SpatBuilder:
         change. Three SUMO calls (four without ``now_ns``): the per-step hot path."""
         tl, tls = self._tl, self._tls_id
         try:
-            phase = tl.getPhase(tls)
-            program_id = tl.getProgram(tls)
-            switch_ns = round(tl.getNextSwitch(tls) * 1_000_000_000)
+            if self._signal is not None:  # all three in one call (SignalMirror)
+                phase, program_id, next_s = self._signal(tls)
+                switch_ns = round(next_s * 1_000_000_000)
+            else:
+                phase = tl.getPhase(tls)
+                program_id = tl.getProgram(tls)
+                switch_ns = round(tl.getNextSwitch(tls) * 1_000_000_000)
         except self._errors as exc:
             raise SumoError(f"traffic light {tls!r}: {exc}") from exc
         if program_id != self._program_id:

@@ -29,6 +29,7 @@ def test_the_start_state_then_each_steps_state() -> None:
     traffic.side = {"signals": ((1, "0", 35.0), (0, "1", 40.5)), "t_s": 33.2, "skipped": ()}
     assert (tl.getPhase("J1"), tl.getNextSwitch("J1")) == (1, 35.0)
     assert (tl.getPhase("J2"), tl.getProgram("J2")) == (0, "1")
+    assert tl.signal("J2") == (0, "1", 40.5)
     assert m.simulation.getTime() == 33.2
 
 
