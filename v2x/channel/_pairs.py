@@ -124,23 +124,32 @@ def find_pairs(
     return _search(txp, rxp, r, txn, rxn)
 
 
+def _dense(tx_x: np.ndarray, tx_y: np.ndarray, rx_x: np.ndarray, rx_y: np.ndarray, r: float,
+           txn: np.ndarray, rxn: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Pairs within ``r`` by one dense distance matrix: (tx, rx, distance) in (tx, rx) order.
+    Coordinates as contiguous 1-D columns (flat indices of a contiguous matrix are ~3x faster
+    than 2-D np.nonzero here)."""
+    d2 = np.subtract.outer(tx_x, rx_x)
+    dy = np.subtract.outer(tx_y, rx_y)
+    d2 *= d2
+    dy *= dy
+    d2 += dy
+    flat = np.flatnonzero(d2.ravel() <= r * r)
+    i, j = np.divmod(flat, rx_x.shape[0])
+    keep = txn[i] != rxn[j]  # self pairs are few: drop them from the pairs, not the matrix
+    return i[keep], j[keep], np.sqrt(d2.ravel()[flat[keep]])
+
+
 def _search(txp: np.ndarray, rxp: np.ndarray, r: float, txn: np.ndarray,
             rxn: np.ndarray) -> LinkBatch:
     """find_pairs on checked, non-empty inputs without groups."""
     if txp.shape[0] * rxp.shape[0] <= DENSE_MAX_PAIRS or not np.isfinite(r):
         # few nodes: one dense distance matrix is faster than building two trees, and
         # np.nonzero already yields (tx, rx) order
-        # (flat indices of a contiguous matrix are ~3x faster than 2-D np.nonzero here)
-        d2 = np.subtract.outer(np.ascontiguousarray(txp[:, 0]), np.ascontiguousarray(rxp[:, 0]))
-        dy = np.subtract.outer(np.ascontiguousarray(txp[:, 1]), np.ascontiguousarray(rxp[:, 1]))
-        d2 *= d2
-        dy *= dy
-        d2 += dy
-        flat = np.flatnonzero(d2.ravel() <= r * r).astype(np.int64)
-        i = flat // rxp.shape[0]
-        j = flat - i * rxp.shape[0]
-        keep = txn[i] != rxn[j]  # self pairs are few: drop them from the pairs, not the matrix
-        return LinkBatch(tx=i[keep], rx=j[keep], distance_m=np.sqrt(d2.ravel()[flat[keep]]))
+        i, j, d = _dense(np.ascontiguousarray(txp[:, 0]), np.ascontiguousarray(txp[:, 1]),
+                         np.ascontiguousarray(rxp[:, 0]), np.ascontiguousarray(rxp[:, 1]), r,
+                         txn, rxn)
+        return LinkBatch(tx=i, rx=j, distance_m=d)
     from scipy.spatial import cKDTree  # only here: scipy.spatial takes ~0.25 s to import
 
     found = cKDTree(txp).sparse_distance_matrix(cKDTree(rxp), r, output_type="ndarray")
@@ -171,12 +180,24 @@ def _by_group(txp: np.ndarray, rxp: np.ndarray, r: float, txn: np.ndarray, rxn: 
     t_lo, t_hi = np.searchsorted(txg, groups), np.searchsorted(txg, groups, side="right")
     r_lo, r_hi = np.searchsorted(rxg, groups), np.searchsorted(rxg, groups, side="right")
     # one small search per group: blocks of one step stay in cache (one padded block for
-    # the whole window was measured 1.3-3.6x slower: its temporaries do not)
+    # the whole window was measured 1.3-3.6x slower: its temporaries do not); the dense
+    # blocks read slices of columns made contiguous once
+    dense = np.isfinite(r) and int(((t_hi - t_lo) * (r_hi - r_lo)).max()) <= DENSE_MAX_PAIRS
+    if dense:
+        tx_x, tx_y = np.ascontiguousarray(txp[:, 0]), np.ascontiguousarray(txp[:, 1])
+        rx_x, rx_y = np.ascontiguousarray(rxp[:, 0]), np.ascontiguousarray(rxp[:, 1])
     parts = []
     for a, b, c, d in zip(t_lo.tolist(), t_hi.tolist(), r_lo.tolist(), r_hi.tolist(),
                           strict=True):
-        one = _search(txp[a:b], rxp[c:d], r, txn[a:b], rxn[c:d])
-        parts.append((one.tx + a, one.rx + c, one.distance_m))
+        if dense:
+            i, j, dist = _dense(tx_x[a:b], tx_y[a:b], rx_x[c:d], rx_y[c:d], r, txn[a:b],
+                                rxn[c:d])
+        else:
+            one = _search(txp[a:b], rxp[c:d], r, txn[a:b], rxn[c:d])
+            i, j, dist = one.tx, one.rx, one.distance_m
+        i += a
+        j += c
+        parts.append((i, j, dist))
     i = np.concatenate([p[0] for p in parts])
     j = np.concatenate([p[1] for p in parts])
     dist = np.concatenate([p[2] for p in parts])

@@ -37,6 +37,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from v2x._malloc import malloc_env
 from v2x.errors import SumoError
 from v2x.traffic._base import Collision, VehicleStates
 
@@ -216,7 +217,8 @@ def _spawn(preload: Sequence[str]) -> tuple[Connection, _Child]:
     # in order (a dead parent closes the socket, and the child ends at its next read)
     popen = subprocess.Popen([sys.executable, "-P", "-m", "v2x.traffic._child", str(fd),
                               *preload],
-                             pass_fds=(fd,), stdin=subprocess.DEVNULL, start_new_session=True)
+                             pass_fds=(fd,), stdin=subprocess.DEVNULL, start_new_session=True,
+                             env={**os.environ, **malloc_env()})
     theirs.close()
     conn = Connection(mine.detach())
     conn.send(list(sys.path))
