@@ -164,3 +164,17 @@ def test_broker_command_serves_mqtt(tmp_path: Path) -> None:
         if proc.stderr:
             proc.stderr.close()
     assert proc.returncode == 0
+
+
+def test_line_progress_prints_once_per_30_s_mark_whatever_the_window(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    from types import SimpleNamespace
+
+    from v2x.cli import _LineProgress
+
+    line = _LineProgress()
+    for t_s in (14, 28, 42, 56, 70):  # windows of 14 s: they end past 30 s and 60 s
+        line(SimpleNamespace(t_ns=t_s * 10**9, vehicles=3, messages=10, wall_s=0.5))
+    err = capsys.readouterr().err
+    assert [ln.split()[0] for ln in err.splitlines()] == ["t=", "t="]
+    assert "t=   42 s" in err and "t=   70 s" in err

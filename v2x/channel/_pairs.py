@@ -90,7 +90,7 @@ def find_pairs(
     combinations, ``scipy.spatial.cKDTree.sparse_distance_matrix`` beyond; no Python loop per
     pair. Both give the same links in the same order and bit-identical distances (tested).
     With groups, each group is searched on its own (one dense block or tree per group: a
-    window of 10 steps is 10 small searches, not one search 10 times as large with 10x the
+    window of 20 steps is 20 small searches, not one search 20 times as large with 20x the
     candidates); the result is the same as searching each group alone, with indices into the
     full arrays, sorted by (tx, rx). Raises ValueError for mis-shaped arrays, one group array
     without the other, or a negative / NaN range.

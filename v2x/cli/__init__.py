@@ -272,9 +272,13 @@ def check_cmd(path: Path, json_output: bool, rate_tolerance: float,
 class _LineProgress:
     """Progress as a line every 30 s of simulated time (for logs and CI)."""
 
+    def __init__(self) -> None:
+        self._shown = 0  # 30 s marks passed so far
+
     def __call__(self, p: object) -> None:
         t = p.t_ns  # type: ignore[attr-defined]
-        if t % 30_000_000_000 == 0:
+        if t // 30_000_000_000 > self._shown:  # a window may end past the mark
+            self._shown = t // 30_000_000_000
             click.echo(f"  t={t / 1e9:5.0f} s  vehicles={p.vehicles}  "  # type: ignore[attr-defined]
                        f"transmissions={p.messages}  wall={p.wall_s:.1f} s",  # type: ignore[attr-defined]
                        err=True)

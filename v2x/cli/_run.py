@@ -80,7 +80,7 @@ def run_scenario(scenario: scenarios.Scenario | str | Path, *, out_dir: str | Pa
             POSIX the child is a fresh interpreter (``python -m v2x.traffic._child``);
             elsewhere ``multiprocessing``'s spawn, where a script that calls this must guard
             its entry point with ``if __name__ == "__main__":``. Always off with ``gui``.
-        progress: called after every window of steps (1 s of simulated time).
+        progress: called after every window of steps (2 s of simulated time).
 
     Side effect: on Linux with glibc, this process keeps freed heap memory for reuse (up to
     256 MB; :mod:`v2x._malloc`), which makes the loop's numpy temporaries cheaper.
