@@ -773,7 +773,7 @@ def _decode(inp: _Input, dec: _Decoded) -> np.ndarray:
             dec.type[i] = 1
             label = f"intersection {_node_label(msg.nodes[0].id)}"
             for node in msg.nodes:
-                phases = set()
+                phases: set[int] = set()
                 for link in node.in_links:
                     phases.update(m.phase_id for m in link.movements if m.phase_id is not None)
                     for lane in link.lanes:
@@ -908,9 +908,10 @@ def check(
     ):
         sel = np.flatnonzero(mask)
         if sel.size:
-            found.add_items(bkeys[sel], kind, items[sel],
-                            lambda j, sel=sel, text=text: text.format(
-                                **{c: int(v[sel[j]]) for c, v in b.items()}))
+            def describe(j: int, sel: np.ndarray = sel, text: str = text) -> str:
+                return text.format(**{c: int(v[sel[j]]) for c, v in b.items()})
+
+            found.add_items(bkeys[sel], kind, items[sel], describe)
     for i, kind, detail in dec.other:
         found.add(int(key[i]), kind, inp.where(i), detail)
 

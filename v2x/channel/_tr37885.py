@@ -331,7 +331,7 @@ class Tr37885Channel:
         logd = np.log10(d3)
 
         # random draws in the fixed order of the module docstring
-        u_los = rng.random(m)
+        u_los = np.asarray(rng.random(m))
         if self.scenario == "urban":
             # u < min(1, 1.05 exp(-0.0114 d))  <=>  ln u < ln 1.05 - 0.0114 d  (for u < 1):
             # a (vectorized) log of u instead of a (scalar, 10x slower) exp of d
@@ -345,7 +345,8 @@ class Tr37885Channel:
             loss = np.where(
                 los, self._a_los + self._b_los * logd, self._a_nlos + self._b_nlos * logd
             )
-            loss += np.where(los, self.shadowing_los_db, self.shadowing_nlos_db) * z_shadow
+            loss += np.where(los, np.float64(self.shadowing_los_db),
+                             np.float64(self.shadowing_nlos_db)) * z_shadow
         else:
             loss = self._b_los * logd
             loss += self._a_los
@@ -387,6 +388,6 @@ class Tr37885Channel:
         d3 *= _NS_PER_M
         np.rint(d3, out=d3)
         latency = d3.astype(np.int64)
-        latency += (slot * SUBFRAME_NS + self._lat0_ns)[tx]
+        latency += np.asarray(slot * SUBFRAME_NS + self._lat0_ns)[tx]
         return Reception(received=received, latency_ns=np.where(received, latency, LOST),
                          snr_db=snr)

@@ -204,6 +204,7 @@ def _encode_linear(
     if nan is None:
         return _out(scaled.astype(np.int64))
     out = np.where(nan, 0.0, scaled).astype(np.int64)
+    assert unavailable is not None  # NaN without an 'unavailable' value was refused above
     out[nan] = unavailable
     return _out(out)
 
