@@ -108,7 +108,7 @@ def _duration_s(ctx: click.Context, param: click.Parameter, value: str | None) -
                                  f"(30s, '500 ms', '2 min')", ctx, param) from exc
 
 
-@main.command("run")
+@main.command("run", short_help="Run a scenario: recording, KPIs and reports.")
 @click.argument("scenario")
 @click.option("--seed", type=int, default=None, help="Override the scenario's seed.")
 @click.option("--bus", default="embedded", show_default=True, callback=_bus_spec,
@@ -179,7 +179,7 @@ def run_cmd(scenario: str, seed: int | None, bus: str, gui: bool, out_dir: Path 
     sys.exit(EXIT_PASS if result.passed else EXIT_FAIL)
 
 
-@main.command("report")
+@main.command("report", short_help="Re-score a recording and write its reports again.")
 @click.argument("run_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("--format", "formats", default="json,junit,html", show_default=True,
               help="Comma-separated: json, junit, html.")
@@ -229,7 +229,7 @@ def compare_cmd(run_a: Path, run_b: Path, show_all: bool) -> None:
         click.echo("no KPI differs")
 
 
-@main.command("broker")
+@main.command("broker", short_help="Run the embedded MQTT broker (amqtt) on its own.")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", type=int, default=1883, show_default=True,
               help="TCP port; 0 picks a free one.")
@@ -250,7 +250,7 @@ def broker_cmd(host: str, port: int) -> None:
         click.echo("v2x broker stopped", err=True)
 
 
-@main.command("check")
+@main.command("check", short_help="Check a recording or a capture for conformance.")
 @click.argument("path", type=click.Path(exists=True, path_type=Path))
 @click.option("--json", "json_output", is_flag=True, help="Print the report as JSON.")
 @click.option("--rate-tolerance", type=float, default=0.10, show_default=True,
@@ -294,7 +294,7 @@ def _print_result(result: RunResult) -> None:
     s = result.summary
     click.echo(f"run directory: {result.out_dir}")
     click.echo(f"vehicles {s.vehicles} (equipped {s.equipped}), RSUs {s.rsus}, "
-               f"steps {s.steps}, wall {s.wall_s:.1f} s")
+               f"steps {s.steps}, simulation loop {s.wall_s:.1f} s wall")
     click.echo("transmissions: " + ", ".join(f"{k} {v}" for k, v in s.tx_counts.items()))
     click.echo(f"bus messages {s.bus_messages}, FCW warnings {s.warnings}, "
                f"hard braking {s.hard_braking}, collisions {s.collisions}")
