@@ -9,7 +9,7 @@ a missing file, key or column, an unreadable file or a column of the wrong kind 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -83,8 +83,11 @@ class Recording:
     of ``docs/recording.md`` (``lane`` comes back categorical, as it is dictionary-encoded).
     :func:`load_recording` checks every file and column at once; a table's rows are read on
     first use of its attribute (an evaluation that needs no receptions does not read them).
+    A Recording pickles (tables not read yet are read where they are first used) and can be
+    built from DataFrames: ``Recording(run_dir=..., run=..., nodes=df, ...)``.
 
-    Raises (on first use of a table): RecordingError when the file has become unreadable.
+    Raises (on first use of a table): RecordingError when its file has become unreadable or
+    has changed since it was checked.
     """
 
     nodes: pd.DataFrame
@@ -99,18 +102,23 @@ class Recording:
     events: pd.DataFrame
 
     def __init__(self, run_dir: Path, run: dict[str, Any],
-                 tables: dict[str, Callable[[], pd.DataFrame] | pd.DataFrame]) -> None:
-        self.run_dir = run_dir
+                 tables: Mapping[str, _TableReader | pd.DataFrame] | None = None,
+                 **frames: pd.DataFrame) -> None:
+        self.run_dir = Path(run_dir)
         self.run = run
-        self._tables = dict(tables)
+        self._tables: dict[str, _TableReader | pd.DataFrame] = {**(tables or {}), **frames}
+        missing = [n.removesuffix(".parquet") for n in TABLES
+                   if n.removesuffix(".parquet") not in self._tables]
+        if missing:
+            raise TypeError(f"Recording: tables missing: {', '.join(missing)}")
 
     def __getattr__(self, name: str) -> pd.DataFrame:
         tables = self.__dict__.get("_tables", {})
         if name not in tables:
             raise AttributeError(f"'Recording' object has no attribute {name!r}")
         got = tables[name]
-        if callable(got):
-            got = tables[name] = got()
+        if isinstance(got, _TableReader):
+            got = tables[name] = got.read()
         return got
 
     @property
@@ -162,40 +170,49 @@ def _read_run_json(path: Path) -> dict[str, Any]:
     return run
 
 
-def _checked_table(path: Path, columns: dict[str, str]) -> Callable[[], pd.DataFrame]:
-    """Check ``path``'s schema (its metadata only) now; return what reads its rows."""
-    if not path.is_file():
-        raise RecordingError(f"{path}: file missing")
-    try:
-        meta = pq.read_metadata(path)
-        schema = meta.schema.to_arrow_schema()
-    except (OSError, pa.ArrowException) as exc:
-        raise RecordingError(f"{path}: not a readable Parquet file: {exc}") from exc
-    empty = meta.num_rows == 0
-    names = set(schema.names)
-    for col, kind in columns.items():
-        if col not in names:
-            raise RecordingError(f"{path}: column '{col}' missing")
-        typ = schema.field(col).type
-        if pa.types.is_null(typ) and not empty:
-            raise RecordingError(f"{path}: column '{col}' holds only nulls")
-        # an empty table may carry any type (pandas writes empty columns as object/float)
-        if not (empty or _kind_ok(kind, typ)):
-            raise RecordingError(f"{path}: column '{col}' has type {typ}, expected {kind}")
+class _TableReader:
+    """A checked table whose rows are read on first use (picklable: a path and columns)."""
 
-    def read() -> pd.DataFrame:
+    def __init__(self, path: Path, columns: dict[str, str]) -> None:
+        self.path, self.columns = path, columns
+        if not path.is_file():
+            raise RecordingError(f"{path}: file missing")
         try:
+            meta = pq.read_metadata(path)
+            schema = meta.schema.to_arrow_schema()
+            st = path.stat()
+        except (OSError, pa.ArrowException) as exc:
+            raise RecordingError(f"{path}: not a readable Parquet file: {exc}") from exc
+        self.empty = meta.num_rows == 0
+        # what was checked: the rows read later must be this file's
+        self.stamp = (st.st_size, st.st_mtime_ns, meta.num_rows)
+        names = set(schema.names)
+        for col, kind in columns.items():
+            if col not in names:
+                raise RecordingError(f"{path}: column '{col}' missing")
+            typ = schema.field(col).type
+            if pa.types.is_null(typ) and not self.empty:
+                raise RecordingError(f"{path}: column '{col}' holds only nulls")
+            # an empty table may carry any type (pandas writes empty columns as object/float)
+            if not (self.empty or _kind_ok(kind, typ)):
+                raise RecordingError(f"{path}: column '{col}' has type {typ}, expected {kind}")
+
+    def read(self) -> pd.DataFrame:
+        path, columns = self.path, self.columns
+        try:
+            st = path.stat()
             table = pq.read_table(path, columns=list(columns))
         except (OSError, pa.ArrowException) as exc:
             raise RecordingError(f"{path}: cannot read: {exc}") from exc
-        if empty:
+        if (st.st_size, st.st_mtime_ns, table.num_rows) != self.stamp:
+            raise RecordingError(f"{path}: changed since the recording was loaded; load it "
+                                 "again")
+        if self.empty:
             table = pa.table({c: pa.array([], type=_ARROW_TYPE[k]) for c, k in columns.items()})
         try:
             return table.to_pandas()
         except (pa.ArrowException, ValueError) as exc:
             raise RecordingError(f"{path}: cannot convert to pandas: {exc}") from exc
-
-    return read
 
 
 def load_recording(run_dir: str | Path) -> Recording:
@@ -209,8 +226,8 @@ def load_recording(run_dir: str | Path) -> Recording:
     if not root.is_dir():
         raise RecordingError(f"{root}: run directory missing")
     run = _read_run_json(root / "run.json")
-    tables: dict[str, Callable[[], pd.DataFrame] | pd.DataFrame] = {
-        name.removesuffix(".parquet"): _checked_table(root / name, cols)
+    tables: dict[str, _TableReader | pd.DataFrame] = {
+        name.removesuffix(".parquet"): _TableReader(root / name, cols)
         for name, cols in TABLES.items()
     }
     return Recording(root, run, tables)

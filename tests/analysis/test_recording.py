@@ -31,6 +31,30 @@ def test_loads_every_table_with_schema_columns(run_dir: Path) -> None:
     assert rec.run["counts"]["equipped"] == 2
 
 
+def test_tables_read_on_first_use_pickle_and_notice_a_changed_file(run_dir: Path) -> None:
+    import os
+    import pickle
+
+    rec = load_recording(run_dir)
+    back = pickle.loads(pickle.dumps(rec))  # nothing read yet: it carries paths
+    assert len(back.trajectories) == 18 and back.scenario_id == "unit-fixture-001"
+    # built from DataFrames, as before tables were read lazily
+    frames = {n.removesuffix(".parquet"): getattr(rec, n.removesuffix(".parquet"))
+              for n in TABLES}
+    same = Recording(run_dir=run_dir, run=rec.run, **frames)
+    assert same.transmissions.equals(rec.transmissions)
+    with pytest.raises(TypeError, match="tables missing: events"):
+        Recording(run_dir=run_dir, run=rec.run,
+                  **{k: v for k, v in frames.items() if k != "events"})
+    # a table replaced after loading is refused, not read silently
+    later = load_recording(run_dir)
+    path = run_dir / "receptions.parquet"
+    pq.write_table(pa.Table.from_pandas(rec.receptions.iloc[:1], preserve_index=False), path)
+    os.utime(path, ns=(1, 1))
+    with pytest.raises(RecordingError, match="changed since the recording was loaded"):
+        later.receptions
+
+
 def test_missing_directory(tmp_path: Path) -> None:
     with pytest.raises(RecordingError, match="run directory missing"):
         load_recording(tmp_path / "nope")
