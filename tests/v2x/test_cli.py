@@ -178,3 +178,32 @@ def test_line_progress_prints_once_per_30_s_mark_whatever_the_window(
     err = capsys.readouterr().err
     assert [ln.split()[0] for ln in err.splitlines()] == ["t=", "t="]
     assert "t=   42 s" in err and "t=   70 s" in err
+
+
+@pytest.mark.sumo
+@pytest.mark.parametrize("signame", ["SIGINT", "SIGTERM"])
+def test_a_signal_mid_run_interrupts_it_cleanly(tmp_path: Path, signame: str) -> None:
+    # Ctrl-C or a cancelled CI job: exit 130, run.json "interrupted", no traceback
+    import json
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    out = tmp_path / "run"
+    proc = subprocess.Popen([sys.executable, "-c", "from v2x.cli import main; main()", "run",
+                             "xiqing-south-station", "--bus", "memory", "-q", "--out",
+                             str(out)], stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:  # until the loop runs: a few tables written
+            if (out / "run.json").is_file() and (out / "trajectories.parquet").is_file():
+                break
+            time.sleep(0.05)
+        proc.send_signal(getattr(signal, signame))
+        _, err = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err and "interrupted" in err
+    assert json.loads((out / "run.json").read_text())["status"] == "interrupted"

@@ -145,8 +145,10 @@ def run_cmd(scenario: str, seed: int | None, bus: str, gui: bool, out_dir: Path 
     import scenarios
 
     # SIGTERM (a CI job cancelled, `timeout`) stops the run as Ctrl-C does: run.json says
-    # "interrupted", the tables are closed, the traffic process is stopped
-    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    # "interrupted", the tables are closed, the traffic process is stopped. It is turned into
+    # a SIGINT, so that inside the event loop asyncio cancels the run cleanly (raising
+    # KeyboardInterrupt at any point, e.g. inside the MQTT client, could hang its clean-up)
+    signal.signal(signal.SIGTERM, lambda signum, frame: signal.raise_signal(signal.SIGINT))
 
     sc = scenarios.resolve_scenario(scenario)
     if out_dir is None:

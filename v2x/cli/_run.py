@@ -33,6 +33,7 @@ from v2x.traffic import (
     PipelinedTraffic,
     SumoTraffic,
     SumoTrafficSide,
+    drop_prestarted,
     prestart,
     sumo_command,
 )
@@ -88,8 +89,6 @@ def run_scenario(scenario: scenarios.Scenario | str | Path, *, out_dir: str | Pa
     Raises:
         ConfigError, SumoError, BusError, RecordingError: with the cause chained.
     """
-    if pipeline and not gui:
-        prestart()  # the traffic process loads while the run is prepared
     keep_freed_memory()  # numpy temporaries of a window reuse freed heap (v2x._malloc)
     sc = scenario if isinstance(scenario, scenarios.Scenario) else \
         scenarios.resolve_scenario(scenario)
@@ -113,36 +112,42 @@ def run_scenario(scenario: scenarios.Scenario | str | Path, *, out_dir: str | Pa
         sc = sc.with_overrides(duration_ns=ns)
     if payload not in ("uper", "json"):
         raise ConfigError("payload must be 'uper' or 'json'", key="payload", value=payload)
-    check_criteria(sc)
-    wall0 = time.perf_counter()
-    built = scenarios.build(sc)
-    classification = {k: int(v["classification"]) for k, v in scenarios.VEHICLE_CLASSES.items()}
-    cmd = sumo_command(built.net_file, built.route_files, built.additional_files,
-                       step_ns=sc.step_ns, seed=sc.seed, gui=gui)
-    net = sumolib.net.readNet(str(built.net_file), withPrograms=True)
-    tls_ids = _rsu_junctions(sc, net)
-    channel = make_channel(sc.channel.type, **dict(sc.channel.params))
-    stops = tuple(ScriptedStop(e.at_ns, e.vehicle, e.decel, e.hold_ns) for e in sc.events)
-    piped = pipeline and not gui
-    cfg = SimConfig(
-        start=sc.start, duration_ns=sc.duration_ns, step_ns=sc.step_ns, zone="xiqing",
-        bsm_period_ns=sc.obu.bsm_period_ns, obu_antenna_height_m=sc.obu.antenna_height_m,
-        penetration=sc.demand.penetration, prr_bin_m=sc.recording.prr_bin_m,
-        prr_max_m=sc.recording.prr_max_m, latency_bin_ns=sc.recording.latency_bin_ns,
-        reception_sample=sc.recording.reception_sample,
-        fcw=ForwardCollisionWarning(ttc_threshold_s=sc.fcw.ttc_threshold_s)
-        if sc.fcw.enabled else None,
-        forward=sc.rsu.forward, payload=payload,
-        stops=() if piped else stops,  # the traffic process applies them itself
-    )
-    out = Path(out_dir)
-    # the child keeps two windows of steps ahead, so SUMO steps while the loop processes one;
-    # it sends a window of steps at a time
-    traffic: Any = (
-        PipelinedTraffic(SumoTrafficSide(cmd=cmd, classification=classification,
-                                         tls_ids=tls_ids, stops=stops),
-                         ahead=2 * cfg.window_steps, batch=cfg.window_steps)
-        if piped else SumoTraffic(cmd, classification=classification, use_traci=gui))
+    if pipeline and not gui:
+        prestart()  # the traffic process loads while the checks run and the run is prepared
+    try:
+        check_criteria(sc)
+        wall0 = time.perf_counter()
+        built = scenarios.build(sc)
+        classification = {k: int(v["classification"]) for k, v in scenarios.VEHICLE_CLASSES.items()}
+        cmd = sumo_command(built.net_file, built.route_files, built.additional_files,
+                           step_ns=sc.step_ns, seed=sc.seed, gui=gui)
+        net = sumolib.net.readNet(str(built.net_file), withPrograms=True)
+        tls_ids = _rsu_junctions(sc, net)
+        channel = make_channel(sc.channel.type, **dict(sc.channel.params))
+        stops = tuple(ScriptedStop(e.at_ns, e.vehicle, e.decel, e.hold_ns) for e in sc.events)
+        piped = pipeline and not gui
+        cfg = SimConfig(
+            start=sc.start, duration_ns=sc.duration_ns, step_ns=sc.step_ns, zone="xiqing",
+            bsm_period_ns=sc.obu.bsm_period_ns, obu_antenna_height_m=sc.obu.antenna_height_m,
+            penetration=sc.demand.penetration, prr_bin_m=sc.recording.prr_bin_m,
+            prr_max_m=sc.recording.prr_max_m, latency_bin_ns=sc.recording.latency_bin_ns,
+            reception_sample=sc.recording.reception_sample,
+            fcw=ForwardCollisionWarning(ttc_threshold_s=sc.fcw.ttc_threshold_s)
+            if sc.fcw.enabled else None,
+            forward=sc.rsu.forward, payload=payload,
+            stops=() if piped else stops,  # the traffic process applies them itself
+        )
+        out = Path(out_dir)
+        # the child keeps two windows of steps ahead, so SUMO steps while the loop processes one;
+        # it sends a window of steps at a time
+        traffic: Any = (
+            PipelinedTraffic(SumoTrafficSide(cmd=cmd, classification=classification,
+                                             tls_ids=tls_ids, stops=stops),
+                             ahead=2 * cfg.window_steps, batch=cfg.window_steps)
+            if piped else SumoTraffic(cmd, classification=classification, use_traci=gui))
+    except BaseException:
+        drop_prestarted()  # no run follows: do not leave it waiting in a library process
+        raise
     rec: Recorder | None = None
     try:
         # the RSUs run here; with the traffic process they read its signal states

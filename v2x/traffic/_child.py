@@ -1,38 +1,38 @@
-"""Entry point of the traffic child process of :class:`~v2x.traffic.PipelinedTraffic`.
+"""The traffic child process of :class:`~v2x.traffic.PipelinedTraffic`.
 
-``python -P -m v2x.traffic._child FD [MODULE ...]``: FD is this end of a socket pair. The
-parent sends its ``sys.path`` (again before the factory, when it has changed), then the
-factory, then asks for steps until it says stop. The MODULEs are imported while the factory
-is awaited (a prestarted process: :func:`v2x.traffic.prestart`).
+Started as ``python -P -c <boot> FD [MODULE ...]`` (see ``_BOOT`` in
+:mod:`v2x.traffic._pipelined`): FD is this end of a socket pair, and the boot lines set the
+parent's ``sys.path`` before anything of the project is imported, then call :func:`main`. The
+parent then sends the state to take over (``sys.path``, working directory, environment), the
+factory, and asks for steps until it says stop. The MODULEs are imported while the factory is
+awaited (a prestarted process: :func:`v2x.traffic.prestart`).
 """
 
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 from multiprocessing.connection import Connection
 
 from v2x.traffic._pipelined import _serve
 
 
-def main(fd: int, preload: list[str]) -> None:
-    """Serve the parent on socket ``fd``."""
-    conn = Connection(fd)
+def main(conn: Connection, preload: list[str]) -> None:
+    """Serve the parent on ``conn`` (its ``sys.path`` is already in place)."""
     try:
-        sys.path[:] = conn.recv()
         for name in preload:
             try:
                 importlib.import_module(name)
             except ImportError:  # only a head start: the factory's own import reports it
                 pass
         msg = conn.recv()
-        while isinstance(msg, list):  # sys.path, before unpickling the factory imports
-            sys.path[:] = msg
+        while isinstance(msg, dict):  # the parent's state now, before its factory unpickles
+            sys.path[:] = msg["path"]
+            os.chdir(msg["cwd"])
+            os.environ.clear()
+            os.environ.update(msg["env"])
             msg = conn.recv()
     except (EOFError, OSError):  # a prestarted process nobody took: the parent is done
         return
     _serve(conn, msg)
-
-
-if __name__ == "__main__":
-    main(int(sys.argv[1]), sys.argv[2:])

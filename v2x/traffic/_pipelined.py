@@ -41,7 +41,7 @@ from v2x._malloc import malloc_env
 from v2x.errors import SumoError
 from v2x.traffic._base import Collision, VehicleStates
 
-__all__ = ["PipelinedTraffic", "SideStep", "TrafficSide"]
+__all__ = ["PipelinedTraffic", "SideStep", "TrafficSide", "drop_prestarted", "prestart"]
 
 
 @dataclass(frozen=True)
@@ -207,16 +207,27 @@ class _Child:
             self._proc.join()
 
 
+#: the child's first lines: the parent's sys.path before anything of the project is imported
+#: (``-m v2x.traffic._child`` would import the installed v2x first, whatever the parent runs)
+_BOOT = ("import sys; from multiprocessing.connection import Connection; "
+         "conn = Connection(int(sys.argv[1])); sys.path[:] = conn.recv(); "
+         "from v2x.traffic._child import main; main(conn, sys.argv[2:])")
+
+
+def _here() -> dict[str, Any]:
+    """What the child takes over from this process when its factory arrives."""
+    return {"path": list(sys.path), "cwd": os.getcwd(), "env": dict(os.environ)}
+
+
 def _spawn(preload: Sequence[str]) -> tuple[Connection, _Child]:
     """A fresh interpreter running :mod:`v2x.traffic._child` on one end of a socket pair
-    (POSIX), given the parent's ``sys.path`` at once; it imports ``preload`` while it waits
+    (POSIX), given the parent's ``sys.path`` first; it imports ``preload`` while it waits
     for its factory."""
     mine, theirs = socket.socketpair()
     fd = theirs.fileno()
     # its own session: a Ctrl-C in the terminal reaches the parent only, which stops the child
     # in order (a dead parent closes the socket, and the child ends at its next read)
-    popen = subprocess.Popen([sys.executable, "-P", "-m", "v2x.traffic._child", str(fd),
-                              *preload],
+    popen = subprocess.Popen([sys.executable, "-P", "-c", _BOOT, str(fd), *preload],
                              pass_fds=(fd,), stdin=subprocess.DEVNULL, start_new_session=True,
                              env={**os.environ, **malloc_env()})
     theirs.close()
@@ -227,6 +238,7 @@ def _spawn(preload: Sequence[str]) -> tuple[Connection, _Child]:
 
 #: a traffic process started by :func:`prestart`, waiting for its factory
 _SPARE: list[tuple[Connection, _Child]] = []
+_SPARE_LOCK = threading.Lock()
 
 #: what a prestarted traffic process imports before its factory arrives (the SUMO side)
 PRELOAD = ("libsumo", "v2x.traffic._side")
@@ -236,26 +248,42 @@ def prestart(preload: Sequence[str] = PRELOAD) -> None:
     """Start the next traffic process now, before its factory is known: Python, libsumo
     (~0.2 s alone) and ``preload`` load while the caller prepares the run (``v2x run``
     calls this before importing the analysis and building the scenario); the next
-    :class:`PipelinedTraffic` takes it. A no-op when one is waiting already, and off POSIX.
-    One that is never taken ends with this process (its socket closes)."""
-    if os.name != "posix" or _SPARE:
+    :class:`PipelinedTraffic` takes it, with this process's ``sys.path``, working directory
+    and environment as they are then. A no-op when one is waiting already, and off POSIX.
+    One that is never taken ends with this process (its socket closes). Thread-safe."""
+    if os.name != "posix":
         return
-    if not _atexit_registered:
-        atexit.register(_drop_spare)
-        _atexit_registered.append(True)
-    _SPARE.append(_spawn(preload))
+    with _SPARE_LOCK:
+        if _SPARE:
+            return
+        if not _atexit_registered:
+            atexit.register(drop_prestarted)
+            _atexit_registered.append(True)
+        _SPARE.append(_spawn(preload))
 
 
 _atexit_registered: list[bool] = []
 
 
-def _drop_spare() -> None:
-    """Stop a prestarted traffic process nobody took (at exit, or before a fresh start)."""
-    while _SPARE:
-        conn, proc = _SPARE.pop()
+def drop_prestarted() -> None:
+    """Stop a prestarted traffic process nobody took (at exit, or when no run follows)."""
+    with _SPARE_LOCK:
+        spares = list(_SPARE)
+        _SPARE.clear()
+    for conn, proc in spares:
         conn.close()  # the child ends at its next read
         if not proc.join(timeout=5):
             proc.kill()
+
+
+def _take_spare() -> tuple[Connection, _Child] | None:
+    """The prestarted traffic process if it is still alive (thread-safe: one taker)."""
+    with _SPARE_LOCK:
+        spare = _SPARE.pop() if _SPARE else None
+    if spare is not None and spare[1].exitcode is not None:  # it died waiting
+        spare[0].close()
+        return None
+    return spare
 
 
 def _start_child(factory: Callable[[], TrafficSide]) -> tuple[Connection, _Child]:
@@ -263,8 +291,8 @@ def _start_child(factory: Callable[[], TrafficSide]) -> tuple[Connection, _Child
     imports only what the factory needs, not the parent's main module as
     ``multiprocessing``'s spawn would: ~1.5 s less start-up under ``v2x run``), the one
     :func:`prestart` started if it is still alive; elsewhere a ``multiprocessing`` spawn
-    child. The child gets the parent's ``sys.path`` (again with the factory: it may have
-    changed since a prestart)."""
+    child. The child takes over the parent's ``sys.path``, working directory and
+    environment of now (they may have changed since a prestart) before the factory."""
     if os.name != "posix":
         ctx = mp.get_context("spawn")
         pipe, child_end = ctx.Pipe()
@@ -273,17 +301,15 @@ def _start_child(factory: Callable[[], TrafficSide]) -> tuple[Connection, _Child
         proc.start()
         child_end.close()
         return pipe, _Child(proc)
-    if _SPARE and _SPARE[-1][1].exitcode is None:
-        conn, child = _SPARE.pop()
-    else:
-        _drop_spare()
-        conn, child = _spawn(())
+    spare = _take_spare()
+    conn, child = spare if spare is not None else _spawn(())
     try:
-        conn.send(list(sys.path))
+        conn.send(_here())
         conn.send(factory)
     except OSError:  # it died waiting: start a fresh one
         conn.close()
         conn, child = _spawn(())
+        conn.send(_here())
         conn.send(factory)
     return conn, child
 

@@ -188,5 +188,48 @@ def test_a_dead_spare_is_replaced_and_an_unused_one_is_stopped() -> None:
         assert tr._proc is not dead and tr.step().t_ns == 100_000_000
     P.prestart(preload=())
     unused = P._SPARE[-1][1]
-    P._drop_spare()  # what runs at exit: its socket closes, it ends on its own
+    P.drop_prestarted()  # what runs at exit: its socket closes, it ends on its own
     assert not P._SPARE and unused.exitcode == 0
+
+
+class _Where(_Scripted):
+    """Reports the working directory and an environment variable of the child."""
+
+    def info(self) -> tuple[str, str | None]:
+        import os
+
+        return os.getcwd(), os.environ.get("V2X_TEST_MARK")
+
+
+def test_a_prestarted_process_takes_the_callers_directory_and_environment_of_now(
+        tmp_path: object, monkeypatch: pytest.MonkeyPatch) -> None:
+    from v2x.traffic import _pipelined as P
+
+    P.prestart(preload=())  # started here, before the caller moves
+    monkeypatch.chdir(tmp_path)  # type: ignore[arg-type]
+    monkeypatch.setenv("V2X_TEST_MARK", "after the prestart")
+    with PipelinedTraffic(_Where()) as tr:
+        assert tr.info == (str(tmp_path), "after the prestart")
+
+
+def test_two_threads_starting_at_once_share_no_spare() -> None:
+    import threading
+
+    from v2x.traffic import _pipelined as P
+
+    P.prestart(preload=())
+    got: list[object] = []
+    barrier = threading.Barrier(2)
+
+    def start() -> None:
+        barrier.wait()
+        with PipelinedTraffic(_Scripted()) as tr:
+            got.append((tr._proc, tr.step().t_ns))
+
+    threads = [threading.Thread(target=start) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    assert len(got) == 2 and got[0][0] is not got[1][0]  # type: ignore[index]
+    assert all(t_ns == 100_000_000 for _, t_ns in got)  # type: ignore[misc]
