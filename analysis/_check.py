@@ -532,6 +532,10 @@ def _read_recording(root: Path) -> _Input:
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise RecordingError(f"{run_path}: cannot read JSON: {exc}") from exc
     if not isinstance(run, dict) or "start" not in run:
+        status = run.get("status", "complete") if isinstance(run, dict) else "complete"
+        if status != "complete":  # a partial recording written before runs kept 'start'
+            raise RecordingError(f"{run_path}: the run did not complete (status {status!r}) "
+                                 "and has no 'start' to time its frames by")
         raise RecordingError(f"{run_path}: key 'start' missing")
     try:
         start_ns = _iso_ns(str(run["start"]))

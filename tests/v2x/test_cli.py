@@ -181,8 +181,12 @@ def test_line_progress_prints_once_per_30_s_mark_whatever_the_window(
 
 
 @pytest.mark.sumo
-@pytest.mark.parametrize("signame", ["SIGINT", "SIGTERM"])
-def test_a_signal_mid_run_interrupts_it_cleanly(tmp_path: Path, signame: str) -> None:
+@pytest.mark.parametrize(("signame", "sigint_ignored"), [
+    ("SIGINT", False), ("SIGTERM", False),
+    ("SIGTERM", True),  # a background job of a shell: SIGINT ignored, SIGTERM still stops it
+])
+def test_a_signal_mid_run_interrupts_it_cleanly(tmp_path: Path, signame: str,
+                                                sigint_ignored: bool) -> None:
     # Ctrl-C or a cancelled CI job: exit 130, run.json "interrupted", no traceback
     import json
     import signal
@@ -193,7 +197,9 @@ def test_a_signal_mid_run_interrupts_it_cleanly(tmp_path: Path, signame: str) ->
     out = tmp_path / "run"
     proc = subprocess.Popen([sys.executable, "-c", "from v2x.cli import main; main()", "run",
                              "xiqing-south-station", "--bus", "memory", "-q", "--out",
-                             str(out)], stderr=subprocess.PIPE, text=True)
+                             str(out)], stderr=subprocess.PIPE, text=True,
+                            preexec_fn=(lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
+                            if sigint_ignored else None)
     try:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:  # until the loop runs: a few tables written
@@ -206,4 +212,5 @@ def test_a_signal_mid_run_interrupts_it_cleanly(tmp_path: Path, signame: str) ->
         proc.kill()
     assert proc.returncode == 130, err
     assert "Traceback" not in err and "interrupted" in err
-    assert json.loads((out / "run.json").read_text())["status"] == "interrupted"
+    run = json.loads((out / "run.json").read_text())
+    assert run["status"] == "interrupted" and run["start"]  # a partial run keeps its start

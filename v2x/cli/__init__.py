@@ -7,6 +7,7 @@ partial recording says so in its ``run.json``).
 
 from __future__ import annotations
 
+import signal
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -135,8 +136,6 @@ def run_cmd(scenario: str, seed: int | None, bus: str, gui: bool, out_dir: Path 
     Exit 0 when every criterion passes, 1 when one fails, 2 on a usage or configuration
     error.
     """
-    import signal
-
     if pipeline and not gui:  # the traffic process loads while the run machinery imports
         from v2x.traffic import prestart
 
@@ -148,7 +147,7 @@ def run_cmd(scenario: str, seed: int | None, bus: str, gui: bool, out_dir: Path 
     # "interrupted", the tables are closed, the traffic process is stopped. It is turned into
     # a SIGINT, so that inside the event loop asyncio cancels the run cleanly (raising
     # KeyboardInterrupt at any point, e.g. inside the MQTT client, could hang its clean-up)
-    signal.signal(signal.SIGTERM, lambda signum, frame: signal.raise_signal(signal.SIGINT))
+    signal.signal(signal.SIGTERM, _on_sigterm)
 
     sc = scenarios.resolve_scenario(scenario)
     if out_dir is None:
@@ -269,6 +268,14 @@ def check_cmd(path: Path, json_output: bool, rate_tolerance: float,
 
     sys.exit(analysis.main_check(path, json_output=json_output, rate_tolerance=rate_tolerance,
                                  sec_mark_tolerance=sec_mark_tolerance))
+
+
+def _on_sigterm(signum: int, frame: object) -> None:
+    """SIGTERM as Ctrl-C: a SIGINT, which asyncio turns into a clean cancel of the run; where
+    SIGINT is ignored (a background job of a shell), KeyboardInterrupt right here."""
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        raise KeyboardInterrupt
+    signal.raise_signal(signal.SIGINT)
 
 
 class _LineProgress:

@@ -158,7 +158,11 @@ def run_scenario(scenario: scenarios.Scenario | str | Path, *, out_dir: str | Pa
             seed=sc.seed, payload=payload)
         rec = Recorder(out)
         # until it ends, the folder says a run is under way (a killed run leaves this)
-        rec.write_json("run.json", {"scenario_id": sc.id, "seed": sc.seed, "status": "running"})
+        # what identifies the run and times its rows, also in a partial recording (`v2x
+        # check` reads the frames of a failed or interrupted run against its start)
+        head = {"scenario_id": sc.id, "seed": sc.seed, "start": sc.start.isoformat(),
+                "step_ns": sc.step_ns}
+        rec.write_json("run.json", {**head, "status": "running"})
         with rec:
             sim = Simulation(traffic=traffic, roadside=rsus, channel=channel, geo=built.geo,
                              recorder=rec, config=cfg, seed=sc.seed)
@@ -173,6 +177,7 @@ def run_scenario(scenario: scenarios.Scenario | str | Path, *, out_dir: str | Pa
         if rec is not None:  # say what happened next to the partial recording, lose nothing
             stopped = isinstance(exc, (KeyboardInterrupt, asyncio.CancelledError))
             rec.write_json("run.json", {"scenario_id": sc.id, "seed": sc.seed,
+                                        "start": sc.start.isoformat(), "step_ns": sc.step_ns,
                                         "status": "interrupted" if stopped else "failed",
                                         "error": f"{type(exc).__name__}: {exc}"})
         traffic.close()  # stop and reap SUMO (and its process) before the error goes up
