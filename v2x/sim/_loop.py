@@ -567,7 +567,7 @@ class Simulation:
         if not np.array_equal(crit.receiver[at], want):  # cannot happen: say so if it does
             raise RuntimeError("FCW: a warning started without a warning link in its step")
         li = crit.link[at]
-        self.rec.append("warnings", t_ns=w.t[w.k[ego[li]]],
+        self.rec.append("warnings", t_ns=w.t[ego_k[li]],
                         app=np.full(li.size, "FCW", dtype=object), vehicle=ego_node[li],
                         remote=bsm.sender[b[li]], ttc_s=ttc[li], gap_m=gap[li],
                         tx_id=tx_id[lk.tx[cand[li]]])
