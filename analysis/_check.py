@@ -105,6 +105,7 @@ import numpy as np
 
 from v2x.errors import ConfigError, DecodeError, RecordingError, V2XError
 from v2x.units import NS_PER_MS, NS_PER_S, format_duration, parse_duration
+from v2x.msgset import FRAME_CHOICES, MSG_TYPES
 
 __all__ = [
     "CHECK_KINDS",
@@ -148,7 +149,7 @@ CHECK_KINDS: Mapping[str, str] = {
     "map_without_spat": "warning",
 }
 
-_TYPES = ("BSM", "MAP", "RSM", "SPAT", "RSI")  # MessageFrame root alternatives, in order
+_TYPES = FRAME_CHOICES  # MessageFrame root alternatives, in order
 _NS_PER_MIN = 60 * NS_PER_S
 _MS_PER_MIN = 60_000
 _EPOCH = _dt.datetime(1970, 1, 1, tzinfo=_dt.UTC)
@@ -996,7 +997,7 @@ def check(
             decoded=e - s, first_ns=int(t[s]) if e > s else None,
             last_ns=int(t[e - 1]) if e > s else None, median_interval_ns=median,
             rate_hz=rate, period_ns=period, findings=tuple(fs)))
-    type_rank = {name: r for r, name in enumerate(("BSM", "MAP", "SPAT", "RSI", "RSM"))}
+    type_rank = {name: r for r, name in enumerate(MSG_TYPES)}
     streams.sort(key=lambda s: (type_rank.get(s.msg_type, 99), s.msg_type, _natural(s.sender)))
     return CheckReport(
         source=str(p), input_kind=inp.kind, records=inp.records, frames=n,

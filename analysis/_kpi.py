@@ -54,6 +54,7 @@ import numpy as np
 import pandas as pd
 
 from analysis._recording import Recording
+from v2x.msgset import MSG_TYPES
 
 __all__ = [
     "MSG_TYPES",
@@ -65,8 +66,6 @@ __all__ = [
     "prr_table",
 ]
 
-#: the standard message types (T/CSAE 53 Day 1)
-MSG_TYPES: tuple[str, ...] = ("BSM", "MAP", "SPAT", "RSI", "RSM")
 #: range of the cumulative PRR KPI ``prr.<T>.within_300m`` [m]
 PRR_WITHIN_M = 300.0
 

@@ -1,20 +1,48 @@
 """On-board applications that turn received V2X messages into driver warnings.
 
-Day-1 applications of T/CSAE 53-2020; each is vectorized over the receptions of one step.
+Day-1 applications of T/CSAE 53-2020 on one interface (:class:`Application`): each assesses,
+vectorized over every host and received message of a window, what its hosts received; warnings
+start and hold the same way for all (:class:`ThreatHold`). Applications are found by name
+(:func:`make_app`, ``[applications.NAME]`` in a scenario).
 """
 
-from v2x.apps._fcw import (
-    CriticalLinks,
-    FcwResult,
-    FcwState,
-    ForwardCollisionWarning,
-    most_critical,
+from v2x.apps._base import (
+    AppConfig,
+    Application,
+    AppWindow,
+    Assessments,
+    DecodedBsm,
+    ReceivedLinks,
+    app_config_model,
+    app_names,
+    make_app,
+    register_app,
 )
+from v2x.apps._fcw import FcwConfig, FcwResult, ForwardCollisionWarning
+from v2x.apps._hold import CriticalLinks, ThreatHold, most_critical
+from v2x.apps._reaction import DriverConfig, DriverReaction, Reactions
+
+register_app("fcw", ForwardCollisionWarning.from_config, FcwConfig,
+             title="Forward collision warning")
 
 __all__ = [
+    "AppConfig",
+    "AppWindow",
+    "Application",
+    "Assessments",
     "CriticalLinks",
+    "DecodedBsm",
+    "DriverConfig",
+    "DriverReaction",
+    "FcwConfig",
     "FcwResult",
-    "FcwState",
     "ForwardCollisionWarning",
+    "Reactions",
+    "ReceivedLinks",
+    "ThreatHold",
+    "app_config_model",
+    "app_names",
+    "make_app",
     "most_critical",
+    "register_app",
 ]

@@ -32,19 +32,19 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 import numpy.typing as npt
+from pydantic import Field
 
+from v2x.apps._base import AppConfig, AppWindow, Assessments
 from v2x.errors import ConfigError
+from v2x.recorder import MSG_TYPES
 
-__all__ = [
-    "CriticalLinks",
-    "FcwResult",
-    "FcwState",
-    "ForwardCollisionWarning",
-    "most_critical",
-]
+__all__ = ["FcwConfig", "FcwResult", "ForwardCollisionWarning"]
+
+_BSM = MSG_TYPES.index("BSM")
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,22 +70,6 @@ class FcwResult:
     warn: np.ndarray
 
 
-@dataclass(frozen=True, slots=True)
-class CriticalLinks:
-    """The most critical warning link per receiver; fields of shape ``(k,)``.
-
-    Attributes:
-        receiver: int64, the receivers with at least one warning link, ascending.
-        link: int64, index into the ``(m,)`` link arrays of the link with the smallest TTC
-            (ties: the lowest link index).
-        ttc_s: float64 [s], that link's TTC.
-    """
-
-    receiver: np.ndarray
-    link: np.ndarray
-    ttc_s: np.ndarray
-
-
 def _positive(value: float, key: str, *, allow_zero: bool = False) -> float:
     try:
         v = float(value)
@@ -97,8 +81,24 @@ def _positive(value: float, key: str, *, allow_zero: bool = False) -> float:
     return v
 
 
+class FcwConfig(AppConfig):
+    """``[applications.fcw]``: forward collision warning (T/CSAE 53-2020 Day-1 FCW)."""
+
+    ttc_threshold_s: float = Field(2.7, gt=0, allow_inf_nan=False)
+    """Warn below this TTC [s] (to verify: a commonly quoted FCW threshold)."""
+    max_heading_diff_deg: float = Field(30.0, ge=0, le=180)
+    """Largest heading difference for "same direction" [deg]."""
+    half_lane_m: float = Field(1.75, gt=0, allow_inf_nan=False)
+    """Largest |lateral offset| for "same lane" [m] (half a 3.5 m lane)."""
+    required_decel_mps2: float | None = Field(None, gt=0, allow_inf_nan=False)
+    """Also warn when the deceleration needed reaches this [m/s²] (GB/T 33577: 0.68 g =
+    6.67 m/s², to verify); off by default."""
+    range_m: float = Field(150.0, gt=0, allow_inf_nan=False)
+    """BSMs from farther senders are not assessed [m]."""
+
+
 class ForwardCollisionWarning:
-    """The FCW rule of this module, with its thresholds.
+    """The FCW rule of this module, with its thresholds (an :class:`~v2x.apps.Application`).
 
     Args (keyword-only):
         ttc_threshold_s: warn below this TTC [s]; default 2.7 (to verify).
@@ -110,7 +110,10 @@ class ForwardCollisionWarning:
             0.68 g = 6.67 m/s² is the figure quoted (to verify).
         hold_s: how long a threatening assessment of a remote stays valid without a newer BSM
             from that remote [s]; default 0.5 (5 BSM periods at 10 Hz: one lost BSM does not
-            end a warning; our choice, see :meth:`FcwState.update_pairs`).
+            end a warning; our choice, see :class:`~v2x.apps.ThreatHold`).
+        range_m: BSMs from farther senders are not assessed [m]; default 150 (a warning
+            needs the remote within ``ttc_threshold_s`` x closing speed: 150 m covers 2.7 s
+            at 200 km/h of closing speed).
 
     Raises ConfigError (naming the key) for a non-positive, non-finite or non-numeric value,
     or a heading difference above 180 deg.
@@ -124,6 +127,7 @@ class ForwardCollisionWarning:
         half_lane_m: float = 1.75,
         required_decel_mps2: float | None = None,
         hold_s: float = 0.5,
+        range_m: float = 150.0,
     ) -> None:
         self.ttc_threshold_s = _positive(ttc_threshold_s, "ttc_threshold_s")
         self.max_heading_diff_deg = _positive(
@@ -140,13 +144,57 @@ class ForwardCollisionWarning:
             else _positive(required_decel_mps2, "required_decel_mps2")
         )
         self.hold_s = _positive(hold_s, "hold_s")
+        self.hold_ns = round(self.hold_s * 1e9)
+        self.range_m = _positive(range_m, "range_m")
 
     def __repr__(self) -> str:
         return (
             f"ForwardCollisionWarning(ttc_threshold_s={self.ttc_threshold_s}, "
             f"max_heading_diff_deg={self.max_heading_diff_deg}, half_lane_m={self.half_lane_m}, "
-            f"required_decel_mps2={self.required_decel_mps2}, hold_s={self.hold_s})"
+            f"required_decel_mps2={self.required_decel_mps2}, hold_s={self.hold_s}, "
+            f"range_m={self.range_m})"
         )
+
+    name: ClassVar[str] = "FCW"
+    consumes: ClassVar[tuple[str, ...]] = ("BSM",)
+
+    @classmethod
+    def from_config(cls, cfg: FcwConfig) -> ForwardCollisionWarning:
+        """Build from ``[applications.fcw]``."""
+        return cls(ttc_threshold_s=cfg.ttc_threshold_s,
+                   max_heading_diff_deg=cfg.max_heading_diff_deg, half_lane_m=cfg.half_lane_m,
+                   required_decel_mps2=cfg.required_decel_mps2, hold_s=cfg.hold_s,
+                   range_m=cfg.range_m)
+
+    def assess(self, window: AppWindow) -> Assessments:
+        """Every BSM a host received from within ``range_m`` is an assessment of its sender:
+        a warning where the rule fires (target = the sender, criticality = TTC).
+
+        Only links from a close enough, closing vehicle heading the same way can warn
+        (:meth:`may_warn`, :meth:`same_direction`), so the full rule runs on them alone; the
+        others are assessments without a warning (TTC inf)."""
+        lk = window.links
+        st, bsm = window.hosts, window.bsm
+        cand = np.flatnonzero((lk.msg_type == _BSM) & (lk.distance_m <= self.range_m))
+        b = lk.msg[cand]  # BSM rows
+        ego = lk.host[cand]  # vehicle rows of the receivers
+        near = np.flatnonzero(self.may_warn(bsm.x[b] - st.x[ego], bsm.y[b] - st.y[ego],
+                                            st.speed[ego] - bsm.speed[b], bsm.length[b]))
+        same = near[self.same_direction(st.heading_deg[ego[near]], bsm.heading_deg[b[near]])]
+        e_s, b_s = ego[same], b[same]
+        part = self.evaluate(ego_x=st.x[e_s], ego_y=st.y[e_s], ego_speed=st.speed[e_s],
+                             ego_heading_deg=st.heading_deg[e_s], remote_x=bsm.x[b_s],
+                             remote_y=bsm.y[b_s], remote_speed=bsm.speed[b_s],
+                             remote_heading_deg=bsm.heading_deg[b_s],
+                             remote_length=bsm.length[b_s])
+        warn = np.zeros(cand.size, bool)
+        warn[same] = part.warn
+        ttc = np.full(cand.size, np.inf)
+        ttc[same] = part.ttc_s
+        gap = np.full(cand.size, np.nan)
+        gap[same] = part.gap_m
+        return Assessments(link=cand, target=lk.sender[cand], warn=warn, criticality=ttc,
+                           ttc_s=ttc, gap_m=gap)
 
     def may_warn(self, dx_m: np.ndarray, dy_m: np.ndarray, closing_mps: np.ndarray,
                  remote_length_m: np.ndarray) -> np.ndarray:
@@ -266,191 +314,3 @@ class ForwardCollisionWarning:
             required_decel_mps2=decel,
             warn=warn,
         )
-
-
-def most_critical(
-    receiver: npt.ArrayLike, ttc_s: npt.ArrayLike, warn: npt.ArrayLike
-) -> CriticalLinks:
-    """Per receiver, the warning link with the smallest TTC (one sort, no per-link loop).
-
-    Args:
-        receiver: ``(m,)`` int, receiving vehicle (ego) index of each link.
-        ttc_s: ``(m,)`` float [s], e.g. ``FcwResult.ttc_s``.
-        warn: ``(m,)`` bool, e.g. ``FcwResult.warn``.
-
-    Returns :class:`CriticalLinks` over the ``k`` receivers with at least one warning link,
-    ascending receiver index; ties on TTC go to the lowest link index. Raises ValueError when
-    the shapes differ.
-    """
-    rec = np.asarray(receiver, dtype=np.int64)
-    ttc = np.asarray(ttc_s, dtype=np.float64)
-    w = np.asarray(warn, dtype=bool)
-    if not (rec.shape == ttc.shape == w.shape) or rec.ndim != 1:
-        raise ValueError(
-            f"receiver, ttc_s and warn must share one (m,) shape, got "
-            f"{rec.shape}, {ttc.shape}, {w.shape}"
-        )
-    idx = np.flatnonzero(w)
-    # lexsort sorts by the last key first: receiver, then TTC, then link index
-    order = idx[np.lexsort((idx, ttc[idx], rec[idx]))]
-    r = rec[order]
-    first = np.ones(r.shape, dtype=bool)
-    first[1:] = r[1:] != r[:-1]
-    links = order[first]
-    return CriticalLinks(receiver=rec[links], link=links, ttc_s=ttc[links])
-
-
-class FcwState:
-    """Turns FCW outcomes into rising edges per ego vehicle.
-
-    Holds one bool per vehicle index (``0..capacity-1``, grown automatically, doubling, when a
-    larger index appears) and the (ego, remote) pairs that threaten. Two ways to feed it:
-    :meth:`update_pairs` (what the simulation uses) from every assessment of a received BSM,
-    holding a threat until the remote's next BSM or ``hold_ns``; :meth:`update` from a plain
-    per-step set of active egos, where a warning is *new* when the vehicle is active now and
-    was not active at the previous call. Use one or the other on one state.
-
-    Args:
-        capacity: initial number of vehicle indices (>= 0).
-    """
-
-    def __init__(self, capacity: int = 0) -> None:
-        if int(capacity) < 0:
-            raise ValueError(f"capacity must be >= 0, got {capacity!r}")
-        self._active = np.zeros(int(capacity), dtype=bool)
-        # pairs (ego << 32 | remote) whose latest assessment warned, and its time [ns]
-        self._pair_key = np.empty(0, np.int64)
-        self._pair_t = np.empty(0, np.int64)
-
-    @property
-    def capacity(self) -> int:
-        """Number of vehicle indices currently held."""
-        return int(self._active.size)
-
-    @property
-    def active(self) -> np.ndarray:
-        """Indices of the vehicles whose warning was active at the last update, ``(j,)`` int64."""
-        return np.flatnonzero(self._active).astype(np.int64)
-
-    def _ensure(self, largest: int) -> None:
-        if largest >= self._active.size:
-            size = max(largest + 1, 2 * self._active.size)
-            grown = np.zeros(size, dtype=bool)
-            grown[: self._active.size] = self._active
-            self._active = grown
-
-    def update(self, active_receivers: npt.ArrayLike) -> np.ndarray:
-        """Record this step's active set; return which of them are new warnings.
-
-        Args:
-            active_receivers: ``(k,)`` int vehicle indices with an active warning this step
-                (e.g. ``most_critical(...).receiver``); duplicates allowed.
-
-        Returns ``(k,)`` bool aligned with ``active_receivers``: True where the vehicle was not
-        active at the previous update (for duplicates, only the first occurrence). Vehicles
-        absent from ``active_receivers`` become inactive. Raises ValueError for negative or
-        non-integer indices.
-        """
-        arr = np.asarray(active_receivers)
-        if arr.size == 0:
-            self._active[:] = False
-            return np.zeros(arr.shape, dtype=bool)
-        if arr.dtype.kind not in "iu" or arr.ndim != 1:
-            raise ValueError(f"active_receivers must be (k,) integers, got {arr.dtype} {arr.shape}")
-        idx = arr.astype(np.int64)
-        if np.any(idx < 0):
-            raise ValueError(f"vehicle indices must be >= 0, got {int(idx.min())}")
-        self._ensure(int(idx.max()))
-        new = ~self._active[idx]
-        _, first = np.unique(idx, return_index=True)
-        is_first = np.zeros(idx.shape, dtype=bool)
-        is_first[first] = True
-        self._active[:] = False
-        self._active[idx] = True
-        return new & is_first
-
-    def update_pairs(self, ego: npt.ArrayLike, remote: npt.ArrayLike, step: npt.ArrayLike,
-                     warn: npt.ArrayLike, step_t_ns: npt.ArrayLike,
-                     hold_ns: int) -> tuple[np.ndarray, np.ndarray]:
-        """Warning state of every ego from its assessments of remotes, over a window of steps.
-
-        An ego assesses a remote each time it receives a BSM from it (``warn``: the rule
-        fired on that BSM). The pair (ego, remote) threatens from a warning assessment until
-        the next assessment of that remote, or ``hold_ns`` [ns] after it, whichever comes
-        first: an OBU keeps a neighbour's last known state for a while, so a BSM lost on the
-        channel, a step without that remote's BSM (e.g. a 200 ms BSM period) or a BSM from a
-        third vehicle changes nothing. An ego's warning is active while one of its pairs
-        threatens; a warning starts where it becomes active.
-
-        Args:
-            ego, remote: ``(m,)`` int vehicle indices (>= 0, < 2**31) of each assessment.
-            step: ``(m,)`` int step within the window, ``0..n_steps-1``; one assessment per
-                (ego, remote, step).
-            warn: ``(m,)`` bool outcome of each assessment.
-            step_t_ns: ``(n_steps,)`` int64 time of each step [ns], increasing.
-            hold_ns: validity of a warning assessment [ns] (``ForwardCollisionWarning.hold_s``).
-
-        Returns ``(step, ego)`` (k,) int64 each: where warnings start, ordered by step then
-        ego. State carries over to the next call, so the result does not depend on how steps
-        are grouped into windows (tested). Raises ValueError for mis-shaped input, indices out
-        of range or steps outside the window.
-        """
-        e = np.asarray(ego, dtype=np.int64)
-        r = np.asarray(remote, dtype=np.int64)
-        k = np.asarray(step, dtype=np.int64)
-        w = np.asarray(warn, dtype=bool)
-        t = np.asarray(step_t_ns, dtype=np.int64)
-        n_steps = t.shape[0]
-        if not (e.shape == r.shape == k.shape == w.shape) or e.ndim != 1 or t.ndim != 1:
-            raise ValueError(f"ego, remote, step and warn must share one (m,) shape, got "
-                             f"{e.shape}, {r.shape}, {k.shape}, {w.shape}")
-        if n_steps < 1:
-            raise ValueError("step_t_ns must hold at least one step")
-        if e.size and (min(e.min(), r.min(), k.min()) < 0 or max(e.max(), r.max()) >= 2**31
-                       or k.max() >= n_steps):
-            raise ValueError("vehicle indices must be in 0..2**31-1 and steps in "
-                             "0..n_steps-1")
-        key = (e << 32) | r
-        pairs = np.union1d(key[w], self._pair_key)  # pairs that may threaten in this window
-        empty = np.empty(0, np.int64)
-        if pairs.size == 0:
-            self._active[:] = False
-            return empty, empty
-        sel = np.isin(key, pairs)
-        pi, ks = np.searchsorted(pairs, key[sel]), k[sel]
-        n_p = pairs.size
-        last = np.full((n_p, n_steps), -1, np.int64)
-        last[pi, ks] = ks
-        warned = np.zeros((n_p, n_steps), bool)
-        warned[pi, ks] = w[sel]
-        last = np.maximum.accumulate(last, axis=1)  # step of each pair's latest assessment
-        seen = last >= 0
-        at = np.maximum(last, 0)
-        # before any assessment in the window: the carried warning assessment, if any
-        carried_t = np.zeros(n_p, np.int64)
-        carried = np.zeros(n_p, bool)
-        ci = np.searchsorted(pairs, self._pair_key)
-        carried_t[ci], carried[ci] = self._pair_t, True
-        t_last = np.where(seen, t[at], carried_t[:, None])
-        threat = np.where(seen, np.take_along_axis(warned, at, axis=1), carried[:, None])
-        threat &= (t[None, :] - t_last) <= hold_ns
-        # per ego: active while any of its pairs threatens
-        egos, inv = np.unique(pairs >> 32, return_inverse=True)
-        active = np.zeros((egos.size, n_steps), np.int64)
-        np.add.at(active, inv, threat.astype(np.int64))
-        on = active > 0
-        self._ensure(int(egos.max()))
-        before = np.column_stack([self._active[egos], on[:, :-1]])
-        start_k, start_e = np.nonzero((on & ~before).T)  # by step, then ego
-        # the state after the window's last step
-        self._active[:] = False
-        self._active[egos[on[:, -1]]] = True
-        keep = threat[:, -1]
-        self._pair_key, self._pair_t = pairs[keep], t_last[keep, -1]
-        return start_k.astype(np.int64), egos[start_e]
-
-    def clear(self, vehicles: npt.ArrayLike) -> None:
-        """Forget the state of these vehicle indices (e.g. vehicles that left the simulation)."""
-        idx = np.asarray(vehicles, dtype=np.int64)
-        idx = idx[(idx >= 0) & (idx < self._active.size)]
-        self._active[idx] = False

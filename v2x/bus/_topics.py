@@ -20,6 +20,7 @@ import functools
 from dataclasses import dataclass
 
 from v2x.errors import ConfigError
+from v2x.msgset import MSG_TYPES
 
 __all__ = [
     "MSG_TYPES",
@@ -38,8 +39,6 @@ __all__ = [
     "zone_filter",
 ]
 
-#: V2X message types carried on RSU uplinks (T/CSAE 53-2020 message set), as written in records.
-MSG_TYPES: tuple[str, ...] = ("BSM", "MAP", "SPAT", "RSI", "RSM")
 
 #: Names of the simulation telemetry topics ``v2x/{zone}/sim/{name}``.
 SIM_TOPICS: tuple[str, ...] = ("clock", "warnings", "events")

@@ -132,8 +132,8 @@ def run_scenario(scenario: scenarios.Scenario | str | Path, *, out_dir: str | Pa
             penetration=sc.demand.penetration, prr_bin_m=sc.recording.prr_bin_m,
             prr_max_m=sc.recording.prr_max_m, latency_bin_ns=sc.recording.latency_bin_ns,
             reception_sample=sc.recording.reception_sample,
-            fcw=ForwardCollisionWarning(ttc_threshold_s=sc.fcw.ttc_threshold_s)
-            if sc.fcw.enabled else None,
+            apps=(ForwardCollisionWarning(ttc_threshold_s=sc.fcw.ttc_threshold_s),)
+            if sc.fcw.enabled else (),
             forward=sc.rsu.forward, payload=payload,
             stops=() if piped else stops,  # the traffic process applies them itself
         )

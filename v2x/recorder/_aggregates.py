@@ -14,10 +14,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from v2x.msgset import MSG_TYPES
+
 __all__ = ["MSG_TYPES", "Histogram", "PairClock", "PrrBins"]
 
-#: message types, in the order of their integer codes 0..4
-MSG_TYPES = ("BSM", "MAP", "SPAT", "RSI", "RSM")
 
 
 class PrrBins:

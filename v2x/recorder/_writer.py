@@ -58,7 +58,8 @@ SCHEMAS: dict[str, pa.Schema] = {
                       ("wall_latency_ms", pa.float64())]),
     "warnings": pa.schema([("t_ns", pa.int64()), ("app", _str), ("vehicle", pa.int64()),
                            ("remote", pa.int64()), ("ttc_s", pa.float64()),
-                           ("gap_m", pa.float64()), ("tx_id", pa.int64())]),
+                           ("gap_m", pa.float64()), ("tx_id", pa.int64()),
+                           ("info_age_ms", pa.float64())]),
     "events": pa.schema([("t_ns", pa.int64()), ("kind", _str), ("vehicle", pa.int64()),
                          ("other", pa.int64()), ("value", pa.float64())]),
 }

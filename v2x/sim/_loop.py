@@ -1,39 +1,44 @@
-"""The simulation loop: traffic -> BSM/SPAT/MAP -> PC5 channel -> applications -> bus -> recorder.
+"""The simulation loop, as its list of stages.
 
 Every step (default 100 ms of simulated time) the traffic backend advances and, between two
 SUMO steps, the loop does what must see the live simulation: scripted events fire, new
 vehicles are registered, ground truth (hard braking, collisions) is taken, the OBUs whose BSM
-is due are chosen (with their msgCnt), and every RSU hands over its due SPAT/MAP
-(:class:`Roadside` protocol; SPAT reads the live signal state).
+is due are chosen (with their msgCnt), and every RSU hands over its due messages (SPAT reads
+the live signal state). The rest runs for a *window* of ``SimConfig.window_steps`` steps at
+once (default 20, i.e. 2 s), vectorized over every vehicle row, transmission and link of the
+window, so Python's overhead is paid once per window. One window is these stages
+(:meth:`Simulation.run`; their inputs and outputs are in :mod:`v2x.sim._stages`):
 
-The rest is done for a *window* of ``SimConfig.window_steps`` steps at once (default 20, i.e.
-2 s), vectorized over every vehicle row, transmission and link of the window, so the Python
-overhead is paid once per window instead of once per step (20 steps: ~10 % less CPU than 10,
-with glibc keeping the window's temporaries for reuse, see :mod:`v2x._malloc`):
+1. **traffic**: step SUMO (:class:`TrafficWindow`);
+2. **transmit**: OBU BSMs encoded into real UPER frames, and the RSUs' SPAT, MAP, RSI, RSM
+   (:class:`Transmissions`);
+3. **receivers**: a step's equipped vehicles, then every RSU (:class:`Receivers`);
+4. **channel**: candidate links within the channel model's own range
+   (:attr:`~v2x.channel.ChannelModel.max_range_m`) from one k-d tree search, then the model
+   decides reception and latency per link (:class:`Links`);
+5. **receive**: what every OBU decoded: BSMs decoded once from their frames (PC5 is a
+   broadcast), other messages decoded on demand (:class:`~v2x.apps.DecodedBsm`);
+6. **applications**: every configured on-board application assesses what its hosts received
+   (:class:`~v2x.apps.AppWindow`); warnings start and hold per (host, target)
+   (:class:`~v2x.apps.ThreatHold`);
+7. **act**: a warned driver brakes after the reaction time (closed loop,
+   :class:`~v2x.apps.DriverReaction`): actions go back to the traffic backend;
+8. **KPIs**: exact online aggregates (PRR bins, latency and inter-packet-gap histograms);
+9. **record**: the window's rows of every table;
+10. **bus**: RSUs forward what they heard and sent, one uplink per RSU and step, published in
+    step order; the loop waits until the recording tap has received everything it published
+    (a barrier), so results do not depend on machine speed.
 
-1. BSM content of every vehicle row, encoded into real UPER frames and decoded once;
-2. candidate links within ``prr_max_m`` of the same step, from one k-d tree search
-   (:func:`~v2x.channel.find_pairs` with the step as group); the channel model decides
-   reception and latency per link;
-3. online aggregates count every link (PRR bins, latency and inter-packet-gap histograms);
-4. forward collision warning runs on the BSMs each OBU received (positions decoded from the
-   quantized lat/lon, as a real OBU would), with rising edges per step;
-5. the recorder appends the window's rows; every row carries its own step time;
-6. RSUs forward what they heard and sent, one uplink per RSU and step, published in step order
-   at the end of the window; the loop waits until the recording tap has received everything
-   it published (a barrier), so results do not depend on machine speed.
-
-Results do not depend on the window size except through the order of the channel's random
-draws (one draw per link of the window instead of per step) and a vehicle that leaves and
-re-enters within a window keeping its inter-packet-gap clocks: with the ideal channel, windows
-of 1 and 10 steps give the same recording (tested). Nothing here acts back on SUMO from what
-was received; an application that did would need ``window_steps = 1``. Bus messages of a
-window reach subscribers together, at the end of the window.
-
-Receptions are processed in the step they were sent in: the channel latency (a few ms to tens
-of ms) is recorded, and applications see a message within the same 100 ms step.
-Randomness: one ``SeedSequence(seed)`` split into independent generators per component
-(channel, equipage/msgCnt/sampling).
+Open loop, results do not depend on the window size except through the order of the
+channel's random draws (one draw per link of the window) and a vehicle that leaves and
+re-enters within a window keeping its inter-packet-gap clocks: with the ideal channel,
+windows of 1 and 10 steps give the same recording (tested). A closed loop (a driver model)
+draws the channel per step from a generator keyed by the step (``step_exact_channel``) and
+keeps windows no longer than the reaction time, so its recording equals the run processed
+one step at a time (tested). Receptions are processed in the step they were sent in: the
+channel latency (a few ms to tens of ms) is recorded, and applications see a message within
+the same 100 ms step. Randomness: one ``SeedSequence(seed)`` split into independent
+generators per component (channel, equipage/msgCnt/sampling, RSU sampling).
 """
 
 from __future__ import annotations
@@ -42,29 +47,45 @@ import datetime as dt
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
-from v2x.apps import FcwState, ForwardCollisionWarning, most_critical
+from v2x.apps import (
+    Application,
+    AppWindow,
+    Assessments,
+    DecodedBsm,
+    DriverReaction,
+    ReceivedLinks,
+    ThreatHold,
+    most_critical,
+)
 from v2x.bus import Bus, BusMessage, Tap, parse_topic, rsu_up
 from v2x.channel import ChannelModel, LinkBatch, find_pairs
+from v2x.errors import DecodeError
 from v2x.geo import GeoFrame
-from v2x.messages._bsm import BsmBatch, BsmFields
+from v2x.messages._bsm import HARD_BRAKING_BIT, BsmBatch, BsmFields
 from v2x.messages._envelope import pack_frame_groups
 from v2x.messages._json import to_json_bytes
-from v2x.messages._units import decode_heading, decode_speed, decode_vehicle_length, sec_mark
-from v2x.messages._uper import BSM_BATCH_FRAME_BYTES, decode_bsm_frames, encode_bsm_rows
-from v2x.recorder import (
-    MSG_TYPES,
-    Binary,
-    Histogram,
-    PairClock,
-    PrrBins,
-    Recorder,
-    binary,
-    categorical,
+from v2x.messages._units import (
+    decode_acceleration,
+    decode_heading,
+    decode_speed,
+    decode_vehicle_length,
+    decode_vehicle_width,
+    sec_mark,
 )
+from v2x.messages._uper import (
+    BSM_BATCH_FRAME_BYTES,
+    decode_bsm_frames,
+    decode_frame,
+    encode_bsm_rows,
+)
+from v2x.msgset import MSG_TYPES
+from v2x.recorder import Binary, Histogram, PairClock, PrrBins, Recorder, binary, categorical
+from v2x.sim._stages import Links, Receivers, TrafficWindow, Transmissions
 from v2x.sim._types import Outgoing, Roadside, ScriptedStop
 from v2x.traffic import TrafficBackend, VehicleStates
 from v2x.units import G
@@ -74,17 +95,22 @@ __all__ = ["RSU_NODE_BASE", "Outgoing", "Roadside", "RunSummary", "ScriptedStop"
 
 #: node ids of RSUs start here; vehicles are numbered 0, 1, ... by first appearance
 RSU_NODE_BASE = 1_000_000
-_BSM, _MAP, _SPAT = MSG_TYPES.index("BSM"), MSG_TYPES.index("MAP"), MSG_TYPES.index("SPAT")
+_BSM = MSG_TYPES.index("BSM")
 _CODE = {name: i for i, name in enumerate(MSG_TYPES)}
 _HARD_BRAKING = 0.4 * G  # [m/s²] deceleration that starts a hard-braking event
 _HARD_BRAKING_END = 0.3 * G  # [m/s²] below this the event ends (hysteresis, our choice: a dip
 #                              to 0.38 g inside one braking manoeuvre must not count it twice)
-_APP_NAMES = ("", "FCW")
 
 
 @dataclass(frozen=True)
 class SimConfig:
-    """Settings of one run (all from the scenario)."""
+    """Settings of one run (all from the scenario).
+
+    ``apps`` are the on-board applications every OBU runs (:class:`~v2x.apps.Application`);
+    ``driver`` makes a warned driver brake (closed loop; ``None``: open loop). With a driver,
+    the window must not be longer than the reaction time plus one step, and the channel draws
+    per step (``step_exact_channel``), so the run equals one processed step by step.
+    """
 
     start: dt.datetime
     duration_ns: int
@@ -97,17 +123,25 @@ class SimConfig:
     prr_max_m: float = 500.0
     latency_bin_ns: int = 100_000
     reception_sample: float = 0.05
-    fcw: ForwardCollisionWarning | None = None
-    fcw_range_m: float = 150.0
+    apps: tuple[Application, ...] = ()
+    driver: DriverReaction | None = None
     forward: bool = True
     payload: str = "uper"  # BSM uplink payloads: "uper" (length-prefixed frames) or "json"
     stops: tuple[ScriptedStop, ...] = ()
     window_steps: int = 20  # steps processed together (see the module docstring)
+    step_exact_channel: bool = False  # channel draws per step (window-independent results)
 
     def __post_init__(self) -> None:
         w = self.window_steps
         if isinstance(w, bool) or not isinstance(w, (int, np.integer)) or w < 1:
             raise ValueError(f"window_steps must be an integer >= 1, got {w!r}")
+        names = [a.name for a in self.apps]
+        if len(set(names)) != len(names):
+            raise ValueError(f"an application is configured twice: {names}")
+        if self.driver is not None and w > self.driver.lookahead_steps + 1:
+            raise ValueError(f"window_steps {w} is longer than the driver's reaction time "
+                             f"({self.driver.lookahead_steps} steps) + 1: a warned driver's "
+                             "braking would come after SUMO had moved on")
 
 
 @dataclass(frozen=True)
@@ -132,6 +166,8 @@ class RunSummary:
     tx_counts: dict[str, int] = field(default_factory=dict)
     bus_messages: int = 0
     warnings: int = 0
+    warnings_by_app: dict[str, int] = field(default_factory=dict)
+    reactions: int = 0
     collisions: int = 0
     hard_braking: int = 0
     stops_skipped: list[str] = field(default_factory=list)
@@ -174,48 +210,6 @@ class _Grow:
         self.n = n
 
 
-@dataclass(frozen=True)
-class _Window:
-    """Consecutive steps, their vehicle rows concatenated (step-major).
-
-    ``states`` holds every step's vehicle rows in one :class:`VehicleStates` (its ``t_ns`` is
-    the first step's); ``k`` (n,) int64 is the step of each row within the window, ``t`` and
-    ``sec`` (n_steps,) int64 the step times [ns] and secMarks [ms of minute]; ``bsm_rows`` (b,)
-    the rows whose OBU sends a BSM, ``bsm_cnt`` (b,) their msgCnt; ``rsu_out`` the RSU
-    messages as (step, RSU index, message); ``last_nodes`` the vehicles of the last step.
-    """
-
-    states: VehicleStates
-    k: np.ndarray
-    t: np.ndarray
-    sec: np.ndarray
-    bsm_rows: np.ndarray
-    bsm_cnt: np.ndarray
-    rsu_out: list[tuple[int, int, Outgoing]]
-    last_nodes: np.ndarray
-
-    @property
-    def n_steps(self) -> int:
-        return int(self.t.shape[0])
-
-    @property
-    def n_last(self) -> int:
-        """Vehicles present in the last step."""
-        return int(self.last_nodes.shape[0])
-
-    @classmethod
-    def of(cls, states: list[VehicleStates], t: np.ndarray, sec: np.ndarray,
-           bsm_rows: np.ndarray, bsm_cnt: np.ndarray,
-           rsu_out: list[tuple[int, int, Outgoing]]) -> _Window:
-        one = states[0] if len(states) == 1 else VehicleStates(
-            t_ns=states[0].t_ns,
-            **{f: np.concatenate([getattr(s, f) for s in states]) for f in _STATE_COLUMNS})
-        k = np.repeat(np.arange(len(states), dtype=np.int64), [s.n for s in states])
-        return cls(one, k, t, sec, bsm_rows, bsm_cnt, rsu_out, states[-1].index)
-
-
-_STATE_COLUMNS = tuple(f.name for f in fields(VehicleStates) if f.name != "t_ns")
-
 
 class Simulation:
     """One run of a scenario: wires traffic, RSUs, channel, applications, bus and recorder.
@@ -223,7 +217,7 @@ class Simulation:
     Args:
         traffic: the traffic backend (SUMO or scripted).
         roadside: the RSUs; RSU ``r`` is node ``RSU_NODE_BASE + r``.
-        channel: the PC5 channel model.
+        channel: the PC5 channel model; links are searched within its ``max_range_m``.
         geo: network x/y <-> lat/lon.
         recorder: where the run is written.
         config: run settings.
@@ -241,15 +235,16 @@ class Simulation:
         self.cfg = config
         ss = np.random.SeedSequence(seed)
         ch_seq, veh_seq = ss.spawn(2)
+        self._channel_seq = ch_seq
         self.rng_channel = np.random.default_rng(ch_seq)
         self.veh = _Grow(np.random.default_rng(veh_seq))
         self.prr = PrrBins(config.prr_bin_m, config.prr_max_m)
         self.latency = Histogram(config.latency_bin_ns, 1_000_000_000)
         self.ipg = Histogram(config.latency_bin_ns * 10, 10_000_000_000)
         self.clock = PairClock()
-        self.fcw_state = FcwState()
         self.summary = RunSummary(rsus=len(self.roadside))
         self.next_tx_id = 0
+        self.steps_done = 0
         n_r = len(self.roadside)
         self.rsu_node = RSU_NODE_BASE + np.arange(n_r, dtype=np.int64)
         self.rsu_xy = np.array([[r.x, r.y] for r in self.roadside], np.float64).reshape(-1, 2)
@@ -266,11 +261,21 @@ class Simulation:
         self._uplink = {(r, m): rsu_up(config.zone, unit.name, m.lower())
                         for r, unit in enumerate(self.roadside) for m in MSG_TYPES}
         self._tx_counts = np.zeros(len(MSG_TYPES), np.int64)
+        # applications: their threat state, the message codes they read, "used_by" names
+        self._holds = [ThreatHold() for _ in config.apps]
+        self._app_codes = [np.array([_CODE[m] for m in a.consumes], np.int8)
+                           for a in config.apps]
+        self._used_by_names = ("",) + tuple(a.name for a in config.apps)
+        self._warn_counts = np.zeros(len(config.apps), np.int64)
+        self._decoded: dict[bytes, Any] = {}  # decoded non-BSM frames, by their bytes
+        self._start_utc_ns = round((config.start - dt.datetime(1970, 1, 1, tzinfo=dt.UTC))
+                                   .total_seconds() * 1e6) * 1000
 
     # ------------------------------------------------------------------------------------
     async def run(self, bus: Bus, *,
                   progress: Callable[[StepProgress], None] | None = None) -> RunSummary:
-        """Run every step of the scenario; returns the counts. The caller closes the recorder.
+        """Run every step of the scenario, a window of steps at a time, as the list of
+        stages of the module docstring; returns the counts. The caller closes the recorder.
 
         Raises:
             SumoError, BusError, RecordingError: from the components, with causes chained.
@@ -280,34 +285,47 @@ class Simulation:
         wall0 = time.perf_counter()
         published = 0
         messages = 0
-        done = 0
         async with Tap(bus, f"v2x/{cfg.zone}/#") as tap:
-            while done < n_steps:
-                win = self._advance(min(cfg.window_steps, n_steps - done))
-                pubs, pub_t, n_tx = self._process(win)
-                messages += n_tx
+            while self.steps_done < n_steps:
+                win = self._traffic(min(cfg.window_steps, n_steps - self.steps_done))
+                tx = self._transmit(win)
+                rx = self._receivers(win)
+                links = self._channel(tx, rx)
+                bsm = self._receive(win, tx)
+                used_by, starts = self._applications(win, tx, rx, links, bsm)
+                self._act(win, starts)
+                self._kpis(win, tx, rx, links)
+                self._record(win, tx, rx, links, used_by)
+                pubs, pub_t = self._bus_messages(win, tx, rx, links)
                 if pubs:
                     await bus.publish_many(pubs)
                     published += len(pubs)
                     await tap.wait_for(published, timeout_s=30.0)
-                    self._record_bus(pubs, pub_t, int(win.t[-1]), tap.drain())
-                done += win.n_steps
+                    self._record_bus(pubs, pub_t, int(win.t_ns[-1]), tap.drain())
+                messages += tx.n
+                self.steps_done += win.n_steps
                 self.summary.steps += win.n_steps
                 if progress is not None:
-                    progress(StepProgress(int(win.t[-1]), cfg.duration_ns, win.n_last,
+                    progress(StepProgress(int(win.t_ns[-1]), cfg.duration_ns, win.n_last,
                                           messages, time.perf_counter() - wall0))
+        self._finish(published, wall0)
+        return self.summary
+
+    def _finish(self, published: int, wall0: float) -> None:
+        cfg = self.cfg
         self.summary.bus_messages = published
         self.summary.tx_counts = {m: int(c) for m, c in zip(MSG_TYPES, self._tx_counts,
                                                            strict=True) if c}
+        self.summary.warnings_by_app = {a.name: int(c) for a, c in zip(
+            cfg.apps, self._warn_counts, strict=True)}
         self.summary.vehicles = self.veh.n
         self.summary.equipped = int(np.count_nonzero(self.veh.u[:, 0] < cfg.penetration))
         self.summary.wall_s = time.perf_counter() - wall0
         self._write_aggregates()
         self._write_nodes()
-        return self.summary
 
-    # ------------------------------------------------------------------------------------
-    def _advance(self, n_steps: int) -> _Window:
+    # -- 1. traffic ----------------------------------------------------------------------
+    def _traffic(self, n_steps: int) -> TrafficWindow:
         """Step the traffic ``n_steps`` times. Everything that must happen between two SUMO
         steps happens here, per step: scripted stops, new vehicles, ground truth, which OBUs
         send a BSM (and its msgCnt), and the RSUs' messages (they read the live signals)."""
@@ -340,139 +358,294 @@ class Simulation:
             states.append(st)
             rsu_out.extend((k, r, o) for r, unit in enumerate(self.roadside)
                            for o in unit.transmit(st.t_ns))
-        return _Window.of(states, t, sec, np.concatenate(sends), np.concatenate(counts),
-                          rsu_out)
+        return TrafficWindow.of(states, None, t, sec, np.concatenate(sends),
+                                np.concatenate(counts), rsu_out)
 
-    def _process(self, w: _Window) -> tuple[list[tuple[str, bytes]], list[int], int]:
-        """Messages, channel, KPIs, applications and recording of a window of steps, each
-        vectorized over every vehicle, transmission and link of the window at once. Returns the
-        bus messages (in step order), the step time of each, and the transmission count.
-
-        Transmissions are in step order (a step's BSMs, then its RSU messages), receivers too
-        (a step's equipped vehicles, then every RSU), so links come out of the search in step
-        order and a window of one step is laid out exactly as a single step."""
-        cfg, veh = self.cfg, self.veh
-        st = w.states
-        idx, vk = st.index, w.k
-        n_steps = w.n_steps
-
-        # -- transmissions ----------------------------------------------------------------
-        bf = self._fields(st)  # every vehicle row's BSM content, standard units
+    # -- 2. transmit ---------------------------------------------------------------------
+    def _transmit(self, w: TrafficWindow) -> Transmissions:
+        """The window's PC5 transmissions: every due BSM as a real UPER frame, then the RSU
+        messages, in step order."""
+        cfg, st = self.cfg, w.states
         s = w.bsm_rows
-        sender = idx[s]
-        bsm = BsmBatch.assemble(bf, s, sender=sender, msg_cnt=w.bsm_cnt,
-                                sec_mark=w.sec[vk[s]])
+        sender = st.index[s]
+        vf = self._fields(st)  # every vehicle row's BSM content, standard units
+        bsm = BsmBatch.assemble(vf, s, sender=sender, msg_cnt=w.bsm_msg_cnt,
+                                sec_mark=w.sec_mark[w.step[s]])
         frames = encode_bsm_rows(bsm)  # real UPER MessageFrames, one per BSM (row)
-        heard = self._decode_bsm(w.t, vk[s], bsm, frames)  # what every receiver reads
-        self._write_events()
         n_b, n_r = bsm.n, len(w.rsu_out)
-        n_tx = n_b + n_r
         # RSU messages as columns: (step, rsu index, type code, size, msgCnt)
         r_cols = np.array([(k, r, _CODE[o.msg_type], o.size_bytes, o.msg_cnt)
                            for k, r, o in w.rsu_out], np.int64).reshape(n_r, 5)
         r_of = r_cols[:, 1]
-        # all BSMs, then all RSU messages; `o` puts them in step order, and o[i] < n_b is the
-        # BSM row of transmission i
-        tx_k = np.concatenate([vk[s], r_cols[:, 0]])
-        o = np.argsort(tx_k, kind="stable")
-        tx_k = tx_k[o]
-        tx_t = w.t[tx_k]
-        tx_node = np.concatenate([sender, self.rsu_node[r_of]])[o]
-        tx_x = np.concatenate([st.x[s], self.rsu_xy[r_of, 0]])[o]
-        tx_y = np.concatenate([st.y[s], self.rsu_xy[r_of, 1]])[o]
-        tx_h = np.concatenate([np.full(n_b, cfg.obu_antenna_height_m), self.rsu_h[r_of]])[o]
-        tx_type = np.concatenate([np.full(n_b, _BSM, np.int8),
-                                  r_cols[:, 2].astype(np.int8)])[o]
-        tx_size = np.concatenate([np.full(n_b, BSM_BATCH_FRAME_BYTES, np.int64),
-                                  r_cols[:, 3]])[o]
-        tx_id = self.next_tx_id + np.arange(n_tx, dtype=np.int64)
-        self.next_tx_id += n_tx
+        # all BSMs, then all RSU messages; `o` puts them in step order
+        step = np.concatenate([w.step[s], r_cols[:, 0]])
+        o = np.argsort(step, kind="stable")
+        step = step[o]
+        tx_id = self.next_tx_id + np.arange(n_b + n_r, dtype=np.int64)
+        self.next_tx_id += n_b + n_r
+        tx_type = np.concatenate([np.full(n_b, _BSM, np.int8), r_cols[:, 2].astype(np.int8)])[o]
         self._tx_counts += np.bincount(tx_type, minlength=len(MSG_TYPES))
+        row = np.arange(n_b + n_r, dtype=np.int64)[o]
+        return Transmissions(
+            tx_id=tx_id, step=step, t_ns=w.t_ns[step],
+            sender=np.concatenate([sender, self.rsu_node[r_of]])[o],
+            msg_type=tx_type,
+            msg_cnt=np.concatenate([bsm.msg_cnt, r_cols[:, 4]])[o],
+            size_bytes=np.concatenate([np.full(n_b, BSM_BATCH_FRAME_BYTES, np.int64),
+                                       r_cols[:, 3]])[o],
+            x=np.concatenate([st.x[s], self.rsu_xy[r_of, 0]])[o],
+            y=np.concatenate([st.y[s], self.rsu_xy[r_of, 1]])[o],
+            height_m=np.concatenate([np.full(n_b, cfg.obu_antenna_height_m),
+                                     self.rsu_h[r_of]])[o],
+            bsm_row=np.where(row < n_b, row, -1), rsu_msg=np.where(row >= n_b, row - n_b, -1),
+            frames=self._frames_column(w, w.step[s], frames, r_cols[:, 0], o),
+            bsm=bsm, bsm_frames=frames, vehicle_fields=vf)
 
-        # -- receivers: per step its equipped vehicles, then every RSU ------------------
+    # -- 3. receivers ----------------------------------------------------------------------
+    def _receivers(self, w: TrafficWindow) -> Receivers:
+        """Per step its equipped vehicles, then every RSU."""
+        cfg, veh, st = self.cfg, self.veh, w.states
+        idx, n_steps = st.index, w.n_steps
         e = np.flatnonzero(veh.u[idx, 0] < cfg.penetration)
-        n_ve = e.size
         n_rsu = len(self.roadside)
-        rx_k = np.concatenate([vk[e], np.repeat(np.arange(n_steps), n_rsu)])
-        p = np.argsort(rx_k, kind="stable")
-        rx_k = rx_k[p]
-        rsus = np.arange(n_rsu)
-        rx_row = np.concatenate([e, np.full(n_steps * n_rsu, -1)])[p]  # vehicle row or -1
-        rx_rsu = np.concatenate([np.full(n_ve, -1), np.tile(rsus, n_steps)])[p]  # RSU or -1
-        rx_node = np.concatenate([idx[e], np.tile(self.rsu_node, n_steps)])[p]
-        rx_xy = np.concatenate([np.column_stack([st.x[e], st.y[e]]),
-                                np.tile(self.rsu_xy, (n_steps, 1))])[p]
-        rx_h = np.concatenate([np.full(n_ve, cfg.obu_antenna_height_m),
-                               np.tile(self.rsu_h, n_steps)])[p]
+        step = np.concatenate([w.step[e], np.repeat(np.arange(n_steps), n_rsu)])
+        p = np.argsort(step, kind="stable")
+        vehicle_row = np.concatenate([e, np.full(n_steps * n_rsu, -1)])[p]
+        rsu = np.concatenate([np.full(e.size, -1), np.tile(np.arange(n_rsu), n_steps)])[p]
+        is_veh = vehicle_row >= 0
+        sampled = np.empty(vehicle_row.size, bool)
+        sampled[is_veh] = veh.u[idx[vehicle_row[is_veh]], 2] < cfg.reception_sample
+        sampled[~is_veh] = self.rsu_sampled[rsu[~is_veh]]
+        return Receivers(
+            step=step[p],
+            node=np.concatenate([idx[e], np.tile(self.rsu_node, n_steps)])[p],
+            vehicle_row=vehicle_row, rsu=rsu,
+            xy=np.concatenate([np.column_stack([st.x[e], st.y[e]]),
+                               np.tile(self.rsu_xy, (n_steps, 1))])[p],
+            height_m=np.concatenate([np.full(e.size, cfg.obu_antenna_height_m),
+                                     np.tile(self.rsu_h, n_steps)])[p],
+            sampled=sampled)
 
-        links = find_pairs(np.column_stack([tx_x, tx_y]), rx_xy, cfg.prr_max_m,
-                           tx_node=tx_node, rx_node=rx_node, tx_group=tx_k, rx_group=rx_k)
-        rx = self.channel.evaluate(links, tx_height_m=tx_h, rx_height_m=rx_h,
-                                   size_bytes=tx_size, rng=self.rng_channel)
-        ltype = tx_type[links.tx]
-        got = rx.received
+    # -- 4. channel ------------------------------------------------------------------------
+    def _channel(self, tx: Transmissions, rx: Receivers) -> Links:
+        """Candidate links of the same step within the channel model's own range, and the
+        model's decision on each."""
+        lb = find_pairs(np.column_stack([tx.x, tx.y]), rx.xy, self.channel.max_range_m,
+                        tx_node=tx.sender, rx_node=rx.node, tx_group=tx.step, rx_group=rx.step)
+        if self.cfg.step_exact_channel:
+            received, latency = self._evaluate_per_step(lb, tx, rx)
+        else:
+            r = self.channel.evaluate(lb, tx_height_m=tx.height_m, rx_height_m=rx.height_m,
+                                      size_bytes=tx.size_bytes, rng=self.rng_channel)
+            received, latency = r.received, r.latency_ns
+        return Links(tx=lb.tx, rx=lb.rx, distance_m=lb.distance_m,
+                     msg_type=tx.msg_type[lb.tx], received=received, latency_ns=latency)
 
-        # -- exact online KPIs ------------------------------------------------------------
-        self.prr.add(ltype, links.distance_m, got)
+    def _evaluate_per_step(self, lb: LinkBatch, tx: Transmissions,
+                           rx: Receivers) -> tuple[np.ndarray, np.ndarray]:
+        """The channel evaluated step by step, each step with its own generator keyed by the
+        run's step number: the outcome does not depend on how steps form windows."""
+        received = np.zeros(len(lb), bool)
+        latency = np.zeros(len(lb), np.int64)
+        n_steps = int(tx.step[-1]) + 1 if tx.n else 0
+        tb = np.searchsorted(tx.step, np.arange(n_steps + 1))
+        rb = np.searchsorted(rx.step, np.arange(n_steps + 1))
+        lbnd = np.searchsorted(lb.tx, tb)  # links are sorted by tx, tx by step
+        seq = self._channel_seq
+        for k in range(n_steps):
+            a, b = int(lbnd[k]), int(lbnd[k + 1])
+            t0, t1, r0, r1 = int(tb[k]), int(tb[k + 1]), int(rb[k]), int(rb[k + 1])
+            rng = np.random.default_rng(np.random.SeedSequence(
+                seq.entropy, spawn_key=(*seq.spawn_key, self.steps_done + k)))
+            part = LinkBatch(lb.tx[a:b] - t0, lb.rx[a:b] - r0, lb.distance_m[a:b])
+            r = self.channel.evaluate(part, tx_height_m=tx.height_m[t0:t1],
+                                      rx_height_m=rx.height_m[r0:r1],
+                                      size_bytes=tx.size_bytes[t0:t1], rng=rng)
+            received[a:b], latency[a:b] = r.received, r.latency_ns
+        return received, latency
+
+    # -- 5. receive ------------------------------------------------------------------------
+    def _receive(self, w: TrafficWindow, tx: Transmissions) -> DecodedBsm:
+        """What every OBU reads from the BSMs: each frame decoded once (a broadcast: every
+        receiver gets the same bytes); frames that do not decode are counted and recorded
+        as ``decode_error`` events. Other messages are decoded when an application asks."""
+        bsm = self._decode_bsm(w.t_ns, w.step[w.bsm_rows], tx.bsm, tx.bsm_frames)
+        self._write_events()
+        return bsm
+
+    def _decode_rsu_frames(self, w: TrafficWindow, tx: Transmissions) -> Callable[
+            [str, np.ndarray], list[Any]]:
+        """``decoded(msg_type, tx_rows)``: the decoded messages of these transmissions
+        (each distinct frame decoded once per run; None where it does not decode)."""
+        def decoded(msg_type: str, rows: np.ndarray) -> list[Any]:
+            out: list[Any] = []
+            for i in np.asarray(rows, np.int64).tolist():
+                m = w.rsu_out[int(tx.rsu_msg[i])][2]
+                frame = m.payload if m.frame is None else m.frame
+                if frame not in self._decoded:
+                    if len(self._decoded) > 100_000:
+                        self._decoded.clear()
+                    try:
+                        self._decoded[frame] = decode_frame(
+                            frame, now_ns=self._start_utc_ns + int(tx.t_ns[i]))
+                    except DecodeError:
+                        self._decoded[frame] = None
+                out.append(self._decoded[frame])
+            return out
+        return decoded
+
+    # -- 6. applications -------------------------------------------------------------------
+    def _applications(self, w: TrafficWindow, tx: Transmissions, rx: Receivers, links: Links,
+                      bsm: DecodedBsm) -> tuple[np.ndarray, list[np.ndarray]]:
+        """Every application assesses what its hosts received; warnings start where a host's
+        threat starts (written to ``warnings``). Returns the ``used_by`` code of every link
+        (0: no warning came of it, i: the i-th application's) and the vehicle rows of the
+        warning starts of each application."""
+        used_by = np.zeros(links.n, np.int32)
+        starts: list[np.ndarray] = []
+        if not self.cfg.apps:
+            return used_by, starts
+        obu = np.flatnonzero(links.received & (rx.vehicle_row[links.rx] >= 0))
+        decoded = self._decode_rsu_frames(w, tx)
+        for i, app in enumerate(self.cfg.apps):
+            sel = obu[np.isin(links.msg_type[obu], self._app_codes[i])]
+            t_row = links.tx[sel]
+            received = ReceivedLinks(
+                host=rx.vehicle_row[links.rx[sel]], tx=t_row,
+                msg=np.where(tx.bsm_row[t_row] >= 0, tx.bsm_row[t_row], t_row),
+                msg_type=links.msg_type[sel], sender=tx.sender[t_row], step=tx.step[t_row],
+                distance_m=links.distance_m[sel], latency_ns=links.latency_ns[sel], link=sel)
+            window = AppWindow(t_ns=w.t_ns, hosts=w.states, host_step=w.step, links=received,
+                               bsm=bsm, decoded=decoded)
+            found = app.assess(window)
+            warned = sel[found.link[found.warn]]
+            used_by[warned[used_by[warned] == 0]] = i + 1
+            starts.append(self._warnings(i, app, window, found, tx))
+        return used_by, starts
+
+    def _warnings(self, i: int, app: Application, win: AppWindow, a: Assessments,
+                  tx: Transmissions) -> np.ndarray:
+        """Warning starts of application ``i`` from its assessments (:class:`ThreatHold`),
+        each written with the most critical warning assessment of its host and step; returns
+        their vehicle rows."""
+        lk = win.links
+        host_row = lk.host[a.link]
+        host, step = win.hosts.index[host_row], lk.step[a.link]
+        start_k, start_host = self._holds[i].update_pairs(host, a.target, step, a.warn,
+                                                          win.t_ns, app.hold_ns)
+        if start_k.size == 0:
+            return np.empty(0, np.int64)
+        width = max(self.veh.n, 1)
+        crit = most_critical(step * width + host, a.criticality, a.warn)
+        want = start_k * width + start_host
+        at = np.minimum(np.searchsorted(crit.receiver, want), crit.receiver.size - 1)
+        if not np.array_equal(crit.receiver[at], want):  # cannot happen: say so if it does
+            raise RuntimeError(f"{app.name}: a warning started without a warning "
+                               "assessment in its step")
+        j = crit.link[at]  # rows of the assessments
+        li = a.link[j]  # rows of the received links
+        self.rec.append("warnings", t_ns=win.t_ns[step[j]],
+                        app=np.full(j.size, app.name, dtype=object), vehicle=host[j],
+                        remote=a.target[j], ttc_s=a.ttc_s[j], gap_m=a.gap_m[j],
+                        tx_id=tx.tx_id[lk.tx[li]],
+                        info_age_ms=(win.t_ns[step[j]] - tx.t_ns[lk.tx[li]]
+                                     + lk.latency_ns[li]) / 1e6)
+        self.summary.warnings += int(j.size)
+        self._warn_counts[i] += int(j.size)
+        return host_row[j]
+
+    # -- 7. act (closed loop) --------------------------------------------------------------
+    def _act(self, w: TrafficWindow, starts: list[np.ndarray]) -> None:
+        """A warned driver brakes after the reaction time: the traffic backend gets the
+        braking and the release as actions (never sooner than the reaction delay, so the
+        traffic side has not passed them), and ``driver_brake`` events are recorded."""
+        driver = self.cfg.driver
+        if driver is None or not starts:
+            return
+        rows = np.unique(np.concatenate(starts))
+        if rows.size == 0:
+            return
+        st = w.states
+        r = driver.react(st.index[rows], w.t_ns[w.step[rows]], st.speed[rows])
+        from v2x.traffic import Action  # the closed loop's one coupling to the backend
+
+        names = self.veh.names
+        actions = []
+        for v, at, decel, release in zip(r.vehicle.tolist(), r.brake_at_ns.tolist(),
+                                         r.decel_mps2.tolist(), r.release_at_ns.tolist(),
+                                         strict=True):
+            actions.append(Action(at, names[v], "brake", speed=0.0, decel=decel))
+            actions.append(Action(release, names[v], "release"))
+        self.traffic.apply(actions)
+        self._events.append(dict(t_ns=r.brake_at_ns,
+                                 kind=np.full(r.n, "driver_brake", dtype=object),
+                                 vehicle=r.vehicle, other=np.full(r.n, -1, np.int64),
+                                 value=r.decel_mps2))
+        self.summary.reactions += r.n
+
+    # -- 8. KPIs ---------------------------------------------------------------------------
+    def _kpis(self, w: TrafficWindow, tx: Transmissions, rx: Receivers, links: Links) -> None:
+        """Exact online aggregates over every link: PRR per distance bin, latency and
+        inter-packet-gap histograms per message type."""
+        got = links.received
+        self.prr.add(links.msg_type, links.distance_m, got)
         g = np.flatnonzero(got)
-        self.latency.add(ltype[g], rx.latency_ns[g])
+        self.latency.add(links.msg_type[g], links.latency_ns[g])
+        idx = w.states.index
         nodes = np.unique(idx)
         slot_of = self.clock.slots(np.concatenate([nodes, self.rsu_node]))
-        is_veh, is_bsm = rx_row >= 0, o < n_b
-        rx_slot = np.empty(rx_row.size, np.int64)
-        rx_slot[is_veh] = slot_of[np.searchsorted(nodes, idx[rx_row[is_veh]])]
-        rx_slot[~is_veh] = slot_of[nodes.size + rx_rsu[~is_veh]]
-        tx_slot = np.empty(n_tx, np.int64)
-        tx_slot[is_bsm] = slot_of[np.searchsorted(nodes, tx_node[is_bsm])]
-        tx_slot[~is_bsm] = slot_of[nodes.size + tx_node[~is_bsm] - RSU_NODE_BASE]
+        is_veh, is_bsm = rx.vehicle_row >= 0, tx.bsm_row >= 0
+        rx_slot = np.empty(rx.node.size, np.int64)
+        rx_slot[is_veh] = slot_of[np.searchsorted(nodes, idx[rx.vehicle_row[is_veh]])]
+        rx_slot[~is_veh] = slot_of[nodes.size + rx.rsu[~is_veh]]
+        tx_slot = np.empty(tx.n, np.int64)
+        tx_slot[is_bsm] = slot_of[np.searchsorted(nodes, tx.sender[is_bsm])]
+        tx_slot[~is_bsm] = slot_of[nodes.size + tx.sender[~is_bsm] - RSU_NODE_BASE]
         gl = links.tx[g]
-        gtype, gap = self.clock.update(ltype[g], rx_slot[links.rx[g]], tx_slot[gl],
-                                       tx_t[gl] + rx.latency_ns[g], step=tx_k[gl])
+        gtype, gap = self.clock.update(links.msg_type[g], rx_slot[links.rx[g]], tx_slot[gl],
+                                       tx.t_ns[gl] + links.latency_ns[g], step=tx.step[gl])
         self.ipg.add(gtype, gap)
-        self.clock.release(np.concatenate([w.last_nodes, self.rsu_node]))
+        self.clock.release(np.concatenate([w.last_vehicles, self.rsu_node]))
 
-        # -- applications -----------------------------------------------------------------
-        used = np.zeros(links.tx.size, bool)
-        if cfg.fcw is not None:
-            self._fcw(cfg.fcw, w, o, rx_row, heard, bsm, links, got, ltype, tx_id, used)
-
-        # -- recording --------------------------------------------------------------------
-        rec = self.rec
+    # -- 9. record -------------------------------------------------------------------------
+    def _record(self, w: TrafficWindow, tx: Transmissions, rx: Receivers, links: Links,
+                used_by: np.ndarray) -> None:
+        """The window's trajectories, transmissions and the sampled (or app-used)
+        receptions."""
+        rec, st = self.rec, w.states
         if st.n:
-            rec.append("trajectories", t_ns=w.t[vk], vehicle=idx,
+            bf = tx.vehicle_fields
+            rec.append("trajectories", t_ns=w.t_ns[w.step], vehicle=st.index,
                        x=st.x, y=st.y, lat=bf.lat_deg, lon=bf.lon_deg,
                        speed=st.speed, accel=st.accel, heading_deg=st.heading_deg,
                        lane=st.lane, lane_pos=st.lane_pos, length=st.length)
-        if n_tx:
-            rec.append("transmissions", tx_id=tx_id, t_ns=tx_t, sender=tx_node,
-                       msg_type=categorical(tx_type, MSG_TYPES),
-                       msg_cnt=np.concatenate([bsm.msg_cnt, r_cols[:, 4]])[o],
-                       size_bytes=tx_size, x=tx_x, y=tx_y,
-                       frame=self._frames_column(w, vk[s], frames, r_cols[:, 0], o))
-        sampled_rx = np.empty(rx_row.size, bool)
-        sampled_rx[is_veh] = veh.u[idx[rx_row[is_veh]], 2] < cfg.reception_sample
-        sampled_rx[~is_veh] = self.rsu_sampled[rx_rsu[~is_veh]]
-        keep = np.flatnonzero(sampled_rx[links.rx] | used)
+        if tx.n:
+            rec.append("transmissions", tx_id=tx.tx_id, t_ns=tx.t_ns, sender=tx.sender,
+                       msg_type=categorical(tx.msg_type, MSG_TYPES), msg_cnt=tx.msg_cnt,
+                       size_bytes=tx.size_bytes, x=tx.x, y=tx.y, frame=tx.frames)
+        keep = np.flatnonzero(rx.sampled[links.rx] | (used_by > 0))
         if keep.size:
             lt = links.tx[keep]
-            rec.append("receptions", tx_id=tx_id[lt], t_ns=tx_t[lt],
-                       receiver=rx_node[links.rx[keep]],
-                       msg_type=categorical(ltype[keep], MSG_TYPES),
-                       distance_m=links.distance_m[keep], received=got[keep],
-                       latency_ns=rx.latency_ns[keep],
-                       used_by=categorical(used[keep].astype(np.int32), _APP_NAMES))
+            rec.append("receptions", tx_id=tx.tx_id[lt], t_ns=tx.t_ns[lt],
+                       receiver=rx.node[links.rx[keep]],
+                       msg_type=categorical(links.msg_type[keep], MSG_TYPES),
+                       distance_m=links.distance_m[keep], received=links.received[keep],
+                       latency_ns=links.latency_ns[keep],
+                       used_by=categorical(used_by[keep], self._used_by_names))
 
-        # -- bus: RSUs forward what they heard and what they sent ---------------------------
-        pubs: list[tuple[str, bytes]] = []
-        pub_t: list[int] = []
-        if cfg.forward and self.roadside:
-            up = np.flatnonzero(got & (rx_rsu[links.rx] >= 0) & (ltype == _BSM))
-            pubs, pub_t = self._forward(w, bsm, frames, o[links.tx[up]],
-                                        rx_k[links.rx[up]] * n_rsu + rx_rsu[links.rx[up]])
-        return pubs, pub_t, n_tx
+    # -- 10. bus ---------------------------------------------------------------------------
+    def _bus_messages(self, w: TrafficWindow, tx: Transmissions, rx: Receivers,
+                      links: Links) -> tuple[list[tuple[str, bytes]], list[int]]:
+        """RSU uplinks of the window: what each RSU heard and sent, per step."""
+        if not (self.cfg.forward and self.roadside):
+            return [], []
+        up = np.flatnonzero(links.received & (rx.rsu[links.rx] >= 0) & (links.msg_type == _BSM))
+        n_rsu = len(self.roadside)
+        return self._forward(w, tx.bsm, tx.bsm_frames, tx.bsm_row[links.tx[up]],
+                             rx.step[links.rx[up]] * n_rsu + rx.rsu[links.rx[up]])
 
     @staticmethod
-    def _frames_column(w: _Window, bsm_k: np.ndarray, frames: np.ndarray, rsu_k: np.ndarray,
+    def _frames_column(w: TrafficWindow, bsm_k: np.ndarray, frames: np.ndarray, rsu_k: np.ndarray,
                        o: np.ndarray) -> Binary:
         """Every frame of the window in step order (a step's BSMs, then its RSU messages) as
         one buffer: the BSM rows of a step are one slice of ``frames``."""
@@ -489,7 +662,7 @@ class Simulation:
                                   np.array([len(f) for f in rsu], np.int64)])[o]
         return binary(b"".join(pieces), lengths)
 
-    def _forward(self, w: _Window, bsm: BsmBatch, frames: np.ndarray, bsm_row: np.ndarray,
+    def _forward(self, w: TrafficWindow, bsm: BsmBatch, frames: np.ndarray, bsm_row: np.ndarray,
                  slot: np.ndarray) -> tuple[list[tuple[str, bytes]], list[int]]:
         """The bus messages of the window's RSU uplinks, step by step: per RSU one message
         with every BSM it received in the step (length-prefixed UPER frames, or JSON), then
@@ -517,89 +690,45 @@ class Simulation:
         pub_t: list[int] = []
         for k, msgs in enumerate(per_step):
             pubs.extend(msgs)
-            pub_t.extend([int(w.t[k])] * len(msgs))
+            pub_t.extend([int(w.t_ns[k])] * len(msgs))
         return pubs, pub_t
 
-    def _fcw(self, fcw: ForwardCollisionWarning, w: _Window, bsm_of: np.ndarray,
-             rx_row: np.ndarray, heard: dict[str, np.ndarray], bsm: BsmBatch, lk: LinkBatch,
-             got: np.ndarray, ltype: np.ndarray, tx_id: np.ndarray, used: np.ndarray) -> None:
-        """Forward collision warning on the received BSMs of equipped vehicles within
-        ``fcw_range_m``: every received BSM is an assessment of its sender by the receiver
-        (:meth:`~v2x.apps.FcwState.update_pairs` holds a threat until the sender's next BSM
-        or ``fcw.hold_s``); writes the warnings where they start, with the most critical link
-        of that step, and marks the links that warned. ``bsm_of`` (n_tx,) is the BSM row of
-        each transmission, ``rx_row`` (n_rx,) the vehicle row of each receiver (-1 for RSUs)."""
-        st = w.states
-        cand = np.flatnonzero(got & (ltype == _BSM) & (rx_row[lk.rx] >= 0)
-                              & (lk.distance_m <= self.cfg.fcw_range_m))
-        b = bsm_of[lk.tx[cand]]  # BSM rows
-        ego = rx_row[lk.rx[cand]]  # vehicle rows of the receivers
-        # every received BSM is an assessment; only those from a close enough, closing vehicle
-        # heading the same way can warn, so the full rule runs on them alone (the others: no
-        # warning, TTC inf)
-        near = np.flatnonzero(fcw.may_warn(heard["x"][b] - st.x[ego], heard["y"][b] - st.y[ego],
-                                           st.speed[ego] - heard["speed"][b],
-                                           heard["length"][b]))
-        same = near[fcw.same_direction(st.heading_deg[ego[near]], heard["heading_deg"][b[near]])]
-        e_s, b_s = ego[same], b[same]
-        part = fcw.evaluate(ego_x=st.x[e_s], ego_y=st.y[e_s], ego_speed=st.speed[e_s],
-                            ego_heading_deg=st.heading_deg[e_s], remote_x=heard["x"][b_s],
-                            remote_y=heard["y"][b_s], remote_speed=heard["speed"][b_s],
-                            remote_heading_deg=heard["heading_deg"][b_s],
-                            remote_length=heard["length"][b_s])
-        warn = np.zeros(cand.size, bool)
-        warn[same] = part.warn
-        ttc = np.full(cand.size, np.inf)
-        ttc[same] = part.ttc_s
-        gap = np.full(cand.size, np.nan)
-        gap[same] = part.gap_m
-        used[cand[warn]] = True
-        ego_node, ego_k = st.index[ego], w.k[ego]
-        start_k, start_ego = self.fcw_state.update_pairs(
-            ego_node, bsm.sender[b], ego_k, warn, w.t, round(fcw.hold_s * 1e9))
-        if start_k.size == 0:
-            return
-        # a warning starts only with a warning assessment in its step: its most critical link
-        width = max(self.veh.n, 1)
-        crit = most_critical(ego_k * width + ego_node, ttc, warn)
-        want = start_k * width + start_ego
-        at = np.minimum(np.searchsorted(crit.receiver, want), crit.receiver.size - 1)
-        if not np.array_equal(crit.receiver[at], want):  # cannot happen: say so if it does
-            raise RuntimeError("FCW: a warning started without a warning link in its step")
-        li = crit.link[at]
-        self.rec.append("warnings", t_ns=w.t[ego_k[li]],
-                        app=np.full(li.size, "FCW", dtype=object), vehicle=ego_node[li],
-                        remote=bsm.sender[b[li]], ttc_s=ttc[li], gap_m=gap[li],
-                        tx_id=tx_id[lk.tx[cand[li]]])
-        self.summary.warnings += int(li.size)
-
     # ------------------------------------------------------------------------------------
-    def _decode_bsm(self, t_ns: np.ndarray, bsm_k: np.ndarray, bsm: BsmBatch,
-                    frames: np.ndarray) -> dict[str, np.ndarray]:
-        """Decode the BSM frames once (PC5 is a broadcast: every receiver gets the same
-        bytes) into what applications use: network x/y [m], speed [m/s], heading [deg],
-        length [m], (n_bsm,) each, NaN for a frame that did not decode; such frames are
-        counted and recorded as ``decode_error`` events at their step (``t_ns`` (n_steps,)
-        [ns] step times, ``bsm_k`` (n_bsm,) step of each BSM, non-decreasing), ``value`` = the
-        BSM's row within its step."""
+    def _decode_bsm(self, t_ns: np.ndarray, bsm_step: np.ndarray, bsm: BsmBatch,
+                    frames: np.ndarray) -> DecodedBsm:
+        """Decode the BSM frames once into what applications read (:class:`DecodedBsm`, NaN
+        for a frame that did not decode); such frames are counted and recorded as
+        ``decode_error`` events at their step (``t_ns`` (n_steps,) [ns] step times,
+        ``bsm_step`` (n_bsm,) step of each BSM, non-decreasing), ``value`` = the BSM's row
+        within its step."""
         dec, ok, errors = decode_bsm_frames(frames)
         n = len(frames)
-        out = {k: np.full(n, np.nan) for k in ("x", "y", "speed", "heading_deg", "length")}
+        col = {k: np.full(n, np.nan) for k in ("x", "y", "speed", "heading_deg", "accel",
+                                                "length", "width")}
+        hard = np.zeros(n, bool)
+        brake = np.zeros(n, bool)
+        sec = np.full(n, -1, np.int64)
         if dec.n:
-            out["x"][ok], out["y"][ok] = self.geo.to_xy(dec.lat * 1e-7, dec.lon * 1e-7)
-            out["speed"][ok] = decode_speed(dec.speed)
-            out["heading_deg"][ok] = decode_heading(dec.heading)
-            out["length"][ok] = decode_vehicle_length(dec.length)
+            col["x"][ok], col["y"][ok] = self.geo.to_xy(dec.lat * 1e-7, dec.lon * 1e-7)
+            col["speed"][ok] = decode_speed(dec.speed)
+            col["heading_deg"][ok] = decode_heading(dec.heading)
+            col["accel"][ok] = decode_acceleration(dec.accel_long)
+            col["length"][ok] = decode_vehicle_length(dec.length)
+            col["width"][ok] = decode_vehicle_width(dec.width)
+            hard[ok] = (dec.events >> HARD_BRAKING_BIT) & 1 == 1
+            brake[ok] = dec.brake
+            sec[ok] = dec.sec_mark
         if errors:
             k = len(errors)
             rows = np.array([i for i, _ in errors], np.int64)
-            in_step = rows - np.searchsorted(bsm_k, bsm_k[rows])  # row within its step
-            self._events.append(dict(t_ns=t_ns[bsm_k[rows]],
+            in_step = rows - np.searchsorted(bsm_step, bsm_step[rows])  # row within its step
+            self._events.append(dict(t_ns=t_ns[bsm_step[rows]],
                                      kind=np.full(k, "decode_error", dtype=object),
                                      vehicle=bsm.sender[rows], other=np.full(k, -1, np.int64),
                                      value=in_step.astype(np.float64)))
             self.summary.decode_errors += k
-        return out
+        return DecodedBsm(sender=bsm.sender, hard_braking=hard, brake=brake, sec_mark=sec,
+                          t_ns=t_ns[bsm_step], **col)
 
     def _write_events(self) -> None:
         """The window's events in step order (within a step: hard braking and collisions as

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import v2x.apps
-from v2x.apps import FcwState, ForwardCollisionWarning, most_critical
+from v2x.apps import ThreatHold, ForwardCollisionWarning, most_critical
 from v2x.errors import ConfigError
 
 INF = math.inf
@@ -204,7 +204,7 @@ def test_most_critical_per_receiver() -> None:
 
 
 def test_state_reports_rising_edges_only() -> None:
-    state = FcwState(capacity=4)
+    state = ThreatHold(capacity=4)
     # step 1: 1 and 2 become active -> both new
     np.testing.assert_array_equal(state.update(np.array([1, 2])), [True, True])
     # step 2: 2 stays, 3 new
@@ -237,7 +237,7 @@ def test_threats_are_held_per_remote_and_windows_do_not_matter() -> None:
     want = [(0, 1), (3, 1), (5, 2), (10, 1)]
     t = np.arange(11) * 100 * ms
     for window in (11, 1, 3, 4):
-        state = FcwState()
+        state = ThreatHold()
         got = []
         for w0 in range(0, 11, window):
             n = min(window, 11 - w0)
@@ -251,10 +251,10 @@ def test_threats_are_held_per_remote_and_windows_do_not_matter() -> None:
         # after step 10: ego 1 warned then, ego 2's threat of step 5 is exactly 500 ms old
         np.testing.assert_array_equal(state.active, [1, 2])
     with pytest.raises(ValueError, match="shape"):
-        FcwState().update_pairs(np.array([1]), np.array([2, 3]), np.array([0]),
+        ThreatHold().update_pairs(np.array([1]), np.array([2, 3]), np.array([0]),
                                 np.array([True]), np.array([0]), 1)
     with pytest.raises(ValueError, match="0..n_steps-1"):
-        FcwState().update_pairs(np.array([1]), np.array([2]), np.array([1]),
+        ThreatHold().update_pairs(np.array([1]), np.array([2]), np.array([1]),
                                 np.array([True]), np.array([0]), 1)
 def test_pipeline_one_step() -> None:
     # two egos (0 and 1) each hearing two remotes; ego 0 is warned by both, ego 1 by none
@@ -272,7 +272,7 @@ def test_pipeline_one_step() -> None:
     c = most_critical(receiver, r.ttc_s, r.warn)
     np.testing.assert_array_equal(c.receiver, [0])
     np.testing.assert_array_equal(c.link, [1])
-    state = FcwState()
+    state = ThreatHold()
     np.testing.assert_array_equal(state.update(c.receiver), [True])
     np.testing.assert_array_equal(state.update(c.receiver), [False])
 

@@ -42,7 +42,7 @@ def _simulate(tmp_path: Path, vehicles: list[ScriptedVehicle], cfg: SimConfig, *
 
 
 def _run(tmp_path: Path, vehicles: list[ScriptedVehicle], seconds: float) -> Path:
-    cfg = SimConfig(start=START, duration_ns=int(seconds * 1e9), fcw=ForwardCollisionWarning(),
+    cfg = SimConfig(start=START, duration_ns=int(seconds * 1e9), apps=(ForwardCollisionWarning(),),
                     reception_sample=1.0)
     _simulate(tmp_path, vehicles, cfg)
     return tmp_path
@@ -162,7 +162,7 @@ def _run_window(tmp_path: Path, window: int,
                 ScriptedVehicle("lead", 0.0, 45.5, 0.0, 10.0, length=5.0),
                 ScriptedVehicle("brake", 3.5, 80.0, 0.0, 15.0, accel=-5.0, lane="lane_1"),
                 ScriptedVehicle("far", 400.0, 300.0, 90.0, 12.0, lane="lane_9")]
-    cfg = SimConfig(start=START, duration_ns=2_300_000_000, fcw=ForwardCollisionWarning(),
+    cfg = SimConfig(start=START, duration_ns=2_300_000_000, apps=(ForwardCollisionWarning(),),
                     reception_sample=0.5, window_steps=window, bsm_period_ns=bsm_period_ns)
 
     _simulate(tmp_path, vehicles, cfg, roadside=(_BeaconRsu(),), seed=3)
@@ -208,7 +208,7 @@ def test_a_frame_that_does_not_decode_is_counted_and_recorded(
     vehicles = [ScriptedVehicle("a", 0.0, 0.0, 0.0, 15.0),
                 ScriptedVehicle("b", 0.0, 20.0, 0.0, 15.0),
                 ScriptedVehicle("c", 3.5, 60.0, 0.0, 15.0, accel=-5.0, lane="lane_1")]
-    cfg = SimConfig(start=START, duration_ns=1_500_000_000, fcw=ForwardCollisionWarning(),
+    cfg = SimConfig(start=START, duration_ns=1_500_000_000, apps=(ForwardCollisionWarning(),),
                     reception_sample=1.0, window_steps=window)
 
     assert _simulate(tmp_path, vehicles, cfg).decode_errors == 15
