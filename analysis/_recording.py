@@ -18,6 +18,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from v2x.errors import RecordingError
+from v2x.recorder._schema import SCHEMAS
 
 __all__ = ["RUN_KEYS", "TABLES", "Recording", "load_recording"]
 
@@ -25,46 +26,26 @@ __all__ = ["RUN_KEYS", "TABLES", "Recording", "load_recording"]
 # strings, "bool" boolean
 _ARROW_TYPE = {"int": pa.int64(), "float": pa.float64(), "str": pa.string(), "bool": pa.bool_()}
 
-#: file name -> {column: kind}, as in docs/recording.md
+def _kind_of(typ: pa.DataType) -> str:
+    """The kind of an arrow column type ("" for binary: not read here)."""
+    if pa.types.is_dictionary(typ):
+        typ = typ.value_type
+    if pa.types.is_integer(typ):
+        return "int"
+    if pa.types.is_floating(typ):
+        return "float"
+    if pa.types.is_string(typ):
+        return "str"
+    if pa.types.is_boolean(typ):
+        return "bool"
+    return ""
+
+
+#: file name -> {column: kind}, from the writer's schemas (binary columns, the frames, are
+#: read where they are needed: ``v2x check``)
 TABLES: dict[str, dict[str, str]] = {
-    "nodes.parquet": {
-        "node": "int", "name": "str", "kind": "str", "vclass": "int",
-        "length_m": "float", "width_m": "float",
-    },
-    "trajectories.parquet": {
-        "t_ns": "int", "vehicle": "int", "x": "float", "y": "float", "lat": "float",
-        "lon": "float", "speed": "float", "accel": "float", "heading_deg": "float",
-        "lane": "str", "lane_pos": "float", "length": "float",
-    },
-    "transmissions.parquet": {
-        "tx_id": "int", "t_ns": "int", "sender": "int", "msg_type": "str", "msg_cnt": "int",
-        "size_bytes": "int", "x": "float", "y": "float",
-    },
-    "receptions.parquet": {
-        "tx_id": "int", "t_ns": "int", "receiver": "int", "msg_type": "str",
-        "distance_m": "float", "received": "bool", "latency_ns": "int", "used_by": "str",
-    },
-    "prr_bins.parquet": {
-        "msg_type": "str", "bin_lo_m": "float", "bin_hi_m": "float", "n_pairs": "int",
-        "n_received": "int",
-    },
-    "latency_hist.parquet": {
-        "msg_type": "str", "bin_lo_ns": "int", "bin_hi_ns": "int", "count": "int",
-    },
-    "ipg_hist.parquet": {
-        "msg_type": "str", "bin_lo_ns": "int", "bin_hi_ns": "int", "count": "int",
-    },
-    "bus.parquet": {
-        "t_ns": "int", "topic": "str", "msg_type": "str", "direction": "str",
-        "size_bytes": "int", "wall_latency_ms": "float",
-    },
-    "warnings.parquet": {
-        "t_ns": "int", "app": "str", "vehicle": "int", "remote": "int", "ttc_s": "float",
-        "gap_m": "float", "tx_id": "int",
-    },
-    "events.parquet": {
-        "t_ns": "int", "kind": "str", "vehicle": "int", "other": "int", "value": "float",
-    },
+    f"{name}.parquet": {f.name: _kind_of(f.type) for f in schema if _kind_of(f.type)}
+    for name, schema in SCHEMAS.items()
 }
 
 #: keys ``run.json`` must have; dotted names are nested keys

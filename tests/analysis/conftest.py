@@ -176,6 +176,7 @@ def _warnings() -> pd.DataFrame:
         "ttc_s": [2.9, 2.5],
         "gap_m": [14.5, 12.0],
         "tx_id": np.array([1, 7], np.int64),
+        "info_age_ms": [2.0, 3.5],
     })
 
 
