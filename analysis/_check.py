@@ -104,8 +104,8 @@ from typing import Any, TextIO
 import numpy as np
 
 from v2x.errors import ConfigError, DecodeError, RecordingError, V2XError
-from v2x.units import NS_PER_MS, NS_PER_S, format_duration, parse_duration
 from v2x.msgset import FRAME_CHOICES, MSG_TYPES
+from v2x.units import NS_PER_MS, NS_PER_S, format_duration, parse_duration
 
 __all__ = [
     "CHECK_KINDS",

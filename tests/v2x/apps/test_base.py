@@ -13,12 +13,12 @@ from v2x.apps import (
     DriverReaction,
     FcwConfig,
     ForwardCollisionWarning,
+    _base,
     app_config_model,
     app_names,
     make_app,
     register_app,
 )
-from v2x.apps import _base
 from v2x.errors import ConfigError
 
 

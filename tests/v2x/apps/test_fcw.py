@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import v2x.apps
-from v2x.apps import ThreatHold, ForwardCollisionWarning, most_critical
+from v2x.apps import ForwardCollisionWarning, ThreatHold, most_critical
 from v2x.errors import ConfigError
 
 INF = math.inf
