@@ -65,7 +65,7 @@ from v2x.recorder import (
     binary,
     categorical,
 )
-from v2x.sim._types import Outgoing, Roadside, ScriptedStop
+from v2x.sim._types import Outgoing, Roadside, RoadUsers, ScriptedStop
 from v2x.traffic import TrafficBackend, VehicleStates
 from v2x.units import G
 
@@ -319,6 +319,7 @@ class Simulation:
         t = np.empty(n_steps, np.int64)
         sec = np.empty(n_steps, np.int64)
         base = 0
+        no_users = RoadUsers.empty()  # the lead wires the road users of each step
         for k in range(n_steps):
             st = self.traffic.step()
             t[k] = st.t_ns
@@ -339,7 +340,7 @@ class Simulation:
             base += st.n
             states.append(st)
             rsu_out.extend((k, r, o) for r, unit in enumerate(self.roadside)
-                           for o in unit.transmit(st.t_ns))
+                           for o in unit.transmit(st.t_ns, no_users))
         return _Window.of(states, t, sec, np.concatenate(sends), np.concatenate(counts),
                           rsu_out)
 
