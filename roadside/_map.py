@@ -1,6 +1,6 @@
 """MAP nodes from SUMO junction geometry (sumolib) and its signal program.
 
-One MAP node per signalized junction: its centre is the reference position, every incoming
+One MAP node per junction (signalized, or without a light: no ``phaseId``): its centre is the reference position, every incoming
 (non-internal) edge is a link, every lane of it a lane, every SUMO connection of a lane a
 ``Connection`` whose ``phaseId`` is the SPAT phase (signal group, :mod:`roadside._signals`) of
 the connection's link index. Positions are converted from network x/y with a
@@ -46,7 +46,7 @@ from v2x.messages._map import (
     SpeedLimitType,
 )
 
-__all__ = ["DIRECTION_MANEUVERS", "build_map_node", "junction_numbers"]
+__all__ = ["DIRECTION_MANEUVERS", "build_junction_map_node", "build_map_node", "junction_numbers"]
 
 #: SUMO connection direction -> AllowedManeuvers bit
 DIRECTION_MANEUVERS: Mapping[str, AllowedManeuvers] = {
@@ -147,6 +147,34 @@ def build_map_node(net: Any, tls_id: str, *, intersection_ids: Mapping[str, int]
                           "one MAP node per junction needs one light per junction",
                           key="tls_id", value=tls_id)
     (junction,) = junctions
+    return _junction_node(junction, plan, tls_id, intersection_ids, geo, region)
+
+
+def build_junction_map_node(net: Any, junction_id: str, *, intersection_ids: Mapping[str, int],
+                            geo: GeoFrame, region: int | None = None) -> MapNode:
+    """The MAP node of a junction without a traffic light: as :func:`build_map_node`, with no
+    ``phaseId`` on any connection (there is no SPAT to link to).
+
+    Raises:
+        ConfigError: unknown junction, a junction without a number or without incoming
+            lanes, or more links/lanes/connections than MAP allows.
+    """
+    try:
+        junction = net.getNode(junction_id)
+    except KeyError:
+        raise ConfigError(f"the network has no junction {junction_id!r}",
+                          key="junction", value=junction_id) from None
+    if not [e for e in junction.getIncoming() if e.getFunction() != "internal"]:
+        raise ConfigError(f"junction {junction_id!r} has no incoming road: a MAP node needs "
+                          "at least one link", key="junction", value=junction_id)
+    return _junction_node(junction, None, None, intersection_ids, geo, region)
+
+
+def _junction_node(junction: Any, plan: SignalPlan | None, tls_id: str | None,
+                   intersection_ids: Mapping[str, int], geo: GeoFrame,
+                   region: int | None) -> MapNode:
+    """The MAP node of ``junction`` (sumolib node); phase ids from ``plan`` for the
+    connections of light ``tls_id`` (none when ``plan`` is ``None``)."""
     node_ref = _node_ref(junction.getID(), intersection_ids, region)
     coord = junction.getCoord()
     lat, lon = geo.to_latlon(coord[0], coord[1])
@@ -169,7 +197,7 @@ def build_map_node(net: Any, tls_id: str, *, intersection_ids: Mapping[str, int]
                 maneuver = DIRECTION_MANEUVERS.get(c.getDirection(), AllowedManeuvers.NONE)
                 maneuvers |= maneuver
                 phase_id = (plan.phase_id_of_link(c.getTLLinkIndex())
-                            if c.getTLSID() == tls_id else None)
+                            if plan is not None and c.getTLSID() == tls_id else None)
                 conns.append(Connection(
                     remote_intersection=remote,
                     connecting_lane=ConnectingLane(lane=to_lane.getIndex() + 1,
@@ -204,6 +232,6 @@ def build_map_node(net: Any, tls_id: str, *, intersection_ids: Mapping[str, int]
             name=_name(edge.getID())))
     if len(links) > 32:
         raise ConfigError(f"junction {junction.getID()!r} has {len(links)} incoming links; "
-                          "MAP allows 32", key="tls_id", value=tls_id)
+                          "MAP allows 32", key="junction", value=junction.getID())
     return MapNode(id=node_ref, ref_pos=ref_pos, in_links=tuple(links),
                    name=_name(junction.getID()))

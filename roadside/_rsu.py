@@ -1,135 +1,276 @@
-"""The roadside unit: broadcasts SPAT (from the live SUMO signal) and MAP (from the junction
-geometry) at the T/CSAE 159 periods, and is a PC5 receiver whose uplink the loop forwards.
+"""The roadside unit: a list of message sources (:mod:`roadside._sources`) broadcast at their
+periods, and a PC5 receiver whose uplink the loop forwards.
 
-Periods (T/CSAE 159-2020 as cited in STANDARDS.md section 2, (to verify)): MAP <= 1 s,
-SPAT <= 500 ms, multiples of 100 ms; the scenario's ``[rsu]`` table sets them. msgCnt starts at
-a random value per RSU and message type (from the run's generator) and wraps 127 -> 0.
-Bus payloads are the messages' UPER MessageFrames (default, ``payload="uper"``: exactly
-:func:`v2x.messages.encode_frame` of the SPAT / MAP, from per-phase / static frame templates)
-or their JSON form of :mod:`v2x.messages._json` (``payload="json"``); ``size_bytes`` (what the
-channel model sees) is always the size of the UPER frame.
+An RSU stands at a junction (signalized: SPAT and MAP; without a light: MAP, no SPAT) or at a
+free position (no MAP, no SPAT); RSI and RSM do not need a junction. Periods (T/CSAE
+159-2020 as cited in STANDARDS.md section 2, (to verify)): MAP <= 1 s, SPAT <= 500 ms,
+RSM 100 ms, RSI 1 s / 500 ms / 100 ms, multiples of 100 ms; the scenario sets them. msgCnt
+starts at a random value per RSU and message type (from the run's generator) and wraps
+127 -> 0. Bus payloads are the messages' UPER MessageFrames (default, ``payload="uper"``:
+exactly :func:`v2x.messages.encode_frame` of each message) or their JSON form
+(``payload="json"``); ``size_bytes`` (what the channel model sees) is always the size of the
+UPER frame.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+import math
+import zlib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from roadside._map import build_map_node
-from roadside._spat import SpatBuilder
+from roadside._sources import (
+    MESSAGE_SOURCES,
+    MapSourceConfig,
+    MessageSource,
+    RsuContext,
+    SpatSourceConfig,
+    check_payload,
+    finite_xy,
+    utc_ns_of,
+)
 from v2x.errors import ConfigError
 from v2x.geo import GeoFrame
-from v2x.messages._json import StaticMapJson
-from v2x.messages._uper import MapFrameTemplate
-from v2x.sim import Outgoing
+from v2x.sim import Outgoing, RoadUsers
 
-#: the bus payload forms an RSU can send
-PAYLOADS = ("uper", "json")
+__all__ = ["RoadsideUnit", "RsuSite", "build_rsus", "rsu_signal_ids"]
 
-__all__ = ["RoadsideUnit", "build_rsus"]
+#: the loop's node id of RSU 0 (``v2x.sim.RSU_NODE_BASE``, not imported: the loop is heavy)
+_RSU_NODE_BASE = 1_000_000
 
 
 class RoadsideUnit:
-    """An RSU at a signalized junction.
+    """An RSU: where it is and what it broadcasts.
 
     Args:
-        name: SUMO junction / traffic-light id (also the RSU id in bus topics).
-        x, y: antenna position [m, network coordinates] (the junction centre).
+        name: the RSU id (bus topics): its junction / traffic-light id, or the site's name.
+        x, y: antenna position [m, network coordinates].
         antenna_height_m: [m].
-        spat: the SPAT builder of the junction's traffic light.
-        map_data_node: the junction's MAP node (built once; geometry is static).
-        start: scenario start instant (for SPAT/MAP timestamps).
-        spat_period_ns, map_period_ns: broadcast periods [ns].
-        rng: generator for the initial msgCnt values.
-        payload: ``"uper"`` (the UPER MessageFrame, default) or ``"json"`` (the JSON form)
-            as the bus payload of :meth:`transmit`.
-
-    Raises:
-        ConfigError: ``payload`` is neither.
-        EncodeError: the MAP node cannot be encoded.
+        sources: its message sources (:class:`roadside.MessageSource`), in the order their
+            messages are listed within a step.
+        start: scenario start instant (UTC time of the messages).
+        junction: the SUMO junction it stands at, or ``None`` (a free position).
     """
 
     def __init__(self, *, name: str, x: float, y: float, antenna_height_m: float,
-                 spat: SpatBuilder, map_node: Any, start: dt.datetime, spat_period_ns: int,
-                 map_period_ns: int, rng: np.random.Generator, payload: str = "uper") -> None:
-        if payload not in PAYLOADS:
-            raise ConfigError(f"RSU payload must be one of {PAYLOADS}, got {payload!r}",
-                              key="rsu.payload", value=payload)
+                 sources: Sequence[MessageSource], start: dt.datetime,
+                 junction: str | None = None) -> None:
         self.name = name
         self.x = float(x)
         self.y = float(y)
         self.antenna_height_m = float(antenna_height_m)
-        self._spat = spat
-        self._map_node = map_node
-        self._json = payload == "json"
-        self._map_json = StaticMapJson((map_node,)) if self._json else None
-        # geometry is static: the UPER frame is encoded once, only msgCnt / timeStamp change;
-        # every MAP of this RSU (always stamped) has the same on-air size
-        self._map_frame = MapFrameTemplate((map_node,))
-        self._map_size = self._map_frame.size(stamped=True)
-        self._start_ns = self._start_ns_of(start)
-        self._spat_period = spat_period_ns
-        self._map_period = map_period_ns
-        start_cnt = rng.integers(0, 128, size=2)
-        self._spat_cnt = int(start_cnt[0])
-        self._map_cnt = int(start_cnt[1])
+        self.junction = junction
+        self.sources: tuple[MessageSource, ...] = tuple(sources)
+        self._start_ns = utc_ns_of(start)
 
-    @staticmethod
-    def _start_ns_of(start: dt.datetime) -> int:
-        return int((start - dt.datetime(1970, 1, 1, tzinfo=dt.UTC)).total_seconds()
-                   * 1_000_000) * 1000
+    @property
+    def msg_types(self) -> tuple[str, ...]:
+        """The message types it broadcasts (in source order)."""
+        return tuple(s.msg_type for s in self.sources)
 
-    def transmit(self, t_ns: int) -> list[Outgoing]:
-        """SPAT and/or MAP due at simulated time ``t_ns`` [ns].
+    def source(self, msg_type: str) -> MessageSource | None:
+        """Its source of ``msg_type`` ("SPAT", "MAP", "RSI", "RSM" ...) or ``None``."""
+        return next((s for s in self.sources if s.msg_type == msg_type), None)
+
+    def transmit(self, t_ns: int, users: RoadUsers, /) -> list[Outgoing]:
+        """The messages due at simulated time ``t_ns`` [ns], every source in turn.
 
         ``t_ns`` must be SUMO's current simulation time (as the loop passes it): the SPAT's
-        counting-down times are SUMO's next switch minus ``t_ns``. Each ``Outgoing`` carries
-        the UPER frame (or the JSON form, see ``payload``) and the UPER frame's length.
+        counting-down times are SUMO's next switch minus ``t_ns``. ``users`` are the road
+        users present at ``t_ns`` (the RSM perceives them; the other sources ignore them).
+        Each ``Outgoing`` carries the UPER frame (or the JSON form, see ``payload``) and the
+        UPER frame's length.
         """
-        out: list[Outgoing] = []
         utc_ns = self._start_ns + t_ns
-        if t_ns % self._spat_period == 0:
-            cnt = self._spat_cnt
-            self._spat_cnt = (cnt + 1) % 128
-            frame = self._spat.spat_frame(cnt, utc_ns, now_ns=t_ns)
-            if self._json:  # JSON on the bus; the frame on the air (and in the recording)
-                payload = self._spat.spat_json(cnt, utc_ns, now_ns=t_ns)
-                out.append(Outgoing("SPAT", cnt, payload, len(frame), frame))
-            else:
-                out.append(Outgoing("SPAT", cnt, frame, len(frame)))
-        if t_ns % self._map_period == 0:
-            cnt = self._map_cnt
-            self._map_cnt = (cnt + 1) % 128
-            frame = self._map_frame.encode(cnt, utc_ns)
-            if self._map_json is not None:
-                out.append(Outgoing("MAP", cnt, self._map_json.encode(cnt, utc_ns),
-                                    len(frame), frame))
-            else:
-                out.append(Outgoing("MAP", cnt, frame, len(frame)))
+        out: list[Outgoing] = []
+        for s in self.sources:
+            out.extend(s.transmit(t_ns, utc_ns, users))
         return out
 
+    def raise_event(self, event_id: str) -> bool:
+        """Broadcast RSI event ``event_id`` from the next ``transmit`` on; False when this
+        RSU has no RSI or the event is out of its reach. Raises ConfigError for an id that
+        its RSI configuration does not have."""
+        return self._set_event(event_id, True)
 
-def build_rsus(conn: Any, net: Any, tls_ids: list[str], *, geo: GeoFrame,
+    def clear_event(self, event_id: str) -> bool:
+        """Stop broadcasting RSI event ``event_id`` (as :meth:`raise_event`)."""
+        return self._set_event(event_id, False)
+
+    def _set_event(self, event_id: str, active: bool) -> bool:
+        carried = False
+        for s in self.sources:  # every source with events, not only the first that has it
+            fn = getattr(s, "raise_event" if active else "clear_event", None)
+            if fn is not None:
+                carried = bool(fn(event_id)) or carried
+        return carried
+
+
+@dataclass(frozen=True)
+class RsuSite:
+    """Where an RSU stands: at a SUMO ``junction`` (signalized or not) or at ``x``, ``y``.
+
+    Args:
+        junction: SUMO junction id (or the id of the traffic light controlling one junction).
+        x, y: a free position [m, network coordinates] (NaN when ``junction`` is given).
+        name: the RSU id; default the junction id, or ``"rsu_<x>_<y>"`` (rounded metres).
+
+    Raises ConfigError unless exactly one of ``junction`` and (``x``, ``y``) is given.
+    """
+
+    junction: str | None = None
+    x: float = math.nan
+    y: float = math.nan
+    name: str | None = None
+
+    def __post_init__(self) -> None:
+        has_xy = not (math.isnan(self.x) and math.isnan(self.y))
+        if (self.junction is None) == (not has_xy):
+            raise ConfigError("an RSU stands at a junction or at x, y (exactly one)",
+                              key="rsus.junction", value=(self.junction, self.x, self.y))
+        if has_xy:
+            finite_xy("rsus.x", self.x, self.y)
+
+    @property
+    def id(self) -> str:
+        """The RSU id."""
+        if self.name is not None:
+            return self.name
+        if self.junction is not None:
+            return self.junction
+        return f"rsu_{round(self.x)}_{round(self.y)}"
+
+
+@dataclass(frozen=True)
+class _Place:
+    name: str
+    x: float
+    y: float
+    junction: str | None
+    tls: str | None
+
+
+def _tls_of_junctions(net: Any) -> dict[str, str]:
+    """junction id -> the id of the traffic light controlling it (one junction per light)."""
+    out: dict[str, str] = {}
+    for tls in net.getTrafficLights():
+        junctions = {c[0].getEdge().getToNode().getID() for c in tls.getConnections()}
+        if len(junctions) == 1:
+            out.setdefault(junctions.pop(), tls.getID())
+    return out
+
+
+def _places(net: Any, sites: Sequence[RsuSite | str]) -> list[_Place]:
+    """Resolve sites on the network, sorted by RSU name (names unique)."""
+    tls_ids = {t.getID(): t for t in net.getTrafficLights()}
+    tls_of = _tls_of_junctions(net)
+    node_ids = {n.getID() for n in net.getNodes() if n.getType() != "internal"}
+    places = []
+    for s in sites:
+        site = RsuSite(junction=s) if isinstance(s, str) else s
+        if site.junction is None:
+            places.append(_Place(site.id, float(site.x), float(site.y), None, None))
+            continue
+        j = site.junction
+        if j in tls_ids and j not in node_ids:  # a light's id: the junction it controls
+            junction = next((k for k, v in tls_of.items() if v == j), None)
+            if junction is None:
+                raise ConfigError(f"traffic light {j!r} controls several junctions; put the "
+                                  "RSU at one of them", key="rsus.junction", value=j)
+            j = junction
+        elif j not in node_ids:
+            raise ConfigError(f"the network has no junction {j!r}", key="rsus.junction",
+                              value=j)
+        x, y = net.getNode(j).getCoord()[:2]
+        places.append(_Place(site.id, float(x), float(y), j, tls_of.get(j)))
+    names = [p.name for p in places]
+    dup = sorted({n for n in names if names.count(n) > 1})
+    if dup:
+        raise ConfigError("two RSUs have the same id", key="rsus.name", value=dup[0])
+    return sorted(places, key=lambda p: p.name)
+
+
+def rsu_signal_ids(net: Any, sites: Sequence[RsuSite | str]) -> list[str]:
+    """The traffic lights the RSUs at ``sites`` read (the ``tls_ids`` a
+    :class:`v2x.traffic.SumoTrafficSide` must report), in RSU order.
+
+    Raises ConfigError as :func:`build_rsus` for a site that is not on the network."""
+    return [p.tls for p in _places(net, sites) if p.tls is not None]
+
+
+def _child(seq: np.random.SeedSequence, *key: int) -> np.random.Generator:
+    return np.random.default_rng(np.random.SeedSequence(
+        seq.entropy, spawn_key=(*seq.spawn_key, *key)))
+
+
+def build_rsus(conn: Any, net: Any, sites: Sequence[RsuSite | str], *, geo: GeoFrame,
                intersection_ids: Mapping[str, int], antenna_height_m: float,
                start: dt.datetime, spat_period_ns: int, map_period_ns: int,
-               rng: np.random.Generator, payload: str = "uper") -> list[RoadsideUnit]:
-    """One RSU per traffic light in ``tls_ids`` (sorted order), at its junction centre.
+               rng: np.random.Generator, payload: str = "uper",
+               sources: Mapping[str, Any] | None = None) -> list[RoadsideUnit]:
+    """One RSU per site, sorted by RSU id.
 
-    ``conn`` is the running SUMO connection (libsumo module or TraCI), ``net`` the
-    ``sumolib.net.Net`` read with programs; ``payload`` is the bus payload form of every RSU
-    (see :class:`RoadsideUnit`).
+    Args:
+        conn: the running SUMO connection (libsumo module or TraCI) or a
+            :class:`roadside.SignalMirror` (SPAT of signalized junctions).
+        net: the ``sumolib.net.Net`` read with programs.
+        sites: :class:`RsuSite` values, or junction / traffic-light ids (a signalized
+            junction's light id, as before, is its RSU's name).
+        geo: network x/y -> lat/lon. intersection_ids: SUMO junction id -> NodeID (see
+            :func:`roadside.junction_numbers`).
+        antenna_height_m: [m]. start: scenario start instant.
+        spat_period_ns, map_period_ns: SPAT / MAP periods [ns].
+        rng: the run's RSU generator: two msgCnt starts per RSU (SPAT, MAP, drawn whether
+            the RSU has them or not), in RSU order, as the RSUs always drew them; the other
+            sources draw their msgCnt start and randomness from generators derived from its
+            seed sequence by RSU index and source name (independent of each other).
+        payload: ``"uper"`` or ``"json"`` bus payloads for every message.
+        sources: configurations of the other registered sources by name (``"RSI"``:
+            :class:`roadside.RsiConfig`, ``"RSM"``: :class:`roadside.RsmConfig`, a user's
+            own ...); ``None`` values are skipped.
+
+    Raises:
+        ConfigError: bad payload, a site not on the network, duplicate RSU ids, a source name
+            that is not registered, or a source's own configuration error.
+        EncodeError: a MAP node cannot be encoded.
     """
+    check_payload(payload)
+    configs: dict[str, Any] = {"SPAT": SpatSourceConfig(spat_period_ns),
+                               "MAP": MapSourceConfig(map_period_ns)}
+    for k, v in (sources or {}).items():
+        if k not in MESSAGE_SOURCES:
+            raise ConfigError(f"no RSU message source {k!r} (registered: "
+                              f"{', '.join(MESSAGE_SOURCES)})", key="rsu.sources", value=k)
+        if k in ("SPAT", "MAP"):
+            raise ConfigError("SPAT and MAP take their periods as arguments",
+                              key="rsu.sources", value=k)
+        if v is not None:
+            configs[k] = v
+    seq = rng.bit_generator.seed_seq
     rsus = []
-    for tls in sorted(tls_ids):
-        node = net.getNode(tls)
-        x, y = node.getCoord()[:2]
-        rsus.append(RoadsideUnit(
-            name=tls, x=x, y=y, antenna_height_m=antenna_height_m,
-            spat=SpatBuilder(conn, tls, intersection_ids[tls]),
-            map_node=build_map_node(net, tls, intersection_ids=intersection_ids, geo=geo),
-            start=start, spat_period_ns=spat_period_ns, map_period_ns=map_period_ns, rng=rng,
-            payload=payload))
+    for r, p in enumerate(_places(net, sites)):
+        first = rng.integers(0, 128, size=2)  # SPAT, MAP: the order the RSUs always drew
+        built = []
+        for name, factory in MESSAGE_SOURCES.items():
+            if name not in configs:
+                continue
+            if name in ("SPAT", "MAP"):
+                cnt, src_rng = int(first[0 if name == "SPAT" else 1]), _child(seq, r, 0)
+            else:
+                src_rng = _child(seq, r, zlib.crc32(name.encode()))
+                cnt = int(src_rng.integers(0, 128))
+            ctx = RsuContext(
+                name=p.name, index=r,
+                station_id=(_RSU_NODE_BASE + r).to_bytes(8, "big"), x=p.x, y=p.y,
+                junction=p.junction, tls=p.tls, conn=conn, net=net, geo=geo,
+                intersection_ids=intersection_ids, payload=payload, msg_cnt=cnt, rng=src_rng)
+            src = factory(ctx, configs[name])
+            if src is not None:
+                built.append(src)
+        rsus.append(RoadsideUnit(name=p.name, x=p.x, y=p.y, antenna_height_m=antenna_height_m,
+                                 sources=built, start=start, junction=p.junction))
     return rsus

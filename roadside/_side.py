@@ -4,12 +4,15 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
 from roadside._map import junction_numbers
-from roadside._rsu import RoadsideUnit, build_rsus
+from roadside._rsi import RsiConfig
+from roadside._rsm import RsmConfig
+from roadside._rsu import RoadsideUnit, RsuSite, build_rsus
 from v2x.errors import SumoError
 from v2x.geo import GeoFrame
 from v2x.traffic import PipelinedTraffic
@@ -79,15 +82,33 @@ class _Clock:
         return self._m._time()
 
 
-def make_rsus(conn: Any, net: Any, tls_ids: list[str], *, geo: GeoFrame,
+def make_rsus(conn: Any, net: Any, sites: Sequence[RsuSite | str], *, geo: GeoFrame,
               antenna_height_m: float, start: dt.datetime, spat_period_ns: int,
-              map_period_ns: int, seed: int, payload: str = "uper") -> list[RoadsideUnit]:
-    """The RSUs of a run: :func:`~roadside.build_rsus` at the junctions ``tls_ids`` of ``net``
-    (a ``sumolib.net.Net`` read with programs), their msgCnt starts drawn from the third child
-    sequence of the run's ``seed``. ``conn`` is the libsumo / TraCI module of SUMO in this
-    process, or a :class:`SignalMirror` of SUMO in the traffic process (the same messages)."""
+              map_period_ns: int, seed: int, payload: str = "uper",
+              rsi: RsiConfig | None = None, rsm: RsmConfig | None = None,
+              sources: Mapping[str, Any] | None = None) -> list[RoadsideUnit]:
+    """The RSUs of a run: :func:`~roadside.build_rsus` at ``sites`` of ``net``.
+
+    Args:
+        conn: the libsumo / TraCI module of SUMO in this process, or a :class:`SignalMirror`
+            of SUMO in the traffic process (the same messages).
+        net: the ``sumolib.net.Net`` read with programs.
+        sites: :class:`~roadside.RsuSite` values (``junction`` or ``x``, ``y``; optional
+            ``name``), or junction / traffic-light ids.
+        geo: the run's GeoFrame. antenna_height_m: [m]. start: scenario start instant.
+        spat_period_ns, map_period_ns: SPAT / MAP periods [ns] (T/CSAE 159: <= 500 ms /
+            <= 1 s, (to verify)).
+        seed: the run's seed: msgCnt starts and perception draws come from its third child
+            sequence (the one the RSUs always used).
+        payload: ``"uper"`` (default) or ``"json"`` bus payloads.
+        rsi: the RSI signs and events (``None`` or empty: no RSI).
+        rsm: the roadside perception (``None``: no RSM).
+        sources: configurations of further registered sources by name.
+
+    Raises ConfigError / EncodeError as :func:`~roadside.build_rsus`.
+    """
     rng = np.random.default_rng(np.random.SeedSequence(seed).spawn(3)[2])
-    return build_rsus(conn, net, tls_ids, geo=geo, intersection_ids=junction_numbers(net),
+    return build_rsus(conn, net, sites, geo=geo, intersection_ids=junction_numbers(net),
                       rng=rng, antenna_height_m=antenna_height_m, start=start,
                       spat_period_ns=spat_period_ns, map_period_ns=map_period_ns,
-                      payload=payload)
+                      payload=payload, sources={"RSI": rsi, "RSM": rsm, **(sources or {})})

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import sumolib
 
-from roadside import RoadsideUnit, SpatBuilder, build_rsus, junction_numbers
+from roadside import MapSource, SpatBuilder, SpatSource, build_rsus, junction_numbers
 from tests.roadside.conftest import TLS_IDS, GridFiles
 from v2x.errors import ConfigError
 from v2x.geo import GeoFrame
@@ -25,6 +25,7 @@ from v2x.messages import (
     spat_to_json,
     to_json_bytes,
 )
+from v2x.sim import RoadUsers
 from v2x.units import s_to_ns
 
 pytestmark = pytest.mark.sumo
@@ -45,17 +46,21 @@ def test_rsu_periods_msgcnt_and_payloads(sim: ModuleType, grid: GridFiles,
     b1 = rsus[[r.name for r in rsus].index("B1")]
     node = grid_net.getNode("B1")
     assert (b1.x, b1.y) == pytest.approx(node.getCoord()[:2])
+    assert b1.msg_types == ("SPAT", "MAP")  # a signalized junction: SPAT and MAP only
+    spat_src, map_src = b1.sources
+    assert isinstance(spat_src, SpatSource) and isinstance(map_src, MapSource)
+    no_users = RoadUsers.empty()
     counts = {"SPAT": 0, "MAP": 0}
     cnts: dict[str, list[int]] = {"SPAT": [], "MAP": []}
     for _ in range(200):  # 20 s
         sim.simulationStep()
         t_ns = s_to_ns(sim.simulation.getTime())
-        for o in b1.transmit(t_ns):
+        for o in b1.transmit(t_ns, no_users):
             counts[o.msg_type] += 1
             cnts[o.msg_type].append(o.msg_cnt)
             utc = EPOCH_NS + t_ns
             if o.msg_type == "SPAT":
-                state = b1._spat.build(timestamp_ns=utc)
+                state = spat_src.spat.build(timestamp_ns=utc)
                 spat = Spat(msg_cnt=o.msg_cnt, intersections=(state,), timestamp_ns=utc)
                 frame = encode_frame(spat)
                 # the on-air size is that of the real UPER frame of this SPAT
@@ -77,7 +82,7 @@ def test_rsu_periods_msgcnt_and_payloads(sim: ModuleType, grid: GridFiles,
                     assert got["intersections"][0]["phases"][0]["phaseStates"][0]["light"] in (
                         "protected-green", "permissive-green", "yellow", "red")
             else:
-                m = MapData(msg_cnt=o.msg_cnt, nodes=(b1._map_node,), timestamp_ns=utc)
+                m = MapData(msg_cnt=o.msg_cnt, nodes=(map_src.map_node,), timestamp_ns=utc)
                 frame = encode_frame(m)
                 assert o.size_bytes == len(frame)
                 if payload == "uper":
@@ -89,10 +94,10 @@ def test_rsu_periods_msgcnt_and_payloads(sim: ModuleType, grid: GridFiles,
                     assert got_m.msg_cnt == o.msg_cnt
                     assert got_m.timestamp_ns == utc // 60_000_000_000 * 60_000_000_000
                     (n,) = got_m.nodes
-                    assert n.id == b1._map_node.id
+                    assert n.id == map_src.map_node.id
                     assert [ln.lane_id for lk in n.in_links for ln in lk.lanes] == [
-                        ln.lane_id for lk in b1._map_node.in_links for ln in lk.lanes]
-                    assert n.ref_pos.lat_deg == pytest.approx(b1._map_node.ref_pos.lat_deg,
+                        ln.lane_id for lk in map_src.map_node.in_links for ln in lk.lanes]
+                    assert n.ref_pos.lat_deg == pytest.approx(map_src.map_node.ref_pos.lat_deg,
                                                               abs=1e-7)
                 else:
                     assert o.payload == to_json_bytes(map_to_json(m))
@@ -106,11 +111,13 @@ def test_rsu_periods_msgcnt_and_payloads(sim: ModuleType, grid: GridFiles,
 
 
 def test_rsu_rejects_an_unknown_payload(sim: ModuleType, grid_net: sumolib.net.Net) -> None:
-    with pytest.raises(ConfigError):
-        RoadsideUnit(name="B1", x=0.0, y=0.0, antenna_height_m=6.0,
-                     spat=SpatBuilder(sim, "B1", 5), map_node=None, start=START,
-                     spat_period_ns=100_000_000, map_period_ns=1_000_000_000,
-                     rng=np.random.default_rng(0), payload="xml")
+    with pytest.raises(ConfigError, match="payload") as err:
+        SpatSource(SpatBuilder(sim, "B1", 5), period_ns=100_000_000, msg_cnt=0, payload="xml")
+    assert err.value.key == "rsu.payload"
+    with pytest.raises(ConfigError, match="payload"):
+        build_rsus(sim, grid_net, ["B1"], geo=GeoFrame(), intersection_ids={"B1": 5},
+                   antenna_height_m=6.0, start=START, spat_period_ns=100_000_000,
+                   map_period_ns=1_000_000_000, rng=np.random.default_rng(0), payload="xml")
 
 
 def test_spat_frame_equals_build_through_a_program_change(sim: ModuleType) -> None:

@@ -86,7 +86,7 @@ from v2x.messages._uper import (
 from v2x.msgset import MSG_TYPES
 from v2x.recorder import Binary, Histogram, PairClock, PrrBins, Recorder, binary, categorical
 from v2x.sim._stages import Links, Receivers, TrafficWindow, Transmissions
-from v2x.sim._types import Outgoing, Roadside, ScriptedStop
+from v2x.sim._types import Outgoing, Roadside, RoadUsers, ScriptedStop
 from v2x.traffic import TrafficBackend, VehicleStates
 from v2x.units import G
 
@@ -356,10 +356,24 @@ class Simulation:
             sends.append(s + base)
             base += st.n
             states.append(st)
+            users = self._road_users(st) if self.roadside else None
             rsu_out.extend((k, r, o) for r, unit in enumerate(self.roadside)
-                           for o in unit.transmit(st.t_ns))
+                           for o in unit.transmit(st.t_ns, users))
         return TrafficWindow.of(states, None, t, sec, np.concatenate(sends),
                                 np.concatenate(counts), rsu_out)
+
+    def _road_users(self, st: VehicleStates) -> RoadUsers:
+        """What roadside sensors can see at this step: every vehicle (its centre: the front
+        bumper minus half its length along its heading) and, with SUMO persons, every
+        pedestrian; ``equipped`` from the run's equipage draw."""
+        h = np.radians(st.heading_deg)
+        half = st.length / 2.0
+        return RoadUsers(
+            node=st.index, ptc_type=np.ones(st.n, np.int8),
+            x=st.x - half * np.sin(h), y=st.y - half * np.cos(h), speed=st.speed,
+            heading_deg=st.heading_deg, accel=st.accel, length=st.length, width=st.width,
+            classification=st.classification.astype(np.int16),
+            equipped=self.veh.u[st.index, 0] < self.cfg.penetration)
 
     # -- 2. transmit ---------------------------------------------------------------------
     def _transmit(self, w: TrafficWindow) -> Transmissions:

@@ -94,7 +94,7 @@ class _QuietRsu:
 
     name, x, y, antenna_height_m = "R1", 0.0, 50.0, 6.0
 
-    def transmit(self, t_ns: int) -> list:
+    def transmit(self, t_ns: int, users: object) -> list:
         return []
 
 
@@ -144,7 +144,7 @@ class _BeaconRsu:
     def __init__(self) -> None:
         self.n = 0
 
-    def transmit(self, t_ns: int) -> list:
+    def transmit(self, t_ns: int, users: object) -> list:
         from v2x.sim import Outgoing
 
         self.n += 1
