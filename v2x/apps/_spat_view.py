@@ -36,7 +36,7 @@ import numpy as np
 import numpy.typing as npt
 
 from v2x.messages._map import NodeReferenceId
-from v2x.messages._spat import LightState, Spat
+from v2x.messages._spat import Spat
 
 __all__ = ["END_UNKNOWN_NS", "SpatLookup", "SpatView", "node_key"]
 
