@@ -35,10 +35,6 @@ T0 = 1_714_521_600_300_000_000  # 2024-05-01 00:00:00.300 UTC [ns]
 SEC = 1_000_000_000
 
 
-def _eval(rule: RedLightViolationWarning | None = None, **kw: object) -> object:
-    return (rule or RedLightViolationWarning()).evaluate(**kw)  # type: ignore[arg-type]
-
-
 def test_config_defaults_and_validation() -> None:
     cfg = RlvwConfig()
     assert (cfg.enabled, cfg.decel_threshold_mps2, cfg.warn_distance_m, cfg.reaction_time_s,
@@ -87,7 +83,8 @@ def test_the_rule_by_hand() -> None:
 def test_reaction_time_and_thresholds() -> None:
     # d = 50, v = 14: plain 196/100 = 1.96; with 1 s reaction 196/(2*36) = 2.72 (no);
     # with 1.5 s 196/(2*29) = 3.38 (warn); with 4 s (56 m > 50 m) infinite
-    kw = dict(to_stop_m=[50.0], speed_mps=[14.0], light=[RED], time_left_s=[30.0])
+    kw: dict[str, list[float]] = {"to_stop_m": [50.0], "speed_mps": [14.0], "light": [RED],
+                                  "time_left_s": [30.0]}
     for t_r, decel, warn in ((0.0, 1.96, False), (1.0, 196 / 72, False),
                              (1.5, 196 / 58, True), (4.0, np.inf, True)):
         r = RedLightViolationWarning(RlvwConfig(reaction_time_s=t_r)).evaluate(**kw)
