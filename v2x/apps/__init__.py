@@ -3,7 +3,7 @@
 Day-1 applications of T/CSAE 53-2020 on one interface (:class:`Application`): each assesses,
 vectorized over every host and received message of a window, what its hosts received; warnings
 start and hold the same way for all (:class:`ThreatHold`). Applications are found by name
-(:func:`make_app`, ``[applications.NAME]`` in a scenario).
+(:func:`make_app`, ``[applications.NAME]`` in a scenario): ``fcw``, ``ebw``, ``rlvw``.
 """
 
 from v2x.apps._base import (
@@ -18,12 +18,19 @@ from v2x.apps._base import (
     make_app,
     register_app,
 )
+from v2x.apps._ebw import EbwConfig, EbwResult, EmergencyBrakeWarning
 from v2x.apps._fcw import FcwConfig, FcwResult, ForwardCollisionWarning
 from v2x.apps._hold import CriticalLinks, ThreatHold, most_critical
+from v2x.apps._mapmatch import LaneTable, MapCache, MatchResult, lane_table, match
 from v2x.apps._reaction import DriverConfig, DriverReaction, Reactions
+from v2x.apps._rlvw import RedLightViolationWarning, RlvwConfig, RlvwResult
+from v2x.apps._spat_view import SpatLookup, SpatView, node_key
 
 register_app("fcw", ForwardCollisionWarning.from_config, FcwConfig,
              title="Forward collision warning")
+register_app("ebw", EmergencyBrakeWarning, EbwConfig, title="Emergency brake warning")
+register_app("rlvw", RedLightViolationWarning, RlvwConfig,
+             title="Red-light violation warning")
 
 __all__ = [
     "AppConfig",
@@ -34,15 +41,29 @@ __all__ = [
     "DecodedBsm",
     "DriverConfig",
     "DriverReaction",
+    "EbwConfig",
+    "EbwResult",
+    "EmergencyBrakeWarning",
     "FcwConfig",
     "FcwResult",
     "ForwardCollisionWarning",
+    "LaneTable",
+    "MapCache",
+    "MatchResult",
     "Reactions",
     "ReceivedLinks",
+    "RedLightViolationWarning",
+    "RlvwConfig",
+    "RlvwResult",
+    "SpatLookup",
+    "SpatView",
     "ThreatHold",
     "app_config_model",
     "app_names",
+    "lane_table",
     "make_app",
+    "match",
     "most_critical",
+    "node_key",
     "register_app",
 ]

@@ -153,6 +153,11 @@ class AppWindow:
         decoded: ``decoded(msg_type, rows)`` returns the decoded message value objects
             (:mod:`v2x.messages`) of the transmissions ``rows`` of that type (decoded once
             per distinct frame, ``None`` where a frame did not decode).
+        sec_mark: (n_steps,) int64 [ms of the minute] the hosts' clock at each step.
+        start_utc_ns: int [ns since the Unix epoch] of simulated time 0 (UTC clock of the
+            messages' timestamps: a step's UTC time is ``start_utc_ns + t_ns``).
+        geo: the projection between lat/lon and the network x/y the hosts' own positions
+            are in (:class:`v2x.geo.GeoFrame`).
     """
 
     t_ns: np.ndarray
@@ -161,6 +166,9 @@ class AppWindow:
     links: ReceivedLinks
     bsm: DecodedBsm
     decoded: Callable[[str, np.ndarray], list[Any]]
+    sec_mark: np.ndarray
+    start_utc_ns: int
+    geo: Any
 
 
 @dataclass(frozen=True)

@@ -530,7 +530,8 @@ class Simulation:
                 msg_type=links.msg_type[sel], sender=tx.sender[t_row], step=tx.step[t_row],
                 distance_m=links.distance_m[sel], latency_ns=links.latency_ns[sel], link=sel)
             window = AppWindow(t_ns=w.t_ns, hosts=w.states, host_step=w.step, links=received,
-                               bsm=bsm, decoded=decoded)
+                               bsm=bsm, decoded=decoded, sec_mark=w.sec_mark,
+                               start_utc_ns=self._start_utc_ns, geo=self.geo)
             found = app.assess(window)
             warned = sel[found.link[found.warn]]
             used_by[warned[used_by[warned] == 0]] = i + 1
