@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from v2x.apps import ForwardCollisionWarning
+from v2x.apps import ForwardCollisionWarning, make_app
 from v2x.bus import MemoryBus
 from v2x.channel import make_channel
 from v2x.geo import GeoFrame
@@ -230,3 +230,43 @@ def test_a_frame_that_does_not_decode_is_counted_and_recorded(
 def test_window_steps_must_be_a_positive_integer(bad: object) -> None:
     with pytest.raises(ValueError, match="window_steps must be an integer >= 1"):
         SimConfig(start=START, duration_ns=1_000_000_000, window_steps=bad)  # type: ignore[arg-type]
+
+
+def _run_apps(tmp_path: Path, vehicles: list[ScriptedVehicle], seconds: float,
+              apps: tuple) -> pd.DataFrame:
+    cfg = SimConfig(start=START, duration_ns=int(seconds * 1e9), apps=apps,
+                    reception_sample=1.0)
+    _simulate(tmp_path, vehicles, cfg)
+    return pd.read_parquet(tmp_path / "warnings.parquet")
+
+
+def test_ebw_warns_of_a_hard_braking_vehicle_ahead_and_not_of_one_behind(
+        tmp_path: Path) -> None:
+    # the lead, 60 m ahead (front bumpers), brakes at 5 m/s² (> 0.4 g = 3.92 m/s²): its first
+    # BSM (step 1, t = 0.1 s: SUMO-style states after the first step) carries hardBraking;
+    # the host, in the next lane (3.5 m to the right), gets an EBW in that step. A vehicle
+    # 60 m behind the braking one, and one driving the other way, get none.
+    vehicles = [ScriptedVehicle("host", 3.5, 0.0, 0.0, 15.0),
+                ScriptedVehicle("lead", 0.0, 60.0, 0.0, 15.0, accel=-5.0),
+                ScriptedVehicle("ahead", 0.0, 120.0, 0.0, 15.0),
+                ScriptedVehicle("oncoming", -3.5, 90.0, 180.0, 15.0)]
+    w = _run_apps(tmp_path, vehicles, 1.0, (make_app("ebw"),))
+    assert w["app"].tolist() == ["EBW"]
+    row = w.iloc[0]
+    assert (row["vehicle"], row["remote"], row["t_ns"]) == (0, 1, 100_000_000)
+    # gap_m is the longitudinal offset: 60 m - (15 - 15) x 0.1 - 5 x 0.1² / 2 = 59.975 m
+    assert row["gap_m"] == pytest.approx(59.975, abs=0.02)
+    assert row["info_age_ms"] == pytest.approx(1.0, abs=0.01)  # the ideal channel's 1 ms
+
+
+def test_ebw_and_fcw_run_side_by_side(tmp_path: Path) -> None:
+    # a lead 45.5 m ahead at 10 m/s braking at 4 m/s², host at 20 m/s behind: EBW at once
+    # (hardBraking in the first BSM), FCW when the TTC falls below 2.7 s; each recorded once
+    vehicles = [ScriptedVehicle("host", 0.0, 0.0, 0.0, 20.0),
+                ScriptedVehicle("lead", 0.0, 45.5, 0.0, 10.0, accel=-4.0, length=5.0)]
+    w = _run_apps(tmp_path, vehicles, 1.5, (make_app("fcw"), make_app("ebw")))
+    assert sorted(w["app"]) == ["EBW", "FCW"]
+    assert w.set_index("app").loc["EBW", "t_ns"] == 100_000_000
+    # FCW: gap(t) = 40.5 - 10 t - 2 t² (lead decelerating at 4 m/s²), closing 10 + 4 t:
+    # t = 0.6 s: 33.78 / 12.4 = 2.72 s (not below 2.7), t = 0.7 s: 32.52 / 12.8 = 2.54 s
+    assert w.set_index("app").loc["FCW", "t_ns"] == 700_000_000
