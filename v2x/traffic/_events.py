@@ -38,10 +38,10 @@ class Trigger(NamedTuple):
     Kinds:
         - ``time``: at the first step with ``t_ns >= at_ns``.
         - ``gap``: ``gap(a, b) op value`` [m]: the distance from a's front bumper to b's rear
-          bumper along a's direction: on the same lane ``lane_pos_b - length_b - lane_pos_a``
-          (along the lane, curves included), otherwise the projection of b's front minus a's
-          front on a's heading, less b's length. Undefined (never fires) while b's front is
-          behind a's front (b not ahead).
+          bumper along a's direction of travel: the projection of (b's front - a's front) on
+          a's heading, less b's length (on a curve: the chord, a little shorter than along
+          the lane). Undefined (never fires) while b's front is behind a's front (b not
+          ahead).
         - ``distance``: straight-line distance between a's and b's positions (SUMO's: front
           bumper centre of a vehicle) ``op value`` [m].
         - ``ttc``: time to collision ``gap / closing speed`` [s], closing speed = ``v_a - v_b
@@ -245,14 +245,11 @@ def _condition(tr: Trigger, t_ns: int, got: list[tuple[float, ...] | None],
 
 
 def _gap(a: tuple[float, ...], b: tuple[float, ...]) -> float:
-    """a's front bumper to b's rear bumper along a's direction [m]; nan when b is not ahead."""
-    xa, ya, _, ha, _, lpa, lane_a = a
-    xb, yb, _, _, lb, lpb, lane_b = b
-    if lane_a == lane_b and math.isfinite(lpa) and math.isfinite(lpb):
-        d = lpb - lpa
-    else:
-        h = math.radians(ha)
-        d = (xb - xa) * math.sin(h) + (yb - ya) * math.cos(h)
+    """a's front bumper to b's rear bumper along a's heading [m]; nan when b is not ahead."""
+    xa, ya, _, ha, *_ = a
+    xb, yb, _, _, lb, *_ = b
+    h = math.radians(ha)
+    d = (xb - xa) * math.sin(h) + (yb - ya) * math.cos(h)
     return _NAN if d < 0 else d - lb
 
 
