@@ -1,13 +1,17 @@
-"""The traffic backend interface and the per-step vehicle state columns."""
+"""The traffic backend interface and the per-step vehicle and person state columns."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
-__all__ = ["Collision", "TrafficBackend", "VehicleStates"]
+if TYPE_CHECKING:
+    from v2x.traffic._actions import Action
+
+__all__ = ["Collision", "PersonStates", "TrafficBackend", "VehicleStates"]
 
 
 @dataclass(frozen=True)
@@ -54,6 +58,51 @@ class VehicleStates:
 
 
 @dataclass(frozen=True)
+class PersonStates:
+    """State of the persons (pedestrians) present at one step, as numpy columns of length n,
+    in person index order.
+
+    Positions are SUMO's person positions in network coordinates.
+
+    Attributes:
+        t_ns: simulated time of the step [ns].
+        names: (n,) object — SUMO person ids.
+        index: (n,) int64 — run-stable person index (order of first appearance; numbered apart
+            from the vehicles).
+        x, y: (n,) float64 [m] network coordinates.
+        speed: (n,) float64 [m/s].
+        heading_deg: (n,) float64 [deg] clockwise from north (SUMO angle).
+        length, width: (n,) float64 [m].
+        edge: (n,) object — SUMO edge id (``":..."`` for a junction's internal edge, e.g. a
+            crossing or walking area).
+    """
+
+    t_ns: int
+    names: np.ndarray
+    index: np.ndarray
+    x: np.ndarray
+    y: np.ndarray
+    speed: np.ndarray
+    heading_deg: np.ndarray
+    length: np.ndarray
+    width: np.ndarray
+    edge: np.ndarray
+
+    @property
+    def n(self) -> int:
+        """Number of persons present."""
+        return int(self.index.shape[0])
+
+    @classmethod
+    def empty(cls, t_ns: int = 0) -> PersonStates:
+        """No persons at ``t_ns``."""
+        f = np.empty(0, np.float64)
+        o = np.empty(0, dtype=object)
+        return cls(t_ns=t_ns, names=o, index=np.empty(0, np.int64), x=f, y=f, speed=f,
+                   heading_deg=f, length=f, width=f, edge=o)
+
+
+@dataclass(frozen=True)
 class Collision:
     """A collision reported by the traffic simulation."""
 
@@ -73,6 +122,36 @@ class TrafficBackend(Protocol):
 
     def step(self) -> VehicleStates:
         """Advance one step and return the state after it."""
+        ...
+
+    def persons(self) -> PersonStates:
+        """Persons present after the last ``step()`` (empty before the first)."""
+        ...
+
+    def apply(self, actions: Sequence[Action]) -> list[str]:
+        """Queue ``actions``: each takes effect right after the step whose ``t_ns >= at_ns``
+        has been returned (at once when that is the last step returned). Returns the targets
+        of the actions that took effect during this call and were not in the simulation
+        (skipped, never an exception; later skips: ``skipped()``).
+
+        Raises:
+            ConfigError: a malformed action.
+            SumoError: an action should have taken effect after a step that is not the last
+                one the backend has produced ("closed loop ran ahead").
+        """
+        ...
+
+    def skipped(self) -> list[str]:
+        """Targets of every action so far that was skipped (not in the simulation)."""
+        ...
+
+    def fired(self) -> list[tuple[int, str]]:
+        """(t_ns, event name) of the triggered events fired since the last call."""
+        ...
+
+    def fired_actions(self) -> list[Action]:
+        """The ``rsi_*`` actions of the events fired since the last call, ``at_ns`` set,
+        for the loop to hand to the roadside."""
         ...
 
     def collisions(self) -> list[Collision]:

@@ -13,8 +13,10 @@ inputs, same order of calls on the SUMO side; ``tests/test_end_to_end.py`` compa
 recordings).
 
 The child side is any picklable factory returning a :class:`TrafficSide`; its ``step()``
-returns one :class:`SideStep`. Scripted actions must be known in advance and applied by the
-child side itself (a command sent mid-run would land one step late).
+returns one :class:`SideStep`. Actions (:meth:`PipelinedTraffic.apply`) reach the child on the
+pipe that grants it steps, and the child never runs more than ``ahead`` steps beyond the loop:
+an action due at least ``ahead`` steps after the last step the loop took lands exactly where
+it would in this process; one due earlier is refused (SumoError).
 """
 
 from __future__ import annotations
@@ -39,7 +41,8 @@ import numpy as np
 
 from v2x._malloc import malloc_env
 from v2x.errors import SumoError
-from v2x.traffic._base import Collision, VehicleStates
+from v2x.traffic._actions import Action, check_action
+from v2x.traffic._base import Collision, PersonStates, VehicleStates
 
 __all__ = ["PipelinedTraffic", "SideStep", "TrafficSide", "drop_prestarted", "prestart"]
 
@@ -47,16 +50,25 @@ __all__ = ["PipelinedTraffic", "SideStep", "TrafficSide", "drop_prestarted", "pr
 @dataclass(frozen=True)
 class SideStep:
     """What the child sends per step: the vehicle states, the step's collisions, the names of
-    vehicles seen for the first time (in index order) and a side output (e.g. RSU messages)."""
+    vehicles seen for the first time (in index order), a side output (e.g. the signal states),
+    and optionally the persons (None: no persons), the names of persons seen for the first
+    time (in person index order), the events fired at this step ``(t_ns, name)``, their
+    ``rsi_*`` actions, and the targets of actions skipped since the last step."""
 
     states: VehicleStates
     collisions: tuple[Collision, ...]
     new_names: tuple[str, ...]
     side: Any
+    persons: PersonStates | None = None
+    new_persons: tuple[str, ...] = ()
+    fired: tuple[tuple[int, str], ...] = ()
+    fired_actions: tuple[Action, ...] = ()
+    skipped: tuple[str, ...] = ()
 
 
 class TrafficSide(Protocol):
-    """The part that runs in the child process."""
+    """The part that runs in the child process (``apply`` only if the parent applies
+    actions)."""
 
     def info(self) -> Any:
         """Static facts the parent needs before the first step (e.g. RSU positions)."""
@@ -66,12 +78,17 @@ class TrafficSide(Protocol):
         """Advance one step."""
         ...
 
+    def apply(self, actions: Sequence[Action]) -> Any:
+        """Queue actions (as :meth:`v2x.traffic.SumoTraffic.apply`)."""
+        ...
+
     def close(self) -> None:
         """Release SUMO."""
         ...
 
 
 _FLOATS = ("x", "y", "speed", "accel", "heading_deg", "lane_pos", "length", "width", "height")
+_P_FLOATS = ("x", "y", "speed", "heading_deg", "length", "width")
 
 
 class _StatesEncoder:
@@ -80,23 +97,28 @@ class _StatesEncoder:
     as int32 codes into a table sent incrementally, no names (the parent has them by index),
     plus per step its time, vehicle count, collisions, new names and side output. Pickling a
     few arrays per batch instead of fifteen per step, and no string per vehicle, is what keeps
-    the transfer cheap."""
+    the transfer cheap. Persons travel the same way: their float columns as one (6, M) array,
+their index as one int64 array, their edges as codes into the same string table as lanes; a
+step without persons costs nothing."""
 
     def __init__(self) -> None:
         self._lanes: dict[str, int] = {}
 
-    def encode(self, steps: Sequence[SideStep]) -> tuple[Any, ...]:
+    def _codes(self, values: list[str], new: list[str], codes: list[int]) -> None:
         lanes = self._lanes
+        for lane in values:
+            c = lanes.get(lane)
+            if c is None:
+                c = lanes[lane] = len(lanes)
+                new.append(lane)
+            codes.append(c)
+
+    def encode(self, steps: Sequence[SideStep]) -> tuple[Any, ...]:
         new: list[str] = []
         states = [s.states for s in steps]
-        codes = []
+        codes: list[int] = []
         for st in states:
-            for lane in st.lane.tolist():
-                c = lanes.get(lane)
-                if c is None:
-                    c = lanes[lane] = len(lanes)
-                    new.append(lane)
-                codes.append(c)
+            self._codes(st.lane.tolist(), new, codes)
         n = sum(st.n for st in states)
         if n:
             floats = np.concatenate([np.stack([getattr(st, f) for f in _FLOATS])
@@ -106,9 +128,21 @@ class _StatesEncoder:
                                   axis=1)
         else:
             floats, ints = np.empty((9, 0)), np.empty((3, 0), np.int64)
-        per_step = [(s.states.t_ns, s.states.n, s.collisions, s.new_names, s.side)
-                    for s in steps]
-        return per_step, floats, ints, np.array(codes, np.int32), new
+        people = [s.persons for s in steps if s.persons is not None and s.persons.n]
+        if people:
+            pcodes: list[int] = []
+            for ps in people:
+                self._codes(ps.edge.tolist(), new, pcodes)
+            persons: Any = (np.concatenate([np.stack([getattr(ps, f) for f in _P_FLOATS])
+                                            for ps in people], axis=1),
+                            np.concatenate([ps.index for ps in people]),
+                            np.array(pcodes, np.int32))
+        else:
+            persons = None
+        per_step = [(s.states.t_ns, s.states.n, s.collisions, s.new_names, s.side,
+                     -1 if s.persons is None else s.persons.n, s.new_persons, s.fired,
+                     s.fired_actions, s.skipped) for s in steps]
+        return per_step, floats, ints, np.array(codes, np.int32), new, persons
 
 
 class _StatesDecoder:
@@ -118,28 +152,47 @@ class _StatesDecoder:
     def __init__(self) -> None:
         self._lanes = np.empty(0, dtype=object)
         self._names = np.empty(0, dtype=object)
+        self._pnames = np.empty(0, dtype=object)
 
     def decode(self, wire: tuple[Any, ...]) -> list[SideStep]:
-        per_step, floats, ints, codes, new = wire
+        per_step, floats, ints, codes, new, persons = wire
         if new:
             self._lanes = np.concatenate([self._lanes, np.array(new, dtype=object)])
-        added = [name for _, _, _, names, _ in per_step for name in names]
+        added = [name for step in per_step for name in step[3]]
         if added:
             self._names = np.concatenate([self._names, np.array(added, dtype=object)])
+        padded = [name for step in per_step for name in step[6]]
+        if padded:
+            self._pnames = np.concatenate([self._pnames, np.array(padded, dtype=object)])
+        pfloats = pindex = pnames = pedge = np.empty(0)
+        if persons is not None:
+            pfloats, pindex, pcodes = persons
+            pnames, pedge = self._pnames[pindex], self._lanes[pcodes]
         index = ints[0]
         names = self._names[index]
         lane = self._lanes[codes]
         brake = ints[2].astype(bool)
         cls = ints[1].astype(np.int16)
         out = []
-        a = 0
-        for t_ns, n, collisions, new_names, side in per_step:
+        a = pa = 0
+        for (t_ns, n, collisions, new_names, side, m, new_persons, fired, fired_actions,
+             skipped) in per_step:
             b = a + n
             cols = {f: floats[i, a:b] for i, f in enumerate(_FLOATS)}
             st = VehicleStates(t_ns=t_ns, names=names[a:b], index=index[a:b], lane=lane[a:b],
                                brake=brake[a:b], classification=cls[a:b], **cols)
+            ps: PersonStates | None = None
+            if m == 0:
+                ps = PersonStates.empty(t_ns)
+            elif m > 0:
+                pb = pa + m
+                pcols = {f: pfloats[i, pa:pb] for i, f in enumerate(_P_FLOATS)}
+                ps = PersonStates(t_ns=t_ns, names=pnames[pa:pb], index=pindex[pa:pb],
+                                  edge=pedge[pa:pb], **pcols)
+                pa = pb
             out.append(SideStep(states=st, collisions=collisions, new_names=new_names,
-                                side=side))
+                                side=side, persons=ps, new_persons=new_persons, fired=fired,
+                                fired_actions=fired_actions, skipped=skipped))
             a = b
         return out
 
@@ -154,6 +207,10 @@ def _serve(conn: Any, factory: Callable[[], TrafficSide]) -> None:
         while True:
             if not asked or conn.poll():  # a "close" behind queued batches ends the run now
                 msg = conn.recv()
+                if isinstance(msg, tuple) and msg[0] == "apply":
+                    # before any step granted after it: the parent sent it after those
+                    side.apply(msg[1])
+                    continue
                 if not isinstance(msg, int):
                     break
                 asked.append(msg)
@@ -340,17 +397,27 @@ class PipelinedTraffic:
     Args:
         factory: picklable callable that builds the :class:`TrafficSide` in the child.
         timeout_s: how long to wait for the child's first answer [s] (SUMO start-up).
-        ahead: how many steps the child may compute before the loop asks for them (it never
-            waits on the loop while it is ahead; the last ``ahead`` steps it computes past the
-            end of a run are discarded); rounded up to whole batches.
+        ahead: the child never runs more than ``ahead`` steps beyond the steps the loop has
+            taken with :meth:`step` (it computes them while the loop works, and never waits
+            on the loop while it is ahead; the last ones it computes past the end of a run
+            are discarded). It asks for whole batches, so it is ahead by ``ahead - batch + 1``
+            to ``ahead`` steps. In a closed loop this is the shortest reaction: after taking
+            step k, the loop may apply actions with ``at_ns > t(k + ahead - 1)``.
         batch: steps the child computes per request and sends as one message (the loop's
-            window of steps is a good choice).
+            window of steps is a good choice); at most ``ahead``.
+
+    Actions given to :meth:`apply` go to the child on the same pipe as the step requests, so
+    it reads them before any step granted later: they take effect at exactly the step they
+    would in this process (``tests/v2x/traffic/test_actions.py`` compares the states bit for
+    bit).
 
     Attributes:
         info: what the child side's ``info()`` returned.
+        side: the side output of the last step taken.
 
     Raises:
         SumoError: the child could not start, failed, or died.
+        ValueError: ``batch < 1`` or ``ahead < batch``.
     """
 
     conn: Any = None
@@ -359,12 +426,24 @@ class PipelinedTraffic:
                  ahead: int = 3, batch: int = 1) -> None:
         if batch < 1:
             raise ValueError(f"batch must be >= 1, got {batch}")
+        if ahead < batch:
+            raise ValueError(f"ahead must be >= batch ({batch}), got {ahead}")
         self._batch = int(batch)
+        self._ahead = int(ahead)
+        self._granted = 0  # steps asked of the child
+        self._consumed = 0  # steps taken by the loop
+        self._received = 0  # steps that arrived (taken or in _ready)
+        self._recent: deque[int] = deque(maxlen=2)  # times of the last two that arrived [ns]
         self._ready: deque[SideStep] = deque()
         self._pipe, self._proc = _start_child(factory)
         self._names: list[str] = []
+        self._pnames: list[str] = []
         self._wire = _StatesDecoder()
         self._collisions: list[Collision] = []
+        self._persons: PersonStates = PersonStates.empty()
+        self._fired: list[tuple[int, str]] = []
+        self._fired_actions: list[Action] = []
+        self._skipped: list[str] = []
         self.side: Any = None
         self._open = True
         self._joined = False
@@ -381,21 +460,29 @@ class PipelinedTraffic:
             self.close()
             raise SumoError(f"the traffic process did not start within {timeout_s} s") from None
         self.info = self._decode(first)
-        # the child runs up to `ahead` steps (whole batches) ahead of the loop
-        for _ in range(max(1, -(-ahead // self._batch))):
+        self._grant()
+
+    def _grant(self) -> None:
+        """Ask for batches while the child stays within ``ahead`` steps of the loop."""
+        while self._granted + self._batch <= self._consumed + self._ahead:
             self._ask()
 
     def _ask(self) -> None:
         """Ask the child for one more batch. When it is gone (it failed, or was killed), the
         reader still takes what it sent before: those steps come first, then its error or the
         end of the pipe, each a SumoError (never an OSError from here)."""
+        self._granted += self._batch
         try:
             self._pipe.send(self._batch)
         except OSError:  # BrokenPipeError, ConnectionResetError: the child is gone
             pass
 
-    def _receive(self) -> Any:
-        return self._decode(self._inbox.get())
+    def _receive(self) -> None:
+        """Wait for the next batch; queue its steps."""
+        steps = self._wire.decode(self._decode(self._inbox.get()))
+        self._ready.extend(steps)
+        self._received += len(steps)
+        self._recent.extend(s.states.t_ns for s in steps[-2:])
 
     def _decode(self, data: bytes | None) -> Any:
         if data is None:
@@ -409,16 +496,30 @@ class PipelinedTraffic:
         return payload
 
     def step(self) -> VehicleStates:
-        """The next step's states; on the first step of a batch, asks the child for the next
-        batch before returning."""
+        """The next step's states; then asks the child for more steps as the ``ahead``
+        rule allows."""
         if not self._ready:
-            self._ready.extend(self._wire.decode(self._receive()))
-            self._ask()
+            self._receive()
         out = self._ready.popleft()
+        self._consumed += 1
         self._names.extend(out.new_names)
+        self._pnames.extend(out.new_persons)
         self._collisions = list(out.collisions)
+        self._persons = out.persons if out.persons is not None else PersonStates.empty(
+            out.states.t_ns)
+        if out.fired:
+            self._fired.extend(out.fired)
+        if out.fired_actions:
+            self._fired_actions.extend(out.fired_actions)
+        if out.skipped:
+            self._skipped.extend(out.skipped)
         self.side = out.side
+        self._grant()
         return out.states
+
+    def persons(self) -> PersonStates:
+        """Persons present at the last step taken."""
+        return self._persons
 
     def collisions(self) -> list[Collision]:
         """Collisions SUMO reported in the last step."""
@@ -428,8 +529,74 @@ class PipelinedTraffic:
         """Every vehicle name seen so far; position = vehicle index."""
         return list(self._names)
 
+    def person_names(self) -> list[str]:
+        """Every person name seen so far; position = person index."""
+        return list(self._pnames)
+
+    def _produced_before_last(self) -> int | None:
+        """Time [ns] of step ``granted - 1``: the child may have computed up to step
+        ``granted``, so an action due by that step would land late. SUMO's steps are
+        uniform, so it follows from the last two steps that arrived (waits for two)."""
+        g = self._granted - 1
+        if g < 1:
+            return None
+        while self._received < min(2, g):
+            self._receive()
+        r, recent = self._received, self._recent
+        if g <= r:
+            return recent[-1] - (r - g) * (recent[-1] - recent[0]) if g < r else recent[-1]
+        return recent[-1] + (g - r) * (recent[-1] - recent[0])
+
+    def apply(self, actions: Sequence[Action]) -> list[str]:
+        """Send ``actions`` to the child; each takes effect right after the step with
+        ``t_ns >= at_ns``, as in this process. Returns [] (they take effect in the child;
+        targets that were not in the simulation: :meth:`skipped`).
+
+        Raises:
+            ConfigError: a malformed action.
+            SumoError: an action is due by a step the child may already have passed (at or
+                before step ``granted - 1``, granted <= taken + ``ahead``): "closed loop ran
+                ahead".
+        """
+        actions = tuple(actions)
+        if not actions:
+            return []
+        for a in actions:
+            check_action(a)
+        t = self._produced_before_last()
+        late = [a for a in actions if t is not None and a.at_ns <= t]
+        if late:
+            a = late[0]
+            raise SumoError(
+                f"closed loop ran ahead: action {a.kind!r} on {a.target!r} at {a.at_ns} ns "
+                f"is due by the step at {t} ns, which the traffic process may have passed "
+                f"(it runs up to {self._ahead} steps ahead; apply actions at least that far "
+                f"after the last step taken)")
+        try:
+            self._pipe.send(("apply", actions))
+        except OSError:  # the child is gone: the next step() says why
+            pass
+        return []
+
+    def skipped(self) -> list[str]:
+        """Targets of actions the child skipped (not in the simulation), up to the last step
+        taken."""
+        return list(self._skipped)
+
+    def fired(self) -> list[tuple[int, str]]:
+        """(t_ns, event name) of the events fired in the steps taken since the last call."""
+        out, self._fired = self._fired, []
+        return out
+
+    def fired_actions(self) -> list[Action]:
+        """The ``rsi_*`` actions of the events fired in the steps taken since the last
+        call."""
+        out, self._fired_actions = self._fired_actions, []
+        return out
+
     def brake_to_stop(self, name: str, decel: float, hold_s: float) -> bool:
-        """Not available mid-run: give scripted stops to the child side in advance."""
+        """Not available mid-run: give scripted stops to the child side in advance, or
+        :meth:`apply` a ``stop_in_lane`` action far enough ahead."""
         raise SumoError("PipelinedTraffic applies scripted stops in the traffic process; "
                         "pass them to the child side's factory")
 

@@ -2,13 +2,16 @@
 
 Vehicle state comes from TraCI variable subscriptions (position, speed, acceleration, angle,
 lane, lane position, signals), made once per vehicle when it departs, and is handed to the
-simulation as numpy columns (:class:`VehicleStates`). SUMO seconds become integer nanoseconds
-here, at the bridge.
+simulation as numpy columns (:class:`VehicleStates`); persons likewise (position, speed, angle,
+edge: :class:`PersonStates`). SUMO seconds become integer nanoseconds here, at the bridge.
+Actions (:class:`~v2x.traffic.Action`) and triggered events
+(:class:`~v2x.traffic.TriggeredEvent`) act between two SUMO steps.
 """
 
 from __future__ import annotations
 
 import importlib
+import math
 from collections.abc import Mapping, Sequence
 from itertools import chain
 from operator import itemgetter
@@ -18,10 +21,12 @@ from typing import Any
 import numpy as np
 
 from v2x.errors import SumoError
-from v2x.traffic._base import Collision, VehicleStates
+from v2x.traffic._actions import Action
+from v2x.traffic._base import Collision, PersonStates, VehicleStates
+from v2x.traffic._events import Scripting, TriggeredEvent
 from v2x.units import s_to_ns
 
-__all__ = ["SUBSCRIBED_VARS", "SumoTraffic", "sumo_command"]
+__all__ = ["PERSON_VARS", "SUBSCRIBED_VARS", "SumoTraffic", "sumo_command"]
 
 #: the variables subscribed for every vehicle (also used by the bare-SUMO benchmark baseline)
 # TraCI vehicle variable ids (the protocol's, as in traci.constants; a test compares them):
@@ -35,6 +40,15 @@ _POSITION = itemgetter(VAR_POSITION)
 _SCALARS = itemgetter(VAR_SPEED, VAR_ACCELERATION, VAR_ANGLE, VAR_LANEPOSITION, VAR_SIGNALS)
 _LANE = itemgetter(VAR_LANE_ID)
 _BRAKE_BIT = 1 << 3  # VEH_SIGNAL_BRAKELIGHT
+#: the variables subscribed for every person (TraCI person variable ids; VAR_ROAD_ID = 0x50)
+VAR_ROAD_ID = 0x50
+PERSON_VARS = (VAR_POSITION, VAR_SPEED, VAR_ANGLE, VAR_ROAD_ID)
+_P_SCALARS = itemgetter(VAR_SPEED, VAR_ANGLE)
+_ROAD = itemgetter(VAR_ROAD_ID)
+STAGE_WAITING = 1  # traci.constants.STAGE_WAITING: a person's <stop> stage
+SPEED_MODE_SCRIPT = 0  # no safe-speed clamping, no acceleration / deceleration limits
+SPEED_MODE_DEFAULT = 31  # SUMO's default: all checks on
+_LANE_HOLD_S = 1e7  # change_lane without hold_s: for the rest of the trip
 
 
 def sumo_command(net_file: Path, route_files: Sequence[Path], additional_files: Sequence[Path],
@@ -66,15 +80,18 @@ class SumoTraffic:
         cmd: the SUMO command line (see :func:`sumo_command`).
         classification: vehicle type id -> J2735 classification (int); unknown types get 0.
         use_traci: use TraCI over a socket instead of libsumo (needed for ``sumo-gui``).
+        events: triggered events, evaluated on every step (see :mod:`v2x.traffic._events`).
 
     Raises:
         SumoError: SUMO failed to start (bad network, missing file, ...), with SUMO's message.
+        ConfigError: a malformed event.
     """
 
     def __init__(self, cmd: Sequence[str], *, classification: Mapping[str, int] | None = None,
-                 use_traci: bool = False) -> None:
+                 use_traci: bool = False, events: Sequence[TriggeredEvent] = ()) -> None:
         self._classification = dict(classification or {})
         self._use_traci = use_traci
+        self._script = Scripting(events, self._act)
         module = "traci" if use_traci else "libsumo"
         try:
             self.conn: Any = importlib.import_module(module)
@@ -84,18 +101,28 @@ class SumoTraffic:
         self._open = True
         self._names: list[str] = []
         self._index: dict[str, int] = {}
-        # static per-vehicle attributes by index
         # static per-vehicle attributes by index, rows [0, len(self._names)) in use; grown by
         # doubling, so a step gathers them with one index instead of converting lists
         self._dims = np.zeros((64, 3))  # length, width, height [m]
         self._class = np.zeros(64, np.int16)
         self._name_arr = np.empty(64, dtype=object)
-        self._holds: list[tuple[float, str, str]] = []  # (time s, action, vehicle)
+        # persons: the same, numbered apart
+        self._pnames: list[str] = []
+        self._pindex: dict[str, int] = {}
+        self._pdims = np.zeros((16, 2))  # length, width [m]
+        self._pname_arr = np.empty(16, dtype=object)
+        self._pres: Mapping[str, Mapping[int, Any]] = {}
+        self._persons: PersonStates | None = PersonStates.empty()
+        self._t_ns = 0
+        # (time s, what, vehicle, speed): the second phase of brake / stop_in_lane
+        self._holds: list[tuple[float, str, str, float]] = []
+        self._decel: dict[str, float] = {}  # vehicles whose deceleration set_speed changed
         self._collisions: list[Collision] = []
 
     # -- stepping -------------------------------------------------------------------------
     def step(self) -> VehicleStates:
-        """Advance SUMO one step; return the state of the vehicles present after it.
+        """Advance SUMO one step; return the state of the vehicles present after it. Then
+        fire the triggered events on it and apply the actions due (they act on the next step).
 
         Raises:
             SumoError: SUMO failed during the step.
@@ -106,16 +133,28 @@ class SumoTraffic:
             t = conn.simulation.getTime()
             for vid in conn.simulation.getDepartedIDList():
                 self._on_depart(vid)
+            for pid in conn.simulation.getDepartedPersonIDList():
+                self._on_person_depart(pid)
             self._collisions = [Collision(c.collider, c.victim, float(c.colliderSpeed))
                                 for c in conn.simulation.getCollisions()]
             if self._holds:
                 self._apply_holds(t)
             res = conn.vehicle.getAllSubscriptionResults()
+            self._pres = conn.person.getAllSubscriptionResults() if self._pnames else {}
         except SumoError:
             raise
         except Exception as exc:
             raise SumoError(f"SUMO failed during a step: {exc}") from exc
-        return self._states(s_to_ns(t), res)
+        self._t_ns = t_ns = s_to_ns(t)
+        self._persons = None  # built when asked for
+        st = self._states(t_ns, res)
+        script = self._script
+        if len(script.queue) or len(script.engine):
+            ps = self.persons() if self._pnames else None
+            script.after_step(st, ps, self._index, self._pindex)
+        else:
+            script.queue.stepped(t_ns)
+        return st
 
     def _on_depart(self, vid: str) -> None:
         conn = self.conn
@@ -133,6 +172,19 @@ class SumoTraffic:
                          conn.vehicle.getHeight(vid))
         self._class[i] = self._classification.get(vtype, 0)
         self._name_arr[i] = vid
+
+    def _on_person_depart(self, pid: str) -> None:
+        person = self.conn.person
+        person.subscribe(pid, PERSON_VARS)
+        if pid in self._pindex:
+            return
+        i = self._pindex[pid] = len(self._pnames)
+        self._pnames.append(pid)
+        if i == self._pname_arr.size:
+            self._pdims = np.concatenate([self._pdims, np.zeros_like(self._pdims)])
+            self._pname_arr = np.concatenate([self._pname_arr, np.empty_like(self._pname_arr)])
+        self._pdims[i] = (person.getLength(pid), person.getWidth(pid))
+        self._pname_arr[i] = pid
 
     def _states(self, t_ns: int, res: Mapping[str, Mapping[int, Any]]) -> VehicleStates:
         vals = list(res.values())
@@ -160,7 +212,33 @@ class SumoTraffic:
             classification=self._class[idx],
         )
 
-    # -- queries and scripted actions -----------------------------------------------------
+    def persons(self) -> PersonStates:
+        """The persons present after the last step, in person index order."""
+        if self._persons is not None:
+            return self._persons
+        res = self._pres
+        vals = list(res.values())
+        n = len(vals)
+        if not n:
+            self._persons = PersonStates.empty(self._t_ns)
+            return self._persons
+        idx = np.fromiter(map(self._pindex.__getitem__, res), dtype=np.int64, count=n)
+        xy = np.fromiter(chain.from_iterable(map(_POSITION, vals)), np.float64,
+                         count=2 * n).reshape(n, 2)
+        table = np.fromiter(chain.from_iterable(map(_P_SCALARS, vals)), np.float64,
+                            count=2 * n).reshape(n, 2)
+        edge = np.array(list(map(_ROAD, vals)), dtype=object)
+        if n > 1 and not bool(np.all(idx[1:] > idx[:-1])):
+            order = np.argsort(idx, kind="stable")
+            idx, xy, table, edge = idx[order], xy[order], table[order], edge[order]
+        dims = self._pdims[idx]
+        self._persons = PersonStates(
+            t_ns=self._t_ns, names=self._pname_arr[idx], index=idx, x=xy[:, 0], y=xy[:, 1],
+            speed=table[:, 0], heading_deg=table[:, 1] % 360.0, length=dims[:, 0],
+            width=dims[:, 1], edge=edge)
+        return self._persons
+
+    # -- queries --------------------------------------------------------------------------
     def collisions(self) -> list[Collision]:
         """Collisions reported by SUMO in the last step."""
         return list(self._collisions)
@@ -169,37 +247,120 @@ class SumoTraffic:
         """Every vehicle id seen so far; position = vehicle index."""
         return list(self._names)
 
-    def brake_to_stop(self, name: str, decel: float, hold_s: float) -> bool:
-        """Brake vehicle ``name`` to a standstill at ``decel`` [m/s²], hold ``hold_s`` [s].
+    def person_names(self) -> list[str]:
+        """Every person id seen so far; position = person index."""
+        return list(self._pnames)
 
-        Uses ``vehicle.slowDown`` (linear speed reduction over v/decel seconds), then
-        ``setSpeed(0)`` until the hold ends, then gives control back to the car-following
-        model. Returns False when the vehicle is not in the simulation.
+    @property
+    def n_persons_seen(self) -> int:
+        """How many persons have appeared so far."""
+        return len(self._pnames)
+
+    # -- actions and events ---------------------------------------------------------------
+    def apply(self, actions: Sequence[Action]) -> list[str]:
+        """Queue ``actions``; each takes effect right after the step with ``t_ns >= at_ns``
+        (at once when that is the last step returned). Returns the targets of the actions
+        that took effect in this call and were not in the simulation (later ones:
+        :meth:`skipped`).
+
+        Raises:
+            ConfigError: a malformed action.
+            SumoError: an action was due after an earlier step than the last one ("closed
+                loop ran ahead"), or SUMO refused it.
+        """
+        return self._script.apply(actions)
+
+    def skipped(self) -> list[str]:
+        """Targets of every action so far that was not in the simulation when due."""
+        return list(self._script.skipped)
+
+    def fired(self) -> list[tuple[int, str]]:
+        """(t_ns, event name) of the events fired since the last call."""
+        return self._script.fired()
+
+    def fired_actions(self) -> list[Action]:
+        """The ``rsi_*`` actions of the events fired since the last call (``at_ns`` set)."""
+        return self._script.fired_actions()
+
+    def brake_to_stop(self, name: str, decel: float, hold_s: float) -> bool:
+        """Brake vehicle ``name`` to a standstill at ``decel`` [m/s²] now and hold ``hold_s``
+        [s] (a ``stop_in_lane`` action applied at once). Returns False when the vehicle is
+        not in the simulation."""
+        return self._act(Action(self._t_ns, name, "stop_in_lane", decel=decel, hold_s=hold_s))
+
+    def _act(self, a: Action) -> bool:
+        """Apply one action now; False when its target is not in the simulation.
+
+        ``brake`` / ``stop_in_lane``: ``vehicle.slowDown`` (linear speed reduction over
+        ``(v - speed) / decel`` seconds, speed mode 0 so that SUMO neither limits nor
+        overrides the deceleration), then ``setSpeed(speed)`` until ``release``
+        (``stop_in_lane``: after ``hold_s``).
         """
         conn = self.conn
-        if name not in conn.vehicle.getIDList():
-            return False
-        t = conn.simulation.getTime()
-        v = conn.vehicle.getSpeed(name)
-        brake_s = max(v / decel, 0.0)
-        conn.vehicle.setSpeedMode(name, 0)  # no safe-speed clamping: the brake is the script
-        conn.vehicle.slowDown(name, 0.0, brake_s)
-        self._holds.append((t + brake_s, "hold", name))
-        self._holds.append((t + brake_s + hold_s, "release", name))
+        name = a.target
+        try:
+            if a.kind == "cross":
+                if name not in conn.person.getIDList():
+                    return False
+                if conn.person.getStage(name, 0).type == STAGE_WAITING:
+                    conn.person.removeStage(name, 0)  # ends the wait: its walk begins
+                return True
+            veh = conn.vehicle
+            if name not in veh.getIDList():
+                return False
+            t = conn.simulation.getTime()
+            if a.kind != "change_lane":  # a new speed order replaces the pending phases
+                self._holds = [h for h in self._holds if h[2] != name]
+            if a.kind in ("brake", "stop_in_lane"):
+                v = veh.getSpeed(name)
+                target = 0.0 if a.kind == "stop_in_lane" else min(a.speed, v)
+                brake_s = max((v - target) / a.decel, 0.0)
+                veh.setSpeedMode(name, SPEED_MODE_SCRIPT)  # the brake is the script
+                veh.slowDown(name, target, brake_s)
+                self._holds.append((t + brake_s, "hold", name, target))
+                if a.kind == "stop_in_lane" and math.isfinite(a.hold_s):
+                    self._holds.append((t + brake_s + a.hold_s, "release", name, -1.0))
+            elif a.kind == "set_speed":
+                if math.isfinite(a.decel):
+                    self._decel.setdefault(name, veh.getDecel(name))
+                    veh.setDecel(name, a.decel)
+                veh.setSpeedMode(name, SPEED_MODE_DEFAULT)
+                veh.setSpeed(name, a.speed)
+            elif a.kind == "change_lane":
+                lanes = conn.edge.getLaneNumber(veh.getRoadID(name))
+                if a.lane >= lanes:
+                    raise SumoError(f"change_lane of {name!r}: lane index {a.lane} on an edge "
+                                    f"of {lanes} lanes")
+                veh.changeLane(name, a.lane, a.hold_s if math.isfinite(a.hold_s)
+                               else _LANE_HOLD_S)
+            elif a.kind == "release":
+                self._release(name)
+            else:  # pragma: no cover - check_action lets no other kind through
+                raise SumoError(f"action kind {a.kind!r} is not for SUMO")
+        except SumoError:
+            raise
+        except Exception as exc:
+            raise SumoError(f"SUMO refused action {a.kind!r} on {name!r}: {exc}") from exc
         return True
+
+    def _release(self, name: str) -> None:
+        veh = self.conn.vehicle
+        veh.setSpeed(name, -1.0)
+        veh.setSpeedMode(name, SPEED_MODE_DEFAULT)
+        if name in self._decel:
+            veh.setDecel(name, self._decel.pop(name))
 
     def _apply_holds(self, t: float) -> None:
         due = [h for h in self._holds if h[0] <= t + 1e-9]
         self._holds = [h for h in self._holds if h[0] > t + 1e-9]
         alive = set(self.conn.vehicle.getIDList())
-        for _, action, name in due:
+        for _, what, name, speed in due:
             if name not in alive:
                 continue
-            if action == "hold":
-                self.conn.vehicle.setSpeed(name, 0.0)
+            if what == "hold":
+                self.conn.vehicle.setSpeed(name, speed)
             else:
-                self.conn.vehicle.setSpeed(name, -1.0)
-                self.conn.vehicle.setSpeedMode(name, 31)
+                self._release(name)
 
     def close(self) -> None:
         """Close the simulation (idempotent)."""
