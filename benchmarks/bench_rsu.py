@@ -21,6 +21,7 @@ import sumolib
 
 import scenarios
 from roadside import build_rsus, junction_numbers
+from v2x.sim import RoadUsers
 from v2x.traffic import sumo_command
 from v2x.units import s_to_ns
 
@@ -55,7 +56,7 @@ def main() -> None:
             t_ns = s_to_ns(libsumo.simulation.getTime())
             t2 = time.perf_counter_ns()
             for r in rsus:
-                for o in r.transmit(t_ns):
+                for o in r.transmit(t_ns, RoadUsers.empty()):
                     if o.msg_type == "SPAT":
                         n_spat += 1
                     else:

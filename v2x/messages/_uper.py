@@ -1052,7 +1052,8 @@ def decode_frame(data: bytes, *, now_ns: int | None = None) -> Message:
         value = compiled_spec().decode("MessageFrame", bytes(data), check_constraints=True)
     except asn1tools.Error as exc:
         raise DecodeError(str(exc)) from exc
-    except (ValueError, IndexError, TypeError, KeyError) as exc:  # asn1tools internals
+    except (ValueError, IndexError, TypeError, KeyError,
+            NotImplementedError) as exc:  # asn1tools internals (lengths it does not decode)
         raise DecodeError(f"MessageFrame: {type(exc).__name__}: {exc}") from exc
     return _parse_frame(_ASN, value, now_ns)
 

@@ -86,8 +86,8 @@ from v2x.messages._uper import (
 from v2x.msgset import MSG_TYPES
 from v2x.recorder import Binary, Histogram, PairClock, PrrBins, Recorder, binary, categorical
 from v2x.sim._stages import Links, Receivers, TrafficWindow, Transmissions
-from v2x.sim._types import Outgoing, Roadside, RoadUsers, ScriptedStop
-from v2x.traffic import TrafficBackend, VehicleStates
+from v2x.sim._types import PERSON_NODE_BASE, Outgoing, Roadside, RoadUsers, ScriptedStop
+from v2x.traffic import Action, PersonStates, TrafficBackend, VehicleStates
 from v2x.units import G
 
 __all__ = ["RSU_NODE_BASE", "Outgoing", "Roadside", "RunSummary", "ScriptedStop", "SimConfig",
@@ -97,6 +97,7 @@ __all__ = ["RSU_NODE_BASE", "Outgoing", "Roadside", "RunSummary", "ScriptedStop"
 RSU_NODE_BASE = 1_000_000
 _BSM = MSG_TYPES.index("BSM")
 _CODE = {name: i for i, name in enumerate(MSG_TYPES)}
+_PEDESTRIAN_CLASS = 82  # J2735 / T/CSAE 53 BasicVehicleClass of a pedestrian
 _HARD_BRAKING = 0.4 * G  # [m/s²] deceleration that starts a hard-braking event
 _HARD_BRAKING_END = 0.3 * G  # [m/s²] below this the event ends (hysteresis, our choice: a dip
 #                              to 0.38 g inside one braking manoeuvre must not count it twice)
@@ -128,6 +129,7 @@ class SimConfig:
     forward: bool = True
     payload: str = "uper"  # BSM uplink payloads: "uper" (length-prefixed frames) or "json"
     stops: tuple[ScriptedStop, ...] = ()
+    event_names: tuple[str, ...] = ()  # the scenario's triggered events, in file order
     window_steps: int = 20  # steps processed together (see the module docstring)
     step_exact_channel: bool = False  # channel draws per step (window-independent results)
 
@@ -255,6 +257,7 @@ class Simulation:
         self.rsu_sampled = (np.random.default_rng(rsu_seq).random(n_r)
                             < config.reception_sample)
         self._pending_stops = sorted(config.stops, key=lambda s: s.at_ns)
+        self._event_number = {n: i for i, n in enumerate(config.event_names)}
         self._topic_info: dict[str, tuple[str, str]] = {}
         self._events: list[dict[str, np.ndarray]] = []  # the window's events, in step order
         # uplink topic of every RSU and message type, built (and validated) once
@@ -342,6 +345,7 @@ class Simulation:
             t[k] = st.t_ns
             sec[k] = sec_mark(cfg.start, st.t_ns)
             self._fire_stops(st.t_ns)
+            self._scripted_events(st.t_ns)
             if st.n:
                 veh.ensure(st)
             self._ground_truth(st)
@@ -356,24 +360,53 @@ class Simulation:
             sends.append(s + base)
             base += st.n
             states.append(st)
-            users = self._road_users(st) if self.roadside else None
+            users = self._road_users(st, self.traffic.persons()) if self.roadside else None
             rsu_out.extend((k, r, o) for r, unit in enumerate(self.roadside)
                            for o in unit.transmit(st.t_ns, users))
         return TrafficWindow.of(states, None, t, sec, np.concatenate(sends),
                                 np.concatenate(counts), rsu_out)
 
-    def _road_users(self, st: VehicleStates) -> RoadUsers:
+    def _road_users(self, st: VehicleStates, persons: PersonStates) -> RoadUsers:
         """What roadside sensors can see at this step: every vehicle (its centre: the front
-        bumper minus half its length along its heading) and, with SUMO persons, every
-        pedestrian; ``equipped`` from the run's equipage draw."""
+        bumper minus half its length along its heading; ``equipped`` from the run's equipage
+        draw) and every pedestrian (node ``PERSON_NODE_BASE + index``, never equipped)."""
         h = np.radians(st.heading_deg)
         half = st.length / 2.0
+        n_p = persons.n
         return RoadUsers(
-            node=st.index, ptc_type=np.ones(st.n, np.int8),
-            x=st.x - half * np.sin(h), y=st.y - half * np.cos(h), speed=st.speed,
-            heading_deg=st.heading_deg, accel=st.accel, length=st.length, width=st.width,
-            classification=st.classification.astype(np.int16),
-            equipped=self.veh.u[st.index, 0] < self.cfg.penetration)
+            node=np.concatenate([st.index, PERSON_NODE_BASE + persons.index]),
+            ptc_type=np.concatenate([np.ones(st.n, np.int8), np.full(n_p, 3, np.int8)]),
+            x=np.concatenate([st.x - half * np.sin(h), persons.x]),
+            y=np.concatenate([st.y - half * np.cos(h), persons.y]),
+            speed=np.concatenate([st.speed, persons.speed]),
+            heading_deg=np.concatenate([st.heading_deg, persons.heading_deg]),
+            accel=np.concatenate([st.accel, np.full(n_p, np.nan)]),
+            length=np.concatenate([st.length, persons.length]),
+            width=np.concatenate([st.width, persons.width]),
+            classification=np.concatenate([st.classification.astype(np.int16),
+                                           np.full(n_p, _PEDESTRIAN_CLASS, np.int16)]),
+            equipped=np.concatenate([self.veh.u[st.index, 0] < self.cfg.penetration,
+                                     np.zeros(n_p, bool)]))
+
+    def _scripted_events(self, t_ns: int) -> None:
+        """Events the traffic side fired at this step (recorded as ``event_fired``, value =
+        their position in the scenario's list) and their RSI actions, handed to every RSU
+        (each raises or clears the event if it is within its reach)."""
+        fired = self.traffic.fired()
+        if fired:
+            k = len(fired)
+            self._events.append({"t_ns": np.array([t for t, _ in fired], np.int64),
+                                 "kind": np.full(k, "event_fired", dtype=object),
+                                 "vehicle": np.full(k, -1, np.int64),
+                                 "other": np.full(k, -1, np.int64),
+                                 "value": np.array([self._event_number.get(n, -1)
+                                                    for _, n in fired], np.float64)})
+        for action in self.traffic.fired_actions():
+            for unit in self.roadside:
+                setter = getattr(unit, "raise_event" if action.kind == "rsi_raise"
+                                 else "clear_event", None)
+                if setter is not None:
+                    setter(action.target)
 
     # -- 2. transmit ---------------------------------------------------------------------
     def _transmit(self, w: TrafficWindow) -> Transmissions:
@@ -582,8 +615,6 @@ class Simulation:
             return
         st = w.states
         r = driver.react(st.index[rows], w.t_ns[w.step[rows]], st.speed[rows])
-        from v2x.traffic import Action  # the closed loop's one coupling to the backend
-
         names = self.veh.names
         actions = []
         for v, at, decel, release in zip(r.vehicle.tolist(), r.brake_at_ns.tolist(),
