@@ -38,9 +38,10 @@ rightmost lane):
   pedestrians on a crosswalk); at a traffic light the crossings get their own signal.
 * ``grid``: netgenerate's junction ids ``A0`` .. and edge ids ``A0A1`` (from ``A0`` to ``A1``).
 
-Signal timing: SUMO's fixed-time program for the ``signal`` type (``static``, ``actuated``,
+Signal timing: SUMO's program for the ``signal`` type (``static``, ``actuated``,
 ``delay_based``) with the yellow interval of the ITE formula :func:`ite_yellow_s` at the speed
-limit, rounded up to whole seconds (netconvert takes an integer), unless ``yellow_s`` is given.
+limit and the all-red interval of ITE's red clearance :func:`ite_red_clearance_s`, each rounded
+up to whole seconds (netconvert takes integers), unless ``yellow_s`` / ``all_red_s`` are given.
 
 Users add kinds with :func:`register_network`.
 """
@@ -80,6 +81,7 @@ __all__ = [
     "RoadNetwork",
     "build_network",
     "grid_junction_ids",
+    "ite_red_clearance_s",
     "ite_yellow_s",
     "parse_network",
     "register_network",
@@ -115,6 +117,26 @@ def ite_yellow_s(speed_mps: float, *, reaction_s: float = ITE_REACTION_S,
     return reaction_s + speed_mps / (2.0 * decel_mps2 + 2.0 * _G * grade)
 
 
+#: ITE red clearance: the length of the clearing vehicle, 20 ft [m]
+ITE_VEHICLE_LENGTH_M = 6.1
+
+
+def ite_red_clearance_s(width_m: float, speed_mps: float, *,
+                        vehicle_length_m: float = ITE_VEHICLE_LENGTH_M) -> float:
+    """ITE red clearance (all-red) interval ``r = (W + L) / v`` [s].
+
+    Args:
+        width_m: ``W``, from the stop line to the far side of the last conflicting lane [m];
+            generated networks take the cross road's width (all its lanes, both directions).
+        speed_mps: approach speed ``v`` [m/s] (the speed limit).
+        vehicle_length_m: ``L``, ITE 20 ft = 6.1 m.
+
+    Source: ITE, "Guidelines for Determining Traffic Signal Change and Clearance Intervals"
+    (2020). Two lanes each way of 3.5 m at 60 km/h: (14 + 6.1) / 16.67 = 1.21 s.
+    """
+    return (width_m + vehicle_length_m) / speed_mps
+
+
 class _Network(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -133,6 +155,8 @@ class GridNetwork(_Network):
     signal: Literal["static", "actuated", "delay_based"] = Field(
         "static", description="SUMO tlLogic type of the signalized junctions")
     yellow_s: int | None = Field(None, ge=1, le=10, description="yellow time [s]; default ITE")
+    all_red_s: int | None = Field(None, ge=0, le=10,
+                                  description="all-red time [s]; default ITE red clearance")
     crosswalks: bool = Field(False, description="sidewalks (lane 0) and crossings everywhere")
 
 
@@ -167,6 +191,8 @@ class IntersectionNetwork(_Network):
     signal_layout: Literal["opposites", "incoming"] = Field(
         "opposites", description="phases: opposite arms together, or one arm at a time")
     yellow_s: int | None = Field(None, ge=1, le=10, description="yellow time [s]; default ITE")
+    all_red_s: int | None = Field(None, ge=0, le=10,
+                                  description="all-red time [s]; default ITE red clearance")
     priority: Literal["EW", "NS", "right_before_left", "allway_stop"] = Field(
         "EW", description="unsignalized: the major road (EW or NS), or the junction rule")
     crosswalks: bool = Field(False, description="sidewalks and a crossing on every arm")
@@ -434,8 +460,15 @@ def _yellow(cfg: Any) -> int:
     return math.ceil(ite_yellow_s(cfg.speed_limit_kmh / 3.6) - 1e-9)
 
 
-def _tls_options(cfg: Any) -> list[str]:
-    return ["--tls.yellow.time", str(_yellow(cfg))]
+def _tls_options(cfg: Any, cross_width_m: float) -> list[str]:
+    if cfg.all_red_s is not None:
+        red = int(cfg.all_red_s)
+    else:
+        red = math.ceil(ite_red_clearance_s(cross_width_m, cfg.speed_limit_kmh / 3.6) - 1e-9)
+    out = ["--tls.yellow.time", str(_yellow(cfg))]
+    if red > 0:  # netconvert 1.28 turns an explicit 0 into a 1 s all-red phase
+        out += ["--tls.allred.time", str(red)]
+    return out
 
 
 # -- built-in builders ----------------------------------------------------------------------
@@ -452,7 +485,7 @@ def _build_grid(cfg: GridNetwork, folder: Path) -> Path:
            "--default.speed", f"{cfg.speed_limit_kmh / 3.6:.4f}",
            "--default.junctions.type", "priority",
            "--tls.set", ",".join(tls), "--tls.default-type", cfg.signal,
-           *_tls_options(cfg),
+           *_tls_options(cfg, 2 * cfg.lanes * cfg.lane_width_m),
            "--no-turnarounds", "true",
            "--seed", "1", "--output-file", str(raw)]
     if cfg.crosswalks:
@@ -544,7 +577,9 @@ def _build_intersection(cfg: IntersectionNetwork, folder: Path) -> Path:
         for arm in arms:
             ET.SubElement(connections, "crossing",
                           {"node": "C", "edges": f"{arm}_in {arm}_out", "priority": "true"})
-    extra = ["--tls.layout", cfg.signal_layout, *_tls_options(cfg)] if cfg.signalized else []
+    width = (2 * cfg.lanes + int(cfg.left_turn_lane)) * cfg.lane_width_m
+    extra = ["--tls.layout", cfg.signal_layout, *_tls_options(cfg, width)] \
+        if cfg.signalized else []
     return _netconvert(folder, nodes, edges, connections, extra)
 
 

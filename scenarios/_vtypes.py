@@ -37,7 +37,9 @@ events for 326 vehicles). Sources of the values:
 
 The generated traffic lights' yellow time follows the ITE formula (see
 :func:`scenarios.ite_yellow_s`), so a vehicle that cannot stop with its ``decel`` when the light
-turns yellow clears the stop line before red.
+turns yellow clears the stop line before red, and an ITE all-red interval
+(:func:`scenarios.ite_red_clearance_s`) lets vehicles still in the junction (left turners
+waiting inside it) clear before the conflicting green.
 """
 
 from __future__ import annotations
