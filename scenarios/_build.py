@@ -1,11 +1,10 @@
 """SUMO network and demand builders, on SUMO's own tools, cached by content digest.
 
-* Networks: ``netgenerate --grid`` for generated grids. The generated network is cartesian;
-  it is geo-referenced by writing its ``<location>`` element: the grid centre is placed at the
-  scenario's anchor projected to UTM 50N (EPSG:32650), ``netOffset = -(E0 - cx, N0 - cy)``, so
-  SUMO's ``simulation.convertGeo`` and :class:`v2x.geo.GeoFrame` (pyproj) agree.
+* Networks: :func:`scenarios.build_network` (kinds ``grid``, ``road``, ``intersection``,
+  ``path`` and registered ones; see :mod:`scenarios._networks`), geo-referenced at the anchor.
 * Demand: SUMO's ``randomTrips.py`` per vehicle class (validated routes through ``duarouter``),
-  vehicle types in an additional file.
+  random pedestrians and named participants (:mod:`scenarios._demand`), vehicle types
+  (:mod:`scenarios._vtypes`) in an additional file.
 
 Every generated file is cached under ``$V2X_CACHE`` (default ``~/.cache/v2x-testbed``) in a
 folder named by a SHA-256 digest of the inputs, the builder version and the SUMO version, so a
@@ -16,28 +15,29 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import re
 import shutil
-import subprocess
 import sys
 import tempfile
-import warnings
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import sumolib
-
-from scenarios._model import VEHICLE_CLASSES, Scenario
+from scenarios._demand import ParticipantSpec, find_tool, write_participants, write_pedestrians
+from scenarios._networks import (
+    _run,
+    build_network,
+    grid_junction_ids,
+    publish,
+    sumo_version,
+)
+from scenarios._vtypes import VEHICLE_CLASSES, VTYPE_ATTRIBUTES, write_vtypes
 from v2x._cache import cache_dir
-from v2x.errors import ConfigError, SumoError
 from v2x.geo import GeoFrame
 
 __all__ = ["BuiltScenario", "build", "cache_dir", "grid_junction_ids", "sumo_version"]
 
-_BUILDER_VERSION = "1"
+_BUILDER_VERSION = "2"
 
 
 @dataclass(frozen=True)
@@ -51,39 +51,18 @@ class BuiltScenario:
     sumo_version: str
 
 
-def sumo_version() -> str:
-    """The SUMO version of the installed ``eclipse-sumo`` wheel, e.g. ``"1.28.0"``."""
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version("eclipse-sumo")
-    except PackageNotFoundError:  # pragma: no cover - SUMO from elsewhere
-        out = _run([sumolib.checkBinary("sumo"), "--version"], what="sumo --version")
-        m = re.search(r"Version (\S+)", out)
-        return m.group(1) if m else "unknown"
-
-
-def grid_junction_ids(nx: int, ny: int) -> list[str]:
-    """netgenerate's ids of the ``nx x ny`` inner grid junctions: ``A0 .. <letter><ny-1>``."""
-    letters = [_grid_letter(i) for i in range(nx)]
-    return [f"{c}{j}" for c in letters for j in range(ny)]
-
-
-def _grid_letter(i: int) -> str:
-    # netgenerate names columns A..Z, then AA, AB, ... (sumolib/netgenerate convention)
-    s = ""
-    i += 1
-    while i:
-        i, r = divmod(i - 1, 26)
-        s = chr(65 + r) + s
-    return s
-
-
-def build(scenario: Scenario, *, seed: int | None = None) -> BuiltScenario:
+def build(scenario: Any, *, seed: int | None = None) -> BuiltScenario:
     """Build (or take from the cache) the network, vehicle types and routes of a scenario.
 
+    Route files, in this order: the network's own (``path`` kind ``route_files``), the
+    demand's ``route_files``, random vehicles (``vehicles_per_hour``), random pedestrians
+    (``pedestrians_per_hour``, when the scenario model has it), named participants
+    (``participants``, when the scenario model has them: objects with the fields of
+    :class:`scenarios.ParticipantSpec`, ``cls`` also read as ``class_``).
+
     Args:
-        scenario: a validated scenario.
+        scenario: a validated scenario (its ``network`` any registered network kind's model
+            or the dataclass ``NetworkConfig``).
         seed: the demand seed; default the scenario's seed.
 
     Raises:
@@ -92,14 +71,34 @@ def build(scenario: Scenario, *, seed: int | None = None) -> BuiltScenario:
     """
     seed = scenario.seed if seed is None else seed
     version = sumo_version()
-    net_file = _network(scenario, version)
+    net_file = build_network(scenario.network, None, scenario.geo)
     geo = GeoFrame.from_net(str(net_file))
-    vtypes = _vtypes(scenario, version)
-    routes = list(scenario.demand.route_files)
-    if scenario.demand.vehicles_per_hour:
-        routes.append(_random_routes(scenario, net_file, vtypes, seed, version))
+    vtypes = _vtypes(version)
+    d = scenario.demand
+    routes = [Path(p) for p in getattr(scenario.network, "route_files", ())]
+    routes += list(d.route_files)
+    if d.vehicles_per_hour:
+        routes.append(_random_routes(d, net_file, vtypes, seed, version))
+    pph = float(getattr(d, "pedestrians_per_hour", 0.0) or 0.0)
+    if pph > 0:
+        routes.append(_pedestrians(d, pph, net_file, seed, version))
+    participants = [_spec(p) for p in getattr(scenario, "participants", ())]
+    if participants:
+        routes.append(_participants(participants, net_file, version))
     return BuiltScenario(net_file=net_file, route_files=tuple(routes),
                          additional_files=(vtypes,), geo=geo, sumo_version=version)
+
+
+def _spec(p: Any) -> ParticipantSpec:
+    if isinstance(p, ParticipantSpec):
+        return p
+    cls = getattr(p, "cls", None) or getattr(p, "class_", None) or getattr(p, "vclass", None)
+    edges = tuple(getattr(p, "edges", ()) or getattr(p, "route", ()) or ())
+    return ParticipantSpec(id=p.id, cls=cls, lane=getattr(p, "lane", None),
+                           pos_m=float(getattr(p, "pos_m", 0.0)),
+                           speed_kmh=getattr(p, "speed_kmh", 0.0),
+                           depart_ns=int(getattr(p, "depart_ns", 0)),
+                           equipped=bool(getattr(p, "equipped", True)), edges=edges)
 
 
 def _digest(payload: dict[str, Any]) -> str:
@@ -113,127 +112,51 @@ def _cached(kind: str, payload: dict[str, Any], filename: str) -> tuple[Path, bo
     return target, target.is_file()
 
 
-def _publish(tmp: Path, target: Path) -> None:
-    """Move a finished file into the cache atomically (parallel runs may race).
-
-    Raises ConfigError naming the cache folder when it cannot be written."""
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(tmp, target)
-    except OSError as exc:
-        raise ConfigError(f"cannot write the cache folder {cache_dir()} ({exc}); set V2X_CACHE "
-                          "to a writable folder", key="V2X_CACHE", value=str(cache_dir())) \
-            from exc
-
-
-def _run(cmd: list[str], *, what: str, cwd: Path | None = None) -> str:
-    try:
-        proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=600)
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        raise SumoError(f"{what} could not run: {exc}") from exc
-    if proc.returncode != 0:
-        tail = (proc.stderr or proc.stdout).strip()[-2000:]
-        raise SumoError(f"{what} failed with exit code {proc.returncode}:\n{tail}")
-    return proc.stdout
-
-
-def _network(scenario: Scenario, version: str) -> Path:
-    net = scenario.network
-    if net.kind == "file":
-        if net.path is None:
-            raise ConfigError("network kind 'file' needs a path", key="network.path")
-        GeoFrame.from_net(str(net.path))  # raises ConfigError if not geo-referenced
-        return net.path
-    payload = {"builder": _BUILDER_VERSION, "sumo": version, "network": net.__dict__,
-               "geo": scenario.geo.__dict__}
-    target, hit = _cached("net", payload, "grid.net.xml")
-    if hit:
-        return target
-    tls = grid_junction_ids(net.junctions_x, net.junctions_y)
-    with tempfile.TemporaryDirectory(prefix="v2x-net-") as tmpd:
-        raw = Path(tmpd) / "raw.net.xml"
-        _run([sumolib.checkBinary("netgenerate"), "--grid",
-              "--grid.x-number", str(net.junctions_x), "--grid.y-number", str(net.junctions_y),
-              "--grid.length", str(net.block_length_m),
-              "--grid.attach-length", str(net.attach_length_m),
-              "--default.lanenumber", str(net.lanes),
-              "--default.lanewidth", str(net.lane_width_m),
-              "--default.speed", f"{net.speed_limit_kmh / 3.6:.4f}",
-              "--default.junctions.type", "priority",
-              "--tls.set", ",".join(tls), "--tls.default-type", net.signal,
-              "--no-turnarounds", "true",
-              "--seed", "1", "--output-file", str(raw)], what="netgenerate")
-        out = Path(tmpd) / "grid.net.xml"
-        _georeference(raw, out, scenario)
-        _publish(out, target)
-    return target
-
-
-def _georeference(raw: Path, out: Path, scenario: Scenario) -> None:
-    """Write ``<location>`` so the grid centre lands on the anchor in the scenario's CRS."""
-    text = raw.read_text(encoding="utf-8")
-    m = re.search(r"<location [^>]*/>", text)
-    if m is None:
-        raise SumoError(f"netgenerate wrote no <location> element in {raw}")
-    conv = re.search(r'convBoundary="([^"]+)"', m.group(0))
-    if conv is None:
-        raise SumoError(f"no convBoundary in {m.group(0)}")
-    x0, y0, x1, y1 = (float(v) for v in conv.group(1).split(","))
-    cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
-    frame = GeoFrame(crs=scenario.geo.crs)
-    e0, n0 = frame.project(scenario.geo.anchor_lat, scenario.geo.anchor_lon)
-    ox, oy = -(e0 - cx), -(n0 - cy)
-    proj = _proj4(scenario.geo.crs)
-    lat0, lon0 = frame.to_latlon(x0 - ox, y0 - oy)
-    lat1, lon1 = frame.to_latlon(x1 - ox, y1 - oy)
-    loc = (f'<location netOffset="{ox!r},{oy!r}" convBoundary="{conv.group(1)}" '
-           f'origBoundary="{float(lon0)!r},{float(lat0)!r},{float(lon1)!r},{float(lat1)!r}" '
-           f'projParameter="{proj}"/>')
-    out.write_text(text.replace(m.group(0), loc), encoding="utf-8")
-
-
-def _proj4(crs: str) -> str:
-    import pyproj
-
-    try:
-        with warnings.catch_warnings():  # "lose projection information": fine for UTM / TM
-            warnings.simplefilter("ignore", UserWarning)
-            return pyproj.CRS.from_user_input(crs).to_proj4()
-    except pyproj.exceptions.CRSError as exc:
-        raise ConfigError(f"unknown CRS {crs!r}", key="geo.crs", value=crs) from exc
-
-
-def _vtypes(scenario: Scenario, version: str) -> Path:
-    payload = {"builder": _BUILDER_VERSION, "sumo": version, "classes": VEHICLE_CLASSES}
+def _vtypes(version: str) -> Path:
+    table = {k: {a: v[a] for a in VTYPE_ATTRIBUTES} for k, v in VEHICLE_CLASSES.items()}
+    payload = {"builder": _BUILDER_VERSION, "sumo": version, "classes": table}
     target, hit = _cached("vtypes", payload, "vtypes.add.xml")
     if hit:
         return target
-    root = ET.Element("additional")
-    for name, spec in VEHICLE_CLASSES.items():
-        attrs = {"id": name}
-        for k in ("vClass", "length", "width", "height", "accel", "decel", "emergencyDecel",
-                  "maxSpeed", "color"):
-            attrs[k] = str(spec[k])
-        attrs["sigma"] = "0.5"
-        ET.SubElement(root, "vType", attrs)
-    ET.indent(root)
-    fd, tmp = tempfile.mkstemp(suffix=".xml", dir=cache_dir() if cache_dir().exists() else None)
-    os.close(fd)
-    ET.ElementTree(root).write(tmp, encoding="utf-8", xml_declaration=True)
-    _publish(Path(tmp), target)
+    with tempfile.TemporaryDirectory(prefix="v2x-vtypes-") as tmpd:
+        out = write_vtypes(Path(tmpd) / "vtypes.add.xml")
+        publish(out, target)
     return target
 
 
-def _random_routes(scenario: Scenario, net_file: Path, vtypes: Path, seed: int,
-                   version: str) -> Path:
-    d = scenario.demand
+def _pedestrians(d: Any, per_hour: float, net_file: Path, seed: int, version: str) -> Path:
+    payload = {"builder": _BUILDER_VERSION, "sumo": version, "net": _file_digest(net_file),
+               "seed": seed, "begin": d.begin_ns, "end": d.end_ns, "pph": per_hour}
+    target, hit = _cached("routes", payload, "pedestrians.rou.xml")
+    if hit:
+        return target
+    with tempfile.TemporaryDirectory(prefix="v2x-peds-") as tmpd:
+        out = write_pedestrians(net_file, Path(tmpd) / "pedestrians.rou.xml", per_hour=per_hour,
+                                begin_ns=d.begin_ns, end_ns=d.end_ns, seed=seed * 31 + 997)
+        publish(out, target)
+    return target
+
+
+def _participants(specs: list[ParticipantSpec], net_file: Path, version: str) -> Path:
+    payload = {"builder": _BUILDER_VERSION, "sumo": version, "net": _file_digest(net_file),
+               "participants": [s.__dict__ for s in specs]}
+    target, hit = _cached("routes", payload, "participants.rou.xml")
+    if hit:
+        return target
+    with tempfile.TemporaryDirectory(prefix="v2x-participants-") as tmpd:
+        out = write_participants(specs, Path(tmpd) / "participants.rou.xml", net_file=net_file)
+        publish(out, target)
+    return target
+
+
+def _random_routes(d: Any, net_file: Path, vtypes: Path, seed: int, version: str) -> Path:
     payload = {"builder": _BUILDER_VERSION, "sumo": version, "net": _file_digest(net_file),
                "vtypes": _file_digest(vtypes), "seed": seed, "begin": d.begin_ns,
                "end": d.end_ns, "vph": dict(d.vehicles_per_hour)}
     target, hit = _cached("routes", payload, "demand.rou.xml")
     if hit:
         return target
-    random_trips = _find_tool("randomTrips.py")
+    random_trips = find_tool("randomTrips.py")
     begin_s, end_s = d.begin_ns / 1e9, d.end_ns / 1e9
     vehicles: list[tuple[float, int, ET.Element]] = []
     with tempfile.TemporaryDirectory(prefix="v2x-demand-") as tmpd:
@@ -263,27 +186,8 @@ def _random_routes(scenario: Scenario, net_file: Path, vtypes: Path, seed: int,
         ET.indent(root)
         out = Path(tmpd) / "demand.rou.xml"
         ET.ElementTree(root).write(out, encoding="utf-8", xml_declaration=True)
-        _publish(out, target)
+        publish(out, target)
     return target
-
-
-def _find_tool(name: str) -> Path:
-    """Locate a script of SUMO's ``tools`` folder (shipped inside the eclipse-sumo wheel)."""
-    candidates = []
-    home = os.environ.get("SUMO_HOME")
-    if home:
-        candidates.append(Path(home) / "tools" / name)
-    try:
-        import sumo  # the eclipse-sumo wheel
-
-        candidates.append(Path(sumo.__file__).resolve().parent / "tools" / name)
-    except ImportError:  # pragma: no cover
-        pass
-    for c in candidates:
-        if c.is_file():
-            return c
-    raise SumoError(f"SUMO tool {name} not found (looked in {', '.join(map(str, candidates))}); "
-                    "install eclipse-sumo or set SUMO_HOME")
 
 
 def _file_digest(path: Path) -> str:

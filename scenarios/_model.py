@@ -37,11 +37,11 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from scenarios._vtypes import VEHICLE_CLASSES
 from v2x.errors import ConfigError
 from v2x.units import format_duration, parse_duration
 
 __all__ = [
-    "VEHICLE_CLASSES",
     "ChannelConfig",
     "Criterion",
     "DemandConfig",
@@ -55,23 +55,6 @@ __all__ = [
     "ScriptedEvent",
     "load_scenario",
 ]
-
-#: Vehicle classes a scenario's demand may name, with their SUMO vType and message-set
-#: class (J2735 VehicleType classification values used by T/CSAE 53 ``vehicleClass``).
-VEHICLE_CLASSES: dict[str, dict[str, Any]] = {
-    "passenger": {"vClass": "passenger", "length": 4.8, "width": 1.8, "height": 1.5,
-                  "accel": 2.6, "decel": 4.5, "emergencyDecel": 9.0, "maxSpeed": 50.0,
-                  "classification": 10, "color": "yellow"},
-    "bus": {"vClass": "bus", "length": 12.0, "width": 2.5, "height": 3.2,
-            "accel": 1.2, "decel": 4.0, "emergencyDecel": 7.0, "maxSpeed": 25.0,
-            "classification": 50, "color": "blue"},
-    "sanitation_truck": {"vClass": "truck", "length": 8.5, "width": 2.5, "height": 3.2,
-                         "accel": 1.0, "decel": 4.0, "emergencyDecel": 7.0, "maxSpeed": 20.0,
-                         "classification": 25, "color": "green"},
-    "logistics_van": {"vClass": "delivery", "length": 6.0, "width": 2.1, "height": 2.6,
-                      "accel": 2.0, "decel": 4.5, "emergencyDecel": 8.0, "maxSpeed": 30.0,
-                      "classification": 20, "color": "white"},
-}
 
 _ID = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 _OPS = ("<", "<=", ">", ">=", "==", "!=")
