@@ -270,3 +270,76 @@ def test_ebw_and_fcw_run_side_by_side(tmp_path: Path) -> None:
     # FCW: gap(t) = 40.5 - 10 t - 2 t² (lead decelerating at 4 m/s²), closing 10 + 4 t:
     # t = 0.6 s: 33.78 / 12.4 = 2.72 s (not below 2.7), t = 0.7 s: 32.52 / 12.8 = 2.54 s
     assert w.set_index("app").loc["FCW", "t_ns"] == 700_000_000
+
+
+def _closed_loop(tmp_path: Path, *, window: int, driver: bool, channel: str) -> Path:
+    """A lead braking at 6 m/s² from 20 m/s, 50 m ahead (front bumpers) of a host at
+    20 m/s: FCW and EBW on, and (``driver``) a warned driver braking after 1 s at 6 m/s²."""
+    from v2x.apps import DriverConfig, DriverReaction
+
+    vehicles = [ScriptedVehicle("host", 0.0, 0.0, 0.0, 20.0),
+                ScriptedVehicle("lead", 0.0, 50.0, 0.0, 20.0, accel=-6.0)]
+    reaction = (DriverReaction(DriverConfig(enabled=True, reaction_s=1.0, decel_mps2=6.0,
+                                            hold_s=2.0), step_ns=100_000_000)
+                if driver else None)
+    cfg = SimConfig(start=START, duration_ns=6_000_000_000, reception_sample=1.0,
+                    apps=(make_app("fcw"), make_app("ebw")), driver=reaction,
+                    window_steps=window, step_exact_channel=True)
+
+    async def go() -> None:
+        with Recorder(tmp_path) as rec:
+            sim = Simulation(traffic=ScriptedTraffic(vehicles), roadside=[],
+                             channel=make_channel(channel), geo=_geo(), recorder=rec,
+                             config=cfg, seed=7)
+            async with MemoryBus() as bus:
+                await sim.run(bus)
+
+    asyncio.run(go())
+    return tmp_path
+
+
+def _min_gap(run: Path) -> float:
+    tr = pd.read_parquet(run / "trajectories.parquet")
+    host = tr[tr["vehicle"] == 0].set_index("t_ns")["y"]
+    lead = tr[tr["vehicle"] == 1].set_index("t_ns")["y"] - 4.8
+    return float((lead - host).min())
+
+
+def test_closed_loop_a_warned_driver_stops_behind_a_braking_lead(tmp_path: Path) -> None:
+    # EBW warns at the first BSM (t = 0.1 s, hardBraking: 6 > 3.92 m/s²); the driver brakes
+    # after 1.0 s, at t = 1.1 s, from 20 m/s at 6 m/s²: host front at 22 + 33.3 = 55.3 m;
+    # the lead stops with its front at 50 + 20²/12 = 83.3 m, rear at 78.5 m: 23.2 m apart
+    # (the scripted kinematics integrate per 0.1 s step: within 0.5 m)
+    with_v2x = _closed_loop(tmp_path / "on", window=11, driver=True, channel="ideal")
+    assert _min_gap(with_v2x) == pytest.approx(78.5 - 55.3, abs=0.5)
+    ev = pd.read_parquet(with_v2x / "events.parquet")
+    brakes = ev[ev["kind"] == "driver_brake"]
+    assert brakes["t_ns"].tolist()[0] == 1_100_000_000 and brakes["vehicle"].tolist()[0] == 0
+    # without the driver reacting, the host drives into the stopped lead (the gap goes
+    # negative: 20 m/s for 6 s covers 120 m, the lead's rear is at 78.5 m)
+    without = _closed_loop(tmp_path / "off", window=11, driver=False, channel="ideal")
+    assert _min_gap(without) < -30.0
+
+
+@pytest.mark.parametrize("window", [4, 11])
+def test_closed_loop_recording_equals_the_step_by_step_run(tmp_path: Path,
+                                                            window: int) -> None:
+    # the TR 37.885 channel draws per step in a closed loop: windows of 4 and 11 steps give
+    # the recording of the run processed one step at a time, table for table
+    one = _closed_loop(tmp_path / "one", window=1, driver=True, channel="tr37885-urban")
+    many = _closed_loop(tmp_path / "many", window=window, driver=True,
+                        channel="tr37885-urban")
+    for table in ("trajectories", "transmissions", "receptions", "warnings", "events",
+                  "prr_bins", "latency_hist", "ipg_hist"):
+        a = pd.read_parquet(one / f"{table}.parquet")
+        b = pd.read_parquet(many / f"{table}.parquet")
+        pd.testing.assert_frame_equal(a, b, check_categorical=False, obj=table)
+    assert len(pd.read_parquet(one / "warnings.parquet")) >= 1
+
+
+def test_a_window_longer_than_the_reaction_time_is_refused() -> None:
+    from v2x.apps import DriverConfig, DriverReaction
+
+    reaction = DriverReaction(DriverConfig(enabled=True, reaction_s=0.5), step_ns=100_000_000)
+    with pytest.raises(ValueError, match="reaction time"):
+        SimConfig(start=START, duration_ns=1_000_000_000, driver=reaction, window_steps=7)
