@@ -139,9 +139,7 @@ def _run(cmd: list[str], *, what: str, cwd: Path | None = None) -> str:
 
 def _network(scenario: Scenario, version: str) -> Path:
     net = scenario.network
-    if net.kind == "file":
-        if net.path is None:
-            raise ConfigError("network kind 'file' needs a path", key="network.path")
+    if net.kind == "path":
         GeoFrame.from_net(str(net.path))  # raises ConfigError if not geo-referenced
         return net.path
     payload = {"builder": _BUILDER_VERSION, "sumo": version, "network": net.__dict__,
