@@ -257,7 +257,8 @@ class Scenario(Section):
             if duration_ns is not None and at_ns is not None and at_ns >= duration_ns:
                 raise FieldProblem("is after the end of the scenario", key=at_key)
             if item.name in names:
-                raise FieldProblem(f"names event {item.name!r} twice", key=f"[{i}].name")
+                raise FieldProblem(f"names event {item.name!r} twice", key=f"[{i}].name",
+                                   value=item.name)
             names.add(item.name)
             for j, act in enumerate(item.actions):
                 if act.kind.startswith("rsi_") and act.target not in rsi_ids:
@@ -521,10 +522,10 @@ def _parse_item(item: str) -> tuple[str, Any]:
 
 def _set_key(doc: dict[str, Any], key: str, value: Any, item: str) -> None:
     try:
-        tokens = _tokens(key)
+        tokens = _tokens(key) if all(key.split(".")) and " " not in key else []
     except ValueError:
         tokens = []
-    if not tokens or any(t == "" for t in tokens):
+    if not tokens:
         raise ConfigError("not a dotted key (e.g. applications.fcw.enabled or "
                           "events[0].trigger.value)", file="--set", key=key, value=item)
     data: Any = doc
