@@ -29,7 +29,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field, ValidationError, ValidationInfo
 
-from scenarios._fields import FieldProblem, Section, duration, problem_of
+from scenarios._fields import Duration, FieldProblem, Section, problem_of
 
 __all__ = [
     "ApplicationConfig",
@@ -54,7 +54,7 @@ class FcwConfig(ApplicationConfig):
 
     enabled: bool = Field(True, description="run FCW")
     ttc_threshold_s: float = Field(2.7, gt=0.0, description="warn when TTC is below [s]")
-    hold_ns: duration() = Field("0.5 s", alias="hold", validate_default=True,  # type: ignore[valid-type]
+    hold_ns: Duration = Field("0.5 s", alias="hold", validate_default=True,
                                 description="keep a warning this long after its last cause")
     range_m: float = Field(150.0, gt=0.0, description="ignore remotes farther than [m]")
 
@@ -63,7 +63,7 @@ class EbwConfig(ApplicationConfig):
     """Emergency brake warning, from the hardBraking event of received BSMs."""
 
     range_m: float = Field(300.0, gt=0.0, description="warn for braking vehicles within [m]")
-    max_age_ns: duration() = Field("1 s", alias="max_age", validate_default=True,  # type: ignore[valid-type]
+    max_age_ns: Duration = Field("1 s", alias="max_age", validate_default=True,
                                    description="ignore information older than this")
 
 
@@ -93,7 +93,8 @@ def validate_applications(value: Any, info: ValidationInfo) -> dict[str, BaseMod
     an unknown application (the message lists the known ones).
     """
     if not isinstance(value, Mapping):
-        raise ValueError(f"expected a table, got {value!r}")
+        # ValueError, not TypeError: pydantic turns ValueError into a validation error
+        raise ValueError(f"expected a table, got {value!r}")  # noqa: TRY004
     models = application_models()
     out: dict[str, BaseModel] = {}
     for name, table in value.items():

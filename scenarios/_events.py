@@ -27,7 +27,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Discriminator, Field, Tag, model_validator
 
-from scenarios._fields import FieldProblem, Section, duration, tuple_of
+from scenarios._fields import AS_TUPLE, Duration, DurationOrZero, FieldProblem, Section
 from v2x.units import format_duration
 
 __all__ = [
@@ -61,7 +61,7 @@ class TimeTrigger(Section):
     """Fires at ``at`` after the start of the scenario."""
 
     kind: Literal["time"]
-    at_ns: duration(positive=False) = Field(alias="at")  # type: ignore[valid-type]
+    at_ns: DurationOrZero = Field(alias="at")
 
 
 class PairTrigger(Section):
@@ -148,7 +148,7 @@ class StopInLaneAction(_Targeted):
 
     kind: Literal["stop_in_lane"]
     decel: _Decel = 6.0
-    hold_ns: duration() = Field("5 s", alias="hold", validate_default=True)  # type: ignore[valid-type]
+    hold_ns: Duration = Field("5 s", alias="hold", validate_default=True)
 
 
 class ReleaseAction(_Targeted):
@@ -187,7 +187,7 @@ class ScriptedEvent(Section):
 
     name: _Id
     trigger: EventTrigger
-    actions: Annotated[tuple_of(EventAction), Field(min_length=1)]  # type: ignore[valid-type]
+    actions: Annotated[Annotated[tuple[EventAction, ...], AS_TUPLE], Field(min_length=1)]
     once: bool = True
 
 
@@ -196,10 +196,10 @@ class StopEvent(Section):
     ``decel`` [m/s²] and holds for ``hold``. Converted to a :class:`ScriptedEvent`."""
 
     kind: Literal["stop"]
-    at_ns: duration(positive=False) = Field(alias="at")  # type: ignore[valid-type]
+    at_ns: DurationOrZero = Field(alias="at")
     vehicle: _Id
     decel: _Decel = 6.0
-    hold_ns: duration() = Field("5 s", alias="hold", validate_default=True)  # type: ignore[valid-type]
+    hold_ns: Duration = Field("5 s", alias="hold", validate_default=True)
 
     def to_event(self, name: str) -> ScriptedEvent:
         """The same event in the trigger + actions form."""

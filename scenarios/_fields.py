@@ -5,11 +5,12 @@ unknown keys (a typo must not silently fall back to a default) and converts noth
 (strict mode: ``lanes = "2"`` or ``enabled = 1`` are errors; an integer is accepted where a
 float is expected). Field types for what TOML cannot say by itself:
 
-* :func:`duration` -- a duration string with a unit (``"100 ms"``, parsed by
-  :func:`v2x.units.parse_duration`), held as integer nanoseconds; dumped back as a string.
+* :data:`Duration`, :data:`DurationOrZero` (:func:`duration_parser` for bounds) -- a
+  duration string with a unit (``"100 ms"``, parsed by :func:`v2x.units.parse_duration`),
+  held as integer nanoseconds; dumped back as a string.
 * :data:`ScenarioFile` -- a path relative to the scenario folder, which must exist; held
   absolute.
-* :func:`tuple_of` -- a TOML array held as a tuple.
+* ``Annotated[tuple[X, ...], AS_TUPLE]`` -- a TOML array held as a tuple.
 
 :func:`config_error` maps pydantic's ``ValidationError`` to the project's
 :class:`~v2x.errors.ConfigError` at the boundary: the dotted key (``events[2].trigger.value``),
@@ -42,14 +43,18 @@ from v2x.errors import ConfigError
 from v2x.units import format_duration, parse_duration
 
 __all__ = [
+    "AS_TUPLE",
     "DURATION_PATTERN",
+    "DURATION_SCHEMA",
+    "DURATION_TEXT",
+    "Duration",
+    "DurationOrZero",
     "FieldProblem",
     "ScenarioFile",
     "Section",
     "config_error",
-    "duration",
+    "duration_parser",
     "problem_of",
-    "tuple_of",
 ]
 
 #: JSON Schema pattern of a duration string (what :func:`v2x.units.parse_duration` reads)
@@ -106,18 +111,18 @@ def _as_tuple(value: Any) -> Any:
     return tuple(value) if isinstance(value, list) else value
 
 
-def tuple_of(item: Any) -> Any:
-    """A TOML array of ``item``, held as a tuple."""
-    return Annotated[tuple[item, ...], BeforeValidator(_as_tuple)]
+#: a TOML array held as a tuple: ``Annotated[tuple[X, ...], AS_TUPLE]``
+AS_TUPLE = BeforeValidator(_as_tuple)
 
 
 def _format(ns: int) -> str:
     return format_duration(ns) if ns else "0 s"
 
 
-def duration(*, positive: bool = True, lo_ns: int | None = None,
-             hi_ns: int | None = None) -> Any:
-    """A duration field: a string with a unit in the file, integer nanoseconds in the model.
+def duration_parser(*, positive: bool = True, lo_ns: int | None = None,
+                    hi_ns: int | None = None) -> BeforeValidator:
+    """The validator of a duration field: a string with a unit in the file, integer
+    nanoseconds in the model.
 
     Args:
         positive: refuse zero (negative durations cannot be written).
@@ -131,8 +136,8 @@ def duration(*, positive: bool = True, lo_ns: int | None = None,
             ns = ((value.days * 86_400 + value.seconds) * 1_000_000 + value.microseconds) * 1000
         else:
             if not isinstance(value, str):
-                raise ValueError(f"expected a duration string with a unit such as '100 ms', "
-                                 f"got {value!r}")
+                raise ValueError(  # noqa: TRY004 (pydantic maps ValueError)
+                    f"expected a duration string with a unit such as '100 ms', got {value!r}")
             try:
                 ns = parse_duration(value)
             except ConfigError as exc:
@@ -145,9 +150,18 @@ def duration(*, positive: bool = True, lo_ns: int | None = None,
                              f"got {value!r}")
         return ns
 
-    schema: dict[str, Any] = {"type": "string", "pattern": DURATION_PATTERN}
-    return Annotated[int, BeforeValidator(parse), PlainSerializer(_format),
-                     WithJsonSchema(schema)]
+    return BeforeValidator(parse)
+
+
+#: how a duration is written back (``model_dump``) and described in the JSON Schema
+DURATION_TEXT = PlainSerializer(_format)
+DURATION_SCHEMA = WithJsonSchema({"type": "string", "pattern": DURATION_PATTERN})
+
+#: a positive duration: a string with a unit in the file, integer nanoseconds in the model
+Duration = Annotated[int, duration_parser(), DURATION_TEXT, DURATION_SCHEMA]
+#: a duration that may be zero (an instant after the start: ``at``, ``begin``, ``depart``)
+DurationOrZero = Annotated[int, duration_parser(positive=False), DURATION_TEXT,
+                           DURATION_SCHEMA]
 
 
 def _scenario_file(value: Any, info: ValidationInfo) -> Path:
@@ -284,7 +298,7 @@ def _tokens(key: str) -> list[str | int]:
         while rest:
             idx, _, rest = rest.partition("]")
             out.append(int(idx))
-            rest = rest[1:] if rest.startswith("[") else rest
+            rest = rest.removeprefix("[")
     return out
 
 

@@ -111,13 +111,13 @@ from scenarios._applications import (
 )
 from scenarios._events import ScriptedEvent, StopEvent, TimeTrigger, event_item
 from scenarios._fields import (
+    AS_TUPLE,
+    Duration,
     FieldProblem,
     Section,
     _lookup,
     _tokens,
     config_error,
-    duration,
-    tuple_of,
 )
 from scenarios._networks import GridNetwork, NetworkConfig
 from scenarios._sections import (
@@ -175,17 +175,17 @@ class Scenario(Section):
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$", description="stable scenario id")
     title: str = Field("", description="default: the id")
     title_zh: str = ""
-    tags: tuple_of(str) = ()  # type: ignore[valid-type]
+    tags: Annotated[tuple[str, ...], AS_TUPLE] = ()
     start: start_instant = Field(description="ISO 8601 with offset, Beijing time (+08:00)")
-    duration_ns: duration() = Field(alias="duration")  # type: ignore[valid-type]
-    step_ns: duration() = Field("100 ms", alias="step", validate_default=True)  # type: ignore[valid-type]
+    duration_ns: Duration = Field(alias="duration")
+    step_ns: Duration = Field("100 ms", alias="step", validate_default=True)
     seed: int = Field(0, ge=0, le=2**31 - 1, description="SUMO's --seed is a C int")
     geo: GeoConfig
     network: NetworkConfig = Field(default_factory=GridNetwork)
     demand: DemandConfig
-    participants: tuple_of(Participant) = ()  # type: ignore[valid-type]
+    participants: Annotated[tuple[Participant, ...], AS_TUPLE] = ()
     rsu: RsuConfig = RsuConfig()
-    rsus: tuple_of(RsuSite) = ()  # type: ignore[valid-type]
+    rsus: Annotated[tuple[RsuSite, ...], AS_TUPLE] = ()
     obu: ObuConfig = ObuConfig()
     rsi: RsiConfig = RsiConfig()
     rsm: RsmConfig = RsmConfig()
@@ -194,8 +194,8 @@ class Scenario(Section):
     driver: DriverConfig = DriverConfig()
     recording: RecordingConfig = RecordingConfig()
     # after validation every item is a ScriptedEvent (today's stop form is converted)
-    events: tuple_of(event_item) = ()  # type: ignore[valid-type]
-    criteria: tuple_of(Criterion) = ()  # type: ignore[valid-type]
+    events: Annotated[tuple[event_item, ...], AS_TUPLE] = ()
+    criteria: Annotated[tuple[Criterion, ...], AS_TUPLE] = ()
 
     _folder: Path = PrivateAttr(default_factory=Path.cwd)
     _file: Path | None = PrivateAttr(None)

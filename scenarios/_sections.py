@@ -10,10 +10,26 @@ import datetime as dt
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import BeforeValidator, ConfigDict, Field, WithJsonSchema, field_validator, \
-    model_validator
+from pydantic import (
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    WithJsonSchema,
+    field_validator,
+    model_validator,
+)
 
-from scenarios._fields import FieldProblem, ScenarioFile, Section, duration, tuple_of
+from scenarios._fields import (
+    AS_TUPLE,
+    DURATION_SCHEMA,
+    DURATION_TEXT,
+    Duration,
+    DurationOrZero,
+    FieldProblem,
+    ScenarioFile,
+    Section,
+    duration_parser,
+)
 
 __all__ = [
     "PEDESTRIAN",
@@ -61,6 +77,9 @@ OPS = ("<", "<=", ">", ">=", "==", "!=")
 _EARLIEST = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 _LATEST = dt.datetime(2261, 12, 31, 23, 59, 59, tzinfo=dt.UTC)
 _LANE_ID = re.compile(r"^.+_[0-9]+$")
+#: recording.latency_bin: 1 us .. 10 ms
+_LatencyBin = Annotated[int, duration_parser(lo_ns=1_000, hi_ns=10_000_000), DURATION_TEXT,
+                        DURATION_SCHEMA]
 
 
 def _start(value: Any) -> dt.datetime:
@@ -72,7 +91,8 @@ def _start(value: Any) -> dt.datetime:
     elif isinstance(value, dt.datetime):
         start = value
     else:
-        raise ValueError(f"expected an ISO 8601 instant, got {value!r}")
+        raise ValueError(  # noqa: TRY004 (pydantic maps ValueError)
+            f"expected an ISO 8601 instant, got {value!r}")
     if start.tzinfo is None:
         raise ValueError("needs a UTC offset, e.g. '2026-06-01T08:00:00+08:00'")
     if not _EARLIEST <= start <= _LATEST:  # secMark, MinuteOfTheYear: int64 ns since 1970
@@ -122,14 +142,15 @@ class DemandConfig(Section):
 
     model_config = ConfigDict(json_schema_extra=_end_optional)
 
-    begin_ns: duration(positive=False) = Field("0 s", alias="begin",  # type: ignore[valid-type]
+    begin_ns: DurationOrZero = Field("0 s", alias="begin",
                                                validate_default=True)
-    end_ns: duration() = Field(alias="end", description="default: the scenario's duration")  # type: ignore[valid-type]
+    end_ns: Duration = Field(alias="end", description="default: the scenario's duration")
     penetration: float = Field(1.0, ge=0.0, le=1.0, description="share of vehicles with an OBU")
     vehicles_per_hour: dict[str, float] = Field(
         default_factory=dict, description="random trips per vehicle class",
         json_schema_extra={"propertyNames": {"enum": list(VEHICLE_CLASSES)}})
-    route_files: tuple_of(ScenarioFile) = Field((), description="SUMO .rou.xml files")  # type: ignore[valid-type]
+    route_files: Annotated[tuple[ScenarioFile, ...], AS_TUPLE] = Field(
+        (), description="SUMO .rou.xml files")
     pedestrians_per_hour: float = Field(0.0, ge=0.0,
                                         description="random pedestrian walks and crossings")
 
@@ -160,10 +181,10 @@ class Participant(Section):
                            "pedestrian"] = Field("passenger", alias="class")
     lane: str | None = Field(None, description="SUMO lane id of the departure, <edge>_<index>")
     route: str | None = Field(None, description="id of a route of the route files")
-    edges: tuple_of(str) = Field((), description="the edges it follows")  # type: ignore[valid-type]
+    edges: Annotated[tuple[str, ...], AS_TUPLE] = Field((), description="the edges it follows")
     pos_m: float = Field(0.0, ge=0.0, description="departure position along the lane [m]")
     speed_kmh: float = Field(0.0, ge=0.0, le=300.0, description="departure speed [km/h]")
-    depart_ns: duration(positive=False) = Field("0 s", alias="depart",  # type: ignore[valid-type]
+    depart_ns: DurationOrZero = Field("0 s", alias="depart",
                                                 validate_default=True)
     equipped: bool = Field(True, description="carries an OBU (default: vehicles yes, "
                                              "pedestrians no)")
@@ -221,10 +242,10 @@ class RsuConfig(Section):
                    {"type": "array", "items": {"type": "string"}, "minItems": 1,
                     "uniqueItems": True}]})] = "signalized"
     antenna_height_m: float = Field(6.0, ge=0.0, description="[m]")
-    spat_period_ns: duration() = Field("100 ms", alias="spat_period",  # type: ignore[valid-type]
+    spat_period_ns: Duration = Field("100 ms", alias="spat_period",
                                        validate_default=True,
                                        description="T/CSAE 159: SPAT <= 500 ms")
-    map_period_ns: duration() = Field("1 s", alias="map_period",  # type: ignore[valid-type]
+    map_period_ns: Duration = Field("1 s", alias="map_period",
                                       validate_default=True,
                                       description="T/CSAE 159: MAP <= 1 s")
     forward: bool = Field(True, description="RSUs forward what they hear to the bus")
@@ -253,7 +274,7 @@ class RsuSite(Section):
 class ObuConfig(Section):
     """On-board units: BSM period and antenna height."""
 
-    bsm_period_ns: duration() = Field("100 ms", alias="bsm_period",  # type: ignore[valid-type]
+    bsm_period_ns: Duration = Field("100 ms", alias="bsm_period",
                                       validate_default=True)
     antenna_height_m: float = Field(1.5, ge=0.0, description="[m]")
 
@@ -297,7 +318,7 @@ class RsiEvent(Section):
     radius_m: _Radius = 100.0
     active: bool = Field(True, description="active from the start")
     priority: int = Field(0, ge=0, le=7, description="RSIPriority, 0..7 (7 most urgent)")
-    period_ns: duration() = Field("100 ms", alias="period",  # type: ignore[valid-type]
+    period_ns: Duration = Field("100 ms", alias="period",
                                   validate_default=True,
                                   description="T/CSAE 159: dynamic 100 ms, semi-static 500 ms")
     description: str = ""
@@ -306,11 +327,11 @@ class RsiEvent(Section):
 class RsiConfig(Section):
     """Road side information: static signs and events (``[rsi]``)."""
 
-    sign_period_ns: duration() = Field("1 s", alias="sign_period",  # type: ignore[valid-type]
+    sign_period_ns: Duration = Field("1 s", alias="sign_period",
                                        validate_default=True,
                                        description="T/CSAE 159: static RSI 1 s")
-    signs: tuple_of(RsiSign) = ()  # type: ignore[valid-type]
-    events: tuple_of(RsiEvent) = ()  # type: ignore[valid-type]
+    signs: Annotated[tuple[RsiSign, ...], AS_TUPLE] = ()
+    events: Annotated[tuple[RsiEvent, ...], AS_TUPLE] = ()
 
     @model_validator(mode="after")
     def _unique_ids(self) -> RsiConfig:
@@ -336,7 +357,7 @@ class RsmConfig(Section):
                                                              "(placeholder, to verify)")
     which: Literal["unequipped", "all"] = Field(
         "unequipped", description="participants reported: without an OBU, or all")
-    period_ns: duration() = Field("100 ms", alias="period",  # type: ignore[valid-type]
+    period_ns: Duration = Field("100 ms", alias="period",
                                   validate_default=True, description="T/CSAE 159: RSM 100 ms")
 
 
@@ -375,7 +396,7 @@ class DriverConfig(Section):
     """
 
     enabled: bool = False
-    reaction_time_ns: duration() = Field("1 s", alias="reaction_time",  # type: ignore[valid-type]
+    reaction_time_ns: Duration = Field("1 s", alias="reaction_time",
                                          validate_default=True,
                                          description="perception-brake time (Green 2000)")
     decel_mps2: float = Field(6.0, gt=0.0, le=12.0,
@@ -389,7 +410,7 @@ class RecordingConfig(Section):
                                     description="share of receivers whose receptions are kept")
     prr_bin_m: float = Field(20.0, gt=0.0, description="PRR distance bin [m]")
     prr_max_m: float = Field(500.0, gt=0.0, description="PRR largest distance [m]")
-    latency_bin_ns: duration(lo_ns=1_000, hi_ns=10_000_000) = Field(  # type: ignore[valid-type]
+    latency_bin_ns: _LatencyBin = Field(
         "100 us", alias="latency_bin", validate_default=True)
     trajectories: bool = True
 
