@@ -289,3 +289,22 @@ def test_scenarios_are_frozen_and_round_trip_through_their_toml_form(tmp_path: P
     assert again == sc and again.folder == sc.folder
     assert isinstance(again.events[1], ScriptedEvent)
     assert sc.with_overrides(seed=3).seed == 3 and sc.with_overrides(seed=3).folder == sc.folder
+
+
+@pytest.mark.parametrize(("key", "value", "where", "text"), [
+    ("network", "grid", "network", "expected a table, got 'grid'"),
+    ("events", {}, "events", "expected an array"),
+    ("events", [3], "events[0]", "expected a table, got 3"),
+    ("participants", [{"id": "a", "lane": "E_0", "speed_kmh": "fast"}],
+     "participants[0].speed_kmh", "expected a number"),
+    ("applications", {"fcw": 3}, "applications.fcw", "expected a table, got 3"),
+    ("rsi", {"events": [{"id": "a"}]}, "rsi.events[0].event_type", "required key is missing"),
+    ("tags", ["a", 1], "tags[1]", "expected a string, got 1"),
+])
+def test_values_of_the_wrong_type_name_the_key(key: str, value: Any, where: str,
+                                               text: str) -> None:
+    raw = copy.deepcopy(BASE)
+    raw[key] = value
+    with pytest.raises(ConfigError) as info:
+        validate_scenario(raw, file="s.toml")
+    assert info.value.key == where and text in str(info.value)
