@@ -1,6 +1,8 @@
 """Scenario format, SUMO network/demand builders and the scenario library."""
 
+from scenarios._applications import ApplicationConfig
 from scenarios._build import BuiltScenario, build, cache_dir, grid_junction_ids, sumo_version
+from scenarios._builder import ScenarioBuilder
 from scenarios._demand import (
     EQUIPPED_PARAM,
     ParticipantSpec,
@@ -8,21 +10,23 @@ from scenarios._demand import (
     write_participants,
     write_pedestrians,
 )
-from scenarios._library import LIBRARY, library_scenarios, resolve_scenario
-from scenarios._model import (
-    ChannelConfig,
-    Criterion,
-    DemandConfig,
-    FcwConfig,
-    GeoConfig,
-    NetworkConfig,
-    ObuConfig,
-    RecordingConfig,
-    RsuConfig,
-    Scenario,
+from scenarios._events import (
+    BrakeAction,
+    ChangeLaneAction,
+    CrossAction,
+    EventAction,
+    EventTrigger,
+    PairTrigger,
+    ReachTrigger,
+    ReleaseAction,
+    RsiAction,
     ScriptedEvent,
-    load_scenario,
+    SetSpeedAction,
+    StopInLaneAction,
+    TimeTrigger,
 )
+from scenarios._library import LIBRARY, library_scenarios, resolve_scenario
+from scenarios._model import Scenario, apply_overrides, load_scenario, validate_scenario
 from scenarios._networks import (
     ARMS,
     NETWORK_BUILDERS,
@@ -30,6 +34,7 @@ from scenarios._networks import (
     GeoAnchor,
     GridNetwork,
     IntersectionNetwork,
+    NetworkConfig,
     PathNetwork,
     RoadNetwork,
     build_network,
@@ -37,6 +42,22 @@ from scenarios._networks import (
     ite_yellow_s,
     parse_network,
     register_network,
+)
+from scenarios._sections import (
+    ChannelConfig,
+    Criterion,
+    DemandConfig,
+    DriverConfig,
+    GeoConfig,
+    ObuConfig,
+    Participant,
+    RecordingConfig,
+    RsiConfig,
+    RsiEvent,
+    RsiSign,
+    RsmConfig,
+    RsuConfig,
+    RsuSite,
 )
 from scenarios._vtypes import (
     PEDESTRIAN,
@@ -46,36 +67,54 @@ from scenarios._vtypes import (
     write_vtypes,
 )
 
-# NetworkConfig: the dataclass of scenarios._model until the pydantic scenario model lands;
-# then scenarios._networks.NetworkConfig (the discriminated union of the network kinds).
-
 __all__ = [
     "ARMS",
-    "EQUIPPED_PARAM",
-    "LIBRARY",
-    "NETWORK_BUILDERS",
-    "NETWORK_MODELS",
-    "PEDESTRIAN",
-    "VEHICLE_CLASSES",
-    "VTYPE_ATTRIBUTES",
+    "ApplicationConfig",
+    "BrakeAction",
     "BuiltScenario",
+    "ChangeLaneAction",
     "ChannelConfig",
     "Criterion",
+    "CrossAction",
     "DemandConfig",
-    "FcwConfig",
+    "DriverConfig",
+    "EQUIPPED_PARAM",
+    "EventAction",
+    "EventTrigger",
     "GeoAnchor",
     "GeoConfig",
     "GridNetwork",
     "IntersectionNetwork",
+    "LIBRARY",
+    "NETWORK_BUILDERS",
+    "NETWORK_MODELS",
     "NetworkConfig",
     "ObuConfig",
+    "PEDESTRIAN",
+    "PairTrigger",
+    "Participant",
     "ParticipantSpec",
     "PathNetwork",
+    "ReachTrigger",
     "RecordingConfig",
+    "ReleaseAction",
     "RoadNetwork",
+    "RsiAction",
+    "RsiConfig",
+    "RsiEvent",
+    "RsiSign",
+    "RsmConfig",
     "RsuConfig",
+    "RsuSite",
     "Scenario",
+    "ScenarioBuilder",
     "ScriptedEvent",
+    "SetSpeedAction",
+    "StopInLaneAction",
+    "TimeTrigger",
+    "VEHICLE_CLASSES",
+    "VTYPE_ATTRIBUTES",
+    "apply_overrides",
     "build",
     "build_network",
     "cache_dir",
@@ -89,6 +128,7 @@ __all__ = [
     "register_network",
     "resolve_scenario",
     "sumo_version",
+    "validate_scenario",
     "vtype_attributes",
     "write_participants",
     "write_pedestrians",

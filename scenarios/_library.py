@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 
 from scenarios._model import Scenario, load_scenario
@@ -19,17 +20,23 @@ def library_scenarios() -> list[Scenario]:
                   key=lambda s: s.id)
 
 
-def resolve_scenario(name: str | Path) -> Scenario:
+def resolve_scenario(name: str | Path, *, overrides: Iterable[str] = ()) -> Scenario:
     """Load a scenario by library id, folder or ``scenario.toml`` path.
 
+    Args:
+        name: a library id, a folder or a ``scenario.toml``.
+        overrides: ``"KEY=VALUE"`` items (``v2x run --set``), see
+            :func:`scenarios.apply_overrides`.
+
     Raises:
-        ConfigError: nothing of that name exists (the message lists the library ids).
+        ConfigError: nothing of that name exists (the message lists the library ids), or the
+            scenario (with its overrides) is invalid.
     """
     path = Path(name)
     if path.exists():
-        return load_scenario(path)
+        return load_scenario(path, overrides=overrides)
     candidate = LIBRARY / str(name)
     if (candidate / "scenario.toml").is_file():
-        return load_scenario(candidate)
+        return load_scenario(candidate, overrides=overrides)
     known = ", ".join(sorted(p.parent.name for p in LIBRARY.glob("*/scenario.toml")))
     raise ConfigError(f"no scenario named {str(name)!r} (library: {known})", value=str(name))

@@ -1,504 +1,565 @@
 """The scenario format: one folder per scenario with a ``scenario.toml``.
 
-Loading validates every key and fails with a :class:`~v2x.errors.ConfigError` that names the
-file, the dotted key and the bad value. Unknown keys are errors too (a typo must not silently
-fall back to a default). The library's scenarios live in ``scenarios/library/<id>/``.
+Loading validates every key (a pydantic v2 model, :class:`Scenario`) and fails with a
+:class:`~v2x.errors.ConfigError` that names the file, the dotted key (``events[2].trigger.value``)
+and the bad value. Unknown keys are errors too (a typo must not silently fall back to a
+default), and nothing is converted silently (``lanes = "2"`` is an error). The library's
+scenarios live in ``scenarios/library/<id>/``. The same :class:`Scenario` comes from Python
+with :class:`~scenarios.ScenarioBuilder`; ``v2x run --set KEY=VALUE`` and
+:meth:`Scenario.with_set` override any key (:func:`apply_overrides`).
 
-Keys (see ``scenarios/library/xiqing-south-station/scenario.toml`` for a full example):
+Editors check ``scenario.toml`` as it is typed against the published JSON Schema
+``scenarios/scenario.schema.json`` (written by ``python -m scenarios.schema``): with Taplo or
+VS Code's "Even Better TOML", put ``#:schema ../../scenario.schema.json`` (a path relative to
+the file, or a URL) on the first line of the file.
 
-=========================  ==================================================================
-``id``, ``title``          stable scenario id (``[a-z0-9-]+``) and a title (``title_zh`` too)
-``tags``                   list of strings, used by ``v2x list`` and ``v2x suite --tag``
-``start``                  ISO 8601 instant with offset, Beijing time (``+08:00``)
-``duration``, ``step``     durations with units (``"300 s"``, ``"100 ms"``)
-``seed``                   integer; ``v2x run --seed`` overrides it
-``[geo]``                  ``anchor_lat``, ``anchor_lon`` [deg], ``crs`` (default EPSG:32650)
-``[network]``              ``kind = "grid"`` with grid parameters, or ``path`` to a ``.net.xml``
-``[demand]``               ``begin``, ``end``, ``penetration``, ``[demand.vehicles_per_hour]``
-``[rsu]``                  ``at = "signalized"`` or a list of junction ids, periods, height
-``[obu]``                  ``bsm_period``, ``antenna_height_m``
-``[channel]``              ``type`` (a registered model name) and its parameters
-``[applications.fcw]``     ``enabled``, ``ttc_threshold_s``
-``[recording]``            ``reception_sample``, ``prr_bin_m``, ``prr_max_m``, ``latency_bin``
-``[[events]]``             scripted events: ``at``, ``kind = "stop"``, ``vehicle``, ``decel``,
-                           ``hold``
-``[[criteria]]``           ``name``, ``kpi``, ``op``, ``value`` (verdicts in the report)
-=========================  ==================================================================
+Keys (durations are strings with a unit, ``"300 s"``, ``"100 ms"``; see
+``scenarios/library/xiqing-south-station/scenario.toml`` for a full example):
+
+==============================  ===============================================================
+``id``, ``title``               stable scenario id (``[a-z0-9-]+``) and a title (default the
+                                id; ``title_zh`` too)
+``tags``                        list of strings, used by ``v2x list`` and ``v2x suite --tag``
+``start``                       ISO 8601 instant with offset, Beijing time (``+08:00``)
+``duration``, ``step``          durations; duration a whole number of steps, step a whole
+                                number of ms (default ``"100 ms"``)
+``seed``                        integer 0..2147483647 (SUMO's C int); ``v2x run --seed``
+``[geo]``                       ``anchor_lat``, ``anchor_lon`` [deg], ``crs`` (projected, in
+                                metres; default EPSG:32650, UTM 50N)
+``[network]``                   ``kind = "grid"`` (default): ``junctions_x``, ``junctions_y``
+                                (>= 2, default 4), ``block_length_m`` (400), ``attach_length_m``
+                                (250), ``lanes`` (2), ``lane_width_m`` (3.5), ``speed_limit_kmh``
+                                (60), ``signal`` (``static`` | ``actuated`` | ``delay_based``);
+                                ``kind = "path"``: ``path`` to a geo-referenced ``.net.xml``
+                                (``kind = "file"`` is its old name); ``road`` and
+                                ``intersection``: see :mod:`scenarios._networks`
+``[demand]``                    ``begin`` ("0 s"), ``end`` (default: the duration),
+                                ``penetration`` (share with an OBU, 1.0),
+                                ``[demand.vehicles_per_hour]`` per vehicle class,
+                                ``route_files`` (SUMO ``.rou.xml``, relative to the folder),
+                                ``pedestrians_per_hour`` (0)
+``[[participants]]``            named participants placed exactly: ``id``, ``class`` (a vehicle
+                                class or ``"pedestrian"``), ``lane`` (``<edge>_<i>``) and/or
+                                ``route`` (a route id) or ``edges`` (list), ``pos_m`` (0),
+                                ``speed_kmh`` (0), ``depart`` ("0 s"), ``equipped`` (vehicles
+                                true, pedestrians false)
+``[rsu]``                       ``at = "signalized"`` or a list of junction ids,
+                                ``antenna_height_m`` (6.0), ``spat_period`` ("100 ms"; T/CSAE
+                                159: <= 500 ms), ``map_period`` ("1 s"; <= 1 s), ``forward``
+``[[rsus]]``                    more RSUs: ``junction`` (any junction) or ``x``, ``y`` [m];
+                                ``name``, ``antenna_height_m`` (default ``[rsu]``'s)
+``[obu]``                       ``bsm_period`` ("100 ms"), ``antenna_height_m`` (1.5)
+``[rsi]``                       ``sign_period`` ("1 s", T/CSAE 159 static RSI);
+                                ``[[rsi.signs]]``: ``sign_type`` (GB 5768.2 code), ``x``, ``y``
+                                or ``lane`` + ``pos_m``, ``radius_m`` (100), ``description``;
+                                ``[[rsi.events]]``: ``id``, ``event_type`` (GB/T 29100 code),
+                                ``x``, ``y``, ``radius_m`` (100), ``active`` (true),
+                                ``priority`` (0..7, 0), ``period`` ("100 ms", dynamic),
+                                ``description``
+``[rsm]``                       roadside perception: ``enabled`` (false), ``range_m`` (150),
+                                ``detection_probability`` (0.95), ``position_sigma_m`` (0.5),
+                                ``which`` (``unequipped`` | ``all``), ``period`` ("100 ms",
+                                T/CSAE 159)
+``[channel]``                   ``type`` (a registered model name, default ``tr37885-urban``);
+                                every other key is a parameter of that model
+``[applications.NAME]``         an application the run's OBUs run (one not named does not
+                                run): ``enabled`` (true), ``hold_s`` (0.5) + its own keys,
+                                validated by the model it registered in :mod:`v2x.apps`:
+                                ``fcw`` (``ttc_threshold_s`` 2.7, ``range_m`` 150, ...),
+                                ``ebw`` (``range_m`` 150, ``max_lateral_m`` 5.25,
+                                ``max_age_s`` 0.5), ``rlvw`` (``decel_threshold_mps2`` 3.0,
+                                ``warn_distance_m`` 150, ``maneuver`` "straight", ...)
+``[driver]``                    reaction to a warning: ``enabled`` (false), ``reaction_time``
+                                ("1 s", Green 2000), ``decel_mps2`` (6.0, NCHRP Report 400)
+``[recording]``                 ``reception_sample`` (0.05), ``prr_bin_m`` (20), ``prr_max_m``
+                                (500), ``latency_bin`` ("100 us", 1 us..10 ms),
+                                ``trajectories`` (true)
+``[[events]]``                  ``name``, ``trigger = {kind = "time", at = "12 s"}`` or
+                                ``{kind = "gap" | "distance" | "ttc", a, b, op, value}`` or
+                                ``{kind = "reach", participant, x, y, radius_m}``, ``actions =
+                                [{kind = "brake", target, decel, speed_kmh}, ...]`` (kinds:
+                                :mod:`scenarios._events`), ``once`` (true); today's form
+                                ``{at, kind = "stop", vehicle, decel, hold}`` still works
+``[[criteria]]``                ``name``, ``kpi``, ``op`` (``< <= > >= == !=``), ``value``
+                                (verdicts in the report)
+==============================  ===============================================================
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import math
-import re
 import tomllib
-from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from scenarios._vtypes import VEHICLE_CLASSES
+from pydantic import (
+    BeforeValidator,
+    Field,
+    PlainSerializer,
+    PrivateAttr,
+    ValidationError,
+    ValidationInfo,
+    WithJsonSchema,
+    field_validator,
+    model_validator,
+)
+
+from scenarios._applications import (
+    applications_json_schema,
+    dump_applications,
+    validate_applications,
+)
+from scenarios._events import ScriptedEvent, StopEvent, TimeTrigger, event_item
+from scenarios._fields import (
+    AS_TUPLE,
+    Duration,
+    FieldProblem,
+    Section,
+    _lookup,
+    _tokens,
+    config_error,
+)
+from scenarios._networks import GridNetwork, NetworkConfig
+from scenarios._sections import (
+    VEHICLE_CLASSES,
+    ChannelConfig,
+    Criterion,
+    DemandConfig,
+    DriverConfig,
+    GeoConfig,
+    ObuConfig,
+    Participant,
+    RecordingConfig,
+    RsiConfig,
+    RsmConfig,
+    RsuConfig,
+    RsuSite,
+    start_instant,
+)
+from v2x.apps import AppConfig
 from v2x.errors import ConfigError
-from v2x.units import format_duration, parse_duration
+from v2x.units import format_duration
 
 __all__ = [
-    "ChannelConfig",
-    "Criterion",
-    "DemandConfig",
-    "FcwConfig",
-    "GeoConfig",
-    "NetworkConfig",
-    "ObuConfig",
-    "RecordingConfig",
-    "RsuConfig",
+    "VEHICLE_CLASSES",
     "Scenario",
-    "ScriptedEvent",
+    "apply_overrides",
     "load_scenario",
+    "validate_scenario",
 ]
 
-_ID = re.compile(r"^[a-z0-9][a-z0-9-]*$")
-_OPS = ("<", "<=", ">", ">=", "==", "!=")
+_Applications = Annotated[
+    dict[str, Any], BeforeValidator(validate_applications), PlainSerializer(dump_applications),
+    WithJsonSchema(applications_json_schema()),
+]
 
 
-@dataclass(frozen=True)
-class GeoConfig:
-    """Geo anchor of a generated network: its centre sits at (anchor_lat, anchor_lon) [deg]."""
-
-    anchor_lat: float
-    anchor_lon: float
-    crs: str = "EPSG:32650"
+def _default_applications() -> dict[str, Any]:
+    return validate_applications({}, None)
 
 
-@dataclass(frozen=True)
-class NetworkConfig:
-    """A generated grid (``kind = "grid"``) or an existing SUMO network (``path``)."""
+class Scenario(Section):
+    """A validated scenario. ``folder`` is where relative paths were resolved.
 
-    kind: str = "grid"
-    path: Path | None = None
-    junctions_x: int = 4
-    junctions_y: int = 4
-    block_length_m: float = 400.0
-    attach_length_m: float = 250.0
-    lanes: int = 2
-    lane_width_m: float = 3.5
-    speed_limit_kmh: float = 60.0
-    signal: str = "static"
+    Attributes hold SI values and integer nanoseconds (``duration_ns``, ``step_ns``, every
+    ``*_ns``); the file's keys are their aliases (``duration``, ``step``, ...). Sections:
+    ``geo`` :class:`GeoConfig`, ``network`` (a network kind, :data:`NetworkConfig`),
+    ``demand`` :class:`DemandConfig`, ``participants`` tuple of :class:`Participant`,
+    ``rsu`` :class:`RsuConfig`, ``rsus`` tuple of :class:`RsuSite`, ``obu``
+    :class:`ObuConfig`, ``rsi`` :class:`RsiConfig`, ``rsm`` :class:`RsmConfig`, ``channel``
+    :class:`ChannelConfig`, ``applications`` dict name -> application config (every known
+    application), ``driver`` :class:`DriverConfig`, ``recording`` :class:`RecordingConfig`,
+    ``events`` tuple of :class:`ScriptedEvent` (today's stop form converted),
+    ``criteria`` tuple of :class:`Criterion`.
+    """
 
-
-@dataclass(frozen=True)
-class DemandConfig:
-    """Random trips per vehicle class over the departure window ``[begin_ns, end_ns)``."""
-
-    begin_ns: int
-    end_ns: int
-    penetration: float = 1.0
-    vehicles_per_hour: Mapping[str, float] = field(default_factory=dict)
-    route_files: tuple[Path, ...] = ()
-
-
-@dataclass(frozen=True)
-class RsuConfig:
-    """Roadside units. ``at`` is ``"signalized"`` or a tuple of SUMO junction ids."""
-
-    at: str | tuple[str, ...] = "signalized"
-    antenna_height_m: float = 6.0
-    spat_period_ns: int = 100_000_000
-    map_period_ns: int = 1_000_000_000
-    forward: bool = True
-
-
-@dataclass(frozen=True)
-class ObuConfig:
-    """On-board units: BSM period and antenna height."""
-
-    bsm_period_ns: int = 100_000_000
-    antenna_height_m: float = 1.5
-
-
-@dataclass(frozen=True)
-class ChannelConfig:
-    """A channel model chosen by name (``type``) with its parameters."""
-
-    type: str = "tr37885-urban"
-    params: Mapping[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class FcwConfig:
-    """Forward collision warning settings."""
-
-    enabled: bool = True
-    ttc_threshold_s: float = 2.7
-
-
-@dataclass(frozen=True)
-class RecordingConfig:
-    """What the recorder keeps; see ``docs/recording.md``."""
-
-    reception_sample: float = 0.05
-    prr_bin_m: float = 20.0
-    prr_max_m: float = 500.0
-    latency_bin_ns: int = 100_000
-    trajectories: bool = True
-
-
-@dataclass(frozen=True)
-class ScriptedEvent:
-    """A scripted event: at ``at_ns`` vehicle ``vehicle`` brakes to a stop with ``decel``
-    [m/s²] and holds for ``hold_ns``."""
-
-    at_ns: int
-    kind: str
-    vehicle: str
-    decel: float = 6.0
-    hold_ns: int = 5_000_000_000
-
-
-@dataclass(frozen=True)
-class Criterion:
-    """A pass/fail criterion on a KPI of the evaluation (see :mod:`analysis`)."""
-
-    name: str
-    kpi: str
-    op: str
-    value: float
-
-
-@dataclass(frozen=True)
-class Scenario:
-    """A validated scenario. ``folder`` is where relative paths are resolved."""
-
-    id: str
-    title: str
-    folder: Path
-    start: dt.datetime
-    duration_ns: int
-    step_ns: int
-    seed: int
-    geo: GeoConfig
-    network: NetworkConfig
-    demand: DemandConfig
-    rsu: RsuConfig = RsuConfig()
-    obu: ObuConfig = ObuConfig()
-    channel: ChannelConfig = ChannelConfig()
-    fcw: FcwConfig = FcwConfig()
-    recording: RecordingConfig = RecordingConfig()
-    events: tuple[ScriptedEvent, ...] = ()
-    criteria: tuple[Criterion, ...] = ()
-    tags: tuple[str, ...] = ()
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$", description="stable scenario id")
+    title: str = Field("", description="default: the id")
     title_zh: str = ""
+    tags: Annotated[tuple[str, ...], AS_TUPLE] = ()
+    start: start_instant = Field(description="ISO 8601 with offset, Beijing time (+08:00)")
+    duration_ns: Duration = Field(alias="duration")
+    step_ns: Duration = Field("100 ms", alias="step", validate_default=True)
+    seed: int = Field(0, ge=0, le=2**31 - 1, description="SUMO's --seed is a C int")
+    geo: GeoConfig
+    network: NetworkConfig = Field(default_factory=GridNetwork)
+    demand: DemandConfig
+    participants: Annotated[tuple[Participant, ...], AS_TUPLE] = ()
+    rsu: RsuConfig = RsuConfig()
+    rsus: Annotated[tuple[RsuSite, ...], AS_TUPLE] = ()
+    obu: ObuConfig = ObuConfig()
+    rsi: RsiConfig = RsiConfig()
+    rsm: RsmConfig = RsmConfig()
+    channel: ChannelConfig = ChannelConfig()
+    applications: _Applications = Field(default_factory=_default_applications)
+    driver: DriverConfig = DriverConfig()
+    recording: RecordingConfig = RecordingConfig()
+    # after validation every item is a ScriptedEvent (today's stop form is converted)
+    events: Annotated[tuple[event_item, ...], AS_TUPLE] = ()
+    criteria: Annotated[tuple[Criterion, ...], AS_TUPLE] = ()
+
+    _folder: Path = PrivateAttr(default_factory=Path.cwd)
+    _file: Path | None = PrivateAttr(None)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _defaults_from_other_keys(cls, data: Any) -> Any:
+        return _normalize(data) if isinstance(data, Mapping) else data
+
+    @field_validator("participants")
+    @classmethod
+    def _participants(cls, parts: tuple[Participant, ...],
+                      info: ValidationInfo) -> tuple[Participant, ...]:
+        seen: set[str] = set()
+        duration_ns = info.data.get("duration_ns")
+        for i, p in enumerate(parts):
+            if p.id in seen:
+                raise FieldProblem(f"names participant {p.id!r} twice", key=f"[{i}].id")
+            seen.add(p.id)
+            if duration_ns is not None and p.depart_ns >= duration_ns:
+                raise FieldProblem("is after the end of the scenario", key=f"[{i}].depart")
+        return parts
+
+    @field_validator("rsus")
+    @classmethod
+    def _one_rsu_per_junction(cls, sites: tuple[RsuSite, ...],
+                              info: ValidationInfo) -> tuple[RsuSite, ...]:
+        rsu = info.data.get("rsu")
+        taken = set(rsu.at) if rsu is not None and isinstance(rsu.at, tuple) else set()
+        names: set[str] = set()
+        for i, s in enumerate(sites):
+            if s.junction is not None:
+                if s.junction in taken:
+                    raise FieldProblem(f"junction {s.junction!r} has an RSU already "
+                                       "(one RSU per junction)", key=f"[{i}].junction")
+                taken.add(s.junction)
+            if s.name:
+                if s.name in names:
+                    raise FieldProblem(f"names RSU {s.name!r} twice", key=f"[{i}].name")
+                names.add(s.name)
+        return sites
+
+    @field_validator("events")
+    @classmethod
+    def _events(cls, items: tuple[ScriptedEvent | StopEvent, ...],
+                info: ValidationInfo) -> tuple[ScriptedEvent, ...]:
+        duration_ns = info.data.get("duration_ns")
+        rsi = info.data.get("rsi")
+        rsi_ids = {e.id for e in rsi.events} if rsi is not None else set()
+        out: list[ScriptedEvent] = []
+        names: set[str] = set()
+        for i, item in enumerate(items):
+            if isinstance(item, StopEvent):
+                at_key, at_ns = f"[{i}].at", item.at_ns
+                item = item.to_event(f"events[{i}]")
+            else:
+                at_key = f"[{i}].trigger.at"
+                at_ns = item.trigger.at_ns if isinstance(item.trigger, TimeTrigger) else None
+            if duration_ns is not None and at_ns is not None and at_ns >= duration_ns:
+                raise FieldProblem("is after the end of the scenario", key=at_key)
+            if item.name in names:
+                raise FieldProblem(f"names event {item.name!r} twice", key=f"[{i}].name",
+                                   value=item.name)
+            names.add(item.name)
+            for j, act in enumerate(item.actions):
+                if act.kind.startswith("rsi_") and act.target not in rsi_ids:
+                    known = ", ".join(sorted(rsi_ids)) or "none"
+                    raise FieldProblem(f"no [[rsi.events]] with this id (known: {known})",
+                                       key=f"[{i}].actions[{j}].target")
+            out.append(item)
+        return tuple(out)
+
+    @model_validator(mode="after")
+    def _consistent(self, info: ValidationInfo) -> Scenario:
+        ctx = info.context or {}
+        self._folder = Path(ctx.get("folder") or Path.cwd())
+        self._file = Path(ctx["file"]) if ctx.get("file") else None
+        step = self.step_ns
+        if self.duration_ns % step:
+            raise FieldProblem("must be a whole number of steps", key="duration")
+        if step % 1_000_000:
+            raise FieldProblem("must be a whole number of milliseconds", key="step")
+        periods = [("rsu.spat_period", self.rsu.spat_period_ns),
+                   ("rsu.map_period", self.rsu.map_period_ns),
+                   ("obu.bsm_period", self.obu.bsm_period_ns)]
+        if self.rsi.signs:
+            periods.append(("rsi.sign_period", self.rsi.sign_period_ns))
+        periods += [(f"rsi.events[{i}].period", e.period_ns)
+                    for i, e in enumerate(self.rsi.events)]
+        if self.rsm.enabled:
+            periods.append(("rsm.period", self.rsm.period_ns))
+        if self.driver.enabled:
+            periods.append(("driver.reaction_time", self.driver.reaction_time_ns))
+        for key, ns in periods:
+            if ns % step:
+                raise FieldProblem(f"must be a multiple of the step ({step // 1_000_000} ms)",
+                                   key=key, value=_raw_or(info, key, format_duration(ns)))
+        d = self.demand
+        if not (d.vehicles_per_hour or d.route_files or self.participants
+                or d.pedestrians_per_hour > 0 or getattr(self.network, "route_files", ())):
+            raise FieldProblem("no traffic: give demand.vehicles_per_hour, "
+                               "demand.route_files, [[participants]] or "
+                               "demand.pedestrians_per_hour", key="demand.vehicles_per_hour",
+                               value=None)
+        return self
+
+    # --- reading -------------------------------------------------------------------------
+
+    @property
+    def folder(self) -> Path:
+        """The scenario folder: relative paths of the file were resolved from here."""
+        return self._folder
+
+    @property
+    def file(self) -> Path | None:
+        """The ``scenario.toml`` it was loaded from (None when built in Python)."""
+        return self._file
+
+    @property
+    def fcw(self) -> AppConfig | None:
+        """``applications["fcw"]`` if the file names it (for callers of the former
+        ``Scenario.fcw``)."""
+        return self.applications.get("fcw")
+
+    def __eq__(self, other: object) -> bool:
+        """Equal values and folder (where the scenario came from, file or builder, aside)."""
+        if not isinstance(other, Scenario):
+            return NotImplemented
+        return self.__dict__ == other.__dict__ and self._folder == other._folder
+
+    def __hash__(self) -> int:
+        return hash((self.id, self.seed, self.duration_ns, self._folder))
+
+    # --- changing ------------------------------------------------------------------------
 
     def with_overrides(self, **changes: Any) -> Scenario:
-        """A copy with top-level fields replaced (e.g. ``seed``)."""
-        return replace(self, **changes)
+        """A copy with attributes replaced as they are (e.g. ``seed=3``,
+        ``duration_ns=...``), without validation; :meth:`with_set` validates."""
+        return self.model_copy(update=changes)
+
+    def with_set(self, *items: str) -> Scenario:
+        """A copy with file keys overridden and validated like the file:
+        ``sc.with_set("applications.fcw.enabled=false", "seed=3")`` (see
+        :func:`apply_overrides`)."""
+        return apply_overrides(self, items)
+
+    def to_toml_dict(self) -> dict[str, Any]:
+        """The scenario as a TOML document (dict): every key, defaults included, durations
+        as strings, paths absolute. Validating it gives this scenario back."""
+        return _deep_copy(self.model_dump(by_alias=True, mode="python"))
 
 
-def _check_crs(g: _Table, crs: str) -> None:
-    """The network's projection must be a projected CRS in metres (SUMO x/y are metres)."""
-    from pyproj import CRS
-    from pyproj.exceptions import CRSError
-
-    try:
-        c = CRS.from_user_input(crs)
-    except CRSError as exc:
-        raise g.fail("crs", f"not a coordinate reference system pyproj knows: {exc}",
-                     crs) from exc
-    unit = c.axis_info[0].unit_name if c.axis_info else ""
-    if not c.is_projected or unit not in ("metre", "meter"):
-        raise g.fail("crs", "must be a projected CRS in metres, e.g. EPSG:32650 (UTM 50N)", crs)
+def _raw_or(info: ValidationInfo, key: str, default: Any) -> Any:
+    raw = (info.context or {}).get("raw")
+    return _lookup(raw, key, default=default) if raw is not None else default
 
 
-_EARLIEST = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
-_LATEST = dt.datetime(2261, 12, 31, 23, 59, 59, tzinfo=dt.UTC)
+def _normalize(raw: Mapping[str, Any]) -> dict[str, Any]:
+    """Defaults that depend on other keys, and old spellings, applied to the TOML dict:
+    ``title`` = id; ``[geo]`` and ``[demand]`` present (so their missing keys are named);
+    ``demand.end`` = duration; ``network.kind`` = ``"path"`` when only ``path`` is given
+    (``"grid"`` otherwise) and ``"file"`` -> ``"path"``."""
+    out = dict(raw)
+    if "title" not in out and isinstance(out.get("id"), str):
+        out["title"] = out["id"]
+    out.setdefault("geo", {})
+    demand = out.setdefault("demand", {})
+    if isinstance(demand, Mapping) and "end" not in demand and "duration" in out:
+        out["demand"] = {**demand, "end": out["duration"]}
+    net = out.get("network")
+    if isinstance(net, Mapping):
+        if "kind" not in net:
+            out["network"] = {"kind": "path" if "path" in net else "grid", **net}
+        elif net["kind"] == "file":
+            out["network"] = {**net, "kind": "path"}
+    return out
 
 
-class _Table:
-    """Reads one TOML table, checking types and remembering which keys were used."""
+def validate_scenario(raw: Mapping[str, Any], *, file: str | Path | None = None,
+                      folder: str | Path | None = None) -> Scenario:
+    """Validate a scenario given as a TOML dict.
 
-    def __init__(self, data: Mapping[str, Any], path: str, file: Path) -> None:
-        if not isinstance(data, Mapping):
-            raise ConfigError(f"expected a table, got {type(data).__name__}",
-                              file=file, key=path or None, value=data)
-        self.data = data
-        self.path = path
-        self.file = file
-        self.used: set[str] = set()
-
-    def key(self, name: str) -> str:
-        return f"{self.path}.{name}" if self.path else name
-
-    def fail(self, name: str, message: str, value: Any) -> ConfigError:
-        return ConfigError(message, file=self.file, key=self.key(name), value=value)
-
-    def get(self, name: str, kind: type | tuple[type, ...], default: Any = ...) -> Any:
-        self.used.add(name)
-        if name not in self.data:
-            if default is ...:
-                raise ConfigError("required key is missing", file=self.file, key=self.key(name))
-            return default
-        value = self.data[name]
-        kinds = kind if isinstance(kind, tuple) else (kind,)
-        if float in kinds and isinstance(value, int) and not isinstance(value, bool):
-            value = float(value)
-        if not isinstance(value, kinds) or (isinstance(value, bool) and bool not in kinds):
-            names = " or ".join(k.__name__ for k in kinds)
-            raise self.fail(name, f"expected {names}, got {value!r}", value)
-        if isinstance(value, float) and not math.isfinite(value):
-            raise self.fail(name, f"expected a finite number, got {value!r}", value)
-        return value
-
-    def number(self, name: str, default: Any = ..., *, lo: float | None = None,
-               hi: float | None = None, lo_open: bool = False) -> float:
-        value = self.get(name, float, default)
-        if lo is not None and (value < lo or (lo_open and value == lo)):
-            raise self.fail(name, f"must be {'>' if lo_open else '>='} {lo}, got {value!r}", value)
-        if hi is not None and value > hi:
-            raise self.fail(name, f"must be <= {hi}, got {value!r}", value)
-        return float(value)
-
-    def integer(self, name: str, default: Any = ..., *, lo: int | None = None) -> int:
-        value = self.get(name, int, default)
-        if lo is not None and value < lo:
-            raise self.fail(name, f"must be >= {lo}, got {value!r}", value)
-        return int(value)
-
-    def duration(self, name: str, default: Any = ..., *, positive: bool = True,
-                 lo: int | None = None, hi: int | None = None) -> int:
-        raw = self.get(name, str, default)
-        if raw is default and not isinstance(raw, str):
-            return int(raw)
-        ns = parse_duration(raw, key=self.key(name), file=self.file)
-        if positive and ns <= 0:
-            raise self.fail(name, f"must be a positive duration, got {raw!r}", raw)
-        if (lo is not None and ns < lo) or (hi is not None and ns > hi):
-            raise self.fail(name, f"must lie between {format_duration(lo or 0)} and "
-                            f"{format_duration(hi) if hi is not None else 'any'}, got {raw!r}",
-                            raw)
-        return ns
-
-    def table(self, name: str) -> _Table:
-        return _Table(self.get(name, dict, {}), self.key(name), self.file)
-
-    def finish(self) -> None:
-        unknown = sorted(set(self.data) - self.used)
-        if unknown:
-            raise ConfigError(f"unknown key (known: {', '.join(sorted(self.used))})",
-                              file=self.file, key=self.key(unknown[0]),
-                              value=self.data[unknown[0]])
-
-
-def load_scenario(path: str | Path) -> Scenario:
-    """Load and validate a scenario from a folder or its ``scenario.toml``.
+    Args:
+        raw: the document (what ``tomllib`` reads from ``scenario.toml``).
+        file: named in errors (the file, or e.g. ``"ScenarioBuilder"``).
+        folder: where relative paths are resolved (default: the file's folder, else the
+            working directory).
 
     Raises:
-        ConfigError: the file is missing, is not valid TOML, or a key is missing, unknown or
-            invalid; the message names the file, the dotted key and the bad value.
+        ConfigError: naming ``file``, the dotted key and the bad value.
     """
-    path = Path(path)
-    file = path / "scenario.toml" if path.is_dir() else path
+    if not isinstance(raw, Mapping):
+        raise ConfigError(f"expected a table, got {type(raw).__name__}", file=file, value=raw)
+    if folder is None:
+        folder = Path(file).parent if isinstance(file, Path) else Path.cwd()
+    norm = _normalize(raw)
+    ctx = {"folder": Path(folder), "file": file if isinstance(file, Path) else None,
+           "raw": norm}
+    try:
+        return Scenario.model_validate(norm, context=ctx)
+    except ValidationError as exc:
+        raise config_error(exc, norm, file=file) from None
+
+
+def _read_toml(file: Path) -> dict[str, Any]:
     if not file.is_file():
         raise ConfigError("scenario file not found", file=file)
     try:
-        raw = tomllib.loads(file.read_text(encoding="utf-8-sig"))
+        return tomllib.loads(file.read_text(encoding="utf-8-sig"))
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"not valid TOML: {exc}", file=file) from exc
     except UnicodeDecodeError as exc:
         raise ConfigError(f"not UTF-8 text: {exc}", file=file) from exc
-    return _parse(raw, file)
 
 
-def _parse(raw: Mapping[str, Any], file: Path) -> Scenario:
-    folder = file.parent
-    top = _Table(raw, "", file)
-    sid = top.get("id", str)
-    if not _ID.match(sid):
-        raise top.fail("id", "must match [a-z0-9][a-z0-9-]*", sid)
-    title = top.get("title", str, sid)
-    title_zh = top.get("title_zh", str, "")
-    tags = top.get("tags", list, [])
-    if not all(isinstance(t, str) for t in tags):
-        raise top.fail("tags", "must be a list of strings", tags)
-    start_raw = top.get("start", (str, dt.datetime))
-    if isinstance(start_raw, str):
-        try:
-            start = dt.datetime.fromisoformat(start_raw)
-        except ValueError as exc:
-            raise top.fail("start", "not an ISO 8601 instant", start_raw) from exc
+def load_scenario(path: str | Path, *, overrides: Iterable[str] = ()) -> Scenario:
+    """Load and validate a scenario from a folder or its ``scenario.toml``.
+
+    Args:
+        path: the folder or the file.
+        overrides: ``"KEY=VALUE"`` items applied to the file's keys before validation
+            (:func:`apply_overrides`).
+
+    Raises:
+        ConfigError: the file is missing, is not valid TOML (or UTF-8), or a key is missing,
+            unknown or invalid; the message names the file, the dotted key and the bad value
+            (and the ``--set`` item when an override is at fault).
+    """
+    path = Path(path)
+    file = path / "scenario.toml" if path.is_dir() else path
+    raw = _read_toml(file)
+    items = list(overrides)
+    if not items:
+        return validate_scenario(raw, file=file)
+    return _validate_overridden(raw, items, file=file, folder=file.parent)
+
+
+# --- --set KEY=VALUE ------------------------------------------------------------------------
+
+def apply_overrides(scenario_or_raw: Scenario | Mapping[str, Any], items: Iterable[str], *,
+                    file: str | Path | None = None,
+                    folder: str | Path | None = None) -> Scenario:
+    """Override keys of a scenario, as ``v2x run --set KEY=VALUE`` does, and validate.
+
+    Each item is ``KEY=VALUE``: KEY is a dotted key of the file (``demand.penetration``,
+    ``applications.fcw.enabled``, ``events[0].trigger.value``; missing tables are created),
+    VALUE a TOML value (``0.5``, ``false``, ``"x"``, ``[1, 2]``, ``2026-06-01T08:00:00+08:00``)
+    or else a plain string (``60 s``). The overrides are applied to the TOML document before
+    validation, so each is checked like the file.
+
+    Args:
+        scenario_or_raw: a :class:`Scenario` (its :meth:`~Scenario.to_toml_dict`) or a TOML
+            dict (then ``file`` and ``folder`` say where it came from).
+
+    Raises:
+        ConfigError: a malformed item, or a value the scenario refuses; names ``--set``, the
+            item, the key and the value.
+    """
+    if isinstance(scenario_or_raw, Scenario):
+        sc = scenario_or_raw
+        raw = sc.to_toml_dict()
+        file = sc.file if file is None else file
+        folder = sc.folder if folder is None else folder
     else:
-        start = start_raw
-    if start.tzinfo is None:
-        raise top.fail("start", "needs a UTC offset, e.g. '2026-06-01T08:00:00+08:00'", start_raw)
-    if not _EARLIEST <= start <= _LATEST:  # secMark, MinuteOfTheYear: int64 ns since 1970
-        raise top.fail("start", "must lie between 1970 and 2261", start_raw)
-    duration_ns = top.duration("duration")
-    step_ns = top.duration("step", "100 ms")
-    if duration_ns % step_ns:
-        raise top.fail("duration", "must be a whole number of steps", top.data["duration"])
-    if step_ns % 1_000_000:
-        raise top.fail("step", "must be a whole number of milliseconds", top.data.get("step"))
-    seed = top.integer("seed", 0, lo=0)
-    if seed > 2**31 - 1:  # SUMO's --seed is a C int
-        raise top.fail("seed", "must be at most 2147483647", seed)
-
-    g = top.table("geo")
-    geo = GeoConfig(anchor_lat=g.number("anchor_lat", lo=-90, hi=90),
-                    anchor_lon=g.number("anchor_lon", lo=-180, hi=180),
-                    crs=g.get("crs", str, "EPSG:32650"))
-    _check_crs(g, geo.crs)
-    g.finish()
-
-    network = _network(top.table("network"), folder)
-    demand = _demand(top.table("demand"), folder)
-
-    r = top.table("rsu")
-    at = r.get("at", (str, list), "signalized")
-    if isinstance(at, str) and at != "signalized":
-        raise r.fail("at", "must be 'signalized' or a list of junction ids", at)
-    if isinstance(at, list):
-        if not at or not all(isinstance(a, str) for a in at):
-            raise r.fail("at", "must be a non-empty list of junction id strings", at)
-        if len(set(at)) != len(at):
-            dup = next(a for a in at if at.count(a) > 1)
-            raise r.fail("at", f"names junction {dup!r} twice (one RSU per junction)", at)
-        at = tuple(at)
-    rsu = RsuConfig(at=at, antenna_height_m=r.number("antenna_height_m", 6.0, lo=0.0),
-                    spat_period_ns=_period(r, "spat_period", "100 ms", step_ns),
-                    map_period_ns=_period(r, "map_period", "1 s", step_ns),
-                    forward=r.get("forward", bool, True))
-    r.finish()
-
-    o = top.table("obu")
-    obu = ObuConfig(bsm_period_ns=_period(o, "bsm_period", "100 ms", step_ns),
-                    antenna_height_m=o.number("antenna_height_m", 1.5, lo=0.0))
-    o.finish()
-
-    c = top.table("channel")
-    ctype = c.get("type", str, "tr37885-urban")
-    channel = ChannelConfig(type=ctype, params={k: v for k, v in c.data.items() if k != "type"})
-
-    apps = top.table("applications")
-    f = apps.table("fcw")
-    fcw = FcwConfig(enabled=f.get("enabled", bool, True),
-                    ttc_threshold_s=f.number("ttc_threshold_s", 2.7, lo=0.0, lo_open=True))
-    f.finish()
-    apps.finish()
-
-    rc = top.table("recording")
-    recording = RecordingConfig(
-        reception_sample=rc.number("reception_sample", 0.05, lo=0.0, hi=1.0),
-        prr_bin_m=rc.number("prr_bin_m", 20.0, lo=0.0, lo_open=True),
-        prr_max_m=rc.number("prr_max_m", 500.0, lo=0.0, lo_open=True),
-        latency_bin_ns=rc.duration("latency_bin", "100 us", lo=1_000, hi=10_000_000),
-        trajectories=rc.get("trajectories", bool, True),
-    )
-    if recording.prr_bin_m > recording.prr_max_m:
-        raise rc.fail("prr_bin_m", f"is wider than prr_max_m ({recording.prr_max_m} m)",
-                      recording.prr_bin_m)
-    if recording.prr_max_m / recording.prr_bin_m > 10_000:
-        raise rc.fail("prr_bin_m", "too many distance bins (prr_max_m / prr_bin_m > 10000)",
-                      recording.prr_bin_m)
-    rc.finish()
-
-    events = tuple(_event(_Table(e, f"events[{i}]", file), duration_ns)
-                   for i, e in enumerate(top.get("events", list, [])))
-    criteria = tuple(_criterion(_Table(e, f"criteria[{i}]", file))
-                     for i, e in enumerate(top.get("criteria", list, [])))
-    top.finish()
-    return Scenario(id=sid, title=title, title_zh=title_zh, folder=folder, start=start,
-                    duration_ns=duration_ns, step_ns=step_ns, seed=seed, geo=geo,
-                    network=network, demand=demand, rsu=rsu, obu=obu, channel=channel,
-                    fcw=fcw, recording=recording, events=events, criteria=criteria,
-                    tags=tuple(tags))
+        raw = dict(scenario_or_raw)
+    if folder is None:
+        folder = Path(file).parent if isinstance(file, Path) else Path.cwd()
+    return _validate_overridden(raw, list(items), file=file, folder=Path(folder))
 
 
-def _period(t: _Table, name: str, default: str, step_ns: int) -> int:
-    ns = t.duration(name, default)
-    if ns % step_ns:
-        raise t.fail(name, f"must be a multiple of the step ({step_ns // 1_000_000} ms)",
-                     t.data.get(name, default))
-    return ns
+def _validate_overridden(raw: Mapping[str, Any], items: list[str], *, file: Any,
+                         folder: Path) -> Scenario:
+    doc = _deep_copy(raw)
+    keys: dict[str, str] = {}
+    for item in items:
+        key, value = _parse_item(item)
+        _set_key(doc, key, value, item)
+        keys[key] = item
+    try:
+        return validate_scenario(doc, file=file, folder=folder)
+    except ConfigError as exc:
+        k = exc.key or ""
+        culprit = next((item for key, item in keys.items()
+                        if k == key or k.startswith((f"{key}.", f"{key}["))
+                        or key.startswith((f"{k}.", f"{k}["))), None)
+        if culprit is not None:
+            where = f"--set {culprit}"
+        else:
+            where = f"with --set {', '.join(items)}" if items else ""
+        raise ConfigError(f"{_message_of(exc)} ({where})", file=exc.file or "--set", key=exc.key,
+                          value=exc.value) from None
 
 
-def _network(t: _Table, folder: Path) -> NetworkConfig:
-    path_raw = t.get("path", str, None)
-    kind = t.get("kind", str, "file" if path_raw else "grid")
-    if kind == "file":
-        if path_raw is None:
-            raise ConfigError("kind 'file' needs 'path'", file=t.file, key=t.key("path"))
-        path = (folder / path_raw).resolve()
-        if not path.is_file():
-            raise t.fail("path", f"network file not found: {path}", path_raw)
-        t.finish()
-        return NetworkConfig(kind="file", path=path)
-    if kind != "grid":
-        raise t.fail("kind", "must be 'grid' (generated) or 'file' (with path)", kind)
-    net = NetworkConfig(
-        kind="grid",
-        junctions_x=t.integer("junctions_x", 4, lo=2),
-        junctions_y=t.integer("junctions_y", 4, lo=2),
-        block_length_m=t.number("block_length_m", 400.0, lo=20.0),
-        attach_length_m=t.number("attach_length_m", 250.0, lo=20.0),
-        lanes=t.integer("lanes", 2, lo=1),
-        lane_width_m=t.number("lane_width_m", 3.5, lo=2.0, hi=6.0),
-        speed_limit_kmh=t.number("speed_limit_kmh", 60.0, lo=5.0, hi=200.0),
-        signal=t.get("signal", str, "static"),
-    )
-    if net.signal not in ("static", "actuated", "delay_based"):
-        raise t.fail("signal", "must be 'static', 'actuated' or 'delay_based'", net.signal)
-    t.finish()
-    return net
+def _message_of(exc: ConfigError) -> str:
+    """The message of a ConfigError without its "file, key 'k': " prefix."""
+    where = [w for w in (exc.file, f"key '{exc.key}'" if exc.key else None) if w]
+    prefix = ", ".join(where) + ": " if where else ""
+    text = str(exc)
+    return text[len(prefix):] if prefix and text.startswith(prefix) else text
 
 
-def _demand(t: _Table, folder: Path) -> DemandConfig:
-    begin = t.duration("begin", "0 s", positive=False)
-    end = t.duration("end")
-    if end <= begin:
-        raise t.fail("end", "must be after 'begin'", t.data.get("end"))
-    vph_t = t.table("vehicles_per_hour")
-    vph = {}
-    for name in vph_t.data:
-        if name not in VEHICLE_CLASSES:
-            raise vph_t.fail(name, f"unknown vehicle class (known: {', '.join(VEHICLE_CLASSES)})",
-                             vph_t.data[name])
-        vph[name] = vph_t.number(name, lo=0.0)
-    routes = []
-    for i, rf in enumerate(t.get("route_files", list, [])):
-        p = (folder / str(rf)).resolve()
-        if not p.is_file():
-            raise ConfigError(f"route file not found: {p}", file=t.file,
-                              key=f"{t.key('route_files')}[{i}]", value=rf)
-        routes.append(p)
-    if not vph and not routes:
-        raise ConfigError("no traffic: give vehicles_per_hour or route_files",
-                          file=t.file, key=t.key("vehicles_per_hour"))
-    demand = DemandConfig(begin_ns=begin, end_ns=end,
-                          penetration=t.number("penetration", 1.0, lo=0.0, hi=1.0),
-                          vehicles_per_hour=vph, route_files=tuple(routes))
-    t.finish()
-    return demand
+def _deep_copy(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {k: _deep_copy(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_deep_copy(v) for v in value]
+    return value
 
 
-def _event(t: _Table, duration_ns: int) -> ScriptedEvent:
-    kind = t.get("kind", str)
-    if kind != "stop":
-        raise t.fail("kind", "must be 'stop' (brake to a standstill and hold)", kind)
-    at = t.duration("at", positive=False)
-    if at >= duration_ns:
-        raise t.fail("at", "is after the end of the scenario", t.data.get("at"))
-    ev = ScriptedEvent(at_ns=at, kind=kind, vehicle=t.get("vehicle", str),
-                       decel=t.number("decel", 6.0, lo=0.0, lo_open=True, hi=12.0),
-                       hold_ns=t.duration("hold", "5 s"))
-    t.finish()
-    return ev
+def _parse_item(item: str) -> tuple[str, Any]:
+    key, sep, text = item.partition("=")
+    key = key.strip()
+    if not sep or not key:
+        raise ConfigError("expected KEY=VALUE, e.g. demand.penetration=0.5", file="--set",
+                          value=item)
+    text = text.strip()
+    try:
+        value = tomllib.loads(f"v = {text}")["v"]
+    except tomllib.TOMLDecodeError:
+        value = text
+    if isinstance(value, dt.time | dt.date) and not isinstance(value, dt.datetime):
+        value = text  # a bare time or date is no scenario value: keep the text
+    return key, value
 
 
-def _criterion(t: _Table) -> Criterion:
-    kpi = t.get("kpi", str)
-    op = t.get("op", str)
-    if op not in _OPS:
-        raise t.fail("op", f"must be one of {' '.join(_OPS)}", op)
-    value = t.get("value", (int, float))
-    crit = Criterion(name=t.get("name", str, f"{kpi} {op} {value}"), kpi=kpi, op=op,
-                     value=float(value))
-    t.finish()
-    return crit
+def _set_key(doc: dict[str, Any], key: str, value: Any, item: str) -> None:
+    try:
+        tokens = _tokens(key) if all(key.split(".")) and " " not in key else []
+    except ValueError:
+        tokens = []
+    if not tokens:
+        raise ConfigError("not a dotted key (e.g. applications.fcw.enabled or "
+                          "events[0].trigger.value)", file="--set", key=key, value=item)
+    data: Any = doc
+    for i, tok in enumerate(tokens):
+        last = i == len(tokens) - 1
+        where = _key_of(tokens[:i + 1])
+        if isinstance(tok, int):
+            if not isinstance(data, list) or not -len(data) <= tok < len(data):
+                n = len(data) if isinstance(data, list) else 0
+                raise ConfigError(f"no item {tok} here (the file has {n})", file="--set",
+                                  key=where, value=item)
+            if last:
+                data[tok] = value
+            else:
+                data = data[tok]
+            continue
+        if not isinstance(data, dict):
+            raise ConfigError(f"{_key_of(tokens[:i]) or 'the document'} is not a table",
+                              file="--set", key=where, value=item)
+        if last:
+            data[tok] = value
+        else:
+            nxt = tokens[i + 1]
+            if tok not in data:
+                data[tok] = [] if isinstance(nxt, int) else {}
+            data = data[tok]
+
+
+def _key_of(tokens: list[str | int]) -> str:
+    out = ""
+    for t in tokens:
+        out = f"{out}[{t}]" if isinstance(t, int) else (f"{out}.{t}" if out else str(t))
+    return out
+

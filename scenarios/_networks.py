@@ -65,6 +65,7 @@ from typing import Annotated, Any, Literal, Protocol
 import sumolib
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from scenarios._fields import ScenarioFile
 from v2x._cache import cache_dir
 from v2x.errors import ConfigError, SumoError
 from v2x.geo import GeoFrame
@@ -203,12 +204,14 @@ class PathNetwork(_Network):
     """An existing, geo-referenced SUMO network. ``kind = "file"`` is an alias.
 
     ``route_files`` are SUMO route files (vehicles, persons, vTypes) loaded with it, in order;
-    relative paths are resolved against the scenario folder by the scenario loader.
+    relative paths are resolved against the scenario folder (validation context ``folder``)
+    and must exist.
     """
 
     kind: Literal["path", "file"]
-    path: Path = Field(description="the .net.xml (relative to the scenario folder)")
-    route_files: tuple[Path, ...] = Field((), description="SUMO route files loaded with it")
+    path: ScenarioFile = Field(description="the .net.xml (relative to the scenario folder)")
+    route_files: tuple[ScenarioFile, ...] = Field(
+        (), description="SUMO route files loaded with it")
 
     @field_validator("kind")
     @classmethod

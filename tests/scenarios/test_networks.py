@@ -235,8 +235,14 @@ def test_path_network_is_the_file_itself(tmp_path: Path) -> None:
     copied = build_network(cfg, tmp_path / "out", None)
     assert copied == tmp_path / "out" / "path.net.xml" and copied.read_bytes() == \
         grid.read_bytes()
+    # a missing file is refused when the model is validated (the scenario loader names the
+    # key network.path, tests/scenarios/test_sections.py), and again by the builder
+    with pytest.raises(ValueError, match="file not found"):
+        PathNetwork(kind="path", path=tmp_path / "nope.net.xml")
+    missing = PathNetwork.model_construct(kind="path", path=tmp_path / "nope.net.xml",
+                                          route_files=())
     with pytest.raises(ConfigError, match="not found") as info:
-        build_network(PathNetwork(kind="path", path=tmp_path / "nope.net.xml"), None, None)
+        build_network(missing, None, None)
     assert info.value.key == "network.path"
     plain = tmp_path / "plain.net.xml"
     plain.write_text('<net><location netOffset="0,0" projParameter="!"/></net>')
@@ -259,22 +265,16 @@ def test_generated_kind_needs_an_anchor() -> None:
         build_network(RoadNetwork(kind="road"), None, None)
 
 
-def test_legacy_dataclass_config_builds_the_same_grid() -> None:
-    legacy = scenarios.NetworkConfig(junctions_x=2, junctions_y=3, lanes=1)
-    net = _read(build_network(legacy, None, ANCHOR))
-    assert len(net.getTrafficLights()) == 6
-    assert build_network(legacy, None, ANCHOR) == build_network(
-        GridNetwork(junctions_x=2, junctions_y=3, lanes=1), None, ANCHOR)
-
-
 # -- validation and registry ---------------------------------------------------------------
 
-def test_discriminated_union_picks_the_kind() -> None:
+def test_discriminated_union_picks_the_kind(tmp_path: Path) -> None:
     adapter = TypeAdapter(networks.NetworkConfig)
     assert isinstance(adapter.validate_python({"kind": "road"}), RoadNetwork)
     assert isinstance(adapter.validate_python({"kind": "intersection", "arms": 3}),
                       IntersectionNetwork)
-    assert isinstance(adapter.validate_python({"kind": "file", "path": "x.net.xml"}),
+    (tmp_path / "x.net.xml").write_text("<net/>", encoding="utf-8")
+    assert isinstance(adapter.validate_python({"kind": "file", "path": "x.net.xml"},
+                                              context={"folder": tmp_path}),
                       PathNetwork)
     assert adapter.validate_python({"kind": "grid"}) == GridNetwork()
 

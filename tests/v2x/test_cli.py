@@ -214,3 +214,30 @@ def test_a_signal_mid_run_interrupts_it_cleanly(tmp_path: Path, signame: str,
     assert "Traceback" not in err and "interrupted" in err
     run = json.loads((out / "run.json").read_text())
     assert run["status"] == "interrupted" and run["start"]  # a partial run keeps its start
+
+
+@pytest.mark.parametrize(("args", "texts"), [
+    (["--set", "penetration"], ["use KEY=VALUE"]),
+    (["--set", "demand.penetration=1.5"],
+     ["demand.penetration", "must be <= 1.0", "--set demand.penetration=1.5"]),
+    (["--set", "applications.fcw.enabled=maybe"],
+     ["applications.fcw.enabled", "expected true or false"]),
+    (["--set", "applications.nope.enabled=true"], ["unknown application (known: ebw, fcw"]),
+])
+def test_bad_set_options_are_usage_errors(args: list[str], texts: list[str]) -> None:
+    res = CliRunner().invoke(main, ["run", "xiqing-south-station", "--bus", "memory", *args])
+    assert res.exit_code == 2, res.output
+    assert all(t in res.output for t in texts), res.output
+    assert "Traceback" not in res.output
+
+
+@pytest.mark.sumo
+def test_set_overrides_reach_the_run(tmp_path: Path) -> None:
+    # one RSU instead of 16, another seed: both show in run.json
+    res = CliRunner().invoke(main, ["run", "xiqing-south-station", "--bus", "memory",
+                                    "--duration", "2", "--set", "rsu.at=['A0']",
+                                    "--set", "seed=7", "--out", str(tmp_path / "r"), "-q",
+                                    "--no-pipeline"])
+    assert res.exit_code == 1, res.output  # 2 s cannot reach 300 vehicles
+    run = json.loads((tmp_path / "r" / "run.json").read_text())
+    assert run["seed"] == 7 and run["counts"]["rsus"] == 1

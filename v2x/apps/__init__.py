@@ -15,6 +15,7 @@ from v2x.apps._base import (
     ReceivedLinks,
     app_config_model,
     app_names,
+    config_problem,
     make_app,
     register_app,
 )
@@ -60,6 +61,7 @@ __all__ = [
     "ThreatHold",
     "app_config_model",
     "app_names",
+    "config_problem",
     "lane_table",
     "make_app",
     "match",

@@ -24,7 +24,6 @@ its configuration. A user's package can add its own through the entry point grou
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from importlib.metadata import entry_points
@@ -44,15 +43,17 @@ __all__ = [
     "ReceivedLinks",
     "app_config_model",
     "app_names",
+    "config_problem",
     "make_app",
     "register_app",
 ]
 
 
 class AppConfig(BaseModel):
-    """Settings every application has; an application's own model adds its keys."""
+    """Settings every application has; an application's own model adds its keys (strict:
+    ``"yes"`` is not a boolean, a string is not a number; unknown keys are refused)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
     enabled: bool = True
     hold_s: float = 0.5
@@ -286,16 +287,20 @@ def make_app(key: str, settings: AppConfig | Mapping[str, Any] | None = None) ->
         try:
             settings = model.model_validate(dict(settings or {}))
         except ValidationError as exc:
-            err = exc.errors()[0]
-            field = ".".join(str(p) for p in err["loc"])
-            raise ConfigError(err["msg"], key=f"applications.{key}.{field}",
-                              value=err.get("input")) from exc
+            field, message, bad = config_problem(exc, model)
+            raise ConfigError(message, key=f"applications.{key}.{field}", value=bad) from exc
     return _REGISTRY[key].factory(settings)
 
 
-def hold_ns_of(hold_s: float) -> int:
-    """``hold_s`` [s] as whole nanoseconds (checked finite and positive)."""
-    if not (math.isfinite(hold_s) and hold_s > 0):
-        raise ConfigError(f"must be a finite number > 0, got {hold_s!r}", key="hold_s",
-                          value=hold_s)
-    return round(hold_s * 1e9)
+def config_problem(exc: ValidationError, model: type[BaseModel]) -> tuple[str, str, Any]:
+    """The first error of an application's settings as ``(field, message, bad value)``, in
+    the words of the scenario loader ("unknown key (known: ...)", "expected true or
+    false")."""
+    err = exc.errors()[0]
+    field = ".".join(str(p) for p in err["loc"])
+    message = err["msg"]
+    if err["type"] == "extra_forbidden":
+        message = f"unknown key (known: {', '.join(sorted(model.model_fields))})"
+    elif err["type"] in ("bool_type", "bool_parsing"):
+        message = f"expected true or false, got {err.get('input')!r}"
+    return field, message, err.get("input")

@@ -109,6 +109,16 @@ def _duration_s(ctx: click.Context, param: click.Parameter, value: str | None) -
                                  f"(30s, '500 ms', '2 min')", ctx, param) from exc
 
 
+def _set_items(ctx: click.Context, param: click.Parameter,
+               value: tuple[str, ...]) -> tuple[str, ...]:
+    for item in value:
+        key, sep, _ = item.partition("=")
+        if not sep or not key.strip():
+            raise click.BadParameter(f"{item!r}: use KEY=VALUE, e.g. demand.penetration=0.5",
+                                     ctx, param)
+    return value
+
+
 @main.command("run", short_help="Run a scenario: recording, KPIs and reports.")
 @click.argument("scenario")
 @click.option("--seed", type=int, default=None, help="Override the scenario's seed.")
@@ -126,11 +136,14 @@ def _duration_s(ctx: click.Context, param: click.Parameter, value: str | None) -
               show_default=True, help="Bus payloads: UPER MessageFrames or their JSON form.")
 @click.option("--pipeline/--no-pipeline", default=True, show_default=True,
               help="Run SUMO in a child process, ahead of the loop (same results).")
+@click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", callback=_set_items,
+              help="Override a scenario key, e.g. applications.fcw.enabled=false or "
+                   "demand.penetration=0.5 (a TOML value, else text; repeatable).")
 @click.option("--quiet", "-q", is_flag=True,
               help="No progress (neither the bar nor, off a terminal, the progress lines).")
 def run_cmd(scenario: str, seed: int | None, bus: str, gui: bool, out_dir: Path | None,
             duration_s: float | None, lang: str, payload: str, pipeline: bool,
-            quiet: bool) -> None:
+            sets: tuple[str, ...], quiet: bool) -> None:
     """Run SCENARIO (a library id or a scenario folder): recording + report.
 
     Exit 0 when every criterion passes, 1 when one fails, 2 on a usage or configuration
@@ -149,13 +162,14 @@ def run_cmd(scenario: str, seed: int | None, bus: str, gui: bool, out_dir: Path 
     # KeyboardInterrupt at any point, e.g. inside the MQTT client, could hang its clean-up)
     signal.signal(signal.SIGTERM, _on_sigterm)
 
-    sc = scenarios.resolve_scenario(scenario)
+    sc = scenarios.resolve_scenario(scenario, overrides=sets)
     if out_dir is None:
         out_dir = Path("runs") / f"{sc.id}-{seed if seed is not None else sc.seed}"
     if quiet or not sys.stderr.isatty():
-        result = _run_scenario()(sc, out_dir=out_dir, seed=seed, bus=bus, gui=gui,
+        result = _run_scenario()(scenario, out_dir=out_dir, seed=seed, bus=bus, gui=gui,
                                  duration_s=duration_s, lang=lang, pipeline=pipeline,
-                                 payload=payload, progress=None if quiet else _LineProgress())
+                                 payload=payload, overrides=list(sets),
+                                 progress=None if quiet else _LineProgress())
     else:
         from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
@@ -173,9 +187,10 @@ def run_cmd(scenario: str, seed: int | None, bus: str, gui: bool, out_dir: Path 
                         f"{t / 1e9:6.1f}/{d / 1e9:.0f} s  x{rtf:5.1f} real time  "
                         f"{p.vehicles:4d} veh  {msgs:8.0f} tx/s"))  # type: ignore[attr-defined]
 
-            result = _run_scenario()(sc, out_dir=out_dir, seed=seed, bus=bus, gui=gui,
+            result = _run_scenario()(scenario, out_dir=out_dir, seed=seed, bus=bus, gui=gui,
                                      duration_s=duration_s, lang=lang, pipeline=pipeline,
-                                     payload=payload, progress=progress)
+                                     payload=payload, overrides=list(sets),
+                                     progress=progress)
     _print_result(result)
     sys.exit(EXIT_PASS if result.passed else EXIT_FAIL)
 
