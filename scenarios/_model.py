@@ -24,6 +24,8 @@ Keys (durations are strings with a unit, ``"300 s"``, ``"100 ms"``; see
 ``duration``, ``step``          durations; duration a whole number of steps, step a whole
                                 number of ms (default ``"100 ms"``)
 ``seed``                        integer 0..2147483647 (SUMO's C int); ``v2x run --seed``
+``zone``                        pilot zone id of the bus topics ``v2x/{zone}/...`` (default
+                                ``"xiqing"``)
 ``[geo]``                       ``anchor_lat``, ``anchor_lon`` [deg], ``crs`` (projected, in
                                 metres; default EPSG:32650, UTM 50N)
 ``[network]``                   ``kind = "grid"`` (default): ``junctions_x``, ``junctions_y``
@@ -182,6 +184,9 @@ class Scenario(Section):
     duration_ns: Duration = Field(alias="duration")
     step_ns: Duration = Field("100 ms", alias="step", validate_default=True)
     seed: int = Field(0, ge=0, le=2**31 - 1, description="SUMO's --seed is a C int")
+    zone: str = Field("xiqing", pattern=r"^[a-z0-9][a-z0-9_-]*$",
+                      description="pilot zone: the {zone} level of the bus topics "
+                                  "v2x/{zone}/...")
     geo: GeoConfig
     network: NetworkConfig = Field(default_factory=GridNetwork)
     demand: DemandConfig

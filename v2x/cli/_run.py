@@ -21,14 +21,14 @@ import sumolib
 
 import analysis
 import scenarios
-from roadside import SignalMirror, make_rsus
+from roadside import SignalMirror, make_rsus, rsu_signal_ids
 from v2x._malloc import keep_freed_memory
-from v2x.apps import ForwardCollisionWarning
 from v2x.bus import open_bus
 from v2x.channel import make_channel
+from v2x.cli import _wiring as wiring
 from v2x.errors import ConfigError
 from v2x.recorder import Recorder
-from v2x.sim import RunSummary, ScriptedStop, SimConfig, Simulation, StepProgress
+from v2x.sim import RunSummary, SimConfig, Simulation, StepProgress
 from v2x.traffic import (
     PipelinedTraffic,
     SumoTraffic,
@@ -60,6 +60,7 @@ def run_scenario(scenario: scenarios.Scenario | str | Path, *, out_dir: str | Pa
                  seed: int | None = None, bus: str = "memory", gui: bool = False,
                  duration_s: float | None = None, lang: str = "en", pipeline: bool = False,
                  payload: str = "uper", overrides: Sequence[str] = (),
+                 window_steps: int | None = None,
                  progress: Callable[[StepProgress], None] | None = None) -> RunResult:
     """Run a scenario end to end: build SUMO inputs, simulate, record, evaluate, report.
 
@@ -83,6 +84,10 @@ def run_scenario(scenario: scenarios.Scenario | str | Path, *, out_dir: str | Pa
             POSIX the child is a fresh interpreter (``python -m v2x.traffic._child``);
             elsewhere ``multiprocessing``'s spawn, where a script that calls this must guard
             its entry point with ``if __name__ == "__main__":``. Always off with ``gui``.
+        window_steps: steps processed together (default: 20 open loop; closed loop, as many as
+            the driver's reaction time allows); 1 processes the run one step at a time (the
+            reference a closed-loop run equals). Larger than the closed loop allows: a
+            ConfigError.
         progress: called after every window of steps (2 s of simulated time).
 
     Side effect: on Linux with glibc, this process keeps freed heap memory for reuse (up to
@@ -126,29 +131,32 @@ def run_scenario(scenario: scenarios.Scenario | str | Path, *, out_dir: str | Pa
         cmd = sumo_command(built.net_file, built.route_files, built.additional_files,
                            step_ns=sc.step_ns, seed=sc.seed, gui=gui)
         net = sumolib.net.readNet(str(built.net_file), withPrograms=True)
-        tls_ids = _rsu_junctions(sc, net)
+        sites = wiring.rsu_sites(sc, net)
         channel = make_channel(sc.channel.type, **dict(sc.channel.params))
-        stops = _scripted_stops(sc)
+        events = wiring.traffic_events(sc)
         piped = pipeline and not gui
+        reaction = wiring.driver(sc)
+        window, ahead = wiring.windows(reaction, pipelined=piped, window_steps=window_steps)
         cfg = SimConfig(
-            start=sc.start, duration_ns=sc.duration_ns, step_ns=sc.step_ns, zone="xiqing",
+            start=sc.start, duration_ns=sc.duration_ns, step_ns=sc.step_ns, zone=sc.zone,
             bsm_period_ns=sc.obu.bsm_period_ns, obu_antenna_height_m=sc.obu.antenna_height_m,
             penetration=sc.demand.penetration, prr_bin_m=sc.recording.prr_bin_m,
             prr_max_m=sc.recording.prr_max_m, latency_bin_ns=sc.recording.latency_bin_ns,
-            reception_sample=sc.recording.reception_sample,
-            apps=(ForwardCollisionWarning(ttc_threshold_s=sc.fcw.ttc_threshold_s),)
-            if sc.fcw.enabled else (),
+            reception_sample=sc.recording.reception_sample, apps=wiring.applications(sc),
+            driver=reaction, step_exact_channel=reaction is not None, window_steps=window,
             forward=sc.rsu.forward, payload=payload,
-            stops=() if piped else stops,  # the traffic process applies them itself
-        )
+            event_names=tuple(e.name for e in events),
+            equipped=wiring.equipped_participants(sc))
         out = Path(out_dir)
-        # the child keeps two windows of steps ahead, so SUMO steps while the loop processes one;
-        # it sends a window of steps at a time
+        # open loop, the child keeps two windows of steps ahead, so SUMO steps while the loop
+        # processes one; closed loop, no further than the driver's reaction allows
         traffic: Any = (
             PipelinedTraffic(SumoTrafficSide(cmd=cmd, classification=classification,
-                                             tls_ids=tls_ids, stops=stops),
-                             ahead=2 * cfg.window_steps, batch=cfg.window_steps)
-            if piped else SumoTraffic(cmd, classification=classification, use_traci=gui))
+                                             tls_ids=rsu_signal_ids(net, sites),
+                                             events=events),
+                             ahead=ahead, batch=window)
+            if piped else SumoTraffic(cmd, classification=classification, use_traci=gui,
+                                      events=events))
     except BaseException:
         drop_prestarted()  # no run follows: do not leave it waiting in a library process
         raise
@@ -156,10 +164,10 @@ def run_scenario(scenario: scenarios.Scenario | str | Path, *, out_dir: str | Pa
     try:
         # the RSUs run here; with the traffic process they read its signal states
         rsus: list[Any] = make_rsus(
-            SignalMirror(traffic) if piped else traffic.conn, net, tls_ids, geo=built.geo,
+            SignalMirror(traffic) if piped else traffic.conn, net, sites, geo=built.geo,
             antenna_height_m=sc.rsu.antenna_height_m, start=sc.start,
             spat_period_ns=sc.rsu.spat_period_ns, map_period_ns=sc.rsu.map_period_ns,
-            seed=sc.seed, payload=payload)
+            seed=sc.seed, payload=payload, rsi=wiring.rsi(sc), rsm=wiring.rsm(sc))
         rec = Recorder(out)
         # until it ends, the folder says a run is under way (a killed run leaves this)
         # what identifies the run and times its rows, also in a partial recording (`v2x
@@ -171,8 +179,7 @@ def run_scenario(scenario: scenarios.Scenario | str | Path, *, out_dir: str | Pa
             sim = Simulation(traffic=traffic, roadside=rsus, channel=channel, geo=built.geo,
                              recorder=rec, config=cfg, seed=sc.seed)
             summary = asyncio.run(_run(sim, bus, progress))
-            if piped:
-                summary.stops_skipped = list(traffic.side["skipped"])
+            summary.stops_skipped = list(traffic.skipped())
             info = _run_json(sc, built, bus, channel, rsus, summary,
                              time.perf_counter() - wall0)
             rec.write_json("run.json", {**info, "pipeline": piped, "payload": payload,
@@ -237,35 +244,6 @@ async def _run(sim: Simulation, bus_spec: str,
                progress: Callable[[StepProgress], None] | None) -> RunSummary:
     async with open_bus(bus_spec) as bus:
         return await sim.run(bus, progress=progress)
-
-
-def _scripted_stops(sc: scenarios.Scenario) -> tuple[ScriptedStop, ...]:
-    """The scenario's events as the loop's scripted stops: a ``time`` trigger with
-    ``stop_in_lane`` actions (today's ``kind = "stop"`` form). Other triggers and actions
-    are refused until the loop applies them (ConfigError naming the event)."""
-    stops = []
-    for i, ev in enumerate(sc.events):
-        for j, act in enumerate(ev.actions):
-            if ev.trigger.kind != "time" or act.kind != "stop_in_lane":
-                what = (f"action kind {act.kind!r}" if ev.trigger.kind == "time"
-                        else f"trigger kind {ev.trigger.kind!r}")
-                raise ConfigError(f"the run cannot apply {what} yet (only time-triggered "
-                                  f"stop_in_lane)", file=sc.file, key=f"events[{i}]",
-                                  value=ev.name)
-            stops.append(ScriptedStop(ev.trigger.at_ns, act.target, act.decel, act.hold_ns))
-    return tuple(stops)
-
-
-def _rsu_junctions(sc: scenarios.Scenario, net: Any) -> list[str]:
-    tls = sorted(t.getID() for t in net.getTrafficLights())
-    if sc.rsu.at == "signalized":
-        return tls
-    missing = [j for j in sc.rsu.at if j not in tls]
-    if missing:
-        raise ConfigError(f"no signalized junction {missing[0]!r} in the network "
-                          f"(signalized: {', '.join(tls)})", file=sc.folder / "scenario.toml",
-                          key="rsu.at", value=missing[0])
-    return list(sc.rsu.at)
 
 
 def _run_json(sc: scenarios.Scenario, built: scenarios.BuiltScenario, bus: str, channel: Any,

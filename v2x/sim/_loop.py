@@ -46,7 +46,7 @@ from __future__ import annotations
 import datetime as dt
 import time
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -130,6 +130,7 @@ class SimConfig:
     payload: str = "uper"  # BSM uplink payloads: "uper" (length-prefixed frames) or "json"
     stops: tuple[ScriptedStop, ...] = ()
     event_names: tuple[str, ...] = ()  # the scenario's triggered events, in file order
+    equipped: Mapping[str, bool] = field(default_factory=dict)  # fixed OBU equipage by name
     window_steps: int = 20  # steps processed together (see the module docstring)
     step_exact_channel: bool = False  # channel draws per step (window-independent results)
 
@@ -180,8 +181,10 @@ class RunSummary:
 class _Grow:
     """Per-vehicle-index state arrays, grown as vehicles appear."""
 
-    def __init__(self, rng: np.random.Generator) -> None:
+    def __init__(self, rng: np.random.Generator,
+                 equipped: Mapping[str, bool] | None = None) -> None:
         self.rng = rng
+        self.equipped = dict(equipped or {})  # names whose equipage the scenario fixes
         self.n = 0
         self.u = np.empty((0, 3))          # uniform draws: equipage, msgCnt start, sampling
         self.first_ns = np.empty(0, np.int64)
@@ -207,6 +210,9 @@ class _Grow:
         static[rel] = np.column_stack([st.length[new], st.width[new], st.classification[new]])
         for r, i in zip(rel.tolist(), new.tolist(), strict=True):
             names[r] = str(st.names[i])
+            fixed = self.equipped.get(names[r])
+            if fixed is not None:  # the draw stays drawn (same stream), its outcome is fixed
+                self.u[self.n + r, 0] = -1.0 if fixed else 2.0
         self.static = np.vstack([self.static, static])
         self.names.extend(names)
         self.n = n
@@ -239,7 +245,7 @@ class Simulation:
         ch_seq, veh_seq = ss.spawn(2)
         self._channel_seq = ch_seq
         self.rng_channel = np.random.default_rng(ch_seq)
-        self.veh = _Grow(np.random.default_rng(veh_seq))
+        self.veh = _Grow(np.random.default_rng(veh_seq), config.equipped)
         self.prr = PrrBins(config.prr_bin_m, config.prr_max_m)
         self.latency = Histogram(config.latency_bin_ns, 1_000_000_000)
         self.ipg = Histogram(config.latency_bin_ns * 10, 10_000_000_000)
