@@ -25,8 +25,9 @@ from pathlib import Path
 import libsumo
 
 import scenarios
+from roadside import rsu_signal_ids
 from v2x.cli import run_scenario
-from v2x.cli._run import _rsu_junctions
+from v2x.cli._wiring import rsu_sites
 from v2x.traffic import SUBSCRIBED_VARS, PipelinedTraffic, SumoTrafficSide, sumo_command
 
 
@@ -57,7 +58,8 @@ def traffic_alone(sc: scenarios.Scenario) -> float:
     cmd = sumo_command(built.net_file, built.route_files, built.additional_files,
                        step_ns=sc.step_ns, seed=sc.seed)
     classification = {k: int(v["classification"]) for k, v in scenarios.VEHICLE_CLASSES.items()}
-    tls_ids = _rsu_junctions(sc, sumolib.net.readNet(str(built.net_file), withPrograms=True))
+    net = sumolib.net.readNet(str(built.net_file), withPrograms=True)
+    tls_ids = rsu_signal_ids(net, rsu_sites(sc, net))
     t0 = time.perf_counter()
     side = SumoTrafficSide(cmd=cmd, classification=classification, tls_ids=tls_ids)
     with PipelinedTraffic(side, ahead=20, batch=10) as traffic:

@@ -72,6 +72,8 @@ class RsmConfig:
         period_ns: [ns] default 100 ms (T/CSAE 159, (to verify)).
         source: the SourceType name sent in every participant (default ``"integrated"``;
             ``"video"``, ``"microwaveRadar"``, ``"lidar"`` ...).
+        at: names of the RSUs that have roadside sensors (not every RSU of a deployment
+            has them); empty (default): every RSU.
 
     Raises ConfigError naming the key (``rsm.<field>``) and the bad value.
     """
@@ -82,6 +84,7 @@ class RsmConfig:
     which: str = "unequipped"
     period_ns: int = 100_000_000
     source: str = "integrated"
+    at: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if not (isinstance(self.range_m, numbers.Real) and math.isfinite(self.range_m)
@@ -212,7 +215,9 @@ class RsmSource:
 
 
 def _rsm_factory(ctx: RsuContext, cfg: RsmConfig | None) -> RsmSource | None:
-    return None if cfg is None else RsmSource(cfg, ctx)
+    if cfg is None or (cfg.at and ctx.name not in cfg.at):
+        return None
+    return RsmSource(cfg, ctx)
 
 
 register_source("RSM", _rsm_factory)

@@ -346,6 +346,8 @@ class RsmConfig(Section):
         "unequipped", description="participants reported: without an OBU, or all")
     period_ns: Duration = Field("100 ms", alias="period",
                                   validate_default=True, description="T/CSAE 159: RSM 100 ms")
+    at: Annotated[tuple[str, ...], AS_TUPLE] = Field(
+        (), description="names of the RSUs with roadside sensors (default: every RSU)")
 
 
 class ChannelConfig(Section):

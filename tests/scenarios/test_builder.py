@@ -18,7 +18,8 @@ def _south_station() -> ScenarioBuilder:
         ScenarioBuilder("xiqing-south-station", folder=SOUTH,
                         title="Tianjin South Station arterial grid (Xiqing pilot zone)",
                         title_zh="天津南站干道路网（西青先导区）",
-                        tags=["xiqing", "day1", "urban", "fcw", "spat", "map"],
+                        tags=["xiqing", "day1", "urban", "fcw", "ebw", "rlvw", "spat", "map",
+                              "rsi", "rsm"],
                         start=dt.datetime(2026, 6, 1, 8, tzinfo=dt.timezone(
                             dt.timedelta(hours=8))),
                         duration=dt.timedelta(minutes=5), step="100 ms", seed=20200601)
@@ -26,7 +27,7 @@ def _south_station() -> ScenarioBuilder:
         .network("grid", junctions_x=4, junctions_y=4, block_length_m=400.0,
                  attach_length_m=250.0, lanes=2, lane_width_m=3.5, speed_limit_kmh=60.0,
                  signal="static")
-        .demand(begin="0 s", end="290 s", penetration=1.0,
+        .demand(begin="0 s", end="290 s", penetration=0.8,
                 vehicles_per_hour={"passenger": 3000, "bus": 240, "sanitation_truck": 180,
                                    "logistics_van": 600})
         .rsu(at="signalized", antenna_height_m=6.0, spat_period="100 ms", map_period="1 s",
@@ -34,6 +35,16 @@ def _south_station() -> ScenarioBuilder:
         .obu(bsm_period="100 ms", antenna_height_m=1.5)
         .channel("tr37885-urban")
         .application("fcw", enabled=True, ttc_threshold_s=2.7)
+        .application("ebw", enabled=True)
+        .application("rlvw", enabled=True)
+        .rsi(sign_period="1 s")
+        .rsi_sign(sign_type=38, lane="A1B1_0", pos_m=100.0, radius_m=100.0,
+                  description="speed limit 40")
+        .rsi_event("roadworks-b1", event_type=401, x=650.0, y=650.0, radius_m=100.0,
+                   priority=3, period="100 ms", description="road works")
+        .rsm(enabled=True, at=["B1", "B2", "C1", "C2"], range_m=150.0,
+             detection_probability=0.95, position_sigma_m=0.5, which="unequipped",
+             period="100 ms")
         .recording(reception_sample=0.05, prr_bin_m=20.0, prr_max_m=500.0,
                    latency_bin="100 us")
         .criterion("vehicles", ">=", 300, name="all vehicles on the road")
@@ -66,7 +77,7 @@ def test_builder_overrides_and_closed_loop_sections() -> None:
     assert [p.id for p in sc.participants] == ["host", "lead"]
     assert sc.participants[1].vehicle_class == "bus"
     assert sc.events[0].trigger.value == 30.0 and not sc.fcw.enabled
-    assert sc.rsi.events[0].id == "jam" and sc.rsm.enabled and sc.driver.enabled
+    assert sc.rsi.events[-1].id == "jam" and sc.rsm.enabled and sc.driver.enabled
 
 
 def test_builder_errors_name_the_builder_and_the_key(tmp_path: Path) -> None:

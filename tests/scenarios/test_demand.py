@@ -220,9 +220,9 @@ def test_build_adds_pedestrians_and_participants() -> None:
         network=IntersectionNetwork(kind="intersection", crosswalks=True, arms=3),
         demand=types.SimpleNamespace(begin_ns=0, end_ns=30_000_000_000, vehicles_per_hour={},
                                      route_files=(), pedestrians_per_hour=360.0),
-        participants=[types.SimpleNamespace(id="host", class_="passenger", lane="W_in_1",
-                                            pos_m=10.0, speed_kmh=36.0, depart_ns=0,
-                                            equipped=True, edges=())])
+        participants=[scenarios.Participant.model_validate(
+            {"id": "host", "class": "passenger", "lane": "W_in_1", "pos_m": 10.0,
+             "speed_kmh": 36.0})])
     built = scenarios.build(sc)
     assert [p.name for p in built.route_files] == ["pedestrians.rou.xml",
                                                    "participants.rou.xml"]

@@ -39,7 +39,7 @@ def _write(tmp_path: Path, text: str) -> Path:
         ('duration = "300 s"', 'duration = "300 parsecs"', "duration", "300 parsecs"),
         ('duration = "300 s"', 'duration = "300.05 s"', "duration", "300.05 s"),
         ("junctions_x = 4", "junctions_x = 1", "network.junctions_x", 1),
-        ("penetration = 1.0", "penetration = 1.5", "demand.penetration", 1.5),
+        ("penetration = 0.8", "penetration = 1.5", "demand.penetration", 1.5),
         ("passenger = 3000", "hovercraft = 3000", "demand.vehicles_per_hour.hovercraft", 3000),
         ('spat_period = "100 ms"', 'spat_period = "150 ms"', "rsu.spat_period", "150 ms"),
         ('op = ">="', 'op = "=>"', "criteria[0].op", "=>"),

@@ -25,7 +25,10 @@ from scenarios import (
 from v2x.apps import EbwConfig, FcwConfig
 from v2x.errors import ConfigError
 
-BASE_TEXT = (LIBRARY / "xiqing-south-station" / "scenario.toml").read_text(encoding="utf-8")
+_LIBRARY_TEXT = (LIBRARY / "xiqing-south-station" / "scenario.toml").read_text(encoding="utf-8")
+#: the library scenario without its own ebw, rlvw, rsi and rsm tables (the tests add theirs)
+BASE_TEXT = (_LIBRARY_TEXT[:_LIBRARY_TEXT.index("[applications.ebw]")]
+             + _LIBRARY_TEXT[_LIBRARY_TEXT.index("[recording]"):])
 BASE = tomllib.loads(BASE_TEXT)
 
 #: a closed-loop test case: the lead at 50 km/h, 40 m ahead of the host, brakes at 6 m/s²

@@ -233,9 +233,11 @@ def test_bad_set_options_are_usage_errors(args: list[str], texts: list[str]) -> 
 
 @pytest.mark.sumo
 def test_set_overrides_reach_the_run(tmp_path: Path) -> None:
-    # one RSU instead of 16, another seed: both show in run.json
+    # one RSU instead of 16 (with the perception there: rsm.at names RSUs), another seed:
+    # both show in run.json
     res = CliRunner().invoke(main, ["run", "xiqing-south-station", "--bus", "memory",
                                     "--duration", "2", "--set", "rsu.at=['A0']",
+                                    "--set", "rsm.at=['A0']",
                                     "--set", "seed=7", "--out", str(tmp_path / "r"), "-q",
                                     "--no-pipeline"])
     assert res.exit_code == 1, res.output  # 2 s cannot reach 300 vehicles

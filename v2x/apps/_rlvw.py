@@ -132,8 +132,9 @@ class RedLightViolationWarning:
         lane, and on each SPAT from the same RSU looks up its movement's light and time
         left. Each received SPAT is an assessment of its RSU (target = the RSU node;
         criticality and ``ttc_s`` = time to the stop line, ``gap_m`` = distance to it); a
-        host without that MAP, not on an approach lane of the SPAT's intersection or
-        beyond ``warn_distance_m`` is assessed without a warning.
+        host without that MAP, not on an approach lane of the SPAT's intersection, beyond
+        ``warn_distance_m`` or able to stop comfortably (:meth:`cannot_stop`, whatever the
+        light) is assessed without a warning, and its SPAT need not be decoded.
         """
         lk, st, cfg = window.links, window.hosts, self.config
         self._learn_maps(window)
@@ -154,13 +155,24 @@ class RedLightViolationWarning:
                 senders[at] == lk.sender[sp])
             heard = np.isin((st.index[host] << 32) | lk.sender[sp], self._heard_map)
             near = (from_its_rsu & heard & (m.to_stop_m >= 0)
-                    & (m.to_stop_m <= cfg.warn_distance_m))
+                    & (m.to_stop_m <= cfg.warn_distance_m)
+                    & self.cannot_stop(m.to_stop_m, st.speed[host]))
             rel = np.flatnonzero(near)
             if rel.size:
                 w, t, d = self._judge(window, lanes, sp[rel], host[rel], m, rel)
                 warn[rel], t_stop[rel], d_stop[rel] = w, t, d
         return Assessments(link=sp, target=lk.sender[sp], warn=warn, criticality=t_stop,
                            ttc_s=t_stop, gap_m=d_stop)
+
+    def cannot_stop(self, to_stop_m: np.ndarray, speed_mps: np.ndarray) -> np.ndarray:
+        """Rule 4 alone, a necessary condition of a warning: stopping at the line needs more
+        than ``decel_threshold_mps2`` (``v² / (2 (d - v t_r)) >`` it, or no room left while
+        moving). ``to_stop_m``, ``speed_mps`` (n,) [m], [m/s]; NaN: False."""
+        cfg = self.config
+        v = np.maximum(np.asarray(speed_mps, np.float64), 0.0)
+        room = np.asarray(to_stop_m, np.float64) - v * cfg.reaction_time_s
+        with np.errstate(invalid="ignore"):
+            return (v > 0.0) & ((room <= 0.0) | (v * v > 2.0 * cfg.decel_threshold_mps2 * room))
 
     def _learn_maps(self, window: AppWindow) -> None:
         """Decode the MAPs of senders not heard yet; remember which host heard whose MAP."""

@@ -167,7 +167,7 @@ def run_scenario(scenario: scenarios.Scenario | str | Path, *, out_dir: str | Pa
             SignalMirror(traffic) if piped else traffic.conn, net, sites, geo=built.geo,
             antenna_height_m=sc.rsu.antenna_height_m, start=sc.start,
             spat_period_ns=sc.rsu.spat_period_ns, map_period_ns=sc.rsu.map_period_ns,
-            seed=sc.seed, payload=payload, rsi=wiring.rsi(sc), rsm=wiring.rsm(sc))
+            seed=sc.seed, payload=payload, rsi=wiring.rsi(sc), rsm=wiring.rsm(sc, sites))
         rec = Recorder(out)
         # until it ends, the folder says a run is under way (a killed run leaves this)
         # what identifies the run and times its rows, also in a partial recording (`v2x

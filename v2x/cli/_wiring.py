@@ -143,14 +143,22 @@ def rsi(sc: scenarios.Scenario) -> RsiConfig | None:
     return RsiConfig(signs=signs, events=events)
 
 
-def rsm(sc: scenarios.Scenario) -> RsmConfig | None:
-    """``[rsm]`` roadside perception (None when off)."""
+def rsm(sc: scenarios.Scenario, sites: list[RsuSite]) -> RsmConfig | None:
+    """``[rsm]`` roadside perception (None when off).
+
+    Raises ConfigError naming ``rsm.at`` for a name that is not one of the run's RSUs."""
     c = sc.rsm
     if not c.enabled:
         return None
+    names = {s.name or s.junction for s in sites}
+    unknown = [n for n in c.at if n not in names]
+    if unknown:
+        known = ", ".join(sorted(map(str, names)))
+        raise ConfigError(f"no RSU named {unknown[0]!r} (RSUs: {known})", file=sc.file,
+                          key="rsm.at", value=unknown[0])
     return RsmConfig(range_m=c.range_m, detection_probability=c.detection_probability,
                      position_sigma_m=c.position_sigma_m, which=c.which,
-                     period_ns=c.period_ns)
+                     period_ns=c.period_ns, at=tuple(c.at))
 
 
 def equipped_participants(sc: scenarios.Scenario) -> dict[str, bool]:

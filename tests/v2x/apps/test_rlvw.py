@@ -157,3 +157,21 @@ def test_whole_chain_through_uper(node: MapNode, frame: GeoFrame) -> None:
     r = rule.assess_hosts(lanes=lanes, match=m, spat=SpatView.from_spats([]), speed_mps=v,
                     now_ns=now)
     assert not r.warn.any() and (r.light == 0).all()
+
+
+def test_cannot_stop_is_a_necessary_condition_of_a_warning() -> None:
+    # the loop decodes a SPAT only for hosts that cannot stop comfortably: wherever the rule
+    # warns, cannot_stop holds (random hosts, lights and times)
+    rng = np.random.default_rng(3)
+    n = 20_000
+    rule = RedLightViolationWarning(RlvwConfig(reaction_time_s=0.5))
+    d = rng.uniform(-5.0, 200.0, n)
+    v = rng.uniform(0.0, 25.0, n)
+    r = rule.evaluate(to_stop_m=d, speed_mps=v, light=rng.choice([3, 5, 7], n),
+                      time_left_s=rng.uniform(0.0, 30.0, n))
+    assert r.warn.any()
+    assert not (r.warn & ~rule.cannot_stop(d, v)).any()
+    # by hand: 13.89 m/s, 0.5 s reaction, 3.0 m/s²: room needed v² / 6 = 32.15 m beyond the
+    # 6.94 m driven while reacting: cannot stop below 39.1 m, can above
+    assert rule.cannot_stop(np.array([39.0, 39.2]), np.array([13.89, 13.89])).tolist() == [
+        True, False]
