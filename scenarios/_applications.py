@@ -38,7 +38,7 @@ def application_models() -> dict[str, type[BaseModel]]:
     return {name: app_config_model(name) for name in app_names()}
 
 
-def validate_applications(value: Any, info: ValidationInfo) -> dict[str, BaseModel]:
+def validate_applications(value: Any, info: ValidationInfo | None = None) -> dict[str, BaseModel]:
     """Validate ``[applications]``: each table by its application's model; the result holds
     the applications the file names.
 

@@ -33,6 +33,7 @@ from scenarios._networks import (
 )
 from scenarios._vtypes import VEHICLE_CLASSES, VTYPE_ATTRIBUTES, write_vtypes
 from v2x._cache import cache_dir
+from v2x.errors import ConfigError
 from v2x.geo import GeoFrame
 
 __all__ = ["BuiltScenario", "build", "cache_dir", "grid_junction_ids", "sumo_version"]

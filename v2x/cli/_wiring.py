@@ -9,7 +9,7 @@ scenario fixes.
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, cast
 
 import scenarios
 from roadside import RsiConfig, RsiEvent, RsiSign, RsmConfig, RsuSite
@@ -70,9 +70,11 @@ def windows(reaction: DriverReaction | None, *, pipelined: bool,
 def traffic_events(sc: scenarios.Scenario) -> tuple[TriggeredEvent, ...]:
     """``[[events]]`` as the traffic side's triggered events (evaluated by SUMO's side, so
     they fire at the same step whatever the pipelining)."""
+    # the model converts the old ``kind = "stop"`` form into ScriptedEvent on validation
+    events = cast(tuple[scenarios.ScriptedEvent, ...], sc.events)
     return tuple(TriggeredEvent(ev.name, _trigger(ev.trigger),
                                 tuple(_action(a) for a in ev.actions), once=ev.once)
-                 for ev in sc.events)
+                 for ev in events)
 
 
 def _trigger(t: Any) -> Trigger:

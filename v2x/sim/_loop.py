@@ -366,9 +366,10 @@ class Simulation:
             sends.append(s + base)
             base += st.n
             states.append(st)
-            users = self._road_users(st, self.traffic.persons()) if self.roadside else None
-            rsu_out.extend((k, r, o) for r, unit in enumerate(self.roadside)
-                           for o in unit.transmit(st.t_ns, users))
+            if self.roadside:
+                users = self._road_users(st, self.traffic.persons())
+                rsu_out.extend((k, r, o) for r, unit in enumerate(self.roadside)
+                               for o in unit.transmit(st.t_ns, users))
         return TrafficWindow.of(states, None, t, sec, np.concatenate(sends),
                                 np.concatenate(counts), rsu_out)
 
