@@ -44,8 +44,7 @@ from v2x.messages import (
     encode_frame,
 )
 from v2x.recorder import Recorder
-from v2x.sim import RunSummary, SimConfig, Simulation
-from v2x.sim._types import Outgoing, RoadUsers
+from v2x.sim import Outgoing, RoadUsers, RunSummary, SimConfig, Simulation
 from v2x.traffic import ScriptedTraffic, ScriptedVehicle
 
 START = dt.datetime(2026, 6, 1, 8, 0, tzinfo=dt.timezone(dt.timedelta(hours=8)))
