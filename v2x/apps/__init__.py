@@ -3,7 +3,8 @@
 Day-1 applications of T/CSAE 53-2020 on one interface (:class:`Application`): each assesses,
 vectorized over every host and received message of a window, what its hosts received; warnings
 start and hold the same way for all (:class:`ThreatHold`). Applications are found by name
-(:func:`make_app`, ``[applications.NAME]`` in a scenario): ``fcw``, ``ebw``, ``rlvw``.
+(:func:`make_app`, ``[applications.NAME]`` in a scenario): ``fcw``, ``ebw``, ``rlvw``,
+``hlw``.
 """
 
 from v2x.apps._base import (
@@ -21,15 +22,20 @@ from v2x.apps._base import (
 )
 from v2x.apps._ebw import EbwConfig, EbwResult, EmergencyBrakeWarning
 from v2x.apps._fcw import FcwConfig, FcwResult, ForwardCollisionWarning
+from v2x.apps._hlw import HazardousLocationWarning, HlwConfig, HlwResult
 from v2x.apps._hold import CriticalLinks, ThreatHold, most_critical
 from v2x.apps._mapmatch import LaneTable, MapCache, MatchResult, lane_table, match
 from v2x.apps._reaction import DriverConfig, DriverReaction, Reactions
 from v2x.apps._rlvw import RedLightViolationWarning, RlvwConfig, RlvwResult
+from v2x.apps._rsi_view import PathDistance, RsiItems, path_distance, rsi_items, speed_limit_kmh
 from v2x.apps._spat_view import SpatLookup, SpatView, node_key
+from v2x.apps._targets import RSM_TARGET_BASE, one_per_target
 
 register_app("fcw", ForwardCollisionWarning.from_config, FcwConfig,
              title="Forward collision warning")
 register_app("ebw", EmergencyBrakeWarning, EbwConfig, title="Emergency brake warning")
+register_app("hlw", HazardousLocationWarning, HlwConfig,
+             title="Hazardous location warning")
 register_app("rlvw", RedLightViolationWarning, RlvwConfig,
              title="Red-light violation warning")
 
@@ -48,14 +54,20 @@ __all__ = [
     "FcwConfig",
     "FcwResult",
     "ForwardCollisionWarning",
+    "HazardousLocationWarning",
+    "HlwConfig",
+    "HlwResult",
     "LaneTable",
     "MapCache",
     "MatchResult",
+    "PathDistance",
+    "RSM_TARGET_BASE",
     "Reactions",
     "ReceivedLinks",
     "RedLightViolationWarning",
     "RlvwConfig",
     "RlvwResult",
+    "RsiItems",
     "SpatLookup",
     "SpatView",
     "ThreatHold",
@@ -67,5 +79,9 @@ __all__ = [
     "match",
     "most_critical",
     "node_key",
+    "one_per_target",
+    "path_distance",
     "register_app",
+    "rsi_items",
+    "speed_limit_kmh",
 ]

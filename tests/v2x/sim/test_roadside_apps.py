@@ -1,0 +1,105 @@
+"""The RSI and RSM chain on scripted traffic: real RSU sources encode UPER frames, the ideal
+channel delivers them, the loop decodes them for the applications (HLW, SLW, FCW on RSM)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from roadside import RoadsideUnit, RsiConfig, RsiEvent, RsiSign, RsiSource, RsmConfig, RsmSource
+from roadside._sources import RsuContext
+from tests.v2x.sim.test_loop import START, _geo, _simulate
+from v2x.apps import RSM_TARGET_BASE, make_app
+from v2x.sim import RSU_NODE_BASE, SimConfig
+from v2x.traffic import ScriptedVehicle
+
+
+def _rsu(x: float, y: float, *, rsi: RsiConfig | None = None,
+         rsm: RsmConfig | None = None) -> RoadsideUnit:
+    """RSU 0 (node RSU_NODE_BASE) at x, y with the real RSI / RSM sources."""
+
+    def ctx(seed: int) -> RsuContext:
+        return RsuContext(name="R1", index=0, station_id=RSU_NODE_BASE.to_bytes(8, "big"),
+                          x=x, y=y, junction=None, tls=None, conn=None, net=None, geo=_geo(),
+                          intersection_ids={}, payload="uper", msg_cnt=5,
+                          rng=np.random.default_rng(seed))
+
+    sources: list = []
+    if rsi is not None:
+        sources.append(RsiSource(rsi, ctx(1)))
+    if rsm is not None:
+        sources.append(RsmSource(rsm, ctx(2)))
+    return RoadsideUnit(name="R1", x=x, y=y, antenna_height_m=6.0, sources=sources,
+                        start=START)
+
+
+def _warnings(tmp_path: Path, vehicles: list[ScriptedVehicle], seconds: float, apps: tuple,
+              rsu: RoadsideUnit, **cfg: object) -> pd.DataFrame:
+    config = SimConfig(start=START, duration_ns=int(seconds * 1e9), apps=apps,
+                       reception_sample=1.0, **cfg)  # type: ignore[arg-type]
+    _simulate(tmp_path, vehicles, config, roadside=(rsu,))
+    return pd.read_parquet(tmp_path / "warnings.parquet")
+
+
+# ---------------------------------------------------------------------------------- HLW
+
+
+def _works(period_ns: int = 100_000_000) -> RsiConfig:
+    return RsiConfig(events=(RsiEvent(id="works", event_type=401, x=0.0, y=201.0,
+                                      radius_m=20.0, period_ns=period_ns,
+                                      description="road works"),))
+
+
+def test_hlw_warns_a_host_approaching_the_event_and_one_in_its_zone(tmp_path: Path) -> None:
+    # road works at (0, 201) with a 20 m radius, an RSI every 100 ms from an RSU there.
+    # host: front bumper at (0, 2k) after step k (20 m/s north): the event is dead ahead at
+    #   d = 201 - 2k; within warn_distance 150 m from k >= 25.5 -> k = 26, t = 2.6 s,
+    #   gap 149 m, TTC 149 / 20 = 7.45 s.
+    # inside: at (0, 215 + 2k) driving away: in the 20 m disc at k = 1 (d = 16 m, TTC 0.8 s)
+    #   and k = 2 (18 m), out from k = 3: one warning at t = 0.1 s.
+    # behind: at (3.5, 250 + 2k) driving away: the event is behind, d >= 49 m: none.
+    # side: at (200, 2k) north: bearing to the event -45 deg (beyond 30), d >= 200 m: none.
+    vehicles = [ScriptedVehicle("host", 0.0, 0.0, 0.0, 20.0),
+                ScriptedVehicle("inside", 0.0, 215.0, 0.0, 20.0),
+                ScriptedVehicle("behind", 3.5, 250.0, 0.0, 20.0),
+                ScriptedVehicle("side", 200.0, 0.0, 0.0, 20.0)]
+    w = _warnings(tmp_path, vehicles, 3.0, (make_app("hlw"),), _rsu(0.0, 201.0, rsi=_works()))
+    assert w["app"].tolist() == ["HLW", "HLW"]
+    w = w.set_index("vehicle")
+    assert sorted(w.index) == [0, 1]
+    host, inside = w.loc[0], w.loc[1]
+    assert host["t_ns"] == 2_600_000_000 and host["remote"] == RSU_NODE_BASE
+    assert host["gap_m"] == pytest.approx(149.0, abs=0.02)
+    assert host["ttc_s"] == pytest.approx(7.45, abs=0.002)
+    assert host["info_age_ms"] == pytest.approx(1.0)  # sent this step, the ideal 1 ms
+    assert inside["t_ns"] == 100_000_000
+    assert inside["gap_m"] == pytest.approx(16.0, abs=0.02)
+    assert inside["ttc_s"] == pytest.approx(0.8, abs=0.002)
+    # the RSI frames that raised them are marked as used by HLW
+    rx = pd.read_parquet(tmp_path / "receptions.parquet")
+    assert set(rx.loc[rx["used_by"] == "HLW", "msg_type"]) == {"RSI"}
+
+
+def test_hlw_waits_for_the_next_rsi_of_a_semi_static_event(tmp_path: Path) -> None:
+    # the same event every 500 ms: the host is within 150 m from k = 26 (2.6 s) but hears
+    # the event at t = 3.0 s first: d = 201 - 60 = 141 m, TTC 7.05 s
+    vehicles = [ScriptedVehicle("host", 0.0, 0.0, 0.0, 20.0)]
+    w = _warnings(tmp_path, vehicles, 3.5, (make_app("hlw"),),
+                  _rsu(0.0, 201.0, rsi=_works(500_000_000)))
+    assert w["t_ns"].tolist() == [3_000_000_000]
+    assert w["gap_m"].iloc[0] == pytest.approx(141.0, abs=0.02)
+    assert w["ttc_s"].iloc[0] == pytest.approx(7.05, abs=0.002)
+
+
+def test_hlw_off_and_an_rsi_of_signs_alone_give_no_warning(tmp_path: Path) -> None:
+    vehicles = [ScriptedVehicle("host", 0.0, 0.0, 0.0, 20.0)]
+    w = _warnings(tmp_path / "off", vehicles, 3.0, (), _rsu(0.0, 201.0, rsi=_works()))
+    assert len(w) == 0
+    signs = RsiConfig(signs=(RsiSign(sign_type=38, x=0.0, y=100.0,
+                                     description="speed limit 40"),))
+    w = _warnings(tmp_path / "signs", vehicles, 3.0, (make_app("hlw"),),
+                  _rsu(0.0, 100.0, rsi=signs))
+    assert len(w) == 0
