@@ -2,8 +2,9 @@
 
 Day-1 applications of T/CSAE 53-2020 on one interface (:class:`Application`): each assesses,
 vectorized over every host and received message of a window, what its hosts received; warnings
-start and hold the same way for all (:class:`ThreatHold`). Applications are found by name
-(:func:`make_app`, ``[applications.NAME]`` in a scenario): ``fcw``, ``ebw``, ``rlvw``,
+start and hold the same way for all (:class:`ThreatHold`). FCW also reads the RSM's roadside
+perception with ``use_rsm`` (:class:`ForwardCollisionWarningRsm`). Applications are found by
+name (:func:`make_app`, ``[applications.NAME]`` in a scenario): ``fcw``, ``ebw``, ``rlvw``,
 ``hlw``.
 """
 
@@ -21,13 +22,19 @@ from v2x.apps._base import (
     register_app,
 )
 from v2x.apps._ebw import EbwConfig, EbwResult, EmergencyBrakeWarning
-from v2x.apps._fcw import FcwConfig, FcwResult, ForwardCollisionWarning
+from v2x.apps._fcw import (
+    FcwConfig,
+    FcwResult,
+    ForwardCollisionWarning,
+    ForwardCollisionWarningRsm,
+)
 from v2x.apps._hlw import HazardousLocationWarning, HlwConfig, HlwResult
 from v2x.apps._hold import CriticalLinks, ThreatHold, most_critical
 from v2x.apps._mapmatch import LaneTable, MapCache, MatchResult, lane_table, match
 from v2x.apps._reaction import DriverConfig, DriverReaction, Reactions
 from v2x.apps._rlvw import RedLightViolationWarning, RlvwConfig, RlvwResult
 from v2x.apps._rsi_view import PathDistance, RsiItems, path_distance, rsi_items, speed_limit_kmh
+from v2x.apps._rsm_view import RsmParticipants, rsm_participants
 from v2x.apps._spat_view import SpatLookup, SpatView, node_key
 from v2x.apps._targets import RSM_TARGET_BASE, one_per_target
 
@@ -54,6 +61,7 @@ __all__ = [
     "FcwConfig",
     "FcwResult",
     "ForwardCollisionWarning",
+    "ForwardCollisionWarningRsm",
     "HazardousLocationWarning",
     "HlwConfig",
     "HlwResult",
@@ -68,6 +76,7 @@ __all__ = [
     "RlvwConfig",
     "RlvwResult",
     "RsiItems",
+    "RsmParticipants",
     "SpatLookup",
     "SpatView",
     "ThreatHold",
@@ -83,5 +92,6 @@ __all__ = [
     "path_distance",
     "register_app",
     "rsi_items",
+    "rsm_participants",
     "speed_limit_kmh",
 ]

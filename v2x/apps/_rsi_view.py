@@ -45,7 +45,8 @@ def speed_limit_kmh(description: str | None) -> float:
 
 def wrap_deg(angle_deg: np.ndarray) -> np.ndarray:
     """Angles [deg] wrapped to [-180, 180)."""
-    return (np.asarray(angle_deg, np.float64) + 180.0) % 360.0 - 180.0  # type: ignore[no-any-return]
+    wrapped: np.ndarray = (np.asarray(angle_deg, np.float64) + 180.0) % 360.0 - 180.0
+    return wrapped
 
 
 @dataclass(frozen=True)

@@ -103,3 +103,44 @@ def test_hlw_off_and_an_rsi_of_signs_alone_give_no_warning(tmp_path: Path) -> No
     w = _warnings(tmp_path / "signs", vehicles, 3.0, (make_app("hlw"),),
                   _rsu(0.0, 100.0, rsi=signs))
     assert len(w) == 0
+
+
+# ------------------------------------------------------------------------------ FCW on RSM
+
+
+def _lead_brakes(tmp_path: Path, *, use_rsm: bool, rsm: bool) -> pd.DataFrame:
+    # the host (with an OBU) at 20 m/s; the lead without an OBU, front bumper 45.5 m ahead,
+    # 5 m long, at 10 m/s braking at 4 m/s²; an RSU beside the road perceives the lead
+    # (detection probability 1, no position noise) and lists it in an RSM every 100 ms
+    vehicles = [ScriptedVehicle("host", 0.0, 0.0, 0.0, 20.0),
+                ScriptedVehicle("lead", 0.0, 45.5, 0.0, 10.0, accel=-4.0, length=5.0)]
+    perception = RsmConfig(range_m=150.0, detection_probability=1.0, position_sigma_m=0.0,
+                           which="unequipped")
+    return _warnings(tmp_path, vehicles, 1.5, (make_app("fcw", {"use_rsm": use_rsm}),),
+                     _rsu(3.5, 60.0, rsm=perception if rsm else None),
+                     equipped={"lead": False})
+
+
+def test_fcw_warns_of_an_unequipped_lead_the_rsu_perceives(tmp_path: Path) -> None:
+    # no BSM from the lead: only the RSM tells the host. The RSM reports the lead's centre
+    # (front bumper - 2.5 m), the host adds half the decoded length back: the same rule as
+    # on a BSM. gap(t) = 40.5 - 10 t - 2 t², closing 10 + 4 t:
+    # t = 0.6 s: 33.78 / 12.4 = 2.724 s (not below 2.7); t = 0.7 s: 32.52 / 12.8 = 2.5406 s
+    w = _lead_brakes(tmp_path, use_rsm=True, rsm=True)
+    assert len(w) == 1
+    row = w.iloc[0]
+    assert (row["app"], row["vehicle"], row["t_ns"]) == ("FCW", 0, 700_000_000)
+    # the lead is vehicle 1: ptcId 1 + 1 = 2 (roadside numbering), target RSM_TARGET_BASE + 2
+    assert row["remote"] == RSM_TARGET_BASE + 2
+    assert row["gap_m"] == pytest.approx(32.52, abs=0.02)
+    assert row["ttc_s"] == pytest.approx(2.5406, abs=0.002)
+    rx = pd.read_parquet(tmp_path / "receptions.parquet")
+    assert set(rx.loc[rx["used_by"] == "FCW", "msg_type"]) == {"RSM"}
+    tx = pd.read_parquet(tmp_path / "transmissions.parquet")
+    assert set(tx["msg_type"]) == {"BSM", "RSM"} and set(tx.loc[tx["msg_type"] == "BSM",
+                                                                "sender"]) == {0}
+
+
+def test_no_fcw_of_an_unequipped_lead_without_rsm_or_without_use_rsm(tmp_path: Path) -> None:
+    assert len(_lead_brakes(tmp_path / "no_rsm", use_rsm=True, rsm=False)) == 0
+    assert len(_lead_brakes(tmp_path / "off", use_rsm=False, rsm=True)) == 0
