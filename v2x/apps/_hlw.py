@@ -138,13 +138,13 @@ class HazardousLocationWarning:
             host_x, host_y: the host's front bumper [m, network]; host_speed [m/s];
                 host_heading_deg [deg clockwise from north].
             event_x, event_y: the event's position [m, network]; event_radius_m: its
-                eventRadius [m] (NaN: absent).
+                eventRadius [m] (NaN: absent, a point: only its position is in it).
             path_distance_m: [m] host to the event's nearest reference path (inf: none);
                 path_radius_m: that path's pathRadius [m] (NaN: none).
             in_force: bool, the event's timeDetails hold now.
 
-        Returns :class:`HlwResult`. Raises ValueError when the inputs do not broadcast to
-        one 1-d shape.
+        Returns :class:`HlwResult` (scalars give shape (1,)). Raises ValueError when the
+        inputs do not broadcast to one shape of at most one dimension.
         """
         try:
             hx, hy, v, h, ex, ey, rad, pd, pr, force = np.broadcast_arrays(
@@ -154,14 +154,16 @@ class HazardousLocationWarning:
                 np.asarray(in_force, bool))
         except ValueError as exc:
             raise ValueError(f"HLW inputs do not share one shape (m,): {exc}") from exc
-        if hx.ndim != 1:
+        if hx.ndim > 1:
             raise ValueError(f"HLW inputs must be 1-d (m,), got shape {hx.shape}")
+        hx, hy, v, h, ex, ey, rad, pd, pr, force = (
+            np.atleast_1d(a) for a in (hx, hy, v, h, ex, ey, rad, pd, pr, force))
         cfg = self.config
         dx, dy = ex - hx, ey - hy
         d = np.hypot(dx, dy)
         bearing = np.degrees(np.arctan2(dx, dy))  # clockwise from north
         with np.errstate(invalid="ignore", divide="ignore"):
-            inside = (d <= rad) | (pd <= pr)
+            inside = (d <= np.where(np.isnan(rad), 0.0, rad)) | (pd <= pr)
             ahead = ((np.abs(wrap_deg(bearing - h)) <= cfg.max_bearing_deg)
                      & (d <= cfg.warn_distance_m))
             ttc = np.where(d == 0.0, 0.0, np.where(v > 0.0, d / np.where(v > 0.0, v, 1.0),
