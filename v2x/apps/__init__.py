@@ -5,7 +5,7 @@ vectorized over every host and received message of a window, what its hosts rece
 start and hold the same way for all (:class:`ThreatHold`). FCW also reads the RSM's roadside
 perception with ``use_rsm`` (:class:`ForwardCollisionWarningRsm`). Applications are found by
 name (:func:`make_app`, ``[applications.NAME]`` in a scenario): ``fcw``, ``ebw``, ``rlvw``,
-``hlw``.
+``hlw``, ``slw``.
 """
 
 from v2x.apps._base import (
@@ -35,6 +35,7 @@ from v2x.apps._reaction import DriverConfig, DriverReaction, Reactions
 from v2x.apps._rlvw import RedLightViolationWarning, RlvwConfig, RlvwResult
 from v2x.apps._rsi_view import PathDistance, RsiItems, path_distance, rsi_items, speed_limit_kmh
 from v2x.apps._rsm_view import RsmParticipants, rsm_participants
+from v2x.apps._slw import SlwConfig, SlwResult, SpeedLimitWarning
 from v2x.apps._spat_view import SpatLookup, SpatView, node_key
 from v2x.apps._targets import RSM_TARGET_BASE, one_per_target
 
@@ -43,6 +44,7 @@ register_app("fcw", ForwardCollisionWarning.from_config, FcwConfig,
 register_app("ebw", EmergencyBrakeWarning, EbwConfig, title="Emergency brake warning")
 register_app("hlw", HazardousLocationWarning, HlwConfig,
              title="Hazardous location warning")
+register_app("slw", SpeedLimitWarning, SlwConfig, title="Speed limit warning")
 register_app("rlvw", RedLightViolationWarning, RlvwConfig,
              title="Red-light violation warning")
 
@@ -77,8 +79,11 @@ __all__ = [
     "RlvwResult",
     "RsiItems",
     "RsmParticipants",
+    "SlwConfig",
+    "SlwResult",
     "SpatLookup",
     "SpatView",
+    "SpeedLimitWarning",
     "ThreatHold",
     "app_config_model",
     "app_names",

@@ -144,3 +144,27 @@ def test_fcw_warns_of_an_unequipped_lead_the_rsu_perceives(tmp_path: Path) -> No
 def test_no_fcw_of_an_unequipped_lead_without_rsm_or_without_use_rsm(tmp_path: Path) -> None:
     assert len(_lead_brakes(tmp_path / "no_rsm", use_rsm=True, rsm=False)) == 0
     assert len(_lead_brakes(tmp_path / "off", use_rsm=False, rsm=True)) == 0
+
+
+# ---------------------------------------------------------------------------------- SLW
+
+
+def test_slw_warns_a_host_above_the_limit_in_the_signs_section(tmp_path: Path) -> None:
+    # "限速40" (40 km/h = 11.11 m/s) on a reference path (0, 0) -> (0, 300), pathRadius 5 m,
+    # an RSI with the sign once a second (static, t = 1.0, 2.0, ... s).
+    # fast: front bumper at (0, -20 + 1.2 k) (12 m/s north): at t = 1.0 s at y = -8 (8 m
+    #   from the path's start: not yet in the section), at t = 2.0 s at y = 4: in it, 0.89 m/s
+    #   too fast: SLW at 2.0 s, gap = 4 m to the sign (the path's first point).
+    # slow: 10 m/s in the section from the start: below the limit, none.
+    # oncoming: 15 m/s southbound 1 m beside the path: in its radius, heading 180 deg off: none.
+    vehicles = [ScriptedVehicle("fast", 0.0, -20.0, 0.0, 12.0),
+                ScriptedVehicle("slow", -1.0, 10.0, 0.0, 10.0),
+                ScriptedVehicle("oncoming", 1.0, 250.0, 180.0, 15.0)]
+    sign = RsiConfig(signs=(RsiSign(sign_type=38, path=((0.0, 0.0), (0.0, 300.0)),
+                                    radius_m=5.0, description="限速40"),))
+    w = _warnings(tmp_path, vehicles, 2.5, (make_app("slw"),), _rsu(0.0, 150.0, rsi=sign))
+    assert w["app"].tolist() == ["SLW"] and w["vehicle"].tolist() == [0]
+    row = w.iloc[0]
+    assert row["t_ns"] == 2_000_000_000 and row["remote"] == RSU_NODE_BASE
+    assert row["gap_m"] == pytest.approx(4.0, abs=0.02)
+    assert np.isnan(row["ttc_s"])
