@@ -250,8 +250,8 @@ def test_bad_values_of_new_sections_name_file_key_and_value(
 def test_unknown_application_lists_the_known_ones() -> None:
     raw = copy.deepcopy(BASE)
     raw["applications"]["glosa"] = {"enabled": True}
-    with pytest.raises(ConfigError, match=r"unknown application \(known: ebw, fcw, rlvw\)") \
-            as info:
+    with pytest.raises(ConfigError,
+                       match=r"unknown application \(known: ebw, fcw, hlw, rlvw, slw\)") as info:
         validate_scenario(raw, file="f.toml")
     assert (info.value.key, info.value.value) == ("applications.glosa", {"enabled": True})
 

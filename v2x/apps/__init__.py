@@ -2,8 +2,10 @@
 
 Day-1 applications of T/CSAE 53-2020 on one interface (:class:`Application`): each assesses,
 vectorized over every host and received message of a window, what its hosts received; warnings
-start and hold the same way for all (:class:`ThreatHold`). Applications are found by name
-(:func:`make_app`, ``[applications.NAME]`` in a scenario): ``fcw``, ``ebw``, ``rlvw``.
+start and hold the same way for all (:class:`ThreatHold`). FCW also reads the RSM's roadside
+perception with ``use_rsm`` (:class:`ForwardCollisionWarningRsm`). Applications are found by
+name (:func:`make_app`, ``[applications.NAME]`` in a scenario): ``fcw``, ``ebw``, ``rlvw``,
+``hlw``, ``slw``.
 """
 
 from v2x.apps._base import (
@@ -20,16 +22,29 @@ from v2x.apps._base import (
     register_app,
 )
 from v2x.apps._ebw import EbwConfig, EbwResult, EmergencyBrakeWarning
-from v2x.apps._fcw import FcwConfig, FcwResult, ForwardCollisionWarning
+from v2x.apps._fcw import (
+    FcwConfig,
+    FcwResult,
+    ForwardCollisionWarning,
+    ForwardCollisionWarningRsm,
+)
+from v2x.apps._hlw import HazardousLocationWarning, HlwConfig, HlwResult
 from v2x.apps._hold import CriticalLinks, ThreatHold, most_critical
 from v2x.apps._mapmatch import LaneTable, MapCache, MatchResult, lane_table, match
 from v2x.apps._reaction import DriverConfig, DriverReaction, Reactions
 from v2x.apps._rlvw import RedLightViolationWarning, RlvwConfig, RlvwResult
+from v2x.apps._rsi_view import PathDistance, RsiItems, path_distance, rsi_items, speed_limit_kmh
+from v2x.apps._rsm_view import RsmParticipants, rsm_participants
+from v2x.apps._slw import SlwConfig, SlwResult, SpeedLimitWarning
 from v2x.apps._spat_view import SpatLookup, SpatView, node_key
+from v2x.apps._targets import RSM_TARGET_BASE, one_per_target
 
 register_app("fcw", ForwardCollisionWarning.from_config, FcwConfig,
              title="Forward collision warning")
 register_app("ebw", EmergencyBrakeWarning, EbwConfig, title="Emergency brake warning")
+register_app("hlw", HazardousLocationWarning, HlwConfig,
+             title="Hazardous location warning")
+register_app("slw", SpeedLimitWarning, SlwConfig, title="Speed limit warning")
 register_app("rlvw", RedLightViolationWarning, RlvwConfig,
              title="Red-light violation warning")
 
@@ -48,16 +63,27 @@ __all__ = [
     "FcwConfig",
     "FcwResult",
     "ForwardCollisionWarning",
+    "ForwardCollisionWarningRsm",
+    "HazardousLocationWarning",
+    "HlwConfig",
+    "HlwResult",
     "LaneTable",
     "MapCache",
     "MatchResult",
+    "PathDistance",
+    "RSM_TARGET_BASE",
     "Reactions",
     "ReceivedLinks",
     "RedLightViolationWarning",
     "RlvwConfig",
     "RlvwResult",
+    "RsiItems",
+    "RsmParticipants",
+    "SlwConfig",
+    "SlwResult",
     "SpatLookup",
     "SpatView",
+    "SpeedLimitWarning",
     "ThreatHold",
     "app_config_model",
     "app_names",
@@ -67,5 +93,10 @@ __all__ = [
     "match",
     "most_critical",
     "node_key",
+    "one_per_target",
+    "path_distance",
     "register_app",
+    "rsi_items",
+    "rsm_participants",
+    "speed_limit_kmh",
 ]

@@ -26,6 +26,19 @@ Geometry: network x east, y north [m]; headings in degrees clockwise from north,
 the message set, so the unit vector of heading ``h`` is ``(sin h, cos h)`` and the unit vector to
 its right is ``(cos h, -sin h)``. Positions are front-bumper centres (SUMO's convention).
 Links with NaN in any input (an 'unavailable' decoded element) are never ahead and never warn.
+
+Roadside perception (``use_rsm = true``, off by default): a vehicle without an OBU sends no
+BSM, but an RSU that perceives it lists it in its RSM (T/CSAE 53-2020 RSM; FCW on roadside
+perception (to verify) as a Day-1 use of the RSM). :class:`ForwardCollisionWarningRsm` (what
+``[applications.fcw] use_rsm = true`` builds; still the application "FCW") then also assesses
+every motor-vehicle participant (ptcType 1) of every RSM its host received as a remote: its
+decoded position (the reported point taken as the vehicle's centre, as the testbed's roadside
+reports it: the front bumper is half its length ahead along its heading), speed, heading and
+length go through the same rule. Target = :data:`~v2x.apps.RSM_TARGET_BASE` + ptcId (a host
+does not know which vehicle a ptcId is; the key never collides with a vehicle index, an RSU or
+a person node). ``range_m`` applies to the host-participant distance. A participant reported
+in several RSMs of one step (overlapping RSUs) is assessed once, its most critical report.
+Non-motor participants and pedestrians are left to VRUCW.
 """
 
 from __future__ import annotations
@@ -39,12 +52,16 @@ import numpy.typing as npt
 from pydantic import Field
 
 from v2x.apps._base import AppConfig, AppWindow, Assessments
+from v2x.apps._rsm_view import rsm_participants
+from v2x.apps._targets import RSM_TARGET_BASE, one_per_target
 from v2x.errors import ConfigError
 from v2x.recorder import MSG_TYPES
 
-__all__ = ["FcwConfig", "FcwResult", "ForwardCollisionWarning"]
+__all__ = ["FcwConfig", "FcwResult", "ForwardCollisionWarning", "ForwardCollisionWarningRsm"]
 
 _BSM = MSG_TYPES.index("BSM")
+_RSM = MSG_TYPES.index("RSM")
+_MOTOR = 1  # ParticipantType motor vehicle (T/CSAE 53-2020)
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,7 +111,11 @@ class FcwConfig(AppConfig):
     """Also warn when the deceleration needed reaches this [m/s²] (GB/T 33577: 0.68 g =
     6.67 m/s², to verify); off by default."""
     range_m: float = Field(150.0, gt=0, allow_inf_nan=False)
-    """BSMs from farther senders are not assessed [m]."""
+    """BSMs from farther senders (RSM participants farther from the host) are not assessed
+    [m]."""
+    use_rsm: bool = False
+    """Also assess the motor vehicles of received RSMs (roadside perception of vehicles
+    without an OBU; see the module docstring); off by default (T/CSAE 53 FCW is V2V)."""
 
 
 class ForwardCollisionWarning:
@@ -160,7 +181,10 @@ class ForwardCollisionWarning:
 
     @classmethod
     def from_config(cls, cfg: FcwConfig) -> ForwardCollisionWarning:
-        """Build from ``[applications.fcw]``."""
+        """Build from ``[applications.fcw]`` (a :class:`ForwardCollisionWarningRsm` with
+        ``use_rsm``)."""
+        if cfg.use_rsm and cls is ForwardCollisionWarning:
+            cls = ForwardCollisionWarningRsm
         return cls(ttc_threshold_s=cfg.ttc_threshold_s,
                    max_heading_diff_deg=cfg.max_heading_diff_deg, half_lane_m=cfg.half_lane_m,
                    required_decel_mps2=cfg.required_decel_mps2, hold_s=cfg.hold_s,
@@ -314,3 +338,60 @@ class ForwardCollisionWarning:
             required_decel_mps2=decel,
             warn=warn,
         )
+
+
+class ForwardCollisionWarningRsm(ForwardCollisionWarning):
+    """FCW on BSMs and on the motor vehicles of received RSMs (roadside perception; see the
+    module docstring); ``[applications.fcw] use_rsm = true``. Same arguments and name."""
+
+    consumes: ClassVar[tuple[str, ...]] = ("BSM", "RSM")
+
+    def __repr__(self) -> str:
+        return "ForwardCollisionWarningRsm" + super().__repr__().removeprefix(
+            "ForwardCollisionWarning")
+
+    def assess(self, window: AppWindow) -> Assessments:
+        """The BSM assessments of :meth:`ForwardCollisionWarning.assess`, then one per
+        (host, RSM motor-vehicle participant within ``range_m``, step): target
+        ``RSM_TARGET_BASE + ptcId``, criticality = TTC. Each distinct RSM frame of the window
+        is decoded and projected once."""
+        by_bsm = super().assess(window)
+        by_rsm = self.assess_rsm(window)
+        if by_rsm.n == 0:
+            return by_bsm
+        return Assessments(*(np.concatenate([getattr(by_bsm, f), getattr(by_rsm, f)])
+                             for f in ("link", "target", "warn", "criticality", "ttc_s",
+                                       "gap_m")))
+
+    def assess_rsm(self, window: AppWindow) -> Assessments:
+        """The RSM part of :meth:`assess` alone."""
+        lk, st = window.links, window.hosts
+        rsm = np.flatnonzero(lk.msg_type == _RSM)
+        if rsm.size == 0:
+            return Assessments.empty()
+        tx, inverse = np.unique(lk.tx[rsm], return_inverse=True)
+        p = rsm_participants(window, tx)
+        motor = np.flatnonzero(p.ptc_type == _MOTOR)  # ascending frame
+        per_frame = np.bincount(p.frame[motor], minlength=tx.size)
+        first = np.concatenate([[0], np.cumsum(per_frame)[:-1]])
+        count = per_frame[inverse]  # motor participants of each link's frame
+        pair_link = np.repeat(np.arange(rsm.size), count)
+        start = np.concatenate([[0], np.cumsum(count)[:-1]])
+        part = motor[first[inverse][pair_link] + (np.arange(pair_link.size) - start[pair_link])]
+        ego = lk.host[rsm][pair_link]
+        # the reported centre -> the front bumper, half the length ahead along the heading
+        h = np.radians(p.heading_deg[part])
+        half = p.length[part] / 2.0
+        fx = p.x[part] + half * np.sin(h)
+        fy = p.y[part] + half * np.cos(h)
+        with np.errstate(invalid="ignore"):
+            near = np.flatnonzero(np.hypot(fx - st.x[ego], fy - st.y[ego]) <= self.range_m)
+        ego, part, links = ego[near], part[near], rsm[pair_link[near]]
+        r = self.evaluate(ego_x=st.x[ego], ego_y=st.y[ego], ego_speed=st.speed[ego],
+                          ego_heading_deg=st.heading_deg[ego], remote_x=fx[near],
+                          remote_y=fy[near], remote_speed=p.speed[part],
+                          remote_heading_deg=p.heading_deg[part], remote_length=p.length[part])
+        found = Assessments(link=links, target=RSM_TARGET_BASE + p.ptc_id[part], warn=r.warn,
+                            criticality=r.ttc_s, ttc_s=r.ttc_s,
+                            gap_m=np.where(r.ahead, r.gap_m, np.nan))
+        return one_per_target(found, st.index[ego], lk.step[links])
