@@ -14,6 +14,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    PlainSerializer,
     WithJsonSchema,
     field_validator,
     model_validator,
@@ -31,12 +32,15 @@ from scenarios._fields import (
     duration_parser,
 )
 from scenarios._vtypes import VEHICLE_CLASSES
+from v2x.criteria import OPS, Criterion, parse_criterion
+from v2x.errors import CriteriaError
 
 __all__ = [
     "PEDESTRIAN",
     "VEHICLE_CLASSES",
     "ChannelConfig",
     "Criterion",
+    "CriterionItem",
     "DemandConfig",
     "DriverConfig",
     "GeoConfig",
@@ -57,9 +61,6 @@ __all__ = [
 
 #: the participant class of a pedestrian (a SUMO person)
 PEDESTRIAN = "pedestrian"
-
-#: comparison operators of criteria
-OPS = ("<", "<=", ">", ">=", "==", "!=")
 
 _EARLIEST = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 _LATEST = dt.datetime(2261, 12, 31, 23, 59, 59, tzinfo=dt.UTC)
@@ -414,19 +415,27 @@ class RecordingConfig(Section):
         return self
 
 
-class Criterion(Section):
-    """A pass/fail criterion on a KPI of the evaluation (see :mod:`analysis`; its
-    ``analysis.Criterion`` is the same record, kept apart because analysis imports no
-    scenario code)."""
+def _criterion(raw: Any) -> Criterion:
+    """A ``[[criteria]]`` item, parsed by the one parser (:func:`v2x.criteria.parse_criterion`)."""
+    if isinstance(raw, Criterion):
+        return raw
+    try:
+        return parse_criterion(raw)
+    except CriteriaError as exc:
+        raise FieldProblem(str(exc), key=exc.key or "") from None
 
-    name: str = Field("", description="default: '<kpi> <op> <value>'")
-    kpi: str
-    op: Literal["<", "<=", ">", ">=", "==", "!="]
-    value: float
 
-    @model_validator(mode="before")
-    @classmethod
-    def _default_name(cls, data: Any) -> Any:
-        if isinstance(data, dict) and "name" not in data and {"kpi", "op", "value"} <= set(data):
-            return {"name": f"{data['kpi']} {data['op']} {data['value']}", **data}
-        return data
+#: a ``[[criteria]]`` item: the record of :mod:`v2x.criteria`, validated by its parser (the
+#: JSON Schema says the same: the keys, the operators, a finite number)
+CriterionItem = Annotated[
+    Criterion, BeforeValidator(_criterion),
+    PlainSerializer(Criterion.as_dict),
+    WithJsonSchema({
+        "type": "object", "additionalProperties": False, "required": ["kpi", "op", "value"],
+        "properties": {
+            "name": {"type": "string", "description": "default: '<kpi> <op> <value>'"},
+            "kpi": {"type": "string", "minLength": 1},
+            "op": {"enum": list(OPS)},
+            "value": {"type": "number"},
+        },
+    })]
