@@ -127,6 +127,7 @@ from scenarios._sections import (
     VEHICLE_CLASSES,
     ChannelConfig,
     Criterion,
+    CriterionItem,
     DemandConfig,
     DriverConfig,
     GeoConfig,
@@ -202,7 +203,7 @@ class Scenario(Section):
     recording: RecordingConfig = RecordingConfig()
     # after validation every item is a ScriptedEvent (today's stop form is converted)
     events: Annotated[tuple[event_item, ...], AS_TUPLE] = ()
-    criteria: Annotated[tuple[Criterion, ...], AS_TUPLE] = ()
+    criteria: Annotated[tuple[CriterionItem, ...], AS_TUPLE] = ()
 
     _folder: Path = PrivateAttr(default_factory=Path.cwd)
     _file: Path | None = PrivateAttr(None)

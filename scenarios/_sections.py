@@ -2,6 +2,14 @@
 
 Defaults and their sources are in each field's description and in the key table of
 :mod:`scenarios._model`.
+
+Rule for a section that configures a component (``[driver]``, ``[rsi]``, ``[rsm]``,
+``[[rsus]]``): the component's own definition states each default once and the section takes
+it from there (``[driver]`` from :class:`v2x.apps.DriverConfig`); the section only gives it the
+file's form (a duration string, a key name). Roadside components live in a package the scenario
+model does not import (SUMO, the codec), so ``[rsi]`` and ``[rsm]`` still repeat their
+defaults; ``tests/v2x/test_wiring_defaults.py`` holds them equal. :mod:`v2x.cli._wiring` is
+the one place a section becomes a component's configuration.
 """
 
 from __future__ import annotations
@@ -14,6 +22,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    PlainSerializer,
     WithJsonSchema,
     field_validator,
     model_validator,
@@ -31,12 +40,17 @@ from scenarios._fields import (
     duration_parser,
 )
 from scenarios._vtypes import VEHICLE_CLASSES
+from v2x.apps import DriverConfig as _DriverModel
+from v2x.criteria import OPS, Criterion, parse_criterion
+from v2x.errors import CriteriaError
+from v2x.units import format_duration
 
 __all__ = [
     "PEDESTRIAN",
     "VEHICLE_CLASSES",
     "ChannelConfig",
     "Criterion",
+    "CriterionItem",
     "DemandConfig",
     "DriverConfig",
     "GeoConfig",
@@ -55,11 +69,12 @@ __all__ = [
 #: Vehicle classes a scenario's demand may name, with their SUMO vType and message-set
 #: class (J2735 VehicleType classification values used by T/CSAE 53 ``vehicleClass``).
 
+#: the driver model's own settings: the ``[driver]`` defaults are its defaults (one statement
+#: of each; the section only gives them the file's form, a duration string for the time)
+_DRIVER = _DriverModel()
+
 #: the participant class of a pedestrian (a SUMO person)
 PEDESTRIAN = "pedestrian"
-
-#: comparison operators of criteria
-OPS = ("<", "<=", ">", ">=", "==", "!=")
 
 _EARLIEST = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 _LATEST = dt.datetime(2261, 12, 31, 23, 59, 59, tzinfo=dt.UTC)
@@ -385,10 +400,10 @@ class DriverConfig(Section):
     """
 
     enabled: bool = False
-    reaction_time_ns: Duration = Field("1 s", alias="reaction_time",
-                                         validate_default=True,
-                                         description="perception-brake time (Green 2000)")
-    decel_mps2: float = Field(6.0, gt=0.0, le=12.0,
+    reaction_time_ns: Duration = Field(format_duration(round(_DRIVER.reaction_s * 1e9)),
+                                       alias="reaction_time", validate_default=True,
+                                       description="perception-brake time (Green 2000)")
+    decel_mps2: float = Field(_DRIVER.decel_mps2, gt=0.0, le=12.0,
                               description="braking deceleration [m/s²] (NCHRP Report 400)")
 
 
@@ -414,19 +429,27 @@ class RecordingConfig(Section):
         return self
 
 
-class Criterion(Section):
-    """A pass/fail criterion on a KPI of the evaluation (see :mod:`analysis`; its
-    ``analysis.Criterion`` is the same record, kept apart because analysis imports no
-    scenario code)."""
+def _criterion(raw: Any) -> Criterion:
+    """A ``[[criteria]]`` item, parsed by the one parser (:func:`v2x.criteria.parse_criterion`)."""
+    if isinstance(raw, Criterion):
+        return raw
+    try:
+        return parse_criterion(raw)
+    except CriteriaError as exc:
+        raise FieldProblem(str(exc), key=exc.key or "") from None
 
-    name: str = Field("", description="default: '<kpi> <op> <value>'")
-    kpi: str
-    op: Literal["<", "<=", ">", ">=", "==", "!="]
-    value: float
 
-    @model_validator(mode="before")
-    @classmethod
-    def _default_name(cls, data: Any) -> Any:
-        if isinstance(data, dict) and "name" not in data and {"kpi", "op", "value"} <= set(data):
-            return {"name": f"{data['kpi']} {data['op']} {data['value']}", **data}
-        return data
+#: a ``[[criteria]]`` item: the record of :mod:`v2x.criteria`, validated by its parser (the
+#: JSON Schema says the same: the keys, the operators, a finite number)
+CriterionItem = Annotated[
+    Criterion, BeforeValidator(_criterion),
+    PlainSerializer(Criterion.as_dict),
+    WithJsonSchema({
+        "type": "object", "additionalProperties": False, "required": ["kpi", "op", "value"],
+        "properties": {
+            "name": {"type": "string", "description": "default: '<kpi> <op> <value>'"},
+            "kpi": {"type": "string", "minLength": 1},
+            "op": {"enum": list(OPS)},
+            "value": {"type": "number"},
+        },
+    })]

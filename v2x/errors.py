@@ -87,4 +87,12 @@ class RecordingError(V2XError):
 
 
 class CriteriaError(V2XError):
-    """A pass/fail criterion is malformed or refers to an unknown KPI."""
+    """A pass/fail criterion is malformed or refers to an unknown KPI.
+
+    Attribute ``key`` names the key at fault where one is (``"op"``, ``"[2].value"``), else
+    ``None``.
+    """
+
+    def __init__(self, message: str, *, key: str | None = None) -> None:
+        self.key = key
+        super().__init__(message)

@@ -147,3 +147,36 @@ def test_value_classes_validate_ranges() -> None:
     with pytest.raises(EncodeError):
         MapLink(upstream_node_id=NodeReferenceId(1), lanes=())
     assert AllowedManeuvers.U_TURN == 1 << 3
+
+
+def test_map_json_writers_give_the_same_bytes(grid_net: Any, ids: dict[str, int],
+                                              geo: GeoFrame) -> None:
+    # once map_to_json wrote every point as position-LatLon while frame_to_json (and the UPER
+    # frame) took the shortest OffsetLL form: one MAP, two JSON forms. Now frame_to_json is
+    # the one writer; map_to_json and the RSU's StaticMapJson payload are its bytes.
+    from v2x.messages import (
+        MapData,
+        StaticMapJson,
+        decode_frame,
+        encode_frame,
+        frame_from_json,
+        frame_to_json,
+        map_to_json,
+        to_json_bytes,
+    )
+
+    nodes = tuple(build_map_node(grid_net, t, intersection_ids=ids, geo=geo)
+                  for t in ("B1", "A0"))
+    utc = 1_780_000_020_000_000_000  # a whole minute plus 20 s
+    for node in nodes:
+        for stamp in (utc, None):
+            m = MapData(msg_cnt=5, nodes=(node,), timestamp_ns=stamp)
+            one = to_json_bytes(frame_to_json(m)["mapFrame"])
+            assert to_json_bytes(map_to_json(m)) == one
+            assert StaticMapJson((node,)).encode(5, stamp) == one
+            lane = map_to_json(m)["nodes"][0]["inLinks"][0]["lanes"][0]
+            forms = {next(iter(p["posOffset"]["offsetLL"])) for p in lane["points"]}
+            assert "position-LatLon" not in forms  # offsets of 100s of m fit shorter forms
+            # the JSON and the UPER frame carry the same MAP
+            assert frame_from_json({"mapFrame": map_to_json(m)}, now_ns=utc) == decode_frame(
+                encode_frame(m), now_ns=utc)

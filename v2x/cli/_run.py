@@ -38,7 +38,7 @@ from v2x.traffic import (
     sumo_command,
 )
 
-__all__ = ["MAX_SEED", "RunResult", "check_criteria", "run_scenario"]
+__all__ = ["MAX_SEED", "RUN_STATUSES", "RunResult", "check_criteria", "run_json", "run_scenario"]
 
 
 @dataclass(frozen=True)
@@ -170,27 +170,21 @@ def run_scenario(scenario: scenarios.Scenario | str | Path, *, out_dir: str | Pa
             seed=sc.seed, payload=payload, rsi=wiring.rsi(sc), rsm=wiring.rsm(sc, sites))
         rec = Recorder(out)
         # until it ends, the folder says a run is under way (a killed run leaves this)
-        # what identifies the run and times its rows, also in a partial recording (`v2x
-        # check` reads the frames of a failed or interrupted run against its start)
-        head = {"scenario_id": sc.id, "seed": sc.seed, "start": sc.start.isoformat(),
-                "step_ns": sc.step_ns}
-        rec.write_json("run.json", {**head, "status": "running"})
+        rec.write_json("run.json", run_json(sc, "running"))
         with rec:
             sim = Simulation(traffic=traffic, roadside=rsus, channel=channel, geo=built.geo,
                              recorder=rec, config=cfg, seed=sc.seed)
             summary = asyncio.run(_run(sim, bus, progress))
             summary.stops_skipped = list(traffic.skipped())
-            info = _run_json(sc, built, bus, channel, rsus, summary,
-                             time.perf_counter() - wall0)
-            rec.write_json("run.json", {**info, "pipeline": piped, "payload": payload,
-                                        "status": "complete"})
+            rec.write_json("run.json", run_json(
+                sc, "complete", sumo_version=built.sumo_version, bus=bus, channel=channel,
+                rsu_names=[r.name for r in rsus], summary=summary,
+                wall_total_s=time.perf_counter() - wall0, pipeline=piped, payload=payload))
     except BaseException as exc:
         if rec is not None:  # say what happened next to the partial recording, lose nothing
             stopped = isinstance(exc, (KeyboardInterrupt, asyncio.CancelledError))
-            rec.write_json("run.json", {"scenario_id": sc.id, "seed": sc.seed,
-                                        "start": sc.start.isoformat(), "step_ns": sc.step_ns,
-                                        "status": "interrupted" if stopped else "failed",
-                                        "error": f"{type(exc).__name__}: {exc}"})
+            rec.write_json("run.json", run_json(sc, "interrupted" if stopped else "failed",
+                                                error=exc))
         traffic.close()  # stop and reap SUMO (and its process) before the error goes up
         raise
     finally:
@@ -221,16 +215,8 @@ def check_criteria(sc: scenarios.Scenario) -> None:
         return
     with tempfile.TemporaryDirectory(prefix="v2x-kpis-") as tmp:
         with Recorder(tmp) as rec:
-            rec.write_json("run.json", {
-                "scenario_id": sc.id, "title": sc.title, "seed": sc.seed,
-                "start": sc.start.isoformat(), "step_ns": sc.step_ns,
-                "duration_ns": sc.duration_ns, "sumo_version": "", "bus": "memory",
-                "channel": sc.channel.type,
-                "counts": {"vehicles": 0, "equipped": 0, "rsus": 0, "steps": 0},
-                "tx_counts": {}, "criteria": [],
-                "reception_sample": {"fraction": 0.0, "receivers": ""},
-                "prr_bin_m": sc.recording.prr_bin_m, "prr_max_m": sc.recording.prr_max_m,
-                "latency_bin_ns": sc.recording.latency_bin_ns, "wall_s": 0.0})
+            # the KPI names only: the record of a complete run with no rows and no criteria
+            rec.write_json("run.json", {**run_json(sc, "complete"), "criteria": []})
         known = set(analysis.evaluate(tmp).kpis)
     for i, c in enumerate(sc.criteria):
         if c.kpi not in known:
@@ -246,19 +232,43 @@ async def _run(sim: Simulation, bus_spec: str,
         return await sim.run(bus, progress=progress)
 
 
-def _run_json(sc: scenarios.Scenario, built: scenarios.BuiltScenario, bus: str, channel: Any,
-              rsus: list[Any], s: RunSummary, wall_total_s: float) -> dict[str, Any]:
+#: what ``run.json`` ``status`` says (docs/recording.md): under way (or killed outright),
+#: complete, failed with an ``error``, stopped with Ctrl-C
+RUN_STATUSES = ("running", "complete", "failed", "interrupted")
+
+
+def run_json(sc: scenarios.Scenario, status: str, *, error: BaseException | None = None,
+             sumo_version: str = "", bus: str = "memory", channel: Any = None,
+             rsu_names: Sequence[str] = (), summary: RunSummary | None = None,
+             wall_total_s: float = 0.0, pipeline: bool = False,
+             payload: str = "uper") -> dict[str, Any]:
+    """The content of ``run.json`` (the one place it is built; keys in docs/recording.md).
+
+    Every status carries what identifies the run and times its rows (``scenario_id``,
+    ``seed``, ``start``, ``step_ns``; ``v2x check`` reads the frames of a partial recording
+    against its start) and ``status``; ``failed`` and ``interrupted`` add ``error``.
+    ``complete`` adds everything the analysis reads (``analysis._recording.RUN_KEYS``) from
+    the other arguments; left at their defaults they describe a run with no rows (the
+    channel by the scenario's ``channel.type``).
+    """
+    if status not in RUN_STATUSES:
+        raise ValueError(f"status must be one of {RUN_STATUSES}, got {status!r}")
+    head = {"scenario_id": sc.id, "seed": sc.seed, "start": sc.start.isoformat(),
+            "step_ns": sc.step_ns}
+    if status != "complete":
+        return {**head, "status": status,
+                **({"error": f"{type(error).__name__}: {error}"} if error is not None else {})}
+    s = summary if summary is not None else RunSummary()
     return {
-        "scenario_id": sc.id, "title": sc.title, "title_zh": sc.title_zh, "seed": sc.seed,
-        "start": sc.start.isoformat(), "step_ns": sc.step_ns, "duration_ns": sc.duration_ns,
-        "sumo_version": built.sumo_version, "bus": bus, "channel": channel.name,
+        **head, "title": sc.title, "title_zh": sc.title_zh, "duration_ns": sc.duration_ns,
+        "sumo_version": sumo_version, "bus": bus,
+        "channel": sc.channel.type if channel is None else channel.name,
         "channel_params": getattr(channel, "params", {}),
-        "counts": {"vehicles": s.vehicles, "equipped": s.equipped, "rsus": len(rsus),
+        "counts": {"vehicles": s.vehicles, "equipped": s.equipped, "rsus": len(rsu_names),
                    "steps": s.steps},
         "tx_counts": s.tx_counts, "bus_messages": s.bus_messages,
-        "rsu_names": [r.name for r in rsus],
-        "criteria": [{"name": c.name, "kpi": c.kpi, "op": c.op, "value": c.value}
-                     for c in sc.criteria],
+        "rsu_names": list(rsu_names),
+        "criteria": [c.as_dict() for c in sc.criteria],
         "reception_sample": {"fraction": sc.recording.reception_sample,
                              "receivers": "seeded sample of OBUs and RSUs + app-used receptions"},
         "prr_bin_m": sc.recording.prr_bin_m, "prr_max_m": sc.recording.prr_max_m,
@@ -268,4 +278,5 @@ def _run_json(sc: scenarios.Scenario, built: scenarios.BuiltScenario, bus: str, 
         "wall_total_s": wall_total_s,  # build + RSU set-up + loop + recording
         "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "summary": {k: v for k, v in asdict(s).items() if k not in ("tx_counts",)},
+        "pipeline": pipeline, "payload": payload, "status": status,
     }

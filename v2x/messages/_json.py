@@ -1,12 +1,17 @@
 """JSON form of SPAT and MAP: ASN.1 field names and standard units, as platforms exchange.
 
+There is one JSON writer, :func:`v2x.messages.frame_to_json` (the ASN.1 value the UPER codec
+encodes, with its field names): :func:`spat_to_json` and :func:`map_to_json` are its
+``spatFrame`` / ``mapFrame``, and the templates below give the same bytes (tested). This module
+keeps the standard-unit helpers the codec shares and the fast templates.
+
 Field names follow the T/CSAE 53-2020 ASN.1 modules (``msgCnt``, ``intersections``,
 ``phaseStates``, ``likelyEndTime``, ``inLinks``, ``connectsTo``, ``phaseId`` ...); values are
 in the standard's units: TimeMark (0.1 s) for counting-mode timing, 1e-7 degree for positions,
 1 cm for widths, 0.02 m/s for speeds; enumerations as their ASN.1 identifiers; bit strings as
 integers (bit 0 = least significant). "Unknown" likelyEndTime is TimeMark 36001.
-Positions of points are full ``position-LatLon`` offsets (the UPER codec picks the shortest
-``OffsetLL`` form).
+Positions of points are the shortest ``OffsetLL`` form that holds them (as the UPER codec
+encodes them).
 
 The simulation's per-step path does not build message objects: :class:`SpatJsonTemplate` and
 :class:`StaticMapJson` hold the static parts pre-encoded and format only the changing numbers,
@@ -24,8 +29,8 @@ from typing import Any
 
 from v2x.errors import EncodeError
 from v2x.messages import _units as u
-from v2x.messages._map import MapData, MapLane, MapLink, MapNode, NodeReferenceId, Position3D
-from v2x.messages._spat import LightState, Spat, TimeCountingDown
+from v2x.messages._map import MapData, MapNode, NodeReferenceId
+from v2x.messages._spat import LightState, Spat
 
 __all__ = ["LIGHT_STATE_NAMES", "SpatJsonTemplate", "StaticMapJson", "map_to_json", "spat_to_json",
            "to_json_bytes"]
@@ -63,14 +68,6 @@ def _node_id(n: NodeReferenceId) -> dict[str, int]:
     return out
 
 
-def _time_fields(timestamp_ns: int | None) -> dict[str, int]:
-    """``moy`` (MinuteOfTheYear, UTC) and ``timeStamp`` (DSecond) of a UTC instant [ns]."""
-    if timestamp_ns is None:
-        return {}
-    moy, sec = _moy_sec(int(timestamp_ns))
-    return {"moy": moy, "timeStamp": sec}
-
-
 @functools.lru_cache(maxsize=8)
 def _moy_sec(timestamp_ns: int) -> tuple[int, int]:
     """(MinuteOfTheYear, DSecond) of a UTC instant [ns since the Unix epoch]: exactly
@@ -83,22 +80,6 @@ def _moy_sec(timestamp_ns: int) -> tuple[int, int]:
     year = (_EPOCH + dt.timedelta(minutes=minute)).year  # UTC
     year_start = (dt.datetime(year, 1, 1, tzinfo=dt.UTC) - _EPOCH) // dt.timedelta(minutes=1)
     return minute - year_start, sec
-
-
-def _timing(t: TimeCountingDown) -> dict[str, Any]:
-    out: dict[str, Any] = {"startTime": _tm(t.start_time_ns),
-                           "likelyEndTime": _tm(t.likely_end_time_ns)}
-    if t.min_end_time_ns is not None:
-        out["minEndTime"] = _tm(t.min_end_time_ns)
-    if t.max_end_time_ns is not None:
-        out["maxEndTime"] = _tm(t.max_end_time_ns)
-    if t.time_confidence is not None:
-        out["timeConfidence"] = t.time_confidence
-    if t.next_start_time_ns is not None:
-        out["nextStartTime"] = _tm(t.next_start_time_ns)
-    if t.next_duration_ns is not None:
-        out["nextDuration"] = _tm(t.next_duration_ns)
-    return {"counting": out}
 
 
 def spat_template_inputs(lights: Sequence[int], likely_end_after_ns: Sequence[int],
@@ -230,111 +211,23 @@ class SpatJsonTemplate:
 
 
 def spat_to_json(spat: Spat) -> dict[str, Any]:
-    """The JSON form of a SPAT (T/CSAE 53-2020 SPAT field names and units)."""
-    out: dict[str, Any] = {"msgCnt": spat.msg_cnt, **_time_fields(spat.timestamp_ns)}
-    if spat.name is not None:
-        out["name"] = spat.name
-    inters = []
-    for it in spat.intersections:
-        d: dict[str, Any] = {"intersectionId": _node_id(it.intersection_id),
-                             "status": int(it.status)}
-        if it.timestamp_ns is not None:
-            d["timeStamp"] = _moy_sec(int(it.timestamp_ns))[1]
-        d["phases"] = [{"id": p.id, "phaseStates": [
-            {"light": LIGHT_STATE_NAMES[s.light],
-             **({"timing": _timing(s.timing)} if s.timing is not None else {})}
-            for s in p.states]} for p in it.phases]
-        inters.append(d)
-    out["intersections"] = inters
-    return out
+    """The JSON form of a SPAT (T/CSAE 53-2020 SPAT field names and units): the ``spatFrame``
+    of :func:`v2x.messages.frame_to_json`, the one JSON writer. Raises EncodeError as
+    ``encode_frame``."""
+    from v2x.messages._uper import frame_to_json  # _uper imports this module's helpers
 
-
-def _pos(p: Position3D) -> dict[str, int]:
-    out = {"lat": int(u.encode_latitude(p.lat_deg)), "long": int(u.encode_longitude(p.lon_deg))}
-    if p.elevation_m is not None:
-        out["elevation"] = int(u.encode_elevation(p.elevation_m))
-    return out
-
-
-def _points(points: tuple[Position3D, ...]) -> list[dict[str, Any]]:
-    return [{"posOffset": {"offsetLL": {"position-LatLon": {
-        "lon": int(u.encode_longitude(p.lon_deg)), "lat": int(u.encode_latitude(p.lat_deg))}}}}
-        for p in points]
-
-
-def _asn1_name(enum_name: str) -> str:
-    """``VEHICLE_MAX_SPEED`` -> ``vehicleMaxSpeed`` (the ASN.1 identifier)."""
-    first, *rest = enum_name.lower().split("_")
-    return first + "".join(w.capitalize() for w in rest)
-
-
-def _cm(width_m: float | None) -> int | None:
-    return None if width_m is None else int(round(width_m * 100))
-
-
-def _lane(lane: MapLane) -> dict[str, Any]:
-    d: dict[str, Any] = {"laneID": lane.lane_id}
-    if lane.lane_width_m is not None:
-        d["laneWidth"] = _cm(lane.lane_width_m)
-    if lane.maneuvers is not None:
-        d["maneuvers"] = int(lane.maneuvers)
-    if lane.connects_to:
-        conns = []
-        for c in lane.connects_to:
-            cd: dict[str, Any] = {"remoteIntersection": _node_id(c.remote_intersection)}
-            if c.connecting_lane is not None:
-                cl: dict[str, Any] = {"lane": c.connecting_lane.lane}
-                if c.connecting_lane.maneuver is not None:
-                    cl["maneuver"] = int(c.connecting_lane.maneuver)
-                cd["connectingLane"] = cl
-            if c.phase_id is not None:
-                cd["phaseId"] = c.phase_id
-            conns.append(cd)
-        d["connectsTo"] = conns
-    if lane.points:
-        d["points"] = _points(lane.points)
-    return d
-
-
-def _link(link: MapLink) -> dict[str, Any]:
-    d: dict[str, Any] = {}
-    if link.name is not None:
-        d["name"] = link.name
-    d["upstreamNodeId"] = _node_id(link.upstream_node_id)
-    if link.speed_limits:
-        d["speedLimits"] = [{"type": _asn1_name(s.type.name),
-                             "speed": int(u.encode_speed(s.speed_mps))}
-                            for s in link.speed_limits]
-    if link.link_width_m is not None:
-        d["linkWidth"] = _cm(link.link_width_m)
-    if link.points:
-        d["points"] = _points(link.points)
-    if link.movements:
-        d["movements"] = [{"remoteIntersection": _node_id(m.remote_intersection),
-                           **({"phaseId": m.phase_id} if m.phase_id is not None else {})}
-                          for m in link.movements]
-    d["lanes"] = [_lane(lane) for lane in link.lanes]
-    return d
-
-
-def _node(node: MapNode) -> dict[str, Any]:
-    d: dict[str, Any] = {}
-    if node.name is not None:
-        d["name"] = node.name
-    d["id"] = _node_id(node.id)
-    d["refPos"] = _pos(node.ref_pos)
-    if node.in_links:
-        d["inLinks"] = [_link(link) for link in node.in_links]
-    return d
+    value: dict[str, Any] = frame_to_json(spat)["spatFrame"]
+    return value
 
 
 def map_to_json(map_data: MapData) -> dict[str, Any]:
-    """The JSON form of a MAP (T/CSAE 53-2020 MapData field names and units)."""
-    out: dict[str, Any] = {"msgCnt": map_data.msg_cnt}
-    if map_data.timestamp_ns is not None:
-        out["timeStamp"] = _moy_sec(int(map_data.timestamp_ns))[0]
-    out["nodes"] = [_node(n) for n in map_data.nodes]
-    return out
+    """The JSON form of a MAP (T/CSAE 53-2020 MapData field names and units): the
+    ``mapFrame`` of :func:`v2x.messages.frame_to_json`, the one JSON writer (points in the
+    shortest ``OffsetLL`` form, as on the air). Raises EncodeError as ``encode_frame``."""
+    from v2x.messages._uper import frame_to_json  # _uper imports this module's helpers
+
+    value: dict[str, Any] = frame_to_json(map_data)["mapFrame"]
+    return value
 
 
 class StaticMapJson:
@@ -346,7 +239,8 @@ class StaticMapJson:
     """
 
     def __init__(self, nodes: tuple[MapNode, ...]) -> None:
-        self._nodes = to_json_bytes({"nodes": [_node(n) for n in nodes]})[1:]  # '"nodes":[...]}'
+        body = map_to_json(MapData(0, tuple(nodes)))  # the nodes do not depend on the rest
+        self._nodes = to_json_bytes({"nodes": body["nodes"]})[1:]  # '"nodes":[...]}'
 
     def encode(self, msg_cnt: int, timestamp_ns: int | None) -> bytes:
         """The MAP's JSON bytes with this msgCnt and timestamp (UTC [ns] or None)."""

@@ -23,8 +23,9 @@ asn1tools errors are mapped here, with the cause chained.
 
 JSON form: the ASN.1 value with its field names, CHOICEs as ``{"alternative": value}``,
 ENUMERATEDs as their identifiers, BIT STRINGs as integers (bit k = ``1 << k``), OCTET STRINGs
-as hex text. For SPAT it equals :func:`v2x.messages.spat_to_json` (tested); MAP points are the
-shortest ``OffsetLL`` form the UPER encoder picks (``map_to_json`` writes ``position-LatLon``).
+as hex text; MAP points in the shortest ``OffsetLL`` form, as the UPER encoder picks. This is
+the project's one JSON writer: ``spat_to_json`` / ``map_to_json`` and the JSON templates of
+:mod:`v2x.messages._json` are its ``spatFrame`` / ``mapFrame`` (same bytes, tested).
 """
 
 from __future__ import annotations

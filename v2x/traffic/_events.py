@@ -13,12 +13,12 @@ vehicle.
 from __future__ import annotations
 
 import math
-import operator
 from collections.abc import Callable, Mapping, Sequence
 from typing import NamedTuple
 
 import numpy as np
 
+from v2x.criteria import OPS
 from v2x.errors import ConfigError
 from v2x.traffic._actions import APPLIED, EVENT, Action, ActionQueue, check_action
 from v2x.traffic._base import PersonStates, VehicleStates
@@ -27,8 +27,9 @@ __all__ = ["TRIGGER_KINDS", "EventEngine", "Trigger", "TriggeredEvent"]
 
 #: the trigger kinds
 TRIGGER_KINDS = ("distance", "gap", "reach", "time", "ttc")
-_OPS: dict[str, Callable[[float, float], bool]] = {
-    "<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge}
+#: a condition compares a continuous measurement: the order comparisons of the criteria's
+#: operators (:data:`v2x.criteria.OPS`), never equality
+_OPS: dict[str, Callable[[float, float], bool]] = {op: OPS[op] for op in ("<", "<=", ">", ">=")}
 _NAN = math.nan
 
 
