@@ -86,6 +86,7 @@ def evaluate(
         rec.trajectories, rec.events, rec.warnings,
         step_ns=rec.step_ns, threshold_s=ttc_threshold_s, serious_s=serious_ttc_s,
         window_ns=round(warning_window_s * NS_PER_S),
+        applications=[str(a) for a in rec.run.get("applications", [])],
     )
     kpis.update(safety)
     verdicts = check_criteria(criteria, kpis)

@@ -20,6 +20,7 @@ Definitions (STANDARDS.md section 5):
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import numpy as np
 import numpy.typing as npt
@@ -226,8 +227,13 @@ def safety_kpis(
     threshold_s: float = TTC_THRESHOLD_S,
     serious_s: float = SERIOUS_TTC_S,
     window_ns: int = WARNING_WINDOW_NS,
+    applications: Sequence[str] = (),
 ) -> tuple[dict[str, float], pd.DataFrame, pd.DataFrame]:
     """Safety and application KPIs (``safety.*``, ``apps.*``), conflicts and classified warnings.
+
+    ``applications`` are the names of the applications the run's OBUs ran (``run.json``
+    ``applications``): each gets ``apps.<NAME>.warnings``, 0 when it never warned, so a
+    criterion can ask for a warning or for none.
 
     Returns ``(kpis, conflicts, warnings)``: the KPI dict (names in :mod:`analysis._kpi`), the
     :func:`ttc_conflicts` table and the :func:`classify_warnings` table.
@@ -256,6 +262,8 @@ def safety_kpis(
     kpis["apps.FCW.warnings"] = len(fcw)
     kpis["apps.FCW.true_warnings"] = n_true
     kpis["apps.FCW.false_warnings"] = len(fcw) - n_true
+    for name in applications:
+        kpis.setdefault(f"apps.{name}.warnings", 0)
     for name, n in app[app != "FCW"].value_counts().sort_index().items():
         kpis[f"apps.{name}.warnings"] = int(n)
     return kpis, conflicts, classified

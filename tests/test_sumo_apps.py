@@ -10,6 +10,7 @@ that against the comment's number, so that the assertion is the rule, not a copy
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -148,6 +149,11 @@ def test_ebw_a_gentle_brake_below_0_4_g_sets_no_hard_braking_and_warns_nobody(
                                                       or VehicleEventFlags(0))
                for f in frames)
     assert _table(run, "warnings").empty
+    # the configured EBW reports its zero warnings, so the case's "== 1" criterion fails
+    report = json.loads((run / "report.json").read_text())
+    assert report["kpis"]["apps.EBW.warnings"] == 0
+    failed = [v["name"] for v in report["verdicts"] if not v["passed"]]
+    assert sorted(failed) == ["the host is warned (EBW)", "the lead brakes hard (> 0.4 g)"]
 
 
 # -------------------------------------------------------------------------------------- RLVW

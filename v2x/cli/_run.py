@@ -268,6 +268,7 @@ def run_json(sc: scenarios.Scenario, status: str, *, error: BaseException | None
                    "steps": s.steps},
         "tx_counts": s.tx_counts, "bus_messages": s.bus_messages,
         "rsu_names": list(rsu_names),
+        "applications": [app.name for app in wiring.applications(sc)],
         "criteria": [c.as_dict() for c in sc.criteria],
         "reception_sample": {"fraction": sc.recording.reception_sample,
                              "receivers": "seeded sample of OBUs and RSUs + app-used receptions"},
