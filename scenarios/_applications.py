@@ -6,9 +6,11 @@ application's own keys, with their defaults and sources in the application's mod
 scenario file names the applications it runs. ``Scenario.applications`` holds the ones the file
 names (an application not named does not run; ``enabled = false`` keeps it named but off).
 
-Known today (``v2x.apps.app_names()``): ``fcw`` (forward collision warning), ``ebw``
-(emergency brake warning), ``rlvw`` (red-light violation warning); a user's package adds more
-through the ``v2x.apps`` entry point group.
+Known today (``v2x.apps.app_names()``): ``fcw`` (forward collision warning; ``use_rsm = true``
+also on roadside-perceived vehicles), ``ebw`` (emergency brake warning), ``rlvw`` (red-light
+violation warning), ``hlw`` (hazardous location warning from RSI events), ``slw`` (speed
+limit warning from RSI signs); a user's package adds more through the ``v2x.apps`` entry
+point group.
 """
 
 from __future__ import annotations
