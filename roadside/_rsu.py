@@ -251,6 +251,9 @@ def build_rsus(conn: Any, net: Any, sites: Sequence[RsuSite | str], *, geo: GeoF
         if v is not None:
             configs[k] = v
     seq = rng.bit_generator.seed_seq
+    if not isinstance(seq, np.random.SeedSequence):
+        raise ConfigError("the RSUs' generator must be seeded from a SeedSequence",
+                          key="seed", value=repr(seq))
     rsus = []
     for r, p in enumerate(_places(net, sites)):
         first = rng.integers(0, 128, size=2)  # SPAT, MAP: the order the RSUs always drew

@@ -126,7 +126,6 @@ from scenarios._networks import GridNetwork, NetworkConfig
 from scenarios._sections import (
     VEHICLE_CLASSES,
     ChannelConfig,
-    Criterion,
     CriterionItem,
     DemandConfig,
     DriverConfig,
@@ -256,6 +255,7 @@ class Scenario(Section):
         out: list[ScriptedEvent] = []
         names: set[str] = set()
         for i, item in enumerate(items):
+            at_ns: int | None
             if isinstance(item, StopEvent):
                 at_key, at_ns = f"[{i}].at", item.at_ns
                 item = item.to_event(f"events[{i}]")

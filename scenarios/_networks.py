@@ -358,15 +358,10 @@ def build_network(cfg: Any, out_dir: Path | None, geo: GeoAnchor | None) -> Path
 
 
 def _as_model(cfg: Any) -> BaseModel:
+    """A network kind's validated model (a ConfigError for anything else)."""
     if isinstance(cfg, BaseModel):
         return cfg
-    # the dataclass NetworkConfig of scenarios/_model.py before its move to pydantic
-    if getattr(cfg, "kind", None) == "file":
-        return PathNetwork(kind="path", path=cfg.path)
-    fields = {k: getattr(cfg, k) for k in ("junctions_x", "junctions_y", "block_length_m",
-                                           "attach_length_m", "lanes", "lane_width_m",
-                                           "speed_limit_kmh", "signal")}
-    return GridNetwork(**fields)
+    raise ConfigError(f"not a network configuration: {cfg!r}", key="network", value=cfg)
 
 
 def _generated(cfg: BaseModel, builder: Builder, geo: GeoAnchor) -> Path:
@@ -375,7 +370,7 @@ def _generated(cfg: BaseModel, builder: Builder, geo: GeoAnchor) -> Path:
                "geo": {"lat": geo.anchor_lat, "lon": geo.anchor_lon, "crs": geo.crs}}
     blob = json.dumps(payload, sort_keys=True, default=str).encode()
     folder = cache_dir() / "net" / hashlib.sha256(blob).hexdigest()[:20]
-    target = folder / f"{cfg.kind}.net.xml"
+    target = folder / f"{getattr(cfg, 'kind')}.net.xml"
     if target.is_file():
         return target
     with tempfile.TemporaryDirectory(prefix="v2x-net-") as tmpd:
@@ -571,9 +566,7 @@ def _build_intersection(cfg: IntersectionNetwork, folder: Path) -> Path:
         lanes_in = cfg.lanes + int(cfg.left_turn_lane and _left_of(arm) in arms)
         _edge(edges, f"{arm}_in", arm, "C", lanes_in, cfg, sidewalk=sidewalk, priority=prio)
         _edge(edges, f"{arm}_out", "C", arm, cfg.lanes, cfg, sidewalk=sidewalk, priority=prio)
-    connections = None
-    if cfg.left_turn_lane or cfg.crosswalks:
-        connections = ET.Element("connections")
+    connections = ET.Element("connections")  # written only when it holds something
     if cfg.left_turn_lane:
         _turn_lane_connections(connections, arms, cfg.lanes, int(sidewalk))
     if cfg.crosswalks:
@@ -583,7 +576,7 @@ def _build_intersection(cfg: IntersectionNetwork, folder: Path) -> Path:
     width = (2 * cfg.lanes + int(cfg.left_turn_lane)) * cfg.lane_width_m
     extra = ["--tls.layout", cfg.signal_layout, *_tls_options(cfg, width)] \
         if cfg.signalized else []
-    return _netconvert(folder, nodes, edges, connections, extra)
+    return _netconvert(folder, nodes, edges, connections if len(connections) else None, extra)
 
 
 def _left_of(arm: str) -> str:

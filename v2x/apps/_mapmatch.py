@@ -44,6 +44,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, fields
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -327,19 +328,21 @@ def lane_table(nodes: Iterable[MapNode] | MapData, geo: GeoFrame, *,
         ll = np.array(pts, np.float64)
         x, y = geo.to_xy(ll[:, 0], ll[:, 1])
         xy = np.column_stack([np.atleast_1d(x), np.atleast_1d(y)])
-        split = np.split(xy, np.cumsum(counts)[:-1])
+        split: list[np.ndarray] = np.split(xy, np.cumsum(counts)[:-1])
     else:
         split = []
-    kept, kept_conns, index = [], [], np.full(len(rows), -1, np.int64)
-    for i, (r, p) in enumerate(zip(rows, split, strict=True)):
-        step = np.any(np.diff(p, axis=0) != 0.0, axis=1)
-        p = p[np.concatenate([[True], step])]  # repeated points make no segment
-        if len(p) >= 2:
+    kept: list[tuple[Any, ...]] = []
+    kept_conns: list[tuple[Any, ...]] = []
+    index = np.full(len(rows), -1, np.int64)
+    for i, (row, line) in enumerate(zip(rows, split, strict=True)):
+        step = np.any(np.diff(line, axis=0) != 0.0, axis=1)
+        line = line[np.concatenate([[True], step])]  # repeated points make no segment
+        if len(line) >= 2:
             index[i] = len(kept)
-            kept.append((*r, p))
-    for c in conns:
-        if index[c[0]] >= 0:
-            kept_conns.append((int(index[c[0]]), *c[1:]))
+            kept.append((*row, line))
+    for conn in conns:
+        if index[conn[0]] >= 0:
+            kept_conns.append((int(index[conn[0]]), *conn[1:]))
     return _build(kept, kept_conns)
 
 
