@@ -56,7 +56,7 @@ from v2x.geo import GeoFrame
 from v2x.messages._json import to_json_bytes
 from v2x.messages._map import Position3D
 from v2x.messages._rsi import EventSource, ReferencePath, RoadTrafficEvent, RoadTrafficSign, Rsi
-from v2x.messages._uper import encode_frame, frame_to_json
+from v2x.messages._uper import RsiFrameTemplate, encode_frame, frame_to_json
 from v2x.sim import Outgoing, RoadUsers
 
 __all__ = ["RSI_PERIODS_NS", "RsiConfig", "RsiEvent", "RsiSign", "RsiSource", "set_rsi_event"]
@@ -331,6 +331,9 @@ class RsiSource:
         self._events: dict[str, tuple[int, RoadTrafficEvent]] = {}
         self._known = frozenset(e.id for e in cfg.events)
         self._active: set[str] = set()
+        # ids of the due events, -1, ids of the due signs (items this source holds for the
+        # run) -> the frame template of that content (the rest of an RSI is fixed)
+        self._templates: dict[tuple[int, ...], RsiFrameTemplate] = {}
         for i, (s, v) in enumerate(zip(cfg.signs, sign_vals, strict=True)):
             where = _resolve(f"rsi.signs[{i}]", s, ctx.net)
             if _within(where, ctx.x, ctx.y, cfg.range_m):
@@ -384,13 +387,22 @@ class RsiSource:
                     signs=tuple(signs[k * MAX_SIGNS:(k + 1) * MAX_SIGNS]),
                     timestamp_ns=utc_ns) for k in range(n)]
 
+    def _template(self, rsi: Rsi) -> RsiFrameTemplate:
+        """The frame template of this RSI's content (its due items; their set rarely
+        changes: one template per set, kept for the run)."""
+        key = (*map(id, rsi.events), -1, *map(id, rsi.signs))  # the source's own items
+        tpl = self._templates.get(key)
+        if tpl is None:
+            tpl = self._templates[key] = RsiFrameTemplate(rsi)
+        return tpl
+
     def transmit(self, t_ns: int, utc_ns: int, users: RoadUsers) -> list[Outgoing]:
         """The RSI frames due at ``t_ns`` [ns]; ``size_bytes`` = the UPER frame's length."""
         out = []
         for m in self.messages(t_ns, utc_ns):
             cnt = self._cnt.take()
+            frame = self._template(m).encode(cnt, utc_ns)  # = encode_frame(m with msgCnt)
             m = dataclasses.replace(m, msg_cnt=cnt)
-            frame = encode_frame(m)
             if self._json:
                 body = to_json_bytes(frame_to_json(m)["rsiFrame"])
                 out.append(Outgoing("RSI", cnt, body, len(frame), frame))

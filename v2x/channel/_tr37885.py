@@ -274,6 +274,11 @@ class Tr37885Channel:
         self._a_los, self._b_los = a + c * lfc, b
         a, b, c = _NLOS
         self._a_nlos, self._b_nlos = a + c * lfc, b
+        # (NLOS, LOS) values of A, B [dB] and the shadowing sigma [dB], indexed by the LOS flag
+        self._a_table = np.array([self._a_nlos, self._a_los])
+        self._b_table = np.array([self._b_nlos, self._b_los])
+        self._sigma_table = np.array([self.shadowing_nlos_db, self.shadowing_los_db],
+                                     np.float64)
         self._n_slots = (t2 - t1) // SUBFRAME_NS + 1
         self._lat0_ns = np.int64(self.latency_base_ns + t1)
         self._cut = math.isfinite(self.max_range_m)
@@ -314,6 +319,9 @@ class Tr37885Channel:
         ``snr_db`` is the drawn SNR (shadowing and blockage included) over the channel
         bandwidth; for links beyond ``range_m`` it is computed all the same but they are lost.
         """
+        # Every array below is (m,) over the links; operations are in place where they can
+        # be, and each element sees the same floating-point operations in the same order as
+        # the formulas of the module docstring (the results are exact, not approximations).
         tx = links.tx
         rx = links.rx
         d2 = links.distance_m
@@ -337,16 +345,22 @@ class Tr37885Channel:
             # a (vectorized) log of u instead of a (scalar, 10x slower) exp of d
             with np.errstate(divide="ignore"):
                 np.log(u_los, out=u_los)
-            los = u_los < _LN_1_05 - 0.0114 * d2
+            bound = d2 * -0.0114  # = -(0.0114 d), then + ln 1.05: ln 1.05 - 0.0114 d
+            bound += _LN_1_05
+            los = u_los < bound
         else:
             los = u_los < tr37885_los_probability(d2, scenario=self.scenario)
         z_shadow = rng.standard_normal(m)
         if self.blocked == "nlos":
-            loss = np.where(
-                los, self._a_los + self._b_los * logd, self._a_nlos + self._b_nlos * logd
-            )
-            loss += np.where(los, np.float64(self.shadowing_los_db),
-                             np.float64(self.shadowing_nlos_db)) * z_shadow
+            # per link A + B log10 d3 + sigma z with (A, B, sigma) of its state, picked from
+            # two-entry tables by the LOS flag (0: NLOS, 1: LOS)
+            state = los.view(np.uint8)
+            loss = self._b_table[state]
+            loss *= logd
+            loss += self._a_table[state]
+            sigma = self._sigma_table[state]
+            sigma *= z_shadow
+            loss += sigma
         else:
             loss = self._b_los * logd
             loss += self._a_los
@@ -368,7 +382,7 @@ class Tr37885Channel:
         u_rx = rng.random(m)
         slot = rng.integers(self._n_slots, size=n_tx)
 
-        snr = self.budget_db - loss
+        snr = np.subtract(self.budget_db, loss, out=loss)
 
         threshold = self.snr50_db + 10.0 * np.log10(
             np.maximum(sizes.astype(np.float64), 1.0) / self.ref_size_bytes
@@ -379,15 +393,19 @@ class Tr37885Channel:
             logit_u = np.subtract(1.0, u_rx)
             np.divide(u_rx, logit_u, out=logit_u)
             np.log(logit_u, out=logit_u)
-        logit_u *= self.snr_scale_db
-        margin = snr - threshold[tx]
+        if self.snr_scale_db != 1.0:  # x * 1.0 == x: the default scale needs no pass
+            logit_u *= self.snr_scale_db
+        margin = threshold[tx]
+        np.subtract(snr, margin, out=margin)
         received = margin > logit_u
-        if self._cut:
+        if self._cut and m and d2.max() > self.max_range_m:  # the search found farther links
             received &= d2 <= self.max_range_m
 
-        d3 *= _NS_PER_M
-        np.rint(d3, out=d3)
-        latency = d3.astype(np.int64)
-        latency += np.asarray(slot * SUBFRAME_NS + self._lat0_ns)[tx]
-        return Reception(received=received, latency_ns=np.where(received, latency, LOST),
-                         snr_db=snr)
+        # latency of the received links only (LOST elsewhere)
+        got = np.flatnonzero(received)
+        prop = d3[got]
+        prop *= _NS_PER_M
+        np.rint(prop, out=prop)
+        latency = np.full(m, LOST, np.int64)
+        latency[got] = prop.astype(np.int64) + (slot * SUBFRAME_NS + self._lat0_ns)[tx[got]]
+        return Reception(received=received, latency_ns=latency, snr_db=snr)

@@ -79,8 +79,8 @@ from v2x.messages._units import (
 )
 from v2x.messages._uper import (
     BSM_BATCH_FRAME_BYTES,
+    FrameReader,
     decode_bsm_frames,
-    decode_frame,
     encode_bsm_rows,
 )
 from v2x.msgset import MSG_TYPES
@@ -277,6 +277,7 @@ class Simulation:
         self._used_by_names = ("",) + tuple(a.name for a in config.apps)
         self._warn_counts = np.zeros(len(config.apps), np.int64)
         self._decoded: dict[bytes, Any] = {}  # decoded non-BSM frames, by their bytes
+        self._reader = FrameReader()  # decode_frame, with a fast path for SPAT frames
         self._start_utc_ns = round((config.start - dt.datetime(1970, 1, 1, tzinfo=dt.UTC))
                                    .total_seconds() * 1e6) * 1000
 
@@ -540,7 +541,7 @@ class Simulation:
                     if len(self._decoded) > 100_000:
                         self._decoded.clear()
                     try:
-                        self._decoded[frame] = decode_frame(
+                        self._decoded[frame] = self._reader.decode(
                             frame, now_ns=self._start_utc_ns + int(tx.t_ns[i]))
                     except DecodeError:
                         self._decoded[frame] = None

@@ -3,6 +3,7 @@ random states (unknown ends, past the 1 h cap, no timestamp), layout location ch
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from typing import Any
 
@@ -10,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.v2x.messages.test_uper import maps
+from tests.v2x.messages.test_uper import maps, rsis
 from v2x.errors import EncodeError
 from v2x.messages import (
     IntersectionState,
@@ -22,12 +23,14 @@ from v2x.messages import (
     Phase,
     PhaseState,
     Position3D,
+    Rsi,
     Spat,
     TimeCountingDown,
 )
 from v2x.messages._uper import (
     _ASN,
     MapFrameTemplate,
+    RsiFrameTemplate,
     SpatFrameTemplate,
     _frame_value,
     _locate_fields,
@@ -183,6 +186,22 @@ def test_map_template_equals_encode_frame(m: MapData, cnt: int, ts: int | None) 
     # the same template again with the other timestamp form and another count
     other = None if ts is not None else _utc_ns(2024, 12, 31, 23, 59, 59)
     assert t.encode(127 - cnt, other) == encode_frame(MapData(127 - cnt, m.nodes, other))
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(m=rsis(), cnt=st.integers(0, 127),
+       ts=st.one_of(st.none(), st.integers(0, 3 * 365 * 86400).map(
+           lambda s: _utc_ns(2024, 1, 1) + s * S + 499_999)))
+def test_rsi_template_equals_encode_frame(m: Rsi, cnt: int, ts: int | None) -> None:
+    t = RsiFrameTemplate(m)
+    got = t.encode(cnt, ts)
+    assert got == encode_frame(dataclasses.replace(m, msg_cnt=cnt, timestamp_ns=ts))
+    assert len(got) == t.size(stamped=ts is not None)
+    other = None if ts is not None else _utc_ns(2024, 12, 31, 23, 59, 59)
+    assert t.encode(127 - cnt, other) == encode_frame(
+        dataclasses.replace(m, msg_cnt=127 - cnt, timestamp_ns=other))
+    with pytest.raises(EncodeError):
+        t.encode(128, ts)
 
 
 def test_located_positions_by_hand() -> None:
