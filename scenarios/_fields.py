@@ -249,7 +249,8 @@ def problem_of(exc: ValidationError, raw: Any) -> tuple[str, str, Any]:
 def _message(etype: str, msg: str, ctx: Mapping[str, Any], value: Any) -> str:
     types = {"int_type": "an integer", "float_type": "a number", "bool_type": "true or false",
              "string_type": "a string", "tuple_type": "an array", "dict_type": "a table",
-             "model_type": "a table", "model_attributes_type": "a table", "list_type": "an array", "int_from_float": "an integer"}
+             "model_type": "a table", "model_attributes_type": "a table", "list_type": "an array",
+             "int_from_float": "an integer"}
     if etype in types:
         return f"expected {types[etype]}, got {value!r}"
     ops = {"greater_than_equal": (">=", "ge"), "greater_than": (">", "gt"),

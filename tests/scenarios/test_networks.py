@@ -95,7 +95,8 @@ def test_road_with_opposing_lanes_and_segments() -> None:
     path = build_network(cfg, None, ANCHOR)
     net = _read(path)
     assert _normal_junctions(path) == ["R0", "R1", "R2"]
-    assert sorted(e.getID() for e in net.getEdges(withInternal=False)) == ["bwd0", "bwd1", "fwd0", "fwd1"]
+    assert sorted(e.getID() for e in net.getEdges(withInternal=False)) == [
+        "bwd0", "bwd1", "fwd0", "fwd1"]
     for eid, lanes in (("fwd0", 3), ("fwd1", 3), ("bwd0", 1), ("bwd1", 1)):
         edge = net.getEdge(eid)
         assert edge.getLaneNumber() == lanes

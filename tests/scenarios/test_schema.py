@@ -41,6 +41,7 @@ def test_schema_names_the_file_keys_and_refuses_unknown_ones() -> None:
 
     assert not [k for k in keys(schema) if k.endswith("_ns")]
     assert {"at", "hold", "period", "reaction_time", "spat_period"} <= keys(schema)
-    assert set(schema["properties"]["applications"]["properties"]) == {"ebw", "fcw", "hlw", "rlvw", "slw"}
+    assert set(schema["properties"]["applications"]["properties"]) == {
+        "ebw", "fcw", "hlw", "rlvw", "slw"}
     kinds = schema["properties"]["network"]["discriminator"]["mapping"]
     assert {"grid", "path"} <= set(kinds)

@@ -407,5 +407,6 @@ class Tr37885Channel:
         prop *= _NS_PER_M
         np.rint(prop, out=prop)
         latency = np.full(m, LOST, np.int64)
-        latency[got] = prop.astype(np.int64) + (slot * SUBFRAME_NS + self._lat0_ns)[tx[got]]
+        latency[got] = prop.astype(np.int64) + np.asarray(
+            slot * SUBFRAME_NS + self._lat0_ns)[tx[got]]
         return Reception(received=received, latency_ns=latency, snr_db=snr)

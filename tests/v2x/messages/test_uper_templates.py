@@ -255,8 +255,9 @@ def _map_one() -> MapData:
 def test_map_template_bits_by_hand() -> None:
     # MessageFrame: ext 0, mapFrame = alternative 1 -> 0 001; MapData: ext 0, timeStamp
     # present 1, msgCnt 5 (7 bits), moy 217440 (20 bits); NodeList SIZE(1..63): 0 in 6 bits;
-    # Node: ext 0, name absent 0, inLinks absent 0, id: region absent 0, 3 in 16 bits; refPos: elevation absent 0, lat 39e7 + 9e8 in 31 bits, long 117e7 + 1799999999
-    # in 32 bits
+    # Node: ext 0, name absent 0, inLinks absent 0, id: region absent 0, 3 in 16 bits;
+    # refPos: elevation absent 0, lat 39e7 + 9e8 in 31 bits, long 117e7 + 1799999999 in 32
+    # bits
     t = MapFrameTemplate(_map_one().nodes)
     ts = _utc_ns(2026, 6, 1, 0, 0, 30)
     want = _bits((0, 1), (1, 3), (0, 1), (1, 1), (5, 7), (217440, 20), (0, 6), (0, 3),
