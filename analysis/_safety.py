@@ -201,7 +201,8 @@ def classify_warnings(
 
     A warning at ``t_ns`` from ego ``vehicle`` about ``remote`` is true when a conflict in
     ``conflicts`` (from :func:`ttc_conflicts`) with follower == vehicle and leader == remote
-    overlaps [t, t + ``window_ns``]. The rule is the FCW one (the remote is the leader ahead).
+    overlaps [t, t + ``window_ns``]. The rule is the FCW one (the remote is the leader ahead);
+    warnings of other applications get ``None`` (not judged).
     """
     w = warnings.reset_index(drop=True)
     wid = pd.DataFrame({
@@ -214,7 +215,11 @@ def classify_warnings(
     m = wid.merge(cand, on=["follower", "leader"], how="inner")
     hit = (m["t_end_ns"] >= m["t_ns"]) & (m["t_start_ns"] <= m["t_ns"] + window_ns)
     out = w.copy()
-    out["true_warning"] = np.isin(wid["wid"].to_numpy(), m.loc[hit, "wid"].to_numpy())
+    true = np.isin(wid["wid"].to_numpy(), m.loc[hit, "wid"].to_numpy())
+    # only FCW's rule is scored here: other applications' warnings are left unjudged (None)
+    is_fcw = (out["app"].astype(str) == "FCW").to_numpy() if len(out) else np.zeros(0, bool)
+    out["true_warning"] = pd.Series(np.where(is_fcw, true, None), index=out.index,
+                                    dtype=object)
     return out
 
 

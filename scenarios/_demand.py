@@ -95,6 +95,18 @@ def _straight_on(net: sumolib.net.Net, lane: str, pid: str) -> list[str]:
         edges.append(eid)
 
 
+def _check_on_lane(net: sumolib.net.Net, lane: str, pos_m: float, key: str) -> None:
+    """The lane exists and ``pos_m`` [m] lies on it (ConfigError naming ``key.lane`` /
+    ``key.pos_m`` otherwise: SUMO would silently move the vehicle to the lane's end)."""
+    try:
+        length = net.getLane(lane).getLength()
+    except KeyError:
+        raise ConfigError("lane not in the network", key=f"{key}.lane", value=lane) from None
+    if pos_m > length:
+        raise ConfigError(f"is beyond the end of lane {lane!r} ({length:.1f} m long)",
+                          key=f"{key}.pos_m", value=pos_m)
+
+
 def _seconds(ns: int) -> str:
     return repr(ns / 1e9)
 
@@ -131,6 +143,8 @@ def write_participants(participants: Sequence[ParticipantSpec], path: Path, *,
         index = None
         if p.lane is not None:
             edge, index = _lane_edge(p.lane, p.id)
+            if net is not None:
+                _check_on_lane(net, p.lane, p.pos_m, key)
             if edges and edges[0] != edge:
                 raise ConfigError(f"the lane's edge {edge!r} is not the first edge of the route",
                                   key=f"{key}.lane", value=p.lane)

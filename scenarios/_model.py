@@ -308,7 +308,39 @@ class Scenario(Section):
                                "demand.route_files, [[participants]] or "
                                "demand.pedestrians_per_hour", key="demand.vehicles_per_hour",
                                value=None)
+        self._check_event_names()
         return self
+
+    def _check_event_names(self) -> None:
+        """Every vehicle or person an event names exists: a participant, or a name the
+        generated demand gives (``<class>.<n>``, ``ped.<n>``); with route files of its own a
+        scenario may name anything. A typo must not leave an event silently unfired."""
+        d = self.demand
+        if d.route_files or getattr(self.network, "route_files", ()):
+            return
+        known = {p.id for p in self.participants}
+        prefixes = [f"{c}." for c, vph in d.vehicles_per_hour.items() if vph > 0]
+        if d.pedestrians_per_hour > 0:
+            prefixes.append("ped.")
+
+        def exists(name: str) -> bool:
+            return name in known or any(
+                name.startswith(p) and name[len(p):].isdigit() for p in prefixes)
+
+        for i, ev in enumerate(self.events):
+            if not isinstance(ev, ScriptedEvent):
+                continue
+            t = ev.trigger
+            for field in ("a", "b", "participant"):
+                name = getattr(t, field, None)
+                if name is not None and not exists(name):
+                    raise FieldProblem(_unknown_name(known, prefixes),
+                                       key=f"events[{i}].trigger.{field}", value=name)
+            for j, act in enumerate(ev.actions):
+                if not act.kind.startswith("rsi_") and not exists(act.target):
+                    raise FieldProblem(_unknown_name(known, prefixes),
+                                       key=f"events[{i}].actions[{j}].target",
+                                       value=act.target)
 
     # --- reading -------------------------------------------------------------------------
 
@@ -359,6 +391,12 @@ class Scenario(Section):
 def _raw_or(info: ValidationInfo, key: str, default: Any) -> Any:
     raw = (info.context or {}).get("raw")
     return _lookup(raw, key, default=default) if raw is not None else default
+
+
+def _unknown_name(known: set[str], prefixes: list[str]) -> str:
+    parts = [", ".join(sorted(known))] if known else []
+    parts += [f"{p}<n>" for p in prefixes]
+    return f"no such vehicle or person (known: {', '.join(parts) or 'none'})"
 
 
 def _normalize(raw: Mapping[str, Any]) -> dict[str, Any]:

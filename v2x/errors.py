@@ -53,13 +53,25 @@ class ConfigError(V2XError):
         self.file = None if file is None else str(file)
         self.key = key
         self.value = value
+        self.message = message
         where = []
         if self.file:
             where.append(self.file)
         if key:
             where.append(f"key '{key}'")
         prefix = ": ".join([", ".join(where)]) + ": " if where else ""
-        super().__init__(f"{prefix}{message}")
+        shown = "" if value is None or _names(message, value) else f" (value: {value!r})"
+        super().__init__(f"{prefix}{message}{shown}")
+
+    def in_file(self, file: object) -> ConfigError:
+        """The same error, naming ``file`` (for an error raised where the file was not
+        known); the cause chain is kept by the caller's ``raise ... from``."""
+        return ConfigError(self.message, file=file, key=self.key, value=self.value)
+
+
+def _names(message: str, value: object) -> bool:
+    """Whether ``message`` already shows ``value``."""
+    return repr(value) in message or str(value) in message
 
 
 class SumoError(V2XError):

@@ -162,6 +162,9 @@ def test_participants_appear_exactly_in_sumo(tmp_path: Path, crossing_net: Path)
      "participants.a.pos_m", ">= 0"),
     (ParticipantSpec(id="a", cls="passenger", lane="Q_in_1"), "participants.a.lane",
      "not in the network"),
+    # SUMO would silently put it at the lane's end: 10 km is beyond any arm of the crossing
+    (ParticipantSpec(id="a", cls="passenger", lane="W_in_1", pos_m=10_000.0),
+     "participants.a.pos_m", "beyond the end of lane 'W_in_1'"),
 ])
 def test_participant_errors_name_the_key(tmp_path: Path, crossing_net: Path,
                                          spec: ParticipantSpec, key: str, match: str) -> None:

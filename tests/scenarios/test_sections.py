@@ -271,6 +271,8 @@ def test_an_event_without_actions_or_trigger_is_refused() -> None:
 
 def test_reach_trigger_needs_one_place() -> None:
     raw = copy.deepcopy(BASE)
+    raw["participants"] = [{"id": "host", "lane": "A0B0_0"},
+                           {"id": "walker", "class": "pedestrian", "edges": ["A0B0"]}]
     ev = {"name": "arrive", "actions": [{"kind": "cross", "target": "walker"}]}
     raw["events"] = [{**ev, "trigger": {"kind": "reach", "participant": "host", "x": 1.0}}]
     with pytest.raises(ConfigError, match="give both x and y") as info:
@@ -309,3 +311,29 @@ def test_values_of_the_wrong_type_name_the_key(key: str, value: Any, where: str,
     with pytest.raises(ConfigError) as info:
         validate_scenario(raw, file="s.toml")
     assert info.value.key == where and text in str(info.value)
+
+
+@pytest.mark.parametrize(("event", "key", "value"), [
+    ({"trigger": {"kind": "time", "at": "5 s"},
+      "actions": [{"kind": "brake", "target": "leed"}]}, "events[0].actions[0].target", "leed"),
+    ({"trigger": {"kind": "gap", "a": "host", "b": "nobody", "op": "<", "value": 20.0},
+      "actions": [{"kind": "brake", "target": "host"}]}, "events[0].trigger.b", "nobody"),
+    ({"trigger": {"kind": "time", "at": "5 s"},
+      "actions": [{"kind": "brake", "target": "passenger.x"}]},
+     "events[0].actions[0].target", "passenger.x"),
+])
+def test_an_event_naming_no_vehicle_is_refused(event: dict[str, Any], key: str,
+                                               value: str) -> None:
+    # a typo must not leave an event silently unfired: names are participants or the
+    # generated demand's <class>.<n>
+    raw = copy.deepcopy(BASE)
+    raw["participants"] = [{"id": "host", "lane": "A0B0_0"}]
+    raw["events"] = [{"name": "e", **event}]
+    with pytest.raises(ConfigError, match="no such vehicle or person") as info:
+        validate_scenario(raw)
+    assert (info.value.key, info.value.value) == (key, value)
+    assert "host" in str(info.value) and "passenger.<n>" in str(info.value)
+    raw["events"][0]["actions"] = [{"kind": "brake", "target": "passenger.12"}]
+    if "b" in event["trigger"]:
+        raw["events"][0]["trigger"]["b"] = "bus.3"
+    validate_scenario(raw)  # generated names are fine

@@ -320,7 +320,8 @@ def _print_result(result: RunResult) -> None:
     click.echo(f"vehicles {s.vehicles} (equipped {s.equipped}), RSUs {s.rsus}, "
                f"steps {s.steps}, simulation loop {s.wall_s:.1f} s wall")
     click.echo("transmissions: " + ", ".join(f"{k} {v}" for k, v in s.tx_counts.items()))
-    click.echo(f"bus messages {s.bus_messages}, FCW warnings {s.warnings}, "
+    by_app = ", ".join(f"{k} {v}" for k, v in s.warnings_by_app.items()) or "no applications"
+    click.echo(f"bus messages {s.bus_messages}, warnings: {by_app}; "
                f"hard braking {s.hard_braking}, collisions {s.collisions}")
     if s.stops_skipped:  # a scripted event that did not happen must not pass unnoticed
         click.echo(f"warning: scripted stops skipped (vehicle not in the simulation at their "

@@ -10,6 +10,7 @@ import asyncio
 import datetime as dt
 import difflib
 import math
+import numbers
 import tempfile
 import time
 from collections.abc import Callable, Sequence
@@ -102,6 +103,8 @@ def run_scenario(scenario: scenarios.Scenario | str | Path, *, out_dir: str | Pa
     else:
         sc = scenarios.resolve_scenario(scenario, overrides=overrides)
     if seed is not None:
+        if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
+            raise ConfigError("seed must be an integer", key="seed", value=seed)
         if not 0 <= int(seed) <= MAX_SEED:
             raise ConfigError(f"seed must be an integer in 0..{MAX_SEED} (SUMO's range)",
                               key="seed", value=seed)
@@ -126,7 +129,12 @@ def run_scenario(scenario: scenarios.Scenario | str | Path, *, out_dir: str | Pa
     try:
         check_criteria(sc)
         wall0 = time.perf_counter()
-        built = scenarios.build(sc)
+        try:
+            built = scenarios.build(sc)
+        except ConfigError as exc:  # the builders know keys, not the file they came from
+            if exc.file is not None or sc.file is None:
+                raise
+            raise exc.in_file(sc.file) from exc
         classification = {k: int(v["classification"]) for k, v in scenarios.VEHICLE_CLASSES.items()}
         cmd = sumo_command(built.net_file, built.route_files, built.additional_files,
                            step_ns=sc.step_ns, seed=sc.seed, gui=gui)
