@@ -49,14 +49,14 @@ from roadside._sources import (
     check_payload,
     check_period,
     finite_xy,
+    outgoing,
     register_source,
 )
 from v2x.errors import ConfigError, EncodeError
 from v2x.geo import GeoFrame
-from v2x.messages._json import to_json_bytes
 from v2x.messages._map import Position3D
 from v2x.messages._rsi import EventSource, ReferencePath, RoadTrafficEvent, RoadTrafficSign, Rsi
-from v2x.messages._uper import RsiFrameTemplate, encode_frame, frame_to_json
+from v2x.messages._uper import RsiFrameTemplate, encode_frame
 from v2x.sim import Outgoing, RoadUsers
 
 __all__ = ["RSI_PERIODS_NS", "RsiConfig", "RsiEvent", "RsiSign", "RsiSource", "set_rsi_event"]
@@ -402,12 +402,7 @@ class RsiSource:
         for m in self.messages(t_ns, utc_ns):
             cnt = self._cnt.take()
             frame = self._template(m).encode(cnt, utc_ns)  # = encode_frame(m with msgCnt)
-            m = dataclasses.replace(m, msg_cnt=cnt)
-            if self._json:
-                body = to_json_bytes(frame_to_json(m)["rsiFrame"])
-                out.append(Outgoing("RSI", cnt, body, len(frame), frame))
-            else:
-                out.append(Outgoing("RSI", cnt, frame, len(frame)))
+            out.append(outgoing(dataclasses.replace(m, msg_cnt=cnt), frame, json=self._json))
         return out
 
 

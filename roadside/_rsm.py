@@ -34,12 +34,18 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from roadside._sources import MsgCount, RsuContext, check_payload, check_period, register_source
+from roadside._sources import (
+    MsgCount,
+    RsuContext,
+    check_payload,
+    check_period,
+    outgoing,
+    register_source,
+)
 from v2x.errors import ConfigError
-from v2x.messages._json import to_json_bytes
 from v2x.messages._map import Position3D
 from v2x.messages._rsm import Participant, ParticipantType, Rsm, SourceType
-from v2x.messages._uper import encode_frame, frame_to_json
+from v2x.messages._uper import encode_frame
 from v2x.sim import Outgoing, RoadUsers
 
 __all__ = ["RsmConfig", "RsmSource", "perceive"]
@@ -205,12 +211,7 @@ class RsmSource:
         for m in self.messages(t_ns, utc_ns, users):
             cnt = self._cnt.take()
             m = Rsm(msg_cnt=cnt, id=m.id, ref_pos=m.ref_pos, participants=m.participants)
-            frame = encode_frame(m)
-            if self._json:
-                body = to_json_bytes(frame_to_json(m)["rsmFrame"])
-                out.append(Outgoing("RSM", cnt, body, len(frame), frame))
-            else:
-                out.append(Outgoing("RSM", cnt, frame, len(frame)))
+            out.append(outgoing(m, encode_frame(m), json=self._json))
         return out
 
 

@@ -31,9 +31,9 @@ from roadside._map import build_junction_map_node, build_map_node
 from roadside._spat import SpatBuilder
 from v2x.errors import ConfigError
 from v2x.geo import GeoFrame
-from v2x.messages._json import StaticMapJson
+from v2x.messages._json import StaticMapJson, to_json_bytes
 from v2x.messages._map import Position3D
-from v2x.messages._uper import MapFrameTemplate
+from v2x.messages._uper import MapFrameTemplate, frame_to_json
 from v2x.sim import Outgoing, RoadUsers
 
 __all__ = ["MESSAGE_SOURCES", "MapSource", "MessageSource", "MsgCount", "RsuContext",
@@ -244,6 +244,18 @@ def _map_factory(ctx: RsuContext, cfg: MapSourceConfig) -> MapSource | None:
 
 register_source("SPAT", _spat_factory)
 register_source("MAP", _map_factory)
+
+
+def outgoing(msg: Any, frame: bytes, *, json: bool) -> Outgoing:
+    """The ``Outgoing`` of message value ``msg`` (its msgCnt set) whose UPER frame is
+    ``frame``: the frame on the bus, or (``json``) its JSON form of
+    :func:`v2x.messages.frame_to_json` with the frame kept for the air and the recording;
+    ``size_bytes`` is always the frame's length."""
+    msg_type = type(msg).__name__.upper()
+    if json:
+        body = to_json_bytes(frame_to_json(msg)[f"{msg_type.lower()}Frame"])
+        return Outgoing(msg_type, msg.msg_cnt, body, len(frame), frame)
+    return Outgoing(msg_type, msg.msg_cnt, frame, len(frame))
 
 
 def utc_ns_of(start: dt.datetime) -> int:
