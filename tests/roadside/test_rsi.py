@@ -4,6 +4,7 @@ at their T/CSAE 159 periods, raised and cleared at run time."""
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import json
 
 import pytest
@@ -139,7 +140,7 @@ def test_rsi_periods_and_events_raised_and_cleared_at_run_time(
     want[20] = want[30] = [((1,), signs)]
     want[25] = [((1,), ())]
     assert sent == want
-    assert all((b - a) % 128 == 1 for a, b in zip(cnts, cnts[1:], strict=False))
+    assert all((b - a) % 128 == 1 for a, b in itertools.pairwise(cnts))
     # the RSI of the jam carries its reference path (2 points, radius 3.5 m) and radius
     (o,) = rsu.transmit(35 * STEP, users)
     (jam,) = _decode(o.payload, 35 * STEP).events

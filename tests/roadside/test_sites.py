@@ -136,3 +136,10 @@ def test_a_registered_source_joins_every_rsu(grid: GridFiles,
         build_rsus(None, grid_net, ["B1"], geo=GeoFrame(), intersection_ids={},
                    rng=np.random.default_rng(4), sources={"nope": 1}, **KW)
     assert err.value.key == "rsu.sources"
+
+
+def test_station_ids_follow_the_loop_s_rsu_node_numbers() -> None:
+    from roadside._rsu import _RSU_NODE_BASE
+    from v2x.sim import RSU_NODE_BASE
+
+    assert _RSU_NODE_BASE == RSU_NODE_BASE
