@@ -92,3 +92,17 @@ def sim(grid: GridFiles) -> Iterator[ModuleType]:
         yield libsumo
     finally:
         libsumo.close()
+
+
+@pytest.fixture(scope="session")
+def plain_net(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The same 3x3 grid without any traffic light: every junction is a SUMO priority junction
+    (``-j priority``), geo-referenced as :func:`grid`."""
+    out = tmp_path_factory.mktemp("plain")
+    _run([sumolib.checkBinary("netgenerate"), "--grid", "--grid.number", "3",
+          "--grid.length", "300", "--grid.attach-length", "200", "-L", "2",
+          "--default.lanewidth", "3.5", "-S", "13.89", "-j", "priority", "--seed", "1",
+          "-o", "plain.net.xml"], out)
+    net = out / "plain.net.xml"
+    _georeference(net)
+    return net
