@@ -55,7 +55,13 @@ class Action(NamedTuple):
             - ``cross``: a waiting pedestrian starts to walk now: SUMO ``person.removeStage(id,
               0)`` ends the person's current waiting stage (a ``<stop>`` in its plan) and it
               goes on with its next stage (the ``<walk>`` across). Nothing happens when the
-              person is not in a waiting stage.
+              person is not in a waiting stage. Such a person in a route file (sorted by
+              ``depart`` like everything there)::
+
+                  <person id="ped" depart="0" departPos="200">
+                      <stop lane="we_0" duration="100000" startPos="190" endPos="200"/>
+                      <walk edges="we" arrivalPos="400"/>
+                  </person>
             - ``rsi_raise`` / ``rsi_clear``: raise / clear the RSI event ``target`` (for the
               roadside; a backend hands them to the loop, see ``fired_actions()``).
         speed: target speed [m/s] (``brake``, ``set_speed``).

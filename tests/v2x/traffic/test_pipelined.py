@@ -233,3 +233,53 @@ def test_two_threads_starting_at_once_share_no_spare() -> None:
         t.join(timeout=30)
     assert len(got) == 2 and got[0][0] is not got[1][0]  # type: ignore[index]
     assert all(t_ns == 100_000_000 for _, t_ns in got)  # type: ignore[misc]
+
+
+def test_the_wire_form_keeps_persons_fired_events_and_skips() -> None:
+    import numpy as np
+
+    from v2x.traffic import Action, PersonStates
+    from v2x.traffic._pipelined import _StatesDecoder, _StatesEncoder
+
+    here = ScriptedTraffic(_TWO)
+    f = np.array
+
+    def people(t_ns: int, idx: list[int], edges: list[str]) -> PersonStates:
+        k = len(idx)
+        return PersonStates(t_ns=t_ns, names=f([f"p{i}" for i in idx], dtype=object),
+                            index=f(idx, np.int64), x=f([1.5 * i for i in idx], float),
+                            y=f([2.5] * k, float), speed=f([1.25] * k, float),
+                            heading_deg=f([90.0 + i for i in idx], float),
+                            length=f([0.215] * k, float), width=f([0.478] * k, float),
+                            edge=f(edges, dtype=object))
+
+    act = Action(300_000_000, "ev", "rsi_raise")
+    sent = [SideStep(states=here.step(), collisions=(), new_names=("a", "b"), side=1,
+                     persons=people(100_000_000, [0], ["e1"]), new_persons=("p0",)),
+            SideStep(states=here.step(), collisions=(), new_names=(), side=2, persons=None),
+            SideStep(states=here.step(), collisions=(), new_names=(), side=3,
+                     persons=people(300_000_000, [0, 1], [":j_w0", "e1"]),
+                     new_persons=("p1",), fired=((300_000_000, "ev"),), fired_actions=(act,),
+                     skipped=("ghost",)),
+            SideStep(states=here.step(), collisions=(), new_names=(), side=4,
+                     persons=PersonStates.empty(400_000_000))]
+    enc, dec = _StatesEncoder(), _StatesDecoder()
+    got = dec.decode(pickle_round(enc.encode(sent[:2]))) + dec.decode(
+        pickle_round(enc.encode(sent[2:])))
+    assert got[1].persons is None and got[3].persons is not None and got[3].persons.n == 0
+    for g, s in ((got[0], sent[0]), (got[2], sent[2])):
+        assert g.persons is not None and s.persons is not None
+        for col in ("names", "index", "x", "y", "speed", "heading_deg", "length", "width",
+                    "edge"):
+            assert list(getattr(g.persons, col)) == list(getattr(s.persons, col)), col
+            assert getattr(g.persons, col).dtype == getattr(s.persons, col).dtype, col
+        assert g.persons.t_ns == s.persons.t_ns
+    assert got[2].fired == ((300_000_000, "ev"),) and got[2].skipped == ("ghost",)
+    assert [a[:3] for a in got[2].fired_actions] == [(300_000_000, "ev", "rsi_raise")]
+    assert [s.side for s in got] == [1, 2, 3, 4]
+
+
+def pickle_round(obj: object) -> object:
+    import pickle
+
+    return pickle.loads(pickle.dumps(obj))
