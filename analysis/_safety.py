@@ -218,8 +218,9 @@ def classify_warnings(
     true = np.isin(wid["wid"].to_numpy(), m.loc[hit, "wid"].to_numpy())
     # only FCW's rule is scored here: other applications' warnings are left unjudged (None)
     is_fcw = (out["app"].astype(str) == "FCW").to_numpy() if len(out) else np.zeros(0, bool)
-    out["true_warning"] = pd.Series(np.where(is_fcw, true, None), index=out.index,
-                                    dtype=object)
+    judged: list[bool | None] = [bool(t) if f else None
+                                 for t, f in zip(true.tolist(), is_fcw.tolist(), strict=True)]
+    out["true_warning"] = pd.Series(judged, index=out.index, dtype=object)
     return out
 
 

@@ -2,9 +2,9 @@
 
 One MAP node per junction (signalized, or without a light: no ``phaseId``): its centre is the
 reference position, every incoming (non-internal) edge is a link, every lane of it a lane,
-every SUMO connection of a lane a ``Connection`` whose ``phaseId`` is the SPAT phase (signal group, :mod:`roadside._signals`) of
-the connection's link index. Positions are converted from network x/y with a
-:class:`v2x.geo.GeoFrame`.
+every SUMO connection of a lane a ``Connection`` whose ``phaseId`` is the SPAT phase (signal
+group, :mod:`roadside._signals`) of the connection's link index. Positions are converted from
+network x/y with a :class:`v2x.geo.GeoFrame`.
 
 Choices (documented here because the standard leaves them open):
 
