@@ -270,6 +270,11 @@ class Simulation:
         self._uplink = {(r, m): rsu_up(config.zone, unit.name, m.lower())
                         for r, unit in enumerate(self.roadside) for m in MSG_TYPES}
         self._tx_counts = np.zeros(len(MSG_TYPES), np.int64)
+        # road users are gathered per step only when an RSU perceives them (sends RSM); an
+        # RSU that does not say which messages it sends is assumed to
+        self._perceiving = any("RSM" in getattr(r, "msg_types", ("RSM",))
+                               for r in self.roadside)
+        self._no_users = RoadUsers.empty()
         # applications: their threat state, the message codes they read, "used_by" names
         self._holds = [ThreatHold() for _ in config.apps]
         self._app_codes = [np.array([_CODE[m] for m in a.consumes], np.int8)
@@ -368,7 +373,8 @@ class Simulation:
             base += st.n
             states.append(st)
             if self.roadside:
-                users = self._road_users(st, self.traffic.persons())
+                users = (self._road_users(st, self.traffic.persons()) if self._perceiving
+                         else self._no_users)
                 rsu_out.extend((k, r, o) for r, unit in enumerate(self.roadside)
                                for o in unit.transmit(st.t_ns, users))
         return TrafficWindow.of(states, None, t, sec, np.concatenate(sends),
