@@ -320,8 +320,9 @@ class Tr37885Channel:
         bandwidth; for links beyond ``range_m`` it is computed all the same but they are lost.
         """
         # Every array below is (m,) over the links; operations are in place where they can
-        # be, and each element sees the same floating-point operations in the same order as
-        # the formulas of the module docstring (the results are exact, not approximations).
+        # be (buffers are reused once their values are spent), and each element sees the same
+        # floating-point operations in the same order as the formulas of the module docstring
+        # (the results are exact, not approximations).
         tx = links.tx
         rx = links.rx
         d2 = links.distance_m
@@ -329,11 +330,12 @@ class Tr37885Channel:
         sizes = np.asarray(size_bytes)
         n_tx = sizes.shape[0]
 
-        h_tx = np.asarray(tx_height_m, dtype=np.float64)[tx]
-        h_rx = np.asarray(rx_height_m, dtype=np.float64)[rx]
-        d3 = h_tx - h_rx
+        h_tx = np.asarray(tx_height_m, dtype=np.float64).take(tx)
+        h_rx = np.asarray(rx_height_m, dtype=np.float64).take(rx)
+        d3 = np.subtract(h_tx, h_rx)
         d3 *= d3
-        d3 += d2 * d2
+        scratch = np.multiply(d2, d2)
+        d3 += scratch
         np.sqrt(d3, out=d3)
         np.maximum(d3, self.min_distance_m, out=d3)
         logd = np.log10(d3)
@@ -345,20 +347,20 @@ class Tr37885Channel:
             # a (vectorized) log of u instead of a (scalar, 10x slower) exp of d
             with np.errstate(divide="ignore"):
                 np.log(u_los, out=u_los)
-            bound = d2 * -0.0114  # = -(0.0114 d), then + ln 1.05: ln 1.05 - 0.0114 d
+            bound = np.multiply(d2, -0.0114, out=scratch)  # -(0.0114 d), + ln 1.05 next
             bound += _LN_1_05
             los = u_los < bound
         else:
             los = u_los < tr37885_los_probability(d2, scenario=self.scenario)
         z_shadow = rng.standard_normal(m)
         if self.blocked == "nlos":
-            # per link A + B log10 d3 + sigma z with (A, B, sigma) of its state, picked from
+            # per link A + B log10 d3 + sigma z with (A, B, sigma) of its state, taken from
             # two-entry tables by the LOS flag (0: NLOS, 1: LOS)
             state = los.view(np.uint8)
-            loss = self._b_table[state]
+            loss = self._b_table.take(state)
             loss *= logd
-            loss += self._a_table[state]
-            sigma = self._sigma_table[state]
+            loss += self._a_table.take(state, out=u_los)
+            sigma = self._sigma_table.take(state, out=u_los)
             sigma *= z_shadow
             loss += sigma
         else:
@@ -390,12 +392,12 @@ class Tr37885Channel:
         # u < 1 / (1 + exp(-x))  <=>  x > logit(u): one log instead of a (slow) expit;
         # u = 0 gives logit -inf, i.e. received, as u < p does for any p > 0
         with np.errstate(divide="ignore"):
-            logit_u = np.subtract(1.0, u_rx)
+            logit_u = np.subtract(1.0, u_rx, out=z_shadow)
             np.divide(u_rx, logit_u, out=logit_u)
             np.log(logit_u, out=logit_u)
         if self.snr_scale_db != 1.0:  # x * 1.0 == x: the default scale needs no pass
             logit_u *= self.snr_scale_db
-        margin = threshold[tx]
+        margin = threshold.take(tx, out=u_rx)
         np.subtract(snr, margin, out=margin)
         received = margin > logit_u
         if self._cut and m and d2.max() > self.max_range_m:  # the search found farther links
