@@ -2,7 +2,13 @@
 actions on the traffic and triggered events."""
 
 from v2x.traffic._actions import ACTION_KINDS, RSI_ACTION_KINDS, Action, check_action
-from v2x.traffic._base import Collision, PersonStates, TrafficBackend, VehicleStates
+from v2x.traffic._base import (
+    Collision,
+    PersonStates,
+    Teleport,
+    TrafficBackend,
+    VehicleStates,
+)
 from v2x.traffic._events import TRIGGER_KINDS, EventEngine, Trigger, TriggeredEvent
 from v2x.traffic._pipelined import (
     PipelinedTraffic,
@@ -32,6 +38,7 @@ __all__ = [
     "SignalState",
     "SumoTraffic",
     "SumoTrafficSide",
+    "Teleport",
     "TrafficBackend",
     "TrafficSide",
     "Trigger",

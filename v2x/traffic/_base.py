@@ -11,7 +11,7 @@ import numpy as np
 if TYPE_CHECKING:
     from v2x.traffic._actions import Action
 
-__all__ = ["Collision", "PersonStates", "TrafficBackend", "VehicleStates"]
+__all__ = ["Collision", "PersonStates", "Teleport", "TrafficBackend", "VehicleStates"]
 
 
 @dataclass(frozen=True)
@@ -111,6 +111,20 @@ class Collision:
     speed: float
 
 
+@dataclass(frozen=True)
+class Teleport:
+    """A vehicle SUMO teleported in the last step (SUMO user documentation, "Teleporting": a
+    vehicle stuck for ``--time-to-teleport`` seconds leaves the road and is put back further
+    along its route, or arrives).
+
+    ``phase`` is ``"start"`` (it left the road) or ``"end"`` (it is back on the road, at a new
+    position and speed: its trajectory jumps). Both can happen in one step.
+    """
+
+    vehicle: str
+    phase: str
+
+
 class TrafficBackend(Protocol):
     """What the simulation loop needs from a traffic simulation.
 
@@ -156,6 +170,10 @@ class TrafficBackend(Protocol):
 
     def collisions(self) -> list[Collision]:
         """Collisions that happened in the last step."""
+        ...
+
+    def teleports(self) -> list[Teleport]:
+        """Teleports that started or ended in the last step (starts first)."""
         ...
 
     def vehicle_names(self) -> list[str]:

@@ -42,7 +42,7 @@ import numpy as np
 from v2x._malloc import malloc_env
 from v2x.errors import SumoError
 from v2x.traffic._actions import Action, check_action
-from v2x.traffic._base import Collision, PersonStates, VehicleStates
+from v2x.traffic._base import Collision, PersonStates, Teleport, VehicleStates
 
 __all__ = ["PipelinedTraffic", "SideStep", "TrafficSide", "drop_prestarted", "prestart"]
 
@@ -53,7 +53,8 @@ class SideStep:
     vehicles seen for the first time (in index order), a side output (e.g. the signal states),
     and optionally the persons (None: no persons), the names of persons seen for the first
     time (in person index order), the events fired at this step ``(t_ns, name)``, their
-    ``rsi_*`` actions, and the targets of actions skipped since the last step."""
+    ``rsi_*`` actions, the targets of actions skipped since the last step and the step's
+    teleports."""
 
     states: VehicleStates
     collisions: tuple[Collision, ...]
@@ -64,6 +65,7 @@ class SideStep:
     fired: tuple[tuple[int, str], ...] = ()
     fired_actions: tuple[Action, ...] = ()
     skipped: tuple[str, ...] = ()
+    teleports: tuple[Teleport, ...] = ()
 
 
 class TrafficSide(Protocol):
@@ -141,7 +143,7 @@ step without persons costs nothing."""
             persons = None
         per_step = [(s.states.t_ns, s.states.n, s.collisions, s.new_names, s.side,
                      -1 if s.persons is None else s.persons.n, s.new_persons, s.fired,
-                     s.fired_actions, s.skipped) for s in steps]
+                     s.fired_actions, s.skipped, s.teleports) for s in steps]
         return per_step, floats, ints, np.array(codes, np.int32), new, persons
 
 
@@ -176,7 +178,7 @@ class _StatesDecoder:
         out = []
         a = pa = 0
         for (t_ns, n, collisions, new_names, side, m, new_persons, fired, fired_actions,
-             skipped) in per_step:
+             skipped, teleports) in per_step:
             b = a + n
             cols = {f: floats[i, a:b] for i, f in enumerate(_FLOATS)}
             st = VehicleStates(t_ns=t_ns, names=names[a:b], index=index[a:b], lane=lane[a:b],
@@ -192,7 +194,8 @@ class _StatesDecoder:
                 pa = pb
             out.append(SideStep(states=st, collisions=collisions, new_names=new_names,
                                 side=side, persons=ps, new_persons=new_persons, fired=fired,
-                                fired_actions=fired_actions, skipped=skipped))
+                                fired_actions=fired_actions, skipped=skipped,
+                                teleports=teleports))
             a = b
         return out
 
@@ -440,6 +443,7 @@ class PipelinedTraffic:
         self._pnames: list[str] = []
         self._wire = _StatesDecoder()
         self._collisions: list[Collision] = []
+        self._teleports: list[Teleport] = []
         self._persons: PersonStates = PersonStates.empty()
         self._fired: list[tuple[int, str]] = []
         self._fired_actions: list[Action] = []
@@ -505,6 +509,7 @@ class PipelinedTraffic:
         self._names.extend(out.new_names)
         self._pnames.extend(out.new_persons)
         self._collisions = list(out.collisions)
+        self._teleports = list(out.teleports)
         self._persons = out.persons if out.persons is not None else PersonStates.empty(
             out.states.t_ns)
         if out.fired:
@@ -524,6 +529,10 @@ class PipelinedTraffic:
     def collisions(self) -> list[Collision]:
         """Collisions SUMO reported in the last step."""
         return list(self._collisions)
+
+    def teleports(self) -> list[Teleport]:
+        """Teleports SUMO started or ended in the last step."""
+        return list(self._teleports)
 
     def vehicle_names(self) -> list[str]:
         """Every vehicle name seen so far; position = vehicle index."""

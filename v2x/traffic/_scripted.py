@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from v2x.traffic._actions import Action
-from v2x.traffic._base import Collision, PersonStates, VehicleStates
+from v2x.traffic._base import Collision, PersonStates, Teleport, VehicleStates
 from v2x.traffic._events import Scripting, TriggeredEvent
 
 __all__ = ["ScriptedTraffic", "ScriptedVehicle"]
@@ -127,6 +127,10 @@ class ScriptedTraffic:
 
     def collisions(self) -> list[Collision]:
         """Scripted vehicles never report collisions."""
+        return []
+
+    def teleports(self) -> list[Teleport]:
+        """Scripted vehicles never teleport."""
         return []
 
     def vehicle_names(self) -> list[str]:

@@ -135,7 +135,7 @@ class SumoTrafficSide:
                               "skipped": self._skipped},
                         persons=persons, new_persons=new_persons,
                         fired=tuple(traffic.fired()), fired_actions=tuple(traffic.fired_actions()),
-                        skipped=fresh)
+                        skipped=fresh, teleports=tuple(traffic.teleports()))
 
     def close(self) -> None:
         if self.traffic is not None:

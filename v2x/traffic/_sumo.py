@@ -22,7 +22,7 @@ import numpy as np
 
 from v2x.errors import SumoError
 from v2x.traffic._actions import Action
-from v2x.traffic._base import Collision, PersonStates, VehicleStates
+from v2x.traffic._base import Collision, PersonStates, Teleport, VehicleStates
 from v2x.traffic._events import Scripting, TriggeredEvent
 from v2x.units import s_to_ns
 
@@ -53,8 +53,13 @@ _LANE_HOLD_S = 1e7  # change_lane without hold_s: for the rest of the trip
 
 def sumo_command(net_file: Path, route_files: Sequence[Path], additional_files: Sequence[Path],
                  *, step_ns: int, seed: int, gui: bool = False,
+                 time_to_teleport_s: float = 300.0,
                  extra: Sequence[str] = ()) -> list[str]:
-    """The SUMO command line of a run (binary first)."""
+    """The SUMO command line of a run (binary first).
+
+    ``time_to_teleport_s`` [s]: SUMO teleports a vehicle stuck this long (``--time-to-teleport``;
+    300 s, SUMO's default; 0 or negative: never). Collisions only warn
+    (``--collision.action warn``): the vehicles go on and the loop records the collision."""
     import sumolib  # here: sumolib imports pyproj (~50 ms), which the traffic process skips
 
     cmd = [sumolib.checkBinary("sumo-gui" if gui else "sumo"),
@@ -63,7 +68,7 @@ def sumo_command(net_file: Path, route_files: Sequence[Path], additional_files: 
            "--seed", str(seed),
            "--no-step-log", "true", "--no-warnings", "true",
            "--collision.action", "warn", "--collision.check-junctions", "true",
-           "--time-to-teleport", "300"]
+           "--time-to-teleport", f"{time_to_teleport_s:g}"]
     if route_files:
         cmd += ["--route-files", ",".join(str(p) for p in route_files)]
     if additional_files:
@@ -118,6 +123,7 @@ class SumoTraffic:
         self._holds: list[tuple[float, str, str, float]] = []
         self._decel: dict[str, float] = {}  # vehicles whose deceleration set_speed changed
         self._collisions: list[Collision] = []
+        self._teleports: list[Teleport] = []
 
     # -- stepping -------------------------------------------------------------------------
     def step(self) -> VehicleStates:
@@ -137,6 +143,9 @@ class SumoTraffic:
                 self._on_person_depart(pid)
             self._collisions = [Collision(c.collider, c.victim, float(c.colliderSpeed))
                                 for c in conn.simulation.getCollisions()]
+            self._teleports = (
+                [Teleport(v, "start") for v in conn.simulation.getStartingTeleportIDList()]
+                + [Teleport(v, "end") for v in conn.simulation.getEndingTeleportIDList()])
             if self._holds:
                 self._apply_holds(t)
             res = conn.vehicle.getAllSubscriptionResults()
@@ -242,6 +251,10 @@ class SumoTraffic:
     def collisions(self) -> list[Collision]:
         """Collisions reported by SUMO in the last step."""
         return list(self._collisions)
+
+    def teleports(self) -> list[Teleport]:
+        """Teleports SUMO started or ended in the last step (starts first)."""
+        return list(self._teleports)
 
     def vehicle_names(self) -> list[str]:
         """Every vehicle id seen so far; position = vehicle index."""

@@ -75,3 +75,46 @@ def test_scripted_traffic_kinematics() -> None:
     for _ in range(100):
         st = tr.step()
     assert st.speed[0] == 0.0 and st.x[0] == pytest.approx(25.0)  # 10^2 / (2*2) m
+
+
+def _teleport_cmd(built: scenarios.BuiltScenario, sc: scenarios.Scenario) -> list[str]:
+    # vehicles waiting 5 s at a red light are teleported across the junction
+    return sumo_command(built.net_file, built.route_files, built.additional_files,
+                        step_ns=sc.step_ns, seed=sc.seed, time_to_teleport_s=5)
+
+
+def test_teleports_are_reported_with_the_jump_they_make(
+        south_station: scenarios.Scenario,
+        south_station_built: scenarios.BuiltScenario) -> None:
+    seen = []
+    before: dict[str, tuple[float, float, float]] = {}
+    with SumoTraffic(_teleport_cmd(south_station_built, south_station)) as tr:
+        for _ in range(300):
+            st = tr.step()
+            now = {n: (float(x), float(y), float(v))
+                   for n, x, y, v in zip(st.names, st.x, st.y, st.speed, strict=True)}
+            for tp in tr.teleports():
+                seen.append((st.t_ns, tp, before.get(tp.vehicle), now.get(tp.vehicle)))
+            before.update(now)
+    assert seen, "no vehicle waited 5 s at a red light in 30 s"
+    ends = [(t, tp, a, b) for t, tp, a, b in seen if tp.phase == "end"]
+    assert len(ends) == sum(tp.phase == "start" for _, tp, _, _ in seen)
+    for _, tp, a, b in ends:
+        # it stood at the light (speed 0) and is back on the road beyond the junction, moving:
+        # a jump no vehicle can drive in one 0.1 s step
+        assert a is not None and b is not None and a[2] < 0.1
+        assert np.hypot(b[0] - a[0], b[1] - a[1]) > 10.0 and b[2] > 5.0
+
+
+def test_the_traffic_process_passes_teleports_on(
+        south_station: scenarios.Scenario,
+        south_station_built: scenarios.BuiltScenario) -> None:
+    from v2x.traffic import PipelinedTraffic, SumoTrafficSide
+
+    cmd = _teleport_cmd(south_station_built, south_station)
+    with SumoTraffic(cmd) as here:
+        expected = [(here.step().t_ns, here.teleports()) for _ in range(300)]
+    with PipelinedTraffic(SumoTrafficSide(cmd=cmd, classification={}, tls_ids=()),
+                          ahead=20, batch=10) as piped:
+        got = [(piped.step().t_ns, piped.teleports()) for _ in range(300)]
+    assert got == expected and any(tps for _, tps in got)
