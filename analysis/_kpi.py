@@ -22,7 +22,8 @@ data is NaN (a criterion on it fails, saying so); counts are ``int``.
 | `bus.<T>.messages`                         | 1    | of them, of message type T                  |
 | `bus.wall_latency_p50_ms`                  | ms   | publish -> delivery, wall clock (NaN: none) |
 | `bus.wall_latency_p99_ms`                  | ms   | the same, 99th percentile                   |
-| `safety.collisions`                        | 1    | `collision` rows of events                  |
+| `safety.collisions`                        | 1    | collisions (`collision` events: one each)   |
+| `safety.teleports`                         | 1    | SUMO teleports (`teleport` events)          |
 | `safety.hard_braking`                      | 1    | `hard_braking` events, decel > 0.4 g        |
 | `safety.ttc_conflicts`                     | 1    | TTC conflict episodes (TTC < 3 s default)   |
 | `safety.ttc_conflicts_serious`             | 1    | of them min TTC <= 1.5 s (to verify)        |

@@ -11,7 +11,11 @@ Definitions (STANDARDS.md section 5):
   (follower, leader) pair with TTC < threshold (3.0 s, SUMO SSM default); it keeps its min TTC
   and that time and the max DRAC. Serious when min TTC <= 1.5 s **(to verify)**.
 * hard braking: ``events`` rows of kind ``hard_braking`` with deceleration > 0.4 g
-  (3.92 m/s²); collisions: ``events`` rows of kind ``collision`` (one per recorded row).
+  (3.92 m/s²); collisions: ``events`` rows of kind ``collision`` (one per collision: the
+  recording writes one row at its onset, :mod:`v2x.events`); teleports: rows of kind
+  ``teleport``.
+* a vehicle whose SUMO teleport ended at ``t`` is left out of the same-lane pairs from ``t``
+  to ``t + TELEPORT_SETTLE_NS`` (1 s): its jump to a new position and speed is not driving.
 * a warning is *true* when a TTC conflict with the warned ego as follower and the warning's
   remote as leader overlaps [t, t + 5 s] (the episode starts no later than t + 5 s and ends no
   earlier than t); otherwise *false*. Missed warnings are not scored here.
@@ -26,7 +30,8 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from v2x.units import NS_PER_S, G
+from v2x.events import HARD_BRAKING_MPS2, TELEPORT_SETTLE_NS
+from v2x.units import NS_PER_S
 
 __all__ = [
     "HARD_BRAKING_MPS2",
@@ -37,6 +42,7 @@ __all__ = [
     "drac",
     "follower_pairs",
     "safety_kpis",
+    "settling_after_teleport",
     "ttc",
     "ttc_conflicts",
 ]
@@ -45,8 +51,6 @@ __all__ = [
 TTC_THRESHOLD_S = 3.0
 #: serious conflict when min TTC <= this [s] (to verify)
 SERIOUS_TTC_S = 1.5
-#: hard braking above this deceleration [m/s²] (0.4 g)
-HARD_BRAKING_MPS2 = 0.4 * G
 #: a warning is true if a conflict with its remote overlaps [t, t + this] [ns]
 WARNING_WINDOW_NS = 5 * NS_PER_S
 
@@ -224,6 +228,22 @@ def classify_warnings(
     return out
 
 
+def settling_after_teleport(trajectories: pd.DataFrame, events: pd.DataFrame) -> np.ndarray:
+    """(n,) bool over the ``trajectories`` rows: True where the vehicle's SUMO teleport ended
+    at most ``TELEPORT_SETTLE_NS`` (1 s) before (``events`` rows of kind ``teleport_end``:
+    ``vehicle``, ``t_ns``). Such rows are left out of the surrogate safety measures."""
+    ends = events[events["kind"].astype(str) == "teleport_end"]
+    out = np.zeros(len(trajectories), bool)
+    if ends.empty:
+        return out
+    t = trajectories["t_ns"].to_numpy(dtype=np.int64)
+    veh = trajectories["vehicle"].to_numpy(dtype=np.int64)
+    for v, t0 in zip(ends["vehicle"].to_numpy(dtype=np.int64).tolist(),
+                     ends["t_ns"].to_numpy(dtype=np.int64).tolist(), strict=True):
+        out |= (veh == v) & (t >= t0) & (t < t0 + TELEPORT_SETTLE_NS)
+    return out
+
+
 def safety_kpis(
     trajectories: pd.DataFrame,
     events: pd.DataFrame,
@@ -244,7 +264,7 @@ def safety_kpis(
     Returns ``(kpis, conflicts, warnings)``: the KPI dict (names in :mod:`analysis._kpi`), the
     :func:`ttc_conflicts` table and the :func:`classify_warnings` table.
     """
-    pairs = follower_pairs(trajectories)
+    pairs = follower_pairs(trajectories[~settling_after_teleport(trajectories, events)])
     conflicts = ttc_conflicts(pairs, step_ns=step_ns, threshold_s=threshold_s,
                               serious_s=serious_s)
     classified = classify_warnings(warnings, conflicts, window_ns=window_ns)
@@ -252,6 +272,7 @@ def safety_kpis(
     kind = events["kind"].astype(str)
     kpis: dict[str, float] = {
         "safety.collisions": int((kind == "collision").sum()),
+        "safety.teleports": int((kind == "teleport").sum()),
         "safety.hard_braking": int(
             ((kind == "hard_braking") & (events["value"] > HARD_BRAKING_MPS2)).sum()
         ),

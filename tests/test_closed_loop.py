@@ -3,6 +3,7 @@ in front of a distracted host, see its scenario.toml for the hand calculation)."
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pandas as pd
@@ -70,7 +71,13 @@ def test_with_fcw_off_the_host_runs_into_the_lead(runs: dict[str, Path]) -> None
     assert pd.read_parquet(run / "warnings.parquet").empty
     col = _events(run, "collision")
     # the host (constant 13.76 m/s) reaches the stopped lead's rear about 5 s after its braking
-    assert not col.empty and 9.8e9 <= col["t_ns"].iloc[0] <= 10.3e9
+    assert len(col) == 1 and 9.8e9 <= col["t_ns"].iloc[0] <= 10.3e9
+    # SUMO reports the pair at every step until the run ends at 15 s (the host drives on
+    # through the lead): one collision, its end cut by the run's end, lasting every step since
+    end = _events(run, "collision_end")
+    assert end["t_ns"].tolist() == [15_000_000_000]
+    assert end["value"].iloc[0] == pytest.approx((15e9 - col["t_ns"].iloc[0] + 1e8) / 1e9)
+    assert json.loads((run / "report.json").read_text())["kpis"]["safety.collisions"] == 1
     assert _events(run, "driver_brake").empty
 
 

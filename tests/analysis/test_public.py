@@ -27,7 +27,8 @@ def test_imports_no_simulation_code() -> None:
                          check=True).stdout.split()
     # the recording's schema, the message-type names and the criterion record are the
     # format's own definitions
-    allowed = {"v2x", "v2x.errors", "v2x.units", "v2x.msgset", "v2x.criteria", "v2x.recorder",
+    allowed = {"v2x", "v2x.errors", "v2x.units", "v2x.msgset", "v2x.criteria", "v2x.events",
+               "v2x.recorder",
                "v2x.recorder._schema", "v2x.recorder._aggregates", "v2x.recorder._writer"}
     assert set(out) <= allowed
 

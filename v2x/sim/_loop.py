@@ -2,11 +2,12 @@
 
 Every step (default 100 ms of simulated time) the traffic backend advances and, between two
 SUMO steps, the loop does what must see the live simulation: scripted events fire, new
-vehicles are registered, ground truth (hard braking, collisions) is taken, the OBUs whose BSM
-is due are chosen (with their msgCnt), and every RSU hands over its due messages (SPAT reads
-the live signal state). The rest runs for a *window* of ``SimConfig.window_steps`` steps at
-once (default 20, i.e. 2 s), vectorized over every vehicle row, transmission and link of the
-window, so Python's overhead is paid once per window. One window is these stages
+vehicles are registered, ground truth (hard braking, collisions, teleports:
+:mod:`v2x.sim._truth`) is taken, the OBUs whose BSM is due are chosen (with their msgCnt),
+and every RSU hands over its due messages (SPAT reads the live signal state). The rest runs
+for a *window* of ``SimConfig.window_steps`` steps at once (default 20, i.e. 2 s), vectorized
+over every vehicle row, transmission and link of the window, so Python's overhead is paid
+once per window. One window is these stages
 (:meth:`Simulation.run`; their inputs and outputs are in :mod:`v2x.sim._stages`):
 
 1. **traffic**: step SUMO (:class:`TrafficWindow`);
@@ -86,9 +87,9 @@ from v2x.messages._uper import (
 from v2x.msgset import MSG_TYPES
 from v2x.recorder import Binary, Histogram, PairClock, PrrBins, Recorder, binary, categorical
 from v2x.sim._stages import Links, Receivers, TrafficWindow, Transmissions
+from v2x.sim._truth import GroundTruth
 from v2x.sim._types import PERSON_NODE_BASE, Outgoing, Roadside, RoadUsers, ScriptedStop
 from v2x.traffic import Action, PersonStates, TrafficBackend, VehicleStates
-from v2x.units import G
 
 __all__ = ["RSU_NODE_BASE", "Outgoing", "Roadside", "RunSummary", "ScriptedStop", "SimConfig",
            "Simulation", "StepProgress"]
@@ -98,9 +99,6 @@ RSU_NODE_BASE = 1_000_000
 _BSM = MSG_TYPES.index("BSM")
 _CODE = {name: i for i, name in enumerate(MSG_TYPES)}
 _PEDESTRIAN_CLASS = 82  # J2735 / T/CSAE 53 BasicVehicleClass of a pedestrian
-_HARD_BRAKING = 0.4 * G  # [m/s²] deceleration that starts a hard-braking event
-_HARD_BRAKING_END = 0.3 * G  # [m/s²] below this the event ends (hysteresis, our choice: a dip
-#                              to 0.38 g inside one braking manoeuvre must not count it twice)
 
 
 @dataclass(frozen=True)
@@ -173,6 +171,7 @@ class RunSummary:
     reactions: int = 0
     collisions: int = 0
     hard_braking: int = 0
+    teleports: int = 0
     stops_skipped: list[str] = field(default_factory=list)
     decode_errors: int = 0
     wall_s: float = 0.0
@@ -189,7 +188,7 @@ class _Grow:
         self.u = np.empty((0, 3))          # uniform draws: equipage, msgCnt start, sampling
         self.first_ns = np.empty(0, np.int64)
         self.sent = np.empty(0, np.int64)  # BSMs sent so far
-        self.braking = np.empty(0, bool)   # hard-braking state (for rising edges)
+        self.index_of: dict[str, int] = {}  # name -> index
         self.names: list[str] = []          # static attributes, for nodes.parquet
         self.static = np.empty((0, 3))      # length, width [m], classification
 
@@ -202,7 +201,6 @@ class _Grow:
         self.u = np.vstack([self.u, self.rng.random((k, 3))])
         self.first_ns = np.concatenate([self.first_ns, np.full(k, st.t_ns, np.int64)])
         self.sent = np.concatenate([self.sent, np.zeros(k, np.int64)])
-        self.braking = np.concatenate([self.braking, np.zeros(k, bool)])
         static = np.full((k, 3), np.nan)
         names = [""] * k
         new = np.flatnonzero(st.index >= self.n)  # vehicles appear in the step they depart
@@ -210,6 +208,7 @@ class _Grow:
         static[rel] = np.column_stack([st.length[new], st.width[new], st.classification[new]])
         for r, i in zip(rel.tolist(), new.tolist(), strict=True):
             names[r] = str(st.names[i])
+            self.index_of[names[r]] = self.n + r
             fixed = self.equipped.get(names[r])
             if fixed is not None:  # the draw stays drawn (same stream), its outcome is fixed
                 self.u[self.n + r, 0] = -1.0 if fixed else 2.0
@@ -250,6 +249,7 @@ class Simulation:
         self.latency = Histogram(config.latency_bin_ns, 1_000_000_000)
         self.ipg = Histogram(config.latency_bin_ns * 10, 10_000_000_000)
         self.clock = PairClock()
+        self.truth = GroundTruth(config.step_ns)
         self.summary = RunSummary(rsus=len(self.roadside))
         self.next_tx_id = 0
         self.steps_done = 0
@@ -328,6 +328,8 @@ class Simulation:
 
     def _finish(self, published: int, wall0: float) -> None:
         cfg = self.cfg
+        self._events.extend(self.truth.finish())
+        self._write_events()  # collisions still open end with the run
         self.summary.bus_messages = published
         self.summary.tx_counts = {m: int(c) for m, c in zip(MSG_TYPES, self._tx_counts,
                                                            strict=True) if c}
@@ -814,30 +816,16 @@ class Simulation:
                 self.summary.stops_skipped.append(stop.vehicle)
 
     def _ground_truth(self, st: VehicleStates) -> None:
-        veh = self.veh
-        t = st.t_ns
-        was = veh.braking[st.index]
-        hard = st.accel < -_HARD_BRAKING
-        new = hard & ~was
-        veh.braking[st.index] = hard | (was & (st.accel < -_HARD_BRAKING_END))
-        if np.any(new):
-            k = int(np.count_nonzero(new))
-            self._events.append(dict(t_ns=np.full(k, t, np.int64),
-                                     kind=np.full(k, "hard_braking", dtype=object),
-                                     vehicle=st.index[new], other=np.full(k, -1, np.int64),
-                                     value=-st.accel[new]))
-            self.summary.hard_braking += k
-        cols = self.traffic.collisions()
-        if cols:
-            names = self.traffic.vehicle_names()
-            pos = {n: i for i, n in enumerate(names)}
-            self._events.append(dict(
-                t_ns=np.full(len(cols), t, np.int64),
-                kind=np.full(len(cols), "collision", dtype=object),
-                vehicle=np.array([pos.get(c.collider, -1) for c in cols], np.int64),
-                other=np.array([pos.get(c.victim, -1) for c in cols], np.int64),
-                value=np.array([c.speed for c in cols], np.float64)))
-            self.summary.collisions += len(cols)
+        """The step's ground-truth events (:mod:`v2x.sim._truth`): hard braking, collisions,
+        teleports."""
+        truth = self.truth
+        rows = truth.observe(st, self.traffic.collisions(), self.traffic.teleports(),
+                             self.veh.index_of)
+        if rows:
+            self._events.extend(rows)
+            self.summary.hard_braking = truth.counts["hard_braking"]
+            self.summary.collisions = truth.counts["collision"]
+            self.summary.teleports = truth.counts["teleport"]
 
     def _record_bus(self, pubs: Sequence[tuple[str, bytes]], pub_t: Sequence[int],
                     t_end: int, msgs: Sequence[BusMessage]) -> None:
