@@ -352,7 +352,7 @@ class Tr37885Channel:
             los = u_los < bound
         else:
             los = u_los < tr37885_los_probability(d2, scenario=self.scenario)
-        z_shadow = rng.standard_normal(m)
+        z_shadow = np.asarray(rng.standard_normal(m))
         if self.blocked == "nlos":
             # per link A + B log10 d3 + sigma z with (A, B, sigma) of its state, taken from
             # two-entry tables by the LOS flag (0: NLOS, 1: LOS)
@@ -381,7 +381,7 @@ class Tr37885Channel:
                 np.maximum(z_block, 0.0, out=z_block)
                 z_block[above] = 0.0
                 loss[idx] += z_block
-        u_rx = rng.random(m)
+        u_rx = np.asarray(rng.random(m))
         slot = rng.integers(self._n_slots, size=n_tx)
 
         snr = np.subtract(self.budget_db, loss, out=loss)
