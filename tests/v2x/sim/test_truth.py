@@ -115,3 +115,13 @@ def test_the_analysis_leaves_the_second_after_a_teleport_out_of_the_safety_measu
     assert kpis["safety.teleports"] == 1
     assert conflicts["t_start_ns"].tolist() == [20 * STEP]  # not at 1.0 s
     assert kpis["safety.min_ttc_s"] == pytest.approx(0.5)
+
+
+def test_every_event_kind_is_documented_in_the_recording_layout() -> None:
+    from pathlib import Path
+
+    from v2x.events import EVENT_KINDS
+
+    doc = (Path(__file__).parents[3] / "docs" / "recording.md").read_text()
+    row = next(line for line in doc.splitlines() if line.startswith("| `events.parquet`"))
+    assert [k for k in EVENT_KINDS if f"`{k}`" not in row] == []
