@@ -41,29 +41,32 @@ __all__ = [
     "signal_groups",
 ]
 
-#: SUMO link state character -> SPAT LightState. Sources: SUMO documentation "Traffic Lights,
-#: signal state definitions"; LightState values T/CSAE 53 (STANDARDS.md section 1).
+#: SUMO link state character -> SPAT LightState. Sources: SUMO user documentation "Simulation/
+#: Traffic Lights", signal state definitions; LightState values T/CSAE 53-2020 (STANDARDS.md
+#: section 1), whose codes are SAE J2735 MovementPhaseState's (2 stop-then-proceed, 4
+#: pre-movement).
 #:
-#: ====  ====================================  ============================================
-#: char  SUMO meaning                          LightState
-#: ====  ====================================  ============================================
-#: G     green, priority                       6 protected-green
-#: g     green, no priority (yield)            5 permissive-green
-#: s     green right-turn arrow (stop first)   5 permissive-green
-#: y, Y  yellow (amber)                        7 yellow
-#: r     red                                   3 red
-#: u     red+yellow (start of green soon)      3 red: vehicles must still stop
-#: o     off, blinking (yellow flashing)       8 flashing-yellow
-#: O     off, no signal                        1 dark
-#: ====  ====================================  ============================================
+#: ====  ======================================  ==========================================
+#: char  SUMO meaning                            LightState
+#: ====  ======================================  ==========================================
+#: G     green, priority                         6 protected-green
+#: g     green, no priority (yield)              5 permissive-green
+#: s     green right-turn arrow: stop, then go   2 flashing-red (J2735 stop-then-proceed)
+#: y, Y  yellow (amber)                          7 yellow
+#: r     red                                     3 red (stop-and-remain)
+#: u     red+yellow: green comes next            4 flashing-green (J2735 pre-movement: still
+#:                                                 stop)
+#: o     off, blinking (yellow flashing)         8 flashing-yellow
+#: O     off, no signal                          1 dark
+#: ====  ======================================  ==========================================
 SUMO_LIGHT_STATES: Mapping[str, LightState] = MappingProxyType({
     "G": LightState.PROTECTED_GREEN,
     "g": LightState.PERMISSIVE_GREEN,
-    "s": LightState.PERMISSIVE_GREEN,
+    "s": LightState.FLASHING_RED,
     "y": LightState.YELLOW,
     "Y": LightState.YELLOW,
     "r": LightState.RED,
-    "u": LightState.RED,
+    "u": LightState.FLASHING_GREEN,
     "o": LightState.FLASHING_YELLOW,
     "O": LightState.DARK,
 })

@@ -15,8 +15,10 @@ S = 1_000_000_000  # ns per s
 
 
 def test_light_table_matches_the_documented_mapping() -> None:
-    # the table of roadside._signals, written out again by hand
-    expected = {"G": 6, "g": 5, "s": 5, "y": 7, "Y": 7, "r": 3, "u": 3, "o": 8, "O": 1}
+    # the table of roadside._signals, written out again by hand: SUMO's "s" (stop, then
+    # proceed) is flashing red 2 (J2735 stop-then-proceed), "u" (red+yellow, green next) is 4
+    # (J2735 pre-movement), not red 3 nor permissive green 5
+    expected = {"G": 6, "g": 5, "s": 2, "y": 7, "Y": 7, "r": 3, "u": 4, "o": 8, "O": 1}
     assert {k: int(v) for k, v in SUMO_LIGHT_STATES.items()} == expected
     assert light_state("G") is LightState.PROTECTED_GREEN
     with pytest.raises(ConfigError):

@@ -11,7 +11,7 @@ import pytest
 from roadside import SUMO_LIGHT_STATES, SpatBuilder
 from tests.roadside.conftest import STEP_S, TLS_IDS
 from v2x.errors import SumoError
-from v2x.messages import Spat, spat_to_json, to_json_bytes
+from v2x.messages import Spat, decode_frame, spat_to_json, to_json_bytes
 from v2x.messages._spat import IntersectionStatus, LightState
 from v2x.units import s_to_ns
 
@@ -169,6 +169,27 @@ def test_spat_json_equals_build_through_a_program_change(sim: ModuleType) -> Non
     assert phase["phaseStates"][0]["timing"]["counting"]["nextStartTime"] == 450
     assert b.plan.program_id == "alt"
     check(500)  # 50 s: every phase of the new program
+
+
+@pytest.mark.sumo
+def test_red_yellow_and_stop_then_go_reach_the_frame_as_pre_movement_and_flashing_red(
+        sim: ModuleType) -> None:
+    tl = sim.trafficlight
+    b = SpatBuilder(sim, "B1", 5)
+    # links 0-9 show SUMO's "u" (red+yellow, green next) for 2 s, links 10-19 "s" (stop,
+    # then go), then green: two groups
+    phases = [tl.Phase(2.0, "u" * 10 + "s" * 10, 2.0, 2.0), tl.Phase(30.0, "G" * 20, 30.0, 30.0)]
+    tl.setProgramLogic("B1", tl.Logic("us", 0, 0, phases))
+    tl.setProgram("B1", "us")
+    tl.setPhase("B1", 0)
+    ts = 1_780_000_000 * 10**9
+    spat = decode_frame(b.spat_frame(3, ts, now_ns=s_to_ns(sim.simulation.getTime())),
+                        now_ns=ts)
+    assert isinstance(spat, Spat)
+    lights = [p.states[0].light for p in spat.intersections[0].phases]
+    # T/CSAE 53 LightState (SAE J2735 codes): 4 pre-movement, 2 stop-then-proceed
+    assert lights == [LightState.FLASHING_GREEN, LightState.FLASHING_RED]
+    assert [int(x) for x in lights] == [4, 2]
 
 
 @pytest.mark.sumo
