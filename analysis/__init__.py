@@ -29,7 +29,13 @@ from analysis._check import (
 )
 from analysis._criteria import Criterion, Verdict, check_criteria, parse_criteria
 from analysis._evaluate import Evaluation, evaluate
-from analysis._kpi import histogram_percentile, latency_cdf, network_kpis, prr_table
+from analysis._kpi import (
+    histogram_percentile,
+    kpi_order,
+    latency_cdf,
+    network_kpis,
+    prr_table,
+)
 from analysis._recording import Recording, load_recording
 from analysis._report import write_reports
 from analysis._safety import classify_warnings, drac, follower_pairs, ttc, ttc_conflicts
@@ -54,6 +60,7 @@ __all__ = [
     "evaluate",
     "follower_pairs",
     "histogram_percentile",
+    "kpi_order",
     "latency_cdf",
     "load_recording",
     "main_check",

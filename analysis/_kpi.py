@@ -50,6 +50,7 @@ samples: nearest-rank percentiles, exact.
 from __future__ import annotations
 
 import math
+import re
 
 import numpy as np
 import pandas as pd
@@ -62,6 +63,7 @@ __all__ = [
     "PRR_WITHIN_M",
     "bin_key",
     "histogram_percentile",
+    "kpi_order",
     "latency_cdf",
     "network_kpis",
     "prr_table",
@@ -69,6 +71,14 @@ __all__ = [
 
 #: range of the cumulative PRR KPI ``prr.<T>.within_300m`` [m]
 PRR_WITHIN_M = 300.0
+
+
+def kpi_order(name: str) -> tuple[tuple[int, int | str], ...]:
+    """Sort key of a KPI name that orders its numbers as numbers: ``prr.BSM.bin_20_40`` before
+    ``prr.BSM.bin_100_120`` (text order puts "100" before "20"); a fractional edge's ``p``
+    (``bin_12p5_25``) splits its integer part from its fraction."""
+    return tuple((0, int(part)) if part.isdigit() else (1, part)
+                 for part in re.split(r"(\d+)", name) if part)
 
 _NS_PER_MS = 1e6
 

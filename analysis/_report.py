@@ -32,7 +32,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from analysis._evaluate import Evaluation
-from analysis._kpi import PRR_WITHIN_M
+from analysis._kpi import PRR_WITHIN_M, kpi_order
 from v2x.errors import ConfigError, RecordingError
 
 __all__ = ["FORMATS", "LANGS", "write_reports"]
@@ -335,7 +335,7 @@ def _write_html(ev: Evaluation, path: Path, lang: str) -> None:
         passed=ev.passed,
         verdicts=ev.verdicts,
         # empty PRR distance bins stay in report.json but are left out of the page
-        kpis=[(k, v) for k, v in sorted(ev.kpis.items())
+        kpis=[(k, v) for k, v in sorted(ev.kpis.items(), key=lambda kv: kpi_order(kv[0]))
               if not (".bin_" in k and isinstance(v, float) and math.isnan(v))],
         prr_png=prr_png,
         latency_png=latency_png,

@@ -109,3 +109,13 @@ def test_latency_cdf(run_dir: Path) -> None:
 def test_bin_key() -> None:
     assert bin_key(0.0, 20.0) == "bin_0_20"
     assert bin_key(12.5, 25.0) == "bin_12p5_25"
+
+
+def test_kpi_order_sorts_numbers_as_numbers() -> None:
+    from analysis import kpi_order
+
+    names = ["prr.BSM.bin_100_120", "prr.BSM.bin_20_40", "prr.BSM.bin_12p5_25",
+             "prr.BSM.bin_0_20", "latency.BSM.p99_ms", "latency.BSM.p50_ms"]
+    assert sorted(names, key=kpi_order) == [
+        "latency.BSM.p50_ms", "latency.BSM.p99_ms", "prr.BSM.bin_0_20", "prr.BSM.bin_12p5_25",
+        "prr.BSM.bin_20_40", "prr.BSM.bin_100_120"]

@@ -133,6 +133,13 @@ def test_report_rerenders_and_compare_lists_differences(tmp_path: Path) -> None:
     # another seed gives other routes and other channel draws: the number of BSM receptions
     # differs (departures are periodic, so the transmission counts of 5 s are equal)
     assert any(line.startswith("latency.BSM.n ") for line in diff.output.splitlines())
+    # distance bins in distance order (as text, "bin_100_120" would come before "bin_20_40")
+    everything = runner.invoke(main, ["compare", str(tmp_path / "a"), str(tmp_path / "b"),
+                                      "--all"])
+    bins = [line.split()[0] for line in everything.output.splitlines()
+            if line.startswith("prr.BSM.bin_")]
+    lows = [float(b.split("_")[1].replace("p", ".")) for b in bins]
+    assert len(lows) > 10 and lows == sorted(lows)
 
 
 @pytest.mark.broker

@@ -233,7 +233,7 @@ def compare_cmd(run_a: Path, run_b: Path, show_all: bool) -> None:
     ka, kb = analysis.evaluate(run_a).kpis, analysis.evaluate(run_b).kpis
     click.echo(f"{'kpi':40s} {'A':>14s} {'B':>14s} {'B - A':>14s}")
     shown = 0
-    for name in sorted(set(ka) | set(kb)):
+    for name in sorted(set(ka) | set(kb), key=analysis.kpi_order):
         a, b = float(ka.get(name, math.nan)), float(kb.get(name, math.nan))
         same = a == b or (math.isnan(a) and math.isnan(b))
         if same and not show_all:
