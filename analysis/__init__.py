@@ -12,7 +12,8 @@ KPI names (the ``kpi`` of a criterion) are tabled in :mod:`analysis._kpi`; safet
 (TTC, DRAC, conflicts, warning truth) in :mod:`analysis._safety`; report formats in
 :mod:`analysis._report`. The conformance check of captured UPER frames (``v2x check``:
 decode failures, sentinels, rates, msgCnt, secMark, MAP/SPAT phases) is :func:`check`, in
-:mod:`analysis._check`.
+:mod:`analysis._check`. The reports of a suite of runs (``v2x suite``: JUnit across cases, a
+summary page, a baseline with per-KPI tolerances) are in :mod:`analysis._suite`.
 """
 
 from analysis._check import (
@@ -39,12 +40,23 @@ from analysis._kpi import (
 from analysis._recording import Recording, load_recording
 from analysis._report import write_reports
 from analysis._safety import classify_warnings, drac, follower_pairs, ttc, ttc_conflicts
+from analysis._suite import (
+    CaseResult,
+    Drift,
+    baseline_document,
+    compare_baseline,
+    load_baseline,
+    write_suite_html,
+    write_suite_junit,
+)
 
 __all__ = [
     "CHECK_KINDS",
     "CHECK_PERIODS",
+    "CaseResult",
     "CheckReport",
     "Criterion",
+    "Drift",
     "Evaluation",
     "Finding",
     "FindingExample",
@@ -53,15 +65,18 @@ __all__ = [
     "Recording",
     "StreamReport",
     "Verdict",
+    "baseline_document",
     "check",
     "check_criteria",
     "classify_warnings",
+    "compare_baseline",
     "drac",
     "evaluate",
     "follower_pairs",
     "histogram_percentile",
     "kpi_order",
     "latency_cdf",
+    "load_baseline",
     "load_recording",
     "main_check",
     "network_kpis",
@@ -70,4 +85,6 @@ __all__ = [
     "ttc",
     "ttc_conflicts",
     "write_reports",
+    "write_suite_html",
+    "write_suite_junit",
 ]

@@ -7,6 +7,7 @@ partial recording says so in its ``run.json``).
 
 from __future__ import annotations
 
+import json
 import signal
 import sys
 from pathlib import Path
@@ -193,6 +194,73 @@ def run_cmd(scenario: str, seed: int | None, bus: str, gui: bool, out_dir: Path 
                                      progress=progress)
     _print_result(result)
     sys.exit(EXIT_PASS if result.passed else EXIT_FAIL)
+
+
+@main.command("suite", short_help="Run library cases in parallel; JUnit, summary, baseline.")
+@click.argument("cases", nargs=-1)
+@click.option("--tag", "tags", multiple=True, metavar="TAG",
+              help="Only library cases with this tag (repeatable: cases with every tag).")
+@click.option("--jobs", "-j", type=int, default=None,
+              help="Cases run at once [default: the machine's cores].")
+@click.option("--executor", default="local", show_default=True,
+              help="local (a process pool here) or dask://HOST:PORT (a Dask scheduler).")
+@click.option("--baseline", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Compare every KPI with this baseline file (per-KPI tolerances).")
+@click.option("--update-baseline", is_flag=True,
+              help="Write this run's KPIs into --baseline (keeping its tolerances).")
+@click.option("--junit", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write JUnit XML: one test case per criterion [default: OUT/junit.xml].")
+@click.option("--out", "out_dir", default="runs/suite", show_default=True, callback=_out_dir,
+              help="Folder of the case runs (OUT/<case>/) and of the summary page.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress lines.")
+def suite_cmd(cases: tuple[str, ...], tags: tuple[str, ...], jobs: int | None, executor: str,
+              baseline: Path | None, update_baseline: bool, junit: Path | None,
+              out_dir: Path, quiet: bool) -> None:
+    """Run the library cases with every --tag (and the CASES named: ids or folders) in
+    parallel, then write OUT/junit.xml (or --junit), OUT/suite.html and each case's reports.
+
+    Exit 0 when every case passes (and stays within the baseline), 1 when a criterion fails,
+    a KPI drifts past its tolerance or a case cannot run, 2 on a usage or configuration error.
+    """
+    import analysis
+    from v2x.cli import _suite
+
+    if update_baseline and baseline is None:
+        raise click.UsageError("--update-baseline needs --baseline FILE")
+    selected = _suite.select_cases(tags, cases)
+    base = (analysis.load_baseline(baseline)
+            if baseline is not None and (baseline.exists() or not update_baseline) else None)
+    n_jobs = jobs if jobs is not None else _suite.default_jobs()
+    if not quiet:
+        click.echo(f"v2x suite: {len(selected)} case(s), {n_jobs} at once on {executor}",
+                   err=True)
+
+    def progress(done: int, total: int, r: analysis.CaseResult) -> None:
+        if not quiet:
+            state = "ERROR" if r.error else ("PASS" if r.passed else "FAIL")
+            click.echo(f"[{done}/{total}] {state:5s} {r.case_id} ({r.wall_s:.1f} s)"
+                       + (f": {r.error}" if r.error else ""), err=True)
+
+    with _suite.executor_for(executor, n_jobs) as ex:
+        results = _suite.run_suite(selected, out_dir=out_dir, executor=ex, progress=progress)
+    drifts = analysis.compare_baseline(results, base) if base is not None else None
+    junit_path = analysis.write_suite_junit(results, junit or out_dir / "junit.xml", drifts)
+    page = analysis.write_suite_html(results, out_dir / "suite.html", drifts)
+    if update_baseline and baseline is not None:
+        doc = analysis.baseline_document(results, (base or {}).get("tolerances"))
+        baseline.write_text(json.dumps(doc, indent=1) + "\n", encoding="utf-8")
+        click.echo(f"baseline: {baseline} ({len(doc['cases'])} case(s))")
+    failed = [r for r in results if not r.passed or (drifts or {}).get(r.case_id)]
+    for r in failed:
+        why = r.error or "; ".join(
+            [f"{v.name}: {v.reason}" for v in r.verdicts if not v.passed]
+            + [f"baseline {d.message}" for d in (drifts or {}).get(r.case_id, ())])
+        click.echo(f"  [FAIL] {r.case_id}: {why}")
+    click.echo(f"{len(results) - len(failed)}/{len(results)} case(s) passed; junit: "
+               f"{junit_path}; summary: {page}")
+    if any(r.error_kind == "config" for r in results):
+        sys.exit(EXIT_USAGE)
+    sys.exit(EXIT_FAIL if failed else EXIT_PASS)
 
 
 @main.command("report", short_help="Re-score a recording and write its reports again.")
