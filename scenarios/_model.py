@@ -122,6 +122,7 @@ from scenarios._fields import (
     _tokens,
     config_error,
 )
+from scenarios._limits import MAX_RSUS
 from scenarios._networks import GridNetwork, NetworkConfig
 from scenarios._sections import (
     VEHICLE_CLASSES,
@@ -140,6 +141,7 @@ from scenarios._sections import (
     start_instant,
 )
 from v2x.apps import AppConfig
+from v2x.criteria import Criterion
 from v2x.errors import ConfigError
 from v2x.units import format_duration
 
@@ -245,6 +247,20 @@ class Scenario(Section):
                 names.add(s.name)
         return sites
 
+    @field_validator("criteria")
+    @classmethod
+    def _criteria_named_once(cls, items: tuple[Criterion, ...]) -> tuple[Criterion, ...]:
+        """Verdicts are reported by criterion name: two criteria of one name would report
+        one under the other's KPI."""
+        first: dict[str, int] = {}
+        for i, c in enumerate(items):
+            if c.name in first:
+                raise FieldProblem(f"names criterion {c.name!r} twice (criteria[{first[c.name]}] "
+                                   "has it); verdicts are reported by name: give each its own",
+                                   key=f"[{i}].name", value=c.name)
+            first[c.name] = i
+        return items
+
     @field_validator("events")
     @classmethod
     def _events(cls, items: tuple[ScriptedEvent | StopEvent, ...],
@@ -282,10 +298,10 @@ class Scenario(Section):
         self._folder = Path(ctx.get("folder") or Path.cwd())
         self._file = Path(ctx["file"]) if ctx.get("file") else None
         step = self.step_ns
-        if self.duration_ns % step:
-            raise FieldProblem("must be a whole number of steps", key="duration")
         if step % 1_000_000:
             raise FieldProblem("must be a whole number of milliseconds", key="step")
+        if self.duration_ns % step:
+            raise FieldProblem("must be a whole number of steps", key="duration")
         periods = [("rsu.spat_period", self.rsu.spat_period_ns),
                    ("rsu.map_period", self.rsu.map_period_ns),
                    ("obu.bsm_period", self.obu.bsm_period_ns)]
@@ -308,8 +324,30 @@ class Scenario(Section):
                                "demand.route_files, [[participants]] or "
                                "demand.pedestrians_per_hour", key="demand.vehicles_per_hour",
                                value=None)
+        self._check_rsu_count()
         self._check_event_names()
         return self
+
+    def _check_rsu_count(self) -> None:
+        """At most :data:`~scenarios._limits.MAX_RSUS` RSUs, where the network's own
+        configuration says how many signalized junctions it has (a grid: all of its
+        junctions); for a ``path`` network the run checks it (:mod:`v2x.cli._wiring`)."""
+        at = self.rsu.at
+        if isinstance(at, tuple):
+            listed = len(at)
+        elif isinstance(self.network, GridNetwork):
+            listed = self.network.junctions_x * self.network.junctions_y
+        else:
+            listed = 0
+        total = listed + len(self.rsus)
+        if total <= MAX_RSUS:
+            return
+        if listed > MAX_RSUS:
+            raise FieldProblem(f"lists {listed} junctions, more than the {MAX_RSUS} RSUs a run "
+                               "sets up", key="rsu.at", value=at)
+        raise FieldProblem(f"{len(self.rsus)} [[rsus]] and {listed} RSUs of rsu.at make "
+                           f"{total}, more than the {MAX_RSUS} a run sets up", key="rsus",
+                           value=len(self.rsus))
 
     def _check_event_names(self) -> None:
         """Every vehicle or person an event names exists: a participant, or a name the
