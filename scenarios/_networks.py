@@ -435,9 +435,22 @@ def _run(cmd: list[str], *, what: str, cwd: Path | None = None) -> str:
     except (OSError, subprocess.TimeoutExpired) as exc:
         raise SumoError(f"{what} could not run: {exc}") from exc
     if proc.returncode != 0:
-        tail = (proc.stderr or proc.stdout).strip()[-2000:]
+        tail = _without_traceback((proc.stderr or proc.stdout).strip())[-2000:]
         raise SumoError(f"{what} failed with exit code {proc.returncode}:\n{tail}")
     return proc.stdout
+
+
+def _without_traceback(output: str) -> str:
+    """A SUMO tool's output with a Python traceback (``randomTrips.py`` and the other tools
+    are Python scripts) cut down to its last line, the exception: the user reads what went
+    wrong, not 25 lines of the tool's call stack."""
+    lines = output.splitlines()
+    starts = [i for i, line in enumerate(lines) if line.startswith("Traceback (most recent")]
+    if not starts:
+        return output
+    kept = [line for line in lines[:starts[0]] if line.strip()]
+    last = next((line for line in reversed(lines) if line.strip()), "")
+    return "\n".join([*kept, last])
 
 
 def _has_projection(net: Path) -> bool:

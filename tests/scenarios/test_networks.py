@@ -333,3 +333,14 @@ def test_user_kind_registered_and_geo_referenced(monkeypatch: pytest.MonkeyPatch
     path = networks.build_network(cfg, None, ANCHOR)
     assert "+zone=50" in GeoFrame.from_net(str(path)).crs
     assert len(_normal_junctions(path)) == 4  # centre + 3 arm ends
+
+
+def test_a_tool_traceback_is_cut_to_its_exception() -> None:
+    # randomTrips.py on a truncated network printed 25 lines of its call stack
+    out = ("Warning: slow\nTraceback (most recent call last):\n  File \"x.py\", line 1\n"
+           "ValueError: inner\n\nDuring handling of the above exception, another exception "
+           "occurred:\n\nTraceback (most recent call last):\n  File \"randomTrips.py\"\n"
+           "xml.sax.SAXParseException: net.xml:901:8: unclosed token\n")
+    assert networks._without_traceback(out) == (
+        "Warning: slow\nxml.sax.SAXParseException: net.xml:901:8: unclosed token")
+    assert networks._without_traceback("Error: no edges") == "Error: no edges"
