@@ -166,7 +166,9 @@ def duration_parser(*, positive: bool = True, lo_ns: int | None = None,
 
 #: how a duration is written back (``model_dump``) and described in the JSON Schema
 DURATION_TEXT = PlainSerializer(_format)
-DURATION_SCHEMA = WithJsonSchema({"type": "string", "pattern": DURATION_PATTERN})
+DURATION_SCHEMA = WithJsonSchema({"type": "string", "pattern": DURATION_PATTERN,
+                                  "description": "a duration with a unit ('100 ms'), at "
+                                                 "most 24 h"})
 
 #: a positive duration: a string with a unit in the file, integer nanoseconds in the model
 Duration = Annotated[int, duration_parser(), DURATION_TEXT, DURATION_SCHEMA]
