@@ -26,6 +26,19 @@ from scenarios._events import (
     TimeTrigger,
 )
 from scenarios._library import LIBRARY, library_scenarios, resolve_scenario
+from scenarios._limits import (
+    MAX_BLOCK_LENGTH_M,
+    MAX_DEPARTURES,
+    MAX_DURATION_NS,
+    MAX_GRID_JUNCTIONS,
+    MAX_GRID_LANES,
+    MAX_OBU_ANTENNA_M,
+    MAX_PER_HOUR,
+    MAX_PRR_RANGE_M,
+    MAX_RSU_ANTENNA_M,
+    MAX_RSUS,
+    MAX_SENSOR_RANGE_M,
+)
 from scenarios._model import Scenario, apply_overrides, load_scenario, validate_scenario
 from scenarios._networks import (
     ARMS,
@@ -86,6 +99,17 @@ __all__ = [
     "GridNetwork",
     "IntersectionNetwork",
     "LIBRARY",
+    "MAX_BLOCK_LENGTH_M",
+    "MAX_DEPARTURES",
+    "MAX_DURATION_NS",
+    "MAX_GRID_JUNCTIONS",
+    "MAX_GRID_LANES",
+    "MAX_OBU_ANTENNA_M",
+    "MAX_PER_HOUR",
+    "MAX_PRR_RANGE_M",
+    "MAX_RSUS",
+    "MAX_RSU_ANTENNA_M",
+    "MAX_SENSOR_RANGE_M",
     "NETWORK_BUILDERS",
     "NETWORK_MODELS",
     "NetworkConfig",

@@ -24,11 +24,14 @@ where relative paths are resolved; default the working directory).
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Annotated, Any, ClassVar
+from xml.parsers import expat
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -39,6 +42,7 @@ from pydantic import (
     model_validator,
 )
 
+from scenarios._limits import MAX_DURATION_NS
 from v2x.errors import ConfigError
 from v2x.units import format_duration, parse_duration
 
@@ -50,11 +54,14 @@ __all__ = [
     "Duration",
     "DurationOrZero",
     "FieldProblem",
+    "RouteFile",
     "ScenarioFile",
     "Section",
     "config_error",
     "duration_parser",
     "problem_of",
+    "sumo_xml",
+    "xml_problem",
 ]
 
 #: JSON Schema pattern of a duration string (what :func:`v2x.units.parse_duration` reads)
@@ -120,13 +127,14 @@ def _format(ns: int) -> str:
 
 
 def duration_parser(*, positive: bool = True, lo_ns: int | None = None,
-                    hi_ns: int | None = None) -> BeforeValidator:
+                    hi_ns: int = MAX_DURATION_NS) -> BeforeValidator:
     """The validator of a duration field: a string with a unit in the file, integer
     nanoseconds in the model.
 
     Args:
         positive: refuse zero (negative durations cannot be written).
-        lo_ns, hi_ns: inclusive bounds [ns].
+        lo_ns, hi_ns: inclusive bounds [ns]; every duration is at most 24 h
+            (:data:`scenarios._limits.MAX_DURATION_NS`).
 
     A :class:`datetime.timedelta` is accepted too (Python builders), exact to the microsecond.
     """
@@ -144,9 +152,12 @@ def duration_parser(*, positive: bool = True, lo_ns: int | None = None,
                 raise ValueError(str(exc)) from None
         if ns < 0 or (positive and ns == 0):
             raise ValueError(f"must be a positive duration, got {value!r}")
-        if (lo_ns is not None and ns < lo_ns) or (hi_ns is not None and ns > hi_ns):
-            raise ValueError(f"must lie between {format_duration(lo_ns or 0)} and "
-                             f"{format_duration(hi_ns) if hi_ns is not None else 'any'}, "
+        if lo_ns is not None and not lo_ns <= ns <= hi_ns:
+            raise ValueError(f"must lie between {format_duration(lo_ns)} and "
+                             f"{format_duration(hi_ns)}, got {value!r}")
+        if ns > hi_ns:
+            longest = " (the longest scenario)" if hi_ns == MAX_DURATION_NS else ""
+            raise ValueError(f"must be at most {format_duration(hi_ns)}{longest}, "
                              f"got {value!r}")
         return ns
 
@@ -155,7 +166,9 @@ def duration_parser(*, positive: bool = True, lo_ns: int | None = None,
 
 #: how a duration is written back (``model_dump``) and described in the JSON Schema
 DURATION_TEXT = PlainSerializer(_format)
-DURATION_SCHEMA = WithJsonSchema({"type": "string", "pattern": DURATION_PATTERN})
+DURATION_SCHEMA = WithJsonSchema({"type": "string", "pattern": DURATION_PATTERN,
+                                  "description": "a duration with a unit ('100 ms'), at "
+                                                 "most 24 h"})
 
 #: a positive duration: a string with a unit in the file, integer nanoseconds in the model
 Duration = Annotated[int, duration_parser(), DURATION_TEXT, DURATION_SCHEMA]
@@ -181,6 +194,75 @@ def _scenario_file(value: Any, info: ValidationInfo) -> Path:
 #: a file path, relative to the scenario folder; must exist; held absolute
 ScenarioFile = Annotated[Path, BeforeValidator(_scenario_file), PlainSerializer(str),
                          WithJsonSchema({"type": "string"})]
+
+
+def xml_problem(path: Path, roots: tuple[str, ...]) -> str | None:
+    """What is wrong with ``path`` as an XML file whose root element is one of ``roots``
+    (``None``: nothing). The whole file is read by expat, a chunk at a time, so a truncated
+    file (a copy cut short, a download stopped) is found before SUMO or sumolib read it;
+    the answer is kept for the file's size and modification time."""
+    st = path.stat()
+    return _xml_problem(str(path), roots, st.st_size, st.st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=64)
+def _xml_problem(path: str, roots: tuple[str, ...], size: int, mtime_ns: int) -> str | None:
+    del size, mtime_ns  # the cache key: a changed file is read again
+    found: list[str] = []
+
+    def start(name: str, attrs: Any) -> None:
+        if not found:
+            found.append(name)
+            if name not in roots:
+                raise _WrongRoot(name)
+
+    parser = expat.ParserCreate()
+    parser.StartElementHandler = start
+    try:
+        with open(path, "rb") as fh:
+            while chunk := fh.read(1 << 20):
+                parser.Parse(chunk, False)
+            parser.Parse(b"", True)
+    except _WrongRoot as exc:
+        want = " or ".join(f"<{r}>" for r in roots)
+        return f"its root element is <{exc.args[0]}>, not {want}"
+    except expat.ExpatError as exc:
+        code = expat.ErrorString(exc.code) if exc.code is not None else str(exc)
+        if not found:
+            return f"not XML ({code}, line {exc.lineno}, column {exc.offset})"
+        ended = "; the file is truncated" if exc.lineno >= _last_line(path) else ""
+        return f"broken XML ({code}, line {exc.lineno}, column {exc.offset}){ended}"
+    except OSError as exc:
+        return f"cannot read it ({exc.strerror or exc})"
+    return None
+
+
+class _WrongRoot(Exception):
+    pass
+
+
+def _last_line(path: str) -> int:
+    with open(path, "rb") as fh:
+        return sum(chunk.count(b"\n") for chunk in iter(lambda: fh.read(1 << 20), b"")) + 1
+
+
+def sumo_xml(roots: tuple[str, ...], what: str) -> AfterValidator:
+    """The validator of a SUMO XML input (after :data:`ScenarioFile`): the whole file is
+    well-formed XML with one of ``roots`` as its root element; ``what`` names it in the
+    error (``"not a SUMO network: ..."``)."""
+
+    def check(path: Path) -> Path:
+        problem = xml_problem(path, roots)
+        if problem is not None:
+            raise ValueError(f"not a {what}: {problem}: {path}")
+        return path
+
+    return AfterValidator(check)
+
+
+#: a SUMO route file (``<routes>``, or ``<additional>`` holding routes) as :data:`ScenarioFile`,
+#: checked to be whole, well-formed XML before SUMO reads it
+RouteFile = Annotated[ScenarioFile, sumo_xml(("routes", "additional"), "SUMO route file")]
 
 
 # --- pydantic ValidationError -> ConfigError ------------------------------------------------

@@ -13,8 +13,9 @@ Editors check ``scenario.toml`` as it is typed against the published JSON Schema
 VS Code's "Even Better TOML", put ``#:schema ../../scenario.schema.json`` (a path relative to
 the file, or a URL) on the first line of the file.
 
-Keys (durations are strings with a unit, ``"300 s"``, ``"100 ms"``; see
-``scenarios/library/xiqing-south-station/scenario.toml`` for a full example):
+Keys (durations are strings with a unit, ``"300 s"``, ``"100 ms"``, each at most 24 h; see
+``scenarios/library/xiqing-south-station/scenario.toml`` for a full example; upper bounds are
+marked ``<=`` and explained under "Limits" below):
 
 ==============================  ===============================================================
 ``id``, ``title``               stable scenario id (``[a-z0-9-]+``) and a title (default the
@@ -27,30 +28,36 @@ Keys (durations are strings with a unit, ``"300 s"``, ``"100 ms"``; see
 ``zone``                        pilot zone id of the bus topics ``v2x/{zone}/...`` (default
                                 ``"xiqing"``)
 ``[geo]``                       ``anchor_lat``, ``anchor_lon`` [deg], ``crs`` (projected, in
-                                metres; default EPSG:32650, UTM 50N)
+                                metres; default EPSG:32650, UTM 50N); the anchor must lie in
+                                the CRS's area of use (EPSG:32650: 114..120 E, 0..84 N)
 ``[network]``                   ``kind = "grid"`` (default): ``junctions_x``, ``junctions_y``
-                                (>= 2, default 4), ``block_length_m`` (400), ``attach_length_m``
-                                (250), ``lanes`` (2), ``lane_width_m`` (3.5), ``speed_limit_kmh``
-                                (60), ``signal`` (``static`` | ``actuated`` | ``delay_based``);
-                                ``kind = "path"``: ``path`` to a geo-referenced ``.net.xml``
+                                (2..16, default 4), ``block_length_m`` (400, <= 5000),
+                                ``attach_length_m`` (250, <= 5000), ``lanes`` (2, <= 8),
+                                ``lane_width_m`` (3.5), ``speed_limit_kmh`` (60), ``signal``
+                                (``static`` | ``actuated`` | ``delay_based``);
+                                ``kind = "path"``: ``path`` to a geo-referenced ``.net.xml``,
+                                read whole on load (truncated, not XML or a root other than
+                                ``<net>``: an error), ``route_files`` likewise
                                 (``kind = "file"`` is its old name); ``road`` and
                                 ``intersection``: see :mod:`scenarios._networks`
 ``[demand]``                    ``begin`` ("0 s"), ``end`` (default: the duration),
                                 ``penetration`` (share with an OBU, 1.0),
-                                ``[demand.vehicles_per_hour]`` per vehicle class,
-                                ``route_files`` (SUMO ``.rou.xml``, relative to the folder),
-                                ``pedestrians_per_hour`` (0)
+                                ``[demand.vehicles_per_hour]`` per vehicle class (each
+                                <= 36000), ``route_files`` (SUMO ``.rou.xml``, relative to
+                                the folder, read whole on load), ``pedestrians_per_hour`` (0,
+                                <= 36000); at most 100000 departures over [begin, end)
 ``[[participants]]``            named participants placed exactly: ``id``, ``class`` (a vehicle
                                 class or ``"pedestrian"``), ``lane`` (``<edge>_<i>``) and/or
                                 ``route`` (a route id) or ``edges`` (list), ``pos_m`` (0),
                                 ``speed_kmh`` (0), ``depart`` ("0 s"), ``equipped`` (vehicles
                                 true, pedestrians false)
 ``[rsu]``                       ``at = "signalized"`` or a list of junction ids,
-                                ``antenna_height_m`` (6.0), ``spat_period`` ("100 ms"; T/CSAE
-                                159: <= 500 ms), ``map_period`` ("1 s"; <= 1 s), ``forward``
+                                ``antenna_height_m`` (6.0, <= 100), ``spat_period`` ("100 ms";
+                                T/CSAE 159: <= 500 ms), ``map_period`` ("1 s"; <= 1 s),
+                                ``forward``; with ``[[rsus]]`` at most 256 RSUs
 ``[[rsus]]``                    more RSUs: ``junction`` (any junction) or ``x``, ``y`` [m];
-                                ``name``, ``antenna_height_m`` (default ``[rsu]``'s)
-``[obu]``                       ``bsm_period`` ("100 ms"), ``antenna_height_m`` (1.5)
+                                ``name``, ``antenna_height_m`` (default ``[rsu]``'s, <= 100)
+``[obu]``                       ``bsm_period`` ("100 ms"), ``antenna_height_m`` (1.5, <= 5)
 ``[rsi]``                       ``sign_period`` ("1 s", T/CSAE 159 static RSI);
                                 ``[[rsi.signs]]``: ``sign_type`` (GB 5768.2 code), ``x``, ``y``
                                 or ``lane`` + ``pos_m``, ``radius_m`` (100), ``description``;
@@ -58,12 +65,14 @@ Keys (durations are strings with a unit, ``"300 s"``, ``"100 ms"``; see
                                 ``x``, ``y``, ``radius_m`` (100), ``active`` (true),
                                 ``priority`` (0..7, 0), ``period`` ("100 ms", dynamic),
                                 ``description``
-``[rsm]``                       roadside perception: ``enabled`` (false), ``range_m`` (150),
+``[rsm]``                       roadside perception: ``enabled`` (false), ``range_m`` (150,
+                                <= 1000),
                                 ``detection_probability`` (0.95), ``position_sigma_m`` (0.5),
                                 ``which`` (``unequipped`` | ``all``), ``period`` ("100 ms",
                                 T/CSAE 159)
 ``[channel]``                   ``type`` (a registered model name, default ``tr37885-urban``);
-                                every other key is a parameter of that model
+                                every other key is a parameter of that model, checked by the
+                                model on load
 ``[applications.NAME]``         an application the run's OBUs run (one not named does not
                                 run): ``enabled`` (true), ``hold_s`` (0.5) + its own keys,
                                 validated by the model it registered in :mod:`v2x.apps`:
@@ -74,7 +83,7 @@ Keys (durations are strings with a unit, ``"300 s"``, ``"100 ms"``; see
 ``[driver]``                    reaction to a warning: ``enabled`` (false), ``reaction_time``
                                 ("1 s", Green 2000), ``decel_mps2`` (6.0, NCHRP Report 400)
 ``[recording]``                 ``reception_sample`` (0.05), ``prr_bin_m`` (20), ``prr_max_m``
-                                (500), ``latency_bin`` ("100 us", 1 us..10 ms),
+                                (500, <= 10000), ``latency_bin`` ("100 us", 1 us..10 ms),
                                 ``trajectories`` (true)
 ``[[events]]``                  ``name``, ``trigger = {kind = "time", at = "12 s"}`` or
                                 ``{kind = "gap" | "distance" | "ttc", a, b, op, value}`` or
@@ -82,9 +91,20 @@ Keys (durations are strings with a unit, ``"300 s"``, ``"100 ms"``; see
                                 [{kind = "brake", target, decel, speed_kmh}, ...]`` (kinds:
                                 :mod:`scenarios._events`), ``once`` (true); today's form
                                 ``{at, kind = "stop", vehicle, decel, hold}`` still works
-``[[criteria]]``                ``name``, ``kpi``, ``op`` (``< <= > >= == !=``), ``value``
-                                (verdicts in the report)
+``[[criteria]]``                ``name`` (each its own: verdicts are reported by name),
+                                ``kpi``, ``op`` (``< <= > >= == !=``), ``value`` (verdicts in
+                                the report)
 ==============================  ===============================================================
+
+Limits: a scenario never makes a run hang or exhaust memory, and a value no deployment has is
+an error, not a silent extreme. The bounds and their reasons (:mod:`scenarios._limits`, also
+``scenarios.MAX_*``): every duration <= 24 h (the longest test a pilot zone runs); demand
+<= 36000 an hour per vehicle class and for pedestrians (one departure each 100 ms step) and
+<= 100000 departures over the demand window (what ``randomTrips.py`` writes in well under a
+minute; ``passenger = 1e12`` once hung it at 13.5 GB); a grid of <= 16 x 16 junctions and
+<= 256 RSUs in all (measured: 256 RSUs set up in seconds, 1,024 in half a minute); grid
+blocks <= 5 km, <= 8 lanes; antennas <= 100 m for RSUs (a tower; poles are 5-8 m) and <= 5 m
+for OBUs (GB 1589: vehicles <= 4 m high); roadside sensors <= 1 km; PRR curves <= 10 km.
 """
 
 from __future__ import annotations
@@ -122,6 +142,7 @@ from scenarios._fields import (
     _tokens,
     config_error,
 )
+from scenarios._limits import MAX_RSUS
 from scenarios._networks import GridNetwork, NetworkConfig
 from scenarios._sections import (
     VEHICLE_CLASSES,
@@ -140,6 +161,7 @@ from scenarios._sections import (
     start_instant,
 )
 from v2x.apps import AppConfig
+from v2x.criteria import Criterion
 from v2x.errors import ConfigError
 from v2x.units import format_duration
 
@@ -245,6 +267,20 @@ class Scenario(Section):
                 names.add(s.name)
         return sites
 
+    @field_validator("criteria")
+    @classmethod
+    def _criteria_named_once(cls, items: tuple[Criterion, ...]) -> tuple[Criterion, ...]:
+        """Verdicts are reported by criterion name: two criteria of one name would report
+        one under the other's KPI."""
+        first: dict[str, int] = {}
+        for i, c in enumerate(items):
+            if c.name in first:
+                raise FieldProblem(f"names criterion {c.name!r} twice (criteria[{first[c.name]}] "
+                                   "has it); verdicts are reported by name: give each its own",
+                                   key=f"[{i}].name", value=c.name)
+            first[c.name] = i
+        return items
+
     @field_validator("events")
     @classmethod
     def _events(cls, items: tuple[ScriptedEvent | StopEvent, ...],
@@ -282,10 +318,10 @@ class Scenario(Section):
         self._folder = Path(ctx.get("folder") or Path.cwd())
         self._file = Path(ctx["file"]) if ctx.get("file") else None
         step = self.step_ns
-        if self.duration_ns % step:
-            raise FieldProblem("must be a whole number of steps", key="duration")
         if step % 1_000_000:
             raise FieldProblem("must be a whole number of milliseconds", key="step")
+        if self.duration_ns % step:
+            raise FieldProblem("must be a whole number of steps", key="duration")
         periods = [("rsu.spat_period", self.rsu.spat_period_ns),
                    ("rsu.map_period", self.rsu.map_period_ns),
                    ("obu.bsm_period", self.obu.bsm_period_ns)]
@@ -308,8 +344,30 @@ class Scenario(Section):
                                "demand.route_files, [[participants]] or "
                                "demand.pedestrians_per_hour", key="demand.vehicles_per_hour",
                                value=None)
+        self._check_rsu_count()
         self._check_event_names()
         return self
+
+    def _check_rsu_count(self) -> None:
+        """At most :data:`~scenarios._limits.MAX_RSUS` RSUs, where the network's own
+        configuration says how many signalized junctions it has (a grid: all of its
+        junctions); for a ``path`` network the run checks it (:mod:`v2x.cli._wiring`)."""
+        at = self.rsu.at
+        if isinstance(at, tuple):
+            listed = len(at)
+        elif isinstance(self.network, GridNetwork):
+            listed = self.network.junctions_x * self.network.junctions_y
+        else:
+            listed = 0
+        total = listed + len(self.rsus)
+        if total <= MAX_RSUS:
+            return
+        if listed > MAX_RSUS:
+            raise FieldProblem(f"lists {listed} junctions, more than the {MAX_RSUS} RSUs a run "
+                               "sets up", key="rsu.at", value=at)
+        raise FieldProblem(f"{len(self.rsus)} [[rsus]] and {listed} RSUs of rsu.at make "
+                           f"{total}, more than the {MAX_RSUS} a run sets up", key="rsus",
+                           value=len(self.rsus))
 
     def _check_event_names(self) -> None:
         """Every vehicle or person an event names exists: a participant, or a name the

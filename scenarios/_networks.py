@@ -63,9 +63,17 @@ from pathlib import Path
 from typing import Annotated, Any, Literal, Protocol
 
 import sumolib
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+)
 
-from scenarios._fields import ScenarioFile
+from scenarios._fields import AS_TUPLE, RouteFile, ScenarioFile, sumo_xml
+from scenarios._limits import MAX_BLOCK_LENGTH_M, MAX_GRID_JUNCTIONS, MAX_GRID_LANES
 from v2x._cache import cache_dir
 from v2x.errors import ConfigError, SumoError
 from v2x.geo import GeoFrame
@@ -139,18 +147,24 @@ def ite_red_clearance_s(width_m: float, speed_mps: float, *,
 
 
 class _Network(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    # as every section (scenarios._fields.Section): nothing converted silently ("2" is no
+    # lane count), no NaN or infinity
+    model_config = ConfigDict(frozen=True, extra="forbid", strict=True, allow_inf_nan=False)
 
 
 class GridNetwork(_Network):
     """A generated grid of ``junctions_x x junctions_y`` signalized junctions (netgenerate)."""
 
     kind: Literal["grid"] = "grid"
-    junctions_x: int = Field(4, ge=2, description="junctions along x")
-    junctions_y: int = Field(4, ge=2, description="junctions along y")
-    block_length_m: float = Field(400.0, ge=20.0, description="junction spacing [m]")
-    attach_length_m: float = Field(250.0, ge=20.0, description="length of the fringe edges [m]")
-    lanes: int = Field(2, ge=1, description="lanes per direction")
+    junctions_x: int = Field(4, ge=2, le=MAX_GRID_JUNCTIONS,
+                             description="junctions along x (at most 16: 256 RSUs)")
+    junctions_y: int = Field(4, ge=2, le=MAX_GRID_JUNCTIONS,
+                             description="junctions along y (at most 16: 256 RSUs)")
+    block_length_m: float = Field(400.0, ge=20.0, le=MAX_BLOCK_LENGTH_M,
+                                  description="junction spacing [m]")
+    attach_length_m: float = Field(250.0, ge=20.0, le=MAX_BLOCK_LENGTH_M,
+                                   description="length of the fringe edges [m]")
+    lanes: int = Field(2, ge=1, le=MAX_GRID_LANES, description="lanes per direction")
     lane_width_m: float = Field(3.5, ge=2.0, le=6.0, description="lane width [m]")
     speed_limit_kmh: float = Field(60.0, ge=5.0, le=200.0, description="speed limit [km/h]")
     signal: Literal["static", "actuated", "delay_based"] = Field(
@@ -200,6 +214,20 @@ class IntersectionNetwork(_Network):
     sidewalks: bool = Field(False, description="sidewalks (lane 0) without crossings")
 
 
+def _geo_referenced(path: Path) -> Path:
+    """A ``path`` network must say where it lies (its ``<location>`` projection)."""
+    try:
+        GeoFrame.from_net(str(path))
+    except ConfigError as exc:
+        raise ValueError(f"{exc.message}: {path}") from None
+    return path
+
+
+#: an existing SUMO network: a whole ``<net>`` XML file, geo-referenced
+NetFile = Annotated[ScenarioFile, sumo_xml(("net",), "SUMO network"),
+                    AfterValidator(_geo_referenced)]
+
+
 class PathNetwork(_Network):
     """An existing, geo-referenced SUMO network. ``kind = "file"`` is an alias.
 
@@ -209,8 +237,9 @@ class PathNetwork(_Network):
     """
 
     kind: Literal["path", "file"]
-    path: ScenarioFile = Field(description="the .net.xml (relative to the scenario folder)")
-    route_files: tuple[ScenarioFile, ...] = Field(
+    path: NetFile = Field(description="the .net.xml (relative to the scenario folder); "
+                                      "whole, well-formed and geo-referenced")
+    route_files: Annotated[tuple[RouteFile, ...], AS_TUPLE] = Field(
         (), description="SUMO route files loaded with it")
 
     @field_validator("kind")
@@ -406,9 +435,22 @@ def _run(cmd: list[str], *, what: str, cwd: Path | None = None) -> str:
     except (OSError, subprocess.TimeoutExpired) as exc:
         raise SumoError(f"{what} could not run: {exc}") from exc
     if proc.returncode != 0:
-        tail = (proc.stderr or proc.stdout).strip()[-2000:]
+        tail = _without_traceback((proc.stderr or proc.stdout).strip())[-2000:]
         raise SumoError(f"{what} failed with exit code {proc.returncode}:\n{tail}")
     return proc.stdout
+
+
+def _without_traceback(output: str) -> str:
+    """A SUMO tool's output with a Python traceback (``randomTrips.py`` and the other tools
+    are Python scripts) cut down to its last line, the exception: the user reads what went
+    wrong, not 25 lines of the tool's call stack."""
+    lines = output.splitlines()
+    starts = [i for i, line in enumerate(lines) if line.startswith("Traceback (most recent")]
+    if not starts:
+        return output
+    kept = [line for line in lines[:starts[0]] if line.strip()]
+    last = next((line for line in reversed(lines) if line.strip()), "")
+    return "\n".join([*kept, last])
 
 
 def _has_projection(net: Path) -> bool:

@@ -35,14 +35,22 @@ from scenarios._fields import (
     Duration,
     DurationOrZero,
     FieldProblem,
-    ScenarioFile,
+    RouteFile,
     Section,
     duration_parser,
+)
+from scenarios._limits import (
+    MAX_DEPARTURES,
+    MAX_OBU_ANTENNA_M,
+    MAX_PER_HOUR,
+    MAX_PRR_RANGE_M,
+    MAX_RSU_ANTENNA_M,
+    MAX_SENSOR_RANGE_M,
 )
 from scenarios._vtypes import VEHICLE_CLASSES
 from v2x.apps import DriverConfig as _DriverModel
 from v2x.criteria import OPS, Criterion, parse_criterion
-from v2x.errors import CriteriaError
+from v2x.errors import ConfigError, CriteriaError
 from v2x.units import format_duration
 
 __all__ = [
@@ -131,6 +139,36 @@ class GeoConfig(Section):
             raise ValueError("must be a projected CRS in metres, e.g. EPSG:32650 (UTM 50N)")
         return crs
 
+    @model_validator(mode="after")
+    def _anchor_in_the_crs_area(self) -> GeoConfig:
+        """The anchor lies where the CRS is meant to be used (its EPSG area of use): far
+        outside it a transverse Mercator projection distorts lengths without bound, and
+        SUMO's x/y would not be metres on the ground."""
+        from pyproj import CRS
+
+        crs = CRS.from_user_input(self.crs)
+        area = crs.area_of_use
+        if area is None:  # a CRS from a PROJ string: it must at least project the anchor
+            from v2x.geo import GeoFrame
+
+            try:
+                GeoFrame(crs=self.crs).project(self.anchor_lat, self.anchor_lon)
+            except ConfigError as exc:
+                raise FieldProblem(f"{self.crs} cannot project the anchor: {exc.message}",
+                                   key="anchor_lon") from None
+            return self
+        west, south, east, north = area.bounds
+        lon = self.anchor_lon
+        inside_lon = west <= lon <= east if west <= east else (lon >= west or lon <= east)
+        where = (f"outside the area of use of {self.crs} ({crs.name}: longitude "
+                 f"{west:g}..{east:g}, latitude {south:g}..{north:g} degrees); choose the "
+                 f"CRS of the anchor's UTM zone or move the anchor")
+        if not inside_lon:
+            raise FieldProblem(f"lies {where}", key="anchor_lon")
+        if not south <= self.anchor_lat <= north:
+            raise FieldProblem(f"lies {where}", key="anchor_lat")
+        return self
+
 
 def _end_optional(schema: dict[str, Any]) -> None:
     # the loader fills `end` in with the scenario's duration
@@ -148,13 +186,16 @@ class DemandConfig(Section):
                                                validate_default=True)
     end_ns: Duration = Field(alias="end", description="default: the scenario's duration")
     penetration: float = Field(1.0, ge=0.0, le=1.0, description="share of vehicles with an OBU")
-    vehicles_per_hour: dict[str, float] = Field(
-        default_factory=dict, description="random trips per vehicle class",
+    vehicles_per_hour: dict[str, Annotated[float, Field(ge=0.0, le=MAX_PER_HOUR)]] = Field(
+        default_factory=dict,
+        description="random trips per vehicle class [1/h], each at most 36000 (one every "
+                    "100 ms); with pedestrians at most 100000 departures over [begin, end)",
         json_schema_extra={"propertyNames": {"enum": list(VEHICLE_CLASSES)}})
-    route_files: Annotated[tuple[ScenarioFile, ...], AS_TUPLE] = Field(
+    route_files: Annotated[tuple[RouteFile, ...], AS_TUPLE] = Field(
         (), description="SUMO .rou.xml files")
-    pedestrians_per_hour: float = Field(0.0, ge=0.0,
-                                        description="random pedestrian walks and crossings")
+    pedestrians_per_hour: float = Field(0.0, ge=0.0, le=MAX_PER_HOUR,
+                                        description="random pedestrian walks and crossings "
+                                                    "[1/h], at most 36000")
 
     @field_validator("vehicles_per_hour")
     @classmethod
@@ -163,14 +204,21 @@ class DemandConfig(Section):
             if name not in VEHICLE_CLASSES:
                 raise FieldProblem(f"unknown vehicle class (known: {', '.join(VEHICLE_CLASSES)})",
                                    key=name)
-            if rate < 0:
-                raise FieldProblem(f"must be >= 0, got {rate!r}", key=name)
         return vph
 
     @model_validator(mode="after")
     def _window(self) -> DemandConfig:
         if self.end_ns <= self.begin_ns:
             raise FieldProblem("must be after 'begin'", key="end")
+        hours = (self.end_ns - self.begin_ns) / 3.6e12
+        vehicles = sum(self.vehicles_per_hour.values()) * hours
+        departures = vehicles + self.pedestrians_per_hour * hours
+        if departures > MAX_DEPARTURES:
+            key = "vehicles_per_hour" if vehicles >= departures / 2 else "pedestrians_per_hour"
+            raise FieldProblem(
+                f"asks for {departures:,.0f} departures over [begin, end) "
+                f"({hours:g} h), more than the {MAX_DEPARTURES:,} a run takes; lower the "
+                "rates or shorten the window", key=key)
         return self
 
 
@@ -243,7 +291,8 @@ class RsuConfig(Section):
         {"anyOf": [{"const": "signalized"},
                    {"type": "array", "items": {"type": "string"}, "minItems": 1,
                     "uniqueItems": True}]})] = "signalized"
-    antenna_height_m: float = Field(6.0, ge=0.0, description="[m]")
+    antenna_height_m: float = Field(6.0, ge=0.0, le=MAX_RSU_ANTENNA_M,
+                                    description="[m], at most 100 (a tower; RSUs sit at 5-8)")
     spat_period_ns: Duration = Field("100 ms", alias="spat_period",
                                        validate_default=True,
                                        description="T/CSAE 159: SPAT <= 500 ms")
@@ -260,7 +309,8 @@ class RsuSite(Section):
     junction: str | None = Field(None, description="SUMO junction id")
     x: float | None = Field(None, description="[m] network coordinates")
     y: float | None = Field(None, description="[m] network coordinates")
-    antenna_height_m: float | None = Field(None, ge=0.0, description="default: [rsu]'s [m]")
+    antenna_height_m: float | None = Field(None, ge=0.0, le=MAX_RSU_ANTENNA_M,
+                                           description="default: [rsu]'s [m], at most 100")
 
     @model_validator(mode="after")
     def _one_place(self) -> RsuSite:
@@ -278,7 +328,8 @@ class ObuConfig(Section):
 
     bsm_period_ns: Duration = Field("100 ms", alias="bsm_period",
                                       validate_default=True)
-    antenna_height_m: float = Field(1.5, ge=0.0, description="[m]")
+    antenna_height_m: float = Field(1.5, ge=0.0, le=MAX_OBU_ANTENNA_M,
+                                    description="[m], at most 5 (a 4 m truck's roof)")
 
 
 _Radius = Annotated[float, Field(ge=0.0, le=6553.5,
@@ -351,8 +402,9 @@ class RsmConfig(Section):
     position with Gaussian noise of ``position_sigma_m``."""
 
     enabled: bool = False
-    range_m: float = Field(150.0, gt=0.0, description="sensor range [m] (placeholder, "
-                                                      "to verify)")
+    range_m: float = Field(150.0, gt=0.0, le=MAX_SENSOR_RANGE_M,
+                           description="sensor range [m], at most 1000 (placeholder, to "
+                                       "verify)")
     detection_probability: float = Field(0.95, ge=0.0, le=1.0,
                                          description="per period (placeholder, to verify)")
     position_sigma_m: float = Field(0.5, ge=0.0, description="Gaussian position noise [m] "
@@ -377,6 +429,19 @@ class ChannelConfig(Section):
     @classmethod
     def _refuse_unknown_keys(cls, data: Any) -> Any:  # every other key is a parameter
         return data
+
+    @model_validator(mode="after")
+    def _the_model_takes_them(self) -> ChannelConfig:
+        """The model is made once here, so an unknown name, parameter or value is an error
+        of the file when it is loaded (the run makes it again)."""
+        from v2x.channel import make_channel
+
+        try:
+            make_channel(self.type, **self.params)
+        except ConfigError as exc:
+            key = (exc.key or "").removeprefix("channel.")
+            raise FieldProblem(exc.message, key=key, value=exc.value) from None
+        return self
 
     @property
     def params(self) -> dict[str, Any]:
@@ -413,7 +478,8 @@ class RecordingConfig(Section):
     reception_sample: float = Field(0.05, ge=0.0, le=1.0,
                                     description="share of receivers whose receptions are kept")
     prr_bin_m: float = Field(20.0, gt=0.0, description="PRR distance bin [m]")
-    prr_max_m: float = Field(500.0, gt=0.0, description="PRR largest distance [m]")
+    prr_max_m: float = Field(500.0, gt=0.0, le=MAX_PRR_RANGE_M,
+                             description="PRR largest distance [m], at most 10000")
     latency_bin_ns: _LatencyBin = Field(
         "100 us", alias="latency_bin", validate_default=True)
     trajectories: bool = True

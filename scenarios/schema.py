@@ -43,8 +43,8 @@ def scenario_json_schema() -> dict[str, Any]:
     return {"$schema": "https://json-schema.org/draft/2020-12/schema",
             **schema, "title": "v2x-testbed scenario.toml",
             "description": "A scenario of the v2x-testbed (one folder, one scenario.toml). "
-                           "Durations are strings with a unit (\"100 ms\"). Key table: "
-                           "the docstring of scenarios/_model.py."}
+                           "Durations are strings with a unit (\"100 ms\"), at most 24 h. "
+                           "Key table and limits: the docstring of scenarios/_model.py."}
 
 
 def _drop_property_titles(node: Any) -> None:

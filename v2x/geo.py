@@ -51,21 +51,44 @@ class GeoFrame:
         # pickled (e.g. to a traffic process) as its parameters; transformers are rebuilt
         return (GeoFrame, (self.crs, self.offset_x, self.offset_y))
 
-    def to_latlon(self, x: np.ndarray | float, y: np.ndarray | float) -> tuple[np.ndarray, np.ndarray]:
+    def to_latlon(self, x: np.ndarray | float,
+                  y: np.ndarray | float) -> tuple[np.ndarray, np.ndarray]:
         """Network x, y [m] (n,) -> (lat, lon) [degree] (n,) float64."""
         lon, lat = self._inv.transform(np.asarray(x, dtype=np.float64) - self.offset_x,
                                        np.asarray(y, dtype=np.float64) - self.offset_y)
         return np.asarray(lat), np.asarray(lon)
 
-    def to_xy(self, lat: np.ndarray | float, lon: np.ndarray | float) -> tuple[np.ndarray, np.ndarray]:
+    def to_xy(self, lat: np.ndarray | float,
+              lon: np.ndarray | float) -> tuple[np.ndarray, np.ndarray]:
         """(lat, lon) [degree] (n,) -> network x, y [m] (n,) float64."""
         e, n = self._fwd.transform(np.asarray(lon, dtype=np.float64),
                                    np.asarray(lat, dtype=np.float64))
         return np.asarray(e) + self.offset_x, np.asarray(n) + self.offset_y
 
     def project(self, lat: float, lon: float) -> tuple[float, float]:
-        """(lat, lon) [degree] -> projected easting, northing [m] (without the net offset)."""
-        e, n = self._fwd.transform(lon, lat)
+        """(lat, lon) [degree] -> projected easting, northing [m] (without the net offset).
+
+        Raises:
+            ConfigError: ``lat`` is not in -90..90 or ``lon`` not in -180..180 (key ``lat`` /
+                ``lon``; lat and lon swapped is the usual cause), or the CRS cannot project
+                the point to finite coordinates (key ``lon``).
+        """
+        for key, value, limit in (("lat", lat, 90.0), ("lon", lon, 180.0)):
+            if isinstance(value, bool) or not isinstance(value, int | float | np.floating) \
+                    or not -limit <= value <= limit:
+                name = "latitude" if key == "lat" else "longitude"
+                swapped = _in_range(lon, 90.0) and _in_range(lat, 180.0)
+                raise ConfigError(f"{name} must be a number in -{limit:g}..{limit:g} degrees, "
+                                  f"got {value!r}" + (" (lat and lon swapped?)" if swapped else ""),
+                                  key=key, value=value)
+        try:
+            e, n = self._fwd.transform(lon, lat, errcheck=True)
+        except pyproj.exceptions.ProjError as exc:
+            raise ConfigError(f"{self.crs} cannot project lat {lat!r}, lon {lon!r}: {exc}",
+                              key="lon", value=lon) from exc
+        if not (np.isfinite(e) and np.isfinite(n)):
+            raise ConfigError(f"{self.crs} projects lat {lat!r}, lon {lon!r} to no finite "
+                              f"point ({e}, {n})", key="lon", value=lon)
         return float(e), float(n)
 
     @classmethod
@@ -97,3 +120,8 @@ class GeoFrame:
             raise ConfigError(f"cannot read the network: {exc}", file=net_file,
                               key="network.path") from exc
         raise ConfigError("network has no <location> element", file=net_file, key="location")
+
+
+def _in_range(value: object, limit: float) -> bool:
+    return isinstance(value, int | float | np.floating) and not isinstance(value, bool) \
+        and bool(-limit <= value <= limit)

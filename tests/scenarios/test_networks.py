@@ -32,6 +32,10 @@ pytestmark = pytest.mark.sumo
 
 ANCHOR = GeoConfig(anchor_lat=39.05583, anchor_lon=117.05500)
 
+#: the least a path network must be: whole XML, a <net> root, geo-referenced
+TINY_NET = ('<net><location netOffset="0,0" '
+            'projParameter="+proj=utm +zone=50 +datum=WGS84 +units=m"/></net>')
+
 
 @pytest.fixture(scope="module", autouse=True)
 def _own_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
@@ -245,10 +249,14 @@ def test_path_network_is_the_file_itself(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="not found") as info:
         build_network(missing, None, None)
     assert info.value.key == "network.path"
+    # so is a network without a projection (by the model, and again by the builder)
     plain = tmp_path / "plain.net.xml"
     plain.write_text('<net><location netOffset="0,0" projParameter="!"/></net>')
+    with pytest.raises(ValueError, match="not geo-referenced"):
+        PathNetwork(kind="path", path=plain)
+    unprojected = PathNetwork.model_construct(kind="path", path=plain, route_files=())
     with pytest.raises(ConfigError, match="not geo-referenced"):
-        build_network(PathNetwork(kind="path", path=plain), None, None)
+        build_network(unprojected, None, None)
 
 
 def test_cached_by_inputs() -> None:
@@ -273,7 +281,7 @@ def test_discriminated_union_picks_the_kind(tmp_path: Path) -> None:
     assert isinstance(adapter.validate_python({"kind": "road"}), RoadNetwork)
     assert isinstance(adapter.validate_python({"kind": "intersection", "arms": 3}),
                       IntersectionNetwork)
-    (tmp_path / "x.net.xml").write_text("<net/>", encoding="utf-8")
+    (tmp_path / "x.net.xml").write_text(TINY_NET, encoding="utf-8")
     assert isinstance(adapter.validate_python({"kind": "file", "path": "x.net.xml"},
                                               context={"folder": tmp_path}),
                       PathNetwork)
@@ -325,3 +333,14 @@ def test_user_kind_registered_and_geo_referenced(monkeypatch: pytest.MonkeyPatch
     path = networks.build_network(cfg, None, ANCHOR)
     assert "+zone=50" in GeoFrame.from_net(str(path)).crs
     assert len(_normal_junctions(path)) == 4  # centre + 3 arm ends
+
+
+def test_a_tool_traceback_is_cut_to_its_exception() -> None:
+    # randomTrips.py on a truncated network printed 25 lines of its call stack
+    out = ("Warning: slow\nTraceback (most recent call last):\n  File \"x.py\", line 1\n"
+           "ValueError: inner\n\nDuring handling of the above exception, another exception "
+           "occurred:\n\nTraceback (most recent call last):\n  File \"randomTrips.py\"\n"
+           "xml.sax.SAXParseException: net.xml:901:8: unclosed token\n")
+    assert networks._without_traceback(out) == (
+        "Warning: slow\nxml.sax.SAXParseException: net.xml:901:8: unclosed token")
+    assert networks._without_traceback("Error: no edges") == "Error: no edges"

@@ -108,6 +108,10 @@ vehicle = "passenger.3"
 decel = 4.5
 """
 
+#: the least a path network must be: whole XML, a <net> root, geo-referenced
+TINY_NET = ('<net><location netOffset="0,0" '
+            'projParameter="+proj=utm +zone=50 +datum=WGS84 +units=m"/></net>')
+
 
 def _scenario(tmp_path: Path, extra: str = CLOSED_LOOP) -> Path:
     text = BASE_TEXT.split("[[criteria]]")[0] + extra
@@ -174,7 +178,7 @@ def test_a_scenario_of_named_participants_needs_no_demand_table() -> None:
 
 
 def test_old_network_kind_file_is_the_path_kind(tmp_path: Path) -> None:
-    (tmp_path / "my.net.xml").write_text("<net/>", encoding="utf-8")
+    (tmp_path / "my.net.xml").write_text(TINY_NET, encoding="utf-8")
     raw = copy.deepcopy(BASE)
     for net in ({"kind": "file", "path": "my.net.xml"}, {"path": "my.net.xml"},
                 {"kind": "path", "path": "my.net.xml"}):

@@ -7,13 +7,14 @@ This is the one module of ``v2x`` that imports :mod:`scenarios`, :mod:`roadside`
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import difflib
 import math
 import numbers
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -129,18 +130,16 @@ def run_scenario(scenario: scenarios.Scenario | str | Path, *, out_dir: str | Pa
     try:
         check_criteria(sc)
         wall0 = time.perf_counter()
-        try:
+        # the builders and the channel registry know keys, not the file they came from
+        with _naming_the_file(sc):
             built = scenarios.build(sc)
-        except ConfigError as exc:  # the builders know keys, not the file they came from
-            if exc.file is not None or sc.file is None:
-                raise
-            raise exc.in_file(sc.file) from exc
         classification = {k: int(v["classification"]) for k, v in scenarios.VEHICLE_CLASSES.items()}
         cmd = sumo_command(built.net_file, built.route_files, built.additional_files,
                            step_ns=sc.step_ns, seed=sc.seed, gui=gui)
-        net = sumolib.net.readNet(str(built.net_file), withPrograms=True)
+        net = _read_net(sc, built.net_file)
         sites = wiring.rsu_sites(sc, net)
-        channel = make_channel(sc.channel.type, **dict(sc.channel.params))
+        with _naming_the_file(sc):
+            channel = make_channel(sc.channel.type, **dict(sc.channel.params))
         events = wiring.traffic_events(sc)
         piped = pipeline and not gui
         reaction = wiring.driver(sc)
@@ -212,6 +211,34 @@ def run_scenario(scenario: scenarios.Scenario | str | Path, *, out_dir: str | Pa
 MAX_SEED = 2**31 - 1
 
 
+@contextlib.contextmanager
+def _naming_the_file(sc: scenarios.Scenario) -> Iterator[None]:
+    """A ConfigError raised inside names the scenario file (when it does not name one)."""
+    try:
+        yield
+    except ConfigError as exc:
+        if exc.file is not None or sc.file is None:
+            raise
+        raise exc.in_file(sc.file) from exc
+
+
+def _read_net(sc: scenarios.Scenario, net_file: Path) -> Any:
+    """The network as sumolib reads it (RSU sites, MAP geometry). The loader has checked a
+    ``path`` network's XML; what sumolib still refuses is an error of the scenario's network
+    (ConfigError naming the file and ``network.path``), never a traceback of sumolib's."""
+    try:
+        return sumolib.net.readNet(str(net_file), withPrograms=True)
+    except Exception as exc:  # noqa: BLE001 - a foreign reader: any failure is the file's
+        key = "network.path" if getattr(sc.network, "kind", "") == "path" else "network"
+        try:  # the path as the scenario writes it, relative to its folder
+            value = net_file.relative_to(sc.folder.resolve()).as_posix()
+        except ValueError:
+            value = str(net_file)
+        raise ConfigError(f"sumolib cannot read the network {net_file}: "
+                          f"{type(exc).__name__}: {exc}", file=sc.file, key=key,
+                          value=value) from exc
+
+
 def check_criteria(sc: scenarios.Scenario) -> None:
     """Check, before running, that every criterion names a KPI the analysis will produce.
 
@@ -230,7 +257,8 @@ def check_criteria(sc: scenarios.Scenario) -> None:
         if c.kpi not in known:
             close = difflib.get_close_matches(c.kpi, sorted(known), n=3)
             hint = f"; did you mean {', '.join(close)}?" if close else ""
-            raise ConfigError(f"unknown KPI {c.kpi!r}{hint}", file=sc.folder / "scenario.toml",
+            raise ConfigError(f"unknown KPI {c.kpi!r}{hint}",
+                              file=sc.file or sc.folder / "scenario.toml",
                               key=f"criteria[{i}].kpi", value=c.kpi)
 
 

@@ -106,7 +106,9 @@ def _action(a: Any) -> Action:
 def rsu_sites(sc: scenarios.Scenario, net: Any) -> list[RsuSite]:
     """``[rsu] at`` (every signalized junction, or the junctions listed) and ``[[rsus]]``.
 
-    Raises ConfigError naming ``rsu.at`` for a listed junction that has no traffic light.
+    Raises ConfigError naming ``rsu.at`` for a listed junction that has no traffic light,
+    and for more than :data:`scenarios.MAX_RSUS` RSUs in all (the model checks it where the
+    network's configuration tells the count; a ``path`` network tells it here).
     """
     tls = sorted(t.getID() for t in net.getTrafficLights())
     if sc.rsu.at == "signalized":
@@ -118,6 +120,13 @@ def rsu_sites(sc: scenarios.Scenario, net: Any) -> list[RsuSite]:
                               f"(signalized: {', '.join(tls)})", file=sc.file,
                               key="rsu.at", value=missing[0])
         at = list(sc.rsu.at)
+    most = scenarios.MAX_RSUS
+    if len(at) + len(sc.rsus) > most:
+        what = (f"the network's {len(at)} signalized junctions" if sc.rsu.at == "signalized"
+                else f"{len(at)} junctions")
+        raise ConfigError(f"{what} and {len(sc.rsus)} [[rsus]] make "
+                          f"{len(at) + len(sc.rsus)} RSUs, more than the {most} a run sets up",
+                          file=sc.file, key="rsu.at", value=sc.rsu.at)
     sites = [RsuSite(junction=j) for j in at]
     for r in sc.rsus:
         sites.append(RsuSite(junction=r.junction, x=math.nan if r.x is None else r.x,
