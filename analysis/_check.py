@@ -67,7 +67,9 @@ Warnings (reported, do not fail the check):
 
 Streams are ordered by capture time (input order breaks ties) before the rate and msgCnt checks.
 An undecodable frame belongs to no stream's sequence, so a corrupted frame in the middle of a
-stream shows as a ``decode_error`` and, next to it, a ``msg_cnt_skip``.
+stream shows as a ``decode_error`` and, next to it, a ``msg_cnt_skip``. A frame on which the
+decoder fails with any exception (not only :class:`~v2x.errors.DecodeError`) is a
+``decode_error`` naming its line.
 
 Exit codes (:attr:`CheckReport.exit_code`, :func:`main_check`): 0 clean (warnings allowed),
 1 violations, 2 input problems or an unreadable input (the check is incomplete; 2 wins over 1).
@@ -688,6 +690,19 @@ class _Decoded:
         return self.types.index(name)
 
 
+def _decode_one(inp: _Input, dec: _Decoded, i: int, decode_frame: Callable[..., Any]) -> Any:
+    """Frame ``i`` decoded, or None with its decode error recorded; any exception of the
+    decoder is a decode error of that frame (its line is named by the finding), never the
+    end of the check."""
+    try:
+        return decode_frame(inp.frames[i], now_ns=int(inp.t_ns[i]))
+    except DecodeError as exc:
+        dec.errors.append((i, str(exc)))
+    except Exception as exc:  # noqa: BLE001 - a foreign error of the decoder (asn1tools)
+        dec.errors.append((i, f"the decoder failed: {type(exc).__name__}: {exc}"))
+    return None
+
+
 def _decode(inp: _Input, dec: _Decoded) -> np.ndarray:
     """Decode every frame; returns (n,) int64 sender codes with derived senders filled in
     (senders appended to ``inp.senders``); -1 where unknown (undecodable, no sender)."""
@@ -712,7 +727,13 @@ def _decode(inp: _Input, dec: _Decoded) -> np.ndarray:
     # MessageFrame: extension bit 0 and root alternative 0 of 5 (3 bits) -> a BSM
     head = np.fromiter((f[0] >> 4 if len(f) else 0xFF for f in inp.frames), np.int64, n)
     bsm_items = np.flatnonzero(head == 0)
-    batch, ok, errors = decode_bsm_frames([inp.frames[i] for i in bsm_items])
+    errors: list[tuple[int, Any]]
+    try:
+        batch, ok, errors = decode_bsm_frames([inp.frames[i] for i in bsm_items])
+    except Exception:  # noqa: BLE001 - a foreign error in the batch: decode one by one below
+        batch, ok, _ = decode_bsm_frames([])
+        ok = np.zeros(bsm_items.size, bool)
+        errors = [(j, None) for j in range(bsm_items.size)]
     good = bsm_items[ok]
     cols = {name: getattr(batch, name).astype(np.int64) for name in
             ("msg_cnt", "sec_mark", "lat", "lon", "speed", "heading", "width", "length")}
@@ -721,10 +742,8 @@ def _decode(inp: _Input, dec: _Decoded) -> np.ndarray:
     extra: list[tuple[int, Bsm]] = []
     for j, _exc in errors:
         i = int(bsm_items[j])
-        try:
-            msg = decode_frame(inp.frames[i], now_ns=int(inp.t_ns[i]))
-        except DecodeError as exc:
-            dec.errors.append((i, str(exc)))
+        msg = _decode_one(inp, dec, i, decode_frame)
+        if msg is None:
             continue
         if isinstance(msg, Bsm):
             extra.append((i, msg))
@@ -763,10 +782,8 @@ def _decode(inp: _Input, dec: _Decoded) -> np.ndarray:
 
     # everything else, one by one (RSU messages: a few per second per RSU)
     for i in np.flatnonzero(head != 0).tolist():
-        try:
-            msg = decode_frame(inp.frames[i], now_ns=int(inp.t_ns[i]))
-        except DecodeError as exc:
-            dec.errors.append((i, str(exc)))
+        msg = _decode_one(inp, dec, i, decode_frame)
+        if msg is None:
             continue
         dec.ok[i] = True
         label = None

@@ -388,6 +388,61 @@ def test_main_check_exit_codes(tmp_path: Path) -> None:
     assert "nope.jsonl" in err.getvalue()
 
 
+# ================================================================ decoder failures
+
+GOOD_LINE = json.dumps({"t": 1714521658, "sender": "a", "frame": _bsm(1, 0, 58_000).hex()})
+
+
+def _lines_file(tmp_path: Path, *lines: str, name: str = "lines.jsonl") -> Path:
+    path = tmp_path / name
+    path.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
+    return path
+
+
+def test_decoder_not_implemented_error_is_a_decode_error(tmp_path: Path) -> None:
+    # a BSM with 1 bit flipped in its vehicle events (found by mutating _bsm frames):
+    # asn1tools raises NotImplementedError ("BIT STRING extension is not yet implemented"),
+    # which went out of `v2x check` as a traceback (issue 12 item 2)
+    frame = "0020a000000000000000207d099d8b461621dfcdfc3e87081f43e8401fffe03298780f01488000"
+    rep = check(_lines_file(tmp_path, GOOD_LINE,
+                            json.dumps({"t": 1714521658, "sender": "b", "frame": frame})))
+    s = rep.stream("b", "?")
+    assert s.count("decode_error") == 1
+    ex = s.finding("decode_error").examples[0]
+    assert ex.where == "line 2" and "NotImplementedError" in ex.detail
+    assert rep.stream("a", "BSM").decoded == 1 and rep.exit_code == 1
+
+
+def test_any_decoder_exception_is_a_decode_error_of_its_line(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from v2x.messages import _uper
+
+    real = _uper.decode_frame
+    spat = _spat(1, START_NS)
+
+    def flaky(data: bytes, *, now_ns: int | None = None) -> Any:
+        if data == spat:
+            raise RuntimeError("boom")
+        return real(data, now_ns=now_ns)
+
+    def batch_fails(frames: Any) -> Any:
+        if len(frames):
+            raise IndexError("batch")
+        return real_batch(frames)
+
+    real_batch = _uper.decode_bsm_frames
+    monkeypatch.setattr(_uper, "decode_frame", flaky)
+    monkeypatch.setattr(_uper, "decode_bsm_frames", batch_fails)
+    path = _lines_file(tmp_path, GOOD_LINE, json.dumps({"t": 1714521658, "sender": "r",
+                                                        "frame": spat.hex()}))
+    rep = check(path)
+    # the BSM batch failed as a whole: its frames were decoded one by one instead
+    assert rep.stream("a", "BSM").decoded == 1
+    ex = rep.stream("r", "?").finding("decode_error").examples[0]
+    assert (ex.where, ex.detail) == ("line 2", "the decoder failed: RuntimeError: boom")
+    assert rep.exit_code == 1
+
+
 # ================================================================ recording directory
 
 
