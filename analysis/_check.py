@@ -13,16 +13,32 @@ what a pilot-zone engineer checks before trusting the device::
 Inputs
 ------
 * **JSON lines**: one object per line, ``{"t": <capture time>, "sender": "<device id>",
-  "frame": "<hex>"}``. ``t`` is ISO 8601 with a UTC offset (``"2024-05-01T08:00:00.123+08:00"``)
-  or UTC epoch seconds as a JSON number (read exactly, as a decimal). ``sender`` is optional:
+  "frame": "<hex>"}``. ``t`` is ISO 8601 with a UTC offset (``"2024-05-01T08:00:00.123+08:00"``,
+  read to the microsecond) or UTC epoch seconds as a JSON number (read exactly, as a decimal,
+  to the ns). ``sender`` is optional:
   without it the sender is the decoded message's id (BSM, RSI, RSM ``id`` as 16 hex digits)
   or ``"intersection <id>"`` (``<region>/<id>`` with a region) of a MAP's first node or a
-  SPAT's first intersection. Blank lines are skipped. A line that is not JSON, not an object,
-  lacks ``t`` or ``frame``, has a bad time or a ``frame`` that is not hex is an *input
-  problem* reported with its line number (never a traceback); the check goes on.
+  SPAT's first intersection. Blank lines are skipped.
 * **A run directory** (``docs/recording.md``): ``transmissions.parquet`` columns ``t_ns``,
   ``sender``, ``frame`` (binary, the UPER MessageFrame of each transmission) and, if present,
   ``msg_type`` and ``tx_id``; capture time = ``run.json`` ``start`` + ``t_ns``.
+
+Unreadable lines
+----------------
+A line that cannot be read as a captured frame is an *input problem* (:class:`InputProblem`):
+it is counted, reported with its line number, the reason and the value at fault, left out of
+the check, and the check goes on with the other lines (never a traceback). A line is
+unreadable when it is not UTF-8, not JSON (a truncated last line included), nested deeper than
+the JSON parser can follow, not an object, lacks ``t`` or ``frame``, has a ``t`` of the wrong
+type or outside the accepted range, a ``frame`` that is not a string of an even number of hex
+digits (or is empty), a bad ``sender``, or is longer than :data:`MAX_LINE_BYTES`.
+
+Capture times must lie in [1970-01-01T00:00:00Z, 2100-01-01T00:00:00Z) (epoch seconds 0 up to
+4102444800, :data:`TIME_RANGE_NS`). Times are held as int64 UTC ns, which end in 2262: the
+bound keeps every time, and every difference of two times, exact in int64 (``1e20`` or
+``"9999-12-31T23:59:59+00:00"`` would overflow it), and no equipment can have captured a frame
+before the Unix epoch (a negative time is a clock fault) or after 2100. ``run.json``'s
+``start`` obeys the same range.
 
 Findings (``kind``, severity; counts are of messages unless said otherwise)
 --------------------------------------------------------------------------
@@ -71,8 +87,19 @@ stream shows as a ``decode_error`` and, next to it, a ``msg_cnt_skip``. A frame 
 decoder fails with any exception (not only :class:`~v2x.errors.DecodeError`) is a
 ``decode_error`` naming its line.
 
-Exit codes (:attr:`CheckReport.exit_code`, :func:`main_check`): 0 clean (warnings allowed),
-1 violations, 2 input problems or an unreadable input (the check is incomplete; 2 wins over 1).
+Exit codes (:attr:`CheckReport.exit_code`, :func:`main_check`, ``v2x check``)
+---------------------------------------------------------------------------
+* 0 (:data:`EXIT_CONFORMANT`): every line was read, no violation (warnings allowed).
+* 1 (:data:`EXIT_VIOLATIONS`): every line was read, violations found.
+* 2 (:data:`EXIT_UNREADABLE`): the input is unreadable, nothing was checked: no such file, a
+  file that cannot be opened or read, a directory that is not a readable recording, or a file
+  with no readable frame (empty, binary, every line unreadable); also a usage error (a bad
+  option value).
+* 3 (:data:`EXIT_PARTLY_UNREADABLE`): some lines (rows) were unreadable; they are listed, and
+  every other line was checked (the report also gives its violations). It takes precedence over
+  1: the verdict covers only part of the input.
+* 70 (:data:`EXIT_INTERNAL_ERROR`, ``EX_SOFTWARE`` of BSD ``sysexits.h``): the checker itself
+  failed, a bug; one line on stderr names the input and the exception, no traceback.
 
 The codec (:mod:`v2x.messages`, with asn1tools and pyproj) is imported when :func:`check`
 runs, not when :mod:`analysis` is imported (``tests/analysis/test_public.py`` keeps
@@ -97,11 +124,11 @@ import datetime as _dt
 import json
 import math
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
+from decimal import ROUND_HALF_EVEN, Decimal, localcontext
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, BinaryIO, TextIO
 
 import numpy as np
 
@@ -112,6 +139,13 @@ from v2x.units import NS_PER_MS, NS_PER_S, format_duration, parse_duration
 __all__ = [
     "CHECK_KINDS",
     "CHECK_PERIODS",
+    "EXIT_CONFORMANT",
+    "EXIT_INTERNAL_ERROR",
+    "EXIT_PARTLY_UNREADABLE",
+    "EXIT_UNREADABLE",
+    "EXIT_VIOLATIONS",
+    "MAX_LINE_BYTES",
+    "TIME_RANGE_NS",
     "CheckReport",
     "Finding",
     "FindingExample",
@@ -150,6 +184,21 @@ CHECK_KINDS: Mapping[str, str] = {
     "msg_cnt_repeat": "warning",
     "map_without_spat": "warning",
 }
+
+#: exit codes of :func:`main_check` and ``v2x check`` (module docstring, "Exit codes")
+EXIT_CONFORMANT = 0
+EXIT_VIOLATIONS = 1
+EXIT_UNREADABLE = 2
+EXIT_PARTLY_UNREADABLE = 3
+EXIT_INTERNAL_ERROR = 70  # EX_SOFTWARE, BSD sysexits.h: an internal software error
+
+#: accepted capture times [UTC ns]: [1970-01-01T00:00:00Z, 2100-01-01T00:00:00Z), so that
+#: times and their differences stay exact in int64 ns (module docstring, "Unreadable lines")
+TIME_RANGE_NS: tuple[int, int] = (0, 4_102_444_800 * NS_PER_S)
+
+#: longest capture line read [bytes] (1 MiB): a record is a frame of at most a few kB as hex;
+#: a longer line is reported unreadable without being held in memory
+MAX_LINE_BYTES = 1 << 20
 
 _TYPES = FRAME_CHOICES  # MessageFrame root alternatives, in order
 _NS_PER_MIN = 60 * NS_PER_S
@@ -242,8 +291,9 @@ class IntersectionCheck:
 
 @dataclass(frozen=True)
 class InputProblem:
-    """A line or row that could not be read as a captured frame: ``where`` (``"line 3"``)
-    and ``message``."""
+    """A line or row that could not be read as a captured frame (it is left out of the
+    check): ``where`` (``"line 3"``) and ``message``, which gives the reason and the value at
+    fault; or the whole input when it held no frame (``where`` is then its path)."""
 
     where: str
     message: str
@@ -288,10 +338,14 @@ class CheckReport:
 
     @property
     def exit_code(self) -> int:
-        """0 clean, 1 violations, 2 input problems (the check is incomplete; takes precedence)."""
+        """:data:`EXIT_UNREADABLE` (2) when no frame could be read, else
+        :data:`EXIT_PARTLY_UNREADABLE` (3) when some lines could not, else
+        :data:`EXIT_VIOLATIONS` (1) or :data:`EXIT_CONFORMANT` (0)."""
+        if self.frames == 0:
+            return EXIT_UNREADABLE
         if self.input_problems:
-            return 2
-        return 1 if self.violations else 0
+            return EXIT_PARTLY_UNREADABLE
+        return EXIT_VIOLATIONS if self.violations else EXIT_CONFORMANT
 
     def stream(self, sender: str, msg_type: str) -> StreamReport:
         """The stream of (``sender``, ``msg_type``). Raises KeyError when there is none."""
@@ -392,9 +446,14 @@ class CheckReport:
                 out.append(f"  intersection {i.node}: MAP {', '.join(map(str, i.map_phases))}"
                            f" | SPAT {spat}{miss}")
         if self.input_problems:
-            out += ["", f"input problems: {len(self.input_problems)}"]
-            out += [f"  {p.where}: {p.message}" for p in self.input_problems]
-        verdict = "PASS" if self.ok else "FAIL"
+            out += ["", f"input problems: {len(self.input_problems)} (unreadable {unit}, "
+                        f"left out of the check)"]
+            out += [f"  {self.source}: {p.message}" if p.where == self.source
+                    else f"  {self.source}, {p.where}: {p.message}"
+                    for p in self.input_problems]
+        verdict = {EXIT_CONFORMANT: "PASS", EXIT_VIOLATIONS: "FAIL",
+                   EXIT_PARTLY_UNREADABLE: "INCOMPLETE", EXIT_UNREADABLE: "UNREADABLE"}[
+            self.exit_code]
         out += ["", (f"result: {verdict} ({self.violations} violations, "
                      f"{self.warnings} warnings, {len(self.input_problems)} input problems)")]
         return "\n".join(out)
@@ -418,31 +477,150 @@ class _Input:
     problems: list[InputProblem]
 
 
+_TIME_RANGE_TEXT = ("capture times must be from 1970-01-01T00:00:00Z up to 2100-01-01T00:00:00Z "
+                    "(epoch seconds 0 up to 4102444800)")
+
+
+def _show(value: object, limit: int = 60) -> str:
+    """A JSON value as shown in a message: text quoted, numbers as written, containers by
+    kind only (their repr could be huge or too deep to print), cut to about ``limit``."""
+    if isinstance(value, dict):
+        return "a JSON object"
+    if isinstance(value, list):
+        return "a JSON array"
+    if value is None or isinstance(value, bool):
+        return json.dumps(value)
+    if isinstance(value, str):
+        return repr(value[:limit]) + (f"... ({len(value)} characters)"
+                                      if len(value) > limit else "")
+    try:
+        text = str(value)
+    except ValueError:  # an int too long to print (sys.int_info.str_digits_check_threshold)
+        return f"a {type(value).__name__} too long to print"
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text)} characters)"
+
+
+def _in_range(ns: int, shown: str) -> int:
+    lo, hi = TIME_RANGE_NS
+    if not lo <= ns < hi:
+        raise ValueError(f"{shown} is out of range: {_TIME_RANGE_TEXT}")
+    return ns
+
+
 def _iso_ns(text: str) -> int:
+    """UTC ns of an ISO 8601 time with a UTC offset, within :data:`TIME_RANGE_NS`; raises
+    ValueError naming the value."""
     try:
         t = _dt.datetime.fromisoformat(text)
     except ValueError:
-        raise ValueError(f"'t' is not an ISO 8601 time: {text!r}") from None
+        raise ValueError(f"not an ISO 8601 time: {_show(text)}") from None
     if t.tzinfo is None or t.utcoffset() is None:
-        raise ValueError(f"'t' has no UTC offset: {text!r}")
-    return (t - _EPOCH) // _dt.timedelta(microseconds=1) * 1000
+        raise ValueError(f"no UTC offset in {_show(text)} (add Z or +08:00)")
+    try:
+        ns = (t - _EPOCH) // _dt.timedelta(microseconds=1) * 1000
+    except OverflowError:  # year 1 with a positive offset: before datetime.min in UTC
+        ns = TIME_RANGE_NS[0] - 1
+    return _in_range(ns, _show(text))
 
 
 def _time_ns(t: object) -> int:
-    """Capture time [UTC ns] of a JSON ``t``; raises ValueError with the reason."""
+    """Capture time [UTC ns] of a JSON ``t``; raises ValueError naming the value (without
+    the key)."""
     if isinstance(t, str):
         return _iso_ns(t)
     if isinstance(t, bool) or not isinstance(t, int | Decimal):
-        raise TypeError(f"'t' must be an ISO 8601 time or epoch seconds, got {t!r}")
+        raise ValueError(f"must be an ISO 8601 time or epoch seconds, got {_show(t)}")
+    if isinstance(t, Decimal) and not t.is_finite():
+        raise ValueError(f"must be finite, got {_show(t)}")
+    lo, hi = TIME_RANGE_NS
+    if not lo // NS_PER_S <= t < hi // NS_PER_S:  # exact for int and Decimal: no overflow
+        raise ValueError(f"{_show(t)} is out of range: {_TIME_RANGE_TEXT}")
     if isinstance(t, int):
         return t * NS_PER_S
-    if not t.is_finite():
-        raise ValueError(f"'t' must be finite, got {t}")
-    return int((t * NS_PER_S).to_integral_value(rounding=ROUND_HALF_EVEN))
+    with localcontext(prec=40):  # ns of a time before 2100 need 19 digits; any exponent is fine
+        ns = int((t * NS_PER_S).to_integral_value(rounding=ROUND_HALF_EVEN))
+    return _in_range(ns, _show(t))
 
 
 def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a number in JSON")
+
+
+def _lines(fh: BinaryIO, limit: int) -> Iterator[tuple[int, bytes | int]]:
+    """(line number, line) of a binary file; a line longer than ``limit`` bytes is skipped
+    without being held, and given as its length instead."""
+    lineno = 0
+    while True:
+        raw = fh.readline(limit + 1)
+        if not raw:
+            return
+        lineno += 1
+        if len(raw) <= limit or raw.endswith(b"\n"):
+            yield lineno, raw
+            continue
+        size = len(raw)
+        while raw and not raw.endswith(b"\n"):
+            raw = fh.readline(1 << 16)
+            size += len(raw)
+        yield lineno, size
+
+
+class _LineError(Exception):
+    """A line that cannot be read: the message of its :class:`InputProblem`."""
+
+
+def _parse_line(raw: bytes, *, first: bool) -> tuple[int, bytes, object]:
+    """(capture time [ns], frame, sender) of one capture line (``first``: the file's first,
+    where a UTF-8 byte order mark is skipped); raises _LineError."""
+    try:
+        text = raw.decode("utf-8-sig" if first else "utf-8")
+    except UnicodeDecodeError as exc:
+        raise _LineError(f"not UTF-8 text ({exc.reason} at byte {exc.start} of the line): "
+                         f"{_show(raw.decode('utf-8', 'replace').strip())}") from None
+    try:
+        # without its line break, an error at the end of the line has its column
+        obj = json.loads(text.rstrip("\r\n"), parse_float=Decimal,
+                         parse_constant=_reject_constant)
+    except json.JSONDecodeError as exc:
+        # only the last line can end without a newline (longer lines are cut off before)
+        cut = ("; the last line has no newline: the file may be truncated"
+               if not raw.endswith(b"\n") else "")
+        at = exc.msg if exc.msg.endswith(" at") else f"{exc.msg} at"
+        raise _LineError(f"not JSON ({at} column {exc.colno}{cut}): "
+                         f"{_show(text.strip())}") from None
+    except RecursionError:
+        raise _LineError(f"not JSON that can be read: nested too deeply: "
+                         f"{_show(text.strip())}") from None
+    except ValueError as exc:  # NaN / Infinity; an integer of more than 4300 digits
+        raise _LineError(f"not JSON ({exc}): {_show(text.strip())}") from None
+    if not isinstance(obj, dict):
+        raise _LineError(f'expected a JSON object {{"t", "frame", "sender"}}, got {_show(obj)}')
+    missing = [k for k in ("t", "frame") if k not in obj]
+    if missing:
+        keys = ", ".join(_show(k) for k in list(obj)[:5]) + (", ..." if len(obj) > 5 else "")
+        raise _LineError("key " + ", ".join(f"'{k}'" for k in missing) + " missing (keys: "
+                         + (keys or "none") + ")")
+    try:
+        t_ns = _time_ns(obj["t"])
+    except ValueError as exc:
+        raise _LineError(f"'t' {exc}") from None
+    hexed = obj["frame"]
+    if not isinstance(hexed, str):
+        raise _LineError(f"'frame' must be a hex string, got {_show(hexed)}")
+    digits = sum(not c.isspace() for c in hexed)
+    if digits == 0:
+        raise _LineError(f"'frame' is empty: {_show(hexed)}")
+    try:
+        frame = bytes.fromhex(hexed)
+    except ValueError as exc:
+        what = ("an odd number of hex digits" if digits % 2 and all(
+            c in "0123456789abcdefABCDEF" or c.isspace() for c in hexed) else str(exc))
+        raise _LineError(f"'frame' is not hex ({what}): {_show(hexed)}") from None
+    s = obj.get("sender")
+    if s is not None and not (isinstance(s, str) and s
+                              or isinstance(s, int) and not isinstance(s, bool)):
+        raise _LineError(f"'sender' must be a non-empty string or an integer, got {_show(s)}")
+    return t_ns, frame, s
 
 
 def _read_jsonl(path: Path) -> _Input:
@@ -458,64 +636,36 @@ def _read_jsonl(path: Path) -> _Input:
     codes: dict[str, int] = {}
     problems: list[InputProblem] = []
     records = 0
-    with fh:
-        for lineno, raw in enumerate(fh, 1):
-            if not raw.strip():
-                continue
-            records += 1
-            where = f"line {lineno}"
-            try:
-                obj = json.loads(raw.decode("utf-8"), parse_float=Decimal,
-                                 parse_constant=_reject_constant)
-            except UnicodeDecodeError as exc:
-                problems.append(InputProblem(where, f"not UTF-8 text: {exc.reason}"))
-                continue
-            except json.JSONDecodeError as exc:
-                problems.append(InputProblem(where, f"not JSON: {exc.msg} (column {exc.colno})"))
-                continue
-            except ValueError as exc:  # NaN / Infinity
-                problems.append(InputProblem(where, f"not JSON: {exc}"))
-                continue
-            if not isinstance(obj, dict):
-                problems.append(InputProblem(where, f"expected a JSON object, got "
-                                                    f"{type(obj).__name__}"))
-                continue
-            missing = [k for k in ("t", "frame") if k not in obj]
-            if missing:
-                problems.append(InputProblem(where, "key " + ", ".join(f"'{k}'" for k in missing)
-                                             + " missing"))
-                continue
-            try:
-                t_ns = _time_ns(obj["t"])
-            except (ValueError, TypeError, OverflowError, InvalidOperation) as exc:
-                problems.append(InputProblem(where, str(exc)))
-                continue
-            hexed = obj["frame"]
-            if not isinstance(hexed, str):
-                problems.append(InputProblem(where, f"'frame' must be a hex string, got "
-                                                    f"{type(hexed).__name__}"))
-                continue
-            try:
-                frame = bytes.fromhex(hexed)
-            except ValueError as exc:
-                problems.append(InputProblem(where, f"'frame' is not hex: {exc}"))
-                continue
-            s = obj.get("sender")
-            if s is None:
-                code = -1
-            elif isinstance(s, str) and s or isinstance(s, int) and not isinstance(s, bool):
-                label = str(s)
-                code = codes.setdefault(label, len(codes))
-                if code == len(senders):
-                    senders.append(label)
-            else:
-                problems.append(InputProblem(where, f"'sender' must be a non-empty string or "
-                                                    f"an integer, got {s!r}"))
-                continue
-            lines.append(lineno)
-            times.append(t_ns)
-            frames.append(frame)
-            sender.append(code)
+    try:
+        with fh:
+            for lineno, raw in _lines(fh, MAX_LINE_BYTES):
+                if isinstance(raw, int):
+                    records += 1
+                    problems.append(InputProblem(
+                        f"line {lineno}", f"longer than {MAX_LINE_BYTES} bytes ({raw} bytes): "
+                                          f"not a capture record"))
+                    continue
+                if not raw.strip():
+                    continue
+                records += 1
+                try:
+                    t_ns, frame, s = _parse_line(raw, first=lineno == 1)
+                except _LineError as exc:
+                    problems.append(InputProblem(f"line {lineno}", str(exc)))
+                    continue
+                if s is None:
+                    code = -1
+                else:
+                    label = str(s)
+                    code = codes.setdefault(label, len(codes))
+                    if code == len(senders):
+                        senders.append(label)
+                lines.append(lineno)
+                times.append(t_ns)
+                frames.append(frame)
+                sender.append(code)
+    except OSError as exc:  # a read error part-way (a vanished mount, EIO)
+        raise RecordingError(f"{path}: cannot read: {exc}") from exc
     line_arr = lines
 
     return _Input(kind="jsonl", records=records, t_ns=np.array(times, np.int64), frames=frames,
@@ -879,9 +1029,13 @@ def check(
         raise ConfigError("expected a number >= 0", key="rate_tolerance", value=rate_tolerance)
     tol_ns = _tolerance_ns(sec_mark_tolerance)
     p = Path(path)
-    if p.is_dir():
+    try:
+        is_dir, exists = p.is_dir(), p.exists()
+    except (OSError, ValueError) as exc:  # a NUL in the path, a path too long
+        raise RecordingError(f"{p}: cannot be read: {exc}") from exc
+    if is_dir:
         inp = _read_recording(p)
-    elif p.exists():
+    elif exists:
         inp = _read_jsonl(p)
     else:
         raise RecordingError(f"{p}: no such file or directory")
@@ -1039,17 +1193,47 @@ def main_check(
     err: TextIO | None = None,
 ) -> int:
     """``v2x check PATH``: run :func:`check`, print the text report (or JSON with
-    ``json_output``) to ``out`` (stdout) and return the exit code: 0 clean, 1 violations,
-    2 input problems or an unreadable input / bad option (the error goes to ``err``, stderr).
+    ``json_output``) to ``out`` (stdout) and return the exit code (module docstring, "Exit
+    codes"): 0 conformant, 1 violations, 2 nothing readable or a bad option, 3 some lines
+    unreadable, 70 a bug of the checker. Errors go to ``err`` (stderr) as one line that names
+    the input; never a traceback.
     """
     out = sys.stdout if out is None else out
     err = sys.stderr if err is None else err
     try:
         report = check(path, periods=periods, rate_tolerance=rate_tolerance,
                        sec_mark_tolerance=sec_mark_tolerance)
+        text = report.to_json() if json_output else report.to_text()
     except V2XError as exc:
         print(f"v2x check: error: {exc}", file=err)
-        return 2
-    print(report.to_json() if json_output else report.to_text(), file=out)
+        return EXIT_UNREADABLE
+    except Exception as exc:  # noqa: BLE001 - the last resort: a bug, said as one
+        print(f"v2x check: internal error while checking {path}: {_describe(exc)}. This is a "
+              f"bug in v2x check, not a finding about the input; please report it with the "
+              f"input file.", file=err)
+        return EXIT_INTERNAL_ERROR
+    print(text, file=out)
+    if report.input_problems:
+        what = "nothing could be checked" if report.frames == 0 else "the rest was checked"
+        print(f"v2x check: {path}: {len(report.input_problems)} input problem"
+              f"{'s' if len(report.input_problems) > 1 else ''} (listed in the report); "
+              f"{what}", file=err)
     return report.exit_code
 
+
+def _describe(exc: BaseException) -> str:
+    """``Type: message (at file:line in function)``, the innermost frame of ``exc``'s
+    traceback: enough to find the bug, in one line."""
+    try:
+        text = str(exc)
+    except Exception:  # noqa: BLE001 - an exception whose message cannot be made
+        text = "(no message)"
+    text = text if len(text) <= 200 else f"{text[:200]}..."
+    where = ""
+    tb = exc.__traceback__
+    if tb is not None:
+        while tb.tb_next is not None:
+            tb = tb.tb_next
+        code = tb.tb_frame.f_code
+        where = f" (at {Path(code.co_filename).name}:{tb.tb_lineno} in {code.co_name})"
+    return f"{type(exc).__name__}: {text}{where}"
