@@ -55,8 +55,8 @@ Violations (make ``ok`` False and ``v2x check`` exit 1):
 ``rate``
     the stream's median inter-arrival > period x (1 + rate tolerance); 1 per stream.
 ``msg_cnt_skip``
-    the next ``msgCnt`` is neither previous + 1 (mod 128) nor a repeat; 1 per gap (the
-    example says how many numbers are missing).
+    messages are missing between two consecutive messages of a stream (rule below); 1 per
+    gap, the example says how many (:attr:`StreamReport.missed` sums them).
 ``sec_mark_offset``
     BSM ``secMark`` (or SPAT ``timeStamp``) vs the capture time's ms of the minute: the
     circular distance (mod 60000 ms) exceeds the tolerance.
@@ -77,6 +77,9 @@ Warnings (reported, do not fail the check):
     an RSM with a participant whose secMark, speed or heading is unavailable.
 ``msg_cnt_repeat``
     the same ``msgCnt`` twice in a row (a duplicate capture or a repetition).
+``msg_cnt_time_mismatch``
+    the msgCnt step and the time between two consecutive messages disagree (rule below): a
+    sender that paused without advancing its counter, or skipped numbers without time passing.
 ``map_without_spat``
     a MAP node with phaseIds and no SPAT of that intersection in the capture (the capture
     may simply not have heard it, so the phases cannot be checked).
@@ -86,6 +89,35 @@ An undecodable frame belongs to no stream's sequence, so a corrupted frame in th
 stream shows as a ``decode_error`` and, next to it, a ``msg_cnt_skip``. A frame on which the
 decoder fails with any exception (not only :class:`~v2x.errors.DecodeError`) is a
 ``decode_error`` naming its line.
+
+msgCnt: missing messages counted with time
+------------------------------------------
+T/CSAE 53-2020 ``MsgCount`` (0..127, STANDARDS.md section 1): a sender numbers the messages of
+one type it sends one after the other, from a random start, 127 being followed by 0; it may
+keep the same number when it sends the same frame again (the standard's definition of the data
+element as quoted in public field guides and code of this message set, (to verify) against the
+standard's own text; J2735 ``DE_MsgCount`` reads the same). The counter alone cannot tell 1
+missing message from 129: at 10 Hz it wraps every 12.8 s. So, for two consecutive messages of
+a stream, ``dt`` [s] apart, with counter step ``s = (msgCnt2 - msgCnt1) mod 128``:
+
+* ``s = 0`` is a repeat (``msg_cnt_repeat``), nothing is inferred;
+* the counter says ``s - 1`` missing, modulo 128; the time says about
+  ``e = max(0, round(dt / period) - 1)``; the count reported is ``n = s - 1 + 128 w`` with
+  the number of wraps ``w = max(0, round((e - (s - 1)) / 128))`` (the count of that residue
+  nearest to the time's estimate). ``n >= 1`` is a ``msg_cnt_skip``. Example: 126 -> 0 after
+  13 s of silence at 10 Hz: ``s = 2``, ``e = 130 - 1 = 129``, ``w = 1``, ``n = 129``.
+* ``|n - e| > 1 + e // 10`` (one message for timing jitter, 10 % for the period's error over a
+  long gap) is a ``msg_cnt_time_mismatch`` warning.
+
+``period`` is the stream's observed period: the median interval between consecutive messages
+whose counter advanced by exactly 1 (intervals known to hold no loss); when there is none, the
+required period of its type (:data:`CHECK_PERIODS`: BSM 100 ms, 10 Hz). Time is used for
+every BSM stream (a BSM is never the same frame twice: its ``secMark`` changes, so every BSM
+takes a new number) and for streams of other types that never repeat a number; a stream that
+repeats numbers (allowed for an unchanged MAP, SPAT, RSI or RSM) is counted by its counter
+alone, since its numbers do not follow time. A sender that fell silent for ``dt`` and resumed
+counting where it stopped cannot be told from one whose messages were lost: either way nothing
+was heard from it for ``dt``.
 
 Exit codes (:attr:`CheckReport.exit_code`, :func:`main_check`, ``v2x check``)
 ---------------------------------------------------------------------------
@@ -182,6 +214,7 @@ CHECK_KINDS: Mapping[str, str] = {
     "light_unavailable": "warning",
     "participant_unavailable": "warning",
     "msg_cnt_repeat": "warning",
+    "msg_cnt_time_mismatch": "warning",
     "map_without_spat": "warning",
 }
 
@@ -239,7 +272,8 @@ class StreamReport:
     ``first_ns`` / ``last_ns`` [UTC ns since the Unix epoch] of decoded messages (``None``
     when none); ``median_interval_ns`` [ns] and ``rate_hz`` [Hz] ((decoded - 1) / span) when
     at least two were decoded; ``period_ns`` the required period (``None``: not checked);
-    ``findings`` sorted violations first, then by kind.
+    ``findings`` sorted violations first, then by kind; ``missed`` the messages missing
+    between decoded ones, by msgCnt with its wraps counted by time (module docstring).
     """
 
     sender: str
@@ -252,6 +286,7 @@ class StreamReport:
     rate_hz: float | None
     period_ns: int | None
     findings: tuple[Finding, ...]
+    missed: int = 0
 
     @property
     def violations(self) -> int:
@@ -384,7 +419,8 @@ class CheckReport:
                 "sender": s.sender, "msg_type": s.msg_type, "frames": s.frames,
                 "decoded": s.decoded, "first_ns": s.first_ns, "last_ns": s.last_ns,
                 "median_interval_ns": s.median_interval_ns, "rate_hz": s.rate_hz,
-                "period_ns": s.period_ns, "violations": s.violations, "warnings": s.warnings,
+                "period_ns": s.period_ns, "missed": s.missed, "violations": s.violations,
+                "warnings": s.warnings,
                 "findings": [{"kind": f.kind, "severity": f.severity, "count": f.count,
                               "examples": [{"where": e.where, "detail": e.detail}
                                            for e in f.examples]} for f in s.findings],
@@ -414,11 +450,11 @@ class CheckReport:
                     f"{self.rate_tolerance:.0%}; secMark tolerance "
                     f"{format_duration(self.sec_mark_tolerance_ns)}")
         out = [title, settings, ""]
-        head = ("sender", "type", "frames", "decoded", "rate_Hz", "median_ms", "period_ms",
-                "violations", "warnings")
+        head = ("sender", "type", "frames", "decoded", "missed", "rate_Hz", "median_ms",
+                "period_ms", "violations", "warnings")
         rows = [head]
         for s in self.streams:
-            rows.append((s.sender, s.msg_type, str(s.frames), str(s.decoded),
+            rows.append((s.sender, s.msg_type, str(s.frames), str(s.decoded), str(s.missed),
                          "-" if s.rate_hz is None else f"{s.rate_hz:.2f}",
                          "-" if s.median_interval_ns is None
                          else f"{s.median_interval_ns / NS_PER_MS:.1f}",
@@ -1095,16 +1131,17 @@ def check(
     idx = np.flatnonzero(dec.ok)
     idx = idx[np.lexsort((idx, inp.t_ns[idx], key[idx]))]
     k, t, cnt = key[idx], inp.t_ns[idx], dec.msg_cnt[idx]
-    same = k[1:] == k[:-1]
-    step = np.mod(cnt[1:] - cnt[:-1], 128)
-    has = same & (cnt[1:] >= 0) & (cnt[:-1] >= 0)
-    skip = np.flatnonzero(has & (step != 1) & (step != 0))
+    seq = _msg_cnt_gaps(k, t, cnt, k % (1 << 20),
+                         {code: per.get(name) for code, name in enumerate(dec.types)})
+    skip = np.flatnonzero(seq.missed > 0)
     found.add_items(k[skip + 1], "msg_cnt_skip", idx[skip + 1],
-                    lambda j: f"msgCnt {int(cnt[skip[j]])} -> {int(cnt[skip[j] + 1])} "
-                              f"({int(step[skip[j]]) - 1} missing)")
-    rep = np.flatnonzero(has & (step == 0))
+                    lambda j: _skip_text(seq, cnt, int(skip[j])))
+    rep = np.flatnonzero(seq.has & (seq.step == 0))
     found.add_items(k[rep + 1], "msg_cnt_repeat", idx[rep + 1],
                     lambda j: f"msgCnt {int(cnt[rep[j] + 1])} again")
+    mis = np.flatnonzero(seq.mismatch)
+    found.add_items(k[mis + 1], "msg_cnt_time_mismatch", idx[mis + 1],
+                    lambda j: _mismatch_text(seq, cnt, int(mis[j])))
     sec = dec.sec_ms[idx]
     cap_ns = np.mod(t, _NS_PER_MIN)
     off = np.mod(sec * NS_PER_MS - cap_ns, _NS_PER_MIN)
@@ -1149,6 +1186,7 @@ def check(
         mtype = dec.types[t_code]
         period = per.get(mtype)
         s, e = bounds.get(int(sk), (0, 0))
+        missed = int(seq.missed[s:e - 1].sum()) if e - s >= 2 else 0
         median = rate = None
         if e - s >= 2:
             gaps = np.diff(t[s:e])
@@ -1167,7 +1205,7 @@ def check(
             sender=inp.senders[s_code], msg_type=mtype, frames=int(frames_per[sk]),
             decoded=e - s, first_ns=int(t[s]) if e > s else None,
             last_ns=int(t[e - 1]) if e > s else None, median_interval_ns=median,
-            rate_hz=rate, period_ns=period, findings=tuple(fs)))
+            rate_hz=rate, period_ns=period, findings=tuple(fs), missed=missed))
     type_rank = {name: r for r, name in enumerate(MSG_TYPES)}
     streams.sort(key=lambda s: (type_rank.get(s.msg_type, 99), s.msg_type, _natural(s.sender)))
     return CheckReport(
@@ -1175,6 +1213,82 @@ def check(
         streams=tuple(streams), intersections=tuple(inter),
         input_problems=tuple(inp.problems), periods_ns=per,
         rate_tolerance=float(rate_tolerance), sec_mark_tolerance_ns=tol_ns)
+
+
+@dataclass(frozen=True)
+class _Gaps:
+    """msgCnt between consecutive decoded messages j and j + 1 in capture-time order, one
+    entry (m - 1,) per pair (module docstring, "msgCnt: missing messages counted with time")."""
+
+    has: np.ndarray  # bool: one stream, both msgCnt known
+    step: np.ndarray  # int64 (msgCnt[j + 1] - msgCnt[j]) mod 128
+    dt_ns: np.ndarray  # int64 [ns]
+    period_ns: np.ndarray  # float64 [ns] the stream's period; NaN: counted by msgCnt alone
+    by_time: np.ndarray  # int64 max(0, round(dt / period) - 1); 0 without a period
+    wraps: np.ndarray  # int64 wraps of the counter (128 messages each) the time implies
+    missed: np.ndarray  # int64 messages missing; 0 for a repeat or across streams
+    mismatch: np.ndarray  # bool: msgCnt and time disagree
+
+
+def _msg_cnt_gaps(key: np.ndarray, t_ns: np.ndarray, cnt: np.ndarray, type_code: np.ndarray,
+                  fallback_ns: Mapping[int, int | None]) -> _Gaps:
+    """Missing messages between consecutive messages, by msgCnt with wraps counted by time.
+
+    ``key``, ``t_ns`` [ns], ``cnt`` (-1 unknown), ``type_code`` (m,): decoded messages sorted
+    by stream key, then capture time; ``fallback_ns``: type code -> required period [ns],
+    used for a stream with no interval over which its counter advanced by exactly 1.
+    """
+    m = key.size
+    if m < 2:
+        z = np.zeros(0, np.int64)
+        return _Gaps(z.astype(bool), z, z, z.astype(float), z, z, z, z.astype(bool))
+    has = (key[1:] == key[:-1]) & (cnt[1:] >= 0) & (cnt[:-1] >= 0)
+    step = np.mod(cnt[1:] - cnt[:-1], 128)
+    dt = t_ns[1:] - t_ns[:-1]
+    _, first, sid = np.unique(key, return_index=True, return_inverse=True)
+    n_streams = first.size
+    gsid = sid[1:]  # the stream of message j + 1 (that of the pair where has is True)
+    # observed period: median interval over which the counter advanced by exactly 1
+    period = np.full(n_streams, np.nan)
+    ref = np.flatnonzero(has & (step == 1) & (dt > 0))
+    if ref.size:
+        ref = ref[np.argsort(gsid[ref], kind="stable")]
+        ids, start = np.unique(gsid[ref], return_index=True)
+        for s, chunk in zip(ids.tolist(), np.split(dt[ref], start[1:]), strict=True):
+            period[s] = float(np.median(chunk))
+    stype = type_code[first]
+    for s in np.flatnonzero(np.isnan(period)).tolist():
+        fb = fallback_ns.get(int(stype[s]))
+        if fb:
+            period[s] = float(fb)
+    # time counts for BSM streams (a new frame, so a new number, every time) and for streams
+    # that never repeat a number
+    repeats = np.bincount(gsid[has & (step == 0)], minlength=n_streams) > 0
+    timed = (stype == _TYPES.index("BSM")) | ~repeats
+    p = np.where(timed, period, np.nan)[gsid]
+    use = has & (step >= 1) & (p > 0)  # NaN > 0 is False
+    per_gap = np.where(use, p, 1.0)
+    by_time = np.where(use, np.maximum(np.rint(dt / per_gap) - 1, 0), 0).astype(np.int64)
+    counter = step - 1
+    wraps = np.where(use, np.maximum(np.rint((by_time - counter) / 128), 0), 0).astype(np.int64)
+    missed = np.where(has & (step >= 1), counter + 128 * wraps, 0)
+    mismatch = use & (np.abs(missed - by_time) > 1 + by_time // 10)
+    return _Gaps(has, step, dt, np.where(use, p, np.nan), by_time, wraps, missed, mismatch)
+
+
+def _skip_text(g: _Gaps, cnt: np.ndarray, j: int) -> str:
+    a, b, n, w = int(cnt[j]), int(cnt[j + 1]), int(g.missed[j]), int(g.wraps[j])
+    if w == 0:
+        return f"msgCnt {a} -> {b} ({n} missing)"
+    return (f"msgCnt {a} -> {b} after {g.dt_ns[j] / NS_PER_S:.3f} s: {n} missing "
+            f"({int(g.step[j]) - 1} by msgCnt + {w} wrap{'s' if w > 1 else ''} of 128; about "
+            f"{int(g.by_time[j])} by time at the {g.period_ns[j] / NS_PER_MS:g} ms period)")
+
+
+def _mismatch_text(g: _Gaps, cnt: np.ndarray, j: int) -> str:
+    return (f"msgCnt {int(cnt[j])} -> {int(cnt[j + 1])} after {g.dt_ns[j] / NS_PER_S:.3f} s: "
+            f"{int(g.missed[j])} missing by msgCnt, about {int(g.by_time[j])} by time at the "
+            f"{g.period_ns[j] / NS_PER_MS:g} ms period")
 
 
 def _natural(label: str) -> tuple[int, int, str]:

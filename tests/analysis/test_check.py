@@ -625,6 +625,95 @@ def test_mutated_frames_and_lines_never_raise(tmp_path: Path) -> None:
     rep.to_text(), rep.to_json()
 
 
+# ================================================================ msgCnt counted with time
+
+
+def _bsm_stream(tmp_path: Path, steps: list[tuple[float, int]], *, name: str = "cnt.jsonl",
+                sender: str = "v") -> CheckReport:
+    """BSMs of one sender at (seconds after START, msgCnt), each captured as generated
+    (secMark of its own instant, so no secMark offset)."""
+    recs = []
+    for t_s, cnt in steps:
+        g = START_NS + round(t_s * 1000) * MS
+        recs.append({"t": _iso(g), "sender": sender, "frame": _bsm(7, cnt, _sec_mark(g)).hex()})
+    return check(_write(tmp_path, recs, name))
+
+
+def test_msg_cnt_wrap_during_13_s_of_silence_is_129_missing(tmp_path: Path) -> None:
+    # the issue's case: 10 Hz, msgCnt 120..126 at 0.0..0.6 s, silence, then 0, 1, 2 from
+    # 13.6 s. By hand: the observed period is the median of the 100 ms steps of +1 = 100 ms;
+    # dt = 13.6 - 0.6 = 13 s -> round(13 / 0.1) - 1 = 129 missing by time; step
+    # (0 - 126) mod 128 = 2 -> 1 missing by msgCnt, mod 128; wraps round((129 - 1) / 128) = 1;
+    # missing = 1 + 128 = 129 (not the 1 that msgCnt alone gives)
+    steps = [(k / 10, 120 + k) for k in range(7)] + [(13.6 + k / 10, k) for k in range(3)]
+    rep = _bsm_stream(tmp_path, steps)
+    s = rep.stream("v", "BSM")
+    assert rep.counts() == {"msg_cnt_skip": 1} and s.missed == 129
+    assert s.finding("msg_cnt_skip").examples[0].detail == (
+        "msgCnt 126 -> 0 after 13.000 s: 129 missing (1 by msgCnt + 1 wrap of 128; about 129 "
+        "by time at the 100 ms period)")
+    assert rep.exit_code == 1
+    assert json.loads(rep.to_json())["streams"][0]["missed"] == 129
+
+
+def test_msg_cnt_without_an_observed_period_uses_10_hz(tmp_path: Path) -> None:
+    # two BSMs only: no +1 step to observe a period, so the BSM period of CHECK_PERIODS
+    # (100 ms, 10 Hz) is used: the same 129 (and a 13 s median interval violates the rate)
+    rep = _bsm_stream(tmp_path, [(0.0, 126), (13.0, 0)])
+    assert rep.stream("v", "BSM").missed == 129
+    assert rep.counts() == {"msg_cnt_skip": 1, "rate": 1}
+
+
+@pytest.mark.parametrize(("gap_s", "step", "missed", "counts"), [
+    (0.2, 2, 1, {"msg_cnt_skip": 1}),        # 1 missing by msgCnt, round(2) - 1 = 1 by time
+    (0.3, 2, 1, {"msg_cnt_skip": 1}),        # 1 by msgCnt, 2 by time: within 1, agree
+    (12.8, 1, 128, {"msg_cnt_skip": 1}),     # 0 or 128 by msgCnt, 127 by time: one wrap
+    (6.3, 1, 0, {"msg_cnt_time_mismatch": 1}),  # 0 or 128 by msgCnt, 62 by time: 0 is nearer
+    (0.1, 4, 3, {"msg_cnt_skip": 1, "msg_cnt_time_mismatch": 1}),  # 3 by msgCnt, 0 by time
+])
+def test_msg_cnt_and_time(tmp_path: Path, gap_s: float, step: int, missed: int,
+                          counts: dict[str, int]) -> None:
+    # 10 Hz: msgCnt 0..8 at 0.0..0.8 s, then 8 + step at 0.8 s + gap_s and +1 each 100 ms
+    t1 = 0.8 + gap_s
+    steps = [(k / 10, k) for k in range(9)] + [(t1 + k / 10, 8 + step + k) for k in range(3)]
+    rep = _bsm_stream(tmp_path, steps)
+    assert rep.stream("v", "BSM").missed == missed
+    assert rep.counts() == counts
+
+
+def test_msg_cnt_mismatch_says_both_counts(tmp_path: Path) -> None:
+    steps = [(k / 10, k) for k in range(9)] + [(1.8, 9), (1.9, 10)]  # +1 after 1 s
+    rep = _bsm_stream(tmp_path, steps)
+    f = rep.stream("v", "BSM").finding("msg_cnt_time_mismatch")
+    # round(1.0 / 0.1) - 1 = 9 by time; 0 by msgCnt (the 128 candidate is further from 9)
+    assert f.severity == "warning" and f.examples[0].detail == (
+        "msgCnt 8 -> 9 after 1.000 s: 0 missing by msgCnt, about 9 by time at the 100 ms period")
+    assert rep.exit_code == 0  # a warning only
+
+
+def test_a_stream_that_repeats_its_msg_cnt_is_counted_by_msg_cnt_alone(tmp_path: Path) -> None:
+    # a MAP may keep its msgCnt while its content is unchanged (T/CSAE 53 MsgCount): its numbers
+    # do not follow time, so 3, 3, 3 then 4 after 200 s is no loss and no mismatch
+    recs = [{"t": _iso(START_NS + k * S), "sender": "rsu", "frame": _map(3).hex()}
+            for k in range(3)]
+    recs.append({"t": _iso(START_NS + 202 * S), "sender": "rsu", "frame": _map(4).hex()})
+    rep = check(_write(tmp_path, recs))
+    s = rep.stream("rsu", "MAP")
+    assert s.missed == 0 and s.count("msg_cnt_repeat") == 2
+    assert s.count("msg_cnt_skip") == 0 and s.count("msg_cnt_time_mismatch") == 0
+
+
+def test_an_rsu_stream_is_counted_at_its_observed_period(tmp_path: Path) -> None:
+    # SPAT every 100 ms (its required period is 500 ms, an upper bound): msgCnt 0..4, then
+    # 5 after 12.9 s -> round(12.9 / 0.1) - 1 = 128 by time: one wrap, 128 missing
+    ts = [k / 10 for k in range(5)] + [0.4 + 12.9]
+    recs = [{"t": _iso(START_NS + round(t * 1000) * MS), "sender": "rsu",
+             "frame": _spat(k, START_NS + round(t * 1000) * MS).hex()} for k, t in enumerate(ts)]
+    rep = check(_write(tmp_path, recs))
+    assert rep.stream("rsu", "SPAT").missed == 128
+    assert rep.counts() == {"msg_cnt_skip": 1}
+
+
 # ================================================================ recording directory
 
 

@@ -277,8 +277,8 @@ def broker_cmd(host: str, port: int) -> None:
 def check_cmd(path: Path, json_output: bool, rate_tolerance: float,
               sec_mark_tolerance: str) -> None:
     """Check PATH (a run directory or a JSON-lines capture of hex frames) for conformance:
-    decode failures, sentinel fields, message rates (T/CSAE 159), msgCnt continuity, secMark
-    against capture time, MAP phaseIds present in SPAT.
+    decode failures, sentinel fields, message rates (T/CSAE 159), msgCnt continuity (missing
+    messages counted with time), secMark against capture time, MAP phaseIds present in SPAT.
     A line that cannot be read is reported with its line number and value, and left out.
 
     \b
