@@ -13,16 +13,32 @@ what a pilot-zone engineer checks before trusting the device::
 Inputs
 ------
 * **JSON lines**: one object per line, ``{"t": <capture time>, "sender": "<device id>",
-  "frame": "<hex>"}``. ``t`` is ISO 8601 with a UTC offset (``"2024-05-01T08:00:00.123+08:00"``)
-  or UTC epoch seconds as a JSON number (read exactly, as a decimal). ``sender`` is optional:
+  "frame": "<hex>"}``. ``t`` is ISO 8601 with a UTC offset (``"2024-05-01T08:00:00.123+08:00"``,
+  read to the microsecond) or UTC epoch seconds as a JSON number (read exactly, as a decimal,
+  to the ns). ``sender`` is optional:
   without it the sender is the decoded message's id (BSM, RSI, RSM ``id`` as 16 hex digits)
   or ``"intersection <id>"`` (``<region>/<id>`` with a region) of a MAP's first node or a
-  SPAT's first intersection. Blank lines are skipped. A line that is not JSON, not an object,
-  lacks ``t`` or ``frame``, has a bad time or a ``frame`` that is not hex is an *input
-  problem* reported with its line number (never a traceback); the check goes on.
+  SPAT's first intersection. Blank lines are skipped.
 * **A run directory** (``docs/recording.md``): ``transmissions.parquet`` columns ``t_ns``,
   ``sender``, ``frame`` (binary, the UPER MessageFrame of each transmission) and, if present,
   ``msg_type`` and ``tx_id``; capture time = ``run.json`` ``start`` + ``t_ns``.
+
+Unreadable lines
+----------------
+A line that cannot be read as a captured frame is an *input problem* (:class:`InputProblem`):
+it is counted, reported with its line number, the reason and the value at fault, left out of
+the check, and the check goes on with the other lines (never a traceback). A line is
+unreadable when it is not UTF-8, not JSON (a truncated last line included), nested deeper than
+the JSON parser can follow, not an object, lacks ``t`` or ``frame``, has a ``t`` of the wrong
+type or outside the accepted range, a ``frame`` that is not a string of an even number of hex
+digits (or is empty), a bad ``sender``, or is longer than :data:`MAX_LINE_BYTES`.
+
+Capture times must lie in [1970-01-01T00:00:00Z, 2100-01-01T00:00:00Z) (epoch seconds 0 up to
+4102444800, :data:`TIME_RANGE_NS`). Times are held as int64 UTC ns, which end in 2262: the
+bound keeps every time, and every difference of two times, exact in int64 (``1e20`` or
+``"9999-12-31T23:59:59+00:00"`` would overflow it), and no equipment can have captured a frame
+before the Unix epoch (a negative time is a clock fault) or after 2100. ``run.json``'s
+``start`` obeys the same range.
 
 Findings (``kind``, severity; counts are of messages unless said otherwise)
 --------------------------------------------------------------------------
@@ -39,8 +55,8 @@ Violations (make ``ok`` False and ``v2x check`` exit 1):
 ``rate``
     the stream's median inter-arrival > period x (1 + rate tolerance); 1 per stream.
 ``msg_cnt_skip``
-    the next ``msgCnt`` is neither previous + 1 (mod 128) nor a repeat; 1 per gap (the
-    example says how many numbers are missing).
+    messages are missing between two consecutive messages of a stream (rule below); 1 per
+    gap, the example says how many (:attr:`StreamReport.missed` sums them).
 ``sec_mark_offset``
     BSM ``secMark`` (or SPAT ``timeStamp``) vs the capture time's ms of the minute: the
     circular distance (mod 60000 ms) exceeds the tolerance.
@@ -61,16 +77,61 @@ Warnings (reported, do not fail the check):
     an RSM with a participant whose secMark, speed or heading is unavailable.
 ``msg_cnt_repeat``
     the same ``msgCnt`` twice in a row (a duplicate capture or a repetition).
+``msg_cnt_time_mismatch``
+    the msgCnt step and the time between two consecutive messages disagree (rule below): a
+    sender that paused without advancing its counter, or skipped numbers without time passing.
 ``map_without_spat``
     a MAP node with phaseIds and no SPAT of that intersection in the capture (the capture
     may simply not have heard it, so the phases cannot be checked).
 
 Streams are ordered by capture time (input order breaks ties) before the rate and msgCnt checks.
 An undecodable frame belongs to no stream's sequence, so a corrupted frame in the middle of a
-stream shows as a ``decode_error`` and, next to it, a ``msg_cnt_skip``.
+stream shows as a ``decode_error`` and, next to it, a ``msg_cnt_skip``. A frame on which the
+decoder fails with any exception (not only :class:`~v2x.errors.DecodeError`) is a
+``decode_error`` naming its line.
 
-Exit codes (:attr:`CheckReport.exit_code`, :func:`main_check`): 0 clean (warnings allowed),
-1 violations, 2 input problems or an unreadable input (the check is incomplete; 2 wins over 1).
+msgCnt: missing messages counted with time
+------------------------------------------
+T/CSAE 53-2020 ``MsgCount`` (0..127, STANDARDS.md section 1): a sender numbers the messages of
+one type it sends one after the other, from a random start, 127 being followed by 0; it may
+keep the same number when it sends the same frame again (the standard's definition of the data
+element as quoted in public field guides and code of this message set, (to verify) against the
+standard's own text; J2735 ``DE_MsgCount`` reads the same). The counter alone cannot tell 1
+missing message from 129: at 10 Hz it wraps every 12.8 s. So, for two consecutive messages of
+a stream, ``dt`` [s] apart, with counter step ``s = (msgCnt2 - msgCnt1) mod 128``:
+
+* ``s = 0`` is a repeat (``msg_cnt_repeat``), nothing is inferred;
+* the counter says ``s - 1`` missing, modulo 128; the time says about
+  ``e = max(0, round(dt / period) - 1)``; the count reported is ``n = s - 1 + 128 w`` with
+  the number of wraps ``w = max(0, round((e - (s - 1)) / 128))`` (the count of that residue
+  nearest to the time's estimate). ``n >= 1`` is a ``msg_cnt_skip``. Example: 126 -> 0 after
+  13 s of silence at 10 Hz: ``s = 2``, ``e = 130 - 1 = 129``, ``w = 1``, ``n = 129``.
+* ``|n - e| > 1 + e // 10`` (one message for timing jitter, 10 % for the period's error over a
+  long gap) is a ``msg_cnt_time_mismatch`` warning.
+
+``period`` is the stream's observed period: the median interval between consecutive messages
+whose counter advanced by exactly 1 (intervals known to hold no loss); when there is none, the
+required period of its type (:data:`CHECK_PERIODS`: BSM 100 ms, 10 Hz). Time is used for
+every BSM stream (a BSM is never the same frame twice: its ``secMark`` changes, so every BSM
+takes a new number) and for streams of other types that never repeat a number; a stream that
+repeats numbers (allowed for an unchanged MAP, SPAT, RSI or RSM) is counted by its counter
+alone, since its numbers do not follow time. A sender that fell silent for ``dt`` and resumed
+counting where it stopped cannot be told from one whose messages were lost: either way nothing
+was heard from it for ``dt``.
+
+Exit codes (:attr:`CheckReport.exit_code`, :func:`main_check`, ``v2x check``)
+---------------------------------------------------------------------------
+* 0 (:data:`EXIT_CONFORMANT`): every line was read, no violation (warnings allowed).
+* 1 (:data:`EXIT_VIOLATIONS`): every line was read, violations found.
+* 2 (:data:`EXIT_UNREADABLE`): the input is unreadable, nothing was checked: no such file, a
+  file that cannot be opened or read, a directory that is not a readable recording, or a file
+  with no readable frame (empty, binary, every line unreadable); also a usage error (a bad
+  option value).
+* 3 (:data:`EXIT_PARTLY_UNREADABLE`): some lines (rows) were unreadable; they are listed, and
+  every other line was checked (the report also gives its violations). It takes precedence over
+  1: the verdict covers only part of the input.
+* 70 (:data:`EXIT_INTERNAL_ERROR`, ``EX_SOFTWARE`` of BSD ``sysexits.h``): the checker itself
+  failed, a bug; one line on stderr names the input and the exception, no traceback.
 
 The codec (:mod:`v2x.messages`, with asn1tools and pyproj) is imported when :func:`check`
 runs, not when :mod:`analysis` is imported (``tests/analysis/test_public.py`` keeps
@@ -95,11 +156,11 @@ import datetime as _dt
 import json
 import math
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
+from decimal import ROUND_HALF_EVEN, Decimal, localcontext
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, BinaryIO, TextIO
 
 import numpy as np
 
@@ -110,6 +171,13 @@ from v2x.units import NS_PER_MS, NS_PER_S, format_duration, parse_duration
 __all__ = [
     "CHECK_KINDS",
     "CHECK_PERIODS",
+    "EXIT_CONFORMANT",
+    "EXIT_INTERNAL_ERROR",
+    "EXIT_PARTLY_UNREADABLE",
+    "EXIT_UNREADABLE",
+    "EXIT_VIOLATIONS",
+    "MAX_LINE_BYTES",
+    "TIME_RANGE_NS",
     "CheckReport",
     "Finding",
     "FindingExample",
@@ -146,8 +214,24 @@ CHECK_KINDS: Mapping[str, str] = {
     "light_unavailable": "warning",
     "participant_unavailable": "warning",
     "msg_cnt_repeat": "warning",
+    "msg_cnt_time_mismatch": "warning",
     "map_without_spat": "warning",
 }
+
+#: exit codes of :func:`main_check` and ``v2x check`` (module docstring, "Exit codes")
+EXIT_CONFORMANT = 0
+EXIT_VIOLATIONS = 1
+EXIT_UNREADABLE = 2
+EXIT_PARTLY_UNREADABLE = 3
+EXIT_INTERNAL_ERROR = 70  # EX_SOFTWARE, BSD sysexits.h: an internal software error
+
+#: accepted capture times [UTC ns]: [1970-01-01T00:00:00Z, 2100-01-01T00:00:00Z), so that
+#: times and their differences stay exact in int64 ns (module docstring, "Unreadable lines")
+TIME_RANGE_NS: tuple[int, int] = (0, 4_102_444_800 * NS_PER_S)
+
+#: longest capture line read [bytes] (1 MiB): a record is a frame of at most a few kB as hex;
+#: a longer line is reported unreadable without being held in memory
+MAX_LINE_BYTES = 1 << 20
 
 _TYPES = FRAME_CHOICES  # MessageFrame root alternatives, in order
 _NS_PER_MIN = 60 * NS_PER_S
@@ -188,7 +272,8 @@ class StreamReport:
     ``first_ns`` / ``last_ns`` [UTC ns since the Unix epoch] of decoded messages (``None``
     when none); ``median_interval_ns`` [ns] and ``rate_hz`` [Hz] ((decoded - 1) / span) when
     at least two were decoded; ``period_ns`` the required period (``None``: not checked);
-    ``findings`` sorted violations first, then by kind.
+    ``findings`` sorted violations first, then by kind; ``missed`` the messages missing
+    between decoded ones, by msgCnt with its wraps counted by time (module docstring).
     """
 
     sender: str
@@ -201,6 +286,7 @@ class StreamReport:
     rate_hz: float | None
     period_ns: int | None
     findings: tuple[Finding, ...]
+    missed: int = 0
 
     @property
     def violations(self) -> int:
@@ -240,8 +326,9 @@ class IntersectionCheck:
 
 @dataclass(frozen=True)
 class InputProblem:
-    """A line or row that could not be read as a captured frame: ``where`` (``"line 3"``)
-    and ``message``."""
+    """A line or row that could not be read as a captured frame (it is left out of the
+    check): ``where`` (``"line 3"``) and ``message``, which gives the reason and the value at
+    fault; or the whole input when it held no frame (``where`` is then its path)."""
 
     where: str
     message: str
@@ -286,10 +373,14 @@ class CheckReport:
 
     @property
     def exit_code(self) -> int:
-        """0 clean, 1 violations, 2 input problems (the check is incomplete; takes precedence)."""
+        """:data:`EXIT_UNREADABLE` (2) when no frame could be read, else
+        :data:`EXIT_PARTLY_UNREADABLE` (3) when some lines could not, else
+        :data:`EXIT_VIOLATIONS` (1) or :data:`EXIT_CONFORMANT` (0)."""
+        if self.frames == 0:
+            return EXIT_UNREADABLE
         if self.input_problems:
-            return 2
-        return 1 if self.violations else 0
+            return EXIT_PARTLY_UNREADABLE
+        return EXIT_VIOLATIONS if self.violations else EXIT_CONFORMANT
 
     def stream(self, sender: str, msg_type: str) -> StreamReport:
         """The stream of (``sender``, ``msg_type``). Raises KeyError when there is none."""
@@ -328,7 +419,8 @@ class CheckReport:
                 "sender": s.sender, "msg_type": s.msg_type, "frames": s.frames,
                 "decoded": s.decoded, "first_ns": s.first_ns, "last_ns": s.last_ns,
                 "median_interval_ns": s.median_interval_ns, "rate_hz": s.rate_hz,
-                "period_ns": s.period_ns, "violations": s.violations, "warnings": s.warnings,
+                "period_ns": s.period_ns, "missed": s.missed, "violations": s.violations,
+                "warnings": s.warnings,
                 "findings": [{"kind": f.kind, "severity": f.severity, "count": f.count,
                               "examples": [{"where": e.where, "detail": e.detail}
                                            for e in f.examples]} for f in s.findings],
@@ -358,11 +450,11 @@ class CheckReport:
                     f"{self.rate_tolerance:.0%}; secMark tolerance "
                     f"{format_duration(self.sec_mark_tolerance_ns)}")
         out = [title, settings, ""]
-        head = ("sender", "type", "frames", "decoded", "rate_Hz", "median_ms", "period_ms",
-                "violations", "warnings")
+        head = ("sender", "type", "frames", "decoded", "missed", "rate_Hz", "median_ms",
+                "period_ms", "violations", "warnings")
         rows = [head]
         for s in self.streams:
-            rows.append((s.sender, s.msg_type, str(s.frames), str(s.decoded),
+            rows.append((s.sender, s.msg_type, str(s.frames), str(s.decoded), str(s.missed),
                          "-" if s.rate_hz is None else f"{s.rate_hz:.2f}",
                          "-" if s.median_interval_ns is None
                          else f"{s.median_interval_ns / NS_PER_MS:.1f}",
@@ -390,9 +482,14 @@ class CheckReport:
                 out.append(f"  intersection {i.node}: MAP {', '.join(map(str, i.map_phases))}"
                            f" | SPAT {spat}{miss}")
         if self.input_problems:
-            out += ["", f"input problems: {len(self.input_problems)}"]
-            out += [f"  {p.where}: {p.message}" for p in self.input_problems]
-        verdict = "PASS" if self.ok else "FAIL"
+            out += ["", f"input problems: {len(self.input_problems)} (unreadable {unit}, "
+                        f"left out of the check)"]
+            out += [f"  {self.source}: {p.message}" if p.where == self.source
+                    else f"  {self.source}, {p.where}: {p.message}"
+                    for p in self.input_problems]
+        verdict = {EXIT_CONFORMANT: "PASS", EXIT_VIOLATIONS: "FAIL",
+                   EXIT_PARTLY_UNREADABLE: "INCOMPLETE", EXIT_UNREADABLE: "UNREADABLE"}[
+            self.exit_code]
         out += ["", (f"result: {verdict} ({self.violations} violations, "
                      f"{self.warnings} warnings, {len(self.input_problems)} input problems)")]
         return "\n".join(out)
@@ -416,31 +513,150 @@ class _Input:
     problems: list[InputProblem]
 
 
+_TIME_RANGE_TEXT = ("capture times must be from 1970-01-01T00:00:00Z up to 2100-01-01T00:00:00Z "
+                    "(epoch seconds 0 up to 4102444800)")
+
+
+def _show(value: object, limit: int = 60) -> str:
+    """A JSON value as shown in a message: text quoted, numbers as written, containers by
+    kind only (their repr could be huge or too deep to print), cut to about ``limit``."""
+    if isinstance(value, dict):
+        return "a JSON object"
+    if isinstance(value, list):
+        return "a JSON array"
+    if value is None or isinstance(value, bool):
+        return json.dumps(value)
+    if isinstance(value, str):
+        return repr(value[:limit]) + (f"... ({len(value)} characters)"
+                                      if len(value) > limit else "")
+    try:
+        text = str(value)
+    except ValueError:  # an int too long to print (sys.int_info.str_digits_check_threshold)
+        return f"a {type(value).__name__} too long to print"
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text)} characters)"
+
+
+def _in_range(ns: int, shown: str) -> int:
+    lo, hi = TIME_RANGE_NS
+    if not lo <= ns < hi:
+        raise ValueError(f"{shown} is out of range: {_TIME_RANGE_TEXT}")
+    return ns
+
+
 def _iso_ns(text: str) -> int:
+    """UTC ns of an ISO 8601 time with a UTC offset, within :data:`TIME_RANGE_NS`; raises
+    ValueError naming the value."""
     try:
         t = _dt.datetime.fromisoformat(text)
     except ValueError:
-        raise ValueError(f"'t' is not an ISO 8601 time: {text!r}") from None
+        raise ValueError(f"not an ISO 8601 time: {_show(text)}") from None
     if t.tzinfo is None or t.utcoffset() is None:
-        raise ValueError(f"'t' has no UTC offset: {text!r}")
-    return (t - _EPOCH) // _dt.timedelta(microseconds=1) * 1000
+        raise ValueError(f"no UTC offset in {_show(text)} (add Z or +08:00)")
+    try:
+        ns = (t - _EPOCH) // _dt.timedelta(microseconds=1) * 1000
+    except OverflowError:  # year 1 with a positive offset: before datetime.min in UTC
+        ns = TIME_RANGE_NS[0] - 1
+    return _in_range(ns, _show(text))
 
 
 def _time_ns(t: object) -> int:
-    """Capture time [UTC ns] of a JSON ``t``; raises ValueError with the reason."""
+    """Capture time [UTC ns] of a JSON ``t``; raises ValueError naming the value (without
+    the key)."""
     if isinstance(t, str):
         return _iso_ns(t)
     if isinstance(t, bool) or not isinstance(t, int | Decimal):
-        raise TypeError(f"'t' must be an ISO 8601 time or epoch seconds, got {t!r}")
+        raise ValueError(f"must be an ISO 8601 time or epoch seconds, got {_show(t)}")
+    if isinstance(t, Decimal) and not t.is_finite():
+        raise ValueError(f"must be finite, got {_show(t)}")
+    lo, hi = TIME_RANGE_NS
+    if not lo // NS_PER_S <= t < hi // NS_PER_S:  # exact for int and Decimal: no overflow
+        raise ValueError(f"{_show(t)} is out of range: {_TIME_RANGE_TEXT}")
     if isinstance(t, int):
         return t * NS_PER_S
-    if not t.is_finite():
-        raise ValueError(f"'t' must be finite, got {t}")
-    return int((t * NS_PER_S).to_integral_value(rounding=ROUND_HALF_EVEN))
+    with localcontext(prec=40):  # ns of a time before 2100 need 19 digits; any exponent is fine
+        ns = int((t * NS_PER_S).to_integral_value(rounding=ROUND_HALF_EVEN))
+    return _in_range(ns, _show(t))
 
 
 def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a number in JSON")
+
+
+def _lines(fh: BinaryIO, limit: int) -> Iterator[tuple[int, bytes | int]]:
+    """(line number, line) of a binary file; a line longer than ``limit`` bytes is skipped
+    without being held, and given as its length instead."""
+    lineno = 0
+    while True:
+        raw = fh.readline(limit + 1)
+        if not raw:
+            return
+        lineno += 1
+        if len(raw) <= limit or raw.endswith(b"\n"):
+            yield lineno, raw
+            continue
+        size = len(raw)
+        while raw and not raw.endswith(b"\n"):
+            raw = fh.readline(1 << 16)
+            size += len(raw)
+        yield lineno, size
+
+
+class _LineError(Exception):
+    """A line that cannot be read: the message of its :class:`InputProblem`."""
+
+
+def _parse_line(raw: bytes, *, first: bool) -> tuple[int, bytes, object]:
+    """(capture time [ns], frame, sender) of one capture line (``first``: the file's first,
+    where a UTF-8 byte order mark is skipped); raises _LineError."""
+    try:
+        text = raw.decode("utf-8-sig" if first else "utf-8")
+    except UnicodeDecodeError as exc:
+        raise _LineError(f"not UTF-8 text ({exc.reason} at byte {exc.start} of the line): "
+                         f"{_show(raw.decode('utf-8', 'replace').strip())}") from None
+    try:
+        # without its line break, an error at the end of the line has its column
+        obj = json.loads(text.rstrip("\r\n"), parse_float=Decimal,
+                         parse_constant=_reject_constant)
+    except json.JSONDecodeError as exc:
+        # only the last line can end without a newline (longer lines are cut off before)
+        cut = ("; the last line has no newline: the file may be truncated"
+               if not raw.endswith(b"\n") else "")
+        at = exc.msg if exc.msg.endswith(" at") else f"{exc.msg} at"
+        raise _LineError(f"not JSON ({at} column {exc.colno}{cut}): "
+                         f"{_show(text.strip())}") from None
+    except RecursionError:
+        raise _LineError(f"not JSON that can be read: nested too deeply: "
+                         f"{_show(text.strip())}") from None
+    except ValueError as exc:  # NaN / Infinity; an integer of more than 4300 digits
+        raise _LineError(f"not JSON ({exc}): {_show(text.strip())}") from None
+    if not isinstance(obj, dict):
+        raise _LineError(f'expected a JSON object {{"t", "frame", "sender"}}, got {_show(obj)}')
+    missing = [k for k in ("t", "frame") if k not in obj]
+    if missing:
+        keys = ", ".join(_show(k) for k in list(obj)[:5]) + (", ..." if len(obj) > 5 else "")
+        raise _LineError("key " + ", ".join(f"'{k}'" for k in missing) + " missing (keys: "
+                         + (keys or "none") + ")")
+    try:
+        t_ns = _time_ns(obj["t"])
+    except ValueError as exc:
+        raise _LineError(f"'t' {exc}") from None
+    hexed = obj["frame"]
+    if not isinstance(hexed, str):
+        raise _LineError(f"'frame' must be a hex string, got {_show(hexed)}")
+    digits = sum(not c.isspace() for c in hexed)
+    if digits == 0:
+        raise _LineError(f"'frame' is empty: {_show(hexed)}")
+    try:
+        frame = bytes.fromhex(hexed)
+    except ValueError as exc:
+        what = ("an odd number of hex digits" if digits % 2 and all(
+            c in "0123456789abcdefABCDEF" or c.isspace() for c in hexed) else str(exc))
+        raise _LineError(f"'frame' is not hex ({what}): {_show(hexed)}") from None
+    s = obj.get("sender")
+    if s is not None and not (isinstance(s, str) and s
+                              or isinstance(s, int) and not isinstance(s, bool)):
+        raise _LineError(f"'sender' must be a non-empty string or an integer, got {_show(s)}")
+    return t_ns, frame, s
 
 
 def _read_jsonl(path: Path) -> _Input:
@@ -456,64 +672,36 @@ def _read_jsonl(path: Path) -> _Input:
     codes: dict[str, int] = {}
     problems: list[InputProblem] = []
     records = 0
-    with fh:
-        for lineno, raw in enumerate(fh, 1):
-            if not raw.strip():
-                continue
-            records += 1
-            where = f"line {lineno}"
-            try:
-                obj = json.loads(raw.decode("utf-8"), parse_float=Decimal,
-                                 parse_constant=_reject_constant)
-            except UnicodeDecodeError as exc:
-                problems.append(InputProblem(where, f"not UTF-8 text: {exc.reason}"))
-                continue
-            except json.JSONDecodeError as exc:
-                problems.append(InputProblem(where, f"not JSON: {exc.msg} (column {exc.colno})"))
-                continue
-            except ValueError as exc:  # NaN / Infinity
-                problems.append(InputProblem(where, f"not JSON: {exc}"))
-                continue
-            if not isinstance(obj, dict):
-                problems.append(InputProblem(where, f"expected a JSON object, got "
-                                                    f"{type(obj).__name__}"))
-                continue
-            missing = [k for k in ("t", "frame") if k not in obj]
-            if missing:
-                problems.append(InputProblem(where, "key " + ", ".join(f"'{k}'" for k in missing)
-                                             + " missing"))
-                continue
-            try:
-                t_ns = _time_ns(obj["t"])
-            except (ValueError, TypeError, OverflowError, InvalidOperation) as exc:
-                problems.append(InputProblem(where, str(exc)))
-                continue
-            hexed = obj["frame"]
-            if not isinstance(hexed, str):
-                problems.append(InputProblem(where, f"'frame' must be a hex string, got "
-                                                    f"{type(hexed).__name__}"))
-                continue
-            try:
-                frame = bytes.fromhex(hexed)
-            except ValueError as exc:
-                problems.append(InputProblem(where, f"'frame' is not hex: {exc}"))
-                continue
-            s = obj.get("sender")
-            if s is None:
-                code = -1
-            elif isinstance(s, str) and s or isinstance(s, int) and not isinstance(s, bool):
-                label = str(s)
-                code = codes.setdefault(label, len(codes))
-                if code == len(senders):
-                    senders.append(label)
-            else:
-                problems.append(InputProblem(where, f"'sender' must be a non-empty string or "
-                                                    f"an integer, got {s!r}"))
-                continue
-            lines.append(lineno)
-            times.append(t_ns)
-            frames.append(frame)
-            sender.append(code)
+    try:
+        with fh:
+            for lineno, raw in _lines(fh, MAX_LINE_BYTES):
+                if isinstance(raw, int):
+                    records += 1
+                    problems.append(InputProblem(
+                        f"line {lineno}", f"longer than {MAX_LINE_BYTES} bytes ({raw} bytes): "
+                                          f"not a capture record"))
+                    continue
+                if not raw.strip():
+                    continue
+                records += 1
+                try:
+                    t_ns, frame, s = _parse_line(raw, first=lineno == 1)
+                except _LineError as exc:
+                    problems.append(InputProblem(f"line {lineno}", str(exc)))
+                    continue
+                if s is None:
+                    code = -1
+                else:
+                    label = str(s)
+                    code = codes.setdefault(label, len(codes))
+                    if code == len(senders):
+                        senders.append(label)
+                lines.append(lineno)
+                times.append(t_ns)
+                frames.append(frame)
+                sender.append(code)
+    except OSError as exc:  # a read error part-way (a vanished mount, EIO)
+        raise RecordingError(f"{path}: cannot read: {exc}") from exc
     line_arr = lines
 
     return _Input(kind="jsonl", records=records, t_ns=np.array(times, np.int64), frames=frames,
@@ -688,6 +876,19 @@ class _Decoded:
         return self.types.index(name)
 
 
+def _decode_one(inp: _Input, dec: _Decoded, i: int, decode_frame: Callable[..., Any]) -> Any:
+    """Frame ``i`` decoded, or None with its decode error recorded; any exception of the
+    decoder is a decode error of that frame (its line is named by the finding), never the
+    end of the check."""
+    try:
+        return decode_frame(inp.frames[i], now_ns=int(inp.t_ns[i]))
+    except DecodeError as exc:
+        dec.errors.append((i, str(exc)))
+    except Exception as exc:  # noqa: BLE001 - a foreign error of the decoder (asn1tools)
+        dec.errors.append((i, f"the decoder failed: {type(exc).__name__}: {exc}"))
+    return None
+
+
 def _decode(inp: _Input, dec: _Decoded) -> np.ndarray:
     """Decode every frame; returns (n,) int64 sender codes with derived senders filled in
     (senders appended to ``inp.senders``); -1 where unknown (undecodable, no sender)."""
@@ -712,7 +913,13 @@ def _decode(inp: _Input, dec: _Decoded) -> np.ndarray:
     # MessageFrame: extension bit 0 and root alternative 0 of 5 (3 bits) -> a BSM
     head = np.fromiter((f[0] >> 4 if len(f) else 0xFF for f in inp.frames), np.int64, n)
     bsm_items = np.flatnonzero(head == 0)
-    batch, ok, errors = decode_bsm_frames([inp.frames[i] for i in bsm_items])
+    errors: list[tuple[int, Any]]
+    try:
+        batch, ok, errors = decode_bsm_frames([inp.frames[i] for i in bsm_items])
+    except Exception:  # noqa: BLE001 - a foreign error in the batch: decode one by one below
+        batch, ok, _ = decode_bsm_frames([])
+        ok = np.zeros(bsm_items.size, bool)
+        errors = [(j, None) for j in range(bsm_items.size)]
     good = bsm_items[ok]
     cols = {name: getattr(batch, name).astype(np.int64) for name in
             ("msg_cnt", "sec_mark", "lat", "lon", "speed", "heading", "width", "length")}
@@ -721,10 +928,8 @@ def _decode(inp: _Input, dec: _Decoded) -> np.ndarray:
     extra: list[tuple[int, Bsm]] = []
     for j, _exc in errors:
         i = int(bsm_items[j])
-        try:
-            msg = decode_frame(inp.frames[i], now_ns=int(inp.t_ns[i]))
-        except DecodeError as exc:
-            dec.errors.append((i, str(exc)))
+        msg = _decode_one(inp, dec, i, decode_frame)
+        if msg is None:
             continue
         if isinstance(msg, Bsm):
             extra.append((i, msg))
@@ -763,10 +968,8 @@ def _decode(inp: _Input, dec: _Decoded) -> np.ndarray:
 
     # everything else, one by one (RSU messages: a few per second per RSU)
     for i in np.flatnonzero(head != 0).tolist():
-        try:
-            msg = decode_frame(inp.frames[i], now_ns=int(inp.t_ns[i]))
-        except DecodeError as exc:
-            dec.errors.append((i, str(exc)))
+        msg = _decode_one(inp, dec, i, decode_frame)
+        if msg is None:
             continue
         dec.ok[i] = True
         label = None
@@ -862,9 +1065,13 @@ def check(
         raise ConfigError("expected a number >= 0", key="rate_tolerance", value=rate_tolerance)
     tol_ns = _tolerance_ns(sec_mark_tolerance)
     p = Path(path)
-    if p.is_dir():
+    try:
+        is_dir, exists = p.is_dir(), p.exists()
+    except (OSError, ValueError) as exc:  # a NUL in the path, a path too long
+        raise RecordingError(f"{p}: cannot be read: {exc}") from exc
+    if is_dir:
         inp = _read_recording(p)
-    elif p.exists():
+    elif exists:
         inp = _read_jsonl(p)
     else:
         raise RecordingError(f"{p}: no such file or directory")
@@ -924,16 +1131,17 @@ def check(
     idx = np.flatnonzero(dec.ok)
     idx = idx[np.lexsort((idx, inp.t_ns[idx], key[idx]))]
     k, t, cnt = key[idx], inp.t_ns[idx], dec.msg_cnt[idx]
-    same = k[1:] == k[:-1]
-    step = np.mod(cnt[1:] - cnt[:-1], 128)
-    has = same & (cnt[1:] >= 0) & (cnt[:-1] >= 0)
-    skip = np.flatnonzero(has & (step != 1) & (step != 0))
+    seq = _msg_cnt_gaps(k, t, cnt, k % (1 << 20),
+                         {code: per.get(name) for code, name in enumerate(dec.types)})
+    skip = np.flatnonzero(seq.missed > 0)
     found.add_items(k[skip + 1], "msg_cnt_skip", idx[skip + 1],
-                    lambda j: f"msgCnt {int(cnt[skip[j]])} -> {int(cnt[skip[j] + 1])} "
-                              f"({int(step[skip[j]]) - 1} missing)")
-    rep = np.flatnonzero(has & (step == 0))
+                    lambda j: _skip_text(seq, cnt, int(skip[j])))
+    rep = np.flatnonzero(seq.has & (seq.step == 0))
     found.add_items(k[rep + 1], "msg_cnt_repeat", idx[rep + 1],
                     lambda j: f"msgCnt {int(cnt[rep[j] + 1])} again")
+    mis = np.flatnonzero(seq.mismatch)
+    found.add_items(k[mis + 1], "msg_cnt_time_mismatch", idx[mis + 1],
+                    lambda j: _mismatch_text(seq, cnt, int(mis[j])))
     sec = dec.sec_ms[idx]
     cap_ns = np.mod(t, _NS_PER_MIN)
     off = np.mod(sec * NS_PER_MS - cap_ns, _NS_PER_MIN)
@@ -978,6 +1186,7 @@ def check(
         mtype = dec.types[t_code]
         period = per.get(mtype)
         s, e = bounds.get(int(sk), (0, 0))
+        missed = int(seq.missed[s:e - 1].sum()) if e - s >= 2 else 0
         median = rate = None
         if e - s >= 2:
             gaps = np.diff(t[s:e])
@@ -996,7 +1205,7 @@ def check(
             sender=inp.senders[s_code], msg_type=mtype, frames=int(frames_per[sk]),
             decoded=e - s, first_ns=int(t[s]) if e > s else None,
             last_ns=int(t[e - 1]) if e > s else None, median_interval_ns=median,
-            rate_hz=rate, period_ns=period, findings=tuple(fs)))
+            rate_hz=rate, period_ns=period, findings=tuple(fs), missed=missed))
     type_rank = {name: r for r, name in enumerate(MSG_TYPES)}
     streams.sort(key=lambda s: (type_rank.get(s.msg_type, 99), s.msg_type, _natural(s.sender)))
     return CheckReport(
@@ -1004,6 +1213,82 @@ def check(
         streams=tuple(streams), intersections=tuple(inter),
         input_problems=tuple(inp.problems), periods_ns=per,
         rate_tolerance=float(rate_tolerance), sec_mark_tolerance_ns=tol_ns)
+
+
+@dataclass(frozen=True)
+class _Gaps:
+    """msgCnt between consecutive decoded messages j and j + 1 in capture-time order, one
+    entry (m - 1,) per pair (module docstring, "msgCnt: missing messages counted with time")."""
+
+    has: np.ndarray  # bool: one stream, both msgCnt known
+    step: np.ndarray  # int64 (msgCnt[j + 1] - msgCnt[j]) mod 128
+    dt_ns: np.ndarray  # int64 [ns]
+    period_ns: np.ndarray  # float64 [ns] the stream's period; NaN: counted by msgCnt alone
+    by_time: np.ndarray  # int64 max(0, round(dt / period) - 1); 0 without a period
+    wraps: np.ndarray  # int64 wraps of the counter (128 messages each) the time implies
+    missed: np.ndarray  # int64 messages missing; 0 for a repeat or across streams
+    mismatch: np.ndarray  # bool: msgCnt and time disagree
+
+
+def _msg_cnt_gaps(key: np.ndarray, t_ns: np.ndarray, cnt: np.ndarray, type_code: np.ndarray,
+                  fallback_ns: Mapping[int, int | None]) -> _Gaps:
+    """Missing messages between consecutive messages, by msgCnt with wraps counted by time.
+
+    ``key``, ``t_ns`` [ns], ``cnt`` (-1 unknown), ``type_code`` (m,): decoded messages sorted
+    by stream key, then capture time; ``fallback_ns``: type code -> required period [ns],
+    used for a stream with no interval over which its counter advanced by exactly 1.
+    """
+    m = key.size
+    if m < 2:
+        z = np.zeros(0, np.int64)
+        return _Gaps(z.astype(bool), z, z, z.astype(float), z, z, z, z.astype(bool))
+    has = (key[1:] == key[:-1]) & (cnt[1:] >= 0) & (cnt[:-1] >= 0)
+    step = np.mod(cnt[1:] - cnt[:-1], 128)
+    dt = t_ns[1:] - t_ns[:-1]
+    _, first, sid = np.unique(key, return_index=True, return_inverse=True)
+    n_streams = first.size
+    gsid = sid[1:]  # the stream of message j + 1 (that of the pair where has is True)
+    # observed period: median interval over which the counter advanced by exactly 1
+    period = np.full(n_streams, np.nan)
+    ref = np.flatnonzero(has & (step == 1) & (dt > 0))
+    if ref.size:
+        ref = ref[np.argsort(gsid[ref], kind="stable")]
+        ids, start = np.unique(gsid[ref], return_index=True)
+        for s, chunk in zip(ids.tolist(), np.split(dt[ref], start[1:]), strict=True):
+            period[s] = float(np.median(chunk))
+    stype = type_code[first]
+    for s in np.flatnonzero(np.isnan(period)).tolist():
+        fb = fallback_ns.get(int(stype[s]))
+        if fb:
+            period[s] = float(fb)
+    # time counts for BSM streams (a new frame, so a new number, every time) and for streams
+    # that never repeat a number
+    repeats = np.bincount(gsid[has & (step == 0)], minlength=n_streams) > 0
+    timed = (stype == _TYPES.index("BSM")) | ~repeats
+    p = np.where(timed, period, np.nan)[gsid]
+    use = has & (step >= 1) & (p > 0)  # NaN > 0 is False
+    per_gap = np.where(use, p, 1.0)
+    by_time = np.where(use, np.maximum(np.rint(dt / per_gap) - 1, 0), 0).astype(np.int64)
+    counter = step - 1
+    wraps = np.where(use, np.maximum(np.rint((by_time - counter) / 128), 0), 0).astype(np.int64)
+    missed = np.where(has & (step >= 1), counter + 128 * wraps, 0)
+    mismatch = use & (np.abs(missed - by_time) > 1 + by_time // 10)
+    return _Gaps(has, step, dt, np.where(use, p, np.nan), by_time, wraps, missed, mismatch)
+
+
+def _skip_text(g: _Gaps, cnt: np.ndarray, j: int) -> str:
+    a, b, n, w = int(cnt[j]), int(cnt[j + 1]), int(g.missed[j]), int(g.wraps[j])
+    if w == 0:
+        return f"msgCnt {a} -> {b} ({n} missing)"
+    return (f"msgCnt {a} -> {b} after {g.dt_ns[j] / NS_PER_S:.3f} s: {n} missing "
+            f"({int(g.step[j]) - 1} by msgCnt + {w} wrap{'s' if w > 1 else ''} of 128; about "
+            f"{int(g.by_time[j])} by time at the {g.period_ns[j] / NS_PER_MS:g} ms period)")
+
+
+def _mismatch_text(g: _Gaps, cnt: np.ndarray, j: int) -> str:
+    return (f"msgCnt {int(cnt[j])} -> {int(cnt[j + 1])} after {g.dt_ns[j] / NS_PER_S:.3f} s: "
+            f"{int(g.missed[j])} missing by msgCnt, about {int(g.by_time[j])} by time at the "
+            f"{g.period_ns[j] / NS_PER_MS:g} ms period")
 
 
 def _natural(label: str) -> tuple[int, int, str]:
@@ -1022,17 +1307,47 @@ def main_check(
     err: TextIO | None = None,
 ) -> int:
     """``v2x check PATH``: run :func:`check`, print the text report (or JSON with
-    ``json_output``) to ``out`` (stdout) and return the exit code: 0 clean, 1 violations,
-    2 input problems or an unreadable input / bad option (the error goes to ``err``, stderr).
+    ``json_output``) to ``out`` (stdout) and return the exit code (module docstring, "Exit
+    codes"): 0 conformant, 1 violations, 2 nothing readable or a bad option, 3 some lines
+    unreadable, 70 a bug of the checker. Errors go to ``err`` (stderr) as one line that names
+    the input; never a traceback.
     """
     out = sys.stdout if out is None else out
     err = sys.stderr if err is None else err
     try:
         report = check(path, periods=periods, rate_tolerance=rate_tolerance,
                        sec_mark_tolerance=sec_mark_tolerance)
+        text = report.to_json() if json_output else report.to_text()
     except V2XError as exc:
         print(f"v2x check: error: {exc}", file=err)
-        return 2
-    print(report.to_json() if json_output else report.to_text(), file=out)
+        return EXIT_UNREADABLE
+    except Exception as exc:  # noqa: BLE001 - the last resort: a bug, said as one
+        print(f"v2x check: internal error while checking {path}: {_describe(exc)}. This is a "
+              f"bug in v2x check, not a finding about the input; please report it with the "
+              f"input file.", file=err)
+        return EXIT_INTERNAL_ERROR
+    print(text, file=out)
+    if report.input_problems:
+        what = "nothing could be checked" if report.frames == 0 else "the rest was checked"
+        print(f"v2x check: {path}: {len(report.input_problems)} input problem"
+              f"{'s' if len(report.input_problems) > 1 else ''} (listed in the report); "
+              f"{what}", file=err)
     return report.exit_code
 
+
+def _describe(exc: BaseException) -> str:
+    """``Type: message (at file:line in function)``, the innermost frame of ``exc``'s
+    traceback: enough to find the bug, in one line."""
+    try:
+        text = str(exc)
+    except Exception:  # noqa: BLE001 - an exception whose message cannot be made
+        text = "(no message)"
+    text = text if len(text) <= 200 else f"{text[:200]}..."
+    where = ""
+    tb = exc.__traceback__
+    if tb is not None:
+        while tb.tb_next is not None:
+            tb = tb.tb_next
+        code = tb.tb_frame.f_code
+        where = f" (at {Path(code.co_filename).name}:{tb.tb_lineno} in {code.co_name})"
+    return f"{type(exc).__name__}: {text}{where}"

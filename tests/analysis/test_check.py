@@ -355,15 +355,20 @@ def test_bad_lines_are_input_problems_by_line_number(tmp_path: Path) -> None:
                                                                            9, 10)]
     msgs = [p.message for p in rep.input_problems]
     assert msgs[0].startswith("not JSON")
-    assert msgs[1] == "expected a JSON object, got list"
-    assert msgs[2] == "key 'frame' missing"
-    assert "no UTC offset" in msgs[3]
-    assert msgs[4].startswith("'frame' is not hex")
+    assert msgs[1] == 'expected a JSON object {"t", "frame", "sender"}, got a JSON array'
+    assert msgs[2] == "key 'frame' missing (keys: 't')"
+    assert msgs[3] == "'t' no UTC offset in '2024-05-01T08:00:58' (add Z or +08:00)"
+    assert msgs[4] == ("'frame' is not hex (non-hexadecimal number found in fromhex() arg at "
+                       "position 0): 'zz'")
+    assert msgs[5] == "'t' must be an ISO 8601 time or epoch seconds, got true"
+    assert msgs[6] == "'sender' must be a non-empty string or an integer, got a JSON array"
+    assert msgs[7] == "not JSON (NaN is not a number in JSON): '{\"t\": NaN, \"frame\": \"00\"}'"
     assert (rep.records, rep.frames) == (9, 1)  # 10 lines, 1 blank; only line 1 held a frame
-    assert rep.violations == 0 and not rep.ok and rep.exit_code == 2
+    # some lines unreadable, the rest checked (and clean): exit 3, not 0
+    assert rep.violations == 0 and not rep.ok and rep.exit_code == 3
     out, err = io.StringIO(), io.StringIO()
-    assert main_check(path, out=out, err=err) == 2
-    assert "line 7: 'frame' is not hex" in out.getvalue()
+    assert main_check(path, out=out, err=err) == 3
+    assert f"{path}, line 7: 'frame' is not hex" in out.getvalue()
 
 
 def test_epoch_seconds_are_read_exactly(tmp_path: Path) -> None:
@@ -386,6 +391,327 @@ def test_main_check_exit_codes(tmp_path: Path) -> None:
     err = io.StringIO()
     assert main_check(tmp_path / "nope.jsonl", out=io.StringIO(), err=err) == 2
     assert "nope.jsonl" in err.getvalue()
+
+
+# ================================================================ unreadable input, exit codes
+
+GOOD_LINE = json.dumps({"t": 1714521658, "sender": "a", "frame": _bsm(1, 0, 58_000).hex()})
+
+
+def _lines_file(tmp_path: Path, *lines: str, name: str = "lines.jsonl") -> Path:
+    path = tmp_path / name
+    path.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize(("t", "shown"), [
+    ("1e20", "1E+20"),                            # the issue's OverflowError cases
+    ("-99999999999999", "-99999999999999"),
+    ('"9999-12-31T23:59:59+00:00"', "'9999-12-31T23:59:59+00:00'"),
+    ("1e999999999", "1E+999999999"),              # decimal.Overflow when multiplied
+    ("-1", "-1"),                                 # before the Unix epoch
+    ('"1969-12-31T23:59:59.999Z"', "'1969-12-31T23:59:59.999Z'"),
+    ('"0001-01-01T00:00:00+05:00"', "'0001-01-01T00:00:00+05:00'"),  # before datetime.min UTC
+    ("4102444800", "4102444800"),                 # 2100-01-01T00:00:00Z: the end, excluded
+    ('"2100-01-01T08:00:00+08:00"', "'2100-01-01T08:00:00+08:00'"),
+])
+def test_times_out_of_range_are_unreadable_lines(tmp_path: Path, t: str, shown: str) -> None:
+    path = _lines_file(tmp_path, GOOD_LINE, f'{{"t": {t}, "frame": "00"}}')
+    rep = check(path)
+    assert [(p.where, p.message) for p in rep.input_problems] == [
+        ("line 2", f"'t' {shown} is out of range: capture times must be from "
+                   "1970-01-01T00:00:00Z up to 2100-01-01T00:00:00Z (epoch seconds 0 up to "
+                   "4102444800)")]
+    assert rep.frames == 1 and rep.exit_code == 3  # line 1 was checked
+
+
+@pytest.mark.parametrize(("t", "ns"), [
+    ("0", 0),
+    ("4102444799.999999999", 4_102_444_799_999_999_999),
+    ('"2099-12-31T23:59:59.999999+00:00"', 4_102_444_799_999_999_000),
+    ("1e-999999999", 0),  # a tiny positive number: 0 ns (no decimal underflow error)
+])
+def test_times_at_the_ends_of_the_range_are_read(tmp_path: Path, t: str, ns: int) -> None:
+    path = _lines_file(tmp_path, f'{{"t": {t}, "sender": "a", "frame": "{_bsm(1, 0, 0).hex()}"}}')
+    rep = check(path)
+    assert rep.input_problems == () and rep.stream("a", "BSM").first_ns == ns
+
+
+def test_deep_json_nesting_is_an_unreadable_line(tmp_path: Path) -> None:
+    # 100 000 nested arrays: json.loads raises RecursionError (the issue's traceback)
+    deep = "[" * 100_000 + "]" * 100_000
+    inner = '{"t": 1714521658, "frame": "00", "x": ' + "[" * 5000 + "]" * 5000 + "}"
+    rep = check(_lines_file(tmp_path, deep, GOOD_LINE, inner))
+    assert [p.where for p in rep.input_problems] == ["line 1", "line 3"]
+    assert rep.input_problems[0].message == (
+        "not JSON that can be read: nested too deeply: '" + "[" * 60 + "'... (200000 characters)")
+    assert rep.input_problems[1].message.startswith("not JSON that can be read: nested too deeply")
+    assert rep.frames == 1 and rep.exit_code == 3
+
+
+def test_a_line_longer_than_the_limit_is_skipped_unread(tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    from analysis import _check
+
+    monkeypatch.setattr(_check, "MAX_LINE_BYTES", 200)
+    long = json.dumps({"t": 1714521658, "frame": "00" * 150})  # 28 + 300 + 2 characters
+    rep = check(_lines_file(tmp_path, long, GOOD_LINE))
+    assert [(p.where, p.message) for p in rep.input_problems] == [
+        ("line 1", "longer than 200 bytes (331 bytes): not a capture record")]  # + newline
+    assert rep.frames == 1 and rep.stream("a", "BSM").decoded == 1
+
+
+def test_frame_and_key_problems_name_the_value(tmp_path: Path) -> None:
+    rep = check(_lines_file(
+        tmp_path, GOOD_LINE,
+        '{"t": 1714521658, "frame": "0a1"}',             # 2 odd number of digits
+        '{"t": 1714521658, "frame": ""}',                # 3 empty
+        '{"t": 1714521658, "frame": 12}',                # 4 a number
+        '{"sender": "x", "frame": "00"}',                # 5 no t
+        '{"t": 1714521658, "sender": "", "frame": "00"}',  # 6 empty sender
+        '{"t": [1], "frame": "00"}',                     # 7 t an array
+        '{"t": "yesterday", "frame": "00"}',             # 8 not a time
+        '{"t": 1714521658, "frame": "00"'))              # 9 truncated (with its newline)
+    assert [(p.where, p.message) for p in rep.input_problems] == [
+        ("line 2", "'frame' is not hex (an odd number of hex digits): '0a1'"),
+        ("line 3", "'frame' is empty: ''"),
+        ("line 4", "'frame' must be a hex string, got 12"),
+        ("line 5", "key 't' missing (keys: 'sender', 'frame')"),
+        ("line 6", "'sender' must be a non-empty string or an integer, got ''"),
+        ("line 7", "'t' must be an ISO 8601 time or epoch seconds, got a JSON array"),
+        ("line 8", "'t' not an ISO 8601 time: 'yesterday'"),
+        ("line 9", "not JSON (Expecting ',' delimiter at column 32): "  # just past the end
+                   "'{\"t\": 1714521658, \"frame\": \"00\"'"),
+    ]
+    assert rep.exit_code == 3
+
+
+def test_truncated_last_line_says_so_and_a_bom_is_skipped(tmp_path: Path) -> None:
+    path = tmp_path / "cut.jsonl"
+    path.write_bytes(b"\xef\xbb\xbf" + GOOD_LINE.encode() + b"\n" + GOOD_LINE.encode()[:30])
+    rep = check(path)
+    (p,) = rep.input_problems
+    assert p.where == "line 2"
+    assert p.message.startswith("not JSON (Unterminated string starting at column 29; the last "
+                                "line has no newline: the file may be truncated): ")
+    assert rep.frames == 1  # the first line, after its UTF-8 byte order mark
+
+
+def test_binary_or_all_unreadable_input_exits_2(tmp_path: Path) -> None:
+    path = tmp_path / "random.bin"
+    path.write_bytes(bytes(range(256)) * 4)  # NUL, control bytes, invalid UTF-8 (0x80)
+    rep = check(path)
+    assert rep.frames == 0 and rep.exit_code == 2
+    assert [p.where for p in rep.input_problems] == ["line 1", "line 2", "line 3", "line 4",
+                                                     "line 5"]
+    # line 2 starts at byte 11 (after b"\n"); 0x80 is byte 128 of the file
+    assert rep.input_problems[1].message.startswith("not UTF-8 text (invalid start byte at "
+                                                    "byte 117 of the line): ")
+    out, err = io.StringIO(), io.StringIO()
+    assert main_check(path, out=out, err=err) == 2
+    assert "result: UNREADABLE" in out.getvalue()
+    assert err.getvalue() == (f"v2x check: {path}: 5 input problems (listed in the report); "
+                              "nothing could be checked\n")
+
+
+def test_exit_codes_in_order_of_precedence(tmp_path: Path) -> None:
+    def code(*lines: str) -> int:
+        out = io.StringIO()
+        rc = main_check(_lines_file(tmp_path, *lines), out=out, err=io.StringIO())
+        assert rc == json.loads(check(tmp_path / "lines.jsonl").to_json())["exit_code"]
+        return rc
+
+    bad_frame = json.dumps({"t": 1714521658, "frame": "ff0013"})
+    assert code(GOOD_LINE) == 0
+    assert code(GOOD_LINE, bad_frame) == 1                        # a decode error: violation
+    assert code(GOOD_LINE, bad_frame, "not json") == 3            # unreadable line wins over 1
+    assert code("not json", "") == 2                              # nothing readable
+    assert main_check(tmp_path / "nope", out=io.StringIO(), err=io.StringIO()) == 2
+    assert main_check(tmp_path / "lines.jsonl", rate_tolerance=-1, out=io.StringIO(),
+                      err=io.StringIO()) == 2                     # a bad option
+
+
+def test_a_bug_in_the_checker_exits_70_naming_the_input(tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    from analysis import _check
+
+    def broken(*args: Any, **kwargs: Any) -> None:
+        raise ZeroDivisionError("division by zero")
+
+    monkeypatch.setattr(_check, "check", broken)
+    path = _lines_file(tmp_path, GOOD_LINE)
+    out, err = io.StringIO(), io.StringIO()
+    assert main_check(path, out=out, err=err) == 70 == _check.EXIT_INTERNAL_ERROR
+    assert out.getvalue() == ""
+    assert err.getvalue() == (
+        f"v2x check: internal error while checking {path}: ZeroDivisionError: division by "
+        f"zero (at test_check.py:{broken.__code__.co_firstlineno + 1} in broken). This is a bug "
+        "in v2x check, not a finding about the input; please report it with the input file.\n")
+
+
+# ================================================================ decoder failures
+
+
+def test_decoder_not_implemented_error_is_a_decode_error(tmp_path: Path) -> None:
+    # a BSM with 1 bit flipped in its vehicle events (found by mutating _bsm frames):
+    # asn1tools raises NotImplementedError ("BIT STRING extension is not yet implemented"),
+    # which went out of `v2x check` as a traceback (issue 12 item 2)
+    frame = "0020a000000000000000207d099d8b461621dfcdfc3e87081f43e8401fffe03298780f01488000"
+    rep = check(_lines_file(tmp_path, GOOD_LINE,
+                            json.dumps({"t": 1714521658, "sender": "b", "frame": frame})))
+    s = rep.stream("b", "?")
+    assert s.count("decode_error") == 1
+    ex = s.finding("decode_error").examples[0]
+    assert ex.where == "line 2" and "NotImplementedError" in ex.detail
+    assert rep.stream("a", "BSM").decoded == 1 and rep.exit_code == 1
+
+
+def test_any_decoder_exception_is_a_decode_error_of_its_line(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from v2x.messages import _uper
+
+    real = _uper.decode_frame
+    spat = _spat(1, START_NS)
+
+    def flaky(data: bytes, *, now_ns: int | None = None) -> Any:
+        if data == spat:
+            raise RuntimeError("boom")
+        return real(data, now_ns=now_ns)
+
+    def batch_fails(frames: Any) -> Any:
+        if len(frames):
+            raise IndexError("batch")
+        return real_batch(frames)
+
+    real_batch = _uper.decode_bsm_frames
+    monkeypatch.setattr(_uper, "decode_frame", flaky)
+    monkeypatch.setattr(_uper, "decode_bsm_frames", batch_fails)
+    path = _lines_file(tmp_path, GOOD_LINE, json.dumps({"t": 1714521658, "sender": "r",
+                                                        "frame": spat.hex()}))
+    rep = check(path)
+    # the BSM batch failed as a whole: its frames were decoded one by one instead
+    assert rep.stream("a", "BSM").decoded == 1
+    ex = rep.stream("r", "?").finding("decode_error").examples[0]
+    assert (ex.where, ex.detail) == ("line 2", "the decoder failed: RuntimeError: boom")
+    assert rep.exit_code == 1
+
+
+def test_mutated_frames_and_lines_never_raise(tmp_path: Path) -> None:
+    # 2000 frames of the fixture capture with bits flipped, cut or extended, and 500 lines
+    # with bytes of their JSON text changed: every one is a frame checked or an input problem
+    rng = np.random.default_rng(12)
+    frames = [bytes.fromhex(r["frame"]) for r in _capture()[:12]]
+    lines = []
+    for n in range(2000):
+        g = bytearray(frames[n % len(frames)])
+        for i in rng.integers(0, len(g), rng.integers(1, 7)).tolist():
+            g[i] ^= 1 << int(rng.integers(8))
+        if n % 5 == 0:
+            g = g[:int(rng.integers(1, len(g)))]
+        elif n % 7 == 0:
+            g += rng.integers(0, 256, 20, dtype=np.uint8).tobytes()
+        lines.append(json.dumps({"t": (START_NS + n * 10 * MS) / S, "sender": f"s{n % 7}",
+                                 "frame": bytes(g).hex()}).encode())
+    for n in range(500):
+        raw = bytearray(lines[n])
+        for i in rng.integers(0, len(raw), 3).tolist():
+            raw[i] = int(rng.integers(0, 256))
+        lines.append(bytes(raw).replace(b"\n", b" "))
+    path = tmp_path / "mutated.jsonl"
+    path.write_bytes(b"\n".join(lines) + b"\n")
+    rep = check(path)
+    assert rep.records == 2500 and rep.frames + len(rep.input_problems) == 2500
+    assert rep.counts()["decode_error"] > 500
+    rep.to_text(), rep.to_json()
+
+
+# ================================================================ msgCnt counted with time
+
+
+def _bsm_stream(tmp_path: Path, steps: list[tuple[float, int]], *, name: str = "cnt.jsonl",
+                sender: str = "v") -> CheckReport:
+    """BSMs of one sender at (seconds after START, msgCnt), each captured as generated
+    (secMark of its own instant, so no secMark offset)."""
+    recs = []
+    for t_s, cnt in steps:
+        g = START_NS + round(t_s * 1000) * MS
+        recs.append({"t": _iso(g), "sender": sender, "frame": _bsm(7, cnt, _sec_mark(g)).hex()})
+    return check(_write(tmp_path, recs, name))
+
+
+def test_msg_cnt_wrap_during_13_s_of_silence_is_129_missing(tmp_path: Path) -> None:
+    # the issue's case: 10 Hz, msgCnt 120..126 at 0.0..0.6 s, silence, then 0, 1, 2 from
+    # 13.6 s. By hand: the observed period is the median of the 100 ms steps of +1 = 100 ms;
+    # dt = 13.6 - 0.6 = 13 s -> round(13 / 0.1) - 1 = 129 missing by time; step
+    # (0 - 126) mod 128 = 2 -> 1 missing by msgCnt, mod 128; wraps round((129 - 1) / 128) = 1;
+    # missing = 1 + 128 = 129 (not the 1 that msgCnt alone gives)
+    steps = [(k / 10, 120 + k) for k in range(7)] + [(13.6 + k / 10, k) for k in range(3)]
+    rep = _bsm_stream(tmp_path, steps)
+    s = rep.stream("v", "BSM")
+    assert rep.counts() == {"msg_cnt_skip": 1} and s.missed == 129
+    assert s.finding("msg_cnt_skip").examples[0].detail == (
+        "msgCnt 126 -> 0 after 13.000 s: 129 missing (1 by msgCnt + 1 wrap of 128; about 129 "
+        "by time at the 100 ms period)")
+    assert rep.exit_code == 1
+    assert json.loads(rep.to_json())["streams"][0]["missed"] == 129
+
+
+def test_msg_cnt_without_an_observed_period_uses_10_hz(tmp_path: Path) -> None:
+    # two BSMs only: no +1 step to observe a period, so the BSM period of CHECK_PERIODS
+    # (100 ms, 10 Hz) is used: the same 129 (and a 13 s median interval violates the rate)
+    rep = _bsm_stream(tmp_path, [(0.0, 126), (13.0, 0)])
+    assert rep.stream("v", "BSM").missed == 129
+    assert rep.counts() == {"msg_cnt_skip": 1, "rate": 1}
+
+
+@pytest.mark.parametrize(("gap_s", "step", "missed", "counts"), [
+    (0.2, 2, 1, {"msg_cnt_skip": 1}),        # 1 missing by msgCnt, round(2) - 1 = 1 by time
+    (0.3, 2, 1, {"msg_cnt_skip": 1}),        # 1 by msgCnt, 2 by time: within 1, agree
+    (12.8, 1, 128, {"msg_cnt_skip": 1}),     # 0 or 128 by msgCnt, 127 by time: one wrap
+    (6.3, 1, 0, {"msg_cnt_time_mismatch": 1}),  # 0 or 128 by msgCnt, 62 by time: 0 is nearer
+    (0.1, 4, 3, {"msg_cnt_skip": 1, "msg_cnt_time_mismatch": 1}),  # 3 by msgCnt, 0 by time
+])
+def test_msg_cnt_and_time(tmp_path: Path, gap_s: float, step: int, missed: int,
+                          counts: dict[str, int]) -> None:
+    # 10 Hz: msgCnt 0..8 at 0.0..0.8 s, then 8 + step at 0.8 s + gap_s and +1 each 100 ms
+    t1 = 0.8 + gap_s
+    steps = [(k / 10, k) for k in range(9)] + [(t1 + k / 10, 8 + step + k) for k in range(3)]
+    rep = _bsm_stream(tmp_path, steps)
+    assert rep.stream("v", "BSM").missed == missed
+    assert rep.counts() == counts
+
+
+def test_msg_cnt_mismatch_says_both_counts(tmp_path: Path) -> None:
+    steps = [(k / 10, k) for k in range(9)] + [(1.8, 9), (1.9, 10)]  # +1 after 1 s
+    rep = _bsm_stream(tmp_path, steps)
+    f = rep.stream("v", "BSM").finding("msg_cnt_time_mismatch")
+    # round(1.0 / 0.1) - 1 = 9 by time; 0 by msgCnt (the 128 candidate is further from 9)
+    assert f.severity == "warning" and f.examples[0].detail == (
+        "msgCnt 8 -> 9 after 1.000 s: 0 missing by msgCnt, about 9 by time at the 100 ms period")
+    assert rep.exit_code == 0  # a warning only
+
+
+def test_a_stream_that_repeats_its_msg_cnt_is_counted_by_msg_cnt_alone(tmp_path: Path) -> None:
+    # a MAP may keep its msgCnt while its content is unchanged (T/CSAE 53 MsgCount): its numbers
+    # do not follow time, so 3, 3, 3 then 4 after 200 s is no loss and no mismatch
+    recs = [{"t": _iso(START_NS + k * S), "sender": "rsu", "frame": _map(3).hex()}
+            for k in range(3)]
+    recs.append({"t": _iso(START_NS + 202 * S), "sender": "rsu", "frame": _map(4).hex()})
+    rep = check(_write(tmp_path, recs))
+    s = rep.stream("rsu", "MAP")
+    assert s.missed == 0 and s.count("msg_cnt_repeat") == 2
+    assert s.count("msg_cnt_skip") == 0 and s.count("msg_cnt_time_mismatch") == 0
+
+
+def test_an_rsu_stream_is_counted_at_its_observed_period(tmp_path: Path) -> None:
+    # SPAT every 100 ms (its required period is 500 ms, an upper bound): msgCnt 0..4, then
+    # 5 after 12.9 s -> round(12.9 / 0.1) - 1 = 128 by time: one wrap, 128 missing
+    ts = [k / 10 for k in range(5)] + [0.4 + 12.9]
+    recs = [{"t": _iso(START_NS + round(t * 1000) * MS), "sender": "rsu",
+             "frame": _spat(k, START_NS + round(t * 1000) * MS).hex()} for k, t in enumerate(ts)]
+    rep = check(_write(tmp_path, recs))
+    assert rep.stream("rsu", "SPAT").missed == 128
+    assert rep.counts() == {"msg_cnt_skip": 1}
 
 
 # ================================================================ recording directory

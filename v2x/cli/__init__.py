@@ -2,7 +2,8 @@
 
 Exit codes: 0 all criteria passed, 1 a criterion failed, 2 usage, configuration or run error
 (the message names the file, key and value; no traceback), 130 interrupted (Ctrl-C; the
-partial recording says so in its ``run.json``).
+partial recording says so in its ``run.json``). ``v2x check`` adds 3 (some input lines
+unreadable, the rest checked) and 70 (an internal error): see its ``--help``.
 """
 
 from __future__ import annotations
@@ -344,9 +345,19 @@ def broker_cmd(host: str, port: int) -> None:
 def check_cmd(path: Path, json_output: bool, rate_tolerance: float,
               sec_mark_tolerance: str) -> None:
     """Check PATH (a run directory or a JSON-lines capture of hex frames) for conformance:
-    decode failures, sentinel fields, message rates (T/CSAE 159), msgCnt continuity, secMark
-    against capture time, MAP phaseIds present in SPAT. Exit 0 clean, 1 violations, 2 input
-    errors."""
+    decode failures, sentinel fields, message rates (T/CSAE 159), msgCnt continuity (missing
+    messages counted with time), secMark against capture time, MAP phaseIds present in SPAT.
+    A line that cannot be read is reported with its line number and value, and left out.
+
+    \b
+    Exit codes:
+      0   conformant: every line read, no violation (warnings allowed)
+      1   violations found (every line read)
+      2   input unreadable, nothing checked (no such file, not a recording,
+          no readable frame), or a usage error
+      3   some lines unreadable (listed); the rest was checked
+      70  internal error of the checker (a bug; one line on stderr)
+    """
     import analysis
 
     sys.exit(analysis.main_check(path, json_output=json_output, rate_tolerance=rate_tolerance,
