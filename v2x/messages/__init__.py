@@ -105,6 +105,7 @@ from v2x.messages._units import (
 from v2x.messages._uper import (
     ASN1_DIR,
     BSM_BATCH_FRAME_BYTES,
+    MAX_FRAME_BYTES,
     FrameExt,
     MapFrameTemplate,
     SpatFrameTemplate,
@@ -142,6 +143,7 @@ __all__ = [
     "LIGHT_STATE_NAMES",
     "LONGITUDE_UNAVAILABLE",
     "LightState",
+    "MAX_FRAME_BYTES",
     "MINUTE_OF_THE_YEAR_INVALID",
     "MapData",
     "MapFrameTemplate",

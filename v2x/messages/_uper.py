@@ -39,6 +39,7 @@ import math
 import os
 import pathlib
 import pickle
+import reprlib
 import sys
 import tempfile
 from collections.abc import Callable, Sequence
@@ -47,6 +48,8 @@ from typing import Any
 
 import asn1tools
 import numpy as np
+from asn1tools.codecs import ErrorWithLocation as _ErrorWithLocation
+from asn1tools.codecs import uper as _uper_codec
 
 from v2x._cache import cache_dir
 from v2x.errors import DecodeError, EncodeError
@@ -104,6 +107,7 @@ __all__ = [
     "BSM_BATCH_FRAME_BYTES",
     "FrameExt",
     "FrameReader",
+    "MAX_FRAME_BYTES",
     "MapFrameTemplate",
     "RsiFrameTemplate",
     "Message",
@@ -228,7 +232,7 @@ class _JsonForm(_AsnForm):
     @staticmethod
     def unbits(x: Any) -> int:
         if isinstance(x, bool) or not isinstance(x, int) or x < 0:
-            raise DecodeError(f"a bit string must be an integer >= 0, got {x!r}")
+            raise DecodeError(f"a bit string must be an integer >= 0, got {reprlib.repr(x)}")
         return x
 
     @staticmethod
@@ -238,7 +242,8 @@ class _JsonForm(_AsnForm):
     @staticmethod
     def unchoice(x: Any) -> tuple[str, Any]:
         if not isinstance(x, dict) or len(x) != 1:
-            raise DecodeError(f"a CHOICE must be an object with one member, got {x!r}")
+            raise DecodeError(f"a CHOICE must be an object with one member, got "
+                              f"{reprlib.repr(x)}")
         ((name, value),) = x.items()
         return name, value
 
@@ -274,6 +279,12 @@ def _f(x: Any) -> float:
 
 def _opt_float(x: float | None) -> float | None:
     return None if x is None else float(x)
+
+
+def _short(text: str, limit: int = 300) -> str:
+    """``text`` cut to ``limit`` characters for an error message (a foreign message may quote a
+    whole input)."""
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text)} characters)"
 
 
 def _check_range(field: str, value: int, lo: int, hi: int) -> int:
@@ -721,6 +732,8 @@ def _untm(v: int | None) -> int | None:
     or more") -> 3600 s, which encodes to 36000 again."""
     if v is None or v == u.TIME_MARK_UNKNOWN:
         return None
+    if not isinstance(v, int):  # JSON text or a list here would be repeated, not scaled
+        raise DecodeError(f"TimeMark: expected an integer, got {reprlib.repr(v)}")
     return v * _NS_PER_DS
 
 
@@ -948,7 +961,8 @@ def _rsi(form: _Form, m: Rsi) -> dict[str, Any]:
 
 def _unrsi(form: _Form, d: dict[str, Any], now_ns: int | None) -> Rsi:
     ref = _ref(d["refPos"])
-    need_now = "moy" in d or any("timeDetails" in x for x in [*d.get("rtes", ()), *d.get("rtss", ())])
+    need_now = "moy" in d or any("timeDetails" in x
+                                 for x in [*d.get("rtes", ()), *d.get("rtss", ())])
     now = _now_ns(now_ns) if need_now else 0
     events = tuple(RoadTrafficEvent(
         rte_id=e["rteId"], event_type=e["eventType"],
@@ -1010,8 +1024,10 @@ def _unrsm(form: _Form, d: dict[str, Any], now_ns: int | None) -> Rsm:
             id=form.unoctets(p["id"]) if "id" in p else None,
             sec_mark_s=_f(u.decode_dsecond(p["secMark"])),
             pos=_unoffset_llv(form, ref, p["pos"]),
-            pos_confidence=_enum_index("posConfidence", _POS_CONFIDENCE, p["posConfidence"]["pos"]),
-            speed_mps=_f(u.decode_speed(p["speed"])), heading_deg=_f(u.decode_heading(p["heading"])),
+            pos_confidence=_enum_index("posConfidence", _POS_CONFIDENCE,
+                                       p["posConfidence"]["pos"]),
+            speed_mps=_f(u.decode_speed(p["speed"])),
+            heading_deg=_f(u.decode_heading(p["heading"])),
             accel=_unaccel_set(p["accelSet"]) if "accelSet" in p else None,
             width_m=w, length_m=length, height_m=h,
             classification=p["vehicleClass"]["classification"] if "vehicleClass" in p else None))
@@ -1053,13 +1069,17 @@ def _parse_frame(form: _Form, value: Any, now_ns: int | None) -> Message:
         try:
             parse = _PARSERS[name]
         except KeyError:
+            if name is None:  # asn1tools' value of an extension alternative it does not know
+                raise DecodeError("MessageFrame: an extension alternative after msgFrameExt, "
+                                  "unknown to this codec") from None
             raise DecodeError(f"MessageFrame: unknown alternative {name!r}") from None
         return parse(form, d, now_ns)
     except DecodeError:
         raise
-    except (EncodeError, KeyError, IndexError, ValueError, TypeError, AttributeError) as exc:
+    except (EncodeError, KeyError, IndexError, ValueError, TypeError, AttributeError,
+            OverflowError) as exc:
         # a value class refusing a decoded value, a missing member, a bad enum ...
-        raise DecodeError(f"{name}: {type(exc).__name__}: {exc}") from exc
+        raise DecodeError(f"{name}: {type(exc).__name__}: {_short(str(exc))}") from exc
 
 
 def encode_frame(msg: Message) -> bytes:
@@ -1081,32 +1101,80 @@ def encode_frame(msg: Message) -> bytes:
 
 
 def decode_frame(data: bytes, *, now_ns: int | None = None) -> Message:
-    """Decode the UPER bytes of a MessageFrame into a value (SI units).
+    """Decode the UPER bytes of one MessageFrame into a value (SI units).
 
     Args:
-        data: the frame.
+        data: exactly one frame: its bits end in the last byte, followed by the 0..7 zero
+            padding bits of X.691 (11.1, the complete encoding); at most
+            :data:`MAX_FRAME_BYTES`.
         now_ns: the receiver's UTC time [ns since the Unix epoch], used to place
             MinuteOfTheYear in a year and DSecond in a minute (the nearest candidate wins);
             the wall clock when ``None`` (pass the simulated time for deterministic results).
 
-    Raises DecodeError for bytes that are not a valid frame (truncated, out of range, an
-    unknown alternative) or hold a value the value classes refuse (e.g. an unavailable
-    reference latitude); never another exception.
+    Raises DecodeError, naming what failed, for any input that is not exactly one valid frame
+    (not bytes, too long, truncated, bytes after the frame, non-zero padding, a value out of
+    range, an unknown alternative, a construct asn1tools does not decode) or that holds a
+    value the value classes refuse (e.g. an unavailable reference latitude); never another
+    exception.
     """
     return _parse_frame(_ASN, _decode_value(data), now_ns)
 
 
+#: largest MessageFrame [bytes] the codec decodes (and encodes): what the 2-byte length of the
+#: project's frame envelope (:mod:`v2x.messages._envelope`) can carry; a longer input is
+#: refused before any decoding (a Day-1 frame on PC5 is a few hundred bytes)
+MAX_FRAME_BYTES = 0xFFFF
+
+
 def _decode_value(data: bytes) -> Any:
-    """The asn1tools value of a MessageFrame's bytes (DecodeError as :func:`decode_frame`)."""
+    """The asn1tools value of exactly one MessageFrame (DecodeError as :func:`decode_frame`)."""
     if not isinstance(data, bytes | bytearray | memoryview):
-        raise DecodeError(f"a frame must be bytes, got {type(data).__name__}")
+        raise DecodeError(f"MessageFrame: a frame must be bytes, got {type(data).__name__}")
+    data = bytes(data)
+    if not data:
+        raise DecodeError("MessageFrame: no bytes (an empty frame)")
+    if len(data) > MAX_FRAME_BYTES:
+        raise DecodeError(f"MessageFrame: {len(data)} bytes, more than a frame can hold "
+                          f"({MAX_FRAME_BYTES})")
+    return _decode_exact(compiled_spec(), data)
+
+
+def _decode_exact(spec: Any, data: bytes) -> Any:
+    """Decode ``data`` as one MessageFrame with the compiled ``spec``, constraints checked, and
+    check that the frame spans the whole input: asn1tools stops where the value ends and
+    ignores what follows, so its decoder's bit count says where the frame ended; the rest of
+    the last byte is the X.691 padding (11.1: the complete encoding is padded with zero bits
+    to an octet boundary), which must be zero, and no byte may follow.
+
+    Raises DecodeError naming the failing field (asn1tools' location) or the trailing data;
+    every exception of asn1tools is mapped (it raises NotImplementedError, IndexError, ...
+    for some corrupt inputs), with the cause chained.
+    """
+    compiled = spec._types["MessageFrame"]  # asn1tools internals: its decode() hides the
+    decoder = _uper_codec.Decoder(bytearray(data))  # decoder, and with it the bit count
     try:
-        return compiled_spec().decode("MessageFrame", bytes(data), check_constraints=True)
+        try:
+            value = compiled._type.decode(decoder)
+        except _ErrorWithLocation as exc:
+            exc.add_location(compiled._type)  # as CompiledType.decode does
+            raise
+        compiled.check_constraints(value)
     except asn1tools.Error as exc:
         raise DecodeError(str(exc)) from exc
-    except (ValueError, IndexError, TypeError, KeyError,
-            NotImplementedError) as exc:  # asn1tools internals (lengths it does not decode)
-        raise DecodeError(f"MessageFrame: {type(exc).__name__}: {exc}") from exc
+    except Exception as exc:  # noqa: BLE001 - any failure of the foreign decoder is bad bytes
+        raise DecodeError(f"MessageFrame: at bit {decoder.number_of_read_bits()}: "
+                          f"{type(exc).__name__}: {_short(str(exc))}") from exc
+    bits = decoder.number_of_read_bits()
+    nbytes = (bits + 7) // 8
+    if len(data) > nbytes:
+        extra = len(data) - nbytes
+        raise DecodeError(f"MessageFrame: {extra} byte{'s' if extra > 1 else ''} after the end "
+                          f"of the frame ({bits} bits in {nbytes} bytes, {len(data)} given)")
+    pad = 8 * nbytes - bits
+    if data[-1] & ((1 << pad) - 1):
+        raise DecodeError(f"MessageFrame: the {pad} padding bits after the frame's {bits} bits "
+                          f"are not zero (X.691 11.1: zero bits up to the octet boundary)")
+    return value
 
 
 def frame_to_json(msg: Message) -> dict[str, Any]:
@@ -1120,14 +1188,54 @@ def frame_to_json(msg: Message) -> dict[str, Any]:
 
 
 def frame_from_json(obj: Any, *, now_ns: int | None = None) -> Message:
-    """The message of a :func:`frame_to_json` object (parsed JSON). Raises DecodeError for
-    an object that is not such a frame or holds out-of-range values."""
-    msg = _parse_frame(_JSON, obj, now_ns)
+    """The message of a :func:`frame_to_json` object (parsed JSON: dicts, lists, str, int;
+    integral floats are read as integers).
+
+    Raises DecodeError, naming what failed, for any object that is not such a frame: another
+    type (``None``, ``bool``, a fraction), nesting deeper than a frame has, a missing or
+    unknown member, a value out of its ASN.1 range; never another exception.
+    """
+    msg = _parse_frame(_JSON, _clean_json(obj, 0, "$"), now_ns)
     try:
         encode_frame(msg)
     except EncodeError as exc:
         raise DecodeError(f"JSON frame holds a value outside its ASN.1 range: {exc}") from exc
     return msg
+
+
+#: nesting limit of a JSON frame: the deepest member of the JSON form (a MAP lane point's
+#: offset, ``$.mapFrame.nodes[i].inLinks[j].lanes[k].points[m].posOffset.offsetLL.<form>.lat``)
+#: is 13 levels down; deeper input is refused before it is walked
+_JSON_MAX_DEPTH = 24
+
+
+def _clean_json(x: Any, depth: int, where: str) -> Any:
+    """``x`` with the types of the JSON form checked (dict with str keys, list, str, int) and
+    integral floats made ints; DecodeError naming the member (``where``, a JSON path) for
+    anything else and for nesting deeper than :data:`_JSON_MAX_DEPTH`."""
+    if isinstance(x, bool) or x is None:
+        raise DecodeError(f"JSON frame: {where}: {x!r} is not a value of the JSON form "
+                          f"(integers, text, objects, lists)")
+    if isinstance(x, int | str):
+        return x
+    if isinstance(x, float):
+        if x.is_integer():
+            return int(x)
+        raise DecodeError(f"JSON frame: {where}: {x!r} is not an integer")
+    if depth >= _JSON_MAX_DEPTH:
+        raise DecodeError(f"JSON frame: {where}: nested deeper than a frame ({_JSON_MAX_DEPTH} "
+                          f"levels)")
+    if isinstance(x, dict):
+        out = {}
+        for k, v in x.items():
+            if not isinstance(k, str):
+                raise DecodeError(f"JSON frame: {where}: member name {reprlib.repr(k)} is not "
+                                  f"text")
+            out[k] = _clean_json(v, depth + 1, f"{where}.{k}")
+        return out
+    if isinstance(x, list | tuple):
+        return [_clean_json(v, depth + 1, f"{where}[{i}]") for i, v in enumerate(x)]
+    raise DecodeError(f"JSON frame: {where}: a {type(x).__name__} is not a JSON value")
 
 
 # =========================================================================== BSM batches
@@ -1198,7 +1306,8 @@ for _name, _w in _BSM_FIELDS:
 for _off, _w in ((4 + 8 + 7 + 64 + 16 + 1 + 31 + 32, 3), (4 + 8 + 7 + 64 + 16 + 64 + 3 + 13
                                                           + 15 + 12, 36)):
     _BSM_CONST_MASK[_off:_off + _w] = False
-_BSM_CONST_MASK[_BSM_BITS:] = False  # padding
+# the 2 padding bits must be zero (X.691 11.1), as decode_frame requires
+_BSM_CONST_MASK[_BSM_BITS:] = True
 # the frame as 64-bit big-endian words: every field is put in / taken out with shifts on
 # (n,) uint64 columns (a field crosses at most one word boundary), ~10x faster than a row of
 # bits per frame
@@ -1328,25 +1437,32 @@ def decode_bsm_frames(frames: Sequence[bytes] | np.ndarray) -> tuple[
     caller to count and record. Fields a BsmBatch does not hold (transmission, lateral and
     vertical acceleration, yaw, ...) are dropped; ``brake`` is True when brakePadel is on;
     an absent height or events decodes as 0.
+
+    Any element, whatever its bytes (or type), ends up in ``ok`` or ``errors``, each error
+    naming what failed (as :func:`decode_frame`: trailing bytes and non-zero padding bits are
+    errors too). Raises DecodeError only when ``frames`` itself is neither a sequence nor an
+    (n, L) uint8 array.
     """
-    n = len(frames)
     k = BSM_BATCH_FRAME_BYTES
-    ok = np.zeros(n, bool)
     if isinstance(frames, np.ndarray):
         if frames.dtype != np.uint8 or frames.ndim != 2:
-            raise ValueError(f"frames as an array must be (n, L) uint8, got {frames.dtype} "
-                             f"{frames.shape}")
+            raise DecodeError(f"BSM frames as an array must be (n, L) uint8, got "
+                              f"{frames.dtype} {frames.shape}")
+        n = len(frames)
         fast = np.full(n, frames.shape[1] == k)
     else:
-        fast = np.fromiter((len(f) == k for f in frames), bool, n)
+        try:
+            n = len(frames)
+        except TypeError:
+            raise DecodeError(f"BSM frames must be a sequence of bytes or an (n, L) uint8 "
+                              f"array, got {type(frames).__name__}") from None
+        fast, arr = _batch_layout_rows(frames, k)
+    ok = np.zeros(n, bool)
     idx = np.flatnonzero(fast)
     vals: dict[str, np.ndarray] = {}
     if idx.size:
         if isinstance(frames, np.ndarray):
             arr = frames
-        else:
-            arr = np.frombuffer(b"".join(frames[i] for i in idx.tolist()),
-                                np.uint8).reshape(-1, k)
         padded = np.zeros((arr.shape[0], _BSM_WORDS * 8), np.uint8)
         padded[:, :k] = arr
         words = padded.view(">u8").astype(np.uint64)
@@ -1371,7 +1487,8 @@ def decode_bsm_frames(frames: Sequence[bytes] | np.ndarray) -> tuple[
     slow = np.flatnonzero(~fast).tolist()
     for i in slow:
         try:
-            rows[i] = _bsm_row(bytes(frames[i]))
+            rows[i] = _bsm_row(frames[i].tobytes() if isinstance(frames, np.ndarray)
+                               else frames[i])
             ok[i] = True
         except DecodeError as exc:
             errors.append((int(i), exc))
@@ -1405,14 +1522,26 @@ def decode_bsm_frames(frames: Sequence[bytes] | np.ndarray) -> tuple[
     return (BsmBatch(brake=brake[ok], **{name: c[ok] for name, c in cols.items()}), ok, errors)
 
 
+def _batch_layout_rows(frames: Sequence[bytes], k: int) -> tuple[np.ndarray, np.ndarray]:
+    """(fast, rows): ``fast`` (n,) bool marks the frames of ``k`` bytes, ``rows`` (n_fast, k)
+    uint8 holds them. An element that is not bytes (or bytearray) of ``k`` bytes is not
+    marked: the slow path reports it."""
+    n = len(frames)
+    try:  # the usual case: every element is bytes
+        fast = np.fromiter((len(f) == k for f in frames), bool, n)
+        return fast, np.frombuffer(b"".join(frames[i] for i in np.flatnonzero(fast).tolist()),
+                                   np.uint8).reshape(-1, k)
+    except (TypeError, ValueError):
+        fast = np.fromiter((isinstance(f, bytes | bytearray) and len(f) == k for f in frames),
+                           bool, n)
+        return fast, np.frombuffer(b"".join(frames[i] for i in np.flatnonzero(fast).tolist()),
+                                   np.uint8).reshape(-1, k)
+
+
 def _bsm_row(frame: bytes) -> dict[str, int]:
-    """A BsmBatch row (standard units) of any valid BSM frame, through asn1tools."""
-    try:
-        name, d = compiled_spec().decode("MessageFrame", bytes(frame), check_constraints=True)
-    except asn1tools.Error as exc:
-        raise DecodeError(str(exc)) from exc
-    except (ValueError, IndexError, TypeError, KeyError) as exc:
-        raise DecodeError(f"MessageFrame: {type(exc).__name__}: {exc}") from exc
+    """A BsmBatch row (standard units) of any valid BSM frame, through asn1tools (DecodeError
+    as :func:`decode_frame`)."""
+    name, d = _decode_value(frame)
     if name != "bsmFrame":
         raise DecodeError(f"expected a bsmFrame, got {name}")
     ev = d.get("safetyExt", {}).get("events")
@@ -1440,9 +1569,9 @@ def _bsm_row(frame: bytes) -> dict[str, int]:
 # its field (group testing). Two more encodes check the layout: every field = 1 must flip
 # exactly bit (top bit + width - 1) of each field, its last bit, which fixes the field's shift;
 # and pseudo-random in-range values must give asn1tools' bytes exactly (a width too large makes
-# the probe out of range and fails; one too small would only move the probe bit). Per message the template then adds
-# ``value * (sum of 2^shift over the field's copies)`` to the base integer: no carries, since
-# the fields hold zeros in the base and never overlap.
+# the probe out of range and fails; one too small would only move the probe bit). Per message
+# the template then adds ``value * (sum of 2^shift over the field's copies)`` to the base
+# integer: no carries, since the fields hold zeros in the base and never overlap.
 
 _W_MSG_CNT, _W_MOY, _W_DSECOND, _W_TIME_MARK = 7, 20, 16, 16  # bits: ceil(log2(hi - lo + 1))
 _HI_MSG_CNT, _HI_MOY, _HI_DSECOND, _HI_TIME_MARK = 127, 527040, 65535, 36001
