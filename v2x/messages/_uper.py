@@ -33,12 +33,12 @@ from __future__ import annotations
 import copy
 import dataclasses
 import datetime as _dt
-import functools
 import hashlib
 import math
 import os
 import pathlib
 import pickle
+import re
 import reprlib
 import sys
 import tempfile
@@ -101,6 +101,7 @@ from v2x.messages._spat import (
     Spat,
     TimeCountingDown,
 )
+from v2x.msgset import PROFILES, Profile, resolve_profile
 
 __all__ = [
     "ASN1_DIR",
@@ -143,28 +144,66 @@ class FrameExt:
 Message = Bsm | MapData | Spat | Rsi | Rsm | FrameExt
 
 
-@functools.cache
-def compiled_spec() -> Any:
-    """The compiled asn1tools UPER specification of ``asn1/*.asn``, once per process.
+def compiled_spec(profile: str | None = None) -> Any:
+    """The compiled asn1tools UPER specification of ``asn1/*.asn`` for a conformance profile
+    (:data:`~v2x.msgset.PROFILES`; ``None``: :data:`~v2x.msgset.DEFAULT_PROFILE`), once per
+    process and profile.
 
-    Compiling parses the modules with pyparsing (~0.4-0.9 s); the result is also pickled to
-    ``cache_dir()/asn1/uper-<digest>.pickle``, the digest covering the module texts and the
-    asn1tools and Python versions, and loaded from there (~30 ms) when it matches. A cache
-    that cannot be read or written is ignored (compiled instead).
+    A profile's modules are ours with its bounds written in (``ConnectsToList`` 1..8 or
+    1..16). Compiling parses the modules with pyparsing (~0.4-0.9 s); the result is also
+    pickled to ``cache_dir()/asn1/uper-<profile>-<digest>.pickle``, the digest covering the
+    module texts and the asn1tools and Python versions, and loaded from there (~30 ms) when it
+    matches. A cache that cannot be read or written is ignored (compiled instead).
+
+    Raises:
+        ConfigError: an unknown profile name (names the known ones).
     """
-    files = sorted(ASN1_DIR.glob("*.asn"))
+    spec = _SPECS.get(profile)
+    if spec is None:
+        name = resolve_profile(profile).name
+        spec = _SPECS.get(name)
+        if spec is None:
+            spec = _compile_spec(PROFILES[name])
+        _SPECS[name] = _SPECS[profile] = spec
+    return spec
+
+
+#: compiled specifications by profile name (and None, the default)
+_SPECS: dict[str | None, Any] = {}
+
+_CONNECTS_TO = re.compile(r"(ConnectsToList ::= SEQUENCE \(SIZE \(1\.\.)(\d+)(\)\) OF Connection)")
+
+
+def _module_texts(profile: Profile) -> list[tuple[str, str]]:
+    """(file name, text) of our ASN.1 modules with the bounds of ``profile`` written in."""
+    out = []
+    for f in sorted(ASN1_DIR.glob("*.asn")):
+        text = f.read_text(encoding="utf-8")
+        if f.name == "V2X-MAP.asn":
+            text, n = _CONNECTS_TO.subn(rf"\g<1>{profile.connects_to_max}\g<3>", text)
+            if n != 1:  # the module changed under the profile: a programming error, say so
+                raise EncodeError(f"profile {profile.name!r}: {f} has {n} ConnectsToList "
+                                  f"definitions, expected 1")
+        out.append((f.name, text))
+    return out
+
+
+def _compile_spec(profile: Profile) -> Any:
+    texts = _module_texts(profile)
     h = hashlib.sha256(f"{asn1tools.version.__version__} {sys.version}".encode())
-    for f in files:
-        h.update(f.name.encode() + b"\0" + f.read_bytes() + b"\0")
-    cached = cache_dir() / "asn1" / f"uper-{h.hexdigest()[:24]}.pickle"
+    for name, text in texts:
+        h.update(name.encode() + b"\0" + text.encode() + b"\0")
+    cached = cache_dir() / "asn1" / f"uper-{profile.name}-{h.hexdigest()[:24]}.pickle"
     try:
         return pickle.loads(cached.read_bytes())
     except Exception:  # noqa: BLE001 - absent, truncated or foreign: compile instead
         pass
     try:
-        spec = asn1tools.compile_files([str(f) for f in files], codec="uper")
+        spec = asn1tools.compile_string("\n".join(text for _, text in texts) + "\n",
+                                        codec="uper")
     except asn1tools.Error as exc:  # a broken module is a programming error, but say so
-        raise EncodeError(f"cannot compile the ASN.1 modules in {ASN1_DIR}: {exc}") from exc
+        raise EncodeError(f"cannot compile the ASN.1 modules in {ASN1_DIR} (profile "
+                          f"{profile.name!r}): {exc}") from exc
     try:
         cached.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=cached.parent, suffix=".tmp")
@@ -1082,25 +1121,47 @@ def _parse_frame(form: _Form, value: Any, now_ns: int | None) -> Message:
         raise DecodeError(f"{name}: {type(exc).__name__}: {_short(str(exc))}") from exc
 
 
-def encode_frame(msg: Message) -> bytes:
+def encode_frame(msg: Message, *, profile: str | None = None) -> bytes:
     """The UPER bytes of a MessageFrame carrying ``msg``.
 
     Args:
         msg: a :class:`Bsm`, :class:`MapData`, :class:`Spat`, :class:`Rsi`, :class:`Rsm` (SI
             units) or a Day-2 :class:`FrameExt`.
+        profile: the conformance profile (:data:`~v2x.msgset.PROFILES`), ``None`` for
+            :data:`~v2x.msgset.DEFAULT_PROFILE`; only MAP frames differ between profiles.
 
     Raises EncodeError naming the field and value when a value cannot be encoded (out of the
     element's range after the sentinel / saturation rules of :mod:`v2x.messages._units`, a
-    list too long, a text too long ...).
+    list too long, a text too long, more lane connections than the profile allows ...) or
+    the frame would be longer than :data:`MAX_FRAME_BYTES`; ConfigError for an unknown
+    profile.
     """
+    spec = compiled_spec(profile)
     value = _frame_value(_ASN, msg)
     try:
-        return compiled_spec().encode("MessageFrame", value, check_constraints=True)
+        data = spec.encode("MessageFrame", value, check_constraints=True)
     except asn1tools.Error as exc:
-        raise EncodeError(str(exc)) from exc
+        note = _profile_note(profile, str(exc)) if isinstance(msg, MapData) else ""
+        raise EncodeError(f"{exc}{note}") from exc
+    if len(data) > MAX_FRAME_BYTES:
+        raise EncodeError(f"MessageFrame: {len(data)} bytes, more than a frame can hold "
+                          f"({MAX_FRAME_BYTES})")
+    return data
 
 
-def decode_frame(data: bytes, *, now_ns: int | None = None) -> Message:
+def _profile_note(profile: str | None, message: str) -> str:
+    """What an encode or decode error of a MAP adds: the profile and its lane connectsTo
+    bound, and for an error at connectsTo the profiles with a larger one."""
+    p = resolve_profile(profile)
+    note = f" (profile {p.name!r}: lane connectsTo SIZE (1..{p.connects_to_max}))"
+    if "connectsTo" in message:
+        note += "".join(f"; profile {q.name!r} allows 1..{q.connects_to_max}"
+                        for q in PROFILES.values() if q.connects_to_max > p.connects_to_max)
+    return note
+
+
+def decode_frame(data: bytes, *, now_ns: int | None = None,
+                 profile: str | None = None) -> Message:
     """Decode the UPER bytes of one MessageFrame into a value (SI units).
 
     Args:
@@ -1110,14 +1171,17 @@ def decode_frame(data: bytes, *, now_ns: int | None = None) -> Message:
         now_ns: the receiver's UTC time [ns since the Unix epoch], used to place
             MinuteOfTheYear in a year and DSecond in a minute (the nearest candidate wins);
             the wall clock when ``None`` (pass the simulated time for deterministic results).
+        profile: the conformance profile the sender encodes with (:data:`~v2x.msgset.PROFILES`),
+            ``None`` for :data:`~v2x.msgset.DEFAULT_PROFILE`; only MAP frames differ. A MAP
+            that fails under it names the profile, and the profile it decodes under if any.
 
     Raises DecodeError, naming what failed, for any input that is not exactly one valid frame
     (not bytes, too long, truncated, bytes after the frame, non-zero padding, a value out of
     range, an unknown alternative, a construct asn1tools does not decode) or that holds a
     value the value classes refuse (e.g. an unavailable reference latitude); never another
-    exception.
+    exception; ConfigError for an unknown profile.
     """
-    return _parse_frame(_ASN, _decode_value(data), now_ns)
+    return _parse_frame(_ASN, _decode_value(data, profile), now_ns)
 
 
 #: largest MessageFrame [bytes] the codec decodes (and encodes): what the 2-byte length of the
@@ -1126,7 +1190,7 @@ def decode_frame(data: bytes, *, now_ns: int | None = None) -> Message:
 MAX_FRAME_BYTES = 0xFFFF
 
 
-def _decode_value(data: bytes) -> Any:
+def _decode_value(data: bytes, profile: str | None = None) -> Any:
     """The asn1tools value of exactly one MessageFrame (DecodeError as :func:`decode_frame`)."""
     if not isinstance(data, bytes | bytearray | memoryview):
         raise DecodeError(f"MessageFrame: a frame must be bytes, got {type(data).__name__}")
@@ -1136,7 +1200,38 @@ def _decode_value(data: bytes) -> Any:
     if len(data) > MAX_FRAME_BYTES:
         raise DecodeError(f"MessageFrame: {len(data)} bytes, more than a frame can hold "
                           f"({MAX_FRAME_BYTES})")
-    return _decode_exact(compiled_spec(), data)
+    spec = compiled_spec(profile)
+    try:
+        return _decode_exact(spec, data)
+    except DecodeError as exc:
+        if data[0] >> 4 != _MAP_HEAD:
+            raise
+        raise DecodeError(f"{exc}{_profile_note(profile, str(exc))}"
+                          f"{_other_profiles(data, profile)}") from exc.__cause__
+
+
+#: the first 4 bits of a MAP frame: MessageFrame's extension bit 0, root alternative 1 of 0..4
+_MAP_HEAD = 1
+
+
+def _other_profiles(data: bytes, profile: str | None) -> str:
+    """For a MAP that failed under ``profile``: the other profiles it decodes under, as the
+    end of the error message ("" when none)."""
+    name = resolve_profile(profile).name
+    fits = []
+    for other in PROFILES.values():
+        if other.name == name:
+            continue
+        try:
+            _decode_exact(compiled_spec(other.name), data)
+        except DecodeError:
+            continue
+        fits.append(f"{other.name!r} (lane connectsTo SIZE (1..{other.connects_to_max}), "
+                    f"{other.summary.split(', ', 1)[-1]})")
+    if not fits:
+        return ""
+    return (f"; it decodes under profile {' and '.join(fits)}: the sender encodes with that "
+            f"profile")
 
 
 def _decode_exact(spec: Any, data: bytes) -> Any:
@@ -1177,19 +1272,21 @@ def _decode_exact(spec: Any, data: bytes) -> Any:
     return value
 
 
-def frame_to_json(msg: Message) -> dict[str, Any]:
+def frame_to_json(msg: Message, *, profile: str | None = None) -> dict[str, Any]:
     """The JSON form of the MessageFrame carrying ``msg``: ``{"bsmFrame": {...}}`` with the
     ASN.1 field names and the standard's units (see the module docstring); raises
-    EncodeError as :func:`encode_frame` (the value is checked against the ASN.1 constraints by
-    encoding it once)."""
-    encode_frame(msg)  # one place checks every constraint
+    EncodeError as :func:`encode_frame` (the value is checked against the ASN.1 constraints of
+    ``profile`` by encoding it once; the JSON form is the same in every profile)."""
+    encode_frame(msg, profile=profile)  # one place checks every constraint
     value: dict[str, Any] = _frame_value(_JSON, msg)
     return value
 
 
-def frame_from_json(obj: Any, *, now_ns: int | None = None) -> Message:
+def frame_from_json(obj: Any, *, now_ns: int | None = None,
+                    profile: str | None = None) -> Message:
     """The message of a :func:`frame_to_json` object (parsed JSON: dicts, lists, str, int;
-    integral floats are read as integers).
+    integral floats are read as integers), checked against the ASN.1 constraints of
+    ``profile`` (``None``: the default).
 
     Raises DecodeError, naming what failed, for any object that is not such a frame: another
     type (``None``, ``bool``, a fraction), nesting deeper than a frame has, a missing or
@@ -1197,7 +1294,7 @@ def frame_from_json(obj: Any, *, now_ns: int | None = None) -> Message:
     """
     msg = _parse_frame(_JSON, _clean_json(obj, 0, "$"), now_ns)
     try:
-        encode_frame(msg)
+        encode_frame(msg, profile=profile)
     except EncodeError as exc:
         raise DecodeError(f"JSON frame holds a value outside its ASN.1 range: {exc}") from exc
     return msg
@@ -1997,16 +2094,18 @@ class FrameReader:
 
     Args:
         max_layouts: stop learning layouts beyond this many (memory bound).
+        profile: the conformance profile of the frames (``decode_frame``'s ``profile``).
     """
 
-    def __init__(self, *, max_layouts: int = 20_000) -> None:
+    def __init__(self, *, max_layouts: int = 20_000, profile: str | None = None) -> None:
+        self._profile = resolve_profile(profile).name
         self._groups: dict[int, list[_ReadGroup]] = {}
         self.fast_decodes = 0  # frames decoded on the fast path (for tests and profiles)
         self._n_layouts = 0
         self._max_layouts = max_layouts
 
     def decode(self, data: bytes, *, now_ns: int | None = None) -> Message:
-        """``decode_frame(data, now_ns=now_ns)`` (see the class docstring)."""
+        """``decode_frame(data, now_ns=now_ns, profile=...)`` (see the class docstring)."""
         groups = self._groups.get(len(data)) if isinstance(data, bytes) else None
         if groups:
             x = int.from_bytes(data, "big")
@@ -2023,7 +2122,7 @@ class FrameReader:
                     _set_path(value[1], path, v)
                 self.fast_decodes += 1
                 return _parse_frame(_ASN, value, now_ns)
-        value = _decode_value(data)
+        value = _decode_value(data, self._profile)
         msg = _parse_frame(_ASN, value, now_ns)
         if self._n_layouts < self._max_layouts:
             self._learn(bytes(data), value)

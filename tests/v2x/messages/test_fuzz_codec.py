@@ -27,6 +27,7 @@ from tests.v2x.messages.test_uper import NOW, _batch, messages
 from v2x.errors import DecodeError
 from v2x.messages import (
     MAX_FRAME_BYTES,
+    PROFILES,
     Bsm,
     LightState,
     NodeReferenceId,
@@ -279,6 +280,17 @@ def test_mutated_frames_of_every_type_raise_only_decode_error(
     decoded = sum(c for (_, res), c in outcomes.items() if res == "decoded")
     assert 0 < decoded < sum(outcomes.values()) // 2, outcomes
     assert reader.fast_decodes > 0
+
+
+def test_both_profiles_decode_only_with_decode_error() -> None:
+    # a smaller round under each conformance profile (their MAP modules differ)
+    rng = random.Random(3)
+    for name, profile in PROFILES.items():
+        msgs = sample_messages(rng, 10, max_connections=profile.connects_to_max)
+        frames = [encode_frame(m, profile=name) for m in msgs]
+        for _ in range(2000):
+            _, data = mutate(rng.choice(frames), rng, frames)
+            _outcome(lambda d, name=name: decode_frame(d, now_ns=NOW, profile=name), data)
 
 
 # ---------------------------------------------------------------- hypothesis
