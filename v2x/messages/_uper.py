@@ -158,7 +158,7 @@ def compiled_spec(profile: str | None = None) -> Any:
     Raises:
         ConfigError: an unknown profile name (names the known ones).
     """
-    spec = _SPECS.get(profile)
+    spec = _SPECS.get(profile) if profile is None or isinstance(profile, str) else None
     if spec is None:
         name = resolve_profile(profile).name
         spec = _SPECS.get(name)
@@ -1238,8 +1238,11 @@ def _decode_exact(spec: Any, data: bytes) -> Any:
     """Decode ``data`` as one MessageFrame with the compiled ``spec``, constraints checked, and
     check that the frame spans the whole input: asn1tools stops where the value ends and
     ignores what follows, so its decoder's bit count says where the frame ended; the rest of
-    the last byte is the X.691 padding (11.1: the complete encoding is padded with zero bits
-    to an octet boundary), which must be zero, and no byte may follow.
+    the last byte is the X.691 padding (11.1, "production of the complete encoding"; 10.1.3
+    in the 2002 edition: the UNALIGNED fields are followed by zero to seven zero bits up to an
+    octet boundary), and no byte may follow. X.691 tells encoders to write zeros there and
+    says nothing of decoders; we refuse other bits, as the sign of a frame whose length is not
+    what its sender meant (a conformance test should see that, not decode past it).
 
     Raises DecodeError naming the failing field (asn1tools' location) or the trailing data;
     every exception of asn1tools is mapped (it raises NotImplementedError, IndexError, ...

@@ -196,7 +196,8 @@ def test_an_unknown_profile_is_a_config_error() -> None:
     for call in (lambda: encode_frame(_map(1), profile="connects-32"),
                  lambda: decode_frame(b"\x00", profile="connects-32"),
                  lambda: FrameReader(profile="connects-32"),
-                 lambda: compiled_spec("nope")):
+                 lambda: compiled_spec("nope"),
+                 lambda: compiled_spec(["connects-8"])):  # type: ignore[arg-type]
         with pytest.raises(ConfigError, match=r"unknown conformance profile .*; known: "
                                               r"connects-8, connects-16"):
             call()
