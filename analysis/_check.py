@@ -165,7 +165,7 @@ from typing import Any, BinaryIO, TextIO
 import numpy as np
 
 from v2x.errors import ConfigError, DecodeError, RecordingError, V2XError
-from v2x.msgset import FRAME_CHOICES, MSG_TYPES
+from v2x.msgset import FRAME_CHOICES, MSG_TYPES, resolve_profile
 from v2x.units import NS_PER_MS, NS_PER_S, format_duration, parse_duration
 
 __all__ = [
@@ -876,12 +876,13 @@ class _Decoded:
         return self.types.index(name)
 
 
-def _decode_one(inp: _Input, dec: _Decoded, i: int, decode_frame: Callable[..., Any]) -> Any:
-    """Frame ``i`` decoded, or None with its decode error recorded; any exception of the
-    decoder is a decode error of that frame (its line is named by the finding), never the
-    end of the check."""
+def _decode_one(inp: _Input, dec: _Decoded, i: int, decode_frame: Callable[..., Any],
+                profile: str | None) -> Any:
+    """Frame ``i`` decoded (MAPs under the conformance ``profile``), or None with its decode
+    error recorded; any exception of the decoder is a decode error of that frame (its line is
+    named by the finding), never the end of the check."""
     try:
-        return decode_frame(inp.frames[i], now_ns=int(inp.t_ns[i]))
+        return decode_frame(inp.frames[i], now_ns=int(inp.t_ns[i]), profile=profile)
     except DecodeError as exc:
         dec.errors.append((i, str(exc)))
     except Exception as exc:  # noqa: BLE001 - a foreign error of the decoder (asn1tools)
@@ -889,9 +890,10 @@ def _decode_one(inp: _Input, dec: _Decoded, i: int, decode_frame: Callable[..., 
     return None
 
 
-def _decode(inp: _Input, dec: _Decoded) -> np.ndarray:
-    """Decode every frame; returns (n,) int64 sender codes with derived senders filled in
-    (senders appended to ``inp.senders``); -1 where unknown (undecodable, no sender)."""
+def _decode(inp: _Input, dec: _Decoded, profile: str | None = None) -> np.ndarray:
+    """Decode every frame (MAPs under the conformance ``profile``); returns (n,) int64 sender
+    codes with derived senders filled in (senders appended to ``inp.senders``); -1 where
+    unknown (undecodable, no sender)."""
     from v2x.messages import _units as u
     from v2x.messages._bsm_msg import Bsm
     from v2x.messages._map import MapData
@@ -928,7 +930,7 @@ def _decode(inp: _Input, dec: _Decoded) -> np.ndarray:
     extra: list[tuple[int, Bsm]] = []
     for j, _exc in errors:
         i = int(bsm_items[j])
-        msg = _decode_one(inp, dec, i, decode_frame)
+        msg = _decode_one(inp, dec, i, decode_frame, profile)
         if msg is None:
             continue
         if isinstance(msg, Bsm):
@@ -968,7 +970,7 @@ def _decode(inp: _Input, dec: _Decoded) -> np.ndarray:
 
     # everything else, one by one (RSU messages: a few per second per RSU)
     for i in np.flatnonzero(head != 0).tolist():
-        msg = _decode_one(inp, dec, i, decode_frame)
+        msg = _decode_one(inp, dec, i, decode_frame, profile)
         if msg is None:
             continue
         dec.ok[i] = True
@@ -1035,6 +1037,7 @@ def check(
     rate_tolerance: float = 0.10,
     sec_mark_tolerance: int | str = "100 ms",
     examples: int = 3,
+    profile: str | None = None,
 ) -> CheckReport:
     """Check captured frames for conformance (see the module docstring for the findings).
 
@@ -1049,6 +1052,9 @@ def check(
         sec_mark_tolerance: largest allowed circular distance between a BSM secMark (or a
             SPAT timeStamp) and the capture time's ms of the minute [ns or "100 ms"].
         examples: how many examples to keep per finding.
+        profile: the conformance profile the frames were encoded with
+            (:data:`v2x.msgset.PROFILES`; ``None``: :data:`v2x.msgset.DEFAULT_PROFILE`): MAP
+            lanes' connectsTo lists are 1..8 or 1..16 long, which changes their bits.
 
     Returns the :class:`CheckReport`; bad lines are in ``input_problems``, never raised (an
     input with no frame at all is one too: nothing was checked).
@@ -1057,8 +1063,10 @@ def check(
         RecordingError: the file or directory is missing or unreadable, ``run.json`` has no
             ``start``, or ``transmissions.parquet`` lacks the ``frame`` column (or ``t_ns``,
             ``sender``); the message names the file and column.
-        ConfigError: a bad ``periods`` entry or tolerance (names the key).
+        ConfigError: a bad ``periods`` entry or tolerance, or an unknown ``profile`` (names
+            the key).
     """
+    resolve_profile(profile)
     per = _periods(periods)
     if isinstance(rate_tolerance, bool) or not isinstance(rate_tolerance, int | float) or not (
             math.isfinite(rate_tolerance) and rate_tolerance >= 0):
@@ -1080,7 +1088,7 @@ def check(
     if n == 0 and not inp.problems:
         inp.problems.append(InputProblem(str(p), "no frames to check"))
     dec = _Decoded(n)
-    sender = _decode(inp, dec)
+    sender = _decode(inp, dec, profile)
 
     # stream keys; undecodable frames go to (given sender or "?", recorded type or "?")
     unknown = -1
@@ -1305,6 +1313,7 @@ def main_check(
     json_output: bool = False,
     out: TextIO | None = None,
     err: TextIO | None = None,
+    profile: str | None = None,
 ) -> int:
     """``v2x check PATH``: run :func:`check`, print the text report (or JSON with
     ``json_output``) to ``out`` (stdout) and return the exit code (module docstring, "Exit
@@ -1316,7 +1325,7 @@ def main_check(
     err = sys.stderr if err is None else err
     try:
         report = check(path, periods=periods, rate_tolerance=rate_tolerance,
-                       sec_mark_tolerance=sec_mark_tolerance)
+                       sec_mark_tolerance=sec_mark_tolerance, profile=profile)
         text = report.to_json() if json_output else report.to_text()
     except V2XError as exc:
         print(f"v2x check: error: {exc}", file=err)

@@ -573,10 +573,10 @@ def test_any_decoder_exception_is_a_decode_error_of_its_line(
     real = _uper.decode_frame
     spat = _spat(1, START_NS)
 
-    def flaky(data: bytes, *, now_ns: int | None = None) -> Any:
+    def flaky(data: bytes, *, now_ns: int | None = None, profile: str | None = None) -> Any:
         if data == spat:
             raise RuntimeError("boom")
-        return real(data, now_ns=now_ns)
+        return real(data, now_ns=now_ns, profile=profile)
 
     def batch_fails(frames: Any) -> Any:
         if len(frames):

@@ -18,6 +18,7 @@ import click
 
 from v2x import __version__
 from v2x.errors import V2XError
+from v2x.msgset import DEFAULT_PROFILE, PROFILES
 
 if TYPE_CHECKING:
     from v2x.cli._run import RunResult
@@ -342,8 +343,12 @@ def broker_cmd(host: str, port: int) -> None:
               help="Allowed excess of the median interval over the required period.")
 @click.option("--sec-mark-tolerance", default="100 ms", show_default=True,
               help="Allowed |secMark - capture time| within the minute.")
+@click.option("--profile", type=click.Choice(list(PROFILES)), default=DEFAULT_PROFILE,
+              show_default=True,
+              help="Conformance profile of the frames: MAP lane connectsTo SIZE (1..8) "
+                   "(connects-8) or (1..16) (connects-16), as the sender's ASN.1 modules say.")
 def check_cmd(path: Path, json_output: bool, rate_tolerance: float,
-              sec_mark_tolerance: str) -> None:
+              sec_mark_tolerance: str, profile: str) -> None:
     """Check PATH (a run directory or a JSON-lines capture of hex frames) for conformance:
     decode failures, sentinel fields, message rates (T/CSAE 159), msgCnt continuity (missing
     messages counted with time), secMark against capture time, MAP phaseIds present in SPAT.
@@ -361,7 +366,7 @@ def check_cmd(path: Path, json_output: bool, rate_tolerance: float,
     import analysis
 
     sys.exit(analysis.main_check(path, json_output=json_output, rate_tolerance=rate_tolerance,
-                                 sec_mark_tolerance=sec_mark_tolerance))
+                                 sec_mark_tolerance=sec_mark_tolerance, profile=profile))
 
 
 def _on_sigterm(signum: int, frame: object) -> None:

@@ -1,4 +1,8 @@
-"""The T/CSAE 53 / YD/T 3709 message set: standard units, BSM batches, SPAT and MAP."""
+"""The T/CSAE 53 / YD/T 3709 message set: standard units, BSM batches, SPAT and MAP.
+
+Encoding and decoding take a conformance ``profile`` (:data:`PROFILES`, default
+:data:`DEFAULT_PROFILE`): public module sets disagree on MAP lanes' ``connectsTo`` bound.
+"""
 
 from v2x.messages._bsm import (
     HARD_BRAKING_BIT,
@@ -105,6 +109,7 @@ from v2x.messages._units import (
 from v2x.messages._uper import (
     ASN1_DIR,
     BSM_BATCH_FRAME_BYTES,
+    MAX_FRAME_BYTES,
     FrameExt,
     MapFrameTemplate,
     SpatFrameTemplate,
@@ -117,6 +122,7 @@ from v2x.messages._uper import (
     frame_from_json,
     frame_to_json,
 )
+from v2x.msgset import DEFAULT_PROFILE, PROFILES, Profile
 
 __all__ = [
     "ACCELERATION_UNAVAILABLE",
@@ -129,6 +135,7 @@ __all__ = [
     "BsmFields",
     "ConnectingLane",
     "Connection",
+    "DEFAULT_PROFILE",
     "DSECOND_UNAVAILABLE",
     "ELEVATION_UNAVAILABLE",
     "EmergencyExtensions",
@@ -142,6 +149,7 @@ __all__ = [
     "LIGHT_STATE_NAMES",
     "LONGITUDE_UNAVAILABLE",
     "LightState",
+    "MAX_FRAME_BYTES",
     "MINUTE_OF_THE_YEAR_INVALID",
     "MapData",
     "MapFrameTemplate",
@@ -150,11 +158,13 @@ __all__ = [
     "MapNode",
     "Movement",
     "NodeReferenceId",
+    "PROFILES",
     "Participant",
     "ParticipantType",
     "Phase",
     "PhaseState",
     "Position3D",
+    "Profile",
     "ReferenceLink",
     "ReferencePath",
     "RoadTrafficEvent",

@@ -57,11 +57,17 @@ def pack_frame_groups(rows: np.ndarray, bounds: np.ndarray) -> list[bytes]:
 
 
 def unpack_frames(payload: bytes) -> list[bytes]:
-    """The frames of a :func:`pack_frames` payload.
+    """The frames of a :func:`pack_frames` payload (each frame is bytes; decode it with
+    :func:`~v2x.messages.decode_frame`).
 
     Raises:
-        DecodeError: the payload ends inside a length prefix or a frame (names the offset).
+        DecodeError: the payload is not bytes, or ends inside a length prefix or a frame
+            (names the offset); never another exception.
     """
+    if not isinstance(payload, bytes | bytearray | memoryview):
+        raise DecodeError(f"frame envelope: a payload must be bytes, got "
+                          f"{type(payload).__name__}")
+    payload = bytes(payload)
     frames = []
     i, n = 0, len(payload)
     while i < n:

@@ -8,13 +8,17 @@ Structure (STANDARDS.md section 1)::
     MapData {msgCnt, timeStamp?, nodes (1..63)}
       MapNode {id (NodeReferenceId), refPos, inLinks (1..32)}
         MapLink {upstreamNodeId, speedLimits?, linkWidth?, points?, movements?, lanes (1..32)}
-          MapLane {laneID, laneWidth?, maneuvers?, connectsTo? (1..8), points?}
+          MapLane {laneID, laneWidth?, maneuvers?, connectsTo? (1..8 or 1..16), points?}
             Connection {remoteIntersection, connectingLane? {lane, maneuver?}, phaseId?}
           Movement {remoteIntersection, phaseId?}
 
 Point lists (``MapLink.points``, ``MapLane.points``) are ordered **from upstream to downstream**
 (the standard's ``PointList`` comment: "points need to be listed sequentially from upstream to
 downstream"), so the last point of an incoming lane lies on its stop line.
+
+``connectsTo`` is ``SIZE (1..8)`` in one family of public module sets and ``(1..16)`` in
+another: the conformance profile (:data:`v2x.msgset.PROFILES`) picks the bound when a MAP is
+encoded; a :class:`MapLane` holds up to the larger one.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ import numbers
 from dataclasses import dataclass
 
 from v2x.errors import EncodeError
+from v2x.msgset import PROFILES
 
 __all__ = [
     "AllowedManeuvers",
@@ -46,6 +51,10 @@ def _check_int(name: str, value: object, lo: int, hi: int) -> None:
     if (isinstance(value, bool) or not isinstance(value, numbers.Integral)
             or not lo <= int(value) <= hi):
         raise EncodeError(f"{name} must be an integer in {lo}..{hi}, got {value!r}")
+
+
+#: the most lane connections any conformance profile allows (ConnectsToList 1..16)
+_CONNECTS_TO_MAX = max(p.connects_to_max for p in PROFILES.values())
 
 
 def _check_size(name: str, items: tuple[object, ...], lo: int, hi: int) -> None:
@@ -205,7 +214,8 @@ class MapLane:
         lane_id: LaneID 1..255, unique on its link (0 = unknown).
         lane_width_m: [m] or ``None``.
         maneuvers: allowed maneuvers at the stop line, or ``None`` (absent).
-        connects_to: 0..8 connections (empty = absent).
+        connects_to: 0..16 connections (empty = absent); the encoding profile may allow
+            fewer (``connects-8``: 8).
         points: 0 or 2..31 positions along the lane centre, upstream to downstream
             (the last point on the stop line); empty = absent.
 
@@ -221,7 +231,7 @@ class MapLane:
     def __post_init__(self) -> None:
         _check_int("MapLane.lane_id", self.lane_id, 0, 255)
         _check_nonneg("MapLane.lane_width_m", self.lane_width_m)
-        _check_size("MapLane.connects_to", self.connects_to, 0, 8)
+        _check_size("MapLane.connects_to", self.connects_to, 0, _CONNECTS_TO_MAX)
         _check_size("MapLane.points", self.points, 0, 31)
         if len(self.points) == 1:
             raise EncodeError("MapLane.points needs 0 or at least 2 points, got 1")

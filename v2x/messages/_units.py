@@ -32,6 +32,7 @@ from __future__ import annotations
 import datetime as _dt
 import functools
 import math
+import reprlib
 from typing import Any
 
 import numpy as np
@@ -125,21 +126,25 @@ _EPOCH = _dt.datetime(1970, 1, 1, tzinfo=_dt.UTC)
 def _floats(values: ArrayLike, field: str) -> np.ndarray:
     try:
         return np.asarray(values, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise EncodeError(f"{field}: cannot read {values!r} as numbers") from exc
+    except (TypeError, ValueError, OverflowError, RecursionError) as exc:
+        raise EncodeError(f"{field}: cannot read {reprlib.repr(values)} as numbers") from exc
 
 
 def _ints(values: ArrayLike, field: str) -> np.ndarray:
+    """``values`` as int64; DecodeError naming the field for anything that is not integers
+    within int64 (fractions, NaN, text, nested lists; shown shortened)."""
     try:
         arr = np.asarray(values)
         if arr.dtype.kind not in "iub":
-            # accept integral floats (e.g. from JSON), refuse fractions
+            # accept integral floats (e.g. from JSON), refuse fractions and what int64 cannot
+            # hold (the cast would wrap, with a RuntimeWarning)
             as_float = arr.astype(np.float64)
-            if not np.all(np.isfinite(as_float)) or np.any(as_float != np.rint(as_float)):
-                raise DecodeError(f"{field}: expected integers, got {values!r}")
+            if not np.all(np.isfinite(as_float)) or np.any(as_float != np.rint(as_float)) \
+                    or np.any(np.abs(as_float) >= 2.0**63):
+                raise DecodeError(f"{field}: expected integers, got {reprlib.repr(values)}")
         return arr.astype(np.int64)
-    except (TypeError, ValueError) as exc:
-        raise DecodeError(f"{field}: cannot read {values!r} as integers") from exc
+    except (TypeError, ValueError, OverflowError, RecursionError) as exc:
+        raise DecodeError(f"{field}: cannot read {reprlib.repr(values)} as integers") from exc
 
 
 def _out(arr: np.ndarray) -> Any:
@@ -253,7 +258,7 @@ def _decode_linear(
     if isinstance(values, (int, np.integer)) and not isinstance(values, bool):
         iv = int(values)
         if iv < lo or iv > hi:
-            raise DecodeError(f"{field}: value {np.int64(iv)!r} outside [{lo}, {hi}]")
+            raise DecodeError(f"{field}: value {iv} outside [{lo}, {hi}]")
         if unavailable is not None and iv == unavailable:
             return np.float64("nan")
         return np.float64(iv * lsb)
@@ -584,7 +589,7 @@ def decode_dsecond(units: ArrayLike) -> Any:
     if isinstance(units, (int, np.integer)) and not isinstance(units, bool):
         iv = int(units)
         if iv < 0 or iv > 65535:
-            raise DecodeError(f"DSecond: value {np.int64(iv)!r} outside [0, 65535]")
+            raise DecodeError(f"DSecond: value {iv} outside [0, 65535]")
         return np.float64("nan") if iv >= _MS_PER_MINUTE else np.float64(iv / 1000.0)
     v = _ints(units, "DSecond")
     bad = (v < 0) | (v > 65535)

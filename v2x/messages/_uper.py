@@ -33,12 +33,13 @@ from __future__ import annotations
 import copy
 import dataclasses
 import datetime as _dt
-import functools
 import hashlib
 import math
 import os
 import pathlib
 import pickle
+import re
+import reprlib
 import sys
 import tempfile
 from collections.abc import Callable, Sequence
@@ -47,6 +48,8 @@ from typing import Any
 
 import asn1tools
 import numpy as np
+from asn1tools.codecs import ErrorWithLocation as _ErrorWithLocation
+from asn1tools.codecs import uper as _uper_codec
 
 from v2x._cache import cache_dir
 from v2x.errors import DecodeError, EncodeError
@@ -98,12 +101,14 @@ from v2x.messages._spat import (
     Spat,
     TimeCountingDown,
 )
+from v2x.msgset import PROFILES, Profile, resolve_profile
 
 __all__ = [
     "ASN1_DIR",
     "BSM_BATCH_FRAME_BYTES",
     "FrameExt",
     "FrameReader",
+    "MAX_FRAME_BYTES",
     "MapFrameTemplate",
     "RsiFrameTemplate",
     "Message",
@@ -139,28 +144,66 @@ class FrameExt:
 Message = Bsm | MapData | Spat | Rsi | Rsm | FrameExt
 
 
-@functools.cache
-def compiled_spec() -> Any:
-    """The compiled asn1tools UPER specification of ``asn1/*.asn``, once per process.
+def compiled_spec(profile: str | None = None) -> Any:
+    """The compiled asn1tools UPER specification of ``asn1/*.asn`` for a conformance profile
+    (:data:`~v2x.msgset.PROFILES`; ``None``: :data:`~v2x.msgset.DEFAULT_PROFILE`), once per
+    process and profile.
 
-    Compiling parses the modules with pyparsing (~0.4-0.9 s); the result is also pickled to
-    ``cache_dir()/asn1/uper-<digest>.pickle``, the digest covering the module texts and the
-    asn1tools and Python versions, and loaded from there (~30 ms) when it matches. A cache
-    that cannot be read or written is ignored (compiled instead).
+    A profile's modules are ours with its bounds written in (``ConnectsToList`` 1..8 or
+    1..16). Compiling parses the modules with pyparsing (~0.4-0.9 s); the result is also
+    pickled to ``cache_dir()/asn1/uper-<profile>-<digest>.pickle``, the digest covering the
+    module texts and the asn1tools and Python versions, and loaded from there (~30 ms) when it
+    matches. A cache that cannot be read or written is ignored (compiled instead).
+
+    Raises:
+        ConfigError: an unknown profile name (names the known ones).
     """
-    files = sorted(ASN1_DIR.glob("*.asn"))
+    spec = _SPECS.get(profile) if profile is None or isinstance(profile, str) else None
+    if spec is None:
+        name = resolve_profile(profile).name
+        spec = _SPECS.get(name)
+        if spec is None:
+            spec = _compile_spec(PROFILES[name])
+        _SPECS[name] = _SPECS[profile] = spec
+    return spec
+
+
+#: compiled specifications by profile name (and None, the default)
+_SPECS: dict[str | None, Any] = {}
+
+_CONNECTS_TO = re.compile(r"(ConnectsToList ::= SEQUENCE \(SIZE \(1\.\.)(\d+)(\)\) OF Connection)")
+
+
+def _module_texts(profile: Profile) -> list[tuple[str, str]]:
+    """(file name, text) of our ASN.1 modules with the bounds of ``profile`` written in."""
+    out = []
+    for f in sorted(ASN1_DIR.glob("*.asn")):
+        text = f.read_text(encoding="utf-8")
+        if f.name == "V2X-MAP.asn":
+            text, n = _CONNECTS_TO.subn(rf"\g<1>{profile.connects_to_max}\g<3>", text)
+            if n != 1:  # the module changed under the profile: a programming error, say so
+                raise EncodeError(f"profile {profile.name!r}: {f} has {n} ConnectsToList "
+                                  f"definitions, expected 1")
+        out.append((f.name, text))
+    return out
+
+
+def _compile_spec(profile: Profile) -> Any:
+    texts = _module_texts(profile)
     h = hashlib.sha256(f"{asn1tools.version.__version__} {sys.version}".encode())
-    for f in files:
-        h.update(f.name.encode() + b"\0" + f.read_bytes() + b"\0")
-    cached = cache_dir() / "asn1" / f"uper-{h.hexdigest()[:24]}.pickle"
+    for name, text in texts:
+        h.update(name.encode() + b"\0" + text.encode() + b"\0")
+    cached = cache_dir() / "asn1" / f"uper-{profile.name}-{h.hexdigest()[:24]}.pickle"
     try:
         return pickle.loads(cached.read_bytes())
     except Exception:  # noqa: BLE001 - absent, truncated or foreign: compile instead
         pass
     try:
-        spec = asn1tools.compile_files([str(f) for f in files], codec="uper")
+        spec = asn1tools.compile_string("\n".join(text for _, text in texts) + "\n",
+                                        codec="uper")
     except asn1tools.Error as exc:  # a broken module is a programming error, but say so
-        raise EncodeError(f"cannot compile the ASN.1 modules in {ASN1_DIR}: {exc}") from exc
+        raise EncodeError(f"cannot compile the ASN.1 modules in {ASN1_DIR} (profile "
+                          f"{profile.name!r}): {exc}") from exc
     try:
         cached.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=cached.parent, suffix=".tmp")
@@ -228,7 +271,7 @@ class _JsonForm(_AsnForm):
     @staticmethod
     def unbits(x: Any) -> int:
         if isinstance(x, bool) or not isinstance(x, int) or x < 0:
-            raise DecodeError(f"a bit string must be an integer >= 0, got {x!r}")
+            raise DecodeError(f"a bit string must be an integer >= 0, got {reprlib.repr(x)}")
         return x
 
     @staticmethod
@@ -238,7 +281,8 @@ class _JsonForm(_AsnForm):
     @staticmethod
     def unchoice(x: Any) -> tuple[str, Any]:
         if not isinstance(x, dict) or len(x) != 1:
-            raise DecodeError(f"a CHOICE must be an object with one member, got {x!r}")
+            raise DecodeError(f"a CHOICE must be an object with one member, got "
+                              f"{reprlib.repr(x)}")
         ((name, value),) = x.items()
         return name, value
 
@@ -274,6 +318,12 @@ def _f(x: Any) -> float:
 
 def _opt_float(x: float | None) -> float | None:
     return None if x is None else float(x)
+
+
+def _short(text: str, limit: int = 300) -> str:
+    """``text`` cut to ``limit`` characters for an error message (a foreign message may quote a
+    whole input)."""
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text)} characters)"
 
 
 def _check_range(field: str, value: int, lo: int, hi: int) -> int:
@@ -721,6 +771,8 @@ def _untm(v: int | None) -> int | None:
     or more") -> 3600 s, which encodes to 36000 again."""
     if v is None or v == u.TIME_MARK_UNKNOWN:
         return None
+    if not isinstance(v, int):  # JSON text or a list here would be repeated, not scaled
+        raise DecodeError(f"TimeMark: expected an integer, got {reprlib.repr(v)}")
     return v * _NS_PER_DS
 
 
@@ -948,7 +1000,8 @@ def _rsi(form: _Form, m: Rsi) -> dict[str, Any]:
 
 def _unrsi(form: _Form, d: dict[str, Any], now_ns: int | None) -> Rsi:
     ref = _ref(d["refPos"])
-    need_now = "moy" in d or any("timeDetails" in x for x in [*d.get("rtes", ()), *d.get("rtss", ())])
+    need_now = "moy" in d or any("timeDetails" in x
+                                 for x in [*d.get("rtes", ()), *d.get("rtss", ())])
     now = _now_ns(now_ns) if need_now else 0
     events = tuple(RoadTrafficEvent(
         rte_id=e["rteId"], event_type=e["eventType"],
@@ -1010,8 +1063,10 @@ def _unrsm(form: _Form, d: dict[str, Any], now_ns: int | None) -> Rsm:
             id=form.unoctets(p["id"]) if "id" in p else None,
             sec_mark_s=_f(u.decode_dsecond(p["secMark"])),
             pos=_unoffset_llv(form, ref, p["pos"]),
-            pos_confidence=_enum_index("posConfidence", _POS_CONFIDENCE, p["posConfidence"]["pos"]),
-            speed_mps=_f(u.decode_speed(p["speed"])), heading_deg=_f(u.decode_heading(p["heading"])),
+            pos_confidence=_enum_index("posConfidence", _POS_CONFIDENCE,
+                                       p["posConfidence"]["pos"]),
+            speed_mps=_f(u.decode_speed(p["speed"])),
+            heading_deg=_f(u.decode_heading(p["heading"])),
             accel=_unaccel_set(p["accelSet"]) if "accelSet" in p else None,
             width_m=w, length_m=length, height_m=h,
             classification=p["vehicleClass"]["classification"] if "vehicleClass" in p else None))
@@ -1053,81 +1108,234 @@ def _parse_frame(form: _Form, value: Any, now_ns: int | None) -> Message:
         try:
             parse = _PARSERS[name]
         except KeyError:
+            if name is None:  # asn1tools' value of an extension alternative it does not know
+                raise DecodeError("MessageFrame: an extension alternative after msgFrameExt, "
+                                  "unknown to this codec") from None
             raise DecodeError(f"MessageFrame: unknown alternative {name!r}") from None
         return parse(form, d, now_ns)
     except DecodeError:
         raise
-    except (EncodeError, KeyError, IndexError, ValueError, TypeError, AttributeError) as exc:
+    except (EncodeError, KeyError, IndexError, ValueError, TypeError, AttributeError,
+            OverflowError) as exc:
         # a value class refusing a decoded value, a missing member, a bad enum ...
-        raise DecodeError(f"{name}: {type(exc).__name__}: {exc}") from exc
+        raise DecodeError(f"{name}: {type(exc).__name__}: {_short(str(exc))}") from exc
 
 
-def encode_frame(msg: Message) -> bytes:
+def encode_frame(msg: Message, *, profile: str | None = None) -> bytes:
     """The UPER bytes of a MessageFrame carrying ``msg``.
 
     Args:
         msg: a :class:`Bsm`, :class:`MapData`, :class:`Spat`, :class:`Rsi`, :class:`Rsm` (SI
             units) or a Day-2 :class:`FrameExt`.
+        profile: the conformance profile (:data:`~v2x.msgset.PROFILES`), ``None`` for
+            :data:`~v2x.msgset.DEFAULT_PROFILE`; only MAP frames differ between profiles.
 
     Raises EncodeError naming the field and value when a value cannot be encoded (out of the
     element's range after the sentinel / saturation rules of :mod:`v2x.messages._units`, a
-    list too long, a text too long ...).
+    list too long, a text too long, more lane connections than the profile allows ...) or
+    the frame would be longer than :data:`MAX_FRAME_BYTES`; ConfigError for an unknown
+    profile.
     """
+    spec = compiled_spec(profile)
     value = _frame_value(_ASN, msg)
     try:
-        return compiled_spec().encode("MessageFrame", value, check_constraints=True)
+        data = spec.encode("MessageFrame", value, check_constraints=True)
     except asn1tools.Error as exc:
-        raise EncodeError(str(exc)) from exc
+        note = _profile_note(profile, str(exc)) if isinstance(msg, MapData) else ""
+        raise EncodeError(f"{exc}{note}") from exc
+    if len(data) > MAX_FRAME_BYTES:
+        raise EncodeError(f"MessageFrame: {len(data)} bytes, more than a frame can hold "
+                          f"({MAX_FRAME_BYTES})")
+    return data
 
 
-def decode_frame(data: bytes, *, now_ns: int | None = None) -> Message:
-    """Decode the UPER bytes of a MessageFrame into a value (SI units).
+def _profile_note(profile: str | None, message: str) -> str:
+    """What an encode or decode error of a MAP adds: the profile and its lane connectsTo
+    bound, and for an error at connectsTo the profiles with a larger one."""
+    p = resolve_profile(profile)
+    note = f" (profile {p.name!r}: lane connectsTo SIZE (1..{p.connects_to_max}))"
+    if "connectsTo" in message:
+        note += "".join(f"; profile {q.name!r} allows 1..{q.connects_to_max}"
+                        for q in PROFILES.values() if q.connects_to_max > p.connects_to_max)
+    return note
+
+
+def decode_frame(data: bytes, *, now_ns: int | None = None,
+                 profile: str | None = None) -> Message:
+    """Decode the UPER bytes of one MessageFrame into a value (SI units).
 
     Args:
-        data: the frame.
+        data: exactly one frame: its bits end in the last byte, followed by the 0..7 zero
+            padding bits of X.691 (11.1, the complete encoding); at most
+            :data:`MAX_FRAME_BYTES`.
         now_ns: the receiver's UTC time [ns since the Unix epoch], used to place
             MinuteOfTheYear in a year and DSecond in a minute (the nearest candidate wins);
             the wall clock when ``None`` (pass the simulated time for deterministic results).
+        profile: the conformance profile the sender encodes with (:data:`~v2x.msgset.PROFILES`),
+            ``None`` for :data:`~v2x.msgset.DEFAULT_PROFILE`; only MAP frames differ. A MAP
+            that fails under it names the profile, and the profile it decodes under if any.
 
-    Raises DecodeError for bytes that are not a valid frame (truncated, out of range, an
-    unknown alternative) or hold a value the value classes refuse (e.g. an unavailable
-    reference latitude); never another exception.
+    Raises DecodeError, naming what failed, for any input that is not exactly one valid frame
+    (not bytes, too long, truncated, bytes after the frame, non-zero padding, a value out of
+    range, an unknown alternative, a construct asn1tools does not decode) or that holds a
+    value the value classes refuse (e.g. an unavailable reference latitude); never another
+    exception; ConfigError for an unknown profile.
     """
-    return _parse_frame(_ASN, _decode_value(data), now_ns)
+    return _parse_frame(_ASN, _decode_value(data, profile), now_ns)
 
 
-def _decode_value(data: bytes) -> Any:
-    """The asn1tools value of a MessageFrame's bytes (DecodeError as :func:`decode_frame`)."""
+#: largest MessageFrame [bytes] the codec decodes (and encodes): what the 2-byte length of the
+#: project's frame envelope (:mod:`v2x.messages._envelope`) can carry; a longer input is
+#: refused before any decoding (a Day-1 frame on PC5 is a few hundred bytes)
+MAX_FRAME_BYTES = 0xFFFF
+
+
+def _decode_value(data: bytes, profile: str | None = None) -> Any:
+    """The asn1tools value of exactly one MessageFrame (DecodeError as :func:`decode_frame`)."""
     if not isinstance(data, bytes | bytearray | memoryview):
-        raise DecodeError(f"a frame must be bytes, got {type(data).__name__}")
+        raise DecodeError(f"MessageFrame: a frame must be bytes, got {type(data).__name__}")
+    data = bytes(data)
+    if not data:
+        raise DecodeError("MessageFrame: no bytes (an empty frame)")
+    if len(data) > MAX_FRAME_BYTES:
+        raise DecodeError(f"MessageFrame: {len(data)} bytes, more than a frame can hold "
+                          f"({MAX_FRAME_BYTES})")
+    spec = compiled_spec(profile)
     try:
-        return compiled_spec().decode("MessageFrame", bytes(data), check_constraints=True)
+        return _decode_exact(spec, data)
+    except DecodeError as exc:
+        if data[0] >> 4 != _MAP_HEAD:
+            raise
+        raise DecodeError(f"{exc}{_profile_note(profile, str(exc))}"
+                          f"{_other_profiles(data, profile)}") from exc.__cause__
+
+
+#: the first 4 bits of a MAP frame: MessageFrame's extension bit 0, root alternative 1 of 0..4
+_MAP_HEAD = 1
+
+
+def _other_profiles(data: bytes, profile: str | None) -> str:
+    """For a MAP that failed under ``profile``: the other profiles it decodes under, as the
+    end of the error message ("" when none)."""
+    name = resolve_profile(profile).name
+    fits = []
+    for other in PROFILES.values():
+        if other.name == name:
+            continue
+        try:
+            _decode_exact(compiled_spec(other.name), data)
+        except DecodeError:
+            continue
+        fits.append(f"{other.name!r} (lane connectsTo SIZE (1..{other.connects_to_max}), "
+                    f"{other.summary.split(', ', 1)[-1]})")
+    if not fits:
+        return ""
+    return (f"; it decodes under profile {' and '.join(fits)}: the sender encodes with that "
+            f"profile")
+
+
+def _decode_exact(spec: Any, data: bytes) -> Any:
+    """Decode ``data`` as one MessageFrame with the compiled ``spec``, constraints checked, and
+    check that the frame spans the whole input: asn1tools stops where the value ends and
+    ignores what follows, so its decoder's bit count says where the frame ended; the rest of
+    the last byte is the X.691 padding (11.1, "production of the complete encoding"; 10.1.3
+    in the 2002 edition: the UNALIGNED fields are followed by zero to seven zero bits up to an
+    octet boundary), and no byte may follow. X.691 tells encoders to write zeros there and
+    says nothing of decoders; we refuse other bits, as the sign of a frame whose length is not
+    what its sender meant (a conformance test should see that, not decode past it).
+
+    Raises DecodeError naming the failing field (asn1tools' location) or the trailing data;
+    every exception of asn1tools is mapped (it raises NotImplementedError, IndexError, ...
+    for some corrupt inputs), with the cause chained.
+    """
+    compiled = spec._types["MessageFrame"]  # asn1tools internals: its decode() hides the
+    decoder = _uper_codec.Decoder(bytearray(data))  # decoder, and with it the bit count
+    try:
+        try:
+            value = compiled._type.decode(decoder)
+        except _ErrorWithLocation as exc:
+            exc.add_location(compiled._type)  # as CompiledType.decode does
+            raise
+        compiled.check_constraints(value)
     except asn1tools.Error as exc:
         raise DecodeError(str(exc)) from exc
-    except (ValueError, IndexError, TypeError, KeyError,
-            NotImplementedError) as exc:  # asn1tools internals (lengths it does not decode)
-        raise DecodeError(f"MessageFrame: {type(exc).__name__}: {exc}") from exc
+    except Exception as exc:  # noqa: BLE001 - any failure of the foreign decoder is bad bytes
+        raise DecodeError(f"MessageFrame: at bit {decoder.number_of_read_bits()}: "
+                          f"{type(exc).__name__}: {_short(str(exc))}") from exc
+    bits = decoder.number_of_read_bits()
+    nbytes = (bits + 7) // 8
+    if len(data) > nbytes:
+        extra = len(data) - nbytes
+        raise DecodeError(f"MessageFrame: {extra} byte{'s' if extra > 1 else ''} after the end "
+                          f"of the frame ({bits} bits in {nbytes} bytes, {len(data)} given)")
+    pad = 8 * nbytes - bits
+    if data[-1] & ((1 << pad) - 1):
+        raise DecodeError(f"MessageFrame: the {pad} padding bits after the frame's {bits} bits "
+                          f"are not zero (X.691 11.1: zero bits up to the octet boundary)")
+    return value
 
 
-def frame_to_json(msg: Message) -> dict[str, Any]:
+def frame_to_json(msg: Message, *, profile: str | None = None) -> dict[str, Any]:
     """The JSON form of the MessageFrame carrying ``msg``: ``{"bsmFrame": {...}}`` with the
     ASN.1 field names and the standard's units (see the module docstring); raises
-    EncodeError as :func:`encode_frame` (the value is checked against the ASN.1 constraints by
-    encoding it once)."""
-    encode_frame(msg)  # one place checks every constraint
+    EncodeError as :func:`encode_frame` (the value is checked against the ASN.1 constraints of
+    ``profile`` by encoding it once; the JSON form is the same in every profile)."""
+    encode_frame(msg, profile=profile)  # one place checks every constraint
     value: dict[str, Any] = _frame_value(_JSON, msg)
     return value
 
 
-def frame_from_json(obj: Any, *, now_ns: int | None = None) -> Message:
-    """The message of a :func:`frame_to_json` object (parsed JSON). Raises DecodeError for
-    an object that is not such a frame or holds out-of-range values."""
-    msg = _parse_frame(_JSON, obj, now_ns)
+def frame_from_json(obj: Any, *, now_ns: int | None = None,
+                    profile: str | None = None) -> Message:
+    """The message of a :func:`frame_to_json` object (parsed JSON: dicts, lists, str, int;
+    integral floats are read as integers), checked against the ASN.1 constraints of
+    ``profile`` (``None``: the default).
+
+    Raises DecodeError, naming what failed, for any object that is not such a frame: another
+    type (``None``, ``bool``, a fraction), nesting deeper than a frame has, a missing or
+    unknown member, a value out of its ASN.1 range; never another exception.
+    """
+    msg = _parse_frame(_JSON, _clean_json(obj, 0, "$"), now_ns)
     try:
-        encode_frame(msg)
+        encode_frame(msg, profile=profile)
     except EncodeError as exc:
         raise DecodeError(f"JSON frame holds a value outside its ASN.1 range: {exc}") from exc
     return msg
+
+
+#: nesting limit of a JSON frame: the deepest member of the JSON form (a MAP lane point's
+#: offset, ``$.mapFrame.nodes[i].inLinks[j].lanes[k].points[m].posOffset.offsetLL.<form>.lat``)
+#: is 13 levels down; deeper input is refused before it is walked
+_JSON_MAX_DEPTH = 24
+
+
+def _clean_json(x: Any, depth: int, where: str) -> Any:
+    """``x`` with the types of the JSON form checked (dict with str keys, list, str, int) and
+    integral floats made ints; DecodeError naming the member (``where``, a JSON path) for
+    anything else and for nesting deeper than :data:`_JSON_MAX_DEPTH`."""
+    if isinstance(x, bool) or x is None:
+        raise DecodeError(f"JSON frame: {where}: {x!r} is not a value of the JSON form "
+                          f"(integers, text, objects, lists)")
+    if isinstance(x, int | str):
+        return x
+    if isinstance(x, float):
+        if x.is_integer():
+            return int(x)
+        raise DecodeError(f"JSON frame: {where}: {x!r} is not an integer")
+    if depth >= _JSON_MAX_DEPTH:
+        raise DecodeError(f"JSON frame: {where}: nested deeper than a frame ({_JSON_MAX_DEPTH} "
+                          f"levels)")
+    if isinstance(x, dict):
+        out = {}
+        for k, v in x.items():
+            if not isinstance(k, str):
+                raise DecodeError(f"JSON frame: {where}: member name {reprlib.repr(k)} is not "
+                                  f"text")
+            out[k] = _clean_json(v, depth + 1, f"{where}.{k}")
+        return out
+    if isinstance(x, list | tuple):
+        return [_clean_json(v, depth + 1, f"{where}[{i}]") for i, v in enumerate(x)]
+    raise DecodeError(f"JSON frame: {where}: a {type(x).__name__} is not a JSON value")
 
 
 # =========================================================================== BSM batches
@@ -1198,7 +1406,8 @@ for _name, _w in _BSM_FIELDS:
 for _off, _w in ((4 + 8 + 7 + 64 + 16 + 1 + 31 + 32, 3), (4 + 8 + 7 + 64 + 16 + 64 + 3 + 13
                                                           + 15 + 12, 36)):
     _BSM_CONST_MASK[_off:_off + _w] = False
-_BSM_CONST_MASK[_BSM_BITS:] = False  # padding
+# the 2 padding bits must be zero (X.691 11.1), as decode_frame requires
+_BSM_CONST_MASK[_BSM_BITS:] = True
 # the frame as 64-bit big-endian words: every field is put in / taken out with shifts on
 # (n,) uint64 columns (a field crosses at most one word boundary), ~10x faster than a row of
 # bits per frame
@@ -1328,25 +1537,32 @@ def decode_bsm_frames(frames: Sequence[bytes] | np.ndarray) -> tuple[
     caller to count and record. Fields a BsmBatch does not hold (transmission, lateral and
     vertical acceleration, yaw, ...) are dropped; ``brake`` is True when brakePadel is on;
     an absent height or events decodes as 0.
+
+    Any element, whatever its bytes (or type), ends up in ``ok`` or ``errors``, each error
+    naming what failed (as :func:`decode_frame`: trailing bytes and non-zero padding bits are
+    errors too). Raises DecodeError only when ``frames`` itself is neither a sequence nor an
+    (n, L) uint8 array.
     """
-    n = len(frames)
     k = BSM_BATCH_FRAME_BYTES
-    ok = np.zeros(n, bool)
     if isinstance(frames, np.ndarray):
         if frames.dtype != np.uint8 or frames.ndim != 2:
-            raise ValueError(f"frames as an array must be (n, L) uint8, got {frames.dtype} "
-                             f"{frames.shape}")
+            raise DecodeError(f"BSM frames as an array must be (n, L) uint8, got "
+                              f"{frames.dtype} {frames.shape}")
+        n = len(frames)
         fast = np.full(n, frames.shape[1] == k)
     else:
-        fast = np.fromiter((len(f) == k for f in frames), bool, n)
+        try:
+            n = len(frames)
+        except TypeError:
+            raise DecodeError(f"BSM frames must be a sequence of bytes or an (n, L) uint8 "
+                              f"array, got {type(frames).__name__}") from None
+        fast, arr = _batch_layout_rows(frames, k)
+    ok = np.zeros(n, bool)
     idx = np.flatnonzero(fast)
     vals: dict[str, np.ndarray] = {}
     if idx.size:
         if isinstance(frames, np.ndarray):
             arr = frames
-        else:
-            arr = np.frombuffer(b"".join(frames[i] for i in idx.tolist()),
-                                np.uint8).reshape(-1, k)
         padded = np.zeros((arr.shape[0], _BSM_WORDS * 8), np.uint8)
         padded[:, :k] = arr
         words = padded.view(">u8").astype(np.uint64)
@@ -1371,7 +1587,8 @@ def decode_bsm_frames(frames: Sequence[bytes] | np.ndarray) -> tuple[
     slow = np.flatnonzero(~fast).tolist()
     for i in slow:
         try:
-            rows[i] = _bsm_row(bytes(frames[i]))
+            rows[i] = _bsm_row(frames[i].tobytes() if isinstance(frames, np.ndarray)
+                               else frames[i])
             ok[i] = True
         except DecodeError as exc:
             errors.append((int(i), exc))
@@ -1405,14 +1622,26 @@ def decode_bsm_frames(frames: Sequence[bytes] | np.ndarray) -> tuple[
     return (BsmBatch(brake=brake[ok], **{name: c[ok] for name, c in cols.items()}), ok, errors)
 
 
+def _batch_layout_rows(frames: Sequence[bytes], k: int) -> tuple[np.ndarray, np.ndarray]:
+    """(fast, rows): ``fast`` (n,) bool marks the frames of ``k`` bytes, ``rows`` (n_fast, k)
+    uint8 holds them. An element that is not bytes (or bytearray) of ``k`` bytes is not
+    marked: the slow path reports it."""
+    n = len(frames)
+    try:  # the usual case: every element is bytes
+        fast = np.fromiter((len(f) == k for f in frames), bool, n)
+        return fast, np.frombuffer(b"".join(frames[i] for i in np.flatnonzero(fast).tolist()),
+                                   np.uint8).reshape(-1, k)
+    except (TypeError, ValueError):
+        fast = np.fromiter((isinstance(f, bytes | bytearray) and len(f) == k for f in frames),
+                           bool, n)
+        return fast, np.frombuffer(b"".join(frames[i] for i in np.flatnonzero(fast).tolist()),
+                                   np.uint8).reshape(-1, k)
+
+
 def _bsm_row(frame: bytes) -> dict[str, int]:
-    """A BsmBatch row (standard units) of any valid BSM frame, through asn1tools."""
-    try:
-        name, d = compiled_spec().decode("MessageFrame", bytes(frame), check_constraints=True)
-    except asn1tools.Error as exc:
-        raise DecodeError(str(exc)) from exc
-    except (ValueError, IndexError, TypeError, KeyError) as exc:
-        raise DecodeError(f"MessageFrame: {type(exc).__name__}: {exc}") from exc
+    """A BsmBatch row (standard units) of any valid BSM frame, through asn1tools (DecodeError
+    as :func:`decode_frame`)."""
+    name, d = _decode_value(frame)
     if name != "bsmFrame":
         raise DecodeError(f"expected a bsmFrame, got {name}")
     ev = d.get("safetyExt", {}).get("events")
@@ -1440,9 +1669,9 @@ def _bsm_row(frame: bytes) -> dict[str, int]:
 # its field (group testing). Two more encodes check the layout: every field = 1 must flip
 # exactly bit (top bit + width - 1) of each field, its last bit, which fixes the field's shift;
 # and pseudo-random in-range values must give asn1tools' bytes exactly (a width too large makes
-# the probe out of range and fails; one too small would only move the probe bit). Per message the template then adds
-# ``value * (sum of 2^shift over the field's copies)`` to the base integer: no carries, since
-# the fields hold zeros in the base and never overlap.
+# the probe out of range and fails; one too small would only move the probe bit). Per message
+# the template then adds ``value * (sum of 2^shift over the field's copies)`` to the base
+# integer: no carries, since the fields hold zeros in the base and never overlap.
 
 _W_MSG_CNT, _W_MOY, _W_DSECOND, _W_TIME_MARK = 7, 20, 16, 16  # bits: ceil(log2(hi - lo + 1))
 _HI_MSG_CNT, _HI_MOY, _HI_DSECOND, _HI_TIME_MARK = 127, 527040, 65535, 36001
@@ -1868,16 +2097,18 @@ class FrameReader:
 
     Args:
         max_layouts: stop learning layouts beyond this many (memory bound).
+        profile: the conformance profile of the frames (``decode_frame``'s ``profile``).
     """
 
-    def __init__(self, *, max_layouts: int = 20_000) -> None:
+    def __init__(self, *, max_layouts: int = 20_000, profile: str | None = None) -> None:
+        self._profile = resolve_profile(profile).name
         self._groups: dict[int, list[_ReadGroup]] = {}
         self.fast_decodes = 0  # frames decoded on the fast path (for tests and profiles)
         self._n_layouts = 0
         self._max_layouts = max_layouts
 
     def decode(self, data: bytes, *, now_ns: int | None = None) -> Message:
-        """``decode_frame(data, now_ns=now_ns)`` (see the class docstring)."""
+        """``decode_frame(data, now_ns=now_ns, profile=...)`` (see the class docstring)."""
         groups = self._groups.get(len(data)) if isinstance(data, bytes) else None
         if groups:
             x = int.from_bytes(data, "big")
@@ -1894,7 +2125,7 @@ class FrameReader:
                     _set_path(value[1], path, v)
                 self.fast_decodes += 1
                 return _parse_frame(_ASN, value, now_ns)
-        value = _decode_value(data)
+        value = _decode_value(data, self._profile)
         msg = _parse_frame(_ASN, value, now_ns)
         if self._n_layouts < self._max_layouts:
             self._learn(bytes(data), value)

@@ -655,7 +655,7 @@ def test_bsm_rows_are_the_frames_as_one_array() -> None:
     bad[3, 0] |= 0x80
     _, ok, errors = decode_bsm_frames(bad)
     assert ok.tolist() == [True] * 3 + [False] + [True] * 46 and [i for i, _ in errors] == [3]
-    with pytest.raises(ValueError, match="uint8"):
+    with pytest.raises(DecodeError, match="uint8"):  # the testbed's error, not ValueError
         decode_bsm_frames(rows.astype(np.int16))
 
 
