@@ -50,12 +50,14 @@ from v2x.messages._rsm import (
     SourceType,
 )
 from v2x.messages._spat import (
+    NO_TIME,
     IntersectionState,
     IntersectionStatus,
     LightState,
     Phase,
     PhaseState,
     Spat,
+    SpatPhaseStates,
     TimeCountingDown,
 )
 from v2x.messages._units import (
@@ -149,6 +151,7 @@ __all__ = [
     "MapLink",
     "MapNode",
     "Movement",
+    "NO_TIME",
     "NodeReferenceId",
     "Participant",
     "ParticipantType",
@@ -166,6 +169,7 @@ __all__ = [
     "Spat",
     "SpatFrameTemplate",
     "SpatJsonTemplate",
+    "SpatPhaseStates",
     "SpeedLimit",
     "SpeedLimitType",
     "StaticMapJson",
