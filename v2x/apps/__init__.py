@@ -36,7 +36,7 @@ from v2x.apps._rlvw import RedLightViolationWarning, RlvwConfig, RlvwResult
 from v2x.apps._rsi_view import PathDistance, RsiItems, path_distance, rsi_items, speed_limit_kmh
 from v2x.apps._rsm_view import RsmParticipants, rsm_participants
 from v2x.apps._slw import SlwConfig, SlwResult, SpeedLimitWarning
-from v2x.apps._spat_view import SpatLookup, SpatView, node_key
+from v2x.apps._spat_view import SpatLookup, SpatView, node_key, received_spat_states
 from v2x.apps._targets import RSM_TARGET_BASE, one_per_target
 
 register_app("fcw", ForwardCollisionWarning.from_config, FcwConfig,
@@ -95,6 +95,7 @@ __all__ = [
     "node_key",
     "one_per_target",
     "path_distance",
+    "received_spat_states",
     "register_app",
     "rsi_items",
     "rsm_participants",

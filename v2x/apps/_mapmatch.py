@@ -53,7 +53,7 @@ from v2x.apps._spat_view import node_key
 from v2x.geo import GeoFrame
 from v2x.messages._map import AllowedManeuvers, MapData, MapNode
 
-__all__ = ["LaneTable", "MapCache", "MatchResult", "lane_table", "match"]
+__all__ = ["LaneTable", "MapCache", "MatchResult", "StopPoints", "lane_table", "match"]
 
 #: lane width used when neither the lane nor its link gives one [m] (3.5 m urban lanes)
 DEFAULT_LANE_WIDTH_M = 3.5
@@ -219,6 +219,11 @@ class MatchResult:
     def matched(self) -> np.ndarray:
         """``(n,)`` bool, the host matched a lane."""
         return self.lane >= 0  # type: ignore[no-any-return]
+
+    def take(self, rows: np.ndarray) -> MatchResult:
+        """The matches at ``rows`` ``(k,)`` int (e.g. one per received message of a host
+        matched once)."""
+        return MatchResult(**{f.name: getattr(self, f.name)[rows] for f in fields(self)})
 
 
 def _build(lanes: list[tuple[int, int, int, int, int, float, int, np.ndarray]],
@@ -451,6 +456,33 @@ def _pairs(lanes: LaneTable, hx: np.ndarray, hy: np.ndarray, hh: np.ndarray, ph:
     best_dist[h] = dist[sel]
     best_t[h] = t[sel]
     best_lat[h] = np.copysign(dist[sel], cross[sel])
+
+
+class StopPoints:
+    """The stop points of a lane table (each lane's last point, on its stop line) in a k-d
+    tree: how far positions are from the nearest one.
+
+    Args:
+        lanes: the lane table (kept as :attr:`lanes`, to tell whether it is still current).
+    """
+
+    def __init__(self, lanes: LaneTable) -> None:
+        from scipy.spatial import cKDTree  # here only: scipy.spatial takes ~0.25 s to import
+
+        self.lanes = lanes
+        self._tree = (cKDTree(np.column_stack([lanes.stop_x, lanes.stop_y]))
+                      if lanes.n_lanes else None)
+
+    def nearest_m(self, x: np.ndarray, y: np.ndarray, *, upper_m: float) -> np.ndarray:
+        """``(n,)`` float64 [m]: the distance from each of ``(n,)`` positions [m, network]
+        to the nearest stop point, ``inf`` where it is beyond ``upper_m`` [m], there are no
+        lanes or a position is not finite."""
+        out = np.full(x.shape, np.inf)
+        finite = np.flatnonzero(np.isfinite(x) & np.isfinite(y))
+        if self._tree is not None and finite.size:
+            out[finite] = self._tree.query(np.column_stack([x[finite], y[finite]]),
+                                           distance_upper_bound=upper_m)[0]
+        return out
 
 
 class MapCache:

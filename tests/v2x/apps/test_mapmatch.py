@@ -11,7 +11,7 @@ import pytest
 
 from tests.roadside.conftest import GridFiles
 from v2x.apps import LaneTable, MapCache, lane_table, match, node_key
-from v2x.apps._mapmatch import _build
+from v2x.apps._mapmatch import StopPoints, _build
 from v2x.geo import GeoFrame
 from v2x.messages import (
     AllowedManeuvers,
@@ -304,3 +304,18 @@ def test_distance_to_stop_line_agrees_with_sumo(grid: GridFiles, grid_net: Any,
             assert r.to_stop_m[k] == pytest.approx(want, abs=0.05)
             seen += 1
     assert seen > 100
+
+
+def test_stop_points_and_taking_matches(table: LaneTable) -> None:
+    # stop points (-10, -1.75), (-10, -5.25), (1.75, -10), (10, 1.75)
+    stops = StopPoints(table)
+    got = stops.nearest_m(np.array([0.0, -10.0, 1.75, 200.0, np.nan]),
+                          np.array([0.0, -3.5, -30.0, 0.0, 0.0]), upper_m=50.0)
+    assert got[:3].tolist() == pytest.approx([np.hypot(10.0, 1.75), 1.75, 20.0])
+    assert got[3:].tolist() == [np.inf, np.inf]  # beyond 50 m; no position
+    empty = StopPoints(_build([], []))
+    assert empty.nearest_m(np.zeros(2), np.zeros(2), upper_m=50.0).tolist() == [np.inf] * 2
+    m = _match(table, [-50.0, 1.75], [-1.75, -50.0], [90.0, 0.0])
+    again = m.take(np.array([1, 1, 0]))
+    assert again.lane.tolist() == [2, 2, 0]
+    assert again.to_stop_m.tolist() == pytest.approx([40.0, 40.0, 40.0])
