@@ -69,6 +69,7 @@ from v2x.geo import GeoFrame
 from v2x.messages._bsm import HARD_BRAKING_BIT, BsmBatch, BsmFields
 from v2x.messages._envelope import pack_frame_groups
 from v2x.messages._json import to_json_bytes
+from v2x.messages._spat import SpatPhaseStates
 from v2x.messages._units import (
     decode_acceleration,
     decode_heading,
@@ -219,6 +220,24 @@ class _Grow:
 
 
 
+_READ_CACHE_MAX = 100_000  # distinct frames kept per cache of _read_once
+
+
+def _read_once(cache: dict[bytes, Any], read: Callable[..., Any], frame: bytes,
+               now_ns: int) -> Any:
+    """``read(frame, now_ns=now_ns)`` of a non-BSM frame, each distinct frame read once
+    (``cache``, emptied when it holds more than ``_READ_CACHE_MAX``); None where the frame does
+    not decode."""
+    if frame not in cache:
+        if len(cache) > _READ_CACHE_MAX:
+            cache.clear()
+        try:
+            cache[frame] = read(frame, now_ns=now_ns)
+        except DecodeError:
+            cache[frame] = None
+    return cache[frame]
+
+
 class Simulation:
     """One run of a scenario: wires traffic, RSUs, channel, applications, bus and recorder.
 
@@ -282,6 +301,7 @@ class Simulation:
         self._used_by_names = ("",) + tuple(a.name for a in config.apps)
         self._warn_counts = np.zeros(len(config.apps), np.int64)
         self._decoded: dict[bytes, Any] = {}  # decoded non-BSM frames, by their bytes
+        self._spat_states: dict[bytes, SpatPhaseStates | None] = {}  # SPAT frames as columns
         self._reader = FrameReader()  # decode_frame, with a fast path for SPAT frames
         self._start_utc_ns = round((config.start - dt.datetime(1970, 1, 1, tzinfo=dt.UTC))
                                    .total_seconds() * 1e6) * 1000
@@ -534,26 +554,26 @@ class Simulation:
         self._write_events()
         return bsm
 
-    def _decode_rsu_frames(self, w: TrafficWindow, tx: Transmissions) -> Callable[
-            [str, np.ndarray], list[Any]]:
-        """``decoded(msg_type, tx_rows)``: the decoded messages of these transmissions
-        (each distinct frame decoded once per run; None where it does not decode)."""
+    def _decode_rsu_frames(self, w: TrafficWindow, tx: Transmissions) -> tuple[
+            Callable[[str, np.ndarray], list[Any]],
+            Callable[[np.ndarray], list[SpatPhaseStates | None]]]:
+        """``decoded(msg_type, tx_rows)``: the decoded messages of these transmissions, and
+        ``spat_states(tx_rows)``: the phase states of these SPAT transmissions read from the
+        frames' bits (each distinct frame read once per run in either form; None where it
+        does not decode)."""
+        def frame_and_time(i: int) -> tuple[bytes, int]:
+            m = w.rsu_out[int(tx.rsu_msg[i])][2]
+            return (m.payload if m.frame is None else m.frame,
+                    self._start_utc_ns + int(tx.t_ns[i]))
+
         def decoded(msg_type: str, rows: np.ndarray) -> list[Any]:
-            out: list[Any] = []
-            for i in np.asarray(rows, np.int64).tolist():
-                m = w.rsu_out[int(tx.rsu_msg[i])][2]
-                frame = m.payload if m.frame is None else m.frame
-                if frame not in self._decoded:
-                    if len(self._decoded) > 100_000:
-                        self._decoded.clear()
-                    try:
-                        self._decoded[frame] = self._reader.decode(
-                            frame, now_ns=self._start_utc_ns + int(tx.t_ns[i]))
-                    except DecodeError:
-                        self._decoded[frame] = None
-                out.append(self._decoded[frame])
-            return out
-        return decoded
+            return [_read_once(self._decoded, self._reader.decode, *frame_and_time(i))
+                    for i in np.asarray(rows, np.int64).tolist()]
+
+        def spat_states(rows: np.ndarray) -> list[SpatPhaseStates | None]:
+            return [_read_once(self._spat_states, self._reader.spat_states, *frame_and_time(i))
+                    for i in np.asarray(rows, np.int64).tolist()]
+        return decoded, spat_states
 
     # -- 6. applications -------------------------------------------------------------------
     def _applications(self, w: TrafficWindow, tx: Transmissions, rx: Receivers, links: Links,
@@ -567,7 +587,7 @@ class Simulation:
         if not self.cfg.apps:
             return used_by, starts
         obu = np.flatnonzero(links.received & (rx.vehicle_row[links.rx] >= 0))
-        decoded = self._decode_rsu_frames(w, tx)
+        decoded, spat_states = self._decode_rsu_frames(w, tx)
         for i, app in enumerate(self.cfg.apps):
             sel = obu[np.isin(links.msg_type[obu], self._app_codes[i])]
             t_row = links.tx[sel]
@@ -578,7 +598,8 @@ class Simulation:
                 distance_m=links.distance_m[sel], latency_ns=links.latency_ns[sel], link=sel)
             window = AppWindow(t_ns=w.t_ns, hosts=w.states, host_step=w.step, links=received,
                                bsm=bsm, decoded=decoded, sec_mark=w.sec_mark,
-                               start_utc_ns=self._start_utc_ns, geo=self.geo)
+                               start_utc_ns=self._start_utc_ns, geo=self.geo,
+                               spat_states=spat_states)
             found = app.assess(window)
             warned = sel[found.link[found.warn]]
             used_by[warned[used_by[warned] == 0]] = i + 1
