@@ -30,7 +30,7 @@ from v2x.apps._fcw import (
 )
 from v2x.apps._hlw import HazardousLocationWarning, HlwConfig, HlwResult
 from v2x.apps._hold import CriticalLinks, ThreatHold, most_critical
-from v2x.apps._mapmatch import LaneTable, MapCache, MatchResult, lane_table, match
+from v2x.apps._mapmatch import LaneTable, MapCache, MatchResult, StopCircles, lane_table, match
 from v2x.apps._reaction import DriverConfig, DriverReaction, Reactions
 from v2x.apps._rlvw import RedLightViolationWarning, RlvwConfig, RlvwResult
 from v2x.apps._rsi_view import PathDistance, RsiItems, path_distance, rsi_items, speed_limit_kmh
@@ -84,6 +84,7 @@ __all__ = [
     "SpatLookup",
     "SpatView",
     "SpeedLimitWarning",
+    "StopCircles",
     "ThreatHold",
     "app_config_model",
     "app_names",

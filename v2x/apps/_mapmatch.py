@@ -53,7 +53,7 @@ from v2x.apps._spat_view import node_key
 from v2x.geo import GeoFrame
 from v2x.messages._map import AllowedManeuvers, MapData, MapNode
 
-__all__ = ["LaneTable", "MapCache", "MatchResult", "StopPoints", "lane_table", "match"]
+__all__ = ["LaneTable", "MapCache", "MatchResult", "StopCircles", "lane_table", "match"]
 
 #: lane width used when neither the lane nor its link gives one [m] (3.5 m urban lanes)
 DEFAULT_LANE_WIDTH_M = 3.5
@@ -458,31 +458,46 @@ def _pairs(lanes: LaneTable, hx: np.ndarray, hy: np.ndarray, hh: np.ndarray, ph:
     best_lat[h] = np.copysign(dist[sel], cross[sel])
 
 
-class StopPoints:
-    """The stop points of a lane table (each lane's last point, on its stop line) in a k-d
-    tree: how far positions are from the nearest one.
+@dataclass(frozen=True, slots=True)
+class StopCircles:
+    """For each node of a lane table, a circle around its lanes' stop points (each lane's last
+    point, on its stop line): centred on their mean, reaching the farthest. A position's
+    distance to any stop point of the node is at least its distance to the circle, a lower
+    bound for ``(n,)`` positions in one ``(n, nodes)`` pass; build with :meth:`of`.
 
-    Args:
-        lanes: the lane table (kept as :attr:`lanes`, to tell whether it is still current).
+    Attributes:
+        lanes: the lane table (to tell whether it is still current).
+        x, y: ``(k,)`` float64 [m, network] the centres, one per node.
+        radius_m: ``(k,)`` float64 [m].
     """
 
-    def __init__(self, lanes: LaneTable) -> None:
-        from scipy.spatial import cKDTree  # here only: scipy.spatial takes ~0.25 s to import
+    lanes: LaneTable
+    x: np.ndarray
+    y: np.ndarray
+    radius_m: np.ndarray
 
-        self.lanes = lanes
-        self._tree = (cKDTree(np.column_stack([lanes.stop_x, lanes.stop_y]))
-                      if lanes.n_lanes else None)
+    @classmethod
+    def of(cls, lanes: LaneTable) -> StopCircles:
+        """The circles of the nodes of ``lanes``."""
+        nodes, node_of_lane = np.unique(lanes.node_key, return_inverse=True)
+        count = np.bincount(node_of_lane, minlength=nodes.size)
+        cx = np.bincount(node_of_lane, lanes.stop_x, minlength=nodes.size) / np.maximum(count, 1)
+        cy = np.bincount(node_of_lane, lanes.stop_y, minlength=nodes.size) / np.maximum(count, 1)
+        radius = np.zeros(nodes.size)
+        np.maximum.at(radius, node_of_lane, np.hypot(lanes.stop_x - cx[node_of_lane],
+                                                     lanes.stop_y - cy[node_of_lane]))
+        return cls(lanes=lanes, x=cx, y=cy, radius_m=radius)
 
-    def nearest_m(self, x: np.ndarray, y: np.ndarray, *, upper_m: float) -> np.ndarray:
-        """``(n,)`` float64 [m]: the distance from each of ``(n,)`` positions [m, network]
-        to the nearest stop point, ``inf`` where it is beyond ``upper_m`` [m], there are no
-        lanes or a position is not finite."""
-        out = np.full(x.shape, np.inf)
-        finite = np.flatnonzero(np.isfinite(x) & np.isfinite(y))
-        if self._tree is not None and finite.size:
-            out[finite] = self._tree.query(np.column_stack([x[finite], y[finite]]),
-                                           distance_upper_bound=upper_m)[0]
-        return out
+    def distance_at_least_m(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        """``(n,)`` float64 [m]: a lower bound of the distance from each of ``(n,)``
+        positions [m, network] to the nearest stop point (0 inside a circle); ``inf``
+        without lanes or where a position is not finite."""
+        if self.x.size == 0:
+            return np.full(np.shape(x), np.inf)
+        to_circle = np.hypot(x[:, None] - self.x, y[:, None] - self.y) - self.radius_m
+        with np.errstate(invalid="ignore"):
+            nearest = np.maximum(to_circle.min(axis=1, initial=np.inf), 0.0)
+        return np.where(np.isnan(nearest), np.inf, nearest)
 
 
 class MapCache:

@@ -42,7 +42,7 @@ import numpy.typing as npt
 from pydantic import Field
 
 from v2x.apps._base import AppConfig, AppWindow, Assessments
-from v2x.apps._mapmatch import LaneTable, MapCache, MatchResult, StopPoints, match
+from v2x.apps._mapmatch import LaneTable, MapCache, MatchResult, StopCircles, match
 from v2x.apps._spat_view import SpatView, node_key, received_spat_states
 from v2x.messages._map import AllowedManeuvers
 from v2x.messages._spat import LightState, SpatPhaseStates
@@ -121,7 +121,7 @@ class RedLightViolationWarning:
         self._node_sender: dict[int, int] = {}  # node key -> RSU node that sent its MAP
         self._map_senders: set[int] = set()
         self._heard_map = np.empty(0, np.int64)  # (host vehicle << 32 | RSU node) keys
-        self._stop_points: StopPoints | None = None  # of the lanes of self._maps
+        self._stop_circles: StopCircles | None = None  # of the lanes of self._maps
 
     def assess(self, window: AppWindow) -> Assessments:
         """The rule on every SPAT a host received (an :class:`~v2x.apps.Application`).
@@ -195,18 +195,19 @@ class RedLightViolationWarning:
         line is within the lane's half width plus ``lane_tolerance_m`` of its projection on
         the centre line, and the centre line from there to the lane's stop point (its last
         point) is ``d`` long, so the host is within ``d`` + that reach of the stop point. A
-        host farther from every stop point cannot warn, whatever lane it matches (1 m is
-        added for rounding).
+        host farther from every stop point (at least its distance to the node's
+        :class:`~v2x.apps.StopCircles`) cannot warn, whatever lane it matches (1 m is added
+        for rounding).
         """
         cfg = self.config
-        if self._stop_points is None or self._stop_points.lanes is not lanes:
-            self._stop_points = StopPoints(lanes)
+        if self._stop_circles is None or self._stop_circles.lanes is not lanes:
+            self._stop_circles = StopCircles.of(lanes)
         reach = float(lanes.width_m.max(initial=0.0)) / 2.0 + cfg.lane_tolerance_m + 1.0
         v = np.maximum(speed_mps, 0.0)
         need = np.minimum(v * v / (2.0 * cfg.decel_threshold_mps2) + v * cfg.reaction_time_s,
                           cfg.warn_distance_m)
-        nearest = self._stop_points.nearest_m(x, y, upper_m=cfg.warn_distance_m + reach)
-        return nearest <= need + reach  # type: ignore[no-any-return]
+        nearest_at_least = self._stop_circles.distance_at_least_m(x, y)
+        return nearest_at_least <= need + reach  # type: ignore[no-any-return]
 
     def cannot_stop(self, to_stop_m: np.ndarray, speed_mps: np.ndarray) -> np.ndarray:
         """Rule 4 alone, a necessary condition of a warning: stopping at the line needs more

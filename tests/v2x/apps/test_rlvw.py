@@ -3,6 +3,8 @@ SPAT through UPER, map matching, SPAT look-up)."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pydantic
 import pytest
@@ -178,20 +180,21 @@ def test_cannot_stop_is_a_necessary_condition_of_a_warning() -> None:
 
 
 def test_close_to_a_stop_line_by_hand(node: MapNode, frame: GeoFrame) -> None:
-    # eastbound lane 1 ends at (-10, -1.75); default rule: 3 m/s², no reaction time, 0.5 m
-    # tolerance on 3.5 m lanes: a stop point within v²/6 + 1.75 + 0.5 + 1 m (rounding)
-    lanes = lane_table((node,), frame)
+    # the west link alone: stop points (-10, -1.75) and (-10, -5.25), a circle of 1.75 m
+    # around (-10, -3.5); default rule: 3 m/s², no reaction time, 0.5 m tolerance on 3.5 m
+    # lanes: close when the circle is within v²/6 + 1.75 + 0.5 + 1 m (rounding)
+    lanes = lane_table((dataclasses.replace(node, in_links=node.in_links[:1]),), frame)
     rule = RedLightViolationWarning()
     x = np.array([-50.0, -40.0, -40.0, np.nan, -40.0])
     y = np.full(5, -1.75)
     v = np.array([14.0, 14.0, 10.0, 14.0, 0.0])
-    # 40 m > 196/6 + 3.25 = 35.9 m; 30 m < 35.9 m; at 10 m/s 30 m > 100/6 + 3.25 = 19.9 m;
-    # no position; standing 30 m away
+    # hypot(40, 1.75) - 1.75 = 38.3 m > 196/6 + 3.25 = 35.9 m; 28.3 m < 35.9 m; at 10 m/s
+    # 28.3 m > 100/6 + 3.25 = 19.9 m; no position; standing
     assert rule.close_to_a_stop_line(lanes, x, y, v).tolist() == [False, True, False, False,
                                                                    False]
-    # 1 s of reaction adds v * 1 s: 40 m < 32.7 + 14 + 3.25 m; but 30 m > 16.7 + 10 + 3.25 m
+    # 1 s of reaction adds v * 1 s: 38.3 m < 32.7 + 14 + 3.25 m, 28.3 m < 16.7 + 10 + 3.25 m
     far = RedLightViolationWarning(RlvwConfig(reaction_time_s=1.0))
-    assert far.close_to_a_stop_line(lanes, x, y, v).tolist() == [True, True, False, False,
+    assert far.close_to_a_stop_line(lanes, x, y, v).tolist() == [True, True, True, False,
                                                                   False]
 
 
