@@ -36,6 +36,7 @@ import datetime as _dt
 import functools
 import hashlib
 import math
+import operator
 import os
 import pathlib
 import pickle
@@ -1936,12 +1937,12 @@ class _Proto:
 @dataclass
 class _ReadGroup:
     """Frames of one length whose changing fields sit at the same bits: ``mask`` covers every
-    other bit; ``shifts``/``widths``/``his`` per field; ``protos`` maps the fixed bits (the
-    frame with every field 0) to the layout's :class:`_Proto`."""
+    other bit; ``shifts``/``ones``/``his`` per field (``ones``: ``2**width - 1``); ``protos``
+    maps the fixed bits (the frame with every field 0) to the layout's :class:`_Proto`."""
 
     mask: int
     shifts: tuple[int, ...]
-    widths: tuple[int, ...]
+    ones: tuple[int, ...]
     his: tuple[int, ...]
     protos: dict[int, _Proto]
 
@@ -2019,8 +2020,8 @@ class FrameReader:
             proto = g.protos.get(x & g.mask)
             if proto is None:
                 continue
-            vals = [(x >> s) & ((1 << w) - 1) for s, w in zip(g.shifts, g.widths, strict=True)]
-            if any(v > hi for v, hi in zip(vals, g.his, strict=True)):
+            vals = [(x >> s) & ones for s, ones in zip(g.shifts, g.ones, strict=True)]
+            if not all(map(operator.le, vals, g.his)):
                 return None
             return proto, vals
         return None
@@ -2048,7 +2049,8 @@ class FrameReader:
         group = next((g for g in groups if (g.mask, g.shifts, g.his) == (
             mask, layout.shifts, his)), None)
         if group is None:
-            group = _ReadGroup(mask, layout.shifts, widths, his, {})
+            group = _ReadGroup(mask, layout.shifts, tuple((1 << w) - 1 for w in widths), his,
+                               {})
             groups.append(group)
         group.protos[layout.base] = _Proto(value, tuple(p for p, _, _ in fields))
         self._n_layouts += 1

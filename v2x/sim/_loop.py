@@ -296,8 +296,7 @@ class Simulation:
         self._no_users = RoadUsers.empty()
         # applications: their threat state, the message codes they read, "used_by" names
         self._holds = [ThreatHold() for _ in config.apps]
-        self._app_codes = [np.array([_CODE[m] for m in a.consumes], np.int8)
-                           for a in config.apps]
+        self._app_reads = [tuple(_CODE[m] for m in a.consumes) for a in config.apps]
         self._used_by_names = ("",) + tuple(a.name for a in config.apps)
         self._warn_counts = np.zeros(len(config.apps), np.int64)
         self._decoded: dict[bytes, Any] = {}  # decoded non-BSM frames, by their bytes
@@ -587,24 +586,42 @@ class Simulation:
         if not self.cfg.apps:
             return used_by, starts
         obu = np.flatnonzero(links.received & (rx.vehicle_row[links.rx] >= 0))
+        obu_type = links.msg_type[obu]
         decoded, spat_states = self._decode_rsu_frames(w, tx)
+        by_types: dict[tuple[int, ...], ReceivedLinks] = {}  # apps reading the same types
         for i, app in enumerate(self.cfg.apps):
-            sel = obu[np.isin(links.msg_type[obu], self._app_codes[i])]
-            t_row = links.tx[sel]
-            received = ReceivedLinks(
-                host=rx.vehicle_row[links.rx[sel]], tx=t_row,
-                msg=np.where(tx.bsm_row[t_row] >= 0, tx.bsm_row[t_row], t_row),
-                msg_type=links.msg_type[sel], sender=tx.sender[t_row], step=tx.step[t_row],
-                distance_m=links.distance_m[sel], latency_ns=links.latency_ns[sel], link=sel)
+            reads = self._app_reads[i]
+            received = by_types.get(reads)
+            if received is None:
+                wanted = np.zeros(len(MSG_TYPES), bool)
+                wanted[list(reads)] = True
+                received = by_types[reads] = self._received_links(obu[wanted[obu_type]], tx,
+                                                                  rx, links)
             window = AppWindow(t_ns=w.t_ns, hosts=w.states, host_step=w.step, links=received,
                                bsm=bsm, decoded=decoded, sec_mark=w.sec_mark,
                                start_utc_ns=self._start_utc_ns, geo=self.geo,
                                spat_states=spat_states)
             found = app.assess(window)
-            warned = sel[found.link[found.warn]]
+            warned = received.link[found.link[found.warn]]
             used_by[warned[used_by[warned] == 0]] = i + 1
             starts.append(self._warnings(i, app, window, found, tx))
         return used_by, starts
+
+    @staticmethod
+    def _received_links(sel: np.ndarray, tx: Transmissions, rx: Receivers,
+                        links: Links) -> ReceivedLinks:
+        """The links ``sel`` (m,) of ``links`` as an application reads them (read-only
+        columns: applications that read the same message types share them)."""
+        t_row = links.tx[sel]
+        bsm_row = tx.bsm_row[t_row]
+        received = ReceivedLinks(
+            host=rx.vehicle_row[links.rx[sel]], tx=t_row,
+            msg=np.where(bsm_row >= 0, bsm_row, t_row), msg_type=links.msg_type[sel],
+            sender=tx.sender[t_row], step=tx.step[t_row], distance_m=links.distance_m[sel],
+            latency_ns=links.latency_ns[sel], link=sel)
+        for column in (getattr(received, f) for f in received.__dataclass_fields__):
+            column.flags.writeable = False
+        return received
 
     def _warnings(self, i: int, app: Application, win: AppWindow, a: Assessments,
                   tx: Transmissions) -> np.ndarray:
