@@ -494,9 +494,13 @@ class StopCircles:
         without lanes or where a position is not finite."""
         if self.x.size == 0:
             return np.full(np.shape(x), np.inf)
-        to_circle = np.hypot(x[:, None] - self.x, y[:, None] - self.y) - self.radius_m
+        # (nodes, n), reduced over the nodes: numpy's fast direction; in place, one buffer
+        to_circle = np.square(x - self.x[:, None])
+        to_circle += np.square(y - self.y[:, None])
+        np.sqrt(to_circle, out=to_circle)
+        to_circle -= self.radius_m[:, None]
         with np.errstate(invalid="ignore"):
-            nearest = np.maximum(to_circle.min(axis=1, initial=np.inf), 0.0)
+            nearest = np.maximum(to_circle.min(axis=0), 0.0)
         return np.where(np.isnan(nearest), np.inf, nearest)
 
 

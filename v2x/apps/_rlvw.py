@@ -120,7 +120,7 @@ class RedLightViolationWarning:
         self._maps: MapCache | None = None
         self._node_sender: dict[int, int] = {}  # node key -> RSU node that sent its MAP
         self._map_senders: set[int] = set()
-        self._heard_map = np.empty(0, np.int64)  # (host vehicle << 32 | RSU node) keys
+        self._heard_map = np.empty(0, np.int64)  # (host vehicle << 32 | RSU node), sorted
         self._stop_circles: StopCircles | None = None  # of the lanes of self._maps
 
     def assess(self, window: AppWindow) -> Assessments:
@@ -164,7 +164,7 @@ class RedLightViolationWarning:
         """
         lk, st, cfg = window.links, window.hosts, self.config
         host, sender = lk.host[sp], lk.sender[sp]
-        heard = np.isin((st.index[host] << 32) | sender, self._heard_map)
+        heard = _in_sorted(self._heard_map, (st.index[host] << 32) | sender)
         cand = np.flatnonzero(heard & (st.speed[host] > 0.0))  # cannot_stop needs v > 0
         rows, row_of_cand = np.unique(host[cand], return_inverse=True)
         close = self.close_to_a_stop_line(lanes, st.x[rows], st.y[rows], st.speed[rows])
@@ -241,7 +241,9 @@ class RedLightViolationWarning:
                                    else node.id.region))
                 self._node_sender[key] = sender
         heard = (window.hosts.index[lk.host[mp]] << 32) | lk.sender[mp]
-        self._heard_map = np.union1d(self._heard_map, heard)
+        new = heard[~_in_sorted(self._heard_map, heard)]  # most were heard before
+        if new.size:
+            self._heard_map = np.union1d(self._heard_map, new)
 
     def _judge(self, window: AppWindow, lanes: LaneTable, links: np.ndarray,
                m: MatchResult) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -339,3 +341,12 @@ class RedLightViolationWarning:
                           required_decel_mps2=res.required_decel_mps2,
                           red_at_arrival=res.red_at_arrival & found.found,
                           warn=res.warn & found.found)
+
+
+def _in_sorted(held: np.ndarray, keys: np.ndarray) -> np.ndarray:
+    """``(k,)`` bool: which of ``keys`` (k,) int64 are in ``held`` (sorted, unique), by
+    binary search (``np.isin`` would sort both)."""
+    if held.size == 0:
+        return np.zeros(keys.shape, bool)
+    at = np.minimum(np.searchsorted(held, keys), held.size - 1)
+    return held[at] == keys  # type: ignore[no-any-return]
