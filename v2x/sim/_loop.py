@@ -560,18 +560,21 @@ class Simulation:
         ``spat_states(tx_rows)``: the phase states of these SPAT transmissions read from the
         frames' bits (each distinct frame read once per run in either form; None where it
         does not decode)."""
-        def frame_and_time(i: int) -> tuple[bytes, int]:
-            m = w.rsu_out[int(tx.rsu_msg[i])][2]
-            return (m.payload if m.frame is None else m.frame,
-                    self._start_utc_ns + int(tx.t_ns[i]))
+        def frames_and_times(rows: np.ndarray) -> list[tuple[bytes, int]]:
+            rows = np.asarray(rows, np.int64)
+            out = []
+            for r, t_ns in zip(tx.rsu_msg[rows].tolist(), tx.t_ns[rows].tolist(), strict=True):
+                m = w.rsu_out[r][2]
+                out.append((m.payload if m.frame is None else m.frame, self._start_utc_ns + t_ns))
+            return out
 
         def decoded(msg_type: str, rows: np.ndarray) -> list[Any]:
-            return [_read_once(self._decoded, self._reader.decode, *frame_and_time(i))
-                    for i in np.asarray(rows, np.int64).tolist()]
+            return [_read_once(self._decoded, self._reader.decode, frame, now_ns)
+                    for frame, now_ns in frames_and_times(rows)]
 
         def spat_states(rows: np.ndarray) -> list[SpatPhaseStates | None]:
-            return [_read_once(self._spat_states, self._reader.spat_states, *frame_and_time(i))
-                    for i in np.asarray(rows, np.int64).tolist()]
+            return [_read_once(self._spat_states, self._reader.spat_states, frame, now_ns)
+                    for frame, now_ns in frames_and_times(rows)]
         return decoded, spat_states
 
     # -- 6. applications -------------------------------------------------------------------
@@ -585,7 +588,7 @@ class Simulation:
         starts: list[np.ndarray] = []
         if not self.cfg.apps:
             return used_by, starts
-        obu = np.flatnonzero(links.received & (rx.vehicle_row[links.rx] >= 0))
+        obu = np.flatnonzero(links.received & (rx.vehicle_row >= 0)[links.rx])
         obu_type = links.msg_type[obu]
         decoded, spat_states = self._decode_rsu_frames(w, tx)
         by_types: dict[tuple[int, ...], ReceivedLinks] = {}  # apps reading the same types
