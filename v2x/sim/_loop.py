@@ -631,6 +631,8 @@ class Simulation:
         """Warning starts of application ``i`` from its assessments (:class:`ThreatHold`),
         each written with the most critical warning assessment of its host and step; returns
         their vehicle rows."""
+        if not (self._holds[i].holding or a.warn.any()):
+            return np.empty(0, np.int64)  # nothing threatens: nothing starts or ends
         lk = win.links
         host_row = lk.host[a.link]
         host, step = win.hosts.index[host_row], lk.step[a.link]
