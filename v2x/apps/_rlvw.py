@@ -166,7 +166,7 @@ class RedLightViolationWarning:
         host, sender = lk.host[sp], lk.sender[sp]
         heard = _in_sorted(self._heard_map, (st.index[host] << 32) | sender)
         cand = np.flatnonzero(heard & (st.speed[host] > 0.0))  # cannot_stop needs v > 0
-        rows, row_of_cand = np.unique(host[cand], return_inverse=True)
+        rows, row_of_cand = _distinct_rows(host[cand], st.n)
         close = self.close_to_a_stop_line(lanes, st.x[rows], st.y[rows], st.speed[rows])
         to_match = rows[close]  # each host row once
         match_of_row = np.cumsum(close) - 1  # its row in the match, where close
@@ -241,9 +241,10 @@ class RedLightViolationWarning:
                                    else node.id.region))
                 self._node_sender[key] = sender
         heard = (window.hosts.index[lk.host[mp]] << 32) | lk.sender[mp]
-        new = heard[~_in_sorted(self._heard_map, heard)]  # most were heard before
+        new = np.unique(heard[~_in_sorted(self._heard_map, heard)])  # most were heard before
         if new.size:
-            self._heard_map = np.union1d(self._heard_map, new)
+            self._heard_map = np.insert(self._heard_map,
+                                        np.searchsorted(self._heard_map, new), new)
 
     def _judge(self, window: AppWindow, lanes: LaneTable, links: np.ndarray,
                m: MatchResult) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -350,3 +351,12 @@ def _in_sorted(held: np.ndarray, keys: np.ndarray) -> np.ndarray:
         return np.zeros(keys.shape, bool)
     at = np.minimum(np.searchsorted(held, keys), held.size - 1)
     return held[at] == keys  # type: ignore[no-any-return]
+
+
+def _distinct_rows(rows: np.ndarray, n_rows: int) -> tuple[np.ndarray, np.ndarray]:
+    """``np.unique(rows, return_inverse=True)`` for ``(k,)`` row indices below ``n_rows``, by
+    marking them (no sort): the distinct rows ascending, and each one's position among them."""
+    marked = np.zeros(n_rows, bool)
+    marked[rows] = True
+    position = np.cumsum(marked) - 1  # of each marked row among the marked ones
+    return np.flatnonzero(marked), position[rows]

@@ -294,8 +294,9 @@ class SpatPhaseStates:
         index)."""
         if not parts:
             return cls.of(())
-        offset = np.cumsum([0] + [p.n_msgs for p in parts[:-1]])
-        msg = np.concatenate([p.msg + o for p, o in zip(parts, offset.tolist(), strict=True)])
+        first_msg = np.cumsum([0] + [p.n_msgs for p in parts[:-1]])  # of each part
+        msg = np.concatenate([p.msg for p in parts]) + np.repeat(first_msg,
+                                                                 [p.n for p in parts])
         return cls(msg, *(np.concatenate([getattr(p, f) for p in parts])
                           for f in _COLUMNS[1:]))
 

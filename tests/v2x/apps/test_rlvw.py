@@ -223,3 +223,12 @@ def test_close_to_a_stop_line_is_a_necessary_condition(node: MapNode, frame: Geo
     close = rule.close_to_a_stop_line(lanes, x, y, v)
     assert can_warn.sum() > 1000 and (~close).sum() > 1000
     assert not (can_warn & ~close).any()
+
+
+def test_distinct_rows_without_sorting() -> None:
+    from v2x.apps._rlvw import _distinct_rows
+
+    rows, position = _distinct_rows(np.array([5, 2, 5, 0, 2]), 8)
+    assert rows.tolist() == [0, 2, 5] and position.tolist() == [2, 1, 2, 0, 1]
+    rows, position = _distinct_rows(np.array([], np.int64), 3)
+    assert rows.size == 0 and position.size == 0
