@@ -309,6 +309,7 @@ def _now_ns(now_ns: int | None) -> int:
     return time.time_ns()
 
 
+@functools.lru_cache(maxsize=1024)  # the frames of one step share their times and receiver clock
 def _resolve_moy(moy: int, ms: int, ref_ns: int) -> int | None:
     """UTC [ns] of (MinuteOfTheYear, ms within the minute) nearest to ``ref_ns``; None when
     moy is the invalid value."""
@@ -326,6 +327,7 @@ def _resolve_moy(moy: int, ms: int, ref_ns: int) -> int | None:
     return best
 
 
+@functools.lru_cache(maxsize=1024)  # as _resolve_moy
 def _resolve_dsecond(ms: int, ref_ns: int) -> int:
     """UTC [ns] of a DSecond (ms within the minute) nearest to ``ref_ns``."""
     minute = ref_ns // _NS_PER_MIN
