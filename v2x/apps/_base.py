@@ -150,7 +150,8 @@ class AppWindow:
         hosts: the window's vehicle rows (:class:`v2x.traffic.VehicleStates`, every step's
             rows concatenated); a host reads only its own row.
         host_step: (n,) int64 step of each vehicle row within the window.
-        links: the received links to OBUs of the types the application consumes.
+        links: the received links to OBUs of the types the application consumes (read-only
+            columns: applications that consume the same types share them).
         bsm: the decoded BSMs of the window (rows referenced by ``links.msg``).
         decoded: ``decoded(msg_type, rows)`` returns the decoded message value objects
             (:mod:`v2x.messages`) of the transmissions ``rows`` of that type (decoded once

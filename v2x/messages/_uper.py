@@ -1871,16 +1871,17 @@ class _SpatPlan:
         paths: the paths of its changing fields, in field-value order.
     """
 
-    __slots__ = ("_fixed", "_likely_field", "_moy_field", "_row_intersection", "_start_field",
-                 "_stamp_field", "_stamp_fields")
+    __slots__ = ("_fixed", "_intersection_stamp_fields", "_likely_field_of_row", "_moy_field",
+                 "_msg_stamp_field", "_row_intersection", "_start_field_of_row")
 
     def __init__(self, value: Any, paths: Sequence[_FieldPath]) -> None:
-        field = {path: i for i, path in enumerate(paths)}
+        field = {path: i for i, path in enumerate(paths)}  # index among the field values
         _, d = value
         self._moy_field = field.get(("moy",), -1)  # -1: the frame has no such field
-        self._stamp_field = field.get(("timeStamp",), -1)
-        self._stamp_fields = tuple(field.get(("intersections", i, "timeStamp"), -1)
-                                   for i in range(len(d["intersections"])))
+        self._msg_stamp_field = field.get(("timeStamp",), -1)
+        self._intersection_stamp_fields = tuple(
+            field.get(("intersections", i, "timeStamp"), -1)
+            for i in range(len(d["intersections"])))
         rows: list[tuple[int, ...]] = []
         for i, it in enumerate(d["intersections"]):
             node = it["intersectionId"]
@@ -1895,8 +1896,8 @@ class _SpatPlan:
         intersection, region, node_id, phase_id, state, light, timed, start, likely = zip(
             *rows, strict=True)
         self._row_intersection = intersection
-        self._start_field = start
-        self._likely_field = likely
+        self._start_field_of_row = start
+        self._likely_field_of_row = likely
         self._fixed = {name: _read_only(np.array(col, dtype)) for name, col, dtype in (
             ("msg", [0] * len(rows), np.int64), ("region", region, np.int64),
             ("node_id", node_id, np.int64), ("phase_id", phase_id, np.int64),
@@ -1908,13 +1909,13 @@ class _SpatPlan:
         def at(i: int) -> int | None:
             return None if i < 0 else vals[i]
 
-        ts, inter_ts = _spat_times(at(self._moy_field), at(self._stamp_field),
-                                   [at(i) for i in self._stamp_fields], now_ns)
+        ts, inter_ts = _spat_times(at(self._moy_field), at(self._msg_stamp_field),
+                                   [at(i) for i in self._intersection_stamp_fields], now_ns)
         ref = [its if its is not None else ts if ts is not None else NO_TIME
                for its in inter_ts]
         # TimeMarks as _untiming reads them (None: unknown, 36001); an unknown start is on now
-        start = [None if f < 0 else _untm(vals[f]) for f in self._start_field]
-        likely = [None if f < 0 else _untm(vals[f]) for f in self._likely_field]
+        start = [None if f < 0 else _untm(vals[f]) for f in self._start_field_of_row]
+        likely = [None if f < 0 else _untm(vals[f]) for f in self._likely_field_of_row]
         return SpatPhaseStates(
             **self._fixed, start_ns=np.array([0 if t is None else t for t in start], np.int64),
             likely_end_ns=np.array([NO_TIME if t is None else t for t in likely], np.int64),
