@@ -462,8 +462,8 @@ def _pairs(lanes: LaneTable, hx: np.ndarray, hy: np.ndarray, hh: np.ndarray, ph:
 class StopCircles:
     """For each node of a lane table, a circle around its lanes' stop points (each lane's last
     point, on its stop line): centred on their mean, reaching the farthest. A position's
-    distance to any stop point of the node is at least its distance to the circle, a lower
-    bound for ``(n,)`` positions in one ``(n, nodes)`` pass; build with :meth:`of`.
+    distance to any stop point of the node is at least its distance to the circle: a lower
+    bound for ``(n,)`` positions in one ``(nodes, n)`` pass; build with :meth:`of`.
 
     Attributes:
         lanes: the lane table (to tell whether it is still current).
