@@ -30,13 +30,13 @@ from v2x.apps._fcw import (
 )
 from v2x.apps._hlw import HazardousLocationWarning, HlwConfig, HlwResult
 from v2x.apps._hold import CriticalLinks, ThreatHold, most_critical
-from v2x.apps._mapmatch import LaneTable, MapCache, MatchResult, lane_table, match
+from v2x.apps._mapmatch import LaneTable, MapCache, MatchResult, StopCircles, lane_table, match
 from v2x.apps._reaction import DriverConfig, DriverReaction, Reactions
 from v2x.apps._rlvw import RedLightViolationWarning, RlvwConfig, RlvwResult
 from v2x.apps._rsi_view import PathDistance, RsiItems, path_distance, rsi_items, speed_limit_kmh
 from v2x.apps._rsm_view import RsmParticipants, rsm_participants
 from v2x.apps._slw import SlwConfig, SlwResult, SpeedLimitWarning
-from v2x.apps._spat_view import SpatLookup, SpatView, node_key
+from v2x.apps._spat_view import SpatLookup, SpatView, node_key, received_spat_states
 from v2x.apps._targets import RSM_TARGET_BASE, one_per_target
 
 register_app("fcw", ForwardCollisionWarning.from_config, FcwConfig,
@@ -84,6 +84,7 @@ __all__ = [
     "SpatLookup",
     "SpatView",
     "SpeedLimitWarning",
+    "StopCircles",
     "ThreatHold",
     "app_config_model",
     "app_names",
@@ -95,6 +96,7 @@ __all__ = [
     "node_key",
     "one_per_target",
     "path_distance",
+    "received_spat_states",
     "register_app",
     "rsi_items",
     "rsm_participants",

@@ -33,6 +33,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from v2x.errors import ConfigError
+from v2x.messages._spat import SpatPhaseStates
 
 __all__ = [
     "AppConfig",
@@ -149,7 +150,8 @@ class AppWindow:
         hosts: the window's vehicle rows (:class:`v2x.traffic.VehicleStates`, every step's
             rows concatenated); a host reads only its own row.
         host_step: (n,) int64 step of each vehicle row within the window.
-        links: the received links to OBUs of the types the application consumes.
+        links: the received links to OBUs of the types the application consumes (read-only
+            columns: applications that consume the same types share them).
         bsm: the decoded BSMs of the window (rows referenced by ``links.msg``).
         decoded: ``decoded(msg_type, rows)`` returns the decoded message value objects
             (:mod:`v2x.messages`) of the transmissions ``rows`` of that type (decoded once
@@ -159,6 +161,12 @@ class AppWindow:
             messages' timestamps: a step's UTC time is ``start_utc_ns + t_ns``).
         geo: the projection between lat/lon and the network x/y the hosts' own positions
             are in (:class:`v2x.geo.GeoFrame`).
+        spat_states: optional ``spat_states(rows)``: the phase states
+            (:class:`~v2x.messages.SpatPhaseStates`) of the SPAT transmissions ``rows``,
+            read once per distinct frame straight from its bits, without building the value
+            objects (``None`` where a frame did not decode); ``None``: not offered, an
+            application takes them from ``decoded`` (:func:`v2x.apps.received_spat_states`
+            does either).
     """
 
     t_ns: np.ndarray
@@ -170,6 +178,7 @@ class AppWindow:
     sec_mark: np.ndarray
     start_utc_ns: int
     geo: Any
+    spat_states: Callable[[np.ndarray], list[SpatPhaseStates | None]] | None = None
 
 
 @dataclass(frozen=True)

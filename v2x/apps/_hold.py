@@ -88,6 +88,12 @@ class ThreatHold:
         return int(self._active.size)
 
     @property
+    def holding(self) -> bool:
+        """A pair threatens or a warning is active: while not, :meth:`update_pairs` with no
+        warning assessment starts nothing and leaves the state as it is."""
+        return bool(self._pair_key.size or self._active.any())
+
+    @property
     def active(self) -> np.ndarray:
         """Indices of the vehicles whose warning was active at the last update, ``(j,)`` int64."""
         return np.flatnonzero(self._active).astype(np.int64)

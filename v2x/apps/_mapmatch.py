@@ -53,7 +53,7 @@ from v2x.apps._spat_view import node_key
 from v2x.geo import GeoFrame
 from v2x.messages._map import AllowedManeuvers, MapData, MapNode
 
-__all__ = ["LaneTable", "MapCache", "MatchResult", "lane_table", "match"]
+__all__ = ["LaneTable", "MapCache", "MatchResult", "StopCircles", "lane_table", "match"]
 
 #: lane width used when neither the lane nor its link gives one [m] (3.5 m urban lanes)
 DEFAULT_LANE_WIDTH_M = 3.5
@@ -219,6 +219,11 @@ class MatchResult:
     def matched(self) -> np.ndarray:
         """``(n,)`` bool, the host matched a lane."""
         return self.lane >= 0  # type: ignore[no-any-return]
+
+    def take(self, rows: np.ndarray) -> MatchResult:
+        """The matches at ``rows`` ``(k,)`` int (e.g. one per received message of a host
+        matched once)."""
+        return MatchResult(**{f.name: getattr(self, f.name)[rows] for f in fields(self)})
 
 
 def _build(lanes: list[tuple[int, int, int, int, int, float, int, np.ndarray]],
@@ -451,6 +456,52 @@ def _pairs(lanes: LaneTable, hx: np.ndarray, hy: np.ndarray, hh: np.ndarray, ph:
     best_dist[h] = dist[sel]
     best_t[h] = t[sel]
     best_lat[h] = np.copysign(dist[sel], cross[sel])
+
+
+@dataclass(frozen=True, slots=True)
+class StopCircles:
+    """For each node of a lane table, a circle around its lanes' stop points (each lane's last
+    point, on its stop line): centred on their mean, reaching the farthest. A position's
+    distance to any stop point of the node is at least its distance to the circle: a lower
+    bound for ``(n,)`` positions in one ``(nodes, n)`` pass; build with :meth:`of`.
+
+    Attributes:
+        lanes: the lane table (to tell whether it is still current).
+        x, y: ``(k,)`` float64 [m, network] the centres, one per node.
+        radius_m: ``(k,)`` float64 [m].
+    """
+
+    lanes: LaneTable
+    x: np.ndarray
+    y: np.ndarray
+    radius_m: np.ndarray
+
+    @classmethod
+    def of(cls, lanes: LaneTable) -> StopCircles:
+        """The circles of the nodes of ``lanes``."""
+        nodes, node_of_lane = np.unique(lanes.node_key, return_inverse=True)
+        count = np.bincount(node_of_lane, minlength=nodes.size)
+        cx = np.bincount(node_of_lane, lanes.stop_x, minlength=nodes.size) / np.maximum(count, 1)
+        cy = np.bincount(node_of_lane, lanes.stop_y, minlength=nodes.size) / np.maximum(count, 1)
+        radius = np.zeros(nodes.size)
+        np.maximum.at(radius, node_of_lane, np.hypot(lanes.stop_x - cx[node_of_lane],
+                                                     lanes.stop_y - cy[node_of_lane]))
+        return cls(lanes=lanes, x=cx, y=cy, radius_m=radius)
+
+    def distance_at_least_m(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        """``(n,)`` float64 [m]: a lower bound of the distance from each of ``(n,)``
+        positions [m, network] to the nearest stop point (0 inside a circle); ``inf``
+        without lanes or where a position is not finite."""
+        if self.x.size == 0:
+            return np.full(np.shape(x), np.inf)
+        # (nodes, n), reduced over the nodes: numpy's fast direction; in place, one buffer
+        to_circle = np.square(x - self.x[:, None])
+        to_circle += np.square(y - self.y[:, None])
+        np.sqrt(to_circle, out=to_circle)
+        to_circle -= self.radius_m[:, None]
+        with np.errstate(invalid="ignore"):
+            nearest = np.maximum(to_circle.min(axis=0), 0.0)
+        return np.where(np.isnan(nearest), np.inf, nearest)
 
 
 class MapCache:

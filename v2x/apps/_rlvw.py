@@ -35,17 +35,17 @@ warned; one that keeps its speed is warned once ``d <= v² / (2 * threshold)``.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, ClassVar, Literal
+from typing import ClassVar, Literal
 
 import numpy as np
 import numpy.typing as npt
 from pydantic import Field
 
 from v2x.apps._base import AppConfig, AppWindow, Assessments
-from v2x.apps._mapmatch import LaneTable, MapCache, MatchResult, match
-from v2x.apps._spat_view import SpatView, node_key
+from v2x.apps._mapmatch import LaneTable, MapCache, MatchResult, StopCircles, match
+from v2x.apps._spat_view import SpatView, node_key, received_spat_states
 from v2x.messages._map import AllowedManeuvers
-from v2x.messages._spat import LightState
+from v2x.messages._spat import LightState, SpatPhaseStates
 from v2x.msgset import MSG_TYPES
 
 __all__ = ["RedLightViolationWarning", "RlvwConfig", "RlvwResult"]
@@ -120,7 +120,8 @@ class RedLightViolationWarning:
         self._maps: MapCache | None = None
         self._node_sender: dict[int, int] = {}  # node key -> RSU node that sent its MAP
         self._map_senders: set[int] = set()
-        self._heard_map = np.empty(0, np.int64)  # (host vehicle << 32 | RSU node) keys
+        self._heard_map = np.empty(0, np.int64)  # (host vehicle << 32 | RSU node), sorted
+        self._stop_circles: StopCircles | None = None  # of the lanes of self._maps
 
     def assess(self, window: AppWindow) -> Assessments:
         """The rule on every SPAT a host received (an :class:`~v2x.apps.Application`).
@@ -134,35 +135,79 @@ class RedLightViolationWarning:
         criticality and ``ttc_s`` = time to the stop line, ``gap_m`` = distance to it); a
         host without that MAP, not on an approach lane of the SPAT's intersection, beyond
         ``warn_distance_m`` or able to stop comfortably (:meth:`cannot_stop`, whatever the
-        light) is assessed without a warning, and its SPAT need not be decoded.
+        light) is assessed without a warning, and its SPAT need not be read.
         """
-        lk, st, cfg = window.links, window.hosts, self.config
+        lk = window.links
         self._learn_maps(window)
         sp = np.flatnonzero(lk.msg_type == _SPAT)
         warn = np.zeros(sp.size, bool)
         t_stop = np.full(sp.size, np.inf)
         d_stop = np.full(sp.size, np.nan)
         if sp.size and self._maps is not None and self._node_sender:
-            host = lk.host[sp]
             lanes = self._maps.table
-            m = match(lanes, st.x[host], st.y[host], st.heading_deg[host],
-                      tolerance_m=cfg.lane_tolerance_m,
-                      max_heading_diff_deg=cfg.max_heading_diff_deg)
-            keys = np.array(sorted(self._node_sender), np.int64)
-            senders = np.array([self._node_sender[int(k)] for k in keys], np.int64)
-            at = np.clip(np.searchsorted(keys, m.node_key), 0, keys.size - 1)
-            from_its_rsu = (m.lane >= 0) & (keys[at] == m.node_key) & (
-                senders[at] == lk.sender[sp])
-            heard = np.isin((st.index[host] << 32) | lk.sender[sp], self._heard_map)
-            near = (from_its_rsu & heard & (m.to_stop_m >= 0)
-                    & (m.to_stop_m <= cfg.warn_distance_m)
-                    & self.cannot_stop(m.to_stop_m, st.speed[host]))
-            rel = np.flatnonzero(near)
-            if rel.size:
-                w, t, d = self._judge(window, lanes, sp[rel], host[rel], m, rel)
-                warn[rel], t_stop[rel], d_stop[rel] = w, t, d
+            near, m = self._near_stop_lines(window, lanes, sp)
+            if near.size:
+                warn[near], t_stop[near], d_stop[near] = self._judge(window, lanes, sp[near], m)
         return Assessments(link=sp, target=lk.sender[sp], warn=warn, criticality=t_stop,
                            ttc_s=t_stop, gap_m=d_stop)
+
+    def _near_stop_lines(self, window: AppWindow, lanes: LaneTable,
+                         sp: np.ndarray) -> tuple[np.ndarray, MatchResult]:
+        """Which of the SPAT links ``sp`` (m,) can warn whatever the light: the host heard the
+        MAP of the SPAT's RSU, is on an approach lane of that RSU's intersection, within
+        ``warn_distance_m`` before the stop line, and cannot stop comfortably. Returns their
+        positions in ``sp`` (k,) and their hosts' matches (k,).
+
+        Hosts that do not move, did not hear that MAP or are not
+        :meth:`close_to_a_stop_line` cannot warn and are not matched; a host row is matched
+        once for all the SPATs it received.
+        """
+        lk, st, cfg = window.links, window.hosts, self.config
+        host, sender = lk.host[sp], lk.sender[sp]
+        heard = _in_sorted(self._heard_map, (st.index[host] << 32) | sender)
+        cand = np.flatnonzero(heard & (st.speed[host] > 0.0))  # cannot_stop needs v > 0
+        rows, row_of_cand = _distinct_rows(host[cand], st.n)
+        close = self.close_to_a_stop_line(lanes, st.x[rows], st.y[rows], st.speed[rows])
+        to_match = rows[close]  # each host row once
+        match_of_row = np.cumsum(close) - 1  # its row in the match, where close
+        keep = close[row_of_cand]
+        cand = cand[keep]
+        m = match(lanes, st.x[to_match], st.y[to_match], st.heading_deg[to_match],
+                  tolerance_m=cfg.lane_tolerance_m,
+                  max_heading_diff_deg=cfg.max_heading_diff_deg).take(
+                      match_of_row[row_of_cand[keep]])
+        keys = np.array(sorted(self._node_sender), np.int64)
+        senders = np.array([self._node_sender[int(k)] for k in keys], np.int64)
+        at = np.clip(np.searchsorted(keys, m.node_key), 0, keys.size - 1)
+        from_its_rsu = (m.lane >= 0) & (keys[at] == m.node_key) & (senders[at] == sender[cand])
+        near = (from_its_rsu & (m.to_stop_m >= 0) & (m.to_stop_m <= cfg.warn_distance_m)
+                & self.cannot_stop(m.to_stop_m, st.speed[host[cand]]))
+        return cand[near], m.take(np.flatnonzero(near))
+
+    def close_to_a_stop_line(self, lanes: LaneTable, x: np.ndarray, y: np.ndarray,
+                             speed_mps: np.ndarray) -> np.ndarray:
+        """Rules 1 and 4 from positions alone, a necessary condition of a warning: for
+        ``(n,)`` hosts at ``x``, ``y`` [m, network] moving at ``speed_mps`` [m/s], ``(n,)``
+        bool, False where no stop point of ``lanes`` is close enough to warn.
+
+        Rules 1 and 4 need the distance ``d`` along the lane to the stop line to be at most
+        ``min(v² / (2 a) + v t_r, warn_distance_m)``. A host matched to a lane before its stop
+        line is within the lane's half width plus ``lane_tolerance_m`` of its projection on
+        the centre line, and the centre line from there to the lane's stop point (its last
+        point) is ``d`` long, so the host is within ``d`` + that reach of the stop point. A
+        host farther from every stop point (at least its distance to the node's
+        :class:`~v2x.apps.StopCircles`) cannot warn, whatever lane it matches (1 m is added
+        for rounding).
+        """
+        cfg = self.config
+        if self._stop_circles is None or self._stop_circles.lanes is not lanes:
+            self._stop_circles = StopCircles.of(lanes)
+        reach = float(lanes.width_m.max(initial=0.0)) / 2.0 + cfg.lane_tolerance_m + 1.0
+        v = np.maximum(speed_mps, 0.0)
+        need = np.minimum(v * v / (2.0 * cfg.decel_threshold_mps2) + v * cfg.reaction_time_s,
+                          cfg.warn_distance_m)
+        nearest_at_least = self._stop_circles.distance_at_least_m(x, y)
+        return nearest_at_least <= need + reach  # type: ignore[no-any-return]
 
     def cannot_stop(self, to_stop_m: np.ndarray, speed_mps: np.ndarray) -> np.ndarray:
         """Rule 4 alone, a necessary condition of a warning: stopping at the line needs more
@@ -196,25 +241,29 @@ class RedLightViolationWarning:
                                    else node.id.region))
                 self._node_sender[key] = sender
         heard = (window.hosts.index[lk.host[mp]] << 32) | lk.sender[mp]
-        self._heard_map = np.union1d(self._heard_map, heard)
+        new = np.unique(heard[~_in_sorted(self._heard_map, heard)])  # most were heard before
+        if new.size:
+            self._heard_map = np.insert(self._heard_map,
+                                        np.searchsorted(self._heard_map, new), new)
 
-    def _judge(self, window: AppWindow, lanes: LaneTable, links: np.ndarray, host: np.ndarray,
-               m: MatchResult, rel: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """The rule for the relevant SPAT links (m',): each SPAT frame decoded once; returns
-        warn, time to the stop line [s] and distance to it [m]."""
+    def _judge(self, window: AppWindow, lanes: LaneTable, links: np.ndarray,
+               m: MatchResult) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The rule for the SPAT links ``links`` (k,) that can warn and their hosts' matches
+        ``m`` (k,) against ``lanes``: the phase states of each distinct SPAT frame read once
+        (:func:`~v2x.apps.received_spat_states`); returns warn, time to the stop line [s]
+        and distance to it [m], (k,) each."""
         lk = window.links
         tx, first, inverse = np.unique(lk.tx[links], return_index=True, return_inverse=True)
-        spats: list[Any] = window.decoded("SPAT", tx)
-        good = np.array([s is not None for s in spats], bool)
+        states = received_spat_states(window, tx)
+        good = np.array([s is not None for s in states], bool)
         utc = window.start_utc_ns + window.t_ns[lk.step[links]]  # the hosts' clock [ns]
-        view = SpatView.from_spats([s for s in spats if s is not None],
-                                   received_ns=utc[first][good].tolist())
+        view = SpatView.from_states(SpatPhaseStates.concat([s for s in states if s is not None]),
+                                    received_ns=utc[first][good].tolist())
         msg = (np.cumsum(good) - 1)[inverse]
-        sub = MatchResult(**{f: getattr(m, f)[rel] for f in m.__dataclass_fields__})
-        res = self.assess_hosts(lanes=lanes, match=sub, spat=view,
-                                speed_mps=window.hosts.speed[host], now_ns=utc,
+        res = self.assess_hosts(lanes=lanes, match=m, spat=view,
+                                speed_mps=window.hosts.speed[lk.host[links]], now_ns=utc,
                                 spat_msg=np.where(good[inverse], msg, -1))
-        return res.warn, res.time_to_stop_s, sub.to_stop_m
+        return res.warn, res.time_to_stop_s, m.to_stop_m
 
     def __repr__(self) -> str:
         return f"RedLightViolationWarning({self.config!r})"
@@ -293,3 +342,21 @@ class RedLightViolationWarning:
                           required_decel_mps2=res.required_decel_mps2,
                           red_at_arrival=res.red_at_arrival & found.found,
                           warn=res.warn & found.found)
+
+
+def _in_sorted(held: np.ndarray, keys: np.ndarray) -> np.ndarray:
+    """``(k,)`` bool: which of ``keys`` (k,) int64 are in ``held`` (sorted, unique), by
+    binary search (``np.isin`` would sort both)."""
+    if held.size == 0:
+        return np.zeros(keys.shape, bool)
+    at = np.minimum(np.searchsorted(held, keys), held.size - 1)
+    return held[at] == keys  # type: ignore[no-any-return]
+
+
+def _distinct_rows(rows: np.ndarray, n_rows: int) -> tuple[np.ndarray, np.ndarray]:
+    """``np.unique(rows, return_inverse=True)`` for ``(k,)`` row indices below ``n_rows``, by
+    marking them (no sort): the distinct rows ascending, and each one's position among them."""
+    marked = np.zeros(n_rows, bool)
+    marked[rows] = True
+    position = np.cumsum(marked) - 1  # of each marked row among the marked ones
+    return np.flatnonzero(marked), position[rows]

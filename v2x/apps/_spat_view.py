@@ -2,9 +2,10 @@
 
 An OBU receives SPAT (T/CSAE 53-2020 / YD/T 3709-2020) from the RSUs around it; applications
 such as RLVW need, per host vehicle, the light of one phase of one intersection and how long it
-will stay on. :class:`SpatView` flattens decoded :class:`~v2x.messages.Spat` values into one row
-per (message, intersection, phase) so that the look-up is a ``searchsorted`` over ``(n,)``
-hosts, not a Python loop.
+will stay on. :class:`SpatView` keeps one row per (message, intersection, phase) of the
+messages' phase states (:class:`~v2x.messages.SpatPhaseStates`, which the frame reader gives
+straight from the frames, or of decoded :class:`~v2x.messages.Spat` values) so that the
+look-up is a ``searchsorted`` over ``(n,)`` hosts, not a Python loop.
 
 Keys. An intersection is ``NodeReferenceID {region?, id}``; :func:`node_key` packs it into one
 int64, ``(region + 1) << 16 | id`` with an absent region as 0, so region 0 and no region stay
@@ -35,10 +36,10 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from v2x.messages._map import NodeReferenceId
-from v2x.messages._spat import Spat
+from v2x.apps._base import AppWindow
+from v2x.messages._spat import NO_TIME, Spat, SpatPhaseStates
 
-__all__ = ["END_UNKNOWN_NS", "SpatLookup", "SpatView", "node_key"]
+__all__ = ["END_UNKNOWN_NS", "SpatLookup", "SpatView", "node_key", "received_spat_states"]
 
 #: ``SpatView.end_ns`` of a light whose end is unknown (it never ends within the cycle)
 END_UNKNOWN_NS = np.iinfo(np.int64).max
@@ -65,8 +66,17 @@ def node_key(node_id: npt.ArrayLike, region: npt.ArrayLike | None = None) -> np.
 _KEY_BITS = 41
 
 
-def _ref_key(ref: NodeReferenceId) -> int:
-    return ((-1 if ref.region is None else ref.region) + 1) << 16 | ref.id
+def _current_states(states: SpatPhaseStates) -> np.ndarray:
+    """Row of the current state of each (message, intersection, phase) of ``states``: its
+    first state on now (no timing, or ``startTime`` 0), else its first state; ``(p,)`` int64
+    in row order."""
+    first = np.flatnonzero(states.state == 0)  # every phase's rows start with state 0
+    if first.size == 0:
+        return first
+    n = states.n
+    on_now = ~states.timed | (states.start_ns == 0)
+    first_on_now = np.minimum.reduceat(np.where(on_now, np.arange(n), n), first)
+    return np.where(first_on_now < n, first_on_now, first)
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,8 +124,8 @@ class SpatView:
     @classmethod
     def from_spats(cls, spats: Sequence[Spat], *,
                    received_ns: int | Sequence[int] | None = None) -> SpatView:
-        """Flatten decoded SPAT messages (one Python pass over their phases, done once per
-        received message, not per host).
+        """The view of decoded SPAT messages (:meth:`from_states` of their
+        :class:`~v2x.messages.SpatPhaseStates`).
 
         Args:
             spats: decoded :class:`~v2x.messages.Spat` values.
@@ -125,38 +135,43 @@ class SpatView:
         Raises ValueError when a message has no timestamp and no reception time is given, or
         ``received_ns`` does not match ``spats`` in length.
         """
-        if received_ns is None or isinstance(received_ns, int | np.integer):
-            recv: list[int | None] = [None if received_ns is None else int(received_ns)] * len(
-                spats)
-        else:
-            recv = [int(r) for r in received_ns]
-            if len(recv) != len(spats):
-                raise ValueError(f"received_ns has {len(recv)} times for {len(spats)} messages")
-        key, msg, light, end, ref = [], [], [], [], []
-        for i, (spat, r) in enumerate(zip(spats, recv, strict=True)):
-            for it in spat.intersections:
-                t0 = it.timestamp_ns if it.timestamp_ns is not None else spat.timestamp_ns
-                if t0 is None:
-                    t0 = r
-                if t0 is None:
-                    raise ValueError(f"SPAT message {i} has no timestamp: give received_ns")
-                nk = _ref_key(it.intersection_id) << 8
-                for ph in it.phases:
-                    state = next((s for s in ph.states
-                                  if s.timing is None or s.timing.start_time_ns == 0),
-                                 ph.states[0])
-                    likely = None if state.timing is None else state.timing.likely_end_time_ns
-                    key.append(nk | ph.id)
-                    msg.append(i)
-                    light.append(int(state.light))
-                    end.append(END_UNKNOWN_NS if likely is None else t0 + likely)
-                    ref.append(t0)
-        k = np.array(key, np.int64)
-        m = np.array(msg, np.int64)
-        r_arr = np.array(ref, np.int64)
-        o = np.lexsort((m, r_arr, k))
-        return cls(key=k[o], msg=m[o], light=np.array(light, np.int8)[o],
-                   end_ns=np.array(end, np.int64)[o], ref_ns=r_arr[o])
+        return cls.from_states(SpatPhaseStates.of(spats), received_ns=received_ns)
+
+    @classmethod
+    def from_states(cls, states: SpatPhaseStates, *,
+                    received_ns: int | Sequence[int] | None = None) -> SpatView:
+        """The view of SPAT phase states (as the frame reader gives them): per (message,
+        intersection, phase) its current state (the module docstring), vectorized.
+
+        Args:
+            states: the phase states of ``states.n_msgs`` messages.
+            received_ns: UTC [ns] each message was received (one int for all, or one per
+                message); used only where a message carries no timestamp.
+
+        Raises ValueError when a message has no timestamp and no reception time is given, or
+        ``received_ns`` does not give one time per message.
+        """
+        if received_ns is not None and not isinstance(received_ns, int | np.integer) \
+                and len(received_ns) != states.n_msgs:
+            raise ValueError(f"received_ns has {len(received_ns)} times for "
+                             f"{states.n_msgs} messages")
+        current = _current_states(states)
+        msg = states.msg[current]
+        ref = states.ref_ns[current]
+        no_time = np.flatnonzero(ref == NO_TIME)
+        if no_time.size:
+            if received_ns is None:
+                raise ValueError(f"SPAT message {int(msg[no_time[0]])} has no timestamp: "
+                                 "give received_ns")
+            recv = np.broadcast_to(np.asarray(received_ns, np.int64), (states.n_msgs,))
+            ref[no_time] = recv[msg[no_time]]  # ref is a copy (fancy indexing)
+        key = node_key(states.node_id[current], states.region[current]) << 8 \
+            | states.phase_id[current]
+        likely = states.likely_end_ns[current]
+        end = np.where(likely == NO_TIME, END_UNKNOWN_NS, ref + likely)
+        o = np.lexsort((msg, ref, key))
+        return cls(key=key[o], msg=msg[o], light=states.light[current][o], end_ns=end[o],
+                   ref_ns=ref[o])
 
     def lookup(self, node: npt.ArrayLike, phase_id: npt.ArrayLike, now_ns: npt.ArrayLike, *,
                msg: npt.ArrayLike | None = None) -> SpatLookup:
@@ -207,3 +222,13 @@ class SpatView:
         left[unknown] = np.inf
         left[~found] = np.nan
         return SpatLookup(found=found, light=light, time_left_s=left)
+
+
+def received_spat_states(window: AppWindow, tx_rows: np.ndarray) -> list[SpatPhaseStates | None]:
+    """The phase states of the window's SPAT transmissions ``tx_rows`` ``(k,)`` int, one per
+    row (``None`` where a frame did not decode): from ``window.spat_states`` when the loop
+    offers it (read from the frames' bits), else from the decoded messages."""
+    rows = np.asarray(tx_rows, np.int64)
+    if window.spat_states is not None:
+        return window.spat_states(rows)
+    return [None if s is None else SpatPhaseStates.of([s]) for s in window.decoded("SPAT", rows)]

@@ -54,12 +54,14 @@ from v2x.messages._rsm import (
     SourceType,
 )
 from v2x.messages._spat import (
+    NO_TIME,
     IntersectionState,
     IntersectionStatus,
     LightState,
     Phase,
     PhaseState,
     Spat,
+    SpatPhaseStates,
     TimeCountingDown,
 )
 from v2x.messages._units import (
@@ -157,6 +159,7 @@ __all__ = [
     "MapLink",
     "MapNode",
     "Movement",
+    "NO_TIME",
     "NodeReferenceId",
     "PROFILES",
     "Participant",
@@ -176,6 +179,7 @@ __all__ = [
     "Spat",
     "SpatFrameTemplate",
     "SpatJsonTemplate",
+    "SpatPhaseStates",
     "SpeedLimit",
     "SpeedLimitType",
     "StaticMapJson",

@@ -13,13 +13,20 @@ TimeMark units of 0.1 s, writing 36000 for durations >= 3600 s and 36001 for ``N
 
 Absolute instants (``timestamp_ns``) are UTC nanoseconds since the Unix epoch; the codec derives
 MinuteOfTheYear (``moy``) and DSecond (``timeStamp``) from them.
+
+:class:`SpatPhaseStates` is the columnar form of decoded SPATs (one row per phase state) that
+applications look lights up in; the codec's frame reader gives it without building the value
+objects.
 """
 
 from __future__ import annotations
 
 import enum
 import numbers
+from collections.abc import Sequence
 from dataclasses import dataclass
+
+import numpy as np
 
 from v2x.errors import EncodeError
 from v2x.messages._map import NodeReferenceId
@@ -28,9 +35,11 @@ __all__ = [
     "IntersectionState",
     "IntersectionStatus",
     "LightState",
+    "NO_TIME",
     "Phase",
     "PhaseState",
     "Spat",
+    "SpatPhaseStates",
     "TimeCountingDown",
 ]
 
@@ -202,3 +211,96 @@ class Spat:
             raise EncodeError("Spat.intersections must be a tuple of 1..32 IntersectionState")
         if self.name is not None and not 1 <= len(self.name) <= 63:
             raise EncodeError(f"Spat.name must have 1..63 characters, got {self.name!r}")
+
+
+#: :class:`SpatPhaseStates` ``likely_end_ns`` / ``ref_ns`` where the message gives no time
+NO_TIME = -1
+
+
+@dataclass(frozen=True, slots=True)
+class SpatPhaseStates:
+    """The phase states of decoded SPAT messages as columns: one row per (message,
+    intersection, phase, phase state) in message order; every field ``(k,)``.
+
+    What an application looks lights up in (:class:`v2x.apps.SpatView`), built from value
+    objects (:meth:`of`) or read straight from a frame's bits by the codec's frame reader
+    (``FrameReader.spat_states``, the same columns). Kept: which light each state shows and
+    when it starts and likely ends (counting mode, STANDARDS.md section 1); left out: status,
+    msgCnt, name, min/max end, next start and duration, confidence.
+
+    Attributes:
+        msg: int64 index of the message (in the sequence given to :meth:`of`; see
+            :meth:`concat`); every message has at least one row.
+        region: int64 RoadRegulatorID of the intersection, -1 absent.
+        node_id: int64 NodeID of the intersection.
+        phase_id: int64 PhaseID 0..255.
+        state: int64 index of the state in its phase (0: the first).
+        light: int8 :class:`LightState` value.
+        timed: bool, the state has a timing (``TimeCountingDown``).
+        start_ns: int64 [ns] until the state starts, counted from ``ref_ns`` (0: on now; 0
+            where not timed).
+        likely_end_ns: int64 [ns] until the state likely ends, counted from ``ref_ns``;
+            :data:`NO_TIME` where unknown (TimeMark 36001) or not timed.
+        ref_ns: int64 UTC [ns since the Unix epoch] the timing counts from: the
+            intersection's timestamp, else the message's; :data:`NO_TIME` when neither is
+            present.
+    """
+
+    msg: np.ndarray
+    region: np.ndarray
+    node_id: np.ndarray
+    phase_id: np.ndarray
+    state: np.ndarray
+    light: np.ndarray
+    timed: np.ndarray
+    start_ns: np.ndarray
+    likely_end_ns: np.ndarray
+    ref_ns: np.ndarray
+
+    @property
+    def n(self) -> int:
+        """Number of phase-state rows."""
+        return int(self.msg.shape[0])
+
+    @property
+    def n_msgs(self) -> int:
+        """Number of messages (``msg.max() + 1``; 0 without rows)."""
+        return int(self.msg[-1]) + 1 if self.n else 0
+
+    @classmethod
+    def of(cls, spats: Sequence[Spat]) -> SpatPhaseStates:
+        """The columns of decoded :class:`Spat` values (message ``i`` is ``spats[i]``)."""
+        rows: list[tuple[int, ...]] = []
+        for i, spat in enumerate(spats):
+            for it in spat.intersections:
+                ref = it.timestamp_ns if it.timestamp_ns is not None else spat.timestamp_ns
+                node = it.intersection_id
+                region = -1 if node.region is None else node.region
+                for ph in it.phases:
+                    for k, st in enumerate(ph.states):
+                        t = st.timing
+                        likely = None if t is None else t.likely_end_time_ns
+                        rows.append((i, region, node.id, ph.id, k, int(st.light),
+                                     t is not None, 0 if t is None else t.start_time_ns,
+                                     NO_TIME if likely is None else likely,
+                                     NO_TIME if ref is None else ref))
+        cols = list(zip(*rows, strict=True)) if rows else [()] * 10
+        return cls(*(np.array(c, dtype) for c, dtype in zip(cols, _COLUMN_DTYPES, strict=True)))
+
+    @classmethod
+    def concat(cls, parts: Sequence[SpatPhaseStates]) -> SpatPhaseStates:
+        """The rows of ``parts`` one after another; the messages of a part are numbered after
+        those of the parts before it (so parts of one message each get ``msg`` = the part's
+        index)."""
+        if not parts:
+            return cls.of(())
+        first_msg = np.cumsum([0] + [p.n_msgs for p in parts[:-1]])  # of each part
+        msg = np.concatenate([p.msg for p in parts]) + np.repeat(first_msg,
+                                                                 [p.n for p in parts])
+        return cls(msg, *(np.concatenate([getattr(p, f) for p in parts])
+                          for f in _COLUMNS[1:]))
+
+
+_COLUMNS = tuple(SpatPhaseStates.__dataclass_fields__)
+_COLUMN_DTYPES = (np.int64, np.int64, np.int64, np.int64, np.int64, np.int8, np.bool_,
+                  np.int64, np.int64, np.int64)

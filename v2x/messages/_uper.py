@@ -33,8 +33,10 @@ from __future__ import annotations
 import copy
 import dataclasses
 import datetime as _dt
+import functools
 import hashlib
 import math
+import operator
 import os
 import pathlib
 import pickle
@@ -93,12 +95,14 @@ from v2x.messages._rsi import (
 )
 from v2x.messages._rsm import Participant, ParticipantType, Rsm, SourceType
 from v2x.messages._spat import (
+    NO_TIME,
     IntersectionState,
     IntersectionStatus,
     LightState,
     Phase,
     PhaseState,
     Spat,
+    SpatPhaseStates,
     TimeCountingDown,
 )
 from v2x.msgset import PROFILES, Profile, resolve_profile
@@ -342,6 +346,7 @@ def _cm(field: str, width_m: float) -> int:
     return _check_range(field, int(np.rint(width_m * 100.0)), 0, 32767)
 
 
+@functools.lru_cache(maxsize=64)  # a run meets one or two years; decoding asks per frame
 def _year_start_ns(year: int) -> int:
     return (_dt.datetime(year, 1, 1, tzinfo=_dt.UTC) - _EPOCH) // _dt.timedelta(microseconds=1) \
         * 1000
@@ -355,6 +360,7 @@ def _now_ns(now_ns: int | None) -> int:
     return time.time_ns()
 
 
+@functools.lru_cache(maxsize=1024)  # the frames of one step share their times and receiver clock
 def _resolve_moy(moy: int, ms: int, ref_ns: int) -> int | None:
     """UTC [ns] of (MinuteOfTheYear, ms within the minute) nearest to ``ref_ns``; None when
     moy is the invalid value."""
@@ -372,6 +378,7 @@ def _resolve_moy(moy: int, ms: int, ref_ns: int) -> int | None:
     return best
 
 
+@functools.lru_cache(maxsize=1024)  # as _resolve_moy
 def _resolve_dsecond(ms: int, ref_ns: int) -> int:
     """UTC [ns] of a DSecond (ms within the minute) nearest to ``ref_ns``."""
     minute = ref_ns // _NS_PER_MIN
@@ -860,21 +867,39 @@ def _unphase(form: _Form, p: dict[str, Any]) -> Phase:
     return got
 
 
-def _unspat(form: _Form, d: dict[str, Any], now_ns: int | None) -> Spat:
-    ref = _now_ns(now_ns) if now_ns is not None or "moy" in d or "timeStamp" in d else 0
+def _spat_times(moy: int | None, ms: int | None, intersection_ms: Sequence[int | None],
+                now_ns: int | None) -> tuple[int | None, list[int | None]]:
+    """UTC [ns] of a SPAT's timestamp and of each intersection's, from the message's
+    MinuteOfTheYear and DSecond and each intersection's DSecond (``None``: absent), placed
+    nearest to the receiver's time ``now_ns`` (the wall clock when ``None``); an intersection's
+    DSecond is placed nearest to the message's timestamp when there is one. A DSecond >=
+    60000 is unknown; ``None`` where a time is absent or unknown."""
+    ref = _now_ns(now_ns) if now_ns is not None or moy is not None or ms is not None else 0
     ts: int | None = None
-    ms = d.get("timeStamp")
     if ms is not None and ms >= 60_000:
         ms = None  # unknown
-    if "moy" in d:
-        ts = _resolve_moy(d["moy"], 0 if ms is None else ms, ref)
+    if moy is not None:
+        ts = _resolve_moy(moy, 0 if ms is None else ms, ref)
     elif ms is not None:
         ts = _resolve_dsecond(ms, ref)
+    inter_ts: list[int | None] = []
+    for its in intersection_ms:
+        if its is not None and its < 60_000:
+            inter_ts.append(_resolve_dsecond(its, ts if ts is not None else _now_ns(now_ns)))
+        else:
+            inter_ts.append(None)
+    return ts, inter_ts
+
+
+def _unspat(form: _Form, d: dict[str, Any], now_ns: int | None) -> Spat:
+    stamps = [d.get("moy", 0), d.get("timeStamp", 0),
+              *(it.get("timeStamp", 0) for it in d["intersections"])]
+    if None in stamps:  # a JSON null is not an absent member
+        raise DecodeError("SPAT: moy and timeStamp must be integers when present")
+    ts, inter_ts = _spat_times(d.get("moy"), d.get("timeStamp"),
+                               [it.get("timeStamp") for it in d["intersections"]], now_ns)
     inters = []
-    for it in d["intersections"]:
-        its = None
-        if "timeStamp" in it and it["timeStamp"] < 60_000:
-            its = _resolve_dsecond(it["timeStamp"], ts if ts is not None else _now_ns(now_ns))
+    for it, its in zip(d["intersections"], inter_ts, strict=True):
         phases = tuple(_unphase(form, p) for p in it["phases"])
         inters.append(IntersectionState(
             intersection_id=_unnode_id(it["intersectionId"]),
@@ -2066,24 +2091,99 @@ def _spat_fields(value: Any) -> list[tuple[_FieldPath, int, int]] | None:
     return fields
 
 
+class _SpatPlan:
+    """How to read the :class:`SpatPhaseStates` of the SPAT frames of one layout from the
+    values of their changing fields, without building value objects: the columns that the
+    layout fixes (node, phase, state, light, timed), and where the others come from.
+
+    Args:
+        value: the asn1tools value of a frame of the layout (only its fixed parts are read).
+        paths: the paths of its changing fields, in field-value order.
+    """
+
+    __slots__ = ("_fixed", "_intersection_stamp_fields", "_likely_field_of_row", "_moy_field",
+                 "_msg_stamp_field", "_row_intersection", "_start_field_of_row")
+
+    def __init__(self, value: Any, paths: Sequence[_FieldPath]) -> None:
+        field = {path: i for i, path in enumerate(paths)}  # index among the field values
+        _, d = value
+        self._moy_field = field.get(("moy",), -1)  # -1: the frame has no such field
+        self._msg_stamp_field = field.get(("timeStamp",), -1)
+        self._intersection_stamp_fields = tuple(
+            field.get(("intersections", i, "timeStamp"), -1)
+            for i in range(len(d["intersections"])))
+        rows: list[tuple[int, ...]] = []
+        for i, it in enumerate(d["intersections"]):
+            node = it["intersectionId"]
+            for j, ph in enumerate(it["phases"]):
+                for k, ps in enumerate(ph["phaseStates"]):
+                    timing = ("intersections", i, "phases", j, "phaseStates", k, "timing", 1)
+                    has_timing = "timing" in ps
+                    rows.append((i, node.get("region", -1), node["id"], ph["id"], k,
+                                 _enum_index("light", _LIGHT_NAMES, ps["light"]), has_timing,
+                                 field[(*timing, "startTime")] if has_timing else -1,
+                                 field[(*timing, "likelyEndTime")] if has_timing else -1))
+        intersection, region, node_id, phase_id, state, light, timed, start, likely = zip(
+            *rows, strict=True)
+        self._row_intersection = intersection
+        self._start_field_of_row = start
+        self._likely_field_of_row = likely
+        self._fixed = {name: _read_only(np.array(col, dtype)) for name, col, dtype in (
+            ("msg", [0] * len(rows), np.int64), ("region", region, np.int64),
+            ("node_id", node_id, np.int64), ("phase_id", phase_id, np.int64),
+            ("state", state, np.int64), ("light", light, np.int8), ("timed", timed, np.bool_))}
+
+    def read(self, vals: Sequence[int], now_ns: int | None) -> SpatPhaseStates:
+        """The columns of the frame whose changing fields hold ``vals``, its times placed as
+        :func:`decode_frame` places them (:func:`_spat_times`)."""
+        def at(i: int) -> int | None:
+            return None if i < 0 else vals[i]
+
+        ts, inter_ts = _spat_times(at(self._moy_field), at(self._msg_stamp_field),
+                                   [at(i) for i in self._intersection_stamp_fields], now_ns)
+        ref = [its if its is not None else ts if ts is not None else NO_TIME
+               for its in inter_ts]
+        # TimeMarks as _untiming reads them (None: unknown, 36001); an unknown start is on now
+        start = [None if f < 0 else _untm(vals[f]) for f in self._start_field_of_row]
+        likely = [None if f < 0 else _untm(vals[f]) for f in self._likely_field_of_row]
+        return SpatPhaseStates(
+            **self._fixed, start_ns=np.array([0 if t is None else t for t in start], np.int64),
+            likely_end_ns=np.array([NO_TIME if t is None else t for t in likely], np.int64),
+            ref_ns=np.array([ref[i] for i in self._row_intersection], np.int64))
+
+
+def _read_only(a: np.ndarray) -> np.ndarray:
+    a.flags.writeable = False
+    return a
+
+
+@dataclass
+class _Proto:
+    """A layout's decoded value (its changing fields overwritten by each fast decode), the
+    paths of those fields, and its :class:`_SpatPlan` once one was needed."""
+
+    value: Any
+    paths: tuple[_FieldPath, ...]
+    spat_plan: _SpatPlan | None = None
+
+
 @dataclass
 class _ReadGroup:
     """Frames of one length whose changing fields sit at the same bits: ``mask`` covers every
-    other bit; ``shifts``/``widths``/``his`` per field; ``protos`` maps the fixed bits (the
-    frame with every field 0) to the decoded value of a frame with those bits and its field
-    paths."""
+    other bit; ``shifts``/``ones``/``his`` per field (``ones``: ``2**width - 1``); ``protos``
+    maps the fixed bits (the frame with every field 0) to the layout's :class:`_Proto`."""
 
     mask: int
     shifts: tuple[int, ...]
-    widths: tuple[int, ...]
+    ones: tuple[int, ...]
     his: tuple[int, ...]
-    protos: dict[int, tuple[Any, tuple[_FieldPath, ...]]]
+    protos: dict[int, _Proto]
 
 
 class FrameReader:
     """:func:`decode_frame` with a fast path for the SPAT frames of a run: the same message,
     or the same DecodeError, for every input (tested against ``decode_frame`` on random SPATs
-    and on roadside frames).
+    and on roadside frames); :meth:`spat_states` gives a SPAT's phase states as columns.
 
     A SPAT frame is decoded once by asn1tools; its changing fields (msgCnt, moy, the
     timestamps, every TimeMark: fixed-width constrained integers) are located as the SPAT
@@ -2093,7 +2193,9 @@ class FrameReader:
     values (UPER writes such integers at fixed bits, and nothing else in the frame depends on
     them), so only those integers are read from the frame and the value is parsed as
     ``decode_frame`` parses asn1tools' value (~25 us instead of ~0.4 ms). A field beyond its
-    upper bound (an invalid frame) and any other frame go to ``decode_frame``.
+    upper bound (an invalid frame) and any other frame go to ``decode_frame``. A frame on the
+    fast path always decodes: its layout's value parsed, and no check of the value classes
+    depends on the changing fields beyond their bounds.
 
     Args:
         max_layouts: stop learning layouts beyond this many (memory bound).
@@ -2103,33 +2205,61 @@ class FrameReader:
     def __init__(self, *, max_layouts: int = 20_000, profile: str | None = None) -> None:
         self._profile = resolve_profile(profile).name
         self._groups: dict[int, list[_ReadGroup]] = {}
-        self.fast_decodes = 0  # frames decoded on the fast path (for tests and profiles)
+        self.fast_decodes = 0  # frames read on the fast path (for tests and profiles)
         self._n_layouts = 0
         self._max_layouts = max_layouts
 
     def decode(self, data: bytes, *, now_ns: int | None = None) -> Message:
         """``decode_frame(data, now_ns=now_ns, profile=...)`` (see the class docstring)."""
-        groups = self._groups.get(len(data)) if isinstance(data, bytes) else None
-        if groups:
-            x = int.from_bytes(data, "big")
-            for g in groups:
-                proto = g.protos.get(x & g.mask)
-                if proto is None:
-                    continue
-                vals = [(x >> s) & ((1 << w) - 1) for s, w in zip(g.shifts, g.widths,
-                                                                    strict=True)]
-                if any(v > hi for v, hi in zip(vals, g.his, strict=True)):
-                    break  # out of range: asn1tools refuses it, with its own message
-                value, paths = proto
-                for path, v in zip(paths, vals, strict=True):
-                    _set_path(value[1], path, v)
-                self.fast_decodes += 1
-                return _parse_frame(_ASN, value, now_ns)
+        known = self._known_layout(data)
+        if known is not None:
+            proto, vals = known
+            for path, v in zip(proto.paths, vals, strict=True):
+                _set_path(proto.value[1], path, v)
+            self.fast_decodes += 1
+            return _parse_frame(_ASN, proto.value, now_ns)
         value = _decode_value(data, self._profile)
         msg = _parse_frame(_ASN, value, now_ns)
         if self._n_layouts < self._max_layouts:
             self._learn(bytes(data), value)
         return msg
+
+    def spat_states(self, data: bytes, *, now_ns: int | None = None) -> SpatPhaseStates:
+        """The phase states of a SPAT frame as columns: ``SpatPhaseStates.of([decode(data,
+        now_ns=now_ns)])`` (tested), read on the fast path from the frame's changing fields
+        alone (a few us: no value objects are built).
+
+        Raises DecodeError as :meth:`decode`, and for a frame that holds another message.
+        """
+        known = self._known_layout(data)
+        if known is not None:
+            proto, vals = known
+            if proto.spat_plan is None:
+                proto.spat_plan = _SpatPlan(proto.value, proto.paths)
+            self.fast_decodes += 1
+            return proto.spat_plan.read(vals, now_ns)
+        msg = self.decode(data, now_ns=now_ns)
+        if not isinstance(msg, Spat):
+            raise DecodeError(f"MessageFrame: a SPAT was expected, got a {type(msg).__name__}")
+        return SpatPhaseStates.of([msg])
+
+    def _known_layout(self, data: bytes) -> tuple[_Proto, list[int]] | None:
+        """The learnt layout of ``data`` and the values of its changing fields; None when no
+        layout matches or a field is beyond its upper bound (then asn1tools refuses it, with
+        its own message)."""
+        groups = self._groups.get(len(data)) if isinstance(data, bytes) else None
+        if not groups:
+            return None
+        x = int.from_bytes(data, "big")
+        for g in groups:
+            proto = g.protos.get(x & g.mask)
+            if proto is None:
+                continue
+            vals = [(x >> s) & ones for s, ones in zip(g.shifts, g.ones, strict=True)]
+            if not all(map(operator.le, vals, g.his)):
+                return None
+            return proto, vals
+        return None
 
     def _learn(self, data: bytes, value: Any) -> None:
         """Remember the layout of a decoded SPAT frame (nothing for other frames)."""
@@ -2154,7 +2284,8 @@ class FrameReader:
         group = next((g for g in groups if (g.mask, g.shifts, g.his) == (
             mask, layout.shifts, his)), None)
         if group is None:
-            group = _ReadGroup(mask, layout.shifts, widths, his, {})
+            group = _ReadGroup(mask, layout.shifts, tuple((1 << w) - 1 for w in widths), his,
+                               {})
             groups.append(group)
-        group.protos[layout.base] = (value, tuple(p for p, _, _ in fields))
+        group.protos[layout.base] = _Proto(value, tuple(p for p, _, _ in fields))
         self._n_layouts += 1

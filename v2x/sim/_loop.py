@@ -70,6 +70,7 @@ from v2x.geo import GeoFrame
 from v2x.messages._bsm import HARD_BRAKING_BIT, BsmBatch, BsmFields
 from v2x.messages._envelope import pack_frame_groups
 from v2x.messages._json import to_json_bytes
+from v2x.messages._spat import SpatPhaseStates
 from v2x.messages._units import (
     decode_acceleration,
     decode_heading,
@@ -218,6 +219,24 @@ class _Grow:
 
 
 
+_READ_CACHE_MAX = 100_000  # distinct frames kept per cache of _read_once
+
+
+def _read_once(cache: dict[bytes, Any], read: Callable[..., Any], frame: bytes,
+               now_ns: int) -> Any:
+    """``read(frame, now_ns=now_ns)`` of a non-BSM frame, each distinct frame read once
+    (``cache``, emptied when it holds more than ``_READ_CACHE_MAX``); None where the frame does
+    not decode."""
+    if frame not in cache:
+        if len(cache) > _READ_CACHE_MAX:
+            cache.clear()
+        try:
+            cache[frame] = read(frame, now_ns=now_ns)
+        except DecodeError:
+            cache[frame] = None
+    return cache[frame]
+
+
 class Simulation:
     """One run of a scenario: wires traffic, RSUs, channel, applications, bus and recorder.
 
@@ -277,11 +296,11 @@ class Simulation:
         self._no_users = RoadUsers.empty()
         # applications: their threat state, the message codes they read, "used_by" names
         self._holds = [ThreatHold() for _ in config.apps]
-        self._app_codes = [np.array([_CODE[m] for m in a.consumes], np.int8)
-                           for a in config.apps]
+        self._app_reads = [tuple(_CODE[m] for m in a.consumes) for a in config.apps]
         self._used_by_names = ("",) + tuple(a.name for a in config.apps)
         self._warn_counts = np.zeros(len(config.apps), np.int64)
         self._decoded: dict[bytes, Any] = {}  # decoded non-BSM frames, by their bytes
+        self._spat_states: dict[bytes, SpatPhaseStates | None] = {}  # SPAT frames as columns
         self._reader = FrameReader()  # decode_frame, with a fast path for SPAT frames
         self._start_utc_ns = round((config.start - dt.datetime(1970, 1, 1, tzinfo=dt.UTC))
                                    .total_seconds() * 1e6) * 1000
@@ -536,26 +555,29 @@ class Simulation:
         self._write_events()
         return bsm
 
-    def _decode_rsu_frames(self, w: TrafficWindow, tx: Transmissions) -> Callable[
-            [str, np.ndarray], list[Any]]:
-        """``decoded(msg_type, tx_rows)``: the decoded messages of these transmissions
-        (each distinct frame decoded once per run; None where it does not decode)."""
-        def decoded(msg_type: str, rows: np.ndarray) -> list[Any]:
-            out: list[Any] = []
-            for i in np.asarray(rows, np.int64).tolist():
-                m = w.rsu_out[int(tx.rsu_msg[i])][2]
-                frame = m.payload if m.frame is None else m.frame
-                if frame not in self._decoded:
-                    if len(self._decoded) > 100_000:
-                        self._decoded.clear()
-                    try:
-                        self._decoded[frame] = self._reader.decode(
-                            frame, now_ns=self._start_utc_ns + int(tx.t_ns[i]))
-                    except DecodeError:
-                        self._decoded[frame] = None
-                out.append(self._decoded[frame])
+    def _decode_rsu_frames(self, w: TrafficWindow, tx: Transmissions) -> tuple[
+            Callable[[str, np.ndarray], list[Any]],
+            Callable[[np.ndarray], list[SpatPhaseStates | None]]]:
+        """``decoded(msg_type, tx_rows)``: the decoded messages of these transmissions, and
+        ``spat_states(tx_rows)``: the phase states of these SPAT transmissions read from the
+        frames' bits (each distinct frame read once per run in either form; None where it
+        does not decode)."""
+        def frames_and_times(rows: np.ndarray) -> list[tuple[bytes, int]]:
+            rows = np.asarray(rows, np.int64)
+            out = []
+            for r, t_ns in zip(tx.rsu_msg[rows].tolist(), tx.t_ns[rows].tolist(), strict=True):
+                m = w.rsu_out[r][2]
+                out.append((m.payload if m.frame is None else m.frame, self._start_utc_ns + t_ns))
             return out
-        return decoded
+
+        def decoded(msg_type: str, rows: np.ndarray) -> list[Any]:
+            return [_read_once(self._decoded, self._reader.decode, frame, now_ns)
+                    for frame, now_ns in frames_and_times(rows)]
+
+        def spat_states(rows: np.ndarray) -> list[SpatPhaseStates | None]:
+            return [_read_once(self._spat_states, self._reader.spat_states, frame, now_ns)
+                    for frame, now_ns in frames_and_times(rows)]
+        return decoded, spat_states
 
     # -- 6. applications -------------------------------------------------------------------
     def _applications(self, w: TrafficWindow, tx: Transmissions, rx: Receivers, links: Links,
@@ -568,30 +590,51 @@ class Simulation:
         starts: list[np.ndarray] = []
         if not self.cfg.apps:
             return used_by, starts
-        obu = np.flatnonzero(links.received & (rx.vehicle_row[links.rx] >= 0))
-        decoded = self._decode_rsu_frames(w, tx)
+        obu = np.flatnonzero(links.received & (rx.vehicle_row >= 0)[links.rx])
+        obu_type = links.msg_type[obu]
+        decoded, spat_states = self._decode_rsu_frames(w, tx)
+        by_types: dict[tuple[int, ...], ReceivedLinks] = {}  # apps reading the same types
         for i, app in enumerate(self.cfg.apps):
-            sel = obu[np.isin(links.msg_type[obu], self._app_codes[i])]
-            t_row = links.tx[sel]
-            received = ReceivedLinks(
-                host=rx.vehicle_row[links.rx[sel]], tx=t_row,
-                msg=np.where(tx.bsm_row[t_row] >= 0, tx.bsm_row[t_row], t_row),
-                msg_type=links.msg_type[sel], sender=tx.sender[t_row], step=tx.step[t_row],
-                distance_m=links.distance_m[sel], latency_ns=links.latency_ns[sel], link=sel)
+            reads = self._app_reads[i]
+            received = by_types.get(reads)
+            if received is None:
+                wanted = np.zeros(len(MSG_TYPES), bool)
+                wanted[list(reads)] = True
+                received = by_types[reads] = self._received_links(obu[wanted[obu_type]], tx,
+                                                                  rx, links)
             window = AppWindow(t_ns=w.t_ns, hosts=w.states, host_step=w.step, links=received,
                                bsm=bsm, decoded=decoded, sec_mark=w.sec_mark,
-                               start_utc_ns=self._start_utc_ns, geo=self.geo)
+                               start_utc_ns=self._start_utc_ns, geo=self.geo,
+                               spat_states=spat_states)
             found = app.assess(window)
-            warned = sel[found.link[found.warn]]
+            warned = received.link[found.link[found.warn]]
             used_by[warned[used_by[warned] == 0]] = i + 1
             starts.append(self._warnings(i, app, window, found, tx))
         return used_by, starts
+
+    @staticmethod
+    def _received_links(sel: np.ndarray, tx: Transmissions, rx: Receivers,
+                        links: Links) -> ReceivedLinks:
+        """The links ``sel`` (m,) of ``links`` as an application reads them (read-only
+        columns: applications that read the same message types share them)."""
+        t_row = links.tx[sel]
+        bsm_row = tx.bsm_row[t_row]
+        received = ReceivedLinks(
+            host=rx.vehicle_row[links.rx[sel]], tx=t_row,
+            msg=np.where(bsm_row >= 0, bsm_row, t_row), msg_type=links.msg_type[sel],
+            sender=tx.sender[t_row], step=tx.step[t_row], distance_m=links.distance_m[sel],
+            latency_ns=links.latency_ns[sel], link=sel)
+        for column in (getattr(received, f) for f in received.__dataclass_fields__):
+            column.flags.writeable = False
+        return received
 
     def _warnings(self, i: int, app: Application, win: AppWindow, a: Assessments,
                   tx: Transmissions) -> np.ndarray:
         """Warning starts of application ``i`` from its assessments (:class:`ThreatHold`),
         each written with the most critical warning assessment of its host and step; returns
         their vehicle rows."""
+        if not (self._holds[i].holding or a.warn.any()):
+            return np.empty(0, np.int64)  # nothing threatens: nothing starts or ends
         lk = win.links
         host_row = lk.host[a.link]
         host, step = win.hosts.index[host_row], lk.step[a.link]

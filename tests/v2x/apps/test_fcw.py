@@ -256,6 +256,22 @@ def test_threats_are_held_per_remote_and_windows_do_not_matter() -> None:
     with pytest.raises(ValueError, match="0..n_steps-1"):
         ThreatHold().update_pairs(np.array([1]), np.array([2]), np.array([1]),
                                 np.array([True]), np.array([0]), 1)
+def test_holding_until_the_last_threat_has_expired() -> None:
+    # the loop skips a window without warning assessments while nothing is held
+    ms = 1_000_000
+    state = ThreatHold()
+    assert not state.holding
+    t = np.arange(3) * 100 * ms
+    one = np.array([1])
+    sk, se = state.update_pairs(one, np.array([7]), np.array([0]), np.array([True]), t,
+                                500 * ms)
+    assert (sk.tolist(), se.tolist()) == ([0], [1]) and state.holding
+    # 1 s later, a BSM of another remote: 7's threat of t = 0 is past its hold
+    sk, _ = state.update_pairs(one, np.array([8]), np.array([0]), np.array([False]),
+                               t + 1000 * ms, 500 * ms)
+    assert sk.size == 0 and not state.holding and state.active.size == 0
+
+
 def test_pipeline_one_step() -> None:
     # two egos (0 and 1) each hearing two remotes; ego 0 is warned by both, ego 1 by none
     fcw = ForwardCollisionWarning()

@@ -11,7 +11,7 @@ import pytest
 
 from tests.roadside.conftest import GridFiles
 from v2x.apps import LaneTable, MapCache, lane_table, match, node_key
-from v2x.apps._mapmatch import _build
+from v2x.apps._mapmatch import StopCircles, _build
 from v2x.geo import GeoFrame
 from v2x.messages import (
     AllowedManeuvers,
@@ -304,3 +304,26 @@ def test_distance_to_stop_line_agrees_with_sumo(grid: GridFiles, grid_net: Any,
             assert r.to_stop_m[k] == pytest.approx(want, abs=0.05)
             seen += 1
     assert seen > 100
+
+
+def test_stop_circles_and_taking_matches(table: LaneTable) -> None:
+    # stop points (-10, -1.75), (-10, -5.25), (1.75, -10), (10, 1.75) of node 7: their mean
+    # (-2.0625, -3.8125); the farthest, (10, 1.75), hypot(12.0625, 5.5625) = 13.28327 m away
+    circles = StopCircles.of(table)
+    assert circles.x.tolist() == pytest.approx([-2.0625], abs=EXACT)
+    assert circles.y.tolist() == pytest.approx([-3.8125], abs=EXACT)
+    assert circles.radius_m.tolist() == pytest.approx([13.28327], abs=1e-5)
+    got = circles.distance_at_least_m(np.array([0.0, 100.0, np.nan]),
+                                      np.array([0.0, -3.8125, 0.0]))
+    assert got.tolist() == pytest.approx([0.0, 102.0625 - 13.28327, np.inf], abs=1e-5)
+    # a lower bound of the distance to the nearest stop point
+    rng = np.random.default_rng(5)
+    x, y = rng.uniform(-300.0, 300.0, (2, 1000))
+    nearest = np.hypot(x[:, None] - table.stop_x, y[:, None] - table.stop_y).min(axis=1)
+    assert (circles.distance_at_least_m(x, y) <= nearest).all()
+    empty = StopCircles.of(_build([], []))
+    assert empty.distance_at_least_m(np.zeros(2), np.zeros(2)).tolist() == [np.inf] * 2
+    m = _match(table, [-50.0, 1.75], [-1.75, -50.0], [90.0, 0.0])
+    again = m.take(np.array([1, 1, 0]))
+    assert again.lane.tolist() == [2, 2, 0]
+    assert again.to_stop_m.tolist() == pytest.approx([40.0, 40.0, 40.0])

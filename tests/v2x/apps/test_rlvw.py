@@ -3,6 +3,8 @@ SPAT through UPER, map matching, SPAT look-up)."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pydantic
 import pytest
@@ -175,3 +177,58 @@ def test_cannot_stop_is_a_necessary_condition_of_a_warning() -> None:
     # 6.94 m driven while reacting: cannot stop below 39.1 m, can above
     assert rule.cannot_stop(np.array([39.0, 39.2]), np.array([13.89, 13.89])).tolist() == [
         True, False]
+
+
+def test_close_to_a_stop_line_by_hand(node: MapNode, frame: GeoFrame) -> None:
+    # the west link alone: stop points (-10, -1.75) and (-10, -5.25), a circle of 1.75 m
+    # around (-10, -3.5); default rule: 3 m/s², no reaction time, 0.5 m tolerance on 3.5 m
+    # lanes: close when the circle is within v²/6 + 1.75 + 0.5 + 1 m (rounding)
+    lanes = lane_table((dataclasses.replace(node, in_links=node.in_links[:1]),), frame)
+    rule = RedLightViolationWarning()
+    x = np.array([-50.0, -40.0, -40.0, np.nan, -40.0])
+    y = np.full(5, -1.75)
+    v = np.array([14.0, 14.0, 10.0, 14.0, 0.0])
+    # hypot(40, 1.75) - 1.75 = 38.3 m > 196/6 + 3.25 = 35.9 m; 28.3 m < 35.9 m; at 10 m/s
+    # 28.3 m > 100/6 + 3.25 = 19.9 m; no position; standing
+    assert rule.close_to_a_stop_line(lanes, x, y, v).tolist() == [False, True, False, False,
+                                                                   False]
+    # 1 s of reaction adds v * 1 s: 38.3 m < 32.7 + 14 + 3.25 m, 28.3 m < 16.7 + 10 + 3.25 m
+    far = RedLightViolationWarning(RlvwConfig(reaction_time_s=1.0))
+    assert far.close_to_a_stop_line(lanes, x, y, v).tolist() == [True, True, True, False,
+                                                                  False]
+
+
+@pytest.mark.parametrize("reaction_time_s", [0.0, 0.8])
+def test_close_to_a_stop_line_is_a_necessary_condition(node: MapNode, frame: GeoFrame,
+                                                       reaction_time_s: float) -> None:
+    # the loop matches only hosts close to a stop line: every host that is on an approach
+    # lane within warn_distance_m and cannot stop is close to one (random hosts around the
+    # node, heading along or near the lanes)
+    lanes = lane_table((node,), frame)
+    rule = RedLightViolationWarning(RlvwConfig(reaction_time_s=reaction_time_s))
+    rng = np.random.default_rng(11)
+    n = 40_000
+    lane = rng.integers(0, lanes.n_lanes, n)
+    seg = lanes.seg_start[lane] + rng.integers(0, 2, n) % (
+        lanes.seg_start[lane + 1] - lanes.seg_start[lane])
+    along = rng.uniform(-5.0, lanes.seg_len[seg] + 12.0)
+    side = rng.uniform(-2.5, 2.5, n)
+    x = lanes.x0[seg] + along * lanes.ux[seg] + side * lanes.uy[seg]
+    y = lanes.y0[seg] + along * lanes.uy[seg] - side * lanes.ux[seg]
+    h = lanes.heading_deg[seg] + rng.uniform(-50.0, 50.0, n)
+    v = rng.uniform(0.0, 25.0, n)
+    m = match(lanes, x, y, h)
+    can_warn = ((m.lane >= 0) & (m.to_stop_m >= 0) & (m.to_stop_m <= 150.0)
+                & rule.cannot_stop(m.to_stop_m, v))
+    close = rule.close_to_a_stop_line(lanes, x, y, v)
+    assert can_warn.sum() > 1000 and (~close).sum() > 1000
+    assert not (can_warn & ~close).any()
+
+
+def test_distinct_rows_without_sorting() -> None:
+    from v2x.apps._rlvw import _distinct_rows
+
+    rows, position = _distinct_rows(np.array([5, 2, 5, 0, 2]), 8)
+    assert rows.tolist() == [0, 2, 5] and position.tolist() == [2, 1, 2, 0, 1]
+    rows, position = _distinct_rows(np.array([], np.int64), 3)
+    assert rows.size == 0 and position.size == 0

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pytest
 
-from v2x.apps import SpatView, node_key
+from v2x.apps import AppWindow, SpatView, node_key, received_spat_states
 from v2x.messages import (
     IntersectionState,
     IntersectionStatus,
@@ -14,10 +16,12 @@ from v2x.messages import (
     Phase,
     PhaseState,
     Spat,
+    SpatPhaseStates,
     TimeCountingDown,
     decode_frame,
     encode_frame,
 )
+from v2x.messages._uper import FrameReader
 
 #: 2024-05-01 00:00:00.300 UTC [ns]
 T0 = 1_714_521_600_300_000_000
@@ -120,3 +124,47 @@ def test_empty_view() -> None:
     view = SpatView.from_spats([])
     got = view.lookup(np.array([7]), np.array([1]), T0)
     assert view.n == 0 and got.found.tolist() == [False] and np.isnan(got.time_left_s[0])
+
+
+def test_from_states_as_the_frame_reader_gives_them() -> None:
+    # two frames of node 7, the second without a timestamp: it counts from its reception
+    reader = FrameReader()
+    frames = [encode_frame(_spat((_phase(1, LightState.RED, 20.0),), T0)),
+              encode_frame(_spat((_phase(1, LightState.PROTECTED_GREEN, 8.0),), None))]
+    states = SpatPhaseStates.concat([reader.spat_states(f, now_ns=T0) for f in frames])
+    view = SpatView.from_states(states, received_ns=[T0 - SEC, T0 + 2 * SEC])
+    assert view.msg.tolist() == [0, 1]  # by key, then reference time
+    assert view.end_ns.tolist() == [T0 + 20 * SEC, T0 + 10 * SEC]
+    got = view.lookup(np.array([7, 7]), np.array([1, 1]), T0 + 4 * SEC, msg=np.array([0, 1]))
+    assert got.light.tolist() == [3, 6] and got.time_left_s.tolist() == [16.0, 6.0]
+    # the same view as from the decoded messages
+    again = SpatView.from_spats([decode_frame(f, now_ns=T0) for f in frames],
+                                received_ns=[T0 - SEC, T0 + 2 * SEC])
+    for f in ("key", "msg", "light", "end_ns", "ref_ns"):
+        assert getattr(view, f).tolist() == getattr(again, f).tolist()
+    with pytest.raises(ValueError, match="message 1 has no timestamp"):
+        SpatView.from_states(states)
+    with pytest.raises(ValueError, match="1 times for 2 messages"):
+        SpatView.from_states(states, received_ns=[T0])
+
+
+def test_received_spat_states_from_the_loop_or_from_decoded_messages() -> None:
+    spat = _spat((_phase(1, LightState.RED, 20.0),), T0)
+
+    def decoded(msg_type: str, rows: np.ndarray) -> list[Spat | None]:
+        assert msg_type == "SPAT"
+        return [spat if r == 4 else None for r in rows.tolist()]
+
+    def window(spat_states: Any) -> AppWindow:
+        unread: Any = None  # what the look-up does not read
+        return AppWindow(t_ns=np.zeros(1, np.int64), hosts=unread, host_step=unread,
+                         links=unread, bsm=unread, decoded=decoded,
+                         sec_mark=np.zeros(1, np.int64), start_utc_ns=T0, geo=unread,
+                         spat_states=spat_states)
+
+    got = received_spat_states(window(None), np.array([4, 5]))
+    assert got[1] is None and got[0] is not None
+    assert got[0].likely_end_ns.tolist() == [20 * SEC] and got[0].ref_ns.tolist() == [T0]
+    offered = SpatPhaseStates.of([spat])
+    got = received_spat_states(window(lambda rows: [offered] * rows.size), np.array([4, 5]))
+    assert got == [offered, offered]
