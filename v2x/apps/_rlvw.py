@@ -16,11 +16,13 @@ CICAS-V violation warning (CAMP, 2008):
    back to its first connection's phaseId), looked up in the newest SPAT of that node.
 3. **Red at arrival**: with ``t = d / v`` [s] the time to reach the stop line at the current
    speed ``v``, and ``left`` [s] the time until the current light likely ends
-   (``likelyEndTime``, counting down from the SPAT's timestamp): the light is red
-   (LightState 3, stop-and-remain) and ``t < left`` (it will not have turned green), or yellow
-   (LightState 7, intersection clearance) and ``t >= left`` (it will have turned red; the red
-   that follows is assumed to last beyond the arrival). An unknown end (TimeMark 36001) never
-   comes. Green, flashing and unavailable lights never warn.
+   (``likelyEndTime``, counting down from the SPAT's timestamp): the light says stop and
+   ``t < left`` (it will still say so): LightState 3 red (stop-and-remain), 2 flashing red
+   (J2735 stop-then-proceed: a stop at the line is required, SUMO's ``s``) or 4 (J2735
+   pre-movement: red+yellow, green comes next but vehicles still stop, SUMO's ``u``); or the
+   light is yellow (LightState 7, intersection clearance) and ``t >= left`` (it will have turned
+   red; the red that follows is assumed to last beyond the arrival). An unknown end (TimeMark
+   36001) never comes. Green, flashing yellow, dark and unavailable lights never warn.
 4. **Cannot stop comfortably**: the deceleration needed to stop at the line,
    ``v² / (2 (d - v t_r))`` with an optional reaction time ``t_r`` (default 0: the plain
    ``v² / 2d``), exceeds ``decel_threshold_mps2`` (default 3.0 m/s²: ITE's comfortable
@@ -51,7 +53,9 @@ from v2x.msgset import MSG_TYPES
 __all__ = ["RedLightViolationWarning", "RlvwConfig", "RlvwResult"]
 
 _MAP, _SPAT = MSG_TYPES.index("MAP"), MSG_TYPES.index("SPAT")
-_RED = int(LightState.RED)
+#: lights that say stop at the line: red, stop-then-proceed, pre-movement (rule 3)
+_STOP = np.array([int(LightState.RED), int(LightState.FLASHING_RED),
+                  int(LightState.FLASHING_GREEN)], np.int64)
 _YELLOW = int(LightState.YELLOW)
 _MANEUVERS = {"straight": AllowedManeuvers.STRAIGHT, "left": AllowedManeuvers.LEFT,
               "right": AllowedManeuvers.RIGHT, "u_turn": AllowedManeuvers.U_TURN}
@@ -305,7 +309,7 @@ class RedLightViolationWarning:
             decel = np.where(room > 0.0, v * v / (2.0 * np.where(room > 0.0, room, 1.0)),
                              np.where(moving, np.inf, 0.0))
             decel = np.where(np.isnan(d) | (d < 0.0), np.nan, decel)
-            red_at_arrival = (((lt == _RED) & (t_arr < left))
+            red_at_arrival = ((np.isin(lt, _STOP) & (t_arr < left))
                               | ((lt == _YELLOW) & (t_arr >= left)))
             warn = (red_at_arrival & (d >= 0.0) & (d <= cfg.warn_distance_m)
                     & (decel > cfg.decel_threshold_mps2))

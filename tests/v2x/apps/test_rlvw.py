@@ -37,6 +37,17 @@ T0 = 1_714_521_600_300_000_000  # 2024-05-01 00:00:00.300 UTC [ns]
 SEC = 1_000_000_000
 
 
+def test_every_light_that_says_stop_warns_like_red() -> None:
+    # the host of the rule's hand example (14 m/s, 30 m: needs 3.27 m/s²), the light lasting
+    # 30 s more: LightState 3 red, 2 stop-then-proceed (SUMO "s") and 4 pre-movement (SUMO
+    # "u", red+yellow) say stop; 5/6 green, 8 flashing yellow, 1 dark, 0 unavailable do not
+    lights = np.array([3, 2, 4, 5, 6, 8, 1, 0])
+    r = RedLightViolationWarning().evaluate(to_stop_m=np.full(8, 30.0),
+                                            speed_mps=np.full(8, 14.0), light=lights,
+                                            time_left_s=np.full(8, 30.0))
+    assert r.warn.tolist() == [True, True, True, False, False, False, False, False]
+
+
 def test_config_defaults_and_validation() -> None:
     cfg = RlvwConfig()
     assert (cfg.enabled, cfg.decel_threshold_mps2, cfg.warn_distance_m, cfg.reaction_time_s,
