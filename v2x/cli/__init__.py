@@ -1,8 +1,8 @@
 """The ``v2x`` command line, thin over the library.
 
-Exit codes: 0 all criteria passed, 1 a criterion failed, 2 usage, configuration or run error
-(the message names the file, key and value; no traceback), 130 interrupted (Ctrl-C; the
-partial recording says so in its ``run.json``).
+Exit codes: 0 all criteria passed, 1 a criterion failed (``v2x report``: or the recording is
+partial), 2 usage, configuration or run error (the message names the file, key and value; no
+traceback), 130 interrupted (Ctrl-C; the partial recording says so in its ``run.json``).
 """
 
 from __future__ import annotations
@@ -205,7 +205,9 @@ def run_cmd(scenario: str, seed: int | None, bus: str, gui: bool, out_dir: Path 
 def report_cmd(run_dir: Path, formats: str, lang: str, out_dir: Path | None) -> None:
     """Re-score a recording and write its reports again (no simulation is run).
 
-    Exit 0 when every criterion passes, 1 when one fails, 2 for an unreadable recording.
+    A run that did not complete (killed, failed, interrupted, still running) is scored as far
+    as its recording goes and reported as partial. Exit 0 when every criterion passes, 1 when
+    one fails or the recording is partial, 2 for an unreadable recording.
     """
     import analysis
 
@@ -213,6 +215,8 @@ def report_cmd(run_dir: Path, formats: str, lang: str, out_dir: Path | None) -> 
     written = analysis.write_reports(ev, out_dir or run_dir,
                                      formats=[f.strip() for f in formats.split(",") if f.strip()],
                                      lang=lang)
+    if ev.partial is not None:
+        click.echo(f"  [PARTIAL] {ev.partial.reason}")
     for v in ev.verdicts:
         click.echo(f"  [{'PASS' if v.passed else 'FAIL'}] {v.name}: {v.reason}")
     for kind, path in sorted(written.items()):
@@ -277,7 +281,8 @@ def check_cmd(path: Path, json_output: bool, rate_tolerance: float,
               sec_mark_tolerance: str) -> None:
     """Check PATH (a run directory or a JSON-lines capture of hex frames) for conformance:
     decode failures, sentinel fields, message rates (T/CSAE 159), msgCnt continuity, secMark
-    against capture time, MAP phaseIds present in SPAT. Exit 0 clean, 1 violations, 2 input
+    against capture time, MAP phaseIds present in SPAT. A run that did not complete is checked
+    on the frames it recorded, and the report says partial. Exit 0 clean, 1 violations, 2 input
     errors."""
     import analysis
 

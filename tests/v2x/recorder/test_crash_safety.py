@@ -177,3 +177,81 @@ def test_a_folder_of_someone_elses_named_like_a_table_is_refused(tmp_path: Path)
     assert not (tmp_path / LOCK_NAME).exists()  # released
     os.rmdir(tmp_path / "events.parquet")
 
+
+@pytest.mark.sumo
+@pytest.mark.slow
+def test_a_run_killed_mid_way_keeps_its_tables_and_is_reported_partial(tmp_path: Path) -> None:
+    import time
+
+    from click.testing import CliRunner
+
+    from v2x.cli import main
+    from v2x.recorder import SCHEMAS
+
+    out = tmp_path / "run"
+    proc = subprocess.Popen([sys.executable, "-c", "from v2x.cli import main; main()", "run",
+                             "xiqing-south-station", "--bus", "memory", "-q", "--duration",
+                             "120", "--out", str(out)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline and proc.poll() is None:
+            try:  # written atomically: the old or the new content, never a part
+                recorded = json.loads((out / "run.json").read_text()).get("recorded_ns", 0)
+            except (OSError, ValueError):
+                recorded = 0
+            if recorded >= 60 * S:  # two checkpoints, half of the run
+                break
+            time.sleep(0.05)
+        assert proc.poll() is None, "the run ended before it could be killed"
+        proc.send_signal(signal.SIGKILL)
+        _, err = proc.communicate(timeout=30)
+    finally:
+        proc.kill()
+    assert proc.returncode == -signal.SIGKILL and "Traceback" not in err
+
+    # run.json still says running; nobody holds the writer's lock: killed
+    run = json.loads((out / "run.json").read_text())
+    cut = run["recorded_ns"]
+    assert run["status"] == "running" and cut >= 60 * S and cut % run["step_ns"] == 0
+    assert not writer_alive(out)
+
+    # every table flushed before the kill reads with pandas, with its schema's columns
+    tables = {name: pd.read_parquet(out / f"{name}.parquet") for name in SCHEMAS
+              if (out / f"{name}.parquet").exists()}
+    assert {"nodes", "trajectories", "transmissions", "receptions", "prr_bins",
+            "latency_hist", "ipg_hist", "bus"} <= set(tables)
+    for name, df in tables.items():
+        assert list(df.columns) == SCHEMAS[name].names, name
+    traj, tx = tables["trajectories"], tables["transmissions"]
+    step = run["step_ns"]
+    for df in (traj, tx, tables["receptions"], tables["bus"]):
+        t = df["t_ns"]
+        assert t.is_monotonic_increasing and t.min() >= 0 and t.max() < 120 * S
+        assert (t >= cut - step).any()  # nothing lost before the last checkpoint
+    # steps in order, none missing up to the checkpoint; transmissions numbered without a gap
+    steps = np.unique(traj["t_ns"].to_numpy())
+    assert np.all(np.diff(steps) == step) and steps[-1] >= cut - step
+    assert (tx["tx_id"].to_numpy() == np.arange(len(tx))).all()
+    assert set(tx["msg_type"].astype(str)) >= {"BSM", "SPAT", "MAP"}
+    assert set(traj.loc[traj["t_ns"] < cut, "vehicle"]) <= set(tables["nodes"]["node"])
+    assert tables["prr_bins"]["n_pairs"].sum() > 0
+
+    # v2x report scores it as far as it goes and says partial; no traceback
+    res = CliRunner().invoke(main, ["report", str(out), "--format", "json,html"])
+    assert res.exit_code == 1 and isinstance(res.exception, SystemExit), res.output
+    assert "[PARTIAL] partial recording: the run stopped without finishing" in res.output
+    doc = json.loads((out / "report.json").read_text(encoding="utf-8"))
+    assert doc["passed"] is False
+    assert (doc["partial"]["status"], doc["partial"]["recorded_ns"]) == ("running", cut)
+    assert doc["kpis"]["steps"] == cut // step
+    assert "Partial recording" in (out / "report.html").read_text(encoding="utf-8")
+
+    # v2x check reads every frame flushed (the exit code of its findings: 0 or 1, not 2)
+    res = CliRunner().invoke(main, ["check", str(out), "--json"])
+    assert res.exit_code in (0, 1), res.output
+    assert res.exception is None or isinstance(res.exception, SystemExit)  # no traceback
+    rep = json.loads(res.output)
+    assert rep["input_kind"] == "recording" and rep["frames"] == len(tx)
+    assert rep["partial"].startswith("partial recording: the run stopped without finishing")
+    assert rep["input_problems"] == []
