@@ -188,7 +188,7 @@ def run_scenario(scenario: scenarios.Scenario | str | Path, *, out_dir: str | Pa
                              recorder=rec, config=cfg, seed=sc.seed)
             summary = asyncio.run(_run(sim, bus, progress))
             summary.stops_skipped = list(traffic.skipped())
-        # "complete" only once every table is closed and merged into its file
+        # "complete" only once every table is closed, each in its one file
         rec.write_json("run.json", run_json(
             sc, "complete", summary=summary, wall_total_s=time.perf_counter() - wall0,
             **info))

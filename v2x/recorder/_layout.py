@@ -9,10 +9,12 @@ whatever state the run is in:
   were written. A part is written under a hidden name (``.part-00003.parquet.tmp``), synced to
   disk and then renamed, so the directory only ever holds complete files (pyarrow's datasets,
   which ``pandas.read_parquet`` uses for a directory, skip names that start with ``.``);
-* when the recorder closes it is **one Parquet file**, the parts merged in order.
+* when the recorder closes it is **one Parquet file** with the same rows, in order (written
+  beside the parts as ``.<table>.parquet.tmp`` all along; a killed run leaves that one
+  without its footer: ignore it).
 
 Between the two, a table is briefly ``.<table>.parquet.parts`` (the directory, renamed aside
-while the merged file takes its name): :func:`table_files` reads that too.
+while the final file takes its name): :func:`table_files` reads that too.
 
 Whether a process still writes a run: the recorder holds an exclusive ``flock`` on
 ``.v2x-writer.lock`` from start to close; the operating system drops it when the process dies,
@@ -39,7 +41,7 @@ def table_path(run_dir: Path, table: str) -> Path:
 
 
 def parts_aside(run_dir: Path, table: str) -> Path:
-    """Where a table's directory of parts goes while its merged file takes its name."""
+    """Where a table's directory of parts goes while its final file takes its name."""
     return run_dir / f".{table}.parquet.parts"
 
 

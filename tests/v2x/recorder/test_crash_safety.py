@@ -178,6 +178,21 @@ def test_a_folder_of_someone_elses_named_like_a_table_is_refused(tmp_path: Path)
     os.rmdir(tmp_path / "events.parquet")
 
 
+
+def test_table_files_in_every_state_of_a_table(tmp_path: Path) -> None:
+    assert table_files(tmp_path, "bus") is None  # never written
+    folder = tmp_path / "bus.parquet"
+    folder.mkdir()
+    for name in ("part-00001.parquet", "part-00000.parquet", ".part-00002.parquet.tmp"):
+        (folder / name).write_bytes(b"")
+    parts = [folder / "part-00000.parquet", folder / "part-00001.parquet"]
+    assert table_files(tmp_path, "bus") == parts  # written order; no incomplete part
+    aside = tmp_path / ".bus.parquet.parts"
+    folder.rename(aside)  # the instant the final file takes the folder's place
+    assert table_files(tmp_path, "bus") == [aside / p.name for p in parts]
+    (tmp_path / "bus.parquet").write_bytes(b"")
+    assert table_files(tmp_path, "bus") == [tmp_path / "bus.parquet"]
+
 @pytest.mark.sumo
 @pytest.mark.slow
 def test_a_run_killed_mid_way_keeps_its_tables_and_is_reported_partial(tmp_path: Path) -> None:
