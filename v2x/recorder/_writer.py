@@ -2,14 +2,14 @@
 kill.
 
 The schema of every table is in ``docs/recording.md``; :data:`SCHEMAS` is its source of truth
-in code. Columns are appended as numpy arrays per step and flushed when a table has buffered
-``flush_rows`` rows (memory stays bounded on long runs) and at every checkpoint (every
-``checkpoint_ns`` of simulated time, :meth:`Recorder.checkpoint`). A flush writes one closed
-Parquet part file into the table's directory and hands its rows to the table's final file,
-written beside it; at :meth:`Recorder.close` the final file takes the directory's place. So a
-run killed outright (SIGKILL, a power loss) keeps every row flushed before the kill, readable
-with ``pandas.read_parquet`` (the layout: :mod:`v2x.recorder._layout`), and a complete run is
-one Parquet file per table, as before.
+in code. Columns are appended as numpy arrays per step; a table's buffered rows go to its final
+Parquet file (written beside, in the recorder's I/O thread) every ``flush_rows`` rows, so memory
+stays bounded on long runs. At every checkpoint (every ``checkpoint_ns`` of simulated time,
+:meth:`Recorder.checkpoint`) the rows flushed since the last one become one closed part file
+of the table's directory (the journal), so a run killed outright (SIGKILL, a power loss) keeps
+every row before its last checkpoint, readable with ``pandas.read_parquet`` (the layout:
+:mod:`v2x.recorder._layout`). At :meth:`Recorder.close` the final file takes the directory's
+place: a complete run is one Parquet file per table, as before.
 """
 
 from __future__ import annotations
@@ -108,9 +108,10 @@ def _parquet_options(schema: pa.Schema, compression: str) -> dict[str, Any]:
 
 
 class _Table:
-    """One table: rows buffered as the caller's columns; each flush both a closed Parquet
-    part file of the table's directory (the journal a killed run leaves) and rows for the
-    table's final file, which :meth:`finish` completes and puts in the directory's place.
+    """One table: rows buffered as the caller's columns; each flush goes to the table's
+    final file, and the flushes since the last checkpoint to one closed Parquet part file of
+    the table's directory (the journal a killed run leaves); :meth:`finish` completes the final
+    file and puts it in the directory's place.
 
     Both are written by the recorder's single I/O thread (pyarrow releases the GIL while it
     encodes and writes), in submission order, so the simulation keeps stepping meanwhile. The
@@ -134,6 +135,11 @@ class _Table:
         self.mode: str | None = None  # "append" or "replace", fixed by the first call
         self.parts: list[Path] = []  # submitted part files, in order
         self.content: pa.Table | None = None  # a replaced table: its last flushed content
+        # flushed rows not in a part file yet (they wait for the next checkpoint), and
+        # whether a replaced table's content is newer than its part
+        self.unjournaled: list[pa.Table] = []
+        self.unjournaled_rows = 0
+        self.dirty = False
         # I/O thread: the final file's writer and the rows of its next row group
         self.writer: pq.ParquetWriter | None = None
         self.group: list[pa.Table] = []
@@ -199,8 +205,25 @@ class _Table:
         if self.mode == "replace":
             self.rows = table.num_rows
             self.content = table
+            self.dirty = True
         else:
             self.rows += table.num_rows
+            self.unjournaled.append(table)
+            self.unjournaled_rows += table.num_rows
+        return table
+
+    def take_journal(self) -> pa.Table | None:
+        """The flushed rows that are in no part file yet (a replaced table: its content, if
+        newer than its part), as one table; None if there are none."""
+        if self.mode == "replace":
+            if not self.dirty:
+                return None
+            self.dirty = False
+            return self.content
+        if not self.unjournaled:
+            return None
+        table = pa.concat_tables(self.unjournaled)
+        self.unjournaled, self.unjournaled_rows = [], 0
         return table
 
     def next_part(self) -> Path:
@@ -211,9 +234,8 @@ class _Table:
         return path
 
     def write_part(self, table: pa.Table, path: Path) -> None:
-        """(I/O thread) Write ``table`` as the closed part file ``path`` (under a hidden name,
-        synced, then renamed: the table's directory only ever holds complete files), then
-        give its rows to the final file."""
+        """(I/O thread) Write ``table`` as the closed part file ``path``: under a hidden name,
+        synced, then renamed, so the table's directory only ever holds complete files."""
         tmp = path.with_name(f".{path.name}.tmp")
         try:
             path.parent.mkdir(exist_ok=True)
@@ -221,14 +243,18 @@ class _Table:
             if self.durable:
                 _fsync(tmp)
             os.replace(tmp, path)
-            if self.mode != "replace":  # a replaced table's file is written at the end
-                self._to_final(table)
         except (OSError, pa.ArrowException) as exc:
             raise RecordingError(f"cannot write {path}: {exc}") from exc
 
-    def _to_final(self, table: pa.Table) -> None:
+    def to_final(self, table: pa.Table) -> None:
         """(I/O thread) Rows for the final file: consecutive small flushes (checkpoints of a
         table with few rows) make one row group of up to ``flush_rows`` rows."""
+        try:
+            self._to_final(table)
+        except (OSError, pa.ArrowException) as exc:
+            raise RecordingError(f"cannot write {self.tmp}: {exc}") from exc
+
+    def _to_final(self, table: pa.Table) -> None:
         if self.group and self.group_rows + table.num_rows > self.flush_rows:
             self._write_group()
         self.group.append(table)
@@ -301,21 +327,23 @@ def _lock(folder: Path) -> int | None:
 class Recorder:
     """Writes a run directory (see ``docs/recording.md``), so that a kill loses little.
 
-    Every table is flushed as a closed Parquet part file when ``flush_rows`` rows are buffered
-    and at every :meth:`checkpoint`; :meth:`close` puts each table's one file, written
-    alongside, in the place of its parts. Until then ``<table>.parquet`` is a directory of
-    parts, which ``pandas.read_parquet`` reads as one table, so a run killed outright
-    (SIGKILL, a power loss) keeps every row flushed before the kill: at least everything
-    before its last checkpoint, at most ``checkpoint_ns`` of simulated time ago. The recorder
-    holds a lock on the folder while it writes (``.v2x-writer.lock``), which tells a live run
-    from a dead one.
+    A table's buffered rows go to its final file every ``flush_rows`` rows; at every
+    :meth:`checkpoint` the rows flushed since the one before become one closed Parquet part
+    file of the table's directory (also whenever ``4 * flush_rows`` flushed rows wait for
+    one, so memory stays bounded); :meth:`close` puts each table's final file in the place of
+    its parts. Until then ``<table>.parquet`` is a directory of parts, which
+    ``pandas.read_parquet`` reads as one table, so a run killed outright (SIGKILL, a power
+    loss) keeps every row before its last checkpoint: it loses at most ``checkpoint_ns`` of
+    simulated time. The recorder holds a lock on the folder while it writes
+    (``.v2x-writer.lock``), which tells a live run from a dead one.
 
     Args:
         out_dir: the run directory; created if missing. When it holds an earlier run (a
             ``run.json`` with a ``scenario_id``), that run's outputs (:data:`RUN_FILES` and the
             tables) are removed first, so a folder never mixes two runs; other files, and
             folders that hold no run, are left alone (a table file of ours is replaced).
-        flush_rows: rows buffered per table before a part file is written.
+        flush_rows: rows buffered per table before they go to its final file (a row group
+            of it).
         checkpoint_ns: simulated time between checkpoints [ns]
             (:meth:`checkpoint_due`; default 30 s).
         durable: sync part files, final files, their folders and ``run.json`` to disk
@@ -392,7 +420,16 @@ class Recorder:
         self._pending.append(self._io.submit(fn, *args))
 
     def _flush(self, t: _Table) -> None:
+        """The buffered rows to the final file (a replaced table's wait for the end)."""
         table = t.take()
+        if table is not None and t.mode == "append":
+            self._submit(t.to_final, table)
+            if t.unjournaled_rows >= 4 * t.flush_rows:  # memory stays bounded
+                self._journal(t)
+
+    def _journal(self, t: _Table) -> None:
+        """The flushed rows that are in no part file yet, as one more part file."""
+        table = t.take_journal()
         if table is not None:
             self._submit(t.write_part, table, t.next_part())
 
@@ -423,7 +460,7 @@ class Recorder:
 
     def replace(self, table: str, **cols: Any) -> None:
         """Make ``cols`` the whole table so far (for tables that are recomputed rather than
-        grown: the online aggregates, the nodes). Written at the next :meth:`checkpoint`, or
+        grown: the online aggregates, the nodes). Written at the next :meth:`checkpoint`, and
         at :meth:`close`.
 
         Raises:
@@ -446,9 +483,10 @@ class Recorder:
     def checkpoint(self, t_ns: int) -> None:
         """Put every row on disk, and say so in ``run.json``: call it when every row with
         ``t_ns`` below ``t_ns`` [ns] has been appended (and the replaced tables are up to
-        date). Every table with buffered rows is flushed as a part file; then (in order, on
-        the I/O thread) the folders are synced and ``run.json``, as last written with
-        :meth:`write_json`, is written again with ``recorded_ns = t_ns``.
+        date). Every table's rows since the last checkpoint become one part file (a replaced
+        table's content its one part); then (in order, on the I/O thread) the folders are
+        synced and ``run.json``, as last written with :meth:`write_json`, is written again
+        with ``recorded_ns = t_ns``.
 
         Raises:
             RecordingError: a file cannot be written (this one or an earlier one).
@@ -458,6 +496,7 @@ class Recorder:
         try:
             for t in self._tables.values():
                 self._flush(t)
+                self._journal(t)
         except (pa.ArrowException, OSError) as exc:
             raise RecordingError(f"cannot write the recording in {self.out_dir}: {exc}") \
                 from exc

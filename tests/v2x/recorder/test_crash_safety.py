@@ -47,27 +47,30 @@ def _parts(path: Path) -> list[str]:
     return sorted(p.name for p in path.iterdir())
 
 
-def test_flushed_rows_are_closed_part_files_until_close(tmp_path: Path) -> None:
+def test_rows_are_closed_part_files_from_a_checkpoint_on_and_one_file_at_close(
+        tmp_path: Path) -> None:
+    folder = tmp_path / "transmissions.parquet"
     with Recorder(tmp_path, flush_rows=4, durable=False) as rec:
-        rec.append("transmissions", **_tx(0.0, 3, 0))
-        assert not (tmp_path / "transmissions.parquet").exists()  # buffered, nothing yet
-        rec.append("transmissions", **_tx(0.1, 3, 3))  # 6 rows >= 4: one part
-        rec.append("transmissions", **_tx(0.2, 5, 6))  # 5 more: a second part
-        rec.append("transmissions", **_tx(0.3, 1, 11))  # buffered
+        rec.append("transmissions", **_tx(0.0, 3, 0))  # buffered
+        rec.append("transmissions", **_tx(0.1, 3, 3))  # 6 rows >= 4: to the final file
+        rec._pending[-1].result()
+        assert not folder.exists()  # in no part yet: a kill now would lose them
+        rec.checkpoint(S)  # the rows flushed so far: one part
+        rec.append("transmissions", **_tx(1.1, 5, 6))  # flushed, waits for a checkpoint...
+        rec.append("transmissions", **_tx(1.2, 12, 11))  # ... until 4 x 4 rows wait: a part
+        rec.append("transmissions", **_tx(1.3, 1, 23))  # buffered
         rec._pending[-1].result()  # the I/O thread has written the parts
-        folder = tmp_path / "transmissions.parquet"
-        assert folder.is_dir()
         # only complete files (hidden temporaries would be skipped by readers anyway)
         assert _parts(folder) == ["part-00000.parquet", "part-00001.parquet"]
+        assert pq.read_metadata(folder / "part-00000.parquet").num_rows == 6
         live = pd.read_parquet(folder)  # the documented way reads a table being written
-        assert live["tx_id"].tolist() == list(range(11))
+        assert live["tx_id"].tolist() == list(range(23))
         assert live["msg_type"].astype(str).unique().tolist() == ["BSM"]
         assert writer_alive(tmp_path)
-        assert (tmp_path / ".transmissions.parquet.tmp").is_file()  # the final file, growing
     # closed: one Parquet file per table, with every row, and no leftovers
-    assert (tmp_path / "transmissions.parquet").is_file()
-    done = pd.read_parquet(tmp_path / "transmissions.parquet")
-    assert done["tx_id"].tolist() == list(range(12))
+    assert folder.is_file()
+    done = pd.read_parquet(folder)
+    assert done["tx_id"].tolist() == list(range(24))
     assert done.drop(columns="msg_type").equals(
         pd.concat([live, done.tail(1)], ignore_index=True).drop(columns="msg_type"))
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
