@@ -239,7 +239,9 @@ class _Table:
         tmp = path.with_name(f".{path.name}.tmp")
         try:
             path.parent.mkdir(exist_ok=True)
-            pq.write_table(table, str(tmp), **_parquet_options(self.schema, "snappy"))
+            # no statistics: a part is read whole, only after a kill (a fifth less CPU)
+            pq.write_table(table, str(tmp), write_statistics=False,
+                           **_parquet_options(self.schema, "snappy"))
             if self.durable:
                 _fsync(tmp)
             os.replace(tmp, path)
