@@ -8,6 +8,10 @@ code, so a report can be re-rendered from a recording alone::
     ev = evaluate("runs/xiqing-south-station-0001")   # KPIs + verdicts of run.json criteria
     write_reports(ev, "runs/xiqing-south-station-0001/report", lang="zh")
 
+A run that did not complete (killed, failed, interrupted, or still running) is evaluated as far
+as its recording goes; ``ev.partial`` (:class:`Partial`) says why and how far, and the reports
+mark it (a partial run never passes).
+
 KPI names (the ``kpi`` of a criterion) are tabled in :mod:`analysis._kpi`; safety definitions
 (TTC, DRAC, conflicts, warning truth) in :mod:`analysis._safety`; report formats in
 :mod:`analysis._report`. The conformance check of captured UPER frames (``v2x check``:
@@ -37,7 +41,7 @@ from analysis._kpi import (
     network_kpis,
     prr_table,
 )
-from analysis._recording import Recording, load_recording
+from analysis._recording import Partial, Recording, load_recording
 from analysis._report import write_reports
 from analysis._safety import classify_warnings, drac, follower_pairs, ttc, ttc_conflicts
 from analysis._suite import (
@@ -62,6 +66,7 @@ __all__ = [
     "FindingExample",
     "InputProblem",
     "IntersectionCheck",
+    "Partial",
     "Recording",
     "StreamReport",
     "Verdict",

@@ -21,7 +21,10 @@ Inputs
   SPAT's first intersection. Blank lines are skipped.
 * **A run directory** (``docs/recording.md``): ``transmissions.parquet`` columns ``t_ns``,
   ``sender``, ``frame`` (binary, the UPER MessageFrame of each transmission) and, if present,
-  ``msg_type`` and ``tx_id``; capture time = ``run.json`` ``start`` + ``t_ns``.
+  ``msg_type`` and ``tx_id``; capture time = ``run.json`` ``start`` + ``t_ns``. The recording
+  of a run that did not complete (killed, failed, interrupted, still running) is checked on
+  every frame it holds, its part files included, and the report says it is partial
+  (:attr:`CheckReport.partial`; the exit code is that of the findings).
 
 Unreadable lines
 ----------------
@@ -341,8 +344,9 @@ class CheckReport:
     ``source`` the path; ``input_kind`` ``"jsonl"`` or ``"recording"``; ``records`` lines with
     content / rows read; ``frames`` of them that held a frame; ``streams`` sorted by message
     type then sender; ``intersections`` the MAP/SPAT consistency per MAP node;
-    ``input_problems``; and the settings used: ``periods_ns``, ``rate_tolerance``,
-    ``sec_mark_tolerance_ns``.
+    ``input_problems``; the settings used: ``periods_ns``, ``rate_tolerance``,
+    ``sec_mark_tolerance_ns``; and ``partial``, for the recording of a run that did not
+    complete, the line that says so (:attr:`analysis.Partial.reason`), else None.
     """
 
     source: str
@@ -355,6 +359,7 @@ class CheckReport:
     periods_ns: Mapping[str, int | None]
     rate_tolerance: float
     sec_mark_tolerance_ns: int
+    partial: str | None = None
 
     @property
     def violations(self) -> int:
@@ -403,6 +408,7 @@ class CheckReport:
         return {
             "source": self.source,
             "input_kind": self.input_kind,
+            "partial": self.partial,
             "records": self.records,
             "frames": self.frames,
             "ok": self.ok,
@@ -449,7 +455,7 @@ class CheckReport:
         settings = (f"periods: {per} (T/CSAE 159, to verify); rate tolerance "
                     f"{self.rate_tolerance:.0%}; secMark tolerance "
                     f"{format_duration(self.sec_mark_tolerance_ns)}")
-        out = [title, settings, ""]
+        out = [title, *([self.partial] if self.partial else []), settings, ""]
         head = ("sender", "type", "frames", "decoded", "missed", "rate_Hz", "median_ms",
                 "period_ms", "violations", "warnings")
         rows = [head]
@@ -511,6 +517,7 @@ class _Input:
     recorded_type: list[str] | None  # (n,) msg_type column of a recording
     where: Callable[[int], str]
     problems: list[InputProblem]
+    partial: str | None = None  # a recording of a run that did not complete: why, how far
 
 
 _TIME_RANGE_TEXT = ("capture times must be from 1970-01-01T00:00:00Z up to 2100-01-01T00:00:00Z "
@@ -713,6 +720,9 @@ def _read_recording(root: Path) -> _Input:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
+    from analysis._recording import partial_of
+    from v2x.recorder._layout import table_files, table_path
+
     run_path = root / "run.json"
     try:
         run = json.loads(run_path.read_text(encoding="utf-8"))
@@ -730,29 +740,40 @@ def _read_recording(root: Path) -> _Input:
         start_ns = _iso_ns(str(run["start"]))
     except ValueError as exc:
         raise RecordingError(f"{run_path}: key 'start': {exc}") from exc
-    path = root / "transmissions.parquet"
-    if not path.is_file():
+    partial = partial_of(root, run)
+    path = table_path(root, "transmissions")
+    files = table_files(root, "transmissions")
+    if files is None and partial is None:
         raise RecordingError(f"{path}: file missing")
+    names: list[str] = []
+    for f in files or []:  # every part file: the one whose schema is off is named
+        try:
+            schema = pq.read_schema(f)
+        except (OSError, pa.ArrowException) as exc:
+            raise RecordingError(f"{f}: not a readable Parquet file: {exc}") from exc
+        if "frame" not in schema.names:
+            raise RecordingError(f"{f}: column 'frame' missing (the UPER frame of each "
+                                 f"transmission; this recording predates it, re-record the run)")
+        for col in ("t_ns", "sender"):
+            if col not in schema.names:
+                raise RecordingError(f"{f}: column '{col}' missing")
+            if not pa.types.is_integer(schema.field(col).type):
+                raise RecordingError(f"{f}: column '{col}' has type "
+                                     f"{schema.field(col).type}, expected int")
+        ftype = schema.field("frame").type
+        if not (pa.types.is_binary(ftype) or pa.types.is_large_binary(ftype)
+                or pa.types.is_fixed_size_binary(ftype)):
+            raise RecordingError(f"{f}: column 'frame' has type {ftype}, expected binary")
+        names = schema.names
+    cols = ["t_ns", "sender", "frame"] + [c for c in ("msg_type", "tx_id") if c in names]
     try:
-        schema = pq.read_schema(path)
-    except (OSError, pa.ArrowException) as exc:
-        raise RecordingError(f"{path}: not a readable Parquet file: {exc}") from exc
-    if "frame" not in schema.names:
-        raise RecordingError(f"{path}: column 'frame' missing (the UPER frame of each "
-                             f"transmission; this recording predates it, re-record the run)")
-    for col in ("t_ns", "sender"):
-        if col not in schema.names:
-            raise RecordingError(f"{path}: column '{col}' missing")
-        if not pa.types.is_integer(schema.field(col).type):
-            raise RecordingError(f"{path}: column '{col}' has type {schema.field(col).type}, "
-                                 f"expected int")
-    ftype = schema.field("frame").type
-    if not (pa.types.is_binary(ftype) or pa.types.is_large_binary(ftype)
-            or pa.types.is_fixed_size_binary(ftype)):
-        raise RecordingError(f"{path}: column 'frame' has type {ftype}, expected binary")
-    cols = ["t_ns", "sender", "frame"] + [c for c in ("msg_type", "tx_id") if c in schema.names]
-    try:
-        table = pq.read_table(path, columns=cols)
+        if files:
+            table = pq.read_table(str(files[0]) if len(files) == 1 else [str(f) for f in files],
+                                  columns=cols)
+        else:  # a partial run that never wrote a transmission
+            table = pa.table({"t_ns": pa.array([], pa.int64()),
+                              "sender": pa.array([], pa.int64()),
+                              "frame": pa.array([], pa.binary())})
     except (OSError, pa.ArrowException) as exc:
         raise RecordingError(f"{path}: cannot read: {exc}") from exc
     n = table.num_rows
@@ -776,7 +797,8 @@ def _read_recording(root: Path) -> _Input:
                   frames=[raw_frames[i] for i in rows], sender=code.astype(np.int64),
                   senders=[str(int(s)) for s in uniq],
                   recorded_type=None if rtype is None else [rtype[i] for i in rows],
-                  where=lambda i: where_row(int(rows[i])), problems=problems)
+                  where=lambda i: where_row(int(rows[i])), problems=problems,
+                  partial=None if partial is None else partial.reason)
 
 
 # =========================================================================== findings
@@ -1220,7 +1242,8 @@ def check(
         source=str(p), input_kind=inp.kind, records=inp.records, frames=n,
         streams=tuple(streams), intersections=tuple(inter),
         input_problems=tuple(inp.problems), periods_ns=per,
-        rate_tolerance=float(rate_tolerance), sec_mark_tolerance_ns=tol_ns)
+        rate_tolerance=float(rate_tolerance), sec_mark_tolerance_ns=tol_ns,
+        partial=inp.partial)
 
 
 @dataclass(frozen=True)

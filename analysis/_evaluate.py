@@ -11,7 +11,7 @@ import pandas as pd
 
 from analysis._criteria import Verdict, check_criteria, parse_criteria
 from analysis._kpi import latency_cdf, network_kpis, prr_table
-from analysis._recording import load_recording
+from analysis._recording import Partial, load_recording
 from analysis._safety import SERIOUS_TTC_S, TTC_THRESHOLD_S, WARNING_WINDOW_NS, safety_kpis
 from v2x.errors import ConfigError
 from v2x.units import NS_PER_S
@@ -27,7 +27,10 @@ class Evaluation:
     ``prr`` the :func:`~analysis._kpi.prr_table`; ``latency_cdf`` the
     :func:`~analysis._kpi.latency_cdf`; ``conflicts`` the TTC conflict episodes
     (:func:`~analysis.ttc_conflicts`); ``warnings`` the recorded warnings with ``true_warning``;
-    ``verdicts`` one per criterion; ``passed`` when every verdict passed (True with none).
+    ``verdicts`` one per criterion; ``partial`` None for a complete run, else what its partial
+    recording holds (:class:`~analysis.Partial`: the KPIs cover only the simulated time before
+    ``partial.recorded_ns``); ``passed`` when the run completed and every verdict passed (True
+    with none): a partial run never passes.
     """
 
     run_dir: Path
@@ -42,6 +45,7 @@ class Evaluation:
     ttc_threshold_s: float
     serious_ttc_s: float
     warning_window_s: float
+    partial: Partial | None = None
 
     @property
     def scenario_id(self) -> str:
@@ -66,12 +70,15 @@ def evaluate(
 ) -> Evaluation:
     """Load the recording in ``run_dir``, compute every KPI and check its criteria.
 
+    A partial recording (a run that did not complete, or is still running) is evaluated as far
+    as it goes, and the :class:`Evaluation` says so (``partial``; ``passed`` False).
+
     ``ttc_threshold_s`` [s]: TTC below it is a conflict (3.0, SUMO SSM default);
     ``serious_ttc_s`` [s]: a conflict with min TTC at or below it is serious (1.5, to verify);
     ``warning_window_s`` [s]: a warning is true if a conflict follows within it (5.0).
 
     Raises:
-        RecordingError: the recording is missing, incomplete or unreadable.
+        RecordingError: the recording is missing or unreadable.
         CriteriaError: a criterion is malformed or names an unknown KPI.
         ConfigError: a threshold is not a positive number.
     """
@@ -93,6 +100,7 @@ def evaluate(
     return Evaluation(
         run_dir=rec.run_dir, run=rec.run, kpis=kpis, prr=prr, latency_cdf=latency_cdf(rec),
         conflicts=conflicts, warnings=warnings, verdicts=verdicts,
-        passed=all(v.passed for v in verdicts), ttc_threshold_s=ttc_threshold_s,
-        serious_ttc_s=serious_ttc_s, warning_window_s=warning_window_s,
+        passed=rec.partial is None and all(v.passed for v in verdicts),
+        ttc_threshold_s=ttc_threshold_s, serious_ttc_s=serious_ttc_s,
+        warning_window_s=warning_window_s, partial=rec.partial,
     )

@@ -107,8 +107,9 @@ def follower_pairs(trajectories: pd.DataFrame) -> pd.DataFrame:
 
     ``trajectories`` needs ``t_ns``, ``vehicle``, ``lane``, ``lane_pos`` [m], ``length`` [m],
     ``speed`` [m/s]; rows without a lane are skipped. Returns one row per follower and step:
-    ``t_ns``, ``lane`` (categorical), ``follower``, ``leader``, ``gap_m``, ``v_follower``, ``v_leader``,
-    ``ttc_s``, ``drac_mps2``, sorted by (t_ns, lane, position). Vectorized: one sort, no loop.
+    ``t_ns``, ``lane`` (categorical), ``follower``, ``leader``, ``gap_m``, ``v_follower``,
+    ``v_leader``, ``ttc_s``, ``drac_mps2``, sorted by (t_ns, lane, position). Vectorized: one
+    sort, no loop.
     """
     lane = trajectories["lane"]
     if isinstance(lane.dtype, pd.CategoricalDtype):  # as read from Parquet: no string work

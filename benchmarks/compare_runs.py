@@ -1,7 +1,8 @@
 """Compare the recordings of two runs table by table: every Parquet table must be identical.
 
 ``bus.wall_latency_ms`` is wall-clock time and is left out. Exit 0 when all tables are equal,
-1 otherwise (naming the first difference of each table).
+1 otherwise (naming the first difference of each table). A table of a run that was killed is a
+folder of part files (docs/recording.md, "Crash safety"); it is read the same way.
 
 Usage: ``python benchmarks/compare_runs.py RUN_A RUN_B`` or ``--run OUT`` to make a run first:
 ``python benchmarks/compare_runs.py REF --run NEW`` runs ``v2x run xiqing-south-station --bus

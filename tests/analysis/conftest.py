@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 
@@ -218,6 +219,31 @@ def write_run(run_dir: Path, *, run: dict[str, Any] | None = None,
                 table = table.astype({"lane": "category"})
             table = pa.Table.from_pandas(table, preserve_index=False)
         pq.write_table(table, run_dir / f"{stem}.parquet")
+    return run_dir
+
+
+def as_killed(run_dir: Path, recorded_ns: int, *, drop: tuple[str, ...] = ()) -> Path:
+    """The fixture recording as a run killed outright leaves it: every table a folder of part
+    files (the rows before and after 0.25 s in two parts), ``drop`` never written, run.json
+    "running" with the keys written before the run and its last checkpoint."""
+    for name in (f"{t}.parquet" for t in default_tables()):
+        path = run_dir / name
+        table = pq.read_table(path)
+        path.unlink()
+        if name.removesuffix(".parquet") in drop:
+            continue
+        path.mkdir()
+        if "t_ns" in table.column_names:
+            early = pc.less(table["t_ns"], 250_000_000)
+            pq.write_table(table.filter(early), path / "part-00000.parquet")
+            pq.write_table(table.filter(pc.invert(early)), path / "part-00001.parquet")
+        else:
+            pq.write_table(table, path / "part-00000.parquet")
+    run = json.loads((run_dir / "run.json").read_text())
+    for key in ("counts", "tx_counts", "wall_s"):
+        del run[key]
+    run.update(status="running", recorded_ns=recorded_ns)
+    (run_dir / "run.json").write_text(json.dumps(run))
     return run_dir
 
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
+import shutil
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -862,3 +863,32 @@ def test_rsm_and_rsi(tmp_path: Path) -> None:
         "ptcId 5 secMark/speed unavailable")
     assert rep.stream("0000000000000009", "RSI").period_ns == 1 * S
     assert rep.ok and rep.warnings == 3
+
+
+def test_a_killed_run_is_checked_on_the_frames_it_flushed(tmp_path: Path) -> None:
+    # what a run killed outright leaves: transmissions.parquet a folder of closed part files
+    # (plus the hidden, incomplete final file), run.json "running" and no live writer
+    root = _recording(tmp_path / "run")
+    table = pq.read_table(root / "transmissions.parquet")
+    (root / "transmissions.parquet").unlink()
+    (root / "transmissions.parquet").mkdir()
+    pq.write_table(table.slice(0, 30), root / "transmissions.parquet" / "part-00000.parquet")
+    pq.write_table(table.slice(30), root / "transmissions.parquet" / "part-00001.parquet")
+    (root / ".transmissions.parquet.tmp").write_bytes(b"PAR1 no footer")
+    (root / "run.json").write_text(json.dumps({
+        "scenario_id": "x", "start": START.isoformat(), "duration_ns": 300 * 10**9,
+        "status": "running", "recorded_ns": 2 * 10**9}))
+    rep = check(root)
+    assert (rep.records, rep.frames) == (62, 62) and rep.ok
+    assert rep.partial == ("partial recording: the run stopped without finishing (killed, "
+                           "crashed or lost power); recorded up to 2 s of 300 s of simulated "
+                           "time")
+    assert rep.to_dict()["partial"] == rep.partial
+    out = io.StringIO()
+    assert main_check(root, out=out, err=io.StringIO()) == 0
+    assert rep.partial in out.getvalue().splitlines()[1]
+    # a killed run that never flushed a transmission: nothing to check, said as such
+    shutil.rmtree(root / "transmissions.parquet")
+    err = io.StringIO()
+    assert main_check(root, out=(out := io.StringIO()), err=err) == 2
+    assert "no frames to check" in out.getvalue() and "partial recording" in out.getvalue()

@@ -13,7 +13,9 @@ import pytest
 
 from analysis import Recording, load_recording
 from analysis._recording import RUN_KEYS, TABLES
+from tests.analysis.conftest import as_killed
 from v2x.errors import RecordingError
+from v2x.recorder._layout import LOCK_NAME
 
 
 def test_loads_every_table_with_schema_columns(run_dir: Path) -> None:
@@ -99,17 +101,82 @@ def test_corrupt_run_json(run_dir: Path) -> None:
         load_recording(run_dir)
 
 
-@pytest.mark.parametrize(("status", "error"), [("failed", "SumoError: the traffic process died"),
-                                               ("interrupted", "KeyboardInterrupt: "),
-                                               ("running", None)])
-def test_a_run_that_did_not_complete_says_so(run_dir: Path, status: str,
-                                            error: str | None) -> None:
-    info = {"scenario_id": "x", "seed": 1, "status": status}
-    if error:
-        info["error"] = error
-    (run_dir / "run.json").write_text(json.dumps(info))
-    with pytest.raises(RecordingError, match=rf"did not complete \(status '{status}'"):
+def test_a_killed_run_loads_up_to_its_last_checkpoint(run_dir: Path) -> None:
+    root = as_killed(run_dir, 400_000_000, drop=("events",))
+    # the documented way reads what was flushed, part files and all
+    assert len(pd.read_parquet(root / "trajectories.parquet")) == 18
+    rec = load_recording(root)
+    p = rec.partial
+    assert p is not None and (p.status, p.recorded_ns, p.writer_alive) == (
+        "running", 400_000_000, False)
+    assert p.duration_ns == 600_000_000
+    assert p.reason == ("partial recording: the run stopped without finishing (killed, crashed "
+                        "or lost power); recorded up to 0.4 s of 0.6 s of simulated time")
+    # every table read to the same simulated time: steps 0..3
+    assert rec.trajectories["t_ns"].max() == 300_000_000 and len(rec.trajectories) == 12
+    assert isinstance(rec.trajectories["lane"].dtype, pd.CategoricalDtype)
+    assert rec.transmissions["t_ns"].max() == 300_000_000
+    assert rec.warnings["t_ns"].tolist() == [0, 300_000_000]
+    assert rec.events.empty and list(rec.events.columns) == list(TABLES["events.parquet"])
+    assert len(rec.prr_bins) == 26  # the aggregates as of the checkpoint: all of them
+    # the counts a killed run could not write: from its nodes and its last checkpoint
+    assert rec.run["counts"] == {"vehicles": 3, "equipped": 2, "rsus": 1, "steps": 4}
+
+
+@pytest.mark.parametrize(("status", "error", "what"), [
+    ("failed", "SumoError: the traffic process died", "the run failed"),
+    ("interrupted", "KeyboardInterrupt: ", "the run was interrupted")])
+def test_a_failed_or_interrupted_run_is_partial_with_its_error(
+        run_dir: Path, status: str, error: str, what: str) -> None:
+    run = json.loads((run_dir / "run.json").read_text())
+    run.update(status=status, error=error, recorded_ns=200_000_000)
+    (run_dir / "run.json").write_text(json.dumps(run))
+    rec = load_recording(run_dir)  # finished files: the recorder closed them
+    assert rec.partial is not None and rec.partial.error == error
+    assert rec.partial.reason.startswith(f"partial recording: {what} ({error})")
+    assert rec.trajectories["t_ns"].max() == 100_000_000
+
+
+def test_a_run_still_being_written_says_so(run_dir: Path) -> None:
+    import fcntl
+
+    root = as_killed(run_dir, 200_000_000)
+    with open(root / LOCK_NAME, "w") as lock:  # what a live recorder holds
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        rec = load_recording(root)
+    assert rec.partial is not None and rec.partial.writer_alive
+    assert "the run is still being written" in rec.partial.reason
+    assert load_recording(root).partial.writer_alive is False  # type: ignore[union-attr]
+
+
+def test_a_partial_run_json_still_needs_what_is_known_at_the_start(run_dir: Path) -> None:
+    root = as_killed(run_dir, 200_000_000)
+    run = json.loads((root / "run.json").read_text())
+    del run["criteria"]
+    (root / "run.json").write_text(json.dumps(run))
+    with pytest.raises(RecordingError, match=r"run\.json: key 'criteria' missing \(the run "
+                                             r"did not complete: status 'running'\)"):
+        load_recording(root)
+
+
+@pytest.mark.parametrize(("change", "message"), [
+    ({"status": "done"}, "unknown status 'done'"),
+    ({"status": "running", "recorded_ns": -1}, "'recorded_ns' must be an integer >= 0"),
+])
+def test_bad_status_or_checkpoint_is_named(run_dir: Path, change: dict, message: str) -> None:
+    run = json.loads((run_dir / "run.json").read_text())
+    run.update(change)
+    (run_dir / "run.json").write_text(json.dumps(run))
+    with pytest.raises(RecordingError, match=message):
         load_recording(run_dir)
+
+
+def test_a_broken_part_file_is_named(run_dir: Path) -> None:
+    root = as_killed(run_dir, 200_000_000)
+    (root / "bus.parquet" / "part-00001.parquet").write_bytes(b"PAR1 truncated")
+    with pytest.raises(RecordingError, match=r"bus\.parquet/part-00001\.parquet: not a "
+                                             "readable Parquet file"):
+        load_recording(root)
 
 
 @pytest.mark.parametrize("key", ["seed", "counts.rsus", "reception_sample.fraction"])

@@ -13,6 +13,7 @@ import pytest
 
 from analysis import Evaluation, evaluate, write_reports
 from analysis._recording import TABLES
+from tests.analysis.conftest import as_killed
 from v2x.errors import ConfigError
 
 
@@ -125,3 +126,38 @@ def test_bad_format_and_lang(ev: Evaluation, tmp_path: Path) -> None:
 def test_evaluate_rejects_bad_threshold(run_dir: Path) -> None:
     with pytest.raises(ConfigError, match="ttc_threshold_s"):
         evaluate(run_dir, ttc_threshold_s=0)
+
+
+def test_a_partial_recording_is_scored_as_far_as_it_goes_and_marked(
+        run_dir: Path, tmp_path: Path) -> None:
+    ev = evaluate(as_killed(run_dir, 400_000_000))
+    assert ev.partial is not None and ev.partial.recorded_ns == 400_000_000
+    # the collision at 0.5 s is past the last checkpoint: not counted; the criterion on it
+    # passes, and still the run does not pass
+    assert ev.kpis["safety.collisions"] == 0 and ev.kpis["steps"] == 4
+    assert [v.passed for v in ev.verdicts] == [True, True] and not ev.passed
+    paths = write_reports(ev, tmp_path / "out")
+    doc = json.loads(paths["json"].read_text(encoding="utf-8"))
+    assert doc["passed"] is False
+    assert doc["partial"] == {
+        "status": "running", "recorded_ns": 400_000_000, "duration_ns": 600_000_000,
+        "writer_alive": False, "error": "", "reason": ev.partial.reason}
+    suite = ET.parse(paths["junit"]).getroot().find("testsuite")
+    assert suite is not None and (suite.get("tests"), suite.get("failures")) == ("3", "1")
+    case = suite.findall("testcase")[0]
+    failure = case.find("failure")
+    assert case.get("name") == "recording complete" and failure is not None
+    assert failure.get("message") == ev.partial.reason
+    html = paths["html"].read_text(encoding="utf-8")
+    assert "Partial recording</strong>: the run stopped without finishing" in html
+    assert "recorded up to 0.4 s of 0.6 s of simulated time" in html
+    assert '<span class="badge fail">PARTIAL</span>' in html
+    zh = write_reports(ev, tmp_path / "zh", formats=["html"], lang="zh")["html"]
+    assert "不完整的记录" in zh.read_text(encoding="utf-8")
+
+
+def test_a_complete_recording_says_it_is_not_partial(ev: Evaluation, tmp_path: Path) -> None:
+    doc = json.loads(write_reports(ev, tmp_path, formats=["json"])["json"].read_text())
+    assert ev.partial is None and doc["partial"] is None
+    html = write_reports(ev, tmp_path, formats=["html"])["html"].read_text(encoding="utf-8")
+    assert "Partial recording" not in html

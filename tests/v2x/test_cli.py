@@ -210,7 +210,7 @@ def test_a_signal_mid_run_interrupts_it_cleanly(tmp_path: Path, signame: str,
     try:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:  # until the loop runs: a few tables written
-            if (out / "run.json").is_file() and (out / "trajectories.parquet").is_file():
+            if (out / "run.json").is_file() and (out / "trajectories.parquet").exists():
                 break
             time.sleep(0.05)
         proc.send_signal(getattr(signal, signame))
@@ -221,6 +221,8 @@ def test_a_signal_mid_run_interrupts_it_cleanly(tmp_path: Path, signame: str,
     assert "Traceback" not in err and "interrupted" in err
     run = json.loads((out / "run.json").read_text())
     assert run["status"] == "interrupted" and run["start"]  # a partial run keeps its start
+    assert run["recorded_ns"] % run["step_ns"] == 0  # how far every table goes
+    assert (out / "trajectories.parquet").is_file()  # the recorder closed its tables
 
 
 @pytest.mark.parametrize(("args", "texts"), [

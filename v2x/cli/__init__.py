@@ -1,9 +1,10 @@
 """The ``v2x`` command line, thin over the library.
 
-Exit codes: 0 all criteria passed, 1 a criterion failed, 2 usage, configuration or run error
-(the message names the file, key and value; no traceback), 130 interrupted (Ctrl-C; the
-partial recording says so in its ``run.json``). ``v2x check`` adds 3 (some input lines
-unreadable, the rest checked) and 70 (an internal error): see its ``--help``.
+Exit codes: 0 all criteria passed, 1 a criterion failed (``v2x report``: or the recording is
+partial), 2 usage, configuration or run error (the message names the file, key and value; no
+traceback), 130 interrupted (Ctrl-C; the partial recording says so in its ``run.json``).
+``v2x check`` adds 3 (some input lines unreadable, the rest checked) and 70 (an internal error):
+see its ``--help``.
 """
 
 from __future__ import annotations
@@ -275,7 +276,9 @@ def suite_cmd(cases: tuple[str, ...], tags: tuple[str, ...], jobs: int | None, e
 def report_cmd(run_dir: Path, formats: str, lang: str, out_dir: Path | None) -> None:
     """Re-score a recording and write its reports again (no simulation is run).
 
-    Exit 0 when every criterion passes, 1 when one fails, 2 for an unreadable recording.
+    A run that did not complete (killed, failed, interrupted, still running) is scored as far
+    as its recording goes and reported as partial. Exit 0 when every criterion passes, 1 when
+    one fails or the recording is partial, 2 for an unreadable recording.
     """
     import analysis
 
@@ -283,6 +286,8 @@ def report_cmd(run_dir: Path, formats: str, lang: str, out_dir: Path | None) -> 
     written = analysis.write_reports(ev, out_dir or run_dir,
                                      formats=[f.strip() for f in formats.split(",") if f.strip()],
                                      lang=lang)
+    if ev.partial is not None:
+        click.echo(f"  [PARTIAL] {ev.partial.reason}")
     for v in ev.verdicts:
         click.echo(f"  [{'PASS' if v.passed else 'FAIL'}] {v.name}: {v.reason}")
     for kind, path in sorted(written.items()):
@@ -352,7 +357,8 @@ def check_cmd(path: Path, json_output: bool, rate_tolerance: float,
     """Check PATH (a run directory or a JSON-lines capture of hex frames) for conformance:
     decode failures, sentinel fields, message rates (T/CSAE 159), msgCnt continuity (missing
     messages counted with time), secMark against capture time, MAP phaseIds present in SPAT.
-    A line that cannot be read is reported with its line number and value, and left out.
+    A line that cannot be read is reported with its line number and value, and left out. A run
+    that did not complete is checked on the frames it recorded, and the report says partial.
 
     \b
     Exit codes:

@@ -175,23 +175,28 @@ def run_scenario(scenario: scenarios.Scenario | str | Path, *, out_dir: str | Pa
             antenna_height_m=sc.rsu.antenna_height_m, start=sc.start,
             spat_period_ns=sc.rsu.spat_period_ns, map_period_ns=sc.rsu.map_period_ns,
             seed=sc.seed, payload=payload, rsi=wiring.rsi(sc), rsm=wiring.rsm(sc, sites))
+        info: dict[str, Any] = dict(sumo_version=built.sumo_version, bus=bus, channel=channel,
+                                    rsu_names=[r.name for r in rsus], pipeline=piped,
+                                    payload=payload)
         rec = Recorder(out)
-        # until it ends, the folder says a run is under way (a killed run leaves this)
-        rec.write_json("run.json", run_json(sc, "running"))
+        # until it ends, the folder says a run is under way, and from its checkpoints on how
+        # far it is recorded (recorded_ns): a run killed outright leaves this
+        rec.write_json("run.json", run_json(sc, "running", **info))
         with rec:
             sim = Simulation(traffic=traffic, roadside=rsus, channel=channel, geo=built.geo,
                              recorder=rec, config=cfg, seed=sc.seed)
             summary = asyncio.run(_run(sim, bus, progress))
             summary.stops_skipped = list(traffic.skipped())
-            rec.write_json("run.json", run_json(
-                sc, "complete", sumo_version=built.sumo_version, bus=bus, channel=channel,
-                rsu_names=[r.name for r in rsus], summary=summary,
-                wall_total_s=time.perf_counter() - wall0, pipeline=piped, payload=payload))
+        # "complete" only once every table is closed, each in its one file
+        rec.write_json("run.json", run_json(
+            sc, "complete", summary=summary, wall_total_s=time.perf_counter() - wall0,
+            **info))
     except BaseException as exc:
         if rec is not None:  # say what happened next to the partial recording, lose nothing
             stopped = isinstance(exc, (KeyboardInterrupt, asyncio.CancelledError))
             rec.write_json("run.json", run_json(sc, "interrupted" if stopped else "failed",
-                                                error=exc))
+                                                error=exc, recorded_ns=rec.recorded_ns,
+                                                **info))
         traffic.close()  # stop and reap SUMO (and its process) before the error goes up
         raise
     finally:
@@ -249,7 +254,7 @@ def check_criteria(sc: scenarios.Scenario) -> None:
     if not sc.criteria:
         return
     with tempfile.TemporaryDirectory(prefix="v2x-kpis-") as tmp:
-        with Recorder(tmp) as rec:
+        with Recorder(tmp, durable=False) as rec:
             # the KPI names only: the record of a complete run with no rows and no criteria
             rec.write_json("run.json", {**run_json(sc, "complete"), "criteria": []})
         known = set(analysis.evaluate(tmp).kpis)
@@ -277,32 +282,27 @@ def run_json(sc: scenarios.Scenario, status: str, *, error: BaseException | None
              sumo_version: str = "", bus: str = "memory", channel: Any = None,
              rsu_names: Sequence[str] = (), summary: RunSummary | None = None,
              wall_total_s: float = 0.0, pipeline: bool = False,
-             payload: str = "uper") -> dict[str, Any]:
+             payload: str = "uper", recorded_ns: int | None = None) -> dict[str, Any]:
     """The content of ``run.json`` (the one place it is built; keys in docs/recording.md).
 
-    Every status carries what identifies the run and times its rows (``scenario_id``,
-    ``seed``, ``start``, ``step_ns``; ``v2x check`` reads the frames of a partial recording
-    against its start) and ``status``; ``failed`` and ``interrupted`` add ``error``.
-    ``complete`` adds everything the analysis reads (``analysis._recording.RUN_KEYS``) from
-    the other arguments; left at their defaults they describe a run with no rows (the
-    channel by the scenario's ``channel.type``).
+    Every status carries what is known before the run starts: what identifies the run and
+    times its rows (``scenario_id``, ``seed``, ``start``, ``step_ns``; ``v2x check`` reads the
+    frames of a partial recording against its start), its settings and criteria (so a partial
+    recording can be evaluated as far as it goes) and ``status``. ``complete`` adds the counts
+    and wall times of the run (everything ``analysis._recording.RUN_KEYS`` lists), from
+    ``summary`` and ``wall_total_s``; left at their defaults they describe a run with no rows
+    (the channel by the scenario's ``channel.type``). ``failed`` and ``interrupted`` add
+    ``error`` and ``recorded_ns`` [ns], the simulated time up to which every table was on disk
+    (the recorder's last checkpoint; the recorder adds it to a ``running`` one itself).
     """
     if status not in RUN_STATUSES:
         raise ValueError(f"status must be one of {RUN_STATUSES}, got {status!r}")
-    head = {"scenario_id": sc.id, "seed": sc.seed, "start": sc.start.isoformat(),
-            "step_ns": sc.step_ns}
-    if status != "complete":
-        return {**head, "status": status,
-                **({"error": f"{type(error).__name__}: {error}"} if error is not None else {})}
-    s = summary if summary is not None else RunSummary()
-    return {
-        **head, "title": sc.title, "title_zh": sc.title_zh, "duration_ns": sc.duration_ns,
-        "sumo_version": sumo_version, "bus": bus,
+    known = {
+        "scenario_id": sc.id, "seed": sc.seed, "start": sc.start.isoformat(),
+        "step_ns": sc.step_ns, "title": sc.title, "title_zh": sc.title_zh,
+        "duration_ns": sc.duration_ns, "sumo_version": sumo_version, "bus": bus,
         "channel": sc.channel.type if channel is None else channel.name,
         "channel_params": getattr(channel, "params", {}),
-        "counts": {"vehicles": s.vehicles, "equipped": s.equipped, "rsus": len(rsu_names),
-                   "steps": s.steps},
-        "tx_counts": s.tx_counts, "bus_messages": s.bus_messages,
         "rsu_names": list(rsu_names),
         "applications": [app.name for app in wiring.applications(sc)],
         "criteria": [c.as_dict() for c in sc.criteria],
@@ -310,10 +310,22 @@ def run_json(sc: scenarios.Scenario, status: str, *, error: BaseException | None
                              "receivers": "seeded sample of OBUs and RSUs + app-used receptions"},
         "prr_bin_m": sc.recording.prr_bin_m, "prr_max_m": sc.recording.prr_max_m,
         "latency_bin_ns": sc.recording.latency_bin_ns,
+        "pipeline": pipeline, "payload": payload,
+        "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+    }
+    if status != "complete":
+        return {**known, "status": status,
+                **({"error": f"{type(error).__name__}: {error}"} if error is not None else {}),
+                **({"recorded_ns": int(recorded_ns)} if recorded_ns is not None else {})}
+    s = summary if summary is not None else RunSummary()
+    return {
+        **known,
+        "counts": {"vehicles": s.vehicles, "equipped": s.equipped, "rsus": len(rsu_names),
+                   "steps": s.steps},
+        "tx_counts": s.tx_counts, "bus_messages": s.bus_messages,
         "stops_skipped": s.stops_skipped,
         "wall_s": s.wall_s,            # the simulation loop
         "wall_total_s": wall_total_s,  # build + RSU set-up + loop + recording
-        "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "summary": {k: v for k, v in asdict(s).items() if k not in ("tx_counts",)},
-        "pipeline": pipeline, "payload": payload, "status": status,
+        "status": status,
     }

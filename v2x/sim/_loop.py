@@ -29,6 +29,9 @@ once per window. One window is these stages
 10. **bus**: RSUs forward what they heard and sent, one uplink per RSU and step, published in
     step order; the loop waits until the recording tap has received everything it published
     (a barrier), so results do not depend on machine speed.
+11. **checkpoint**: every 30 s of simulated time (the recorder's ``checkpoint_ns``), the
+    aggregates and nodes as they stand and every buffered row go to disk, and ``run.json``
+    says how far (``recorded_ns``): a run killed outright keeps all of it.
 
 Open loop, results do not depend on the window size except through the order of the
 channel's random draws (one draw per link of the window) and a vehicle that leaves and
@@ -339,6 +342,8 @@ class Simulation:
                 messages += tx.n
                 self.steps_done += win.n_steps
                 self.summary.steps += win.n_steps
+                if self.steps_done < n_steps:  # at the end, closing the recorder does it
+                    self._checkpoint(int(win.t_ns[-1]) + cfg.step_ns)
                 if progress is not None:
                     progress(StepProgress(int(win.t_ns[-1]), cfg.duration_ns, win.n_last,
                                           messages, time.perf_counter() - wall0))
@@ -909,7 +914,7 @@ class Simulation:
         veh = self.veh
         kind = np.where(veh.u[:, 0] < self.cfg.penetration, "obu", "none").astype(object)
         n_r = len(self.roadside)
-        self.rec.append(
+        self.rec.replace(
             "nodes",
             node=np.concatenate([np.arange(veh.n, dtype=np.int64), self.rsu_node]),
             name=veh.names + [r.name for r in self.roadside],
@@ -920,6 +925,15 @@ class Simulation:
             width_m=np.concatenate([veh.static[:, 1], np.zeros(n_r)]).astype(np.float32))
 
     def _write_aggregates(self) -> None:
-        self.rec.append("prr_bins", **self.prr.table())
-        self.rec.append("latency_hist", **self.latency.table())
-        self.rec.append("ipg_hist", **self.ipg.table())
+        self.rec.replace("prr_bins", **self.prr.table())
+        self.rec.replace("latency_hist", **self.latency.table())
+        self.rec.replace("ipg_hist", **self.ipg.table())
+
+    def _checkpoint(self, recorded_ns: int) -> None:
+        """At the recorder's checkpoints (every 30 s of simulated time by default), once every
+        row of the steps before ``recorded_ns`` [ns] is appended: the aggregates and the nodes
+        as they stand, then everything to disk (a run killed later keeps all of it)."""
+        if self.rec.checkpoint_due(recorded_ns):
+            self._write_aggregates()
+            self._write_nodes()
+            self.rec.checkpoint(recorded_ns)
