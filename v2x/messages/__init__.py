@@ -49,6 +49,7 @@ from v2x.messages._rsm import (
     Rsm,
     SourceType,
 )
+from v2x.messages._rsm_frame import RsmFrameEncoder, RsmParticipants
 from v2x.messages._spat import (
     IntersectionState,
     IntersectionStatus,
@@ -161,6 +162,8 @@ __all__ = [
     "RoadTrafficSign",
     "Rsi",
     "Rsm",
+    "RsmFrameEncoder",
+    "RsmParticipants",
     "SPEED_UNAVAILABLE",
     "SourceType",
     "Spat",
