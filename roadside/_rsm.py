@@ -139,10 +139,13 @@ def perceive(users: RoadUsers, x0: float, y0: float, cfg: RsmConfig,
     dy = users.y - y0
     cand = dx * dx + dy * dy <= cfg.range_m * cfg.range_m
     if cfg.which == "unequipped":
-        cand &= ~users.equipped.astype(bool)
+        cand &= ~users.equipped.astype(bool, copy=False)
     idx = np.flatnonzero(cand)
+    if idx.size == 0:  # nothing to draw (a draw of 0 numbers leaves the generator as it is)
+        return Perceived(idx, np.empty(0), np.empty(0))
     det = idx[rng.random(idx.size) < cfg.detection_probability]
-    det = det[np.argsort(users.node[det], kind="stable")]
+    if det.size > 1:
+        det = det[np.argsort(users.node[det], kind="stable")]
     noise = rng.normal(0.0, cfg.position_sigma_m, (det.size, 2)) if cfg.position_sigma_m \
         else np.zeros((det.size, 2))
     return Perceived(det, users.x[det] + noise[:, 0], users.y[det] + noise[:, 1])
