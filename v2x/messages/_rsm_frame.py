@@ -86,8 +86,9 @@ _ROW = (*(name for name, _, _, _ in _RANGES), "accel_set",
         *(name for name, _, _, _ in _ACCEL_RANGES), "vehicle_class", "classification")
 
 #: the linear elements :meth:`RsmParticipants.from_si` converts: (column, its
-#: :mod:`v2x.messages._units` encoder, LSB [SI unit], lowest and highest value that encoder
-#: gives a finite in-range SI value, i.e. without a sentinel, saturation or wrap)
+#: :mod:`v2x.messages._units` encoder, LSB [SI unit], lowest and highest integer of the valid
+#: range: a finite SI value that rounds into it encodes to ``rint(value / LSB)`` itself, with
+#: no sentinel, saturation or wrap)
 _LINEAR = (
     ("lat", u.encode_latitude, 1e-7, -900_000_000, 900_000_000),
     ("lon", u.encode_longitude, 1e-7, -1_799_999_999, 1_800_000_000),
@@ -190,8 +191,8 @@ class RsmParticipants:
         """
         k = len(ptc_type)
         accel_set = np.isfinite(accel_mps2)
-        cls_ = np.asarray(classification, np.int64)
-        vehicle_class = (cls_ >= 0) & (cls_ <= 255)
+        classes = np.asarray(classification, np.int64)
+        vehicle_class = (classes >= 0) & (classes <= 255)
         units = _linear_units(np.array([lat_deg, lon_deg, speed_mps, heading_deg,
                                         np.where(accel_set, accel_mps2, 0.0), width_m,
                                         length_m], np.float64))
@@ -204,7 +205,7 @@ class RsmParticipants:
             accel_lat=np.full(k, u.ACCELERATION_UNAVAILABLE),
             accel_vert=np.full(k, u.VERTICAL_ACCELERATION_UNAVAILABLE),
             yaw_rate=np.zeros(k, np.int64), width=width, length=length,
-            vehicle_class=vehicle_class, classification=np.where(vehicle_class, cls_, 0))
+            vehicle_class=vehicle_class, classification=np.where(vehicle_class, classes, 0))
 
 
 #: (column, the kinds of numpy dtype it may have) of RsmParticipants, in field order
@@ -231,31 +232,32 @@ def _linear_units(si: np.ndarray) -> np.ndarray:
 
 
 class RsmFrameEncoder:
-    """UPER MessageFrame bytes of the RSMs of one RSU: its ``id`` and reference position are
+    """UPER MessageFrame bytes of the RSMs of one RSU: its id and reference position are
     fixed, msgCnt and the participants change per message.
 
-    :meth:`encode` gives exactly ``encode_frame(Rsm(msg_cnt, id, ref_pos, participants))``
-    for the equivalent ``Participant`` values (tested), in Python integer arithmetic on the
-    layout of the module docstring (~5 us per frame of a few participants instead of ~0.3 ms).
+    :meth:`encode` gives exactly ``encode_frame(Rsm(msg_cnt, station_id, ref_pos,
+    participants))`` for the equivalent ``Participant`` values (tested), in Python integer
+    arithmetic on the layout of the module docstring (~5 us per frame of a few participants
+    instead of ~0.3 ms).
 
     Args:
-        id: the RSU id, 8 octets.
+        station_id: the RSU id (the RSM's ``id``), 8 octets.
         ref_pos: the reference position (refPos); participants are sent as offsets from it.
 
     Raises:
-        EncodeError: ``id`` not 8 bytes, or ``ref_pos`` outside the Latitude / Longitude /
-            Elevation ranges (:mod:`v2x.messages._units`).
+        EncodeError: ``station_id`` not 8 bytes, or ``ref_pos`` outside the Latitude /
+            Longitude ranges (:mod:`v2x.messages._units`).
     """
 
     __slots__ = ("_ref_bits", "_ref_lat", "_ref_lon", "_ref_width")
 
-    def __init__(self, id: bytes, ref_pos: Position3D) -> None:  # noqa: A002 - the ASN.1 name
-        if not isinstance(id, bytes) or len(id) != 8:
-            raise EncodeError(f"Rsm.id must be 8 bytes, got {id!r}")
+    def __init__(self, station_id: bytes, ref_pos: Position3D) -> None:
+        if not isinstance(station_id, bytes) or len(station_id) != 8:
+            raise EncodeError(f"Rsm.id must be 8 bytes, got {station_id!r}")
         lat = int(u.encode_latitude(ref_pos.lat_deg))
         lon = int(u.encode_longitude(ref_pos.lon_deg))
         # id | refPos (X.691: a SEQUENCE's optional elevation has a presence bit first)
-        bits = int.from_bytes(id, "big") << 1
+        bits = int.from_bytes(station_id, "big") << 1
         if ref_pos.elevation_m is not None:
             bits |= 1
         bits = (bits << 31 | lat - _LAT_LO) << 32 | lon - _LON_LO
@@ -306,8 +308,8 @@ class RsmFrameEncoder:
 
     def _frame(self, msg_cnt: int, bodies: Sequence[tuple[int, int]]) -> bytes:
         """One frame: the head, the participants' (bits, width) in order, the padding."""
-        # MessageFrame ext 0 + alternative 2 (0b0010) | RSM ext 0 | msgCnt | id | refPos
-        x = (0b00100 << 7 | msg_cnt) << self._ref_width | self._ref_bits
+        # MessageFrame: ext 0 + alternative 2 (0b0010); RSM: ext 0 | msgCnt | id | refPos
+        x = ((0b0010 << 1 | 0) << 7 | msg_cnt) << self._ref_width | self._ref_bits
         x = x << 4 | len(bodies) - 1
         nbits = 5 + 7 + self._ref_width + 4
         for bits, width in bodies:
