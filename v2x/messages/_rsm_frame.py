@@ -292,8 +292,10 @@ class RsmFrameEncoder:
         ceil(k / 16) (at least 1: an RSM has at least one participant).
         """
         k = participants.n
+        if k == 0:
+            raise EncodeError(f"RSM participants: none; an RSM holds 1..{MAX_PARTICIPANTS}")
         n_frames = -(-k // MAX_PARTICIPANTS)
-        if k == 0 or len(msg_cnts) != n_frames:
+        if len(msg_cnts) != n_frames:
             raise EncodeError(f"RSM: {k} participants make {n_frames} frames, got "
                               f"{len(msg_cnts)} msgCnt values")
         for cnt in msg_cnts:

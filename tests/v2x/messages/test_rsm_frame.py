@@ -406,7 +406,7 @@ def test_bad_counts_ids_and_columns_are_refused() -> None:
         enc.frames([0], many)
     assert len(enc.frames([0, 1], many)) == 2
     empty = RsmParticipants(**{f: getattr(one, f)[:0] for f in one.__dataclass_fields__})
-    with pytest.raises(EncodeError, match="0 participants"):
+    with pytest.raises(EncodeError, match="RSM participants: none; an RSM holds 1..16"):
         enc.frames([], empty)
     with pytest.raises(EncodeError, match="Rsm.id must be 8 bytes"):
         RsmFrameEncoder(bytes(7), Position3D(39.0, 117.0))
