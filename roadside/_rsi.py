@@ -346,6 +346,9 @@ class RsiSource:
                     self._active.add(e.id)
         periods = [p for p, _ in self._signs] + [p for p, _ in self._events.values()]
         self.period_ns = min(periods) if periods else RSI_PERIODS_NS["static"]
+        # an item is due when t_ns is a multiple of its period, so of this common divisor of
+        # them all: any other step has nothing due (0: no item within reach, never)
+        self._due_every_ns = math.gcd(*periods)
 
     @property
     def event_ids(self) -> tuple[str, ...]:
@@ -378,6 +381,8 @@ class RsiSource:
     def messages(self, t_ns: int, utc_ns: int) -> list[Rsi]:
         """The RSIs due at ``t_ns`` [ns] without msgCnt taken (``msg_cnt`` 0): the due items
         in configuration order, split by 8 events / 16 signs."""
+        if not self._due_every_ns or t_ns % self._due_every_ns:
+            return []
         signs = [v for p, v in self._signs if t_ns % p == 0]
         events = [v for i, (p, v) in self._events.items()
                   if t_ns % p == 0 and i in self._active]

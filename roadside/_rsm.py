@@ -28,6 +28,7 @@ Period: 100 ms (T/CSAE 159-2020 as cited in STANDARDS.md section 2, (to verify))
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import numbers
 from dataclasses import dataclass
@@ -45,13 +46,11 @@ from roadside._sources import (
 from v2x.errors import ConfigError
 from v2x.messages._map import Position3D
 from v2x.messages._rsm import Participant, ParticipantType, Rsm, SourceType
-from v2x.messages._uper import encode_frame
+from v2x.messages._rsm_frame import MAX_PARTICIPANTS, RsmFrameEncoder, RsmParticipants
 from v2x.sim import Outgoing, RoadUsers
 
 __all__ = ["RsmConfig", "RsmSource", "perceive"]
 
-#: ParticipantList SIZE(1..16) of one RSM
-MAX_PARTICIPANTS = 16
 #: PositionConfidence classes 1..15 (a500m .. a1cm): their bounds [m]
 _POS_CONF_BOUNDS_M = np.array([500, 200, 100, 50, 20, 10, 5, 2, 1, 0.5, 0.2, 0.1, 0.05, 0.02,
                                0.01])
@@ -140,17 +139,38 @@ def perceive(users: RoadUsers, x0: float, y0: float, cfg: RsmConfig,
     dy = users.y - y0
     cand = dx * dx + dy * dy <= cfg.range_m * cfg.range_m
     if cfg.which == "unequipped":
-        cand &= ~users.equipped.astype(bool)
+        cand &= ~users.equipped.astype(bool, copy=False)
     idx = np.flatnonzero(cand)
+    if idx.size == 0:  # nothing to draw (a draw of 0 numbers leaves the generator as it is)
+        return Perceived(idx, np.empty(0), np.empty(0))
     det = idx[rng.random(idx.size) < cfg.detection_probability]
-    det = det[np.argsort(users.node[det], kind="stable")]
+    if det.size > 1:
+        det = det[np.argsort(users.node[det], kind="stable")]
     noise = rng.normal(0.0, cfg.position_sigma_m, (det.size, 2)) if cfg.position_sigma_m \
         else np.zeros((det.size, 2))
     return Perceived(det, users.x[det] + noise[:, 0], users.y[det] + noise[:, 1])
 
 
+@dataclass(frozen=True)
+class _Seen:
+    """The users an RSU perceived in one period, with what every RSM field is made of.
+
+    Attributes: ``rows`` (k,) int64 row indices into the :class:`RoadUsers`, ascending node;
+    ``lat_deg``, ``lon_deg`` (k,) the perceived positions [deg]; ``sec_mark_s`` the
+    period's time within the UTC minute [s]."""
+
+    rows: np.ndarray
+    lat_deg: np.ndarray
+    lon_deg: np.ndarray
+    sec_mark_s: float
+
+
 class RsmSource:
     """The RSM of one RSU (see the module docstring).
+
+    The UPER frames come from :class:`~v2x.messages.RsmFrameEncoder` (exactly
+    :func:`~v2x.messages.encode_frame` of :meth:`messages`, tested); with ``payload="json"``
+    the bus payload is the JSON form of those messages and the frame rides along.
 
     Args:
         cfg: the perception settings. ctx: the RSU (position, station id, geo, first msgCnt,
@@ -171,17 +191,38 @@ class RsmSource:
         self._cnt = MsgCount(ctx.msg_cnt)
         self._source = _SOURCES[cfg.source]
         self._conf = cfg.pos_confidence
+        self._encoder = RsmFrameEncoder(self._id, self._ref)
 
-    def messages(self, t_ns: int, utc_ns: int, users: RoadUsers) -> list[Rsm]:
-        """The RSMs of a due step (``msg_cnt`` 0, not taken); draws from the generator."""
+    def _perceive(self, utc_ns: int, users: RoadUsers) -> _Seen | None:
+        """The users perceived in the period at UTC ``utc_ns`` [ns], or None for nobody;
+        draws from the generator (:func:`perceive`)."""
         if users.n == 0:
-            return []
+            return None
         seen = perceive(users, self._x, self._y, self.cfg, self._rng)
-        k = seen.rows
-        if k.size == 0:
-            return []
+        if seen.rows.size == 0:
+            return None
         lat, lon = self._geo.to_latlon(seen.x, seen.y)
-        sec_mark_s = (utc_ns % 60_000_000_000) / 1e9
+        return _Seen(seen.rows, np.atleast_1d(lat), np.atleast_1d(lon),
+                     (utc_ns % 60_000_000_000) / 1e9)
+
+    def _columns(self, seen: _Seen, users: RoadUsers) -> RsmParticipants:
+        """The perceived users as RSM participant columns in standard units (the fields of
+        the module docstring, converted as ``encode_frame`` converts a ``Participant``).
+
+        Raises EncodeError for a value the standard cannot carry (a negative speed, an
+        infinite heading, ...)."""
+        k = seen.rows
+        return RsmParticipants.from_si(
+            ptc_type=users.ptc_type[k], ptc_id=1 + users.node[k] % 65535, source=self._source,
+            sec_mark_s=seen.sec_mark_s, lat_deg=seen.lat_deg, lon_deg=seen.lon_deg,
+            pos_confidence=self._conf, speed_mps=users.speed[k],
+            heading_deg=users.heading_deg[k], accel_mps2=users.accel[k],
+            width_m=users.width[k], length_m=users.length[k],
+            classification=users.classification[k])
+
+    def _values(self, seen: _Seen, users: RoadUsers) -> list[Rsm]:
+        """The perceived users as RSM values (msgCnt 0), 16 participants each."""
+        k = seen.rows
         ptc_id = (1 + users.node[k] % 65535).tolist()
         ptc_type = users.ptc_type[k].tolist()
         speed = users.speed[k].tolist()
@@ -192,27 +233,40 @@ class RsmSource:
         cls = users.classification[k].tolist()
         parts = [Participant(
             ptc_type=ParticipantType(ptc_type[j]), ptc_id=ptc_id[j], source=self._source,
-            sec_mark_s=sec_mark_s, pos=Position3D(lat_deg=a, lon_deg=o),
+            sec_mark_s=seen.sec_mark_s, pos=Position3D(lat_deg=a, lon_deg=o),
             pos_confidence=self._conf, speed_mps=speed[j], heading_deg=heading[j],
             width_m=width[j], length_m=length[j],
             accel=(accel[j], math.nan, math.nan, 0.0) if math.isfinite(accel[j]) else None,
             classification=cls[j] if 0 <= cls[j] <= 255 else None)
-            for j, (a, o) in enumerate(zip(np.atleast_1d(lat).tolist(),
-                                           np.atleast_1d(lon).tolist(), strict=True))]
+            for j, (a, o) in enumerate(zip(seen.lat_deg.tolist(), seen.lon_deg.tolist(),
+                                           strict=True))]
         return [Rsm(msg_cnt=0, id=self._id, ref_pos=self._ref,
                     participants=tuple(parts[i:i + MAX_PARTICIPANTS]))
                 for i in range(0, len(parts), MAX_PARTICIPANTS)]
 
+    def messages(self, t_ns: int, utc_ns: int, users: RoadUsers) -> list[Rsm]:
+        """The RSMs of a due step (``msg_cnt`` 0, not taken) as values; draws from the
+        generator as :meth:`transmit` does (the same step gives the same participants)."""
+        seen = self._perceive(utc_ns, users)
+        return [] if seen is None else self._values(seen, users)
+
     def transmit(self, t_ns: int, utc_ns: int, users: RoadUsers) -> list[Outgoing]:
-        """The RSM frames due at ``t_ns`` [ns]; ``size_bytes`` = the UPER frame's length."""
+        """The RSM frames due at ``t_ns`` [ns]; ``size_bytes`` = the UPER frame's length.
+
+        Raises EncodeError for a user value the standard cannot carry (see ``_columns``)."""
         if t_ns % self.period_ns:
             return []
-        out = []
-        for m in self.messages(t_ns, utc_ns, users):
-            cnt = self._cnt.take()
-            m = Rsm(msg_cnt=cnt, id=m.id, ref_pos=m.ref_pos, participants=m.participants)
-            out.append(outgoing(m, encode_frame(m), json=self._json))
-        return out
+        seen = self._perceive(utc_ns, users)
+        if seen is None:
+            return []
+        n_frames = -(-seen.rows.size // MAX_PARTICIPANTS)
+        cnts = [self._cnt.take() for _ in range(n_frames)]
+        frames = self._encoder.frames(cnts, self._columns(seen, users))
+        if not self._json:
+            return [Outgoing("RSM", cnt, frame, len(frame))
+                    for cnt, frame in zip(cnts, frames, strict=True)]
+        return [outgoing(dataclasses.replace(m, msg_cnt=cnt), frame, json=True)
+                for m, cnt, frame in zip(self._values(seen, users), cnts, frames, strict=True)]
 
 
 def _rsm_factory(ctx: RsuContext, cfg: RsmConfig | None) -> RsmSource | None:

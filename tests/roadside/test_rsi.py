@@ -197,6 +197,26 @@ def test_no_item_in_reach_means_no_rsi(grid: GridFiles, grid_net: sumolib.net.Ne
     assert [rsu.transmit(k * STEP, RoadUsers.empty()) for k in range(11)] == [[]] * 11
 
 
+def test_items_are_due_at_multiples_of_their_own_periods(grid: GridFiles,
+                                                       grid_net: sumolib.net.Net) -> None:
+    from v2x.sim import RoadUsers
+
+    # periods of 300 ms and 500 ms: due at their multiples only (not at every multiple of
+    # the shortest period), checked at every 50 ms for 3 s
+    cfg = RsiConfig(signs=(RsiSign(sign_type=7, x=480.0, y=520.0, period_ns=500_000_000),),
+                    events=(RsiEvent(id="e", event_type=401, x=520.0, y=480.0,
+                                     period_ns=300_000_000),))
+    rsu = _rsu(grid, grid_net, cfg)
+    sent = {}
+    for k in range(61):
+        t = k * 50_000_000
+        for o in rsu.transmit(t, RoadUsers.empty()):
+            m = _decode(o.payload, t)
+            sent[t // 1_000_000] = (len(m.events), len(m.signs))
+    assert sent == {ms: (int(ms % 300 == 0), int(ms % 500 == 0))
+                    for ms in range(0, 3001, 50) if ms % 300 == 0 or ms % 500 == 0}
+
+
 @pytest.mark.parametrize(("kw", "key", "match"), [
     ({"signs": (RsiSign(sign_type=1, x=0.0, y=0.0, radius_m=5.0),)}, "rsi.signs[0].radius_m",
      "RTSData has no radius"),

@@ -53,6 +53,7 @@ from v2x.messages._rsm import (
     Rsm,
     SourceType,
 )
+from v2x.messages._rsm_frame import RsmFrameEncoder, RsmParticipants
 from v2x.messages._spat import (
     NO_TIME,
     IntersectionState,
@@ -174,6 +175,8 @@ __all__ = [
     "RoadTrafficSign",
     "Rsi",
     "Rsm",
+    "RsmFrameEncoder",
+    "RsmParticipants",
     "SPEED_UNAVAILABLE",
     "SourceType",
     "Spat",
