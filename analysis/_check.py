@@ -115,12 +115,13 @@ a stream, ``dt`` [s] apart, with counter step ``s = (msgCnt2 - msgCnt1) mod 128`
 ``period`` is the stream's observed period: the median interval between consecutive messages
 whose counter advanced by exactly 1 (intervals known to hold no loss); when there is none, the
 required period of its type (:data:`CHECK_PERIODS`: BSM 100 ms, 10 Hz). Time is used for
-every BSM stream (a BSM is never the same frame twice: its ``secMark`` changes, so every BSM
-takes a new number) and for streams of other types that never repeat a number; a stream that
-repeats numbers (allowed for an unchanged MAP, SPAT, RSI or RSM) is counted by its counter
-alone, since its numbers do not follow time. A sender that fell silent for ``dt`` and resumed
-counting where it stopped cannot be told from one whose messages were lost: either way nothing
-was heard from it for ``dt``.
+BSM streams only: a vehicle sends its BSM at its period for as long as it is on the road, and
+never the same frame twice (its ``secMark`` changes, so every BSM takes a new number). Other
+types are counted by their counter alone: an RSU may repeat a number for an unchanged MAP,
+SPAT, RSI or RSM, and sends RSM only while its sensors perceive someone and RSI only while an
+item is active, so a silence in those streams is not a loss. A vehicle that fell silent for
+``dt`` and resumed counting where it stopped cannot be told from one whose BSMs were lost:
+either way nothing was heard from it for ``dt``.
 
 Exit codes (:attr:`CheckReport.exit_code`, :func:`main_check`, ``v2x check``)
 ---------------------------------------------------------------------------
@@ -1292,10 +1293,9 @@ def _msg_cnt_gaps(key: np.ndarray, t_ns: np.ndarray, cnt: np.ndarray, type_code:
         fb = fallback_ns.get(int(stype[s]))
         if fb:
             period[s] = float(fb)
-    # time counts for BSM streams (a new frame, so a new number, every time) and for streams
-    # that never repeat a number
-    repeats = np.bincount(gsid[has & (step == 0)], minlength=n_streams) > 0
-    timed = (stype == _TYPES.index("BSM")) | ~repeats
+    # time counts for BSM streams only (periodic while the vehicle drives, a new number every
+    # time); RSU messages may repeat a number or pause (RSM with nobody perceived)
+    timed = stype == _TYPES.index("BSM")
     p = np.where(timed, period, np.nan)[gsid]
     use = has & (step >= 1) & (p > 0)  # NaN > 0 is False
     per_gap = np.where(use, p, 1.0)

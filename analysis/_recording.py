@@ -297,10 +297,14 @@ class _TableReader:
             raise RecordingError(f"{path}: cannot convert to pandas: {exc}") from exc
 
 
-def _partial_counts(nodes: pd.DataFrame, partial: Partial, step_ns: int) -> dict[str, int]:
-    """``run.json`` ``counts`` of a partial run: its nodes as of its last checkpoint."""
+def _partial_counts(nodes: pd.DataFrame, vehicles: pd.Series, partial: Partial,
+                    step_ns: int) -> dict[str, int]:
+    """``run.json`` ``counts`` of a partial run up to ``partial.recorded_ns``: the vehicles are
+    those with a trajectory row before it (``vehicles``: the trajectories' ``vehicle`` column as
+    read), whatever the ``nodes`` table (rewritten at each checkpoint) already lists."""
     kind = nodes["kind"].astype(str)
-    return {"vehicles": int((kind != "rsu").sum()), "equipped": int((kind == "obu").sum()),
+    seen = nodes["node"].isin(pd.unique(vehicles)) & (kind != "rsu")
+    return {"vehicles": int(seen.sum()), "equipped": int((seen & (kind == "obu")).sum()),
             "rsus": int((kind == "rsu").sum()), "steps": partial.recorded_ns // max(step_ns, 1)}
 
 
@@ -330,5 +334,7 @@ def load_recording(run_dir: str | Path) -> Recording:
     tables: dict[str, _TableReader | pd.DataFrame] = dict(readers)
     if partial is not None:
         tables["nodes"] = nodes = readers["nodes"].read()
-        run = {**run, "counts": _partial_counts(nodes, partial, int(run["step_ns"]))}
+        tables["trajectories"] = traj = readers["trajectories"].read()
+        run = {**run, "counts": _partial_counts(nodes, traj["vehicle"], partial,
+                                                int(run["step_ns"]))}
     return Recording(root, run, tables, partial=partial)

@@ -704,15 +704,20 @@ def test_a_stream_that_repeats_its_msg_cnt_is_counted_by_msg_cnt_alone(tmp_path:
     assert s.count("msg_cnt_skip") == 0 and s.count("msg_cnt_time_mismatch") == 0
 
 
-def test_an_rsu_stream_is_counted_at_its_observed_period(tmp_path: Path) -> None:
-    # SPAT every 100 ms (its required period is 500 ms, an upper bound): msgCnt 0..4, then
-    # 5 after 12.9 s -> round(12.9 / 0.1) - 1 = 128 by time: one wrap, 128 missing
+def test_an_rsu_stream_is_counted_by_its_counter_alone(tmp_path: Path) -> None:
+    # SPAT every 100 ms, msgCnt 0..4, then 5 after 12.9 s of silence: an RSU pauses a stream
+    # (RSM while nobody is perceived, RSI while no item is active), so only the counter
+    # counts: nothing missing (a BSM stream would count 128 by time, see the BSM tests)
     ts = [k / 10 for k in range(5)] + [0.4 + 12.9]
     recs = [{"t": _iso(START_NS + round(t * 1000) * MS), "sender": "rsu",
              "frame": _spat(k, START_NS + round(t * 1000) * MS).hex()} for k, t in enumerate(ts)]
     rep = check(_write(tmp_path, recs))
-    assert rep.stream("rsu", "SPAT").missed == 128
-    assert rep.counts() == {"msg_cnt_skip": 1}
+    assert rep.stream("rsu", "SPAT").missed == 0
+    assert rep.counts() == {}
+    # a skipped number is still a skip
+    recs[5]["frame"] = _spat(7, START_NS + 13_300 * MS).hex()
+    rep = check(_write(tmp_path, recs))
+    assert rep.stream("rsu", "SPAT").missed == 2 and rep.counts() == {"msg_cnt_skip": 1}
 
 
 # ================================================================ recording directory

@@ -240,7 +240,8 @@ def suite_cmd(cases: tuple[str, ...], tags: tuple[str, ...], jobs: int | None, e
 
     def progress(done: int, total: int, r: analysis.CaseResult) -> None:
         if not quiet:
-            state = "ERROR" if r.error else ("PASS" if r.passed else "FAIL")
+            drifted = base is not None and analysis.compare_baseline([r], base).get(r.case_id)
+            state = "ERROR" if r.error else ("PASS" if r.passed and not drifted else "FAIL")
             click.echo(f"[{done}/{total}] {state:5s} {r.case_id} ({r.wall_s:.1f} s)"
                        + (f": {r.error}" if r.error else ""), err=True)
 

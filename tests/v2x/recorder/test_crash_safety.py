@@ -263,6 +263,8 @@ def test_a_run_killed_mid_way_keeps_its_tables_and_is_reported_partial(tmp_path:
     assert doc["passed"] is False
     assert (doc["partial"]["status"], doc["partial"]["recorded_ns"]) == ("running", cut)
     assert doc["kpis"]["steps"] == cut // step
+    # the vehicles on the road before the checkpoint, whatever the tables hold beyond it
+    assert doc["kpis"]["vehicles"] == traj.loc[traj["t_ns"] < cut, "vehicle"].nunique()
     assert "Partial recording" in (out / "report.html").read_text(encoding="utf-8")
 
     # v2x check reads every frame flushed (the exit code of its findings: 0 or 1, not 2)
