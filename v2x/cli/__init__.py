@@ -315,7 +315,7 @@ def compare_cmd(run_a: Path, run_b: Path, show_all: bool) -> None:
         if same and not show_all:
             continue
         shown += 1
-        diff = b - a if math.isfinite(a) and math.isfinite(b) else math.nan
+        diff = b - a  # inf where one side is infinite, NaN where undefined
         click.echo(f"{name:40s} {a:14.6g} {b:14.6g} {diff:14.6g}")
     if not shown:
         click.echo("no KPI differs")
