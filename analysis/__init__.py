@@ -18,41 +18,112 @@ KPI names (the ``kpi`` of a criterion) are tabled in :mod:`analysis._kpi`; safet
 decode failures, sentinels, rates, msgCnt, secMark, MAP/SPAT phases) is :func:`check`, in
 :mod:`analysis._check`. The reports of a suite of runs (``v2x suite``: JUnit across cases, a
 summary page, a baseline with per-KPI tolerances) are in :mod:`analysis._suite`.
+
+Names are imported on first use (``from analysis import check`` loads only what ``check``
+needs): ``v2x check`` starts without pandas and matplotlib, which the evaluation and the
+reports need.
 """
 
-from analysis._check import (
-    CHECK_KINDS,
-    CHECK_PERIODS,
-    CheckReport,
-    Finding,
-    FindingExample,
-    InputProblem,
-    IntersectionCheck,
-    StreamReport,
-    check,
-    main_check,
-)
-from analysis._criteria import Criterion, Verdict, check_criteria, parse_criteria
-from analysis._evaluate import Evaluation, evaluate
-from analysis._kpi import (
-    histogram_percentile,
-    kpi_order,
-    latency_cdf,
-    network_kpis,
-    prr_table,
-)
-from analysis._recording import Partial, Recording, load_recording
-from analysis._report import write_reports
-from analysis._safety import classify_warnings, drac, follower_pairs, ttc, ttc_conflicts
-from analysis._suite import (
-    CaseResult,
-    Drift,
-    baseline_document,
-    compare_baseline,
-    load_baseline,
-    write_suite_html,
-    write_suite_junit,
-)
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from analysis._check import (
+        CHECK_KINDS,
+        CHECK_PERIODS,
+        CheckReport,
+        Finding,
+        FindingExample,
+        InputProblem,
+        IntersectionCheck,
+        StreamReport,
+        check,
+        main_check,
+    )
+    from analysis._criteria import (
+        Criterion,
+        Verdict,
+        check_criteria,
+        parse_criteria,
+    )
+    from analysis._evaluate import (
+        Evaluation,
+        evaluate,
+    )
+    from analysis._kpi import (
+        histogram_percentile,
+        kpi_order,
+        latency_cdf,
+        network_kpis,
+        prr_table,
+    )
+    from analysis._recording import (
+        Partial,
+        Recording,
+        load_recording,
+    )
+    from analysis._report import (
+        write_reports,
+    )
+    from analysis._safety import (
+        classify_warnings,
+        drac,
+        follower_pairs,
+        ttc,
+        ttc_conflicts,
+    )
+    from analysis._suite import (
+        CaseResult,
+        Drift,
+        baseline_document,
+        compare_baseline,
+        load_baseline,
+        write_suite_html,
+        write_suite_junit,
+    )
+
+#: public name -> the module that defines it
+_WHERE: dict[str, str] = {
+    "CHECK_KINDS": "analysis._check",
+    "CHECK_PERIODS": "analysis._check",
+    "CaseResult": "analysis._suite",
+    "CheckReport": "analysis._check",
+    "Criterion": "analysis._criteria",
+    "Drift": "analysis._suite",
+    "Evaluation": "analysis._evaluate",
+    "Finding": "analysis._check",
+    "FindingExample": "analysis._check",
+    "InputProblem": "analysis._check",
+    "IntersectionCheck": "analysis._check",
+    "Partial": "analysis._recording",
+    "Recording": "analysis._recording",
+    "StreamReport": "analysis._check",
+    "Verdict": "analysis._criteria",
+    "baseline_document": "analysis._suite",
+    "check": "analysis._check",
+    "check_criteria": "analysis._criteria",
+    "classify_warnings": "analysis._safety",
+    "compare_baseline": "analysis._suite",
+    "drac": "analysis._safety",
+    "evaluate": "analysis._evaluate",
+    "follower_pairs": "analysis._safety",
+    "histogram_percentile": "analysis._kpi",
+    "kpi_order": "analysis._kpi",
+    "latency_cdf": "analysis._kpi",
+    "load_baseline": "analysis._suite",
+    "load_recording": "analysis._recording",
+    "main_check": "analysis._check",
+    "network_kpis": "analysis._kpi",
+    "parse_criteria": "analysis._criteria",
+    "prr_table": "analysis._kpi",
+    "ttc": "analysis._safety",
+    "ttc_conflicts": "analysis._safety",
+    "write_reports": "analysis._report",
+    "write_suite_html": "analysis._suite",
+    "write_suite_junit": "analysis._suite",
+}
 
 __all__ = [
     "CHECK_KINDS",
@@ -93,3 +164,16 @@ __all__ = [
     "write_suite_html",
     "write_suite_junit",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module 'analysis' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value  # later lookups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

@@ -21,7 +21,9 @@ def test_all_is_sorted_and_exported() -> None:
 
 
 def test_imports_no_simulation_code() -> None:
-    code = ("import sys, analysis; print(' '.join(sorted(m for m in sys.modules "
+    # every public name loaded (the package imports its modules on first use)
+    code = ("import sys, analysis; [getattr(analysis, n) for n in analysis.__all__]; "
+            "print(' '.join(sorted(m for m in sys.modules "
             "if m.split('.')[0] in ('v2x', 'roadside', 'scenarios'))))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout.split()
@@ -55,3 +57,11 @@ def test_every_kpi_is_documented(run_dir: Path) -> None:
     assert len(pats) >= 25
     undocumented = [k for k in evaluate(run_dir).kpis if not any(p.match(k) for p in pats)]
     assert undocumented == []
+
+
+def test_check_starts_without_pandas_and_matplotlib() -> None:
+    code = ("import sys; from analysis import main_check; "
+            "print(' '.join(m for m in ('pandas', 'matplotlib') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout.split()
+    assert out == []
