@@ -71,13 +71,12 @@ def list_cmd(tag: str | None) -> None:
     """List the scenarios of the library, with their tags."""
     import scenarios
 
-    shown = 0
-    for sc in scenarios.library_scenarios():
-        if tag and tag not in sc.tags:
-            continue
-        shown += 1
-        click.echo(f"{sc.id:28s} {sc.duration_ns / 1e9:6.0f} s  [{', '.join(sc.tags)}]  "
-                   f"{sc.title}")
+    shown = [sc for sc in scenarios.library_scenarios() if not tag or tag in sc.tags]
+    tags = [f"[{', '.join(sc.tags)}]" for sc in shown]
+    w_id = max((len(sc.id) for sc in shown), default=0)
+    w_tags = max((len(t) for t in tags), default=0)
+    for sc, t in zip(shown, tags, strict=True):
+        click.echo(f"{sc.id:{w_id}s}  {sc.duration_ns / 1e9:6.0f} s  {t:{w_tags}s}  {sc.title}")
     if not shown:
         click.echo(f"v2x: no scenario in the library has the tag {tag!r}", err=True)
 
