@@ -90,6 +90,10 @@ _LANE_ID = re.compile(r"^.+_[0-9]+$")
 #: recording.latency_bin: 1 us .. 10 ms
 _LatencyBin = Annotated[int, duration_parser(lo_ns=1_000, hi_ns=10_000_000), DURATION_TEXT,
                         DURATION_SCHEMA]
+#: between recording checkpoints: at least one second (each writes a part file per table),
+#: at most an hour
+_Checkpoint = Annotated[int, duration_parser(lo_ns=1_000_000_000, hi_ns=3_600_000_000_000),
+                        DURATION_TEXT, DURATION_SCHEMA]
 
 
 def _start(value: Any) -> dt.datetime:
@@ -482,6 +486,10 @@ class RecordingConfig(Section):
                              description="PRR largest distance [m], at most 10000")
     latency_bin_ns: _LatencyBin = Field(
         "100 us", alias="latency_bin", validate_default=True)
+    checkpoint_ns: _Checkpoint = Field(
+        "30 s", alias="checkpoint", validate_default=True,
+        description="simulated time between checkpoints, 1 s .. 1 h: a killed run keeps every "
+                    "row before its last one (docs/recording.md)")
     trajectories: bool = True
 
     @model_validator(mode="after")

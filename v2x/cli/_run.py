@@ -178,7 +178,7 @@ def run_scenario(scenario: scenarios.Scenario | str | Path, *, out_dir: str | Pa
         info: dict[str, Any] = dict(sumo_version=built.sumo_version, bus=bus, channel=channel,
                                     rsu_names=[r.name for r in rsus], pipeline=piped,
                                     payload=payload)
-        rec = Recorder(out)
+        rec = Recorder(out, checkpoint_ns=sc.recording.checkpoint_ns)
         # until it ends, the folder says a run is under way, and from its checkpoints on how
         # far it is recorded (recorded_ns): a run killed outright leaves this
         rec.write_json("run.json", run_json(sc, "running", **info))

@@ -275,3 +275,30 @@ def test_a_run_killed_mid_way_keeps_its_tables_and_is_reported_partial(tmp_path:
     assert rep["input_kind"] == "recording" and rep["frames"] == len(tx)
     assert rep["partial"].startswith("partial recording: the run stopped without finishing")
     assert rep["input_problems"] == []
+
+
+def test_the_checkpoint_interval_comes_from_the_scenario(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import scenarios
+    from v2x.cli import _run
+    from v2x.errors import ConfigError
+
+    sc = scenarios.resolve_scenario("xiqing-fcw-lead-brakes",
+                                    overrides=["recording.checkpoint='5 s'"])
+    assert sc.recording.checkpoint_ns == 5 * S
+    assert scenarios.resolve_scenario("xiqing-fcw-lead-brakes").recording.checkpoint_ns == 30 * S
+    with pytest.raises(ConfigError, match="recording.checkpoint"):
+        scenarios.resolve_scenario("xiqing-fcw-lead-brakes",
+                                   overrides=["recording.checkpoint='100 ms'"])
+    seen: list[int] = []
+
+    class Spy(_run.Recorder):
+        def checkpoint(self, recorded_ns: int) -> None:
+            seen.append(recorded_ns)
+            super().checkpoint(recorded_ns)
+
+    monkeypatch.setattr(_run, "Recorder", Spy)
+    _run.run_scenario(sc, out_dir=tmp_path / "run", bus="memory")
+    # 15 s of simulated time, windows of 5 steps (closed loop): a checkpoint at each window
+    # that reaches the next 5 s
+    assert [t // S for t in seen][:2] == [5, 10]
