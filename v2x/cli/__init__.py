@@ -237,16 +237,19 @@ def suite_cmd(cases: tuple[str, ...], tags: tuple[str, ...], jobs: int | None, e
         click.echo(f"v2x suite: {len(selected)} case(s), {n_jobs} at once on {executor}",
                    err=True)
 
+    drifts: dict[str, list[analysis.Drift]] | None = {} if base is not None else None
+
     def progress(done: int, total: int, r: analysis.CaseResult) -> None:
+        if drifts is not None and base is not None:  # each case compared once, as it ends
+            drifts.update(analysis.compare_baseline([r], base))
         if not quiet:
-            drifted = base is not None and analysis.compare_baseline([r], base).get(r.case_id)
+            drifted = bool((drifts or {}).get(r.case_id))
             state = "ERROR" if r.error else ("PASS" if r.passed and not drifted else "FAIL")
             click.echo(f"[{done}/{total}] {state:5s} {r.case_id} ({r.wall_s:.1f} s)"
                        + (f": {r.error}" if r.error else ""), err=True)
 
     with _suite.executor_for(executor, n_jobs) as ex:
         results = _suite.run_suite(selected, out_dir=out_dir, executor=ex, progress=progress)
-    drifts = analysis.compare_baseline(results, base) if base is not None else None
     junit_path = analysis.write_suite_junit(results, junit or out_dir / "junit.xml", drifts)
     page = analysis.write_suite_html(results, out_dir / "suite.html", drifts)
     if update_baseline and baseline is not None:

@@ -56,23 +56,19 @@ def run_case(scenario: scenarios.Scenario, out_dir: str) -> CaseResult:
     raises for a problem of the case itself)."""
     from v2x.cli._run import run_scenario  # in the worker
 
-    with _ONE_SUMO_PER_PROCESS:  # libsumo is one simulation per process: a Dask worker with
-        return _run_case(scenario, out_dir, run_scenario)  # several threads takes turns
-
-
-def _run_case(scenario: scenarios.Scenario, out_dir: str, run_scenario: Any) -> CaseResult:
-    t0 = time.perf_counter()
-
     def result(**kw: Any) -> CaseResult:
         return CaseResult(case_id=scenario.id, title=scenario.title, tags=tuple(scenario.tags),
                           out_dir=str(out_dir), wall_s=time.perf_counter() - t0, **kw)
 
-    try:
-        run = run_scenario(scenario, out_dir=out_dir, bus="memory", pipeline=False)
-    except ConfigError as exc:
-        return result(passed=False, error=str(exc), error_kind="config")
-    except V2XError as exc:
-        return result(passed=False, error=f"{type(exc).__name__}: {exc}", error_kind="run")
+    # libsumo is one simulation per process: a Dask worker with several threads takes turns
+    with _ONE_SUMO_PER_PROCESS:
+        t0 = time.perf_counter()
+        try:
+            run = run_scenario(scenario, out_dir=out_dir, bus="memory", pipeline=False)
+        except ConfigError as exc:
+            return result(passed=False, error=str(exc), error_kind="config")
+        except V2XError as exc:
+            return result(passed=False, error=f"{type(exc).__name__}: {exc}", error_kind="run")
     ev = run.evaluation
     return result(passed=bool(ev.passed), verdicts=tuple(ev.verdicts),
                   kpis={k: float(v) for k, v in ev.kpis.items()})

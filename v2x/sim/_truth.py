@@ -83,8 +83,10 @@ class GroundTruth:
         """
         self.last_ns = st.t_ns
         self._grow(int(st.index.max()) + 1 if st.n else 0)
-        out = [self._teleports(st.t_ns, teleports, index_of), self._hard_braking(st),
-               *self._collisions(st.t_ns, collisions, index_of)]
+        out = [self._teleports(st.t_ns, teleports, index_of)] if teleports else []
+        out.append(self._hard_braking(st))
+        if collisions or self.collisions:
+            out += self._collisions(st.t_ns, collisions, index_of)
         return [rows for rows in out if rows["t_ns"].size]
 
     def finish(self) -> list[EventRows]:
@@ -114,8 +116,6 @@ class GroundTruth:
 
     def _teleports(self, t_ns: int, teleports: Sequence[Teleport],
                    index_of: Mapping[str, int]) -> EventRows:
-        if not teleports:
-            return _rows(t_ns, "", _NONE, _NONE, np.empty(0))
         veh = np.array([index_of.get(tp.vehicle, -1) for tp in teleports], np.int64)
         ended = veh[[tp.phase == "end" and i >= 0 for tp, i in
                      zip(teleports, veh.tolist(), strict=True)]]
@@ -155,8 +155,6 @@ class GroundTruth:
                      np.array([c.victim for c in ended], np.int64),
                      np.array([(c.last_ns - c.onset_ns + self.step_ns) / 1e9 for c in ended]))
 
-
-_NONE = np.empty(0, np.int64)
 
 
 def _rows(t_ns: int, kind: str, vehicle: np.ndarray, other: np.ndarray,
