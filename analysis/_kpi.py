@@ -33,6 +33,8 @@ data is NaN (a criterion on it fails, saying so); counts are ``int``.
 | `apps.FCW.true_warnings`                   | 1    | followed by a conflict with the remote      |
 | `apps.FCW.false_warnings`                  | 1    | FCW warnings without one                    |
 | `apps.<A>.warnings`                        | 1    | warnings of any other app A                 |
+| `apps.<A>.first_warning_s`                 | s    | time of A's first warning (NaN: none)       |
+| `apps.<A>.hosts_warned`                    | 1    | distinct host vehicles A warned             |
 
 A row ``a.b.c``, ``.d`` lists ``a.b.c`` and ``a.b.d``.
 

@@ -294,4 +294,23 @@ def safety_kpis(
         kpis.setdefault(f"apps.{name}.warnings", 0)
     for name, n in app[app != "FCW"].value_counts().sort_index().items():
         kpis[f"apps.{name}.warnings"] = int(n)
+    kpis.update(warning_timing_kpis(classified, applications))
     return kpis, conflicts, classified
+
+
+def warning_timing_kpis(warnings: pd.DataFrame, applications: Sequence[str] = ()
+                        ) -> dict[str, float]:
+    """When and whom each application warned: ``apps.<A>.first_warning_s`` (simulated time
+    of its first warning [s], NaN when it never warned) and ``apps.<A>.hosts_warned`` (distinct
+    host vehicles warned), for every application in ``applications`` and every one in
+    ``warnings``. A test case states its timing window with two criteria on
+    ``first_warning_s`` (a NaN fails both)."""
+    app = warnings["app"].astype(str)
+    names = sorted(set(applications) | set(app.unique()))
+    out: dict[str, float] = {}
+    for name in names:
+        rows = warnings[app == name]
+        out[f"apps.{name}.first_warning_s"] = (
+            float(rows["t_ns"].min()) / 1e9 if len(rows) else math.nan)
+        out[f"apps.{name}.hosts_warned"] = int(rows["vehicle"].nunique())
+    return out

@@ -172,3 +172,16 @@ def test_gap_in_steps_splits_episode() -> None:
     # gap 100 - 5 - 85 = 10 m, TTC 2.0 s each step
     assert list(c["n_steps"]) == [2, 1]
     assert list(c["min_ttc_s"]) == [2.0, 2.0]
+
+
+def test_warning_timing_kpis_first_warning_and_hosts() -> None:
+    from analysis._safety import warning_timing_kpis
+
+    # FCW warns host 3 at 6.2 s and 6.9 s and host 5 at 7.0 s; RLVW is configured, never warns
+    w = pd.DataFrame({"t_ns": [6_900_000_000, 6_200_000_000, 7_000_000_000],
+                      "app": ["FCW", "FCW", "FCW"], "vehicle": [3, 3, 5]})
+    k = warning_timing_kpis(w, ["FCW", "RLVW"])
+    assert k["apps.FCW.first_warning_s"] == 6.2
+    assert k["apps.FCW.hosts_warned"] == 2
+    assert math.isnan(k["apps.RLVW.first_warning_s"])
+    assert k["apps.RLVW.hosts_warned"] == 0
