@@ -57,6 +57,7 @@ from scenarios._networks import (
     register_network,
 )
 from scenarios._sections import (
+    BenefitConfig,
     ChannelConfig,
     Criterion,
     DemandConfig,
@@ -86,6 +87,7 @@ __all__ = [
     "BrakeAction",
     "BuiltScenario",
     "ChangeLaneAction",
+    "BenefitConfig",
     "ChannelConfig",
     "Criterion",
     "CrossAction",

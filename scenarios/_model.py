@@ -82,6 +82,11 @@ marked ``<=`` and explained under "Limits" below):
                                 ``warn_distance_m`` 150, ``maneuver`` "straight", ...)
 ``[driver]``                    reaction to a warning: ``enabled`` (false), ``reaction_time``
                                 ("1 s", Green 2000), ``decel_mps2`` (6.0, NCHRP Report 400)
+``[benefit]``                   ``compare`` (false): run the scenario a second time, same
+                                seed, with every application off (into ``OUT/without-v2x/``)
+                                and report both sides: table "V2X benefit" and KPIs
+                                ``benefit.*`` (``collisions_with``, ``collisions_without``,
+                                ``collisions_avoided``, ...; :mod:`analysis._benefit`)
 ``[recording]``                 ``reception_sample`` (0.05), ``prr_bin_m`` (20), ``prr_max_m``
                                 (500, <= 10000), ``latency_bin`` ("100 us", 1 us..10 ms),
                                 ``checkpoint`` ("30 s", 1 s..1 h), ``trajectories`` (true)
@@ -146,6 +151,7 @@ from scenarios._limits import MAX_RSUS
 from scenarios._networks import GridNetwork, NetworkConfig
 from scenarios._sections import (
     VEHICLE_CLASSES,
+    BenefitConfig,
     ChannelConfig,
     CriterionItem,
     DemandConfig,
@@ -193,9 +199,9 @@ class Scenario(Section):
     ``rsu`` :class:`RsuConfig`, ``rsus`` tuple of :class:`RsuSite`, ``obu``
     :class:`ObuConfig`, ``rsi`` :class:`RsiConfig`, ``rsm`` :class:`RsmConfig`, ``channel``
     :class:`ChannelConfig`, ``applications`` dict name -> application config (every known
-    application), ``driver`` :class:`DriverConfig`, ``recording`` :class:`RecordingConfig`,
-    ``events`` tuple of :class:`ScriptedEvent` (today's stop form converted),
-    ``criteria`` tuple of :class:`Criterion`.
+    application), ``driver`` :class:`DriverConfig`, ``benefit`` :class:`BenefitConfig`,
+    ``recording`` :class:`RecordingConfig`, ``events`` tuple of :class:`ScriptedEvent`
+    (today's stop form converted), ``criteria`` tuple of :class:`Criterion`.
     """
 
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$", description="stable scenario id")
@@ -221,6 +227,7 @@ class Scenario(Section):
     channel: ChannelConfig = ChannelConfig()
     applications: _Applications = Field(default_factory=_default_applications)
     driver: DriverConfig = DriverConfig()
+    benefit: BenefitConfig = BenefitConfig()
     recording: RecordingConfig = RecordingConfig()
     # after validation every item is a ScriptedEvent (today's stop form is converted)
     events: Annotated[tuple[event_item, ...], AS_TUPLE] = ()
