@@ -131,3 +131,23 @@ def test_a_benefit_criterion_without_the_comparison_is_a_configuration_error(
                                           r"\[benefit\] compare = true"):
         run_scenario(CASE, out_dir=tmp_path, overrides=["benefit.compare=false"])
     assert not (tmp_path / "run.json").exists()
+
+
+@pytest.mark.parametrize(("case", "app", "collision_s"), [
+    # hand (case files): the distracted EBW host runs into the vehicle hiding the braking
+    # lead (measured 8.8 s); the red-light runner hits the crossing vehicle (13.0 s)
+    ("xiqing-ebw-closed-loop-behind-intermediate", "EBW", 8.8),
+    ("xiqing-rlvw-closed-loop-runs-red", "RLVW", 13.0),
+])
+def test_each_closed_loop_case_avoids_the_collision_it_has_without_v2x(
+        case: str, app: str, collision_s: float, tmp_path: Path) -> None:
+    result = run_scenario(case, out_dir=tmp_path, bus="memory")
+    k = result.evaluation.kpis
+    assert result.passed, [v.reason for v in result.evaluation.verdicts if not v.passed]
+    assert (k["benefit.collisions_with"], k["benefit.collisions_without"]) == (0, 1)
+    # with V2X the warned driver brakes 1 s (the reaction time) after the warning
+    brake = _events(tmp_path, "driver_brake")
+    assert brake["t_ns"].iloc[0] == round(k[f"apps.{app}.first_warning_s"] * 1e9) + 10**9
+    crash = _events(tmp_path / "without-v2x", "collision")
+    assert crash["t_ns"].tolist() == [round(collision_s * 1e9)]
+    assert pd.read_parquet(tmp_path / "without-v2x" / "warnings.parquet").empty
