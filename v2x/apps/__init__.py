@@ -30,6 +30,7 @@ from v2x.apps._fcw import (
 )
 from v2x.apps._hlw import HazardousLocationWarning, HlwConfig, HlwResult
 from v2x.apps._hold import CriticalLinks, ThreatHold, most_critical
+from v2x.apps._icw import IcwConfig, IcwResult, IntersectionCollisionWarning
 from v2x.apps._mapmatch import LaneTable, MapCache, MatchResult, StopCircles, lane_table, match
 from v2x.apps._reaction import DriverConfig, DriverReaction, Reactions
 from v2x.apps._rlvw import RedLightViolationWarning, RlvwConfig, RlvwResult
@@ -47,6 +48,8 @@ register_app("hlw", HazardousLocationWarning, HlwConfig,
 register_app("slw", SpeedLimitWarning, SlwConfig, title="Speed limit warning")
 register_app("rlvw", RedLightViolationWarning, RlvwConfig,
              title="Red-light violation warning")
+register_app("icw", IntersectionCollisionWarning, IcwConfig,
+             title="Intersection collision warning")
 
 __all__ = [
     "AppConfig",
@@ -67,6 +70,9 @@ __all__ = [
     "HazardousLocationWarning",
     "HlwConfig",
     "HlwResult",
+    "IcwConfig",
+    "IcwResult",
+    "IntersectionCollisionWarning",
     "LaneTable",
     "MapCache",
     "MatchResult",
