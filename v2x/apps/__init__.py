@@ -31,6 +31,7 @@ from v2x.apps._fcw import (
 from v2x.apps._hlw import HazardousLocationWarning, HlwConfig, HlwResult
 from v2x.apps._hold import CriticalLinks, ThreatHold, most_critical
 from v2x.apps._icw import IcwConfig, IcwResult, IntersectionCollisionWarning
+from v2x.apps._lta import LeftTurnAssist, LtaConfig, LtaResult
 from v2x.apps._mapmatch import LaneTable, MapCache, MatchResult, StopCircles, lane_table, match
 from v2x.apps._reaction import DriverConfig, DriverReaction, Reactions
 from v2x.apps._rlvw import RedLightViolationWarning, RlvwConfig, RlvwResult
@@ -50,6 +51,7 @@ register_app("rlvw", RedLightViolationWarning, RlvwConfig,
              title="Red-light violation warning")
 register_app("icw", IntersectionCollisionWarning, IcwConfig,
              title="Intersection collision warning")
+register_app("lta", LeftTurnAssist, LtaConfig, title="Left turn assist")
 
 __all__ = [
     "AppConfig",
@@ -74,6 +76,9 @@ __all__ = [
     "IcwResult",
     "IntersectionCollisionWarning",
     "LaneTable",
+    "LeftTurnAssist",
+    "LtaConfig",
+    "LtaResult",
     "MapCache",
     "MatchResult",
     "PathDistance",
