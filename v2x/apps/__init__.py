@@ -36,10 +36,11 @@ from v2x.apps._mapmatch import LaneTable, MapCache, MatchResult, StopCircles, la
 from v2x.apps._reaction import DriverConfig, DriverReaction, Reactions
 from v2x.apps._rlvw import RedLightViolationWarning, RlvwConfig, RlvwResult
 from v2x.apps._rsi_view import PathDistance, RsiItems, path_distance, rsi_items, speed_limit_kmh
-from v2x.apps._rsm_view import RsmParticipants, rsm_participants
+from v2x.apps._rsm_view import RsmLinks, RsmParticipants, rsm_links, rsm_participants
 from v2x.apps._slw import SlwConfig, SlwResult, SpeedLimitWarning
 from v2x.apps._spat_view import SpatLookup, SpatView, node_key, received_spat_states
 from v2x.apps._targets import RSM_TARGET_BASE, one_per_target
+from v2x.apps._vrucw import VrucwConfig, VrucwResult, VulnerableRoadUserWarning
 
 register_app("fcw", ForwardCollisionWarning.from_config, FcwConfig,
              title="Forward collision warning")
@@ -52,6 +53,8 @@ register_app("rlvw", RedLightViolationWarning, RlvwConfig,
 register_app("icw", IntersectionCollisionWarning, IcwConfig,
              title="Intersection collision warning")
 register_app("lta", LeftTurnAssist, LtaConfig, title="Left turn assist")
+register_app("vrucw", VulnerableRoadUserWarning, VrucwConfig,
+             title="Vulnerable road user collision warning")
 
 __all__ = [
     "AppConfig",
@@ -89,6 +92,7 @@ __all__ = [
     "RlvwConfig",
     "RlvwResult",
     "RsiItems",
+    "RsmLinks",
     "RsmParticipants",
     "SlwConfig",
     "SlwResult",
@@ -97,6 +101,9 @@ __all__ = [
     "SpeedLimitWarning",
     "StopCircles",
     "ThreatHold",
+    "VrucwConfig",
+    "VrucwResult",
+    "VulnerableRoadUserWarning",
     "app_config_model",
     "app_names",
     "config_problem",
@@ -110,6 +117,7 @@ __all__ = [
     "received_spat_states",
     "register_app",
     "rsi_items",
+    "rsm_links",
     "rsm_participants",
     "speed_limit_kmh",
 ]
