@@ -131,7 +131,7 @@ class IntersectionCollisionWarning:
                  remote_width: npt.ArrayLike) -> IcwResult:
         """The rule for ``m`` links at once.
 
-        Args (keyword-only, each ``(m,)`` or a scalar broadcast): front-bumper positions
+        Args (keyword-only, each ``(m,)`` or a scalar broadcast; all scalars: m = 1): front-bumper positions
         [m, network], headings [deg clockwise from north], speeds [m/s], longitudinal
         accelerations [m/s²] (NaN: unavailable, taken as 0), lengths and widths [m]; the
         host's from its own sensors, the remote's decoded from its BSM.
@@ -141,7 +141,7 @@ class IntersectionCollisionWarning:
         """
         try:
             (hx, hy, hh, hv, ha, hl, hw, rx, ry, rh, rv, ra, rl, rw) = np.broadcast_arrays(
-                *(np.asarray(a, np.float64) for a in (
+                *(np.atleast_1d(np.asarray(a, np.float64)) for a in (
                     host_x, host_y, host_heading_deg, host_speed, host_accel, host_length,
                     host_width, remote_x, remote_y, remote_heading_deg, remote_speed,
                     remote_accel, remote_length, remote_width)))

@@ -173,7 +173,7 @@ class LeftTurnAssist:
                  remote_width: npt.ArrayLike) -> LtaResult:
         """Rules 2-4 for ``m`` links of hosts that turn left (rule 1 is the caller's).
 
-        Args (keyword-only, each ``(m,)`` or a scalar broadcast): the host's front bumper
+        Args (keyword-only, each ``(m,)`` or a scalar broadcast; all scalars: m = 1): the host's front bumper
         [m, network], heading [deg], speed [m/s], acceleration [m/s²], length and width [m];
         its distance to its stop line along its lane [m] (negative past it) and its lane's
         stop point [m, network]; the junction centre (the node's refPos) [m, network] and
@@ -185,7 +185,7 @@ class LeftTurnAssist:
         """
         try:
             (hx, hy, hh, hv, ha, hl, hw, hd, sx, sy, cx, cy, rad, rx, ry, rh, rv, ra, rl,
-             rw) = np.broadcast_arrays(*(np.asarray(a, np.float64) for a in (
+             rw) = np.broadcast_arrays(*(np.atleast_1d(np.asarray(a, np.float64)) for a in (
                  host_x, host_y, host_heading_deg, host_speed, host_accel, host_length,
                  host_width, host_to_stop_m, stop_x, stop_y, centre_x, centre_y,
                  junction_radius_m, remote_x, remote_y, remote_heading_deg, remote_speed,

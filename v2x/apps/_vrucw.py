@@ -151,7 +151,7 @@ class VulnerableRoadUserWarning:
                  vru_length: npt.ArrayLike, vru_width: npt.ArrayLike) -> VrucwResult:
         """Rules 2-4 for ``m`` (host, participant) pairs.
 
-        Args (keyword-only, each ``(m,)`` or a scalar broadcast): the host's front bumper
+        Args (keyword-only, each ``(m,)`` or a scalar broadcast; all scalars: m = 1): the host's front bumper
         [m, network], heading [deg], speed [m/s], longitudinal acceleration [m/s²], length
         and width [m]; the participant's front point [m, network], heading [deg], speed
         [m/s], length and width [m] (from the RSM).
@@ -161,7 +161,7 @@ class VulnerableRoadUserWarning:
         """
         try:
             (hx, hy, hh, hv, ha, hl, hw, px, py, ph, pv, pl, pw) = np.broadcast_arrays(
-                *(np.asarray(a, np.float64) for a in (
+                *(np.atleast_1d(np.asarray(a, np.float64)) for a in (
                     host_x, host_y, host_heading_deg, host_speed, host_accel, host_length,
                     host_width, vru_x, vru_y, vru_heading_deg, vru_speed, vru_length,
                     vru_width)))
