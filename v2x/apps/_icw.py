@@ -131,7 +131,8 @@ class IntersectionCollisionWarning:
                  remote_width: npt.ArrayLike) -> IcwResult:
         """The rule for ``m`` links at once.
 
-        Args (keyword-only, each ``(m,)`` or a scalar broadcast; all scalars: m = 1): front-bumper positions
+        Args (keyword-only, each ``(m,)`` or a scalar broadcast; all scalars: m = 1):
+        front-bumper positions
         [m, network], headings [deg clockwise from north], speeds [m/s], longitudinal
         accelerations [m/s²] (NaN: unavailable, taken as 0), lengths and widths [m]; the
         host's from its own sensors, the remote's decoded from its BSM.

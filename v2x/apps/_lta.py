@@ -173,7 +173,8 @@ class LeftTurnAssist:
                  remote_width: npt.ArrayLike) -> LtaResult:
         """Rules 2-4 for ``m`` links of hosts that turn left (rule 1 is the caller's).
 
-        Args (keyword-only, each ``(m,)`` or a scalar broadcast; all scalars: m = 1): the host's front bumper
+        Args (keyword-only, each ``(m,)`` or a scalar broadcast; all scalars: m = 1):
+        the host's front bumper
         [m, network], heading [deg], speed [m/s], acceleration [m/s²], length and width [m];
         its distance to its stop line along its lane [m] (negative past it) and its lane's
         stop point [m, network]; the junction centre (the node's refPos) [m, network] and

@@ -151,7 +151,8 @@ class VulnerableRoadUserWarning:
                  vru_length: npt.ArrayLike, vru_width: npt.ArrayLike) -> VrucwResult:
         """Rules 2-4 for ``m`` (host, participant) pairs.
 
-        Args (keyword-only, each ``(m,)`` or a scalar broadcast; all scalars: m = 1): the host's front bumper
+        Args (keyword-only, each ``(m,)`` or a scalar broadcast; all scalars: m = 1):
+        the host's front bumper
         [m, network], heading [deg], speed [m/s], longitudinal acceleration [m/s²], length
         and width [m]; the participant's front point [m, network], heading [deg], speed
         [m/s], length and width [m] (from the RSM).
