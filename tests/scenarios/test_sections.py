@@ -22,7 +22,7 @@ from scenarios import (
     load_scenario,
     validate_scenario,
 )
-from v2x.apps import EbwConfig, FcwConfig
+from v2x.apps import EbwConfig, FcwConfig, app_names
 from v2x.errors import ConfigError
 
 _LIBRARY_TEXT = (LIBRARY / "xiqing-south-station" / "scenario.toml").read_text(encoding="utf-8")
@@ -253,11 +253,12 @@ def test_bad_values_of_new_sections_name_file_key_and_value(
 
 def test_unknown_application_lists_the_known_ones() -> None:
     raw = copy.deepcopy(BASE)
-    raw["applications"]["glosa"] = {"enabled": True}
-    with pytest.raises(ConfigError,
-                       match=r"unknown application \(known: ebw, fcw, hlw, rlvw, slw\)") as info:
+    raw["applications"]["no_such_app"] = {"enabled": True}
+    known = ", ".join(app_names())  # sorted: ebw, fcw, hlw, icw, lta, rlvw, slw, vrucw, ...
+    assert {"ebw", "fcw", "icw", "lta", "vrucw"} <= set(app_names())
+    with pytest.raises(ConfigError, match=rf"unknown application \(known: {known}\)") as info:
         validate_scenario(raw, file="f.toml")
-    assert (info.value.key, info.value.value) == ("applications.glosa", {"enabled": True})
+    assert (info.value.key, info.value.value) == ("applications.no_such_app", {"enabled": True})
 
 
 def test_an_event_without_actions_or_trigger_is_refused() -> None:

@@ -30,14 +30,17 @@ from v2x.apps._fcw import (
 )
 from v2x.apps._hlw import HazardousLocationWarning, HlwConfig, HlwResult
 from v2x.apps._hold import CriticalLinks, ThreatHold, most_critical
+from v2x.apps._icw import IcwConfig, IcwResult, IntersectionCollisionWarning
+from v2x.apps._lta import LeftTurnAssist, LtaConfig, LtaResult
 from v2x.apps._mapmatch import LaneTable, MapCache, MatchResult, StopCircles, lane_table, match
 from v2x.apps._reaction import DriverConfig, DriverReaction, Reactions
 from v2x.apps._rlvw import RedLightViolationWarning, RlvwConfig, RlvwResult
 from v2x.apps._rsi_view import PathDistance, RsiItems, path_distance, rsi_items, speed_limit_kmh
-from v2x.apps._rsm_view import RsmParticipants, rsm_participants
+from v2x.apps._rsm_view import RsmLinks, RsmParticipants, rsm_links, rsm_participants
 from v2x.apps._slw import SlwConfig, SlwResult, SpeedLimitWarning
 from v2x.apps._spat_view import SpatLookup, SpatView, node_key, received_spat_states
 from v2x.apps._targets import RSM_TARGET_BASE, one_per_target
+from v2x.apps._vrucw import VrucwConfig, VrucwResult, VulnerableRoadUserWarning
 
 register_app("fcw", ForwardCollisionWarning.from_config, FcwConfig,
              title="Forward collision warning")
@@ -47,6 +50,11 @@ register_app("hlw", HazardousLocationWarning, HlwConfig,
 register_app("slw", SpeedLimitWarning, SlwConfig, title="Speed limit warning")
 register_app("rlvw", RedLightViolationWarning, RlvwConfig,
              title="Red-light violation warning")
+register_app("icw", IntersectionCollisionWarning, IcwConfig,
+             title="Intersection collision warning")
+register_app("lta", LeftTurnAssist, LtaConfig, title="Left turn assist")
+register_app("vrucw", VulnerableRoadUserWarning, VrucwConfig,
+             title="Vulnerable road user collision warning")
 
 __all__ = [
     "AppConfig",
@@ -67,7 +75,13 @@ __all__ = [
     "HazardousLocationWarning",
     "HlwConfig",
     "HlwResult",
+    "IcwConfig",
+    "IcwResult",
+    "IntersectionCollisionWarning",
     "LaneTable",
+    "LeftTurnAssist",
+    "LtaConfig",
+    "LtaResult",
     "MapCache",
     "MatchResult",
     "PathDistance",
@@ -78,6 +92,7 @@ __all__ = [
     "RlvwConfig",
     "RlvwResult",
     "RsiItems",
+    "RsmLinks",
     "RsmParticipants",
     "SlwConfig",
     "SlwResult",
@@ -86,6 +101,9 @@ __all__ = [
     "SpeedLimitWarning",
     "StopCircles",
     "ThreatHold",
+    "VrucwConfig",
+    "VrucwResult",
+    "VulnerableRoadUserWarning",
     "app_config_model",
     "app_names",
     "config_problem",
@@ -99,6 +117,7 @@ __all__ = [
     "received_spat_states",
     "register_app",
     "rsi_items",
+    "rsm_links",
     "rsm_participants",
     "speed_limit_kmh",
 ]
