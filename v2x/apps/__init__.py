@@ -5,7 +5,7 @@ vectorized over every host and received message of a window, what its hosts rece
 start and hold the same way for all (:class:`ThreatHold`). FCW also reads the RSM's roadside
 perception with ``use_rsm`` (:class:`ForwardCollisionWarningRsm`). Applications are found by
 name (:func:`make_app`, ``[applications.NAME]`` in a scenario): ``fcw``, ``ebw``, ``rlvw``,
-``hlw``, ``slw``.
+``hlw``, ``slw``, ``glosa``, ``ivs``, ``tjw``.
 """
 
 from v2x.apps._base import (
@@ -28,16 +28,27 @@ from v2x.apps._fcw import (
     ForwardCollisionWarning,
     ForwardCollisionWarningRsm,
 )
+from v2x.apps._glosa import GlosaConfig, GlosaResult, GreenLightOptimalSpeedAdvisory
 from v2x.apps._hlw import HazardousLocationWarning, HlwConfig, HlwResult
 from v2x.apps._hold import CriticalLinks, ThreatHold, most_critical
+from v2x.apps._ivs import InVehicleSignage, IvsConfig, IvsResult
 from v2x.apps._mapmatch import LaneTable, MapCache, MatchResult, StopCircles, lane_table, match
 from v2x.apps._reaction import DriverConfig, DriverReaction, Reactions
 from v2x.apps._rlvw import RedLightViolationWarning, RlvwConfig, RlvwResult
-from v2x.apps._rsi_view import PathDistance, RsiItems, path_distance, rsi_items, speed_limit_kmh
+from v2x.apps._rsi_view import (
+    LinkItems,
+    PathDistance,
+    RsiItems,
+    link_items,
+    path_distance,
+    rsi_items,
+    speed_limit_kmh,
+)
 from v2x.apps._rsm_view import RsmParticipants, rsm_participants
 from v2x.apps._slw import SlwConfig, SlwResult, SpeedLimitWarning
 from v2x.apps._spat_view import SpatLookup, SpatView, node_key, received_spat_states
 from v2x.apps._targets import RSM_TARGET_BASE, one_per_target
+from v2x.apps._tjw import TjwConfig, TjwResult, TrafficJamWarning
 
 register_app("fcw", ForwardCollisionWarning.from_config, FcwConfig,
              title="Forward collision warning")
@@ -47,6 +58,10 @@ register_app("hlw", HazardousLocationWarning, HlwConfig,
 register_app("slw", SpeedLimitWarning, SlwConfig, title="Speed limit warning")
 register_app("rlvw", RedLightViolationWarning, RlvwConfig,
              title="Red-light violation warning")
+register_app("glosa", GreenLightOptimalSpeedAdvisory, GlosaConfig,
+             title="Green light optimal speed advisory")
+register_app("ivs", InVehicleSignage, IvsConfig, title="In-vehicle signage")
+register_app("tjw", TrafficJamWarning, TjwConfig, title="Traffic jam warning")
 
 __all__ = [
     "AppConfig",
@@ -101,4 +116,18 @@ __all__ = [
     "rsi_items",
     "rsm_participants",
     "speed_limit_kmh",
+]
+# roadside applications (apps-roadside): GLOSA, IVS, TJW, VNFP
+__all__ += [
+    "GlosaConfig",
+    "GlosaResult",
+    "GreenLightOptimalSpeedAdvisory",
+    "InVehicleSignage",
+    "IvsConfig",
+    "IvsResult",
+    "LinkItems",
+    "TjwConfig",
+    "TjwResult",
+    "TrafficJamWarning",
+    "link_items",
 ]

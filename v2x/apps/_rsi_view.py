@@ -22,7 +22,8 @@ import numpy as np
 
 from v2x.apps._base import AppWindow
 
-__all__ = ["PathDistance", "RsiItems", "path_distance", "rsi_items", "speed_limit_kmh", "wrap_deg"]
+__all__ = ["LinkItems", "PathDistance", "RsiItems", "link_items", "path_distance", "rsi_items",
+           "speed_limit_kmh", "wrap_deg"]
 
 _LIMIT = re.compile(
     r"(?:限速|speed\s*limit|max(?:imum)?\s*speed)\D{0,3}(\d{1,3}(?:\.\d+)?)"
@@ -207,3 +208,56 @@ def path_distance(items: RsiItems, item: np.ndarray, x: np.ndarray,
     rad[at] = items.seg_radius_m[seg[first]]
     head[at] = np.degrees(np.arctan2(ux[first], uy[first])) % 360.0
     return PathDistance(dist, rad, head)
+
+
+# -- (received RSI link, item) pairs: what IVS and TJW read (added with them) ---------------
+
+
+@dataclass(frozen=True)
+class LinkItems:
+    """Every pair of a received RSI link and one item (event or sign) of its frame: (p,) each.
+
+    Attributes:
+        items: the items of the window's distinct RSI frames (:func:`rsi_items`).
+        link: int64 row of the pair's link in ``window.links``.
+        item: int64 row of the pair's item in ``items``.
+        host: int64 row of the receiving host in ``window.hosts``.
+        in_force: bool, the item's timeDetails hold at the host's time of the link's step.
+    """
+
+    items: RsiItems
+    link: np.ndarray
+    item: np.ndarray
+    host: np.ndarray
+    in_force: np.ndarray
+
+    @property
+    def n(self) -> int:
+        return int(self.link.shape[0])
+
+
+def link_items(window: AppWindow, rsi_code: int, kind: Literal["events", "signs"],
+               keep: Any = None) -> LinkItems | None:
+    """The (link, item) pairs of every RSI link of ``window`` (``msg_type == rsi_code``) and
+    every item of its frame, each distinct frame decoded and projected once; ``keep``: an
+    optional function of the :class:`RsiItems` giving a (k,) bool of the items to pair
+    (e.g. only speed limits). ``None`` when the window has no RSI link."""
+    lk = window.links
+    rsi = np.flatnonzero(lk.msg_type == rsi_code)
+    if rsi.size == 0:
+        return None
+    tx, inverse = np.unique(lk.tx[rsi], return_inverse=True)
+    items = rsi_items(window, tx, kind)
+    kept = (np.arange(items.n) if keep is None
+            else np.flatnonzero(np.asarray(keep(items), bool)))  # ascending frame
+    per_frame = np.bincount(items.frame[kept], minlength=tx.size)
+    first = np.concatenate([[0], np.cumsum(per_frame)[:-1]]).astype(np.int64)
+    count = per_frame[inverse]  # kept items of each link's frame
+    pair_link = np.repeat(np.arange(rsi.size), count)
+    start = np.concatenate([[0], np.cumsum(count)[:-1]]).astype(np.int64)
+    item = kept[first[inverse][pair_link] + (np.arange(pair_link.size) - start[pair_link])]
+    links = rsi[pair_link]
+    now = window.start_utc_ns + window.t_ns[lk.step[links]]
+    return LinkItems(items=items, link=links, item=item.astype(np.int64),
+                     host=lk.host[links],
+                     in_force=(items.start_utc_ns[item] <= now) & (now <= items.end_utc_ns[item]))
