@@ -35,6 +35,8 @@ data is NaN (a criterion on it fails, saying so); counts are ``int``.
 | `apps.<A>.warnings`                        | 1    | warnings of any other app A                 |
 | `apps.<A>.first_warning_s`                 | s    | time of A's first warning (NaN: none)       |
 | `apps.<A>.hosts_warned`                    | 1    | distinct host vehicles A warned             |
+| `apps.VNFP.completed`                      | 1    | hosts whose payment completed (VNFP)        |
+| `apps.VNFP.latency_ms`                     | ms   | largest round trip of those (analysis._vnfp)|
 
 A row ``a.b.c``, ``.d`` lists ``a.b.c`` and ``a.b.d``.
 

@@ -5,7 +5,7 @@ vectorized over every host and received message of a window, what its hosts rece
 start and hold the same way for all (:class:`ThreatHold`). FCW also reads the RSM's roadside
 perception with ``use_rsm`` (:class:`ForwardCollisionWarningRsm`). Applications are found by
 name (:func:`make_app`, ``[applications.NAME]`` in a scenario): ``fcw``, ``ebw``, ``rlvw``,
-``hlw``, ``slw``, ``glosa``, ``ivs``, ``tjw``.
+``hlw``, ``slw``, ``glosa``, ``ivs``, ``tjw``, ``vnfp``.
 """
 
 from v2x.apps._base import (
@@ -49,6 +49,14 @@ from v2x.apps._slw import SlwConfig, SlwResult, SpeedLimitWarning
 from v2x.apps._spat_view import SpatLookup, SpatView, node_key, received_spat_states
 from v2x.apps._targets import RSM_TARGET_BASE, one_per_target
 from v2x.apps._tjw import TjwConfig, TjwResult, TrafficJamWarning
+from v2x.apps._vnfp import (
+    PAYMENT_ANSWER_EVENT_TYPE,
+    PAYMENT_ZONE_SIGN_TYPE,
+    NearFieldPayment,
+    VnfpConfig,
+    payment_answer_text,
+    read_payment_answer,
+)
 
 register_app("fcw", ForwardCollisionWarning.from_config, FcwConfig,
              title="Forward collision warning")
@@ -62,6 +70,7 @@ register_app("glosa", GreenLightOptimalSpeedAdvisory, GlosaConfig,
              title="Green light optimal speed advisory")
 register_app("ivs", InVehicleSignage, IvsConfig, title="In-vehicle signage")
 register_app("tjw", TrafficJamWarning, TjwConfig, title="Traffic jam warning")
+register_app("vnfp", NearFieldPayment, VnfpConfig, title="Near-field payment")
 
 __all__ = [
     "AppConfig",
@@ -79,12 +88,22 @@ __all__ = [
     "FcwResult",
     "ForwardCollisionWarning",
     "ForwardCollisionWarningRsm",
+    "GlosaConfig",
+    "GlosaResult",
+    "GreenLightOptimalSpeedAdvisory",
     "HazardousLocationWarning",
     "HlwConfig",
     "HlwResult",
+    "InVehicleSignage",
+    "IvsConfig",
+    "IvsResult",
     "LaneTable",
+    "LinkItems",
     "MapCache",
     "MatchResult",
+    "NearFieldPayment",
+    "PAYMENT_ANSWER_EVENT_TYPE",
+    "PAYMENT_ZONE_SIGN_TYPE",
     "PathDistance",
     "RSM_TARGET_BASE",
     "Reactions",
@@ -101,33 +120,26 @@ __all__ = [
     "SpeedLimitWarning",
     "StopCircles",
     "ThreatHold",
+    "TjwConfig",
+    "TjwResult",
+    "TrafficJamWarning",
+    "VnfpConfig",
     "app_config_model",
     "app_names",
     "config_problem",
     "lane_table",
+    "link_items",
     "make_app",
     "match",
     "most_critical",
     "node_key",
     "one_per_target",
     "path_distance",
+    "payment_answer_text",
+    "read_payment_answer",
     "received_spat_states",
     "register_app",
     "rsi_items",
     "rsm_participants",
     "speed_limit_kmh",
-]
-# roadside applications (apps-roadside): GLOSA, IVS, TJW, VNFP
-__all__ += [
-    "GlosaConfig",
-    "GlosaResult",
-    "GreenLightOptimalSpeedAdvisory",
-    "InVehicleSignage",
-    "IvsConfig",
-    "IvsResult",
-    "LinkItems",
-    "TjwConfig",
-    "TjwResult",
-    "TrafficJamWarning",
-    "link_items",
 ]

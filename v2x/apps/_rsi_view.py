@@ -65,6 +65,7 @@ class RsiItems:
         priority: int64 0..7, -1 where absent.
         limit_kmh: float64 [km/h] speed limit from the description (:func:`speed_limit_kmh`),
             NaN where none.
+        description: object, the item's description (str, or None where absent).
         seg_start, seg_count: int64 the item's segments are rows
             ``seg_start .. seg_start + seg_count - 1`` of the segment columns.
         ax, ay, bx, by: (s,) float64 [m] segment ends (each reference path's consecutive
@@ -81,6 +82,7 @@ class RsiItems:
     end_utc_ns: np.ndarray
     priority: np.ndarray
     limit_kmh: np.ndarray
+    description: np.ndarray
     seg_start: np.ndarray
     seg_count: np.ndarray
     ax: np.ndarray
@@ -113,6 +115,7 @@ def rsi_items(window: AppWindow, tx_rows: np.ndarray,
     end: list[int] = []
     prio: list[int] = []
     limit: list[float] = []
+    text: list[str | None] = []
     n_seg: list[int] = []
     p_lat: list[float] = []  # every path point, paths one after the other
     p_lon: list[float] = []
@@ -135,6 +138,7 @@ def rsi_items(window: AppWindow, tx_rows: np.ndarray,
             prio.append(-1 if item.priority is None else int(item.priority))
             limit.append(speed_limit_kmh(item.description) if kind == "signs"
                          else float("nan"))
+            text.append(item.description)
             segs = 0
             for path in item.reference_paths:
                 for j, p in enumerate(path.points):
@@ -157,7 +161,8 @@ def rsi_items(window: AppWindow, tx_rows: np.ndarray,
         item_type=np.array(types, np.int64), x=x[:k], y=y[:k],
         radius_m=np.array(radius, np.float64), start_utc_ns=np.array(start, np.int64),
         end_utc_ns=np.array(end, np.int64), priority=np.array(prio, np.int64),
-        limit_kmh=np.array(limit, np.float64), seg_start=seg_start, seg_count=count,
+        limit_kmh=np.array(limit, np.float64), description=np.array(text, object),
+        seg_start=seg_start, seg_count=count,
         ax=px[ends - 1], ay=py[ends - 1], bx=px[ends], by=py[ends],
         seg_radius_m=np.array(p_radius, np.float64)[ends])
 
