@@ -14,6 +14,7 @@ from analysis._criteria import Verdict, check_criteria, parse_criteria
 from analysis._kpi import latency_cdf, network_kpis, prr_table
 from analysis._recording import Partial, load_recording
 from analysis._safety import SERIOUS_TTC_S, TTC_THRESHOLD_S, WARNING_WINDOW_NS, safety_kpis
+from analysis._vnfp import vnfp_kpis
 from v2x.errors import ConfigError
 from v2x.units import NS_PER_S
 
@@ -103,6 +104,7 @@ def evaluate(
                             warning_window_s=warning_window_s).kpis
                    if (twin / "run.json").is_file() else None)
         kpis.update(benefit_kpis(kpis, without))
+    kpis.update(vnfp_kpis(rec))  # near-field payment: completion and round trip
     verdicts = check_criteria(criteria, kpis)
     return Evaluation(
         run_dir=rec.run_dir, run=rec.run, kpis=kpis, prr=prr, latency_cdf=latency_cdf(rec),

@@ -41,6 +41,8 @@ data is NaN (a criterion on it fails, saying so); counts are ``int``.
 |                                            |      | `min_ttc_s`, `hard_braking` (_benefit.py)   |
 | `benefit.collisions_avoided`               | 1    | collisions without - with (also             |
 |                                            |      | `benefit.ttc_conflicts_avoided`)            |
+| `apps.VNFP.completed`                      | 1    | hosts whose payment completed (VNFP)        |
+| `apps.VNFP.latency_ms`                     | ms   | largest round trip of those (analysis._vnfp)|
 
 A row ``a.b.c``, ``.d`` lists ``a.b.c`` and ``a.b.d``.
 

@@ -5,7 +5,7 @@ vectorized over every host and received message of a window, what its hosts rece
 start and hold the same way for all (:class:`ThreatHold`). FCW also reads the RSM's roadside
 perception with ``use_rsm`` (:class:`ForwardCollisionWarningRsm`). Applications are found by
 name (:func:`make_app`, ``[applications.NAME]`` in a scenario): ``fcw``, ``ebw``, ``rlvw``,
-``hlw``, ``slw``.
+``hlw``, ``slw``, ``glosa``, ``ivs``, ``tjw``, ``vnfp``.
 """
 
 from v2x.apps._base import (
@@ -28,18 +28,37 @@ from v2x.apps._fcw import (
     ForwardCollisionWarning,
     ForwardCollisionWarningRsm,
 )
+from v2x.apps._glosa import GlosaConfig, GlosaResult, GreenLightOptimalSpeedAdvisory
 from v2x.apps._hlw import HazardousLocationWarning, HlwConfig, HlwResult
 from v2x.apps._hold import CriticalLinks, ThreatHold, most_critical
 from v2x.apps._icw import IcwConfig, IcwResult, IntersectionCollisionWarning
+from v2x.apps._ivs import InVehicleSignage, IvsConfig, IvsResult
 from v2x.apps._lta import LeftTurnAssist, LtaConfig, LtaResult
 from v2x.apps._mapmatch import LaneTable, MapCache, MatchResult, StopCircles, lane_table, match
 from v2x.apps._reaction import DriverConfig, DriverReaction, Reactions
 from v2x.apps._rlvw import RedLightViolationWarning, RlvwConfig, RlvwResult
-from v2x.apps._rsi_view import PathDistance, RsiItems, path_distance, rsi_items, speed_limit_kmh
+from v2x.apps._rsi_view import (
+    LinkItems,
+    PathDistance,
+    RsiItems,
+    link_items,
+    path_distance,
+    rsi_items,
+    speed_limit_kmh,
+)
 from v2x.apps._rsm_view import RsmLinks, RsmParticipants, rsm_links, rsm_participants
 from v2x.apps._slw import SlwConfig, SlwResult, SpeedLimitWarning
 from v2x.apps._spat_view import SpatLookup, SpatView, node_key, received_spat_states
 from v2x.apps._targets import RSM_TARGET_BASE, one_per_target
+from v2x.apps._tjw import TjwConfig, TjwResult, TrafficJamWarning
+from v2x.apps._vnfp import (
+    PAYMENT_ANSWER_EVENT_TYPE,
+    PAYMENT_ZONE_SIGN_TYPE,
+    NearFieldPayment,
+    VnfpConfig,
+    payment_answer_text,
+    read_payment_answer,
+)
 from v2x.apps._vrucw import VrucwConfig, VrucwResult, VulnerableRoadUserWarning
 
 register_app("fcw", ForwardCollisionWarning.from_config, FcwConfig,
@@ -55,6 +74,11 @@ register_app("icw", IntersectionCollisionWarning, IcwConfig,
 register_app("lta", LeftTurnAssist, LtaConfig, title="Left turn assist")
 register_app("vrucw", VulnerableRoadUserWarning, VrucwConfig,
              title="Vulnerable road user collision warning")
+register_app("glosa", GreenLightOptimalSpeedAdvisory, GlosaConfig,
+             title="Green light optimal speed advisory")
+register_app("ivs", InVehicleSignage, IvsConfig, title="In-vehicle signage")
+register_app("tjw", TrafficJamWarning, TjwConfig, title="Traffic jam warning")
+register_app("vnfp", NearFieldPayment, VnfpConfig, title="Near-field payment")
 
 __all__ = [
     "AppConfig",
@@ -72,18 +96,28 @@ __all__ = [
     "FcwResult",
     "ForwardCollisionWarning",
     "ForwardCollisionWarningRsm",
+    "GlosaConfig",
+    "GlosaResult",
+    "GreenLightOptimalSpeedAdvisory",
     "HazardousLocationWarning",
     "HlwConfig",
     "HlwResult",
     "IcwConfig",
     "IcwResult",
+    "InVehicleSignage",
     "IntersectionCollisionWarning",
+    "IvsConfig",
+    "IvsResult",
     "LaneTable",
     "LeftTurnAssist",
+    "LinkItems",
     "LtaConfig",
     "LtaResult",
     "MapCache",
     "MatchResult",
+    "NearFieldPayment",
+    "PAYMENT_ANSWER_EVENT_TYPE",
+    "PAYMENT_ZONE_SIGN_TYPE",
     "PathDistance",
     "RSM_TARGET_BASE",
     "Reactions",
@@ -101,6 +135,10 @@ __all__ = [
     "SpeedLimitWarning",
     "StopCircles",
     "ThreatHold",
+    "TjwConfig",
+    "TjwResult",
+    "TrafficJamWarning",
+    "VnfpConfig",
     "VrucwConfig",
     "VrucwResult",
     "VulnerableRoadUserWarning",
@@ -108,12 +146,15 @@ __all__ = [
     "app_names",
     "config_problem",
     "lane_table",
+    "link_items",
     "make_app",
     "match",
     "most_critical",
     "node_key",
     "one_per_target",
     "path_distance",
+    "payment_answer_text",
+    "read_payment_answer",
     "received_spat_states",
     "register_app",
     "rsi_items",

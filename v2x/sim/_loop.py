@@ -18,7 +18,9 @@ once per window. One window is these stages
    (:attr:`~v2x.channel.ChannelModel.max_range_m`) from one k-d tree search, then the model
    decides reception and latency per link (:class:`Links`);
 5. **receive**: what every OBU decoded: BSMs decoded once from their frames (PC5 is a
-   broadcast), other messages decoded on demand (:class:`~v2x.apps.DecodedBsm`);
+   broadcast), other messages decoded on demand (:class:`~v2x.apps.DecodedBsm`); an RSU
+   that answers what it hears (a payment zone, :mod:`roadside._vnfp`) gets the BSMs it
+   decoded, and then windows are one step long;
 6. **applications**: every configured on-board application assesses what its hosts received
    (:class:`~v2x.apps.AppWindow`); warnings start and hold per (host, target)
    (:class:`~v2x.apps.ThreatHold`);
@@ -297,6 +299,11 @@ class Simulation:
         self._perceiving = any("RSM" in getattr(r, "msg_types", ("RSM",))
                                for r in self.roadside)
         self._no_users = RoadUsers.empty()
+        # RSUs that answer what they hear (a payment zone, roadside VNFP) get the BSMs they
+        # decoded after each window; with one, windows are one step long, so an answer goes
+        # out at the step after its request, as in a run processed step by step
+        self._listening = [r for r, unit in enumerate(self.roadside)
+                           if getattr(unit, "listens", False)]
         # applications: their threat state, the message codes they read, "used_by" names
         self._holds = [ThreatHold() for _ in config.apps]
         self._app_reads = [tuple(_CODE[m] for m in a.consumes) for a in config.apps]
@@ -324,11 +331,13 @@ class Simulation:
         messages = 0
         async with Tap(bus, f"v2x/{cfg.zone}/#") as tap:
             while self.steps_done < n_steps:
-                win = self._traffic(min(cfg.window_steps, n_steps - self.steps_done))
+                win = self._traffic(min(1 if self._listening else cfg.window_steps,
+                                        n_steps - self.steps_done))
                 tx = self._transmit(win)
                 rx = self._receivers(win)
                 links = self._channel(tx, rx)
                 bsm = self._receive(win, tx)
+                self._rsus_hear(tx, rx, links, bsm)
                 used_by, starts = self._applications(win, tx, rx, links, bsm)
                 self._act(win, starts)
                 self._kpis(win, tx, rx, links)
@@ -583,6 +592,23 @@ class Simulation:
             return [_read_once(self._spat_states, self._reader.spat_states, frame, now_ns)
                     for frame, now_ns in frames_and_times(rows)]
         return decoded, spat_states
+
+    # -- 5b. RSUs that answer hear their BSMs --------------------------------------------
+    def _rsus_hear(self, tx: Transmissions, rx: Receivers, links: Links,
+                   bsm: DecodedBsm) -> None:
+        """Hand every listening RSU the BSMs it decoded in the window (sender, reported
+        position, secMark, reception time: ``RoadsideUnit.heard``)."""
+        if not self._listening:
+            return
+        rsu = rx.rsu[links.rx]
+        got = np.flatnonzero(links.received & (links.msg_type == _BSM) & (rsu >= 0))
+        rows = tx.bsm_row[links.tx[got]]
+        for r in self._listening:
+            mine = rsu[got] == r
+            b, lk = rows[mine], got[mine]
+            unit: Any = self.roadside[r]  # a listening RSU has heard() (roadside)
+            unit.heard(sender=bsm.sender[b], x=bsm.x[b], y=bsm.y[b], sec_mark=bsm.sec_mark[b],
+                       received_ns=tx.t_ns[links.tx[lk]] + links.latency_ns[lk])
 
     # -- 6. applications -------------------------------------------------------------------
     def _applications(self, w: TrafficWindow, tx: Transmissions, rx: Receivers, links: Links,
