@@ -5,9 +5,10 @@ vectorized over every host and received message of a window, what its hosts rece
 start and hold the same way for all (:class:`ThreatHold`). FCW also reads the RSM's roadside
 perception with ``use_rsm`` (:class:`ForwardCollisionWarningRsm`). Applications are found by
 name (:func:`make_app`, ``[applications.NAME]`` in a scenario): ``fcw``, ``ebw``, ``rlvw``,
-``hlw``, ``slw``.
+``hlw``, ``slw``; ``bsw``, ``lcw``, ``dnpw``, ``clw``, ``avw``, ``evw``.
 """
 
+from v2x.apps._avw import AbnormalVehicleWarning, AvwConfig
 from v2x.apps._base import (
     AppConfig,
     Application,
@@ -21,7 +22,11 @@ from v2x.apps._base import (
     make_app,
     register_app,
 )
+from v2x.apps._bsw import BlindSpotWarning, BswConfig, BswResult, LaneChangeWarning, LcwConfig
+from v2x.apps._clw import ClwConfig, ControlLossWarning, RemoteAheadResult
+from v2x.apps._dnpw import DnpwConfig, DnpwResult, DoNotPassWarning
 from v2x.apps._ebw import EbwConfig, EbwResult, EmergencyBrakeWarning
+from v2x.apps._evw import EmergencyVehicleWarning, EvwConfig, EvwResult
 from v2x.apps._fcw import (
     FcwConfig,
     FcwResult,
@@ -47,19 +52,40 @@ register_app("hlw", HazardousLocationWarning, HlwConfig,
 register_app("slw", SpeedLimitWarning, SlwConfig, title="Speed limit warning")
 register_app("rlvw", RedLightViolationWarning, RlvwConfig,
              title="Red-light violation warning")
+# V2V applications on BSM signs (apps-v2v): blind spot / lane change, do not pass, control
+# loss, abnormal vehicle, emergency vehicle
+register_app("bsw", BlindSpotWarning, BswConfig, title="Blind spot warning")
+register_app("lcw", LaneChangeWarning, LcwConfig, title="Lane change warning")
+register_app("dnpw", DoNotPassWarning, DnpwConfig, title="Do not pass warning")
+register_app("clw", ControlLossWarning, ClwConfig, title="Control loss warning")
+register_app("avw", AbnormalVehicleWarning, AvwConfig, title="Abnormal vehicle warning")
+register_app("evw", EmergencyVehicleWarning, EvwConfig, title="Emergency vehicle warning")
 
 __all__ = [
+    "AbnormalVehicleWarning",
     "AppConfig",
     "AppWindow",
     "Application",
     "Assessments",
+    "AvwConfig",
+    "BlindSpotWarning",
+    "BswConfig",
+    "BswResult",
+    "ClwConfig",
+    "ControlLossWarning",
     "CriticalLinks",
     "DecodedBsm",
+    "DnpwConfig",
+    "DnpwResult",
+    "DoNotPassWarning",
     "DriverConfig",
     "DriverReaction",
     "EbwConfig",
     "EbwResult",
     "EmergencyBrakeWarning",
+    "EmergencyVehicleWarning",
+    "EvwConfig",
+    "EvwResult",
     "FcwConfig",
     "FcwResult",
     "ForwardCollisionWarning",
@@ -67,7 +93,9 @@ __all__ = [
     "HazardousLocationWarning",
     "HlwConfig",
     "HlwResult",
+    "LaneChangeWarning",
     "LaneTable",
+    "LcwConfig",
     "MapCache",
     "MatchResult",
     "PathDistance",
@@ -75,6 +103,7 @@ __all__ = [
     "Reactions",
     "ReceivedLinks",
     "RedLightViolationWarning",
+    "RemoteAheadResult",
     "RlvwConfig",
     "RlvwResult",
     "RsiItems",
