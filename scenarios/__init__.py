@@ -22,8 +22,10 @@ from scenarios._events import (
     RsiAction,
     ScriptedEvent,
     SetSpeedAction,
+    SignalAction,
     StopInLaneAction,
     TimeTrigger,
+    VehicleEventAction,
 )
 from scenarios._library import LIBRARY, library_scenarios, resolve_scenario
 from scenarios._limits import (
@@ -136,8 +138,10 @@ __all__ = [
     "ScenarioBuilder",
     "ScriptedEvent",
     "SetSpeedAction",
+    "SignalAction",
     "StopInLaneAction",
     "TimeTrigger",
+    "VehicleEventAction",
     "VEHICLE_CLASSES",
     "VTYPE_ATTRIBUTES",
     "apply_overrides",

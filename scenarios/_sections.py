@@ -233,7 +233,7 @@ class Participant(Section):
 
     id: str = Field(min_length=1, description="its SUMO vehicle or person id")
     vehicle_class: Literal["passenger", "bus", "sanitation_truck", "logistics_van",
-                           "pedestrian"] = Field("passenger", alias="class")
+                           "emergency", "pedestrian"] = Field("passenger", alias="class")
     lane: str | None = Field(None, description="SUMO lane id of the departure, <edge>_<index>")
     route: str | None = Field(None, description="id of a route of the route files")
     edges: Annotated[tuple[str, ...], AS_TUPLE] = Field((), description="the edges it follows")

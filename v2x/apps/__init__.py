@@ -4,10 +4,12 @@ Day-1 applications of T/CSAE 53-2020 on one interface (:class:`Application`): ea
 vectorized over every host and received message of a window, what its hosts received; warnings
 start and hold the same way for all (:class:`ThreatHold`). FCW also reads the RSM's roadside
 perception with ``use_rsm`` (:class:`ForwardCollisionWarningRsm`). Applications are found by
-name (:func:`make_app`, ``[applications.NAME]`` in a scenario): ``fcw``, ``ebw``, ``rlvw``,
-``hlw``, ``slw``, ``glosa``, ``ivs``, ``tjw``, ``vnfp``.
+name (:func:`make_app`, ``[applications.NAME]`` in a scenario; :func:`app_names` lists them):
+``fcw``, ``ebw``, ``rlvw``, ``hlw``, ``slw``, ``icw``, ``lta``, ``vrucw``, ``glosa``, ``ivs``,
+``tjw``, ``vnfp``, ``bsw``, ``lcw``, ``dnpw``, ``clw``, ``avw``, ``evw``.
 """
 
+from v2x.apps._avw import AbnormalVehicleWarning, AvwConfig
 from v2x.apps._base import (
     AppConfig,
     Application,
@@ -21,7 +23,11 @@ from v2x.apps._base import (
     make_app,
     register_app,
 )
+from v2x.apps._bsw import BlindSpotWarning, BswConfig, BswResult, LaneChangeWarning, LcwConfig
+from v2x.apps._clw import ClwConfig, ControlLossWarning, RemoteAheadResult
+from v2x.apps._dnpw import DnpwConfig, DnpwResult, DoNotPassWarning
 from v2x.apps._ebw import EbwConfig, EbwResult, EmergencyBrakeWarning
+from v2x.apps._evw import EmergencyVehicleWarning, EvwConfig, EvwResult
 from v2x.apps._fcw import (
     FcwConfig,
     FcwResult,
@@ -79,19 +85,40 @@ register_app("glosa", GreenLightOptimalSpeedAdvisory, GlosaConfig,
 register_app("ivs", InVehicleSignage, IvsConfig, title="In-vehicle signage")
 register_app("tjw", TrafficJamWarning, TjwConfig, title="Traffic jam warning")
 register_app("vnfp", NearFieldPayment, VnfpConfig, title="Near-field payment")
+# V2V applications on BSM signs (apps-v2v): blind spot / lane change, do not pass, control
+# loss, abnormal vehicle, emergency vehicle
+register_app("bsw", BlindSpotWarning, BswConfig, title="Blind spot warning")
+register_app("lcw", LaneChangeWarning, LcwConfig, title="Lane change warning")
+register_app("dnpw", DoNotPassWarning, DnpwConfig, title="Do not pass warning")
+register_app("clw", ControlLossWarning, ClwConfig, title="Control loss warning")
+register_app("avw", AbnormalVehicleWarning, AvwConfig, title="Abnormal vehicle warning")
+register_app("evw", EmergencyVehicleWarning, EvwConfig, title="Emergency vehicle warning")
 
 __all__ = [
+    "AbnormalVehicleWarning",
     "AppConfig",
     "AppWindow",
     "Application",
     "Assessments",
+    "AvwConfig",
+    "BlindSpotWarning",
+    "BswConfig",
+    "BswResult",
+    "ClwConfig",
+    "ControlLossWarning",
     "CriticalLinks",
     "DecodedBsm",
+    "DnpwConfig",
+    "DnpwResult",
+    "DoNotPassWarning",
     "DriverConfig",
     "DriverReaction",
     "EbwConfig",
     "EbwResult",
     "EmergencyBrakeWarning",
+    "EmergencyVehicleWarning",
+    "EvwConfig",
+    "EvwResult",
     "FcwConfig",
     "FcwResult",
     "ForwardCollisionWarning",
@@ -108,7 +135,9 @@ __all__ = [
     "IntersectionCollisionWarning",
     "IvsConfig",
     "IvsResult",
+    "LaneChangeWarning",
     "LaneTable",
+    "LcwConfig",
     "LeftTurnAssist",
     "LinkItems",
     "LtaConfig",
@@ -123,6 +152,7 @@ __all__ = [
     "Reactions",
     "ReceivedLinks",
     "RedLightViolationWarning",
+    "RemoteAheadResult",
     "RlvwConfig",
     "RlvwResult",
     "RsiItems",
