@@ -75,11 +75,15 @@ marked ``<=`` and explained under "Limits" below):
                                 model on load
 ``[applications.NAME]``         an application the run's OBUs run (one not named does not
                                 run): ``enabled`` (true), ``hold_s`` (0.5) + its own keys,
-                                validated by the model it registered in :mod:`v2x.apps`:
-                                ``fcw`` (``ttc_threshold_s`` 2.7, ``range_m`` 150, ...),
+                                validated by the model it registered in :mod:`v2x.apps`
+                                (each module documents its keys, defaults and sources):
+                                the Day-1 set ``fcw`` (``ttc_threshold_s`` 2.7, ``range_m``
+                                150, ...), ``icw``, ``lta``, ``bsw``, ``lcw``, ``dnpw``,
                                 ``ebw`` (``range_m`` 150, ``max_lateral_m`` 5.25,
-                                ``max_age_s`` 0.5), ``rlvw`` (``decel_threshold_mps2`` 3.0,
-                                ``warn_distance_m`` 150, ``maneuver`` "straight", ...)
+                                ``max_age_s`` 0.5), ``avw``, ``clw``, ``hlw``, ``slw``,
+                                ``rlvw`` (``decel_threshold_mps2`` 3.0, ``warn_distance_m``
+                                150, ``maneuver`` "straight", ...), ``vrucw``, ``glosa``,
+                                ``ivs``, ``tjw``, ``evw``, ``vnfp``
 ``[driver]``                    reaction to a warning: ``enabled`` (false), ``reaction_time``
                                 ("1 s", Green 2000), ``decel_mps2`` (6.0, NCHRP Report 400)
 ``[benefit]``                   ``compare`` (false): run the scenario a second time, same
