@@ -134,10 +134,13 @@ def test_a_benefit_criterion_without_the_comparison_is_a_configuration_error(
 
 
 @pytest.mark.parametrize(("case", "app", "collision_s"), [
-    # hand (case files): the distracted EBW host runs into the vehicle hiding the braking
-    # lead (measured 8.8 s); the red-light runner hits the crossing vehicle (13.0 s)
+    # without V2X (hand and measured in the case files): the distracted EBW host runs into
+    # the vehicle hiding the braking lead (8.8 s); the red-light runner hits the crossing
+    # vehicle (13.0 s)
     ("xiqing-ebw-closed-loop-behind-intermediate", "EBW", 8.8),
     ("xiqing-rlvw-closed-loop-runs-red", "RLVW", 13.0),
+    # the two drivers on a collision course at the crossing (xiqing-icw-crossing-closed-loop)
+    ("xiqing-icw-crossing-closed-loop", "ICW", 7.4),
 ])
 def test_each_closed_loop_case_avoids_the_collision_it_has_without_v2x(
         case: str, app: str, collision_s: float, tmp_path: Path) -> None:
