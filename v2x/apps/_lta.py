@@ -128,8 +128,8 @@ class LeftTurnAssist:
         warn = np.zeros(cand.size, bool)
         t_host = np.full(cand.size, np.inf)
         gap = np.full(cand.size, np.nan)
-        if cand.size and self._maps.known:
-            nodes = self._node_table()
+        nodes = self._node_table() if cand.size and self._maps.known else None
+        if nodes is not None and nodes.has_left_turn_lane:  # else nobody turns left (rule 1)
             turn, m = self._left_turners(window, nodes, cand)
             if turn.size:
                 host, b = lk.host[cand[turn]], lk.msg[cand[turn]]
@@ -146,8 +146,7 @@ class LeftTurnAssist:
                     host_to_stop_m=m.to_stop_m, stop_x=nodes.table.stop_x[m.lane],
                     stop_y=nodes.table.stop_y[m.lane], centre_x=nodes.centre_x[k],
                     centre_y=nodes.centre_y[k], junction_radius_m=nodes.radius_m[k],
-                    remote_x=bsm.x[b],
-                    remote_y=bsm.y[b], remote_heading_deg=bsm.heading_deg[b],
+                    remote_x=bsm.x[b], remote_y=bsm.y[b], remote_heading_deg=bsm.heading_deg[b],
                     remote_speed=bsm.speed[b], remote_accel=bsm.accel[b],
                     remote_length=bsm.length[b], remote_width=bsm.width[b])
                 warn[turn] = r.warn & ~opposing_left
@@ -231,8 +230,8 @@ class LeftTurnAssist:
         return turn, m.take(row_of[turn])
 
     def _node_table(self) -> _Nodes:
-        """The lanes of the MAPs heard and, per node (ascending key), its centre, radius
-        and sender."""
+        """The lanes of the MAPs heard and, per node (ascending key), its centre and
+        radius."""
         if self._maps.cache is None:
             raise RuntimeError("LTA: no MAP learned yet")  # the caller checks first
         table = self._maps.cache.table
@@ -242,20 +241,24 @@ class LeftTurnAssist:
             centre = np.array([self._maps.centre[int(k)] for k in keys],
                               np.float64).reshape(-1, 2)
             self._nodes = _Nodes(table=table, keys=keys, centre_x=centre[:, 0],
-                                 centre_y=centre[:, 1], radius_m=circles.radius_m)
+                                 centre_y=centre[:, 1], radius_m=circles.radius_m,
+                                 has_left_turn_lane=bool(_turns_left(
+                                     table, np.arange(table.n_lanes)).any()))
         return self._nodes
 
 
 @dataclass(frozen=True, slots=True)
 class _Nodes:
-    """The lanes of the MAP nodes heard, and per node (ascending ``keys``) its centre and
-    radius [m]."""
+    """The lanes of the MAP nodes heard, per node (ascending ``keys``) its centre and radius
+    [m], and whether any lane is a left-turn lane (else no host can turn left: nothing to
+    match)."""
 
     table: LaneTable
     keys: np.ndarray
     centre_x: np.ndarray
     centre_y: np.ndarray
     radius_m: np.ndarray
+    has_left_turn_lane: bool
 
 
 def _turns_left(lanes: LaneTable, lane: np.ndarray) -> np.ndarray:
