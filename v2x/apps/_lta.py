@@ -43,16 +43,14 @@ import numpy.typing as npt
 from pydantic import Field
 
 from v2x.apps._base import AppConfig, AppWindow, Assessments
-from v2x.apps._conflict import occupancy, predicted_pet, to_frame
-from v2x.apps._mapmatch import LaneTable, MapCache, MatchResult, StopCircles, match
-from v2x.apps._rlvw import _in_sorted
-from v2x.apps._spat_view import node_key
+from v2x.apps._conflict import HeardMaps, occupancy, predicted_pet, to_frame
+from v2x.apps._mapmatch import LaneTable, MatchResult, StopCircles, match
 from v2x.messages._map import AllowedManeuvers
 from v2x.msgset import MSG_TYPES
 
 __all__ = ["LeftTurnAssist", "LtaConfig", "LtaResult"]
 
-_BSM, _MAP = MSG_TYPES.index("BSM"), MSG_TYPES.index("MAP")
+_BSM = MSG_TYPES.index("BSM")
 _LEFT, _STRAIGHT = int(AllowedManeuvers.LEFT), int(AllowedManeuvers.STRAIGHT)
 
 
@@ -114,12 +112,8 @@ class LeftTurnAssist:
     def __init__(self, config: LtaConfig | None = None) -> None:
         self.config = config if config is not None else LtaConfig()
         self.hold_ns = round(self.config.hold_s * 1e9)
-        self._maps: MapCache | None = None
-        self._map_senders: set[int] = set()
-        self._node_sender: dict[int, int] = {}  # node key -> RSU node that sent its MAP
-        self._centre: dict[int, tuple[float, float]] = {}  # node key -> refPos [m, network]
-        self._heard = np.empty(0, np.int64)  # (host vehicle << 32 | RSU node), sorted
-        self._nodes: tuple[LaneTable, np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None
+        self._maps = HeardMaps()
+        self._nodes: _Nodes | None = None
 
     def __repr__(self) -> str:
         return f"LeftTurnAssist({self.config!r})"
@@ -128,13 +122,14 @@ class LeftTurnAssist:
         """Every BSM a host received from within ``range_m`` is an assessment of its sender;
         only hosts that turn left (rule 1) on a MAP they received can warn."""
         lk, st, bsm, cfg = window.links, window.hosts, window.bsm, self.config
-        self._learn_maps(window)
+        if self._maps.learn(window):
+            self._nodes = None
         cand = np.flatnonzero((lk.msg_type == _BSM) & (lk.distance_m <= cfg.range_m))
         warn = np.zeros(cand.size, bool)
         t_host = np.full(cand.size, np.inf)
         gap = np.full(cand.size, np.nan)
-        if cand.size and self._maps is not None and self._node_sender:
-            nodes = self._node_table()
+        nodes = self._node_table() if cand.size and self._maps.known else None
+        if nodes is not None and nodes.has_left_turn_lane:  # else nobody turns left (rule 1)
             turn, m = self._left_turners(window, nodes, cand)
             if turn.size:
                 host, b = lk.host[cand[turn]], lk.msg[cand[turn]]
@@ -151,8 +146,7 @@ class LeftTurnAssist:
                     host_to_stop_m=m.to_stop_m, stop_x=nodes.table.stop_x[m.lane],
                     stop_y=nodes.table.stop_y[m.lane], centre_x=nodes.centre_x[k],
                     centre_y=nodes.centre_y[k], junction_radius_m=nodes.radius_m[k],
-                    remote_x=bsm.x[b],
-                    remote_y=bsm.y[b], remote_heading_deg=bsm.heading_deg[b],
+                    remote_x=bsm.x[b], remote_y=bsm.y[b], remote_heading_deg=bsm.heading_deg[b],
                     remote_speed=bsm.speed[b], remote_accel=bsm.accel[b],
                     remote_length=bsm.length[b], remote_width=bsm.width[b])
                 warn[turn] = r.warn & ~opposing_left
@@ -230,71 +224,41 @@ class LeftTurnAssist:
                   tolerance_m=cfg.lane_tolerance_m, max_heading_diff_deg=cfg.max_heading_diff_deg)
         with np.errstate(invalid="ignore"):
             left = _turns_left(nodes.table, m.lane) & (m.to_stop_m <= cfg.approach_m)
-        k = np.clip(np.searchsorted(nodes.keys, m.node_key), 0, nodes.keys.size - 1)
-        sender = np.where(left, nodes.sender[k], -1)
-        heard = _in_sorted(self._heard, (st.index[rows] << 32) | np.maximum(sender, 0))
-        row_turns = left & heard & (sender >= 0)
+        sender = np.where(left, self._maps.sender_of(m.node_key), -1)
+        row_turns = left & self._maps.heard(st.index[rows], sender)
         turn = np.flatnonzero(row_turns[row_of])
         return turn, m.take(row_of[turn])
 
     def _node_table(self) -> _Nodes:
-        """The lanes of the MAPs heard and, per node (ascending key), its centre, radius
-        and sender."""
-        if self._maps is None:
+        """The lanes of the MAPs heard and, per node (ascending key), its centre and
+        radius."""
+        if self._maps.cache is None:
             raise RuntimeError("LTA: no MAP learned yet")  # the caller checks first
-        table = self._maps.table
-        if self._nodes is None or self._nodes[0] is not table:
-            circles = StopCircles.of(table)
+        table = self._maps.cache.table
+        if self._nodes is None or self._nodes.table is not table:
+            circles = StopCircles.of(table)  # its nodes ascending, as np.unique
             keys = np.unique(table.node_key)
-            centre = np.array([self._centre[int(k)] for k in keys], np.float64).reshape(-1, 2)
-            sender = np.array([self._node_sender[int(k)] for k in keys], np.int64)
-            self._nodes = (table, keys, centre, circles.radius_m, sender)
-        table, keys, centre, radius, sender = self._nodes
-        return _Nodes(table=table, keys=keys, centre_x=centre[:, 0], centre_y=centre[:, 1],
-                      radius_m=radius, sender=sender)
-
-    def _learn_maps(self, window: AppWindow) -> None:
-        """Decode the MAPs of senders not heard yet; remember which host heard whose MAP
-        (as :class:`~v2x.apps.RedLightViolationWarning` does)."""
-        lk = window.links
-        mp = np.flatnonzero(lk.msg_type == _MAP)
-        if mp.size == 0:
-            return
-        if self._maps is None:
-            self._maps = MapCache(window.geo)
-        senders, first = np.unique(lk.sender[mp], return_index=True)
-        for sender, row in zip(senders.tolist(), mp[first].tolist(), strict=True):
-            if sender in self._map_senders:
-                continue
-            msg = window.decoded("MAP", np.array([lk.tx[row]]))[0]
-            if msg is None:
-                continue
-            self._map_senders.add(sender)
-            self._maps.update(msg)
-            for node in msg.nodes:
-                key = int(node_key(node.id.id, -1 if node.id.region is None
-                                   else node.id.region))
-                self._node_sender[key] = sender
-                x, y = window.geo.to_xy(node.ref_pos.lat_deg, node.ref_pos.lon_deg)
-                self._centre[key] = (float(x), float(y))
-            self._nodes = None
-        heard = (window.hosts.index[lk.host[mp]] << 32) | lk.sender[mp]
-        new = np.unique(heard[~_in_sorted(self._heard, heard)])
-        if new.size:
-            self._heard = np.insert(self._heard, np.searchsorted(self._heard, new), new)
+            centre = np.array([self._maps.centre[int(k)] for k in keys],
+                              np.float64).reshape(-1, 2)
+            self._nodes = _Nodes(table=table, keys=keys, centre_x=centre[:, 0],
+                                 centre_y=centre[:, 1], radius_m=circles.radius_m,
+                                 has_left_turn_lane=bool(_turns_left(
+                                     table, np.arange(table.n_lanes)).any()))
+        return self._nodes
 
 
 @dataclass(frozen=True, slots=True)
 class _Nodes:
-    """The lanes of the MAP nodes heard, and per node (ascending ``keys``) its centre [m],
-    radius [m] and the RSU node that sent its MAP."""
+    """The lanes of the MAP nodes heard, per node (ascending ``keys``) its centre and radius
+    [m], and whether any lane is a left-turn lane (else no host can turn left: nothing to
+    match)."""
 
     table: LaneTable
     keys: np.ndarray
     centre_x: np.ndarray
     centre_y: np.ndarray
     radius_m: np.ndarray
-    sender: np.ndarray
+    has_left_turn_lane: bool
 
 
 def _turns_left(lanes: LaneTable, lane: np.ndarray) -> np.ndarray:

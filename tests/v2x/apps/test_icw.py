@@ -224,3 +224,70 @@ def test_icw_cases_pass_in_sumo(case: str, tmp_path: Path) -> None:
         assert k["safety.collisions"] == 1
     else:
         assert k["apps.ICW.warnings"] == 0 and k["safety.collisions"] == 0
+
+
+# -- rule 5: a vehicle that stops for its red ------------------------------------------------
+
+
+def _spat_window(w: AppWindow, node: Any, spat: Any, frame: Any, t0: int) -> AppWindow:
+    """``w`` plus a MAP (transmission 99) and a SPAT (transmission 98) from RSU node
+    1_000_000 to host row 0 at step 0."""
+    lk = w.links
+    types = [MSG_TYPES.index("MAP"), MSG_TYPES.index("SPAT")]
+    cat = np.concatenate
+    links = ReceivedLinks(
+        host=cat([lk.host, [0, 0]]), tx=cat([lk.tx, [99, 98]]), msg=cat([lk.msg, [99, 98]]),
+        msg_type=cat([lk.msg_type, np.array(types, np.int8)]),
+        sender=cat([lk.sender, [1_000_000, 1_000_000]]), step=cat([lk.step, [0, 0]]),
+        distance_m=cat([lk.distance_m, [30.0, 30.0]]), latency_ns=cat([lk.latency_ns, [0, 0]]),
+        link=np.arange(lk.n + 2, dtype=np.int64))
+    from v2x.messages import MapData
+
+    def decoded(kind: str, rows: np.ndarray) -> list[Any]:
+        return [MapData(msg_cnt=0, nodes=(node,)) if kind == "MAP" else spat for _ in rows]
+
+    return AppWindow(t_ns=w.t_ns, hosts=w.hosts, host_step=w.host_step, links=links, bsm=w.bsm,
+                     decoded=decoded, sec_mark=w.sec_mark, start_utc_ns=t0, geo=frame)
+
+
+def test_a_remote_that_can_stop_for_its_red_is_no_threat(node: Any, frame: Any) -> None:
+    """Conftest node 7: the host eastbound on lane 1 of the west link (y = -1.75, straight
+    phase 2), the remote northbound on the south link's lane (x = 1.75, phase 1, stop line
+    y = -10)."""
+    from tests.v2x.apps.test_rlvw import T0, _spat
+    from v2x.messages import LightState
+
+    f = np.array
+    # the host 47.75 m before the crossing (1.75, -1.75): in at 46.85 / 13.889 = 3.37 s; the
+    # remote 48.25 m before it, in at 47.35 / 13.889 = 3.41 s: a collision course (rules 1-4)
+    hosts = dict(x=f([-46.0]), y=f([-1.75]), heading_deg=f([90.0]), speed=f([V50]),
+                 accel=f([0.0]), length=f([4.8]), width=f([1.8]), index=f([0]))
+
+    def remote_at(speed: float) -> AppWindow:
+        bsm = dict(sender=f([1]), x=f([1.75]), y=f([-50.0]), speed=f([speed]),
+                   heading_deg=f([0.0]), accel=f([0.0]), length=f([4.8]), width=f([1.8]))
+        return bsm_window(hosts, bsm, [0], [0], [64.0])
+
+    red = _spat({1: (LightState.RED, 30.0), 2: (LightState.PROTECTED_GREEN, 30.0)}, T0)
+    green = _spat({1: (LightState.PROTECTED_GREEN, 30.0), 2: (LightState.PROTECTED_GREEN, 30.0)},
+                  T0)
+    # without MAP and SPAT: warned
+    assert IntersectionCollisionWarning().assess(remote_at(V50)).warn.tolist() == [True]
+    # the remote's light is red for 30 s more; 40 m before its line (y = -10) at 13.889 m/s it
+    # needs 13.889² / 80 = 2.41 m/s² <= 3.0 to stop: expected to stop, no warning
+    w = _spat_window(remote_at(V50), node, red, frame, T0)
+    assert IntersectionCollisionWarning().assess(w).warn.tolist() == [False]
+    # ... unless rule 5 is off
+    off = IntersectionCollisionWarning(IcwConfig(use_map_spat=False))
+    assert off.assess(_spat_window(remote_at(V50), node, red, frame, T0)).warn.tolist() == [True]
+    # at 16 m/s it needs 256 / 80 = 3.2 m/s² > 3.0: a red-light runner, warned
+    w = _spat_window(remote_at(16.0), node, red, frame, T0)
+    assert IntersectionCollisionWarning().assess(w).warn.tolist() == [True]
+    # green for the remote: it goes, warned
+    w = _spat_window(remote_at(V50), node, green, frame, T0)
+    assert IntersectionCollisionWarning().assess(w).warn.tolist() == [True]
+    # the host's own light red (phase 2), 36 m before its line (x = -10) at 13.889 m/s:
+    # 13.889² / 72 = 2.68 m/s² <= 3.0, the host is expected to stop: no warning
+    host_red = _spat({1: (LightState.PROTECTED_GREEN, 30.0), 2: (LightState.RED, 30.0)}, T0)
+    w = _spat_window(remote_at(V50), node, host_red, frame, T0)
+    assert IntersectionCollisionWarning().assess(w).warn.tolist() == [False]
