@@ -9,6 +9,7 @@ from typing import Any
 
 import pandas as pd
 
+from analysis._benefit import benefit_kpis, without_dir
 from analysis._criteria import Verdict, check_criteria, parse_criteria
 from analysis._kpi import latency_cdf, network_kpis, prr_table
 from analysis._recording import Partial, load_recording
@@ -97,6 +98,12 @@ def evaluate(
         applications=[str(a) for a in rec.run.get("applications", [])],
     )
     kpis.update(safety)
+    twin = without_dir(rec.run_dir, rec.run)  # [benefit] compare: the run without V2X
+    if twin is not None:
+        without = (evaluate(twin, ttc_threshold_s=ttc_threshold_s, serious_ttc_s=serious_ttc_s,
+                            warning_window_s=warning_window_s).kpis
+                   if (twin / "run.json").is_file() else None)
+        kpis.update(benefit_kpis(kpis, without))
     kpis.update(vnfp_kpis(rec))  # near-field payment: completion and round trip
     verdicts = check_criteria(criteria, kpis)
     return Evaluation(

@@ -35,6 +35,12 @@ data is NaN (a criterion on it fails, saying so); counts are ``int``.
 | `apps.<A>.warnings`                        | 1    | warnings of any other app A                 |
 | `apps.<A>.first_warning_s`                 | s    | time of A's first warning (NaN: none)       |
 | `apps.<A>.hosts_warned`                    | 1    | distinct host vehicles A warned             |
+| `benefit.<m>_with`, `benefit.<m>_without`  |      | `[benefit] compare`: safety KPI m with V2X  |
+|                                            |      | and without (apps off); m = `collisions`,   |
+|                                            |      | `ttc_conflicts`, `ttc_conflicts_serious`,   |
+|                                            |      | `min_ttc_s`, `hard_braking` (_benefit.py)   |
+| `benefit.collisions_avoided`               | 1    | collisions without - with (also             |
+|                                            |      | `benefit.ttc_conflicts_avoided`)            |
 | `apps.VNFP.completed`                      | 1    | hosts whose payment completed (VNFP)        |
 | `apps.VNFP.latency_ms`                     | ms   | largest round trip of those (analysis._vnfp)|
 

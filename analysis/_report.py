@@ -34,6 +34,7 @@ from matplotlib import font_manager, rc_context
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from analysis._benefit import benefit_rows
 from analysis._evaluate import Evaluation
 from analysis._kpi import PRR_WITHIN_M, kpi_order
 from v2x.errors import ConfigError, RecordingError
@@ -72,6 +73,12 @@ _LABELS: dict[str, dict[str, str]] = {
         "partial_running": "the run stopped without finishing (killed, crashed or lost power)",
         "partial_alive": "the run is still being written",
         "partial_failed": "the run failed", "partial_interrupted": "the run was interrupted",
+        "benefit": "V2X benefit", "measure": "Measure", "with_v2x": "With V2X",
+        "without_v2x": "Without V2X (applications off)",
+        "benefit_note": "the same scenario and seed, run again with every application off:",
+        "m_collisions": "Collisions", "m_ttc_conflicts": "TTC conflicts",
+        "m_ttc_conflicts_serious": "Serious TTC conflicts", "m_min_ttc_s": "Min TTC [s]",
+        "m_hard_braking": "Hard braking",
     },
     "zh": {
         "html_lang": "zh-CN", "title": "V2X 测试评价报告", "scenario": "场景", "seed": "随机种子",
@@ -99,6 +106,12 @@ _LABELS: dict[str, dict[str, str]] = {
         "partial_running": "运行未正常结束（被强制终止、崩溃或断电）",  # noqa: RUF001
         "partial_alive": "运行仍在写入",
         "partial_failed": "运行失败", "partial_interrupted": "运行被中断",
+        "benefit": "V2X 效益", "measure": "指标", "with_v2x": "有 V2X",
+        "without_v2x": "无 V2X（应用关闭）",  # noqa: RUF001 (Chinese punctuation)
+        "benefit_note": "同一场景与随机种子，关闭全部应用后再运行一次：",  # noqa: RUF001
+        "m_collisions": "碰撞", "m_ttc_conflicts": "TTC 冲突",
+        "m_ttc_conflicts_serious": "严重 TTC 冲突", "m_min_ttc_s": "最小 TTC [s]",
+        "m_hard_braking": "急刹车",
     },
 }
 
@@ -163,6 +176,9 @@ def _report_dict(ev: Evaluation) -> dict[str, Any]:
         "latency_cdf": ev.latency_cdf,
         "conflicts": ev.conflicts,
         "warnings": ev.warnings,
+        # [benefit] compare: the safety KPIs with V2X and without (analysis._benefit)
+        "benefit": ({"without": ev.run["benefit"]["without"], "rows": benefit_rows(ev.kpis)}
+                    if benefit_rows(ev.kpis) else None),
     }
 
 
@@ -386,6 +402,8 @@ def _write_html(ev: Evaluation, path: Path, lang: str) -> None:
         serious_note=lab["serious_note"].format(s=_fmt(ev.serious_ttc_s)),
         ttc_threshold_s=ev.ttc_threshold_s,
         kpi=ev.kpis,
+        benefit_rows=benefit_rows(ev.kpis),
+        benefit_dir=str((ev.run.get("benefit") or {}).get("without", "")),
     )
     path.write_text(html, encoding="utf-8")
 

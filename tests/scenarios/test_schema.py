@@ -44,6 +44,7 @@ def test_schema_names_the_file_keys_and_refuses_unknown_ones() -> None:
     assert {"at", "hold", "period", "reaction_time", "spat_period"} <= keys(schema)
     # every registered application (the Day-1 set grows: not a fixed list)
     assert set(schema["properties"]["applications"]["properties"]) == set(app_names())
-    assert {"ebw", "fcw", "hlw", "rlvw", "slw"} <= set(app_names())
+    assert {"ebw", "fcw", "hlw", "rlvw", "slw", "icw", "lta", "vrucw", "glosa", "ivs", "tjw",
+            "vnfp", "bsw", "lcw", "dnpw", "clw", "avw", "evw"} <= set(app_names())
     kinds = schema["properties"]["network"]["discriminator"]["mapping"]
     assert {"grid", "path"} <= set(kinds)

@@ -85,8 +85,8 @@ from v2x.messages._units import (
     sec_mark,
 )
 from v2x.messages._uper import (
-    BSM_BATCH_FRAME_BYTES,
     FrameReader,
+    bsm_frame_lengths,
     decode_bsm_frames,
     encode_bsm_rows,
 )
@@ -487,14 +487,14 @@ class Simulation:
             sender=np.concatenate([sender, self.rsu_node[r_of]])[o],
             msg_type=tx_type,
             msg_cnt=np.concatenate([bsm.msg_cnt, r_cols[:, 4]])[o],
-            size_bytes=np.concatenate([np.full(n_b, BSM_BATCH_FRAME_BYTES, np.int64),
-                                       r_cols[:, 3]])[o],
+            size_bytes=np.concatenate([bsm_frame_lengths(bsm), r_cols[:, 3]])[o],
             x=np.concatenate([st.x[s], self.rsu_xy[r_of, 0]])[o],
             y=np.concatenate([st.y[s], self.rsu_xy[r_of, 1]])[o],
             height_m=np.concatenate([np.full(n_b, cfg.obu_antenna_height_m),
                                      self.rsu_h[r_of]])[o],
             bsm_row=np.where(row < n_b, row, -1), rsu_msg=np.where(row >= n_b, row - n_b, -1),
-            frames=self._frames_column(w, w.step[s], frames, r_cols[:, 0], o),
+            frames=self._frames_column(w, w.step[s], frames, bsm_frame_lengths(bsm),
+                                       r_cols[:, 0], o),
             bsm=bsm, bsm_frames=frames, vehicle_fields=vf)
 
     # -- 3. receivers ----------------------------------------------------------------------
@@ -781,20 +781,27 @@ class Simulation:
                              rx.step[links.rx[up]] * n_rsu + rx.rsu[links.rx[up]])
 
     @staticmethod
-    def _frames_column(w: TrafficWindow, bsm_k: np.ndarray, frames: np.ndarray, rsu_k: np.ndarray,
-                       o: np.ndarray) -> Binary:
+    def _frames_column(w: TrafficWindow, bsm_k: np.ndarray, frames: np.ndarray,
+                       bsm_len: np.ndarray, rsu_k: np.ndarray, o: np.ndarray) -> Binary:
         """Every frame of the window in step order (a step's BSMs, then its RSU messages) as
-        one buffer: the BSM rows of a step are one slice of ``frames``."""
+        one buffer: the BSM rows of a step are one slice of ``frames`` (row i's frame its
+        first ``bsm_len[i]`` bytes)."""
         n_steps = w.n_steps
         bb = np.searchsorted(bsm_k, np.arange(n_steps + 1)).tolist()
         rb = np.searchsorted(rsu_k, np.arange(n_steps + 1)).tolist()
         rsu = [m.payload if m.frame is None else m.frame for _, _, m in w.rsu_out]
-        flat, width = frames.tobytes(), frames.shape[1]
+        width = frames.shape[1]
+        if bool(np.any(bsm_len != width)):  # emergency vehicles' longer frames: cut the rows
+            flat = frames[np.arange(width) < bsm_len[:, None]].tobytes()
+            ends = np.concatenate([[0], np.cumsum(bsm_len)]).tolist()
+        else:
+            flat = frames.tobytes()
+            ends = (np.arange(frames.shape[0] + 1) * width).tolist()
         pieces: list[bytes] = []
         for k in range(n_steps):
-            pieces.append(flat[bb[k] * width:bb[k + 1] * width])
+            pieces.append(flat[ends[bb[k]]:ends[bb[k + 1]]])
             pieces.extend(rsu[rb[k]:rb[k + 1]])
-        lengths = np.concatenate([np.full(frames.shape[0], width, np.int64),
+        lengths = np.concatenate([bsm_len.astype(np.int64),
                                   np.array([len(f) for f in rsu], np.int64)])[o]
         return binary(b"".join(pieces), lengths)
 
@@ -812,7 +819,8 @@ class Simulation:
             bsm_row, slot = bsm_row[order], slot[order]
             bounds = np.concatenate([[0], np.flatnonzero(np.diff(slot)) + 1, [slot.size]])
             if self.cfg.payload == "uper":
-                bodies = pack_frame_groups(frames[bsm_row], bounds)
+                bodies = pack_frame_groups(frames[bsm_row], bounds,
+                                           bsm_frame_lengths(bsm)[bsm_row])
             else:
                 bodies = [to_json_bytes({"bsm": bsm.take(bsm_row[a:b]).to_json()})
                           for a, b in zip(bounds[:-1].tolist(), bounds[1:].tolist(),
@@ -837,13 +845,15 @@ class Simulation:
         ``decode_error`` events at their step (``t_ns`` (n_steps,) [ns] step times,
         ``bsm_step`` (n_bsm,) step of each BSM, non-decreasing), ``value`` = the BSM's row
         within its step."""
-        dec, ok, errors = decode_bsm_frames(frames)
+        dec, ok, errors = decode_bsm_frames(frames, bsm_frame_lengths(bsm))
         n = len(frames)
         col = {k: np.full(n, np.nan) for k in ("x", "y", "speed", "heading_deg", "accel",
                                                 "length", "width")}
         hard = np.zeros(n, bool)
         brake = np.zeros(n, bool)
         sec = np.full(n, -1, np.int64)
+        ints = {k: np.full(n, -1, np.int64) for k in ("events", "classification", "lights",
+                                                      "siren_use", "lightbar_use")}
         if dec.n:
             col["x"][ok], col["y"][ok] = self.geo.to_xy(dec.lat * 1e-7, dec.lon * 1e-7)
             col["speed"][ok] = decode_speed(dec.speed)
@@ -854,6 +864,8 @@ class Simulation:
             hard[ok] = (dec.events >> HARD_BRAKING_BIT) & 1 == 1
             brake[ok] = dec.brake
             sec[ok] = dec.sec_mark
+            for name, column in ints.items():
+                column[ok] = getattr(dec, name)
         if errors:
             k = len(errors)
             rows = np.array([i for i, _ in errors], np.int64)
@@ -864,7 +876,7 @@ class Simulation:
                                      value=in_step.astype(np.float64)))
             self.summary.decode_errors += k
         return DecodedBsm(sender=bsm.sender, hard_braking=hard, brake=brake, sec_mark=sec,
-                          t_ns=t_ns[bsm_step], **col)
+                          t_ns=t_ns[bsm_step], **col, **ints)
 
     def _write_events(self) -> None:
         """The window's events in step order (within a step: hard braking and collisions as
@@ -880,7 +892,8 @@ class Simulation:
         return BsmFields.encode(x=st.x, y=st.y, geo=self.geo, speed=st.speed,
                                 heading_deg=st.heading_deg, accel=st.accel, width=st.width,
                                 length=st.length, height=st.height,
-                                classification=st.classification, brake=st.brake)
+                                classification=st.classification, brake=st.brake,
+                                signals=st.signals, vehicle_events=st.vehicle_events)
 
     def _fire_stops(self, t: int) -> None:
         while self._pending_stops and self._pending_stops[0].at_ns <= t:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
@@ -33,6 +33,12 @@ class VehicleStates:
         brake: (n,) bool — brake lights on (SUMO signal bit 3).
         length, width, height: (n,) float64 [m].
         classification: (n,) int16 — J2735 / T/CSAE 53 vehicle classification.
+        signals: (n,) int64 — SUMO signal bits (``vehicle.getSignals()``: blinker right 0,
+            left 1, hazard 2, brake 3, ... blue light 11; :class:`v2x.messages.SumoSignal`);
+            zeros when not given.
+        vehicle_events: (n,) int64 — VehicleEventFlags bits a script set on the vehicle
+            (action ``vehicle_event``: ABSactivated 2, tractionControlLoss 3, ...); zeros when
+            not given.
     """
 
     t_ns: int
@@ -50,6 +56,14 @@ class VehicleStates:
     width: np.ndarray
     height: np.ndarray
     classification: np.ndarray
+    signals: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))
+    vehicle_events: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))
+
+    def __post_init__(self) -> None:
+        n = int(self.index.shape[0])
+        for name in ("signals", "vehicle_events"):
+            if getattr(self, name).shape[0] != n:
+                object.__setattr__(self, name, np.zeros(n, np.int64))
 
     @property
     def n(self) -> int:

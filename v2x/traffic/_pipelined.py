@@ -95,7 +95,8 @@ _P_FLOATS = ("x", "y", "speed", "heading_deg", "length", "width")
 
 class _StatesEncoder:
     """Child side of the wire form of a batch of :class:`SideStep`: the float columns of every
-    step as one (9, N) array, index / classification / brake as one (3, N) int64 array, lanes
+    step as one (9, N) array, index / classification / brake / signals / vehicle events as
+    one (5, N) int64 array, lanes
     as int32 codes into a table sent incrementally, no names (the parent has them by index),
     plus per step its time, vehicle count, collisions, new names and side output. Pickling a
     few arrays per batch instead of fifteen per step, and no string per vehicle, is what keeps
@@ -126,10 +127,11 @@ step without persons costs nothing."""
             floats = np.concatenate([np.stack([getattr(st, f) for f in _FLOATS])
                                      for st in states], axis=1)
             ints = np.concatenate([np.stack([st.index, st.classification.astype(np.int64),
-                                             st.brake.astype(np.int64)]) for st in states],
+                                             st.brake.astype(np.int64), st.signals,
+                                             st.vehicle_events]) for st in states],
                                   axis=1)
         else:
-            floats, ints = np.empty((9, 0)), np.empty((3, 0), np.int64)
+            floats, ints = np.empty((9, 0)), np.empty((5, 0), np.int64)
         people = [s.persons for s in steps if s.persons is not None and s.persons.n]
         if people:
             pcodes: list[int] = []
@@ -182,7 +184,8 @@ class _StatesDecoder:
             b = a + n
             cols = {f: floats[i, a:b] for i, f in enumerate(_FLOATS)}
             st = VehicleStates(t_ns=t_ns, names=names[a:b], index=index[a:b], lane=lane[a:b],
-                               brake=brake[a:b], classification=cls[a:b], **cols)
+                               brake=brake[a:b], classification=cls[a:b],
+                               signals=ints[3, a:b], vehicle_events=ints[4, a:b], **cols)
             ps: PersonStates | None = None
             if m == 0:
                 ps = PersonStates.empty(t_ns)

@@ -110,6 +110,9 @@ class SumoTraffic:
         # doubling, so a step gathers them with one index instead of converting lists
         self._dims = np.zeros((64, 3))  # length, width, height [m]
         self._class = np.zeros(64, np.int16)
+        self._vevents = np.zeros(64, np.int64)  # VehicleEventFlags set by vehicle_event
+        self._forced = np.full(64, -1, np.int64)  # signals set by ``signal`` (-1: SUMO's)
+        self._forced_names: dict[str, int] = {}
         self._name_arr = np.empty(64, dtype=object)
         # persons: the same, numbered apart
         self._pnames: list[str] = []
@@ -148,6 +151,8 @@ class SumoTraffic:
                 + [Teleport(v, "end") for v in conn.simulation.getEndingTeleportIDList()])
             if self._holds:
                 self._apply_holds(t)
+            if self._forced_names:
+                self._force_signals()
             res = conn.vehicle.getAllSubscriptionResults()
             self._pres = conn.person.getAllSubscriptionResults() if self._pnames else {}
         except SumoError:
@@ -175,6 +180,8 @@ class SumoTraffic:
         if i == self._class.size:
             self._dims = np.concatenate([self._dims, np.zeros_like(self._dims)])
             self._class = np.concatenate([self._class, np.zeros_like(self._class)])
+            self._vevents = np.concatenate([self._vevents, np.zeros_like(self._vevents)])
+            self._forced = np.concatenate([self._forced, np.full_like(self._forced, -1)])
             self._name_arr = np.concatenate([self._name_arr, np.empty_like(self._name_arr)])
         vtype = conn.vehicle.getTypeID(vid)
         self._dims[i] = (conn.vehicle.getLength(vid), conn.vehicle.getWidth(vid),
@@ -209,6 +216,9 @@ class SumoTraffic:
             order = np.argsort(idx, kind="stable")
             idx, xy, table, lane = idx[order], xy[order], table[order], lane[order]
         dims = self._dims[idx]
+        signals = table[:, 4].astype(np.int64)
+        forced = self._forced[idx]
+        signals = np.where(forced >= 0, forced, signals)
         return VehicleStates(
             t_ns=t_ns,
             names=self._name_arr[idx],
@@ -216,9 +226,10 @@ class SumoTraffic:
             x=xy[:, 0], y=xy[:, 1],
             speed=table[:, 0], accel=table[:, 1], heading_deg=table[:, 2] % 360.0,
             lane=lane, lane_pos=table[:, 3],
-            brake=(table[:, 4].astype(np.int64) & _BRAKE_BIT) != 0,
+            brake=(signals & _BRAKE_BIT) != 0,
             length=dims[:, 0], width=dims[:, 1], height=dims[:, 2],
-            classification=self._class[idx],
+            classification=self._class[idx], signals=signals,
+            vehicle_events=self._vevents[idx],
         )
 
     def persons(self) -> PersonStates:
@@ -322,6 +333,14 @@ class SumoTraffic:
             if name not in veh.getIDList():
                 return False
             t = conn.simulation.getTime()
+            if a.kind == "signal":  # SUMO applies setSignals for one step: see _force_signals
+                self._forced[self._index[name]] = a.bits
+                self._forced_names[name] = a.bits
+                veh.setSignals(name, a.bits)
+                return True
+            if a.kind == "vehicle_event":
+                self._vevents[self._index[name]] = a.bits
+                return True
             if a.kind != "change_lane":  # a new speed order replaces the pending phases
                 self._holds = [h for h in self._holds if h[2] != name]
             if a.kind in ("brake", "stop_in_lane"):
@@ -355,6 +374,16 @@ class SumoTraffic:
         except Exception as exc:
             raise SumoError(f"SUMO refused action {a.kind!r} on {name!r}: {exc}") from exc
         return True
+
+    def _force_signals(self) -> None:
+        """Set the scripted signals again after every step: SUMO's ``setSignals`` holds for
+        one step only, then SUMO's own blinker and brake-light logic takes over again
+        (measured with SUMO 1.2x). The states report the scripted value."""
+        veh = self.conn.vehicle
+        alive = set(veh.getIDList())
+        for name, bits in self._forced_names.items():
+            if name in alive:
+                veh.setSignals(name, bits)
 
     def _release(self, name: str) -> None:
         veh = self.conn.vehicle
