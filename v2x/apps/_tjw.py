@@ -40,11 +40,11 @@ criticality = ``gap_m``.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import Annotated, ClassVar
 
 import numpy as np
 import numpy.typing as npt
-from pydantic import Field
+from pydantic import Field, StrictInt
 
 from v2x.apps._base import AppConfig, AppWindow, Assessments
 from v2x.apps._rsi_view import link_items, path_distance, wrap_deg
@@ -82,7 +82,9 @@ class TjwConfig(AppConfig):
 
     use_rsi: bool = True
     use_bsm: bool = True
-    event_types: tuple[int, ...] = Field((707,), min_length=1)
+    # a TOML list becomes the tuple (strict mode refuses lists); the codes stay strict ints
+    event_types: Annotated[tuple[StrictInt, ...], Field(strict=False)] = Field(
+        (707,), min_length=1)
     warn_distance_m: float = Field(300.0, gt=0, allow_inf_nan=False)
     max_bearing_deg: float = Field(30.0, ge=0, le=180, allow_inf_nan=False)
     jam_speed_kmh: float = Field(10.0, gt=0, allow_inf_nan=False)
