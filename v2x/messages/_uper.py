@@ -1644,8 +1644,8 @@ def decode_bsm_frames(frames: Sequence[bytes] | np.ndarray,
             raise DecodeError(f"BSM frame lengths must be (n,) within 0..{frames.shape[1]}, "
                               f"got {lengths.shape}")
         fast = lengths == k
-        if frames.shape[1] != k:
-            frames_k = np.ascontiguousarray(frames[fast, :k])
+        frames_k = (frames if frames.shape[1] == k and bool(fast.all())
+                    else np.ascontiguousarray(frames[fast, :k]))  # the fast rows, in order
     else:
         try:
             n = len(frames)
@@ -1658,7 +1658,7 @@ def decode_bsm_frames(frames: Sequence[bytes] | np.ndarray,
     vals: dict[str, np.ndarray] = {}
     if idx.size:
         if isinstance(frames, np.ndarray):
-            arr = frames if frames.shape[1] == k else frames_k
+            arr = frames_k
         padded = np.zeros((arr.shape[0], _BSM_WORDS * 8), np.uint8)
         padded[:, :k] = arr
         words = padded.view(">u8").astype(np.uint64)
