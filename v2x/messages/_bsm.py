@@ -165,6 +165,9 @@ class BsmFields:
                   | (scripted & 0x1FFF)).astype(np.int64)
         emergency = is_emergency(classification)
         blue = (sig & SumoSignal.EMERGENCY_BLUE) != 0
+        lights = np.full(x.shape, -1, np.int64)  # sent by emergency vehicles only
+        if emergency.any():
+            lights[emergency] = exterior_lights(sig[emergency])
         return cls(
             lat_deg=lat_deg, lon_deg=lon_deg, lat=np.asarray(u.encode_latitude(lat_deg)),
             lon=np.asarray(u.encode_longitude(lon_deg)),
@@ -176,7 +179,7 @@ class BsmFields:
             height=np.asarray(u.encode_vehicle_height(height)),
             classification=classification.astype(np.int64), brake=brake.astype(bool),
             events=events,
-            lights=np.where(emergency, exterior_lights(sig), -1),
+            lights=lights,
             siren_use=np.where(emergency, np.where(blue, _SIREN_IN_USE, _SIREN_NOT_IN_USE), -1),
             lightbar_use=np.where(emergency, np.where(blue, _LIGHTBAR_IN_USE,
                                                       _LIGHTBAR_NOT_IN_USE), -1),

@@ -1534,7 +1534,11 @@ def encode_bsm_batch(batch: BsmBatch) -> list[bytes]:
     element's range.
     """
     rows = encode_bsm_rows(batch)
-    return [r[:k].tobytes() for r, k in zip(rows, bsm_frame_lengths(batch).tolist(),
+    k = rows.shape[1]
+    if k == BSM_BATCH_FRAME_BYTES:  # every row in the fixed layout: slices of one buffer
+        buf = rows.tobytes()
+        return [buf[i * k:(i + 1) * k] for i in range(batch.n)]
+    return [r[:n].tobytes() for r, n in zip(rows, bsm_frame_lengths(batch).tolist(),
                                             strict=True)]
 
 
@@ -1565,9 +1569,10 @@ def encode_bsm_rows(batch: BsmBatch) -> np.ndarray:
         _put(words, cols[name], pos, w)
     rows = np.ascontiguousarray(
         words.astype(">u8").view(np.uint8).reshape(n, _BSM_WORDS * 8)[:, :BSM_BATCH_FRAME_BYTES])
+    if n == 0 or max(int(batch.lights.max()), int(batch.siren_use.max()),
+                     int(batch.lightbar_use.max())) < 0:
+        return rows  # no row carries lights or emergencyExt (the usual case): one pass each
     ext = np.flatnonzero(batch.extended)
-    if ext.size == 0:
-        return rows
     lengths = bsm_frame_lengths(batch)
     out = np.zeros((n, int(lengths.max())), np.uint8)
     out[:, :BSM_BATCH_FRAME_BYTES] = rows
@@ -1644,8 +1649,8 @@ def decode_bsm_frames(frames: Sequence[bytes] | np.ndarray,
             raise DecodeError(f"BSM frame lengths must be (n,) within 0..{frames.shape[1]}, "
                               f"got {lengths.shape}")
         fast = lengths == k
-        if frames.shape[1] != k:
-            frames_k = np.ascontiguousarray(frames[fast, :k])
+        frames_k = (frames if frames.shape[1] == k and bool(fast.all())
+                    else np.ascontiguousarray(frames[fast, :k]))  # the fast rows, in order
     else:
         try:
             n = len(frames)
@@ -1658,7 +1663,7 @@ def decode_bsm_frames(frames: Sequence[bytes] | np.ndarray,
     vals: dict[str, np.ndarray] = {}
     if idx.size:
         if isinstance(frames, np.ndarray):
-            arr = frames if frames.shape[1] == k else frames_k
+            arr = frames_k
         padded = np.zeros((arr.shape[0], _BSM_WORDS * 8), np.uint8)
         padded[:, :k] = arr
         words = padded.view(">u8").astype(np.uint64)

@@ -97,6 +97,11 @@ def test_emergency_fields_through_uper(frame: GeoFrame) -> None:
     assert dec.siren_use.tolist() == [IN_USE, NOT_IN_USE, ABSENT]
     assert dec.lightbar_use.tolist() == [IN_USE, NOT_IN_USE, ABSENT]
     assert dec.lights.tolist() == [4, 0, -1] and dec.events.tolist() == [0, 0, 5]
+    # a row cut short (20 of its 39 bytes) is a decode error of its own; the others decode
+    plain = encode_bsm_rows(batch.take(np.array([2, 2, 2])))
+    dec3, ok3, err3 = decode_bsm_frames(plain, np.array([39, 20, 39]))
+    assert ok3.tolist() == [True, False, True] and [i for i, _ in err3] == [1]
+    assert dec3.events.tolist() == [5, 5]
     # the same frames as a list of bytes decode the same
     dec2, ok2, _ = decode_bsm_frames(frames)
     assert ok2.all() and dec2.siren_use.tolist() == dec.siren_use.tolist()
