@@ -66,8 +66,8 @@ SERIOUS_PET_S = 1.0
 #: paths whose headings differ by less than this merge, more (up to 180 minus it) cross [deg]
 #: (our choice)
 MERGE_ANGLE_DEG = 30.0
-#: width of a pedestrian [m] (SUMO's default pedestrian vType, 0.48 m)
-PERSON_WIDTH_M = 0.48
+#: width of a pedestrian [m] (SUMO's default pedestrian vType, as libsumo reports it)
+PERSON_WIDTH_M = 0.478
 #: paths are thinned to one point per this much travel before the contact search [m]
 THIN_M = 1.0
 #: crossing contacts are searched among points passed at most this far apart in time [s]:

@@ -325,7 +325,7 @@ def classify_warnings(
     same-lane rear-end ``conflicts`` (:func:`ttc_conflicts`) alone.
 
     The truth rules are :data:`analysis._scoring.SCORING_RULES`: a warning of an application
-    whose rule is the rear-end one (FCW, EBW) at ``t_ns`` to ego ``vehicle`` is true when a
+    whose rule is the rear-end one (FCW) at ``t_ns`` to ego ``vehicle`` is true when a
     conflict with follower == vehicle overlaps [t, t + ``window_ns``]; the warnings of other
     applications get ``None`` (not judged here: :func:`safety_evaluation` judges them all).
     """
@@ -336,7 +336,7 @@ def classify_warnings(
                         none["speeding"])
     out, _ = score_warnings(warnings, truth, window_ns=window_ns)
     rear = [isinstance(r := rule_of(str(a)), TruthRule) and r.kind == "rear_end"
-            for a in out["app"].astype(str)]
+            for a in out["app"].astype(str)]  # EBW's rule needs the hard braking too
     out["true_warning"] = out["true_warning"].where(pd.Series(rear, index=out.index, dtype=bool),
                                                     None)
     return out.drop(columns=["lead_time_s"])
@@ -470,11 +470,12 @@ def safety_evaluation(
                            serious_s=serious_s)
     pet = pet_encounters(traj, widths, pairs)
     red, fast = red_light_violations(events), speeding_episodes(events)
-    truth = truth_table(conflicts, offset, pet, red, fast)
+    kind = events["kind"].astype(str)
+    hard = events[(kind == "hard_braking") & (events["value"] > HARD_BRAKING_MPS2)]
+    truth = truth_table(conflicts, offset, pet, red, fast, hard)
     scored, scoring = score_warnings(warnings, truth, window_ns=window_ns,
                                      applications=applications, equipped=equipped)
 
-    kind = events["kind"].astype(str)
     pc = pet[pet["conflict"]]
     kpis: dict[str, float] = {
         "safety.collisions": int((kind == "collision").sum()),

@@ -7,6 +7,9 @@ its warnings, or saying why it is not scored. The ground truth is one table
 the conflict's span [``t_start_ns``, ``t_end_ns``] and its instant ``t_ns``:
 
 * ``rear_end``: a same-lane TTC conflict, the host following; instant: its min TTC.
+* ``rear_end_braking``: a ``rear_end`` row whose leader started braking hard (a
+  ``hard_braking`` event, > 0.4 g) at most :data:`BRAKING_LOOKBACK_NS` (5 s) before the
+  conflict began, or during it: the emergency-brake situation.
 * ``lane_change``: an offset rear-end TTC conflict (different lanes, paths overlapping), the
   host either vehicle; instant: its min TTC.
 * ``crossing``: a vehicle-vehicle crossing PET conflict, the host either vehicle; span from the
@@ -49,6 +52,7 @@ from v2x.nodes import PERSON_NODE_BASE
 
 __all__ = [
     "SCORING_RULES",
+    "BRAKING_LOOKBACK_NS",
     "TRUTH_KINDS",
     "TruthRule",
     "rule_of",
@@ -58,9 +62,15 @@ __all__ = [
     "truth_table",
 ]
 
+#: a leader's hard braking this long before a rear-end conflict began makes it an
+#: emergency-brake conflict [ns] (our choice: the warning window)
+BRAKING_LOOKBACK_NS = 5_000_000_000
+
 #: ground-truth kinds a rule can name, and what a row of each is
 TRUTH_KINDS: dict[str, str] = {
     "rear_end": "same-lane rear-end TTC conflict, the host following",
+    "rear_end_braking": "same-lane rear-end TTC conflict, the host following a vehicle that "
+                        "braked hard (> 0.4 g) up to 5 s before it or during it",
     "lane_change": "rear-end TTC conflict across lanes (paths overlapping), the host either "
                    "vehicle",
     "crossing": "crossing PET conflict between vehicles, the host either vehicle",
@@ -94,7 +104,8 @@ class TruthRule:
 SCORING_RULES: dict[str, TruthRule | str] = {
     # the target, or whatever vehicle is ahead: any rear-end conflict of the host following
     "FCW": TruthRule("rear_end"),
-    "EBW": TruthRule("rear_end"),
+    # an emergency brake ahead: the rear-end conflicts whose leader braked hard
+    "EBW": TruthRule("rear_end_braking"),
     "ICW": TruthRule("crossing"),
     "LTA": TruthRule("crossing"),
     "VRUCW": TruthRule("pedestrian"),
@@ -137,19 +148,24 @@ def _frame(kind: str, host: Iterable[int], other: Iterable[int], start: Iterable
 
 def truth_table(conflicts: pd.DataFrame, offset_conflicts: pd.DataFrame,
                 pet: pd.DataFrame, red_light: pd.DataFrame,
-                speeding: pd.DataFrame) -> pd.DataFrame:
+                speeding: pd.DataFrame, hard_braking: pd.DataFrame | None = None
+                ) -> pd.DataFrame:
     """The ground truth as one table (module docstring): ``kind``, ``host``, ``other`` (-1:
     none), ``t_start_ns``, ``t_end_ns``, ``t_ns``.
 
     Inputs: the same-lane and the offset TTC conflicts (:func:`~analysis.ttc_conflicts`),
     the PET encounters (:func:`~analysis._pet.pet_encounters`; conflicts only are used), the
-    red-light violations (``vehicle``, ``t_ns``) and the speeding episodes (``vehicle``,
-    ``t_start_ns``, ``t_end_ns``).
+    red-light violations (``vehicle``, ``t_ns``), the speeding episodes (``vehicle``,
+    ``t_start_ns``, ``t_end_ns``) and the starts of hard braking (``vehicle``, ``t_ns``; None:
+    none).
     """
     c, o = conflicts, offset_conflicts
+    braked = _braked(c, hard_braking)
     parts = [
         _frame("rear_end", c["follower"], c["leader"], c["t_start_ns"], c["t_end_ns"],
                c["t_min_ttc_ns"]),
+        _frame("rear_end_braking", c["follower"][braked], c["leader"][braked],
+               c["t_start_ns"][braked], c["t_end_ns"][braked], c["t_min_ttc_ns"][braked]),
         _frame("lane_change", o["follower"], o["leader"], o["t_start_ns"], o["t_end_ns"],
                o["t_min_ttc_ns"]),
         _frame("lane_change", o["leader"], o["follower"], o["t_start_ns"], o["t_end_ns"],
@@ -177,6 +193,22 @@ def truth_table(conflicts: pd.DataFrame, offset_conflicts: pd.DataFrame,
     out = pd.concat(parts, ignore_index=True)
     return out.astype(_TRUTH_COLUMNS).sort_values(["t_ns", "kind", "host"], kind="stable")\
         .reset_index(drop=True)
+
+
+def _braked(conflicts: pd.DataFrame, hard_braking: pd.DataFrame | None) -> np.ndarray:
+    """(n,) bool over ``conflicts``: its leader started braking hard within
+    [t_start - BRAKING_LOOKBACK_NS, t_end]."""
+    out = np.zeros(len(conflicts), bool)
+    if hard_braking is None or hard_braking.empty or conflicts.empty:
+        return out
+    c = conflicts.reset_index(drop=True).assign(cid=np.arange(len(conflicts)))
+    m = c[["cid", "leader", "t_start_ns", "t_end_ns"]].merge(
+        pd.DataFrame({"leader": hard_braking["vehicle"].to_numpy(np.int64),
+                      "t_brake": hard_braking["t_ns"].to_numpy(np.int64)}), on="leader")
+    hit = ((m["t_brake"] >= m["t_start_ns"] - BRAKING_LOOKBACK_NS)
+           & (m["t_brake"] <= m["t_end_ns"]))
+    out[m.loc[hit, "cid"].to_numpy()] = True
+    return out
 
 
 _SUMMARY_COLUMNS = ("app", "scored", "rule", "warnings", "true_positives", "false_positives",
