@@ -61,6 +61,7 @@ if TYPE_CHECKING:
         network_kpis,
         prr_table,
     )
+    from analysis._pet import pet_encounters
     from analysis._recording import (
         Partial,
         Recording,
@@ -69,7 +70,6 @@ if TYPE_CHECKING:
     from analysis._report import (
         write_reports,
     )
-    from analysis._pet import pet_encounters
     from analysis._safety import (
         classify_warnings,
         drac,

@@ -220,8 +220,7 @@ def offset_pairs(trajectories: pd.DataFrame, widths: pd.Series | None = None, *,
     """
     tr = trajectories[trajectories["vehicle"].to_numpy() < PERSON_NODE_BASE]
     if tr.empty:
-        return pd.DataFrame({k: pd.Series(dtype=v) for k, v in
-                             {**_OFFSET_COLUMNS, "lane": "category"}.items()})
+        return _no_offset_pairs()
     t = tr["t_ns"].to_numpy(dtype=np.int64)
     veh = tr["vehicle"].to_numpy(dtype=np.int64)
     x, y = tr["x"].to_numpy(dtype=np.float64), tr["y"].to_numpy(dtype=np.float64)
@@ -340,6 +339,15 @@ def classify_warnings(
     out["true_warning"] = out["true_warning"].where(pd.Series(rear, index=out.index, dtype=bool),
                                                     None)
     return out.drop(columns=["lead_time_s"])
+
+
+#: the trajectory columns the offset pairs and PET need beyond the lane positions
+_GEOMETRY = frozenset({"x", "y", "heading_deg"})
+
+
+def _no_offset_pairs() -> pd.DataFrame:
+    return pd.DataFrame({k: pd.Series(dtype=v) for k, v in
+                         {**_OFFSET_COLUMNS, "lane": "category"}.items()})
 
 
 def _no_truth() -> dict[str, pd.DataFrame]:
@@ -465,10 +473,11 @@ def safety_evaluation(
     pairs = follower_pairs(traj[traj["vehicle"].to_numpy() < PERSON_NODE_BASE])
     conflicts = ttc_conflicts(pairs, step_ns=step_ns, threshold_s=threshold_s,
                               serious_s=serious_s)
-    opairs = offset_pairs(traj, widths)
+    none = None if _GEOMETRY <= set(traj.columns) else _no_truth()  # lane positions only
+    opairs = offset_pairs(traj, widths) if none is None else _no_offset_pairs()
     offset = ttc_conflicts(opairs, step_ns=step_ns, threshold_s=threshold_s,
                            serious_s=serious_s)
-    pet = pet_encounters(traj, widths, pairs)
+    pet = pet_encounters(traj, widths, pairs) if none is None else none["pet"]
     red, fast = red_light_violations(events), speeding_episodes(events)
     kind = events["kind"].astype(str)
     hard = events[(kind == "hard_braking") & (events["value"] > HARD_BRAKING_MPS2)]

@@ -260,7 +260,8 @@ def score_warnings(warnings: pd.DataFrame, truth: pd.DataFrame, *, window_ns: in
     rows = []
     for name in names:
         mine = app == name
-        age = w["info_age_ms"].to_numpy(dtype=np.float64)[mine]
+        age = (w["info_age_ms"].to_numpy(dtype=np.float64)[mine] if "info_age_ms" in w
+               else np.full(int(mine.sum()), np.nan))
         row: dict[str, object] = {"app": name, "warnings": int(mine.sum()),
                                   "info_age_p50_ms": sample_percentile(age, 50)}
         rule = rules[name]

@@ -90,6 +90,8 @@ class GroundTruth:
     speeding: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))
     max_excess: np.ndarray = field(default_factory=lambda: np.zeros(0))
     seen_ns: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    lane_of: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=object))
+    limit: np.ndarray = field(default_factory=lambda: np.zeros(0))
 
     def __post_init__(self) -> None:
         self._limit_of = _Limits({k: float(v) for k, v in self.lane_limits.items()
@@ -144,6 +146,8 @@ class GroundTruth:
             self.speeding = np.concatenate([self.speeding, np.zeros(k, bool)])
             self.max_excess = np.concatenate([self.max_excess, np.zeros(k)])
             self.seen_ns = np.concatenate([self.seen_ns, np.zeros(k, np.int64)])
+            self.lane_of = np.concatenate([self.lane_of, np.full(k, None, dtype=object)])
+            self.limit = np.concatenate([self.limit, np.full(k, np.nan)])
 
     def _red_light(self, st: VehicleStates, crossings: Sequence[SignalCrossing],
                    index_of: Mapping[str, int]) -> EventRows:
@@ -159,26 +163,37 @@ class GroundTruth:
 
     def _speeding(self, st: VehicleStates) -> list[EventRows]:
         idx, t = st.index, st.t_ns
-        limit = np.fromiter(map(self._limit_of.__getitem__, st.lane), np.float64, st.n)
+        # each vehicle's lane limit, looked up again only where its lane changed
+        moved = np.flatnonzero(self.lane_of[idx] != st.lane)
+        if moved.size:
+            self.lane_of[idx[moved]] = st.lane[moved]
+            self.limit[idx[moved]] = [self._limit_of[lane] for lane in st.lane[moved].tolist()]
+        limit = self.limit[idx]
         excess = st.speed - limit
         judged = ~np.isnan(limit) & (self.settle_until_ns[idx] <= t)
         was = self.speeding[idx]
         over = np.where(judged, excess > 0, was)
         start, stop = over & ~was, was & ~over
         self.speeding[idx] = over
-        self.max_excess[idx] = np.where(start, excess, np.where(
-            over & judged, np.maximum(self.max_excess[idx], excess), self.max_excess[idx]))
         self.seen_ns[idx] = t
+        self.max_excess[idx[start]] = excess[start]
+        grow = np.flatnonzero(over & judged)
+        self.max_excess[idx[grow]] = np.maximum(self.max_excess[idx[grow]], excess[grow])
         ended = idx[stop]
         if self.speeding.any():  # open episodes of vehicles gone from the road end now
             gone = np.flatnonzero(self.speeding & (self.seen_ns < t))
-            self.speeding[gone] = False
-            ended = np.sort(np.concatenate([ended, gone]))
+            if gone.size:
+                self.speeding[gone] = False
+                ended = np.sort(np.concatenate([ended, gone]))
         k = int(np.count_nonzero(start))
         self.counts["speeding"] += k
-        return [_rows(t, "speeding_end", ended, np.full(ended.size, -1, np.int64),
-                      self.max_excess[ended]),
-                _rows(t, "speeding", idx[start], np.full(k, -1, np.int64), limit[start])]
+        out = []
+        if ended.size:
+            out.append(_rows(t, "speeding_end", ended, np.full(ended.size, -1, np.int64),
+                             self.max_excess[ended]))
+        if k:
+            out.append(_rows(t, "speeding", idx[start], np.full(k, -1, np.int64), limit[start]))
+        return out
 
     def _hard_braking(self, st: VehicleStates) -> EventRows:
         idx = st.index
