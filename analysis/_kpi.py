@@ -34,7 +34,8 @@ data is NaN (a criterion on it fails, saying so); counts are ``int``.
 | `safety.pet_conflicts`                     | 1    | PET conflicts, PET < 2 s (all kinds)        |
 | `safety.pet_conflicts_serious`             | 1    | of them PET <= 1 s (to verify)              |
 | `safety.pet_conflicts_crossing`            | 1    | of them vehicle-vehicle crossings           |
-| `safety.pet_conflicts_merging`             | 1    | of them merges (lane changes, on-ramps)     |
+| `safety.pet_conflicts_merging`             | 1    | of them merges (on-ramps, junction exits)   |
+| `safety.pet_conflicts_lane_change`         | 1    | of them lane changes (merges from beside)   |
 | `safety.pet_conflicts_pedestrian`          | 1    | of them vehicle-pedestrian                  |
 | `safety.min_pet_s`                         | s    | min PET of all encounters (inf: none)       |
 | `safety.red_light_violations`              | 1    | stop lines crossed on red (events)          |

@@ -28,7 +28,9 @@ standing still keeps its s); times between steps are interpolated linearly in s.
   :func:`~analysis.follower_pairs`). The conflict area is the point P of the lane where both
   are first on it (the farther of their entry lane positions); a vehicle is in it from its
   front reaching P until its rear leaves it (lane positions, SUMO's). Vehicles that came from
-  the same lane follow one another: no encounter.
+  the same lane follow one another: no encounter. Kind ``lane_change`` when the merging
+  vehicle came from a lane beside it on the same road (:func:`~analysis._safety.same_road`),
+  else ``merging``.
 * **PET**: the *first* road user is the one that enters the conflict area first; PET =
   t_enter(second) - t_exit(first), 0 when they are in it at once. No PET when the second
   never enters (a pedestrian who stops at the kerb; a vehicle that stops before the junction)
@@ -179,7 +181,8 @@ def pet_encounters(trajectories: pd.DataFrame, widths: pd.Series | None = None,
     ``lane``, ``lane_pos`` [m], ``length`` [m], ``speed``; ``widths`` [m] by node (the
     ``nodes`` table's ``width_m``); ``pairs`` the same-lane pairs of these trajectories
     (:func:`~analysis.follower_pairs`; computed when not given). Returns one row per
-    encounter: ``kind`` (``crossing``, ``merging``, ``pedestrian``), ``first``, ``second``
+    encounter: ``kind`` (``crossing``, ``merging``, ``lane_change``, ``pedestrian``),
+    ``first``, ``second``
     (nodes, in the order they entered the conflict area), ``x``, ``y`` (the conflict point
     [m]), ``angle_deg`` (between the headings there), ``t_first_enter_s``,
     ``t_first_exit_s``, ``t_second_enter_s`` [s], ``pet_s`` [s], ``conflict``
@@ -270,7 +273,7 @@ def _merges(trajectories: pd.DataFrame, pairs: pd.DataFrame | None) -> list[_Row
     another lane, with the vehicle just ahead of it and the one just behind it in that lane at
     that step, when that neighbour came into the lane from a different lane (or was on it
     from its first step)."""
-    from analysis._safety import follower_pairs
+    from analysis._safety import follower_pairs, same_road
 
     tr = trajectories[trajectories["vehicle"].to_numpy() < PERSON_NODE_BASE]
     if tr.empty:
@@ -314,8 +317,8 @@ def _merges(trajectories: pd.DataFrame, pairs: pd.DataFrame | None) -> list[_Row
             occ = [_lane_occupancy(pos, t_s, entry_row, q, p_merge, length[q])
                    for q in (r, rn)]
             theta = float(_wrap(head[r] - head[rn]))
-            enc = _pet_row("merging", key[0], n, occ[0], occ[1], float(x[r]), float(y[r]),
-                           theta)
+            kind = "lane_change" if same_road([prev[r]], [lane[r]])[0] else "merging"
+            enc = _pet_row(kind, key[0], n, occ[0], occ[1], float(x[r]), float(y[r]), theta)
             if enc is not None:
                 out.append(enc)
     # a pair met from both sides (each merged next to the other) is one encounter

@@ -62,6 +62,7 @@ __all__ = [
     "rear_end_offset",
     "red_light_violations",
     "safety_evaluation",
+    "same_road",
     "speeding_episodes",
     "safety_kpis",
     "settling_after_teleport",
@@ -202,7 +203,17 @@ def rear_end_offset(
             "drac_mps2": np.where(rear_end, drac(gap, vf, along), 0.0)}
 
 
-_OFFSET_COLUMNS = {**_PAIR_COLUMNS, "lat_m": np.float64}
+_OFFSET_COLUMNS = {**_PAIR_COLUMNS, "lat_m": np.float64, "parallel": bool}
+
+
+def same_road(lane_a: npt.ArrayLike, lane_b: npt.ArrayLike) -> npt.NDArray[np.bool_]:
+    """(n,) bool: SUMO lanes ``lane_a`` and ``lane_b`` (ids ``<edge>_<index>``) are lanes of
+    one road edge, neither inside a junction (``":..."``): side by side, a lane change apart.
+    """
+    a = pd.Series(np.asarray(lane_a, dtype=object)).astype(str)
+    b = pd.Series(np.asarray(lane_b, dtype=object)).astype(str)
+    edge_a, edge_b = a.str.rsplit("_", n=1).str[0], b.str.rsplit("_", n=1).str[0]
+    return ((edge_a == edge_b) & ~a.str.startswith(":") & ~b.str.startswith(":")).to_numpy()
 
 
 def offset_pairs(trajectories: pd.DataFrame, widths: pd.Series | None = None, *,
@@ -213,9 +224,10 @@ def offset_pairs(trajectories: pd.DataFrame, widths: pd.Series | None = None, *,
     ``heading_deg``, ``lane``, ``length`` [m], ``speed`` [m/s]; pedestrians (nodes from
     :data:`~v2x.nodes.PERSON_NODE_BASE`) are left out. ``widths`` [m] by vehicle (the
     ``nodes`` table's ``width_m``); a vehicle without one is :data:`DEFAULT_WIDTH_M` wide.
-    Returns the columns of :func:`follower_pairs` (``lane``: the follower's) and ``lat_m``,
-    one row per follower and step whose nearest rear-end leader (:func:`rear_end_offset`,
-    within ``range_m``) is in another lane. Vectorized: one k-d tree over every
+    Returns the columns of :func:`follower_pairs` (``lane``: the follower's), ``lat_m`` and
+    ``parallel`` (the two lanes are side by side on one road: :func:`same_road`; else one is
+    inside a junction or on another road), one row per follower and step whose nearest
+    rear-end leader (:func:`rear_end_offset`, within ``range_m``) is in another lane. Vectorized: one k-d tree over every
     (step, position), no loop over steps.
     """
     tr = trajectories[trajectories["vehicle"].to_numpy() < PERSON_NODE_BASE]
@@ -256,6 +268,8 @@ def offset_pairs(trajectories: pd.DataFrame, widths: pd.Series | None = None, *,
         "follower": veh[cf], "leader": veh[cl], "gap_m": g["gap_m"][cand],
         "v_follower": speed[cf], "v_leader": speed[cl], "ttc_s": g["ttc_s"][cand],
         "drac_mps2": g["drac_mps2"][cand], "lat_m": lat[cand],
+        "parallel": same_road(lane_names[np.maximum(lane_codes[cf], 0)],
+                              lane_names[np.maximum(lane_codes[cl], 0)]) & (lane_codes[cf] >= 0),
     })
     return out.sort_values(["t_ns", "follower"], kind="stable").reset_index(drop=True).astype(
         {k: v for k, v in _OFFSET_COLUMNS.items() if k != "lane"})
@@ -477,11 +491,13 @@ def safety_evaluation(
     opairs = offset_pairs(traj, widths) if none is None else _no_offset_pairs()
     offset = ttc_conflicts(opairs, step_ns=step_ns, threshold_s=threshold_s,
                            serious_s=serious_s)
+    changing = ttc_conflicts(opairs[opairs["parallel"].to_numpy(bool)], step_ns=step_ns,
+                             threshold_s=threshold_s, serious_s=serious_s)
     pet = pet_encounters(traj, widths, pairs) if none is None else none["pet"]
     red, fast = red_light_violations(events), speeding_episodes(events)
     kind = events["kind"].astype(str)
     hard = events[(kind == "hard_braking") & (events["value"] > HARD_BRAKING_MPS2)]
-    truth = truth_table(conflicts, offset, pet, red, fast, hard)
+    truth = truth_table(conflicts, changing, pet, red, fast, hard)
     scored, scoring = score_warnings(warnings, truth, window_ns=window_ns,
                                      applications=applications, equipped=equipped)
 
@@ -503,7 +519,7 @@ def safety_evaluation(
         "safety.pet_conflicts": len(pc),
         "safety.pet_conflicts_serious": int(pc["serious"].sum()),
         **{f"safety.pet_conflicts_{k}": int((pc["kind"] == k).sum())
-           for k in ("crossing", "merging", "pedestrian")},
+           for k in ("crossing", "merging", "lane_change", "pedestrian")},
         "safety.min_pet_s": float(pet["pet_s"].min()) if len(pet) else math.inf,
         "safety.red_light_violations": len(red),
         "safety.speeding": len(fast),

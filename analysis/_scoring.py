@@ -10,8 +10,10 @@ the conflict's span [``t_start_ns``, ``t_end_ns``] and its instant ``t_ns``:
 * ``rear_end_braking``: a ``rear_end`` row whose leader started braking hard (a
   ``hard_braking`` event, > 0.4 g) at most :data:`BRAKING_LOOKBACK_NS` (5 s) before the
   conflict began, or during it: the emergency-brake situation.
-* ``lane_change``: an offset rear-end TTC conflict (different lanes, paths overlapping), the
-  host either vehicle; instant: its min TTC.
+* ``lane_change``: an offset rear-end TTC conflict between lanes side by side on one road
+  (paths overlapping while a vehicle changes lanes), or a lane-change PET conflict (a vehicle
+  merged into the lane beside, just ahead of or behind another); the host either vehicle;
+  instant: the min TTC, or the second's entry.
 * ``crossing``: a vehicle-vehicle crossing PET conflict, the host either vehicle; span from the
   first's entry into the conflict area to the second's; instant: the second's entry.
 * ``pedestrian``: a vehicle-pedestrian PET conflict, the host the vehicle; as ``crossing``.
@@ -71,8 +73,8 @@ TRUTH_KINDS: dict[str, str] = {
     "rear_end": "same-lane rear-end TTC conflict, the host following",
     "rear_end_braking": "same-lane rear-end TTC conflict, the host following a vehicle that "
                         "braked hard (> 0.4 g) up to 5 s before it or during it",
-    "lane_change": "rear-end TTC conflict across lanes (paths overlapping), the host either "
-                   "vehicle",
+    "lane_change": "lane-change conflict: TTC across lanes side by side (paths overlapping) or "
+                   "PET of a merge from the lane beside, the host either vehicle",
     "crossing": "crossing PET conflict between vehicles, the host either vehicle",
     "pedestrian": "vehicle-pedestrian PET conflict, the host the vehicle",
     "red_light": "red-light violation by the host",
@@ -153,9 +155,9 @@ def truth_table(conflicts: pd.DataFrame, offset_conflicts: pd.DataFrame,
     """The ground truth as one table (module docstring): ``kind``, ``host``, ``other`` (-1:
     none), ``t_start_ns``, ``t_end_ns``, ``t_ns``.
 
-    Inputs: the same-lane and the offset TTC conflicts (:func:`~analysis.ttc_conflicts`),
-    the PET encounters (:func:`~analysis._pet.pet_encounters`; conflicts only are used), the
-    red-light violations (``vehicle``, ``t_ns``), the speeding episodes (``vehicle``,
+    Inputs: the same-lane and the lane-change (offset, lanes side by side) TTC conflicts
+    (:func:`~analysis.ttc_conflicts`), the PET encounters
+    (:func:`~analysis._pet.pet_encounters`; conflicts only are used), the red-light violations (``vehicle``, ``t_ns``), the speeding episodes (``vehicle``,
     ``t_start_ns``, ``t_end_ns``) and the starts of hard braking (``vehicle``, ``t_ns``; None:
     none).
     """
@@ -175,11 +177,16 @@ def truth_table(conflicts: pd.DataFrame, offset_conflicts: pd.DataFrame,
     ns = {k: np.round(p[k].to_numpy(np.float64) * 1e9).astype(np.int64)
           for k in ("t_first_enter_s", "t_second_enter_s")}
     cross = (p["kind"] == "crossing").to_numpy()
+    change = (p["kind"] == "lane_change").to_numpy()
     ped = (p["kind"] == "pedestrian").to_numpy()
     first, second = p["first"].to_numpy(np.int64), p["second"].to_numpy(np.int64)
     span = (ns["t_first_enter_s"], ns["t_second_enter_s"], ns["t_second_enter_s"])
     parts.append(_frame("crossing", first[cross], second[cross], *(s[cross] for s in span)))
     parts.append(_frame("crossing", second[cross], first[cross], *(s[cross] for s in span)))
+    parts.append(_frame("lane_change", first[change], second[change],
+                        *(s[change] for s in span)))
+    parts.append(_frame("lane_change", second[change], first[change],
+                        *(s[change] for s in span)))
     vehicle_first = first < PERSON_NODE_BASE
     host = np.where(vehicle_first, first, second)[ped]
     other = np.where(vehicle_first, second, first)[ped]

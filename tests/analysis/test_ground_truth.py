@@ -94,6 +94,7 @@ def test_offset_pairs_pair_across_lanes_only_when_the_nearest_leader_is_elsewher
     assert set(got) == {(0, 1), (1, 3)}
     assert got[0, 1].ttc_s == pytest.approx(2.0) and got[0, 1].gap_m == pytest.approx(20.0)
     assert got[0, 1].lat_m == pytest.approx(-1.0) and got[0, 1].lane == "A_0"
+    assert got[0, 1].parallel  # A_0 and A_1: side by side on road A
     assert got[1, 3].ttc_s == math.inf and got[1, 3].gap_m == pytest.approx(30.0)
 
 
@@ -188,7 +189,7 @@ def test_two_pedestrians_are_no_encounter() -> None:
     assert pet_encounters(tr).empty
 
 
-def test_merging_pet_of_a_lane_change_ahead_of_a_follower() -> None:
+def test_lane_change_pet_of_a_vehicle_merging_ahead_of_a_follower() -> None:
     # v0 eastbound in lane M_0 along y = 0 from x = 0 at 10 m/s (lane position = x).
     # v1 beside it in M_1 (y = 3.5) from x = 15 at 10 m/s, and at t = 3.0 s (x = 45) it is
     # in M_0: it merged at lane position 45, 15 m ahead of v0's front (x = 30).
@@ -201,10 +202,28 @@ def test_merging_pet_of_a_lane_change_ahead_of_a_follower() -> None:
     v1.loc[after, "lane"] = "M_0"
     v1.loc[after, "y"] = 0.0
     (e,) = pet_encounters(pd.concat([v0, v1])).itertuples()
-    assert (e.kind, e.first, e.second) == ("merging", 1, 0)
+    assert (e.kind, e.first, e.second) == ("lane_change", 1, 0)  # from M_1, beside M_0
     assert (e.t_first_enter_s, e.t_first_exit_s, e.t_second_enter_s) == pytest.approx(
         (3.0, 3.5, 4.5))
     assert e.pet_s == pytest.approx(1.0) and e.serious
+
+
+def test_merging_pet_of_an_on_ramp() -> None:
+    # main-road car v0 in lane main_0 along y = 0 at 10 m/s from x = 0; v1 comes up the ramp
+    # (lane ramp_0, parallel 3.5 m south for simplicity) from x = 30 at 10 m/s and is in
+    # main_0 from t = 2.0 s at lane position x = 50: it merged 30 m ahead of v0
+    # (x = 20 then). P = 50: v1's rear leaves it at t = 2.5 s (front at 55), v0's front
+    # reaches it at t = 5.0 s: PET = 2.5 s, an encounter but no conflict
+    v0 = _walk(0, 0.0, 0.0, 90.0, 10.0, 80, "main_0")
+    v1 = _walk(1, 30.0, -3.5, 90.0, 10.0, 80, "ramp_0")
+    v1["lane_pos"] = v1["x"]
+    after = v1["t_ns"] >= 20 * STEP
+    v1.loc[after, "lane"] = "main_0"
+    v1.loc[after, "y"] = 0.0
+    (e,) = pet_encounters(pd.concat([v0, v1])).itertuples()
+    assert (e.kind, e.first, e.second) == ("merging", 1, 0)
+    assert (e.t_first_exit_s, e.t_second_enter_s, e.pet_s) == pytest.approx((2.5, 5.0, 2.5))
+    assert not e.conflict
 
 
 def test_vehicles_following_in_one_lane_do_not_merge() -> None:

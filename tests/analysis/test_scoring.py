@@ -121,11 +121,12 @@ def test_truth_table_rows_per_kind_and_host() -> None:
                       "t_end_ns": [12 * S], "t_min_ttc_ns": [11 * S]})
     o = pd.DataFrame({"follower": [3], "leader": [4], "t_start_ns": [20 * S],
                       "t_end_ns": [21 * S], "t_min_ttc_ns": [20 * S]})
-    pet = pd.DataFrame({"kind": ["crossing", "pedestrian", "merging", "crossing"],
-                        "first": [5, 2_000_000, 8, 9], "second": [6, 7, 9, 10],
-                        "t_first_enter_s": [30.0, 40.0, 50.0, 60.0],
-                        "t_second_enter_s": [31.5, 41.0, 51.0, 64.0],
-                        "conflict": [True, True, True, False]})
+    pet = pd.DataFrame({"kind": ["crossing", "pedestrian", "merging", "crossing",
+                                 "lane_change"],
+                        "first": [5, 2_000_000, 8, 9, 13], "second": [6, 7, 9, 10, 14],
+                        "t_first_enter_s": [30.0, 40.0, 50.0, 60.0, 90.0],
+                        "t_second_enter_s": [31.5, 41.0, 51.0, 64.0, 91.0],
+                        "conflict": [True, True, True, False, True]})
     red = pd.DataFrame({"vehicle": [11], "t_ns": [70 * S]})
     fast = pd.DataFrame({"vehicle": [12], "t_start_ns": [80 * S], "t_end_ns": [85 * S]})
     hard = pd.DataFrame({"vehicle": [2], "t_ns": [6 * S]})  # leader 2 braked 4 s before
@@ -137,7 +138,8 @@ def test_truth_table_rows_per_kind_and_host() -> None:
         ("lane_change", 3, 4, 20, 21, 20.0), ("lane_change", 4, 3, 20, 21, 20.0),
         ("crossing", 5, 6, 30, 31, 31.5), ("crossing", 6, 5, 30, 31, 31.5),
         ("pedestrian", 7, 2_000_000, 40, 41, 41.0),
-        ("red_light", 11, -1, 70, 70, 70.0), ("speeding", 12, -1, 80, 85, 80.0)])
+        ("red_light", 11, -1, 70, 70, 70.0), ("speeding", 12, -1, 80, 85, 80.0),
+        ("lane_change", 13, 14, 90, 91, 91.0), ("lane_change", 14, 13, 90, 91, 91.0)])
     # braking 6 s before the episode (more than 5 s): not an emergency-brake conflict
     late = truth_table(c, o, pet, red, fast, hard.assign(t_ns=[4 * S]))
     assert "rear_end_braking" not in set(late["kind"])
