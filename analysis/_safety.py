@@ -227,8 +227,8 @@ def offset_pairs(trajectories: pd.DataFrame, widths: pd.Series | None = None, *,
     Returns the columns of :func:`follower_pairs` (``lane``: the follower's), ``lat_m`` and
     ``parallel`` (the two lanes are side by side on one road: :func:`same_road`; else one is
     inside a junction or on another road), one row per follower and step whose nearest
-    rear-end leader (:func:`rear_end_offset`, within ``range_m``) is in another lane. Vectorized: one k-d tree over every
-    (step, position), no loop over steps.
+    rear-end leader (:func:`rear_end_offset`, within ``range_m``) is in another lane.
+    Vectorized: one k-d tree over every (step, position), no loop over steps.
     """
     tr = trajectories[trajectories["vehicle"].to_numpy() < PERSON_NODE_BASE]
     if tr.empty:

@@ -157,9 +157,9 @@ def truth_table(conflicts: pd.DataFrame, offset_conflicts: pd.DataFrame,
 
     Inputs: the same-lane and the lane-change (offset, lanes side by side) TTC conflicts
     (:func:`~analysis.ttc_conflicts`), the PET encounters
-    (:func:`~analysis._pet.pet_encounters`; conflicts only are used), the red-light violations (``vehicle``, ``t_ns``), the speeding episodes (``vehicle``,
-    ``t_start_ns``, ``t_end_ns``) and the starts of hard braking (``vehicle``, ``t_ns``; None:
-    none).
+    (:func:`~analysis._pet.pet_encounters`; conflicts only are used), the red-light
+    violations (``vehicle``, ``t_ns``), the speeding episodes (``vehicle``, ``t_start_ns``,
+    ``t_end_ns``) and the starts of hard braking (``vehicle``, ``t_ns``; None: none).
     """
     c, o = conflicts, offset_conflicts
     braked = _braked(c, hard_braking)
