@@ -273,7 +273,7 @@ class Simulation:
         self.latency = Histogram(config.latency_bin_ns, 1_000_000_000)
         self.ipg = Histogram(config.latency_bin_ns * 10, 10_000_000_000)
         self.clock = PairClock()
-        self.truth = GroundTruth(config.step_ns)
+        self.truth = GroundTruth(config.step_ns, lane_limits=traffic.lane_speed_limits())
         self.summary = RunSummary(rsus=len(self.roadside))
         self.next_tx_id = 0
         self.steps_done = 0
@@ -290,6 +290,7 @@ class Simulation:
         self._event_number = {n: i for i, n in enumerate(config.event_names)}
         self._topic_info: dict[str, tuple[str, str]] = {}
         self._events: list[dict[str, np.ndarray]] = []  # the window's events, in step order
+        self._persons: list[PersonStates] = []  # the window's persons, per step
         # uplink topic of every RSU and message type, built (and validated) once
         self._uplink = {(r, m): rsu_up(config.zone, unit.name, m.lower())
                         for r, unit in enumerate(self.roadside) for m in MSG_TYPES}
@@ -407,6 +408,7 @@ class Simulation:
             sends.append(s + base)
             base += st.n
             states.append(st)
+            self._persons.append(self.traffic.persons())  # recorded with the trajectories
             if self.roadside:
                 users = (self._road_users(st, self.traffic.persons()) if self._perceiving
                          else self._no_users)
@@ -755,6 +757,22 @@ class Simulation:
                        x=st.x, y=st.y, lat=bf.lat_deg, lon=bf.lon_deg,
                        speed=st.speed, accel=st.accel, heading_deg=st.heading_deg,
                        lane=st.lane, lane_pos=st.lane_pos, length=st.length)
+        # pedestrians (ground truth for vehicle-pedestrian PET): node PERSON_NODE_BASE +
+        # person index, ``lane`` their SUMO edge, no lane position or acceleration
+        people = [p for p in self._persons if p.n]
+        self._persons = []
+        if people:
+            px, py = (np.concatenate([getattr(p, c) for p in people]) for c in ("x", "y"))
+            lat, lon = self.geo.to_latlon(px, py)
+            nan = np.full(px.size, np.nan)
+            rec.append("trajectories", t_ns=np.concatenate([np.full(p.n, p.t_ns, np.int64)
+                                                            for p in people]),
+                       vehicle=PERSON_NODE_BASE + np.concatenate([p.index for p in people]),
+                       x=px, y=py, lat=lat, lon=lon,
+                       speed=np.concatenate([p.speed for p in people]), accel=nan,
+                       heading_deg=np.concatenate([p.heading_deg for p in people]),
+                       lane=np.concatenate([p.edge for p in people]), lane_pos=nan,
+                       length=np.concatenate([p.length for p in people]))
         if tx.n:
             rec.append("transmissions", tx_id=tx.tx_id, t_ns=tx.t_ns, sender=tx.sender,
                        msg_type=categorical(tx.msg_type, MSG_TYPES), msg_cnt=tx.msg_cnt,
@@ -907,7 +925,7 @@ class Simulation:
         teleports."""
         truth = self.truth
         rows = truth.observe(st, self.traffic.collisions(), self.traffic.teleports(),
-                             self.veh.index_of)
+                             self.veh.index_of, self.traffic.signal_crossings())
         if rows:
             self._events.extend(rows)
             self.summary.hard_braking = truth.counts["hard_braking"]

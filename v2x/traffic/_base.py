@@ -11,7 +11,8 @@ import numpy as np
 if TYPE_CHECKING:
     from v2x.traffic._actions import Action
 
-__all__ = ["Collision", "PersonStates", "Teleport", "TrafficBackend", "VehicleStates"]
+__all__ = ["Collision", "PersonStates", "SignalCrossing", "Teleport", "TrafficBackend",
+           "VehicleStates"]
 
 
 @dataclass(frozen=True)
@@ -139,6 +140,22 @@ class Teleport:
     phase: str
 
 
+@dataclass(frozen=True)
+class SignalCrossing:
+    """A vehicle that crossed the stop line of a signalized link in the last step: it was on
+    the link's incoming lane at the step before and is now on the link's way through the
+    junction (its internal lane(s)) or its outgoing lane.
+
+    ``tls`` the traffic light, ``link`` its link index, ``state`` the link's state character
+    after the step (SUMO's ``getRedYellowGreenState``: ``r`` red, ``y`` yellow, ``G``/``g``
+    green, ``u`` red-yellow, ``s`` green right turn after stopping, ``o``/``O`` off)."""
+
+    vehicle: str
+    tls: str
+    link: int
+    state: str
+
+
 class TrafficBackend(Protocol):
     """What the simulation loop needs from a traffic simulation.
 
@@ -192,6 +209,14 @@ class TrafficBackend(Protocol):
 
     def vehicle_names(self) -> list[str]:
         """Every vehicle name seen so far, position = vehicle index."""
+        ...
+
+    def signal_crossings(self) -> list[SignalCrossing]:
+        """Stop lines of signalized links crossed in the last step, with the link's state."""
+        ...
+
+    def lane_speed_limits(self) -> dict[str, float]:
+        """Every lane's maximum speed [m/s] (SUMO's lane ``maxSpeed``), by lane id."""
         ...
 
     def brake_to_stop(self, name: str, decel: float, hold_s: float) -> bool:

@@ -42,7 +42,7 @@ import numpy as np
 from v2x._malloc import malloc_env
 from v2x.errors import SumoError
 from v2x.traffic._actions import Action, check_action
-from v2x.traffic._base import Collision, PersonStates, Teleport, VehicleStates
+from v2x.traffic._base import Collision, PersonStates, SignalCrossing, Teleport, VehicleStates
 
 __all__ = ["PipelinedTraffic", "SideStep", "TrafficSide", "drop_prestarted", "prestart"]
 
@@ -66,6 +66,7 @@ class SideStep:
     fired_actions: tuple[Action, ...] = ()
     skipped: tuple[str, ...] = ()
     teleports: tuple[Teleport, ...] = ()
+    crossings: tuple[SignalCrossing, ...] = ()  # stop lines of signalized links crossed
 
 
 class TrafficSide(Protocol):
@@ -145,7 +146,7 @@ step without persons costs nothing."""
             persons = None
         per_step = [(s.states.t_ns, s.states.n, s.collisions, s.new_names, s.side,
                      -1 if s.persons is None else s.persons.n, s.new_persons, s.fired,
-                     s.fired_actions, s.skipped, s.teleports) for s in steps]
+                     s.fired_actions, s.skipped, s.teleports, s.crossings) for s in steps]
         return per_step, floats, ints, np.array(codes, np.int32), new, persons
 
 
@@ -180,7 +181,7 @@ class _StatesDecoder:
         out = []
         a = pa = 0
         for (t_ns, n, collisions, new_names, side, m, new_persons, fired, fired_actions,
-             skipped, teleports) in per_step:
+             skipped, teleports, crossings) in per_step:
             b = a + n
             cols = {f: floats[i, a:b] for i, f in enumerate(_FLOATS)}
             st = VehicleStates(t_ns=t_ns, names=names[a:b], index=index[a:b], lane=lane[a:b],
@@ -198,7 +199,7 @@ class _StatesDecoder:
             out.append(SideStep(states=st, collisions=collisions, new_names=new_names,
                                 side=side, persons=ps, new_persons=new_persons, fired=fired,
                                 fired_actions=fired_actions, skipped=skipped,
-                                teleports=teleports))
+                                teleports=teleports, crossings=crossings))
             a = b
         return out
 
@@ -447,6 +448,7 @@ class PipelinedTraffic:
         self._wire = _StatesDecoder()
         self._collisions: list[Collision] = []
         self._teleports: list[Teleport] = []
+        self._crossings: list[SignalCrossing] = []
         self._persons: PersonStates = PersonStates.empty()
         self._fired: list[tuple[int, str]] = []
         self._fired_actions: list[Action] = []
@@ -513,6 +515,7 @@ class PipelinedTraffic:
         self._pnames.extend(out.new_persons)
         self._collisions = list(out.collisions)
         self._teleports = list(out.teleports)
+        self._crossings = list(out.crossings)
         self._persons = out.persons if out.persons is not None else PersonStates.empty(
             out.states.t_ns)
         if out.fired:
@@ -540,6 +543,16 @@ class PipelinedTraffic:
     def vehicle_names(self) -> list[str]:
         """Every vehicle name seen so far; position = vehicle index."""
         return list(self._names)
+
+    def signal_crossings(self) -> list[SignalCrossing]:
+        """Stop lines of signalized links crossed in the last step taken."""
+        return list(self._crossings)
+
+    def lane_speed_limits(self) -> dict[str, float]:
+        """Every lane's ``maxSpeed`` [m/s], as the child side's ``info()`` gave it
+        (``"lane_limits"``; empty when it gives none)."""
+        info = self.info
+        return dict(info.get("lane_limits", {})) if isinstance(info, dict) else {}
 
     def person_names(self) -> list[str]:
         """Every person name seen so far; position = person index."""

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from v2x.traffic._actions import Action
-from v2x.traffic._base import Collision, PersonStates, Teleport, VehicleStates
+from v2x.traffic._base import Collision, PersonStates, SignalCrossing, Teleport, VehicleStates
 from v2x.traffic._events import Scripting, TriggeredEvent
 
 __all__ = ["ScriptedTraffic", "ScriptedVehicle"]
@@ -136,6 +136,14 @@ class ScriptedTraffic:
     def teleports(self) -> list[Teleport]:
         """Scripted vehicles never teleport."""
         return []
+
+    def signal_crossings(self) -> list[SignalCrossing]:
+        """Scripted traffic has no traffic lights."""
+        return []
+
+    def lane_speed_limits(self) -> dict[str, float]:
+        """Scripted lanes have no speed limit."""
+        return {}
 
     def vehicle_names(self) -> list[str]:
         """Names in index order."""

@@ -22,7 +22,7 @@ import numpy as np
 
 from v2x.errors import SumoError
 from v2x.traffic._actions import Action
-from v2x.traffic._base import Collision, PersonStates, Teleport, VehicleStates
+from v2x.traffic._base import Collision, PersonStates, SignalCrossing, Teleport, VehicleStates
 from v2x.traffic._events import Scripting, TriggeredEvent
 from v2x.units import s_to_ns
 
@@ -78,6 +78,26 @@ def sumo_command(net_file: Path, route_files: Sequence[Path], additional_files: 
     return cmd + list(extra)
 
 
+def _signal_links(conn: Any) -> dict[tuple[str, str], tuple[str, int]]:
+    """(incoming lane, lane entered past its stop line) -> (traffic light, link index) of
+    every signalized link: its internal lanes through the junction (SUMO's ``via`` lane and
+    the internal lanes that follow it, so a vehicle that skips a short one in a step is still
+    seen) and its outgoing lane (networks without internal lanes)."""
+    tl, lanes = conn.trafficlight, conn.lane
+    out: dict[tuple[str, str], tuple[str, int]] = {}
+    for tls in tl.getIDList():
+        for i, links in enumerate(tl.getControlledLinks(tls)):
+            for in_lane, out_lane, via in links:
+                out.setdefault((in_lane, out_lane), (tls, i))
+                lane, hops = via, 0
+                while lane and lane.startswith(":") and hops < 4:
+                    out.setdefault((in_lane, lane), (tls, i))
+                    nxt = [lk[0] if lk[0].startswith(":") else lk[4]
+                           for lk in lanes.getLinks(lane)]
+                    lane, hops = next((n for n in nxt if n.startswith(":")), ""), hops + 1
+    return out
+
+
 class SumoTraffic:
     """A running SUMO simulation.
 
@@ -127,6 +147,12 @@ class SumoTraffic:
         self._decel: dict[str, float] = {}  # vehicles whose deceleration set_speed changed
         self._collisions: list[Collision] = []
         self._teleports: list[Teleport] = []
+        # red-light ground truth: (incoming lane, lane after its stop line) -> (tls, link
+        # index), and every vehicle's lane at the step before, by index
+        self._tls_links = _signal_links(self.conn)
+        self._prev_lane = np.full(64, None, dtype=object)
+        self._crossings: list[SignalCrossing] = []
+        self._limits: dict[str, float] | None = None
 
     # -- stepping -------------------------------------------------------------------------
     def step(self) -> VehicleStates:
@@ -162,6 +188,8 @@ class SumoTraffic:
         self._t_ns = t_ns = s_to_ns(t)
         self._persons = None  # built when asked for
         st = self._states(t_ns, res)
+        if self._tls_links:
+            self._crossings = self._signal_crossings(st)
         script = self._script
         if len(script.queue) or len(script.engine):
             ps = self.persons() if self._pnames else None
@@ -183,6 +211,8 @@ class SumoTraffic:
             self._vevents = np.concatenate([self._vevents, np.zeros_like(self._vevents)])
             self._forced = np.concatenate([self._forced, np.full_like(self._forced, -1)])
             self._name_arr = np.concatenate([self._name_arr, np.empty_like(self._name_arr)])
+            self._prev_lane = np.concatenate([self._prev_lane, np.full_like(self._prev_lane,
+                                                                            None)])
         vtype = conn.vehicle.getTypeID(vid)
         self._dims[i] = (conn.vehicle.getLength(vid), conn.vehicle.getWidth(vid),
                          conn.vehicle.getHeight(vid))
@@ -270,6 +300,34 @@ class SumoTraffic:
     def vehicle_names(self) -> list[str]:
         """Every vehicle id seen so far; position = vehicle index."""
         return list(self._names)
+
+    def signal_crossings(self) -> list[SignalCrossing]:
+        """Stop lines of signalized links crossed in the last step (every state: the ground
+        truth decides what is a violation), in vehicle index order."""
+        return list(self._crossings)
+
+    def lane_speed_limits(self) -> dict[str, float]:
+        """Every lane's ``maxSpeed`` [m/s] (internal lanes included), read once."""
+        if self._limits is None:
+            lane = self.conn.lane
+            self._limits = {lid: float(lane.getMaxSpeed(lid)) for lid in lane.getIDList()}
+        return dict(self._limits)
+
+    def _signal_crossings(self, st: VehicleStates) -> list[SignalCrossing]:
+        """Vehicles whose lane changed in the step from a signalized link's incoming lane to
+        its way through the junction (or its outgoing lane), with the link's state now. One
+        object comparison per vehicle; TraCI calls only for the few crossings."""
+        prev = self._prev_lane[st.index]
+        moved = np.flatnonzero(prev != st.lane)
+        self._prev_lane[st.index] = st.lane
+        out = []
+        for i in moved.tolist():
+            hit = self._tls_links.get((prev[i], st.lane[i]))
+            if hit is not None:
+                tls, link = hit
+                state = self.conn.trafficlight.getRedYellowGreenState(tls)[link]
+                out.append(SignalCrossing(str(st.names[i]), tls, link, state))
+        return out
 
     def person_names(self) -> list[str]:
         """Every person id seen so far; position = person index."""
