@@ -20,7 +20,7 @@ def _brute(tx_xy, rx_xy, r, tx_node, rx_node):
 def test_matches_brute_force_and_excludes_self_pairs(seed: int, n: int) -> None:
     rng = np.random.default_rng(seed)
     # n vehicles that both send and receive, plus 10 RSUs that only receive; 300 x 310 takes
-    # the dense path, 600 x 610 > DENSE_MAX_PAIRS the k-d tree: both must give the same
+    # the dense path, 600 x 610 > DENSE_MAX_PAIRS the grid search: both must give the same
     assert (300 * 310 <= DENSE_MAX_PAIRS) and (600 * 610 > DENSE_MAX_PAIRS)
     veh = rng.uniform(0.0, 1500.0, size=(n, 2))
     rsu = rng.uniform(0.0, 1500.0, size=(10, 2))
@@ -52,7 +52,7 @@ def test_matches_brute_force_and_excludes_self_pairs(seed: int, n: int) -> None:
 @pytest.mark.parametrize("n", [40, 700])
 def test_groups_give_the_pairs_of_each_group_searched_alone(n: int) -> None:
     # 5 groups (steps of a window) over the SAME area, so a group-blind search would pair
-    # across groups; 40 x 5 per side takes the dense path, 700 x 5 the 3-D k-d tree
+    # across groups; 40 x 5 per side takes the dense path, 700 x 5 the grid search
     rng = np.random.default_rng(n)
     groups = 5
     tx_xy = rng.uniform(0.0, 1200.0, size=(n * groups, 2))
