@@ -5,7 +5,8 @@ SUMO steps, the loop does what must see the live simulation: scripted events fir
 vehicles are registered, ground truth (hard braking, collisions, teleports:
 :mod:`v2x.sim._truth`) is taken, the OBUs whose BSM is due are chosen (with their msgCnt),
 and every RSU hands over its due messages (SPAT reads the live signal state). The rest runs
-for a *window* of ``SimConfig.window_steps`` steps at once (default 20, i.e. 2 s), vectorized
+for a *window* of ``SimConfig.window_steps`` steps at once (default 20, i.e. 2 s; fewer where the
+last window had more than ``max_window_links`` links, 2 M: city scale), vectorized
 over every vehicle row, transmission and link of the window, so Python's overhead is paid
 once per window. One window is these stages
 (:meth:`Simulation.run`; their inputs and outputs are in :mod:`v2x.sim._stages`):
@@ -134,6 +135,7 @@ class SimConfig:
     event_names: tuple[str, ...] = ()  # the scenario's triggered events, in file order
     equipped: Mapping[str, bool] = field(default_factory=dict)  # fixed OBU equipage by name
     window_steps: int = 20  # steps processed together (see the module docstring)
+    max_window_links: int = 2_000_000  # a window is shortened to stay within (city scale)
     step_exact_channel: bool = False  # channel draws per step (window-independent results)
 
     def __post_init__(self) -> None:
@@ -275,6 +277,7 @@ class Simulation:
         self.summary = RunSummary(rsus=len(self.roadside))
         self.next_tx_id = 0
         self.steps_done = 0
+        self._links_per_step = 0  # of the last window (its length: _window_steps)
         n_r = len(self.roadside)
         self.rsu_node = RSU_NODE_BASE + np.arange(n_r, dtype=np.int64)
         self.rsu_xy = np.array([[r.x, r.y] for r in self.roadside], np.float64).reshape(-1, 2)
@@ -324,10 +327,11 @@ class Simulation:
         messages = 0
         async with Tap(bus, f"v2x/{cfg.zone}/#") as tap:
             while self.steps_done < n_steps:
-                win = self._traffic(min(cfg.window_steps, n_steps - self.steps_done))
+                win = self._traffic(self._window_steps(n_steps - self.steps_done))
                 tx = self._transmit(win)
                 rx = self._receivers(win)
                 links = self._channel(tx, rx)
+                self._links_per_step = -(-links.n // win.n_steps)  # rounded up
                 bsm = self._receive(win, tx)
                 used_by, starts = self._applications(win, tx, rx, links, bsm)
                 self._act(win, starts)
@@ -349,6 +353,17 @@ class Simulation:
                                           messages, time.perf_counter() - wall0))
         self._finish(published, wall0)
         return self.summary
+
+    def _window_steps(self, left: int) -> int:
+        """Steps of the next window: ``window_steps``, fewer where the last window's links per
+        step say this one would pass ``max_window_links`` (at least one step). Memory then
+        stays bounded by the links of a step, whatever the vehicles, and a window's arrays
+        stay small enough to be reused (above 32 MB every temporary is fresh pages,
+        :mod:`v2x._malloc`). Deterministic: the estimate comes from the simulation only."""
+        n = min(self.cfg.window_steps, left)
+        if self._links_per_step > 0:
+            n = max(1, min(n, self.cfg.max_window_links // self._links_per_step))
+        return n
 
     def _finish(self, published: int, wall0: float) -> None:
         cfg = self.cfg
