@@ -10,9 +10,10 @@ each in a process of its own (so that its peak memory is its own):
 * the bare loop: SUMO alone over the same network and routes with the same subscriptions
   (``bench_run.bare_libsumo``, the baseline of ``bench_run.py``);
 * the full run: ``v2x run`` on the memory bus (SUMO in its child process ahead of the loop,
-  the channel, recording, analysis and reports), with per-stage wall times of the loop (each
-  stage method of :class:`v2x.sim.Simulation` wrapped with ``perf_counter``) and the links
-  the channel evaluated.
+  the channel, recording, analysis and reports), with per-stage CPU times of the loop (each
+  stage method of :class:`v2x.sim.Simulation` wrapped with ``time.thread_time``: on a shared
+  machine wall time per stage says more about the neighbours than about the stage) and the
+  links the channel evaluated.
 
 Printed per size: vehicles on the road (mean over the steps), links per step (sender ->
 receiver pairs within the channel model's range), wall times and their ratio (target issue 10:
@@ -87,7 +88,8 @@ def _cpu_s() -> float:
 
 
 def _timed_stages() -> tuple[dict[str, float], list[int]]:
-    """Wrap the loop's stage methods with wall-clock timers; count the links per window."""
+    """Wrap the loop's stage methods with CPU timers (the loop's thread); count the links per
+    window."""
     from v2x.sim import Simulation
 
     spent: dict[str, float] = defaultdict(float)
@@ -97,9 +99,9 @@ def _timed_stages() -> tuple[dict[str, float], list[int]]:
         inner = getattr(Simulation, name)
 
         def timed(self: Any, *args: Any, **kwargs: Any) -> Any:
-            t0 = time.perf_counter()
+            t0 = time.thread_time()  # CPU of the loop's thread: steadier than wall time here
             out = inner(self, *args, **kwargs)
-            spent[name.lstrip("_")] += time.perf_counter() - t0
+            spent[name.lstrip("_")] += time.thread_time() - t0
             if name == "_channel":
                 links.append(out.n)
             return out
@@ -194,10 +196,10 @@ def main() -> None:
         total_links = lps * run["steps"]
         per_link = {k: v / total_links * 1e9 for k, v in run["stages"].items()} \
             if total_links else {}
-        print("  loop stages [s]   " + ", ".join(
+        print("  loop stages CPU [s] " + ", ".join(
             f"{k} {v:.2f}" for k, v in sorted(run["stages"].items(), key=lambda kv: -kv[1])
             if v >= 0.01))
-        print(f"  per link [ns]     all stages {sum(per_link.values()):.0f} (channel "
+        print(f"  per link CPU [ns] all stages {sum(per_link.values()):.0f} (channel "
               f"{per_link.get('channel', math.nan):.0f}, "
               f"kpis {per_link.get('kpis', math.nan):.0f})")
 

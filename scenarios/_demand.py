@@ -255,7 +255,7 @@ def _density_lanes(net: sumolib.net.Net, density_per_km: float, vclass: str) -> 
               for e in net.getEdges(withInternal=False)}
     by_ends = {(e.getFromNode().getID(), e.getToNode().getID()): e.getID()
                for e in net.getEdges(withInternal=False)}
-    out = []
+    out: list[_Lane] = []
     for e in sorted(net.getEdges(withInternal=False), key=lambda e: e.getID()):
         lanes = usable[e.getID()]
         if not lanes:
