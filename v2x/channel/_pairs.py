@@ -157,6 +157,9 @@ def _search(txp: np.ndarray, rxp: np.ndarray, r: float, txn: np.ndarray,
 #: grid search: cells are ``range / _CELLS_PER_RANGE`` wide (candidates about
 #: (2k + 1)² / (pi k²) times the pairs in range: 2.0 for k = 2, 2.9 for k = 1)
 _CELLS_PER_RANGE = 2
+#: grid search: with more than 1 / this of all combinations among its candidates (about 10 %
+#: of the pairs in range), the dense path in blocks of senders is faster (:func:`_dense_rows`)
+_DENSE_SHARE = 5
 #: grid search: candidate pairs per block of senders (a block's temporaries stay in cache:
 #: measured 1.5-2x faster than blocks of 4 M)
 _BLOCK_CANDIDATES = 262_144
@@ -195,6 +198,8 @@ def _grid(txp: np.ndarray, rxp: np.ndarray, r: float, txn: np.ndarray,
     tx_x, tx_y = np.ascontiguousarray(txp[:, 0]), np.ascontiguousarray(txp[:, 1])
     rx_x, rx_y = np.ascontiguousarray(rxp[:, 0]), np.ascontiguousarray(rxp[:, 1])
     n_tx, n_rx, rr = txp.shape[0], rxp.shape[0], r * r
+    if int(ends[-1]) * _DENSE_SHARE >= n_tx * n_rx:
+        return _dense_rows(tx_x, tx_y, rx_x, rx_y, r, txn, rxn)
     parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
     a = 0
     while a < n_tx:
@@ -215,6 +220,23 @@ def _grid(txp: np.ndarray, rxp: np.ndarray, r: float, txn: np.ndarray,
         o = np.argsort(i * n_rx + j)  # unique keys: an unstable sort is exact
         parts.append((i[o], j[o], np.sqrt(d2[near[o]])))
         a = b
+    return LinkBatch(tx=np.concatenate([p[0] for p in parts]),
+                     rx=np.concatenate([p[1] for p in parts]),
+                     distance_m=np.concatenate([p[2] for p in parts]))
+
+
+def _dense_rows(tx_x: np.ndarray, tx_y: np.ndarray, rx_x: np.ndarray, rx_y: np.ndarray,
+                r: float, txn: np.ndarray, rxn: np.ndarray) -> LinkBatch:
+    """The dense path in blocks of senders of at most :data:`DENSE_MAX_PAIRS` combinations
+    each (memory bounded, blocks in cache): with a large share of the pairs in range it beats
+    the grid's gathers (measured 125-130 ns a link against 160-210 with 14-70 % in range)."""
+    rows = max(1, DENSE_MAX_PAIRS // rx_x.shape[0])
+    parts = []
+    for a in range(0, tx_x.shape[0], rows):
+        b = a + rows
+        i, j, d = _dense(tx_x[a:b], tx_y[a:b], rx_x, rx_y, r, txn[a:b], rxn)
+        i += a
+        parts.append((i, j, d))
     return LinkBatch(tx=np.concatenate([p[0] for p in parts]),
                      rx=np.concatenate([p[1] for p in parts]),
                      distance_m=np.concatenate([p[2] for p in parts]))

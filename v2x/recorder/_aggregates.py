@@ -173,8 +173,10 @@ class PairClock:
         if cell.size == 0:
             return msg_type[:0], prev
         # receptions of one pair in the window in step order: each one's previous time is the
-        # one before it in the run, the run's first one's is the stored time
-        o = np.argsort(cell, kind="stable")
+        # one before it in the run, the run's first one's is the stored time. A pair has at
+        # most one reception a step, so (cell, step) keys are unique and an unstable sort of
+        # them is exact (about 5x faster than a stable argsort of the cells)
+        o = self._pair_order(cell, step)
         c, t = cell[o], t_ns[o]
         first = np.ones(c.size, bool)
         first[1:] = c[1:] != c[:-1]
@@ -199,3 +201,13 @@ class PairClock:
             self._times = np.insert(self._times, at[new], latest[new])
         had = prev >= 0
         return msg_type[had], (t_ns - prev)[had]
+
+    def _pair_order(self, cell: np.ndarray, step: np.ndarray | None) -> np.ndarray:
+        """Order of the receptions by pair, each pair's in step order."""
+        if step is None:
+            return np.argsort(cell)  # unique cells
+        k = step - step[0]
+        bits = int(k[-1]).bit_length()
+        if 3 + 2 * self.SLOT_BITS + bits > 62:  # a key would not fit: the slow exact way
+            return np.argsort(cell, kind="stable")
+        return np.argsort(cell << bits | k)
