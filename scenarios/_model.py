@@ -32,6 +32,7 @@ marked ``<=`` and explained under "Limits" below):
                                 the CRS's area of use (EPSG:32650: 114..120 E, 0..84 N)
 ``[network]``                   ``kind = "grid"`` (default): ``junctions_x``, ``junctions_y``
                                 (2..16, default 4), ``block_length_m`` (400, <= 5000),
+                                ``block_length_y_m`` (along y; default block_length_m),
                                 ``attach_length_m`` (250, <= 5000), ``lanes`` (2, <= 8),
                                 ``lane_width_m`` (3.5), ``speed_limit_kmh`` (60), ``signal``
                                 (``static`` | ``actuated`` | ``delay_based``);
