@@ -23,7 +23,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from scenarios._demand import ParticipantSpec, find_tool, write_participants, write_pedestrians
+from scenarios._demand import (
+    ParticipantSpec,
+    find_tool,
+    write_density,
+    write_participants,
+    write_pedestrians,
+)
 from scenarios._networks import (
     _run,
     build_network,
@@ -56,7 +62,8 @@ def build(scenario: Any, *, seed: int | None = None) -> BuiltScenario:
     """Build (or take from the cache) the network, vehicle types and routes of a scenario.
 
     Route files, in this order: the network's own (``path`` kind ``route_files``), the
-    demand's ``route_files``, random vehicles (``vehicles_per_hour``), random pedestrians
+    demand's ``route_files``, random vehicles (``vehicles_per_hour``), the density demand
+    (``density_per_km``, :func:`scenarios.write_density`), random pedestrians
     (``pedestrians_per_hour``, when the scenario model has it), named participants
     (``participants``, when the scenario model has them: objects with the fields of
     :class:`scenarios.ParticipantSpec`, ``cls`` also read as ``class_``).
@@ -80,6 +87,8 @@ def build(scenario: Any, *, seed: int | None = None) -> BuiltScenario:
     routes += list(d.route_files)
     if d.vehicles_per_hour:
         routes.append(_random_routes(d, net_file, vtypes, seed, version))
+    if float(getattr(d, "density_per_km", 0.0) or 0.0) > 0:
+        routes.append(_density_routes(d, net_file, seed, version))
     pph = float(getattr(d, "pedestrians_per_hour", 0.0) or 0.0)
     if pph > 0:
         routes.append(_pedestrians(d, pph, net_file, seed, version))
@@ -136,6 +145,23 @@ def _pedestrians(d: Any, per_hour: float, net_file: Path, seed: int, version: st
     with tempfile.TemporaryDirectory(prefix="v2x-peds-") as tmpd:
         out = write_pedestrians(net_file, Path(tmpd) / "pedestrians.rou.xml", per_hour=per_hour,
                                 begin_ns=d.begin_ns, end_ns=d.end_ns, seed=seed * 31 + 997)
+        publish(out, target)
+    return target
+
+
+def _density_routes(d: Any, net_file: Path, seed: int, version: str) -> Path:
+    payload = {"builder": _BUILDER_VERSION, "sumo": version, "net": _file_digest(net_file),
+               "seed": seed, "end": d.end_ns, "density": d.density_per_km,
+               "speed": d.speed_kmh, "sigma": d.speed_sigma_kmh, "inflow": d.inflow,
+               "vtype": VEHICLE_CLASSES["passenger"]}
+    target, hit = _cached("routes", payload, "density.rou.xml")
+    if hit:
+        return target
+    with tempfile.TemporaryDirectory(prefix="v2x-density-") as tmpd:
+        out = write_density(net_file, Path(tmpd) / "density.rou.xml",
+                            density_per_km=d.density_per_km, end_ns=d.end_ns,
+                            seed=seed * 31 + 499, speed_kmh=d.speed_kmh,
+                            speed_sigma_kmh=d.speed_sigma_kmh, inflow=d.inflow)
         publish(out, target)
     return target
 

@@ -13,6 +13,9 @@
   ``speed_kmh``, not moved yet. A pedestrian starts walking from standstill.
   Whether it carries an OBU is written as the vehicle/person parameter ``v2x.equipped``
   (``"true"``/``"false"``); read it back with :func:`participants_equipped`.
+* :func:`write_density` fills every lane at a density given in vehicles per km of road at
+  t = 0 and keeps it with vehicles entering at the network's entry edges (the 3GPP evaluation
+  layouts, TR 37.885 section 6.1.2: see the function).
 * :func:`write_pedestrians` writes random pedestrians (``pedestrians_per_hour``): SUMO's
   ``randomTrips.py --pedestrians`` with walks routed by ``duarouter`` over the edges that allow
   pedestrians (sidewalks and crossings), seeded.
@@ -28,14 +31,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import sumolib
 
+from scenarios._limits import MAX_DEPARTURES
 from scenarios._networks import _run
 from scenarios._vtypes import PEDESTRIAN, VEHICLE_CLASSES
 from v2x.errors import ConfigError, SumoError
 
-__all__ = ["EQUIPPED_PARAM", "ParticipantSpec", "find_tool", "participants_equipped",
-           "write_participants", "write_pedestrians"]
+__all__ = ["DENSITY_PREFIX", "EQUIPPED_PARAM", "ParticipantSpec", "find_tool",
+           "participants_equipped", "write_density", "write_participants", "write_pedestrians"]
 
 #: SUMO vehicle/person parameter saying whether a participant carries an OBU.
 EQUIPPED_PARAM = "v2x.equipped"
@@ -224,6 +229,131 @@ def write_pedestrians(net_file: Path, path: Path, *, per_hour: float, begin_ns: 
         ET.indent(out)
         path.parent.mkdir(parents=True, exist_ok=True)
         ET.ElementTree(out).write(path, encoding="utf-8", xml_declaration=True)
+    return path
+
+
+#: ids of the density demand's vehicles: ``dens.<n>``, numbered by departure
+DENSITY_PREFIX = "dens."
+
+
+@dataclass(frozen=True)
+class _Lane:
+    id: str
+    edge: str
+    index: int
+    length_m: float
+    speed_mps: float       # the lane's limit
+    spacing_m: float       # between the fronts of two vehicles in the lane
+    entry: bool            # on an edge no other edge leads into
+
+
+def _density_lanes(net: sumolib.net.Net, density_per_km: float, vclass: str) -> list[_Lane]:
+    """The lanes the class may use, each with the spacing that gives ``density_per_km``
+    vehicles per km of road: a road's cross-section is an edge's lanes plus those of the edge
+    going the other way between the same two junctions (if any)."""
+    usable = {e.getID(): [ln for ln in e.getLanes() if ln.allows(vclass)]
+              for e in net.getEdges(withInternal=False)}
+    by_ends = {(e.getFromNode().getID(), e.getToNode().getID()): e.getID()
+               for e in net.getEdges(withInternal=False)}
+    out: list[_Lane] = []
+    for e in sorted(net.getEdges(withInternal=False), key=lambda e: e.getID()):
+        lanes = usable[e.getID()]
+        if not lanes:
+            continue
+        back = by_ends.get((e.getToNode().getID(), e.getFromNode().getID()))
+        cross = len(lanes) + (len(usable[back]) if back is not None else 0)
+        spacing = 1000.0 * cross / density_per_km
+        entry = not any(usable[i.getID()] for i in e.getIncoming())
+        out.extend(_Lane(ln.getID(), e.getID(), ln.getIndex(), ln.getLength(), ln.getSpeed(),
+                         spacing, entry) for ln in lanes)
+    return out
+
+
+def write_density(net_file: Path, path: Path, *, density_per_km: float, end_ns: int, seed: int,
+                  speed_kmh: float | None = None, speed_sigma_kmh: float = 0.0,
+                  inflow: bool = True, vehicle_class: str = "passenger") -> Path:
+    """Vehicles that fill the network at ``density_per_km`` at t = 0 and keep it filled.
+
+    The 3GPP evaluation layouts (TR 37.885 section 6.1.2, TR 36.885 A.1.2) drop vehicles on
+    every lane at a density; here the density is vehicles per km of *road*: every lane of both
+    directions together (as TR 37.885's highway densities and Gonzalez-Martin et al.'s beta
+    [veh/m] count them), split equally over the lanes: on the 3 + 3 lane highway, 60 veh/km
+    is 10 per km in each lane, a vehicle every 100 m. TR 37.885 spaces vehicles 2.5 s x speed
+    apart in a lane: 140 km/h -> 97.2 m -> 61.7 veh/km on 6 lanes.
+
+    * At t = 0 each lane holds a vehicle every ``spacing`` metres (1000 x lanes of the road /
+      density), starting at a random offset in [0, spacing) per lane (seeded), each wholly on
+      the lane (front bumper at >= its length).
+    * Each vehicle's desired speed is drawn from a normal distribution, mean ``speed_kmh``
+      (default the lane's limit), standard deviation ``speed_sigma_kmh``, cut at 2 sigma and
+      at 1 km/h, given to SUMO as its ``speedFactor`` (speed / the lane's limit); it departs
+      at the largest safe speed up to that (``departSpeed="max"``).
+    * ``inflow``: on every lane of an entry edge (no edge leads into it; the highway's two
+      ends, a grid's fringe) a vehicle enters every ``spacing / speed`` seconds (the flow
+      q = k v that keeps the density at the mean speed) from a random phase, until ``end_ns``;
+      this stands in for TR 37.885's wrap-around, which SUMO cannot do.
+    * Every vehicle goes straight on from its lane at each junction until the network ends
+      (3GPP's urban grid turns left or right with probability 0.25 each: not modelled).
+
+    Vehicles are of ``vehicle_class`` (a :data:`scenarios.VEHICLE_CLASSES` name), ids
+    ``dens.<n>`` in departure order. Randomness from ``seed`` only.
+
+    Raises:
+        ConfigError (key ``demand.density_per_km``): not > 0; more vehicles in a lane than it
+            holds bumper to bumper (1000 / (length + minGap) per km: 137 for a passenger car);
+            more than :data:`scenarios.MAX_DEPARTURES` vehicles.
+    """
+    key = "demand.density_per_km"
+    if not (density_per_km > 0 and math.isfinite(density_per_km)):
+        raise ConfigError("must be a number > 0", key=key, value=density_per_km)
+    vt = VEHICLE_CLASSES[vehicle_class]
+    veh_len, min_gap = float(vt["length"]), float(vt["minGap"])
+    net = sumolib.net.readNet(str(net_file), withInternal=False)
+    lanes = _density_lanes(net, density_per_km, vt["vClass"])
+    if not lanes:
+        raise ConfigError(f"the network has no lane for {vehicle_class} vehicles", key=key,
+                          value=density_per_km)
+    tight = min(lanes, key=lambda ln: ln.spacing_m)
+    if tight.spacing_m < veh_len + min_gap:
+        raise ConfigError(
+            f"puts a vehicle every {tight.spacing_m:.1f} m in lane {tight.id}, closer than "
+            f"bumper to bumper ({veh_len + min_gap:g} m: {vehicle_class} length + minGap)",
+            key=key, value=density_per_km)
+    rng = np.random.default_rng(seed)
+    sigma = speed_sigma_kmh / 3.6
+    routes: dict[str, list[str]] = {}
+    rows: list[tuple[float, int, float, _Lane, float]] = []  # depart, order, pos, lane, speed
+    for order, lane in enumerate(lanes):
+        mean = lane.speed_mps if speed_kmh is None else speed_kmh / 3.6
+        offset = float(rng.uniform(0.0, lane.spacing_m))
+        first = offset + math.ceil(max(veh_len - offset, 0.0) / lane.spacing_m) * lane.spacing_m
+        for pos in np.arange(first, lane.length_m, lane.spacing_m).tolist():
+            rows.append((0.0, order, pos, lane, mean))
+        if inflow and lane.entry:
+            period = lane.spacing_m / mean
+            t0 = float(rng.uniform(0.0, period))
+            rows.extend((round(t, 3), order, -1.0, lane, mean)
+                        for t in np.arange(t0, end_ns / 1e9, period).tolist() if t > 0)
+        if len(rows) > MAX_DEPARTURES:
+            raise ConfigError(f"asks for more than {MAX_DEPARTURES:,} vehicles (the most a run "
+                              "takes); lower the density or shorten the run", key=key,
+                              value=density_per_km)
+    z = np.clip(rng.standard_normal(len(rows)), -2.0, 2.0)
+    rows.sort(key=lambda r: (r[0], r[1], r[2]))
+    root = ET.Element("routes")
+    for n, ((depart, _, pos, lane, mean), dz) in enumerate(zip(rows, z.tolist(), strict=True)):
+        speed = max(mean + sigma * dz, 1.0 / 3.6)
+        if lane.id not in routes:
+            routes[lane.id] = _straight_on(net, lane.id, lane.id)
+        attrs = {"id": f"{DENSITY_PREFIX}{n}", "type": vehicle_class, "depart": repr(depart),
+                 "departLane": str(lane.index),
+                 "departPos": "base" if pos < 0 else repr(round(pos, 3)),
+                 "departSpeed": "max", "speedFactor": repr(round(speed / lane.speed_mps, 6))}
+        el = ET.SubElement(root, "vehicle", attrs)
+        ET.SubElement(el, "route", {"edges": " ".join(routes[lane.id])})
+    ET.indent(root)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    ET.ElementTree(root).write(path, encoding="utf-8", xml_declaration=True)
     return path
 
 

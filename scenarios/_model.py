@@ -32,6 +32,7 @@ marked ``<=`` and explained under "Limits" below):
                                 the CRS's area of use (EPSG:32650: 114..120 E, 0..84 N)
 ``[network]``                   ``kind = "grid"`` (default): ``junctions_x``, ``junctions_y``
                                 (2..16, default 4), ``block_length_m`` (400, <= 5000),
+                                ``block_length_y_m`` (along y; default block_length_m),
                                 ``attach_length_m`` (250, <= 5000), ``lanes`` (2, <= 8),
                                 ``lane_width_m`` (3.5), ``speed_limit_kmh`` (60), ``signal``
                                 (``static`` | ``actuated`` | ``delay_based``);
@@ -39,13 +40,18 @@ marked ``<=`` and explained under "Limits" below):
                                 read whole on load (truncated, not XML or a root other than
                                 ``<net>``: an error), ``route_files`` likewise
                                 (``kind = "file"`` is its old name); ``road`` and
-                                ``intersection``: see :mod:`scenarios._networks`
+                                ``intersection``, ``highway`` (3GPP TR 37.885: 3 lanes
+                                of 4 m each way, 5 km): see :mod:`scenarios._networks`
 ``[demand]``                    ``begin`` ("0 s"), ``end`` (default: the duration),
                                 ``penetration`` (share with an OBU, 1.0),
                                 ``[demand.vehicles_per_hour]`` per vehicle class (each
                                 <= 36000), ``route_files`` (SUMO ``.rou.xml``, relative to
                                 the folder, read whole on load), ``pedestrians_per_hour`` (0,
-                                <= 36000); at most 100000 departures over [begin, end)
+                                <= 36000); at most 100000 departures over [begin, end);
+                                ``density_per_km`` (0: none; passenger cars per km of road,
+                                all lanes, at t=0 and entering to keep it, the 3GPP layouts:
+                                :func:`scenarios.write_density`), ``speed_kmh`` (lane limit),
+                                ``speed_sigma_kmh`` (0), ``inflow`` (true)
 ``[[participants]]``            named participants placed exactly: ``id``, ``class`` (a vehicle
                                 class or ``"pedestrian"``), ``lane`` (``<edge>_<i>``) and/or
                                 ``route`` (a route id) or ``edges`` (list), ``pos_m`` (0),
@@ -141,6 +147,7 @@ from scenarios._applications import (
     dump_applications,
     validate_applications,
 )
+from scenarios._demand import DENSITY_PREFIX
 from scenarios._events import ScriptedEvent, StopEvent, TimeTrigger, event_item
 from scenarios._fields import (
     AS_TUPLE,
@@ -350,10 +357,11 @@ class Scenario(Section):
                                    key=key, value=_raw_or(info, key, format_duration(ns)))
         d = self.demand
         if not (d.vehicles_per_hour or d.route_files or self.participants
-                or d.pedestrians_per_hour > 0 or getattr(self.network, "route_files", ())):
+                or d.pedestrians_per_hour > 0 or d.density_per_km > 0
+                or getattr(self.network, "route_files", ())):
             raise FieldProblem("no traffic: give demand.vehicles_per_hour, "
-                               "demand.route_files, [[participants]] or "
-                               "demand.pedestrians_per_hour", key="demand.vehicles_per_hour",
+                               "demand.density_per_km, demand.route_files, [[participants]] "
+                               "or demand.pedestrians_per_hour", key="demand.vehicles_per_hour",
                                value=None)
         self._check_rsu_count()
         self._check_event_names()
@@ -391,6 +399,8 @@ class Scenario(Section):
         prefixes = [f"{c}." for c, vph in d.vehicles_per_hour.items() if vph > 0]
         if d.pedestrians_per_hour > 0:
             prefixes.append("ped.")
+        if d.density_per_km > 0:
+            prefixes.append(DENSITY_PREFIX)
 
         def exists(name: str) -> bool:
             return name in known or any(

@@ -9,6 +9,8 @@ builder that writes a SUMO ``.net.xml``. Built-in kinds:
 ``road``           :class:`RoadNetwork`: a straight road along +x (east), ``segments`` edges
                    each way
 ``intersection``   :class:`IntersectionNetwork`: one junction ``C`` with 3 or 4 arms
+``highway``        :class:`HighwayNetwork`: the 3GPP TR 37.885 highway (a ``road`` with 3
+                   lanes of 4 m each way, 5 km, 140 km/h by default)
 ``path``           :class:`PathNetwork`: an existing geo-referenced ``.net.xml``
                    (``kind = "file"`` is accepted as an alias)
 =================  ==========================================================================
@@ -37,6 +39,20 @@ rightmost lane):
   pedestrians have priority (China's Road Traffic Safety Law, art. 47: vehicles yield to
   pedestrians on a crosswalk); at a traffic light the crossings get their own signal.
 * ``grid``: netgenerate's junction ids ``A0`` .. and edge ids ``A0A1`` (from ``A0`` to ``A1``).
+* ``highway``: the ids of ``road`` (``fwd0`` .. eastbound, ``bwd0`` .. westbound).
+
+The 3GPP evaluation layouts (TR 37.885 section 6.1.2; TR 36.885 A.1.2) as kinds:
+
+* highway: :class:`HighwayNetwork`, 3 lanes per direction, 4 m lanes, >= 2000 m. TR 37.885
+  wraps vehicles around the road's ends; SUMO cannot, so the road is longer instead (5 km by
+  default, the length of Gonzalez-Martin et al.'s highway) and the density demand keeps every
+  lane filled with vehicles entering at both ends (``[demand] density_per_km``,
+  :func:`scenarios.write_density`): measure in the central part, at least the interference
+  range away from either end (with 5 km, the central 2 km have 1.5 km on each side).
+* urban grid: the ``grid`` kind with ``block_length_m = 433``, ``block_length_y_m = 250``
+  (TR 36.885 / TR 37.885 blocks of 433 x 250 m), 2 lanes per direction of 3.5 m. Deviations:
+  its inner junctions are signalized (the 3GPP grid has no signals), and the density demand's
+  vehicles go straight on at junctions (3GPP: straight 0.5, left 0.25, right 0.25).
 
 Signal timing: SUMO's program for the ``signal`` type (``static``, ``actuated``,
 ``delay_based``) with the yellow interval of the ITE formula :func:`ite_yellow_s` at the speed
@@ -84,6 +100,7 @@ __all__ = [
     "NETWORK_MODELS",
     "GeoAnchor",
     "GridNetwork",
+    "HighwayNetwork",
     "IntersectionNetwork",
     "NetworkConfig",
     "PathNetwork",
@@ -161,7 +178,12 @@ class GridNetwork(_Network):
     junctions_y: int = Field(4, ge=2, le=MAX_GRID_JUNCTIONS,
                              description="junctions along y (at most 16: 256 RSUs)")
     block_length_m: float = Field(400.0, ge=20.0, le=MAX_BLOCK_LENGTH_M,
-                                  description="junction spacing [m]")
+                                  description="junction spacing [m] (along x, and y unless "
+                                              "block_length_y_m)")
+    block_length_y_m: float | None = Field(
+        None, ge=20.0, le=MAX_BLOCK_LENGTH_M,
+        description="junction spacing along y [m]; default block_length_m (3GPP urban grid: "
+                    "433 x 250 m blocks)")
     attach_length_m: float = Field(250.0, ge=20.0, le=MAX_BLOCK_LENGTH_M,
                                    description="length of the fringe edges [m]")
     lanes: int = Field(2, ge=1, le=MAX_GRID_LANES, description="lanes per direction")
@@ -188,6 +210,21 @@ class RoadNetwork(_Network):
     speed_limit_kmh: float = Field(80.0, ge=5.0, le=200.0, description="speed limit [km/h]")
     segments: int = Field(1, ge=1, le=100, description="edges per direction (equal lengths)")
     sidewalks: bool = Field(False, description="a sidewalk as lane 0 of every edge")
+
+
+class HighwayNetwork(_Network):
+    """The 3GPP TR 37.885 (section 6.1.2) highway: a straight road of ``length_m`` along +x with
+    ``lanes`` lanes each way (TR 37.885: 3 lanes per direction, 4 m lanes, >= 2000 m, 140 km/h
+    or 70 km/h; the speed is the lanes' limit, the density demand's drivers keep to it)."""
+
+    kind: Literal["highway"]
+    length_m: float = Field(5000.0, ge=200.0, le=100_000.0,
+                            description="road length [m] (TR 37.885: >= 2000 m with "
+                                        "wrap-around; without it, measure in the centre)")
+    lanes: int = Field(3, ge=1, le=MAX_GRID_LANES, description="lanes per direction")
+    lane_width_m: float = Field(4.0, ge=2.0, le=6.0, description="lane width [m]")
+    speed_limit_kmh: float = Field(140.0, ge=5.0, le=200.0, description="speed limit [km/h]")
+    segments: int = Field(1, ge=1, le=100, description="edges per direction (equal lengths)")
 
 
 class IntersectionNetwork(_Network):
@@ -249,8 +286,8 @@ class PathNetwork(_Network):
 
 
 #: The ``[network]`` table: one of the built-in kinds, told apart by ``kind``.
-NetworkConfig = Annotated[GridNetwork | RoadNetwork | IntersectionNetwork | PathNetwork,
-                          Field(discriminator="kind")]
+NetworkConfig = Annotated[GridNetwork | RoadNetwork | HighwayNetwork | IntersectionNetwork
+                          | PathNetwork, Field(discriminator="kind")]
 
 
 class GeoAnchor(Protocol):
@@ -518,7 +555,9 @@ def _build_grid(cfg: GridNetwork, folder: Path) -> Path:
     raw = folder / "grid.net.xml"
     cmd = [sumolib.checkBinary("netgenerate"), "--grid",
            "--grid.x-number", str(cfg.junctions_x), "--grid.y-number", str(cfg.junctions_y),
-           "--grid.length", str(cfg.block_length_m),
+           *(["--grid.length", str(cfg.block_length_m)] if cfg.block_length_y_m is None
+             else ["--grid.x-length", str(cfg.block_length_m),
+                   "--grid.y-length", str(cfg.block_length_y_m)]),
            "--grid.attach-length", str(cfg.attach_length_m),
            "--default.lanenumber", str(cfg.lanes),
            "--default.lanewidth", str(cfg.lane_width_m),
@@ -585,6 +624,14 @@ def _build_road(cfg: RoadNetwork, folder: Path) -> Path:
         if cfg.opposing:
             _edge(edges, f"bwd{i}", f"R{i + 1}", f"R{i}", back, cfg, sidewalk=cfg.sidewalks)
     return _netconvert(folder, nodes, edges, None, [])
+
+
+def _build_highway(cfg: HighwayNetwork, folder: Path) -> Path:
+    """The highway is a road with opposing lanes: the same nodes, edges and ids."""
+    return _build_road(RoadNetwork(kind="road", length_m=cfg.length_m, lanes=cfg.lanes,
+                                   opposing=True, lane_width_m=cfg.lane_width_m,
+                                   speed_limit_kmh=cfg.speed_limit_kmh,
+                                   segments=cfg.segments), folder)
 
 
 def _build_intersection(cfg: IntersectionNetwork, folder: Path) -> Path:
@@ -663,5 +710,6 @@ def _build_path(cfg: PathNetwork, folder: Path) -> Path:
 
 register_network("grid", GridNetwork, _build_grid)
 register_network("road", RoadNetwork, _build_road)
+register_network("highway", HighwayNetwork, _build_highway)
 register_network("intersection", IntersectionNetwork, _build_intersection)
 register_network("path", PathNetwork, _build_path, cached=False)

@@ -201,6 +201,19 @@ class DemandConfig(Section):
     pedestrians_per_hour: float = Field(0.0, ge=0.0, le=MAX_PER_HOUR,
                                         description="random pedestrian walks and crossings "
                                                     "[1/h], at most 36000")
+    density_per_km: float = Field(
+        0.0, ge=0.0, le=2000.0,
+        description="passenger cars per km of road (all lanes of both directions) filling "
+                    "every lane at t=0 and entering at the network's entry edges to keep it "
+                    "(3GPP TR 37.885 layouts; scenarios.write_density); 0: none")
+    speed_kmh: float | None = Field(None, gt=0.0, le=250.0,
+                                    description="mean desired speed of the density demand "
+                                                "[km/h]; default each lane's limit")
+    speed_sigma_kmh: float = Field(0.0, ge=0.0, le=50.0,
+                                   description="standard deviation of that speed [km/h], "
+                                               "cut at 2 sigma")
+    inflow: bool = Field(True, description="density demand: vehicles enter at the entry "
+                                           "edges to keep the density")
 
     @field_validator("vehicles_per_hour")
     @classmethod

@@ -1,7 +1,8 @@
-"""Candidate sender -> receiver links of one step, found with a k-d tree."""
+"""Candidate sender -> receiver links of one step: a dense distance matrix or a grid of cells."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -56,7 +57,7 @@ def _points(name: str, xy: np.ndarray) -> np.ndarray:
 
 
 #: up to this many sender x receiver combinations a dense distance matrix is used; above it
-#: the k-d tree (memory and time grow with the pairs in range, not with all combinations)
+#: the grid search (memory and time grow with the pairs in range, not with all combinations)
 DENSE_MAX_PAIRS = 250_000
 
 
@@ -86,10 +87,10 @@ def find_pairs(
     Returns:
         A :class:`LinkBatch` sorted by (tx, rx). Empty inputs give an empty batch.
 
-    The search runs in C: a dense numpy distance matrix for up to :data:`DENSE_MAX_PAIRS`
-    combinations, ``scipy.spatial.cKDTree.sparse_distance_matrix`` beyond; no Python loop per
-    pair. Both give the same links in the same order and bit-identical distances (tested).
-    With groups, each group is searched on its own (one dense block or tree per group: a
+    The search runs in numpy: a dense distance matrix for up to :data:`DENSE_MAX_PAIRS`
+    combinations, a uniform grid of cells beyond (:func:`_grid`); no Python loop per pair.
+    Both give the same links in the same order and bit-identical distances (tested).
+    With groups, each group is searched on its own (one dense block or grid search per group: a
     window of 20 steps is 20 small searches, not one search 20 times as large with 20x the
     candidates); the result is the same as searching each group alone, with indices into the
     full arrays, sorted by (tx, rx). Raises ValueError for mis-shaped arrays, one group array
@@ -144,25 +145,115 @@ def _search(txp: np.ndarray, rxp: np.ndarray, r: float, txn: np.ndarray,
             rxn: np.ndarray) -> LinkBatch:
     """find_pairs on checked, non-empty inputs without groups."""
     if txp.shape[0] * rxp.shape[0] <= DENSE_MAX_PAIRS or not np.isfinite(r):
-        # few nodes: one dense distance matrix is faster than building two trees, and
-        # np.nonzero already yields (tx, rx) order
+        # few nodes: one dense distance matrix is faster than any index, and np.nonzero
+        # already yields (tx, rx) order
         i, j, d = _dense(np.ascontiguousarray(txp[:, 0]), np.ascontiguousarray(txp[:, 1]),
                          np.ascontiguousarray(rxp[:, 0]), np.ascontiguousarray(rxp[:, 1]), r,
                          txn, rxn)
         return LinkBatch(tx=i, rx=j, distance_m=d)
-    from scipy.spatial import cKDTree  # only here: scipy.spatial takes ~0.25 s to import
+    return _grid(txp, rxp, r, txn, rxn)
 
-    found = cKDTree(txp).sparse_distance_matrix(cKDTree(rxp), r, output_type="ndarray")
-    i = found["i"].astype(np.int64)
-    j = found["j"].astype(np.int64)
-    keep = txn[i] != rxn[j]
-    i, j = i[keep], j[keep]
-    order = np.lexsort((j, i))
-    i, j = i[order], j[order]
-    # the distances exactly as the dense path computes them (scipy's may differ in the last bit)
-    dx = txp[i, 0] - rxp[j, 0]
-    dy = txp[i, 1] - rxp[j, 1]
-    return LinkBatch(tx=i, rx=j, distance_m=np.sqrt(dx * dx + dy * dy))
+
+#: grid search: cells are ``range / _CELLS_PER_RANGE`` wide (candidates about
+#: (2k + 1)² / (pi k²) times the pairs in range: 2.0 for k = 2, 2.9 for k = 1)
+_CELLS_PER_RANGE = 2
+#: grid search: with more than 1 / this of all combinations among its candidates (about 10 %
+#: of the pairs in range), the dense path in blocks of senders is faster (:func:`_dense_rows`)
+_DENSE_SHARE = 5
+#: grid search: candidate pairs per block of senders (a block's temporaries stay in cache:
+#: measured 1.5-2x faster than blocks of 4 M)
+_BLOCK_CANDIDATES = 262_144
+
+
+def _grid(txp: np.ndarray, rxp: np.ndarray, r: float, txn: np.ndarray,
+          rxn: np.ndarray) -> LinkBatch:
+    """find_pairs by a uniform grid of square cells ``r / 2`` wide: receivers sorted by cell
+    (row-major), each sender's candidates are the receivers of the 5 x 5 cells around its own,
+    5 runs of consecutive cells (one per row), then the pairs within ``r`` are kept. Work and
+    memory grow with the pairs in range (about twice as many candidates), never with all
+    combinations; senders are taken in blocks of about :data:`_BLOCK_CANDIDATES` candidates,
+    each block's pairs sorted by (tx, rx), their distances computed as the dense path does
+    (the same bits). Measured here 2-4x faster than scipy's k-d tree ``sparse_distance_matrix``
+    and a lexsort (which took 350-670 ns a pair at 1,000-10,000 nodes in range of each
+    other)."""
+    k = _CELLS_PER_RANGE
+    cell = max(r / k, 1e-3) * (1.0 + 1e-9)  # a hair wider: rounding never hides a pair
+    reach = math.ceil(r / cell)
+    x0 = min(float(txp[:, 0].min()), float(rxp[:, 0].min()))
+    y0 = min(float(txp[:, 1].min()), float(rxp[:, 1].min()))
+    tcx = ((txp[:, 0] - x0) / cell).astype(np.int64) + reach  # >= 0: truncation = floor
+    tcy = ((txp[:, 1] - y0) / cell).astype(np.int64) + reach
+    rcx = ((rxp[:, 0] - x0) / cell).astype(np.int64) + reach
+    rcy = ((rxp[:, 1] - y0) / cell).astype(np.int64) + reach
+    width = int(max(tcx.max(), rcx.max())) + 2 * reach + 1
+    rkey = rcy * width + rcx
+    by_cell = np.argsort(rkey, kind="stable")
+    rkey = rkey[by_cell]
+    rows = np.arange(-reach, reach + 1, dtype=np.int64)
+    lo_key = (tcy[:, None] + rows[None, :]) * width + (tcx - reach)[:, None]
+    lo = np.searchsorted(rkey, lo_key, side="left")  # (n_tx, rows)
+    count = np.searchsorted(rkey, lo_key + 2 * reach, side="right") - lo
+    per_tx = count.sum(axis=1)
+    ends = np.cumsum(per_tx)
+    tx_x, tx_y = np.ascontiguousarray(txp[:, 0]), np.ascontiguousarray(txp[:, 1])
+    rx_x, rx_y = np.ascontiguousarray(rxp[:, 0]), np.ascontiguousarray(rxp[:, 1])
+    n_tx, n_rx, rr = txp.shape[0], rxp.shape[0], r * r
+    if int(ends[-1]) * _DENSE_SHARE >= n_tx * n_rx:
+        return _dense_rows(tx_x, tx_y, rx_x, rx_y, r, txn, rxn)
+    parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+    a = 0
+    while a < n_tx:
+        done = int(ends[a - 1]) if a else 0
+        b = min(max(int(np.searchsorted(ends, done + _BLOCK_CANDIDATES, side="right")), a + 1),
+                n_tx)
+        i = np.repeat(np.arange(a, b, dtype=np.int64), per_tx[a:b])
+        j = by_cell[_runs(lo[a:b].ravel(), count[a:b].ravel())]
+        d2 = tx_x[i] - rx_x[j]
+        dy = tx_y[i] - rx_y[j]
+        d2 *= d2  # as the dense path computes it: the same bits
+        dy *= dy
+        d2 += dy
+        near = np.flatnonzero(d2 <= rr)
+        i, j = i[near], j[near]
+        other = np.flatnonzero(txn[i] != rxn[j])  # a node does not hear itself
+        i, j, near = i[other], j[other], near[other]
+        o = np.argsort(i * n_rx + j)  # unique keys: an unstable sort is exact
+        parts.append((i[o], j[o], np.sqrt(d2[near[o]])))
+        a = b
+    return LinkBatch(tx=np.concatenate([p[0] for p in parts]),
+                     rx=np.concatenate([p[1] for p in parts]),
+                     distance_m=np.concatenate([p[2] for p in parts]))
+
+
+def _dense_rows(tx_x: np.ndarray, tx_y: np.ndarray, rx_x: np.ndarray, rx_y: np.ndarray,
+                r: float, txn: np.ndarray, rxn: np.ndarray) -> LinkBatch:
+    """The dense path in blocks of senders of at most :data:`DENSE_MAX_PAIRS` combinations
+    each (memory bounded, blocks in cache): with a large share of the pairs in range it beats
+    the grid's gathers (measured 125-130 ns a link against 160-210 with 14-70 % in range)."""
+    rows = max(1, DENSE_MAX_PAIRS // rx_x.shape[0])
+    parts = []
+    for a in range(0, tx_x.shape[0], rows):
+        b = a + rows
+        i, j, d = _dense(tx_x[a:b], tx_y[a:b], rx_x, rx_y, r, txn[a:b], rxn)
+        i += a
+        parts.append((i, j, d))
+    return LinkBatch(tx=np.concatenate([p[0] for p in parts]),
+                     rx=np.concatenate([p[1] for p in parts]),
+                     distance_m=np.concatenate([p[2] for p in parts]))
+
+
+def _runs(start: np.ndarray, length: np.ndarray) -> np.ndarray:
+    """The concatenated runs ``start[k], start[k] + 1, .., start[k] + length[k] - 1`` (int64)."""
+    keep = length > 0
+    start, length = start[keep], length[keep]
+    total = int(length.sum())
+    if total == 0:
+        return np.empty(0, np.int64)
+    step = np.ones(total, np.int64)
+    first = np.cumsum(length)[:-1]  # where each run after the first begins
+    step[0] = start[0]
+    step[first] = start[1:] - (start[:-1] + length[:-1]) + 1
+    return np.cumsum(step)
 
 
 def _by_group(txp: np.ndarray, rxp: np.ndarray, r: float, txn: np.ndarray, rxn: np.ndarray,

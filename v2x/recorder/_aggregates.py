@@ -96,15 +96,26 @@ class Histogram:
 class PairClock:
     """Last reception time per (receiver, sender, message type), for inter-packet gaps.
 
-    Nodes are mapped to dense slots while present (``assign``/``release``); the table of last
-    times is ``(n_types, rx_slots, tx_slots)`` int64 with -1 for "never".
+    Nodes are mapped to dense slots while present (``slots``/``release``); the last times are
+    kept only for the pairs that have received something (a sorted table of ``(type, rx slot,
+    tx slot)`` keys with their times), so memory grows with the pairs in range that hear each
+    other, not with the square of the nodes present (a dense ``(types, nodes, nodes)`` table
+    was 10.7 GB at 10,000 nodes).
     """
+
+    #: bits of a slot in a key: at most 2**21 (2,097,152) nodes present at once
+    SLOT_BITS = 21
 
     def __init__(self, capacity: int = 64) -> None:
         self._cap = capacity
-        self._last = np.full((len(MSG_TYPES), capacity, capacity), -1, np.int64)
+        self._keys = np.empty(0, np.int64)   # sorted (type << 42) | (rx << 21) | tx
+        self._times = np.empty(0, np.int64)  # last reception time of each key [ns]
         self._slot_of: dict[int, int] = {}
         self._free: list[int] = list(range(capacity - 1, -1, -1))
+
+    def __len__(self) -> int:
+        """Pairs (with their message type) whose last reception is remembered."""
+        return int(self._keys.size)
 
     def slots(self, nodes: np.ndarray) -> np.ndarray:
         """Slots of nodes (n,) int64, assigning free slots to new nodes."""
@@ -127,21 +138,26 @@ class PairClock:
         if not gone:
             return
         freed = np.array([self._slot_of.pop(n) for n in gone], np.int64)
-        self._last[:, freed, :] = -1
-        self._last[:, :, freed] = -1
+        if self._keys.size:
+            mask = (1 << self.SLOT_BITS) - 1
+            dead = np.zeros(self._cap, bool)
+            dead[freed] = True
+            drop = dead[(self._keys >> self.SLOT_BITS) & mask] | dead[self._keys & mask]
+            if drop.any():
+                self._keys, self._times = self._keys[~drop], self._times[~drop]
         self._free.extend(freed.tolist())
 
     def _grow(self) -> None:
         new = self._cap * 2
-        last = np.full((len(MSG_TYPES), new, new), -1, np.int64)
-        last[:, : self._cap, : self._cap] = self._last
+        if new > 1 << self.SLOT_BITS:
+            raise ValueError(f"more than {1 << self.SLOT_BITS} nodes present at once")
         self._free = list(range(new - 1, self._cap - 1, -1))
-        self._last = last
         self._cap = new
 
     def update(self, msg_type: np.ndarray, rx_slot: np.ndarray, tx_slot: np.ndarray,
                t_ns: np.ndarray, step: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-        """Record receptions; return (msg_type, gap_ns) of those with an earlier reception.
+        """Record receptions; return (msg_type, gap_ns) of those with an earlier reception,
+        in the order of the input.
 
         All arrays (m,); ``t_ns`` int64 reception times [ns]. Without ``step``, at most one
         reception per (type, rx, tx) in one call. With ``step`` (m,) int64, non-decreasing (the
@@ -149,21 +165,49 @@ class PairClock:
         steps are taken in order, each gap measured from the pair's reception one or more
         steps before. Raises ValueError when ``step`` decreases.
         """
-        cap = self._cap
-        cell = (msg_type.astype(np.int64) * cap + rx_slot) * cap + tx_slot
-        last = self._last.reshape(-1)  # a view: take/put on flat cells
-        if step is None or msg_type.size == 0:
-            prev = last.take(cell)
-            last.put(cell, t_ns)
-        else:
-            if np.any(step[1:] < step[:-1]):
-                raise ValueError("step must be non-decreasing (links in step order)")
-            cuts = np.flatnonzero(step[1:] != step[:-1]) + 1
-            bounds = [0, *cuts.tolist(), int(step.size)]
-            prev = np.empty_like(t_ns)
-            for a, b in zip(bounds[:-1], bounds[1:], strict=True):
-                c = cell[a:b]
-                prev[a:b] = last.take(c)
-                last.put(c, t_ns[a:b])
+        if step is not None and np.any(step[1:] < step[:-1]):
+            raise ValueError("step must be non-decreasing (links in step order)")
+        b = self.SLOT_BITS
+        cell = ((msg_type.astype(np.int64) << b | rx_slot) << b) | tx_slot
+        prev = np.full(cell.size, -1, np.int64)
+        if cell.size == 0:
+            return msg_type[:0], prev
+        # receptions of one pair in the window in step order: each one's previous time is the
+        # one before it in the run, the run's first one's is the stored time. A pair has at
+        # most one reception a step, so (cell, step) keys are unique and an unstable sort of
+        # them is exact (about 5x faster than a stable argsort of the cells)
+        o = self._pair_order(cell, step)
+        c, t = cell[o], t_ns[o]
+        first = np.ones(c.size, bool)
+        first[1:] = c[1:] != c[:-1]
+        last = np.ones(c.size, bool)
+        last[:-1] = first[1:]
+        prev_o = np.empty(c.size, np.int64)
+        prev_o[1:] = t[:-1]
+        uc = c[first]
+        at = np.searchsorted(self._keys, uc)
+        known = at < self._keys.size
+        known[known] = self._keys[at[known]] == uc[known]
+        stored = np.full(uc.size, -1, np.int64)
+        stored[known] = self._times[at[known]]
+        prev_o[first] = stored
+        prev[o] = prev_o
+        # the store: the known pairs take their latest time, new pairs are merged in
+        latest = t[last]
+        self._times[at[known]] = latest[known]
+        new = ~known
+        if new.any():
+            self._keys = np.insert(self._keys, at[new], uc[new])
+            self._times = np.insert(self._times, at[new], latest[new])
         had = prev >= 0
         return msg_type[had], (t_ns - prev)[had]
+
+    def _pair_order(self, cell: np.ndarray, step: np.ndarray | None) -> np.ndarray:
+        """Order of the receptions by pair, each pair's in step order."""
+        if step is None:
+            return np.argsort(cell)  # unique cells
+        k = step - step[0]
+        bits = int(k[-1]).bit_length()
+        if 3 + 2 * self.SLOT_BITS + bits > 62:  # a key would not fit: the slow exact way
+            return np.argsort(cell, kind="stable")
+        return np.argsort(cell << bits | k)

@@ -5,7 +5,8 @@ SUMO steps, the loop does what must see the live simulation: scripted events fir
 vehicles are registered, ground truth (hard braking, collisions, teleports:
 :mod:`v2x.sim._truth`) is taken, the OBUs whose BSM is due are chosen (with their msgCnt),
 and every RSU hands over its due messages (SPAT reads the live signal state). The rest runs
-for a *window* of ``SimConfig.window_steps`` steps at once (default 20, i.e. 2 s), vectorized
+for a *window* of ``SimConfig.window_steps`` steps at once (default 20, i.e. 2 s; fewer at city
+scale, where the window's senders x receivers reach ``max_window_pairs``), vectorized
 over every vehicle row, transmission and link of the window, so Python's overhead is paid
 once per window. One window is these stages
 (:meth:`Simulation.run`; their inputs and outputs are in :mod:`v2x.sim._stages`):
@@ -136,6 +137,9 @@ class SimConfig:
     event_names: tuple[str, ...] = ()  # the scenario's triggered events, in file order
     equipped: Mapping[str, bool] = field(default_factory=dict)  # fixed OBU equipage by name
     window_steps: int = 20  # steps processed together (see the module docstring)
+    max_window_pairs: int = 2_000_000  # a window ends once its steps' senders x receivers
+    # reach this (city scale: memory bounded by one step's links; see _traffic); a window of
+    # xiqing-south-station has at most 0.69 M, so there it never binds
     step_exact_channel: bool = False  # channel draws per step (window-independent results)
 
     def __post_init__(self) -> None:
@@ -377,9 +381,14 @@ class Simulation:
 
     # -- 1. traffic ----------------------------------------------------------------------
     def _traffic(self, n_steps: int) -> TrafficWindow:
-        """Step the traffic ``n_steps`` times. Everything that must happen between two SUMO
-        steps happens here, per step: scripted stops, new vehicles, ground truth, which OBUs
-        send a BSM (and its msgCnt), and the RSUs' messages (they read the live signals)."""
+        """Step the traffic ``n_steps`` times, or fewer: the window ends after the step where
+        the senders x receivers of its steps (the candidate links) reach ``max_window_pairs``,
+        so memory stays bounded by one step's links whatever the vehicles, and the window's
+        link arrays small enough to be reused (above 32 MB every temporary is fresh pages,
+        :mod:`v2x._malloc`: a 1,000-vehicle window of 20 steps had 13.6 M links, 1.8 GB).
+        Everything that must happen between two SUMO steps happens here, per step: scripted
+        stops, new vehicles, ground truth, which OBUs send a BSM (and its msgCnt), and the
+        RSUs' messages (they read the live signals)."""
         cfg, veh = self.cfg, self.veh
         states: list[VehicleStates] = []
         sends: list[np.ndarray] = []
@@ -388,7 +397,12 @@ class Simulation:
         t = np.empty(n_steps, np.int64)
         sec = np.empty(n_steps, np.int64)
         base = 0
+        pairs = 0  # senders x receivers of the window's steps
+        n_rsu = len(self.roadside)
         for k in range(n_steps):
+            if pairs >= cfg.max_window_pairs:
+                t, sec = t[:k], sec[:k]
+                break
             st = self.traffic.step()
             t[k] = st.t_ns
             sec[k] = sec_mark(cfg.start, st.t_ns)
@@ -409,11 +423,14 @@ class Simulation:
             base += st.n
             states.append(st)
             self._persons.append(self.traffic.persons())  # recorded with the trajectories
+            n_out = len(rsu_out)
             if self.roadside:
                 users = (self._road_users(st, self.traffic.persons()) if self._perceiving
                          else self._no_users)
                 rsu_out.extend((k, r, o) for r, unit in enumerate(self.roadside)
                                for o in unit.transmit(st.t_ns, users))
+            receivers = int(np.count_nonzero(veh.u[idx, 0] < cfg.penetration)) + n_rsu
+            pairs += (s.size + len(rsu_out) - n_out) * receivers
         return TrafficWindow.of(states, None, t, sec, np.concatenate(sends),
                                 np.concatenate(counts), rsu_out)
 

@@ -20,7 +20,7 @@ def _brute(tx_xy, rx_xy, r, tx_node, rx_node):
 def test_matches_brute_force_and_excludes_self_pairs(seed: int, n: int) -> None:
     rng = np.random.default_rng(seed)
     # n vehicles that both send and receive, plus 10 RSUs that only receive; 300 x 310 takes
-    # the dense path, 600 x 610 > DENSE_MAX_PAIRS the k-d tree: both must give the same
+    # the dense path, 600 x 610 > DENSE_MAX_PAIRS the grid search: both must give the same
     assert (300 * 310 <= DENSE_MAX_PAIRS) and (600 * 610 > DENSE_MAX_PAIRS)
     veh = rng.uniform(0.0, 1500.0, size=(n, 2))
     rsu = rng.uniform(0.0, 1500.0, size=(10, 2))
@@ -52,7 +52,7 @@ def test_matches_brute_force_and_excludes_self_pairs(seed: int, n: int) -> None:
 @pytest.mark.parametrize("n", [40, 700])
 def test_groups_give_the_pairs_of_each_group_searched_alone(n: int) -> None:
     # 5 groups (steps of a window) over the SAME area, so a group-blind search would pair
-    # across groups; 40 x 5 per side takes the dense path, 700 x 5 the 3-D k-d tree
+    # across groups; 40 x 5 per side takes the dense path, 700 x 5 the grid search
     rng = np.random.default_rng(n)
     groups = 5
     tx_xy = rng.uniform(0.0, 1200.0, size=(n * groups, 2))
@@ -166,3 +166,32 @@ def test_bad_shapes_and_range_raise() -> None:
         find_pairs(xy, xy, float("nan"), tx_node=np.arange(2), rx_node=np.arange(2))
     with pytest.raises(ValueError, match="LinkBatch"):
         LinkBatch(np.zeros(2, np.int64), np.zeros(3, np.int64), np.zeros(2))
+
+
+@pytest.mark.parametrize(("side_m", "path"), [(1000.0, "_dense_rows"), (20_000.0, "_grid")])
+def test_large_searches_match_brute_force_dense_rows_or_grid(
+        side_m: float, path: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    # 1200 senders x 1210 receivers > DENSE_MAX_PAIRS: within 300 m of each other, about 22 %
+    # of the pairs in a 1 km square (the dense path in blocks of senders wins) and 0.07 % in
+    # a 20 km square (the grid of 150 m cells); each must give the brute force's links, order
+    # and distance bits; a point on a cell border and co-located nodes included
+    import v2x.channel._pairs as pairs
+
+    called: list[str] = []
+    inner = getattr(pairs, path)
+    monkeypatch.setattr(pairs, path, lambda *a: called.append(path) or inner(*a))
+    rng = np.random.default_rng(11)
+    tx = rng.uniform(0.0, side_m, size=(1200, 2))
+    tx[1] = tx[0] + [300.0, 0.0]  # exactly at the range, across cell borders
+    rx = np.vstack([tx, rng.uniform(0.0, side_m, size=(10, 2))])
+    tx_node = np.arange(1200, dtype=np.int64)
+    rx_node = np.concatenate([tx_node, 5000 + np.arange(10)])
+    got = find_pairs(tx, rx, 300.0, tx_node=tx_node, rx_node=rx_node)
+    i, j, _ = _brute(tx, rx, 300.0, tx_node, rx_node)
+    assert called == [path] and len(i) > 0
+    np.testing.assert_array_equal(got.tx, i)
+    np.testing.assert_array_equal(got.rx, j)
+    dx = tx[i, 0] - rx[j, 0]
+    dy = tx[i, 1] - rx[j, 1]
+    np.testing.assert_array_equal(got.distance_m, np.sqrt(dx * dx + dy * dy))
+    assert {(0, 1), (1, 0)} <= set(zip(got.tx.tolist(), got.rx.tolist(), strict=True))

@@ -154,8 +154,8 @@ class _BeaconRsu:
         return out
 
 
-def _run_window(tmp_path: Path, window: int,
-                bsm_period_ns: int = 100_000_000) -> dict[str, pd.DataFrame]:
+def _run_window(tmp_path: Path, window: int, bsm_period_ns: int = 100_000_000,
+                max_window_pairs: int = 2_000_000) -> dict[str, pd.DataFrame]:
     # a closing pair in one lane (FCW fires), a braking car (hard-braking event at -5 m/s²),
     # a car 400 m away (only some links in range) and an RSU near the pair
     vehicles = [ScriptedVehicle("ego", 0.0, 0.0, 0.0, 20.0),
@@ -163,7 +163,8 @@ def _run_window(tmp_path: Path, window: int,
                 ScriptedVehicle("brake", 3.5, 80.0, 0.0, 15.0, accel=-5.0, lane="lane_1"),
                 ScriptedVehicle("far", 400.0, 300.0, 90.0, 12.0, lane="lane_9")]
     cfg = SimConfig(start=START, duration_ns=2_300_000_000, apps=(ForwardCollisionWarning(),),
-                    reception_sample=0.5, window_steps=window, bsm_period_ns=bsm_period_ns)
+                    reception_sample=0.5, window_steps=window, bsm_period_ns=bsm_period_ns,
+                    max_window_pairs=max_window_pairs)
 
     _simulate(tmp_path, vehicles, cfg, roadside=(_BeaconRsu(),), seed=3)
     return {p.stem: pd.read_parquet(p) for p in sorted(tmp_path.glob("*.parquet"))}
@@ -188,6 +189,30 @@ def test_window_size_does_not_change_the_recording(tmp_path: Path, bsm_period_ms
             if table == "bus":
                 a, b = a.drop(columns="wall_latency_ms"), b.drop(columns="wall_latency_ms")
             pd.testing.assert_frame_equal(a, b, check_exact=True, obj=f"{table} w{window}")
+
+
+def test_a_window_ends_at_its_pair_budget_and_records_the_same(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # per step 4 BSMs + 1 SPAT (+ 1 MAP in steps 1, 6, 11, ...) to 4 OBUs + 1 RSU: 25 sender x
+    # receiver pairs (30 with a MAP); a budget of 60 ends a window after the step that reaches
+    # it: 30 + 25 = 55 < 60, + 25 = 80 -> windows of 3 steps (of the 20 asked for)
+    lengths: list[int] = []
+    traffic = Simulation._traffic
+
+    def counted(self: Simulation, n_steps: int) -> object:
+        win = traffic(self, n_steps)
+        lengths.append(win.n_steps)
+        return win
+
+    monkeypatch.setattr(Simulation, "_traffic", counted)
+    small = _run_window(tmp_path / "budget", 20, max_window_pairs=60)
+    assert lengths == [3] * 7 + [2]  # 23 steps
+    one = _run_window(tmp_path / "w1", 1)
+    for table, a in one.items():
+        b = small[table]
+        if table == "bus":
+            a, b = a.drop(columns="wall_latency_ms"), b.drop(columns="wall_latency_ms")
+        pd.testing.assert_frame_equal(a, b, check_exact=True, obj=table)
 
 
 @pytest.mark.parametrize("window", [1, 10])
