@@ -17,7 +17,7 @@ scenario's ``[channel]`` table with :func:`make_channel`:
 
 from ._base import ChannelModel, Reception
 from ._ideal import IdealChannel
-from ._mode4 import ChannelLoad, Mode4Channel, ScheduledChannel
+from ._mode4 import ChannelLoad, ChannelLoadStats, Mode4Channel, ScheduledChannel
 from ._pairs import LinkBatch, find_pairs
 from ._pathloss import (
     PATH_LOSS_MODELS,
@@ -38,6 +38,7 @@ from ._tr37885 import (
 
 __all__ = [
     "ChannelLoad",
+    "ChannelLoadStats",
     "ChannelModel",
     "IdealChannel",
     "LinkBatch",

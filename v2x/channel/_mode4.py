@@ -93,7 +93,7 @@ from ._sps import (
     select_resources,
 )
 
-__all__ = ["ChannelLoad", "Mode4Channel", "ScheduledChannel"]
+__all__ = ["ChannelLoad", "ChannelLoadStats", "Mode4Channel", "ScheduledChannel"]
 
 SUBFRAME_NS = 1_000_000
 _NS_PER_M = 1e9 / 299_792_458.0
@@ -122,6 +122,39 @@ class ChannelLoad:
     cbr_node: np.ndarray
     cr: np.ndarray
     dropped: np.ndarray
+
+
+class ChannelLoadStats:
+    """Run-wide aggregates of :class:`ChannelLoad` samples: a CBR histogram of 0.01 bins
+    (exact mean, 95th percentile as the upper edge of its bin), mean CR, dropped count."""
+
+    def __init__(self) -> None:
+        self.cbr_counts = np.zeros(101, np.int64)  # bin i: [i / 100, (i + 1) / 100)
+        self.cbr_sum = 0.0
+        self.cr_sum = 0.0
+        self.n_cr = 0
+        self.dropped = 0
+
+    def add(self, load: ChannelLoad) -> None:
+        """Count one window's samples."""
+        b = np.minimum((load.cbr * 100.0).astype(np.int64), 100)
+        self.cbr_counts += np.bincount(b, minlength=101)
+        self.cbr_sum += float(load.cbr.sum())
+        self.cr_sum += float(load.cr.sum())
+        self.n_cr += int(load.cr.size)
+        self.dropped += int(np.count_nonzero(load.dropped))
+
+    def summary(self) -> dict[str, float]:
+        """``cbr_mean``, ``cbr_p95`` (NaN without samples), ``cr_mean``, ``dropped``,
+        ``cbr_samples``, ``transmissions``."""
+        n = int(self.cbr_counts.sum())
+        if n:
+            k = math.ceil(0.95 * n)
+            p95 = (int(np.searchsorted(np.cumsum(self.cbr_counts), k)) + 1) / 100.0
+        return {"cbr_mean": self.cbr_sum / n if n else math.nan,
+                "cbr_p95": min(p95, 1.0) if n else math.nan,
+                "cr_mean": self.cr_sum / self.n_cr if self.n_cr else math.nan,
+                "dropped": self.dropped, "cbr_samples": n, "transmissions": self.n_cr}
 
 
 class ScheduledChannel:
@@ -621,11 +654,11 @@ class Mode4Channel(ScheduledChannel):
         cr = used / (1000.0 * self.n_subchannels)
         if not self.congestion:
             return np.ones(flow.size, bool), cr
-        pos = np.searchsorted(self._cbr_node, node)
-        pos[pos == self._cbr_node.size] = 0
-        known = self._cbr_node.size > 0
-        cbr = np.where(known & (self._cbr_node[pos] == node), self._cbr[pos] if known else 0.0,
-                       0.0)
+        cbr = np.zeros(flow.size)  # nodes that measured nothing yet: CBR 0
+        if self._cbr_node.size:
+            pos = np.minimum(np.searchsorted(self._cbr_node, node), self._cbr_node.size - 1)
+            hit = self._cbr_node[pos] == node
+            cbr[hit] = self._cbr[pos[hit]]
         cbr_range = np.searchsorted(np.array(self.cbr_ranges), cbr, side="left")
         limit = self._limit_table[self._group_of_type[msg], cbr_range]
         return (limit >= _NO_LIMIT) | (cr <= limit), cr
