@@ -33,7 +33,10 @@ one 100 ms simulation step), vectorized over flows, links and sub-channels:
    transmission, the analytical model's convention (-90.5 dBm over 10 RBs is about
    -111 dBm per resource element, near the lowest configurable threshold (to verify)).
    The S-RSSI average spans the last interval only (3GPP: the 10 intervals of the 1000 ms
-   window; with periodic traffic they differ only after reselections). A reselection is not
+   window; with periodic traffic they differ only after reselections). It sums every
+   transmission heard, however weak (3GPP); ``rssi_floor_dbm`` counts only those above a
+   floor instead (the Gonzalez-Martin et al. analytical model senses nothing below its
+   -90.5 dBm sensing threshold: the calibration sets the floor there). A reselection is not
    announced: neighbours see the old reservation until the first transmission on the new one.
 4. **Congestion control** (``congestion = true``): a flow's channel occupancy ratio CR is the
    sub-channels it used in the last 1000 ms, this transmission included, over all
@@ -198,7 +201,9 @@ class Mode4Channel(ScheduledChannel):
     [154.4], ``per_table`` ["qpsk-r0.7"], ``security_overhead_bytes`` [72: a 64-byte
     signature and an 8-byte certificate digest (to verify)], ``shadowing_db`` [3],
     ``sensitivity_dbm`` [-90.5], ``rsrp_threshold_dbm`` [-90.5], ``threshold_step_db`` [3],
-    ``candidate_share`` [0.2], ``rri`` ["100 ms"], ``selection_t1`` ["1 ms"],
+    ``candidate_share`` [0.2], ``rssi_floor_dbm`` [none: the S-RSSI ranking counts every
+    transmission heard; a number counts only those received above it], ``rri`` ["100 ms"],
+    ``selection_t1`` ["1 ms"],
     ``selection_t2`` [the RRI, at most "100 ms"], ``keep_probability`` [0, in 0..0.8],
     ``cbr_threshold_dbm`` [-94], ``congestion`` [true], ``cbr_ranges``, ``cr_limits``,
     ``priority_groups`` [every message type: 1], ``latency_base`` ["2 ms"],
@@ -230,6 +235,7 @@ class Mode4Channel(ScheduledChannel):
         rsrp_threshold_dbm: float = -90.5,
         threshold_step_db: float = 3.0,
         candidate_share: float = 0.2,
+        rssi_floor_dbm: float | None = None,
         rri: str = "100 ms",
         selection_t1: str = "1 ms",
         selection_t2: str | None = None,
@@ -248,6 +254,8 @@ class Mode4Channel(ScheduledChannel):
                          range_m)
         self._init_sps(rsrp_threshold_dbm, threshold_step_db, candidate_share, rri,
                        selection_t1, selection_t2, keep_probability, latency_base)
+        self.rssi_floor_dbm = (-math.inf if rssi_floor_dbm is None
+                               else check_number("rssi_floor_dbm", rssi_floor_dbm))
         self._init_congestion(cbr_threshold_dbm, congestion, cbr_ranges, cr_limits,
                               priority_groups)
         self.params: dict[str, object] = {
@@ -258,7 +266,8 @@ class Mode4Channel(ScheduledChannel):
             "per_table": per_table, "security_overhead_bytes": security_overhead_bytes,
             "shadowing_db": shadowing_db, "sensitivity_dbm": sensitivity_dbm,
             "rsrp_threshold_dbm": rsrp_threshold_dbm, "threshold_step_db": threshold_step_db,
-            "candidate_share": candidate_share, "rri": rri, "selection_t1": selection_t1,
+            "candidate_share": candidate_share, "rssi_floor_dbm": rssi_floor_dbm,
+            "rri": rri, "selection_t1": selection_t1,
             "selection_t2": f"{self.t2} ms", "keep_probability": keep_probability,
             "cbr_threshold_dbm": cbr_threshold_dbm, "congestion": congestion,
             "cbr_ranges": list(self.cbr_ranges), "cr_limits": [list(r) for r in self.cr_limits],
@@ -618,7 +627,8 @@ class Mode4Channel(ScheduledChannel):
             cell = (row[item] * w_len + w[item]) * s + sub
             dbm = self._sense_dbm[e][item]
             np.maximum.at(rsrp.reshape(-1), cell, dbm)
-            np.add.at(rssi.reshape(-1), cell, 10.0 ** (dbm / 10.0) / n_e[item])
+            energy = np.where(dbm >= self.rssi_floor_dbm, 10.0 ** (dbm / 10.0), 0.0)
+            np.add.at(rssi.reshape(-1), cell, energy / n_e[item])
         blocked = np.zeros((n, w_len), bool)
         lo = np.searchsorted(self._own_node, nodes)
         cnt = np.searchsorted(self._own_node, nodes, side="right") - lo

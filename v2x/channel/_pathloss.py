@@ -55,7 +55,7 @@ def check_carrier_ghz(value: object, *, key: str = "channel.carrier_ghz") -> flo
         raise ConfigError(f"expected a frequency in GHz, got {value!r}", key=key, value=value)
     fc = float(value)
     if not (math.isfinite(fc) and fc > 0.0):
-        raise ConfigError(f"expected a finite frequency > 0 GHz, got {value!r}", key=key,
+        raise ConfigError(f"must be > 0 (a finite frequency in GHz), got {value!r}", key=key,
                           value=value)
     if fc > _MAX_CARRIER_GHZ:
         hint = f" (given in Hz? {fc / 1e9:g} GHz)" if fc >= 1e6 else ""

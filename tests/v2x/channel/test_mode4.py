@@ -237,3 +237,20 @@ def test_bad_parameters(key: str, value: object) -> None:
     with pytest.raises(ConfigError) as info:
         make_channel("mode4", **{key: value})
     assert info.value.key == f"channel.{key}"
+
+
+def test_congestion_control_drops_above_the_cr_limit() -> None:
+    # one isolated vehicle, 20 MHz = 8 sub-channels of 12 RBs, 190 B + 72 B security = 2
+    # sub-channels per packet every 100 ms; CR limit 0.001 in every CBR range.
+    # CR = sub-channels used in the last 1000 ms, this packet included, / (1000 * 8):
+    # periods 0..3: 2/8000, 4/8000, 6/8000, 8/8000 = 0.001 (<= limit: sent); period 4:
+    # 10/8000 = 0.00125 > 0.001: dropped, and so until period 10, when period 0's
+    # transmission is older than 1000 ms. (The counter, >= 5 and decremented per packet
+    # sent, keeps the reservation's subframe through period 10.)
+    ch = Mode4Channel(cr_limits=[[0.001, 0.001]], cbr_ranges=[0.5])
+    rng = np.random.default_rng(0)
+    for k in range(11):
+        _run_period(ch, LinkBatch.empty(), 1, k, rng)
+    load = ch.take_load()
+    assert (~load.dropped).astype(int).tolist() == [1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 1]
+    np.testing.assert_allclose(load.cr[:5], [0.00025, 0.0005, 0.00075, 0.001, 0.00125])
