@@ -470,6 +470,8 @@ class Mode4Channel(ScheduledChannel):
             return Reception(received, latency, sinr)
         if bool(np.any(np.diff(t) < 0)):
             raise ValueError("tx_t_ns must be non-decreasing (transmissions in period order)")
+        rx_nodes = np.asarray(rx_node, np.int64)
+        rx_heights = np.asarray(rx_height_m, np.float64)
         bounds = np.flatnonzero(np.diff(t)) + 1
         t_lo = np.concatenate([[0], bounds])
         t_hi = np.concatenate([bounds, [t.size]])
@@ -481,16 +483,15 @@ class Mode4Channel(ScheduledChannel):
                 int(t[a]) // SUBFRAME_NS, links.tx[la:lb] - a, r_rows, d2[la:lb],
                 np.asarray(tx_node[a:b], np.int64), np.asarray(tx_msg_type[a:b], np.int64),
                 np.asarray(size_bytes[a:b], np.int64),
-                np.asarray(tx_height_m[a:b], np.float64),
-                np.asarray(rx_node, np.int64)[r_rows],
-                np.asarray(rx_height_m, np.float64)[r_rows], rng)
+                np.asarray(tx_height_m[a:b], np.float64), rx_nodes,
+                rx_heights[r_rows], rng)
             received[la:lb], latency[la:lb], sinr[la:lb] = got, lat, s
         return Reception(received, latency, sinr)
 
     # -- one period ------------------------------------------------------------------------
     def _period(self, gen_sf: int, l_tx: np.ndarray, r_rows: np.ndarray, d2: np.ndarray,
                 node: np.ndarray, msg: np.ndarray, size: np.ndarray, h_tx: np.ndarray,
-                l_rx_node: np.ndarray, h_rx: np.ndarray,
+                rx_node: np.ndarray, h_rx: np.ndarray,
                 rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         flow = self._flows(gen_sf, node, msg)
         need = self.subchannels_needed(size)
@@ -502,49 +503,77 @@ class Mode4Channel(ScheduledChannel):
         self._counter[flow] -= sent
         self._remember_tx(flow, tx_sf, need, sent)
 
-        # links of the sent transmissions
+        # links of the sent transmissions (every array below is over them)
         m = l_tx.size
         z_shadow = rng.standard_normal(m)
         u_rx = rng.random(m)
-        live = sent[l_tx]
-        d3 = np.sqrt(d2 * d2 + (h_tx[l_tx] - h_rx) ** 2)
-        pl = path_loss_db(self.path_loss, d3, carrier_ghz=self.carrier_ghz,
-                          h_tx_m=h_tx[l_tx], h_rx_m=h_rx, h_env_m=self.h_env_m)
-        p_dbm = (self.tx_power_dbm + 2.0 * self.antenna_gain_dbi) - pl
-        p_dbm -= self.shadowing_db * z_shadow
-        link_sf = tx_sf[l_tx]
-        hd = half_duplex_lost(l_rx_node, link_sf, node[sent], tx_sf[sent])
-        p_mw = 10.0 ** (p_dbm / 10.0)
-        lt_start, lt_n = start[l_tx], need[l_tx]
-        idx = np.flatnonzero(live)
-        interference = np.zeros(m)
-        interference[idx] = interference_mw(l_rx_node[idx], link_sf[idx], lt_start[idx],
-                                            lt_n[idx], p_mw[idx])
-        sinr = 10.0 * np.log10(p_mw / (interference + self.data_noise_mw(lt_n)))
-        sinr[~live] = np.nan
-        ok = (live & ~hd & (p_dbm >= self.sensitivity_dbm) & (d2 <= self.max_range_m)
-              & (u_rx >= self.per.error_rate(sinr)))
+        ok = np.zeros(m, bool)
         latency = np.full(m, LOST, np.int64)
-        g = np.flatnonzero(ok)
-        latency[g] = (off[l_tx[g]] * SUBFRAME_NS + self.latency_base_ns
-                      + np.rint(d3[g] * _NS_PER_M).astype(np.int64))
+        sinr = np.full(m, np.nan)
+        r_lo = int(r_rows.min()) if m else 0
+        row_node = rx_node[r_lo:int(r_rows.max()) + 1] if m else rx_node[:0]
+        live = sent[l_tx]
+        sel = np.flatnonzero(live) if not bool(live.all()) else None
+        if sel is not None:
+            l_tx, r_rows, d2, h_rx = l_tx[sel], r_rows[sel], d2[sel], h_rx[sel]
+            z_shadow, u_rx = z_shadow[sel], u_rx[sel]
+        rr = r_rows - r_lo
+        dh = h_tx[l_tx] - h_rx
+        d3 = np.sqrt(d2 * d2 + dh * dh) if bool(np.any(dh)) else d2
+        p_dbm = path_loss_db(self.path_loss, d3, carrier_ghz=self.carrier_ghz,
+                             h_tx_m=h_tx[l_tx], h_rx_m=h_rx, h_env_m=self.h_env_m)
+        np.subtract(self.tx_power_dbm + 2.0 * self.antenna_gain_dbi, p_dbm, out=p_dbm)
+        z_shadow *= self.shadowing_db
+        p_dbm -= z_shadow
+        p_mw = np.exp(p_dbm * (math.log(10.0) / 10.0))
+        link_sf = tx_sf[l_tx]
+        hd = self._half_duplex(rr, link_sf, row_node, node[sent], tx_sf[sent])
+        lt_start, lt_n = start[l_tx], need[l_tx]
+        interference = interference_mw(rr, link_sf, lt_start, lt_n, p_mw)
+        interference += self.data_noise_mw(need)[l_tx]
+        s_db = np.log10(np.divide(p_mw, interference, out=interference))
+        s_db *= 10.0
+        got = ~hd & (p_dbm >= self.sensitivity_dbm) & (u_rx >= self.per.error_rate(s_db))
+        if self.max_range_m < math.inf:
+            got &= d2 <= self.max_range_m
+        g = np.flatnonzero(got)
+        lat = (off[l_tx[g]] * SUBFRAME_NS + self.latency_base_ns
+               + np.rint(d3[g] * _NS_PER_M).astype(np.int64))
+        if sel is None:
+            ok, sinr = got, s_db
+            latency[g] = lat
+        else:
+            ok[sel], sinr[sel] = got, s_db
+            latency[sel[g]] = lat
 
         # what every node measured this period: CBR, and the sensing for the next one
-        heard = idx[~hd[idx]]
-        cbr_node, cbr = channel_busy_ratio(
-            l_rx_node[idx], link_sf[idx], lt_start[idx], lt_n[idx], p_mw[idx],
+        rows, cbr = channel_busy_ratio(
+            rr, link_sf, lt_start, lt_n, p_mw,
             noise_subchannel_mw=self.noise_subchannel_mw, threshold_dbm=self.cbr_threshold_dbm,
             n_subchannels=self.n_subchannels, window_subframes=self.rri)
-        self._cbr_node, self._cbr = cbr_node, cbr
+        cbr_node = row_node[rows]
+        order = np.argsort(cbr_node, kind="stable")
+        self._cbr_node, self._cbr = cbr_node[order], cbr[order]
         self._load.append(ChannelLoad(cbr, cbr_node, cr, ~sent))
-        order = np.argsort(l_rx_node[heard], kind="stable")
-        h = heard[order]
-        self._sense_node, self._sense_sf = l_rx_node[h], link_sf[h]
+        h = np.flatnonzero(~hd)
+        self._sense_node, self._sense_sf = row_node[rr[h]], link_sf[h]
         self._sense_start, self._sense_nsub, self._sense_dbm = lt_start[h], lt_n[h], p_dbm[h]
         own = np.flatnonzero(sent)
         own = own[np.argsort(node[own], kind="stable")]
         self._own_node, self._own_sf = node[own], tx_sf[own]
         return ok, latency, sinr
+
+    @staticmethod
+    def _half_duplex(rr: np.ndarray, link_sf: np.ndarray, row_node: np.ndarray,
+                     tx_node: np.ndarray, tx_sf: np.ndarray) -> np.ndarray:
+        """:func:`~v2x.channel._sps.half_duplex_lost` of links to local receiver rows ``rr``
+        (nodes ``row_node``), the senders' nodes mapped to their receiver rows."""
+        if rr.size == 0 or tx_node.size == 0:
+            return np.zeros(rr.shape, bool)
+        order = np.argsort(row_node, kind="stable")
+        pos = np.minimum(np.searchsorted(row_node[order], tx_node), row_node.size - 1)
+        tx_row = np.where(row_node[order][pos] == tx_node, order[pos], -1)
+        return half_duplex_lost(rr, link_sf, tx_row, tx_sf)
 
     def _flows(self, gen_sf: int, node: np.ndarray, msg: np.ndarray) -> np.ndarray:
         """Index of every transmission's flow in the state arrays (new flows added, flows
@@ -610,13 +639,18 @@ class Mode4Channel(ScheduledChannel):
         w_len = self.t2 - self.t1 + 1
         rsrp = np.full((n, w_len, s), -np.inf)
         rssi = np.zeros((n, w_len, s))
-        lo = np.searchsorted(self._sense_node, nodes)
-        hi = np.searchsorted(self._sense_node, nodes, side="right")
-        cnt = hi - lo
+        # the sensing entries of these nodes only (few nodes reselect in a period), by node
+        wanted = np.unique(nodes)
+        pos = np.minimum(np.searchsorted(wanted, self._sense_node), wanted.size - 1)
+        mine = np.flatnonzero(wanted[pos] == self._sense_node)
+        mine = mine[np.argsort(self._sense_node[mine], kind="stable")]
+        mine_node = self._sense_node[mine]
+        lo = np.searchsorted(mine_node, nodes)
+        cnt = np.searchsorted(mine_node, nodes, side="right") - lo
         if cnt.sum():
             row = np.repeat(np.arange(n), cnt)
-            e = np.repeat(lo - np.concatenate([[0], np.cumsum(cnt)[:-1]]), cnt) + np.arange(
-                int(cnt.sum()))
+            e = mine[np.repeat(lo - np.concatenate([[0], np.cumsum(cnt)[:-1]]), cnt)
+                     + np.arange(int(cnt.sum()))]
             w = self._sense_sf[e] + self.rri - (gen_sf + self.t1)
             ok = (w >= 0) & (w < w_len)
             row, e, w = row[ok], e[ok], w[ok]

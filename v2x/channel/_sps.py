@@ -46,34 +46,70 @@ def draw_reselection_counter(rng: np.random.Generator, n: int, rri_ms: int) -> n
     return rng.integers(lo, hi + 1, size=n).astype(np.int64)
 
 
-def half_duplex_lost(rx_node: np.ndarray, link_sf: np.ndarray, tx_node: np.ndarray,
+def half_duplex_lost(rx: np.ndarray, link_sf: np.ndarray, tx_rx: np.ndarray,
                      tx_sf: np.ndarray) -> np.ndarray:
     """Which links the receiver cannot hear because it transmits in that subframe itself.
 
     Args:
-        rx_node: (m,) int64 receiving node of each link; ``link_sf`` (m,) int64 its subframe.
-        tx_node: (k,) int64 node of every transmission of the period; ``tx_sf`` (k,) int64
-            its subframe.
+        rx: (m,) int64 receiver of each link, a small non-negative index (a row);
+            ``link_sf`` (m,) int64 the link's subframe.
+        tx_rx: (k,) int64 the receiver index of the node of every transmission of the period
+            (-1 for a sender that is not a receiver); ``tx_sf`` (k,) int64 its subframe.
 
-    Returns (m,) bool, True where ``(rx_node, link_sf)`` is one of the transmissions.
+    Returns (m,) bool, True where ``(rx, link_sf)`` is one of the transmissions. One dense
+    (receivers x subframes) table, no sort.
     """
-    if rx_node.size == 0 or tx_node.size == 0:
-        return np.zeros(rx_node.shape, bool)
+    keep = tx_rx >= 0
+    if rx.size == 0 or not bool(keep.any()):
+        return np.zeros(rx.shape, bool)
+    tx_rx, tx_sf = tx_rx[keep], tx_sf[keep]
     lo = int(min(link_sf.min(), tx_sf.min()))
     span = int(max(link_sf.max(), tx_sf.max())) - lo + 1
-    busy = np.unique(tx_node * span + (tx_sf - lo))
-    key = rx_node * span + (link_sf - lo)
-    pos = np.searchsorted(busy, key)
-    pos[pos == busy.size] = 0
-    return busy[pos] == key
+    busy = np.zeros((int(max(rx.max(), tx_rx.max())) + 1, span), bool)
+    busy[tx_rx, tx_sf - lo] = True
+    return busy[rx, link_sf - lo]
 
 
 def _subchannel_entries(start: np.ndarray, n_sub: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Each item expanded to its sub-channels: (item index, sub-channel) of total sum(n_sub)."""
+    if bool(np.all(n_sub == 1)):  # the common case: one sub-channel each, no expansion
+        return np.arange(start.size, dtype=np.int64), start
     item = np.repeat(np.arange(start.size, dtype=np.int64), n_sub)
     first = np.repeat(np.cumsum(n_sub) - n_sub, n_sub)
     sub = start[item] + (np.arange(item.size, dtype=np.int64) - first)
     return item, sub
+
+
+#: up to this many (receiver, subframe, sub-channel) cells the sums use one dense bincount;
+#: beyond, the occupied cells are found by sorting (np.unique)
+DENSE_MAX_CELLS = 1 << 24
+
+
+def _cell_power(rx: np.ndarray, sf: np.ndarray, start: np.ndarray, n_sub: np.ndarray,
+                power_mw: np.ndarray, n_s: int) -> tuple[
+                    np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Received power per (receiver, subframe, sub-channel) cell.
+
+    Returns ``(item, share, cell, total, cell_rx)``: the (link, sub-channel) entries (link
+    index and power share), each entry's cell, the total power of every cell and each cell's
+    receiver.
+    """
+    item, sub = _subchannel_entries(start, n_sub)
+    share = power_mw / n_sub
+    if item.size != start.size or not bool(np.all(n_sub == 1)):
+        share = share[item]
+    lo = int(sf.min())
+    span = int(sf.max()) - lo + 1
+    rx_lo = int(rx.min())
+    n_rx = int(rx.max()) - rx_lo + 1
+    key = ((rx[item] - rx_lo) * span + (sf[item] - lo)) * n_s + sub
+    if n_rx * span * n_s <= DENSE_MAX_CELLS:
+        total = np.bincount(key, weights=share, minlength=n_rx * span * n_s)
+        cell_rx = np.repeat(np.arange(rx_lo, rx_lo + n_rx, dtype=np.int64), span * n_s)
+        return item, share, key, total, cell_rx
+    cells, inv = np.unique(key, return_inverse=True)
+    total = np.bincount(inv, weights=share, minlength=cells.size)
+    return item, share, inv, total, cells // (span * n_s) + rx_lo
 
 
 def interference_mw(rx: np.ndarray, sf: np.ndarray, start: np.ndarray, n_sub: np.ndarray,
@@ -96,16 +132,13 @@ def interference_mw(rx: np.ndarray, sf: np.ndarray, start: np.ndarray, n_sub: np
     """
     if rx.size == 0:
         return np.zeros(0)
-    item, sub = _subchannel_entries(start, n_sub)
-    n_s = int(sub.max()) + 1
-    lo = int(sf.min())
-    span = int(sf.max()) - lo + 1
-    key = (rx[item] * span + (sf[item] - lo)) * n_s + sub
-    cell, inv = np.unique(key, return_inverse=True)
-    share = (power_mw / n_sub)[item]
-    total = np.bincount(inv, weights=share, minlength=cell.size)
-    others = total[inv] - share
+    n_s = int((start + n_sub).max())
+    item, share, cell, total, _ = _cell_power(rx, sf, start, n_sub, power_mw, n_s)
+    others = total[cell]
+    others -= share
     np.maximum(others, 0.0, out=others)  # rounding of total - own
+    if item.size == rx.size:
+        return others
     return np.bincount(item, weights=others, minlength=rx.size)
 
 
@@ -124,17 +157,12 @@ def channel_busy_ratio(rx: np.ndarray, sf: np.ndarray, start: np.ndarray, n_sub:
     """
     if rx.size == 0:
         return np.zeros(0, np.int64), np.zeros(0)
-    item, sub = _subchannel_entries(start, n_sub)
-    lo = int(sf.min())
-    span = int(sf.max()) - lo + 1
-    key = (rx[item] * span + (sf[item] - lo)) * n_subchannels + sub
-    cell, inv = np.unique(key, return_inverse=True)
-    total = np.bincount(inv, weights=(power_mw / n_sub)[item], minlength=cell.size)
-    busy = total + noise_subchannel_mw > 10.0 ** (threshold_dbm / 10.0)
-    cell_rx = cell // (span * n_subchannels)
-    receivers, first = np.unique(cell_rx, return_index=True)
-    counts = np.add.reduceat(busy.astype(np.int64), first)
-    return receivers, counts / float(window_subframes * n_subchannels)
+    _, _, _, total, cell_rx = _cell_power(rx, sf, start, n_sub, power_mw, n_subchannels)
+    busy = total > 10.0 ** (threshold_dbm / 10.0) - noise_subchannel_mw
+    receivers = np.unique(rx)
+    counts = np.bincount(cell_rx[busy] - receivers[0],
+                         minlength=int(receivers[-1] - receivers[0]) + 1)
+    return receivers, counts[receivers - receivers[0]] / float(window_subframes * n_subchannels)
 
 
 def select_resources(rsrp_dbm: np.ndarray, rssi_mw: np.ndarray, blocked: np.ndarray, *,

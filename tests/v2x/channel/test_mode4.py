@@ -31,9 +31,10 @@ def _run_period(ch: Mode4Channel, links: LinkBatch, n: int, k: int, rng: np.rand
 # --- half duplex ----------------------------------------------------------------------------
 
 def test_half_duplex_function() -> None:
-    # node 1 transmits in subframe 10, node 3 in 12: node 1 cannot hear subframe 10
+    # receiver 1 transmits in subframe 10, receiver 3 in 12 (a sender that is no receiver,
+    # -1, in 11): receiver 1 cannot hear subframe 10, receiver 3 not subframe 12
     lost = half_duplex_lost(np.array([1, 2, 3, 3]), np.array([10, 10, 11, 12]),
-                            np.array([1, 3]), np.array([10, 12]))
+                            np.array([1, 3, -1]), np.array([10, 12, 11]))
     assert lost.tolist() == [True, False, False, True]
 
 
