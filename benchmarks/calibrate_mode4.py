@@ -31,7 +31,16 @@ Layout and parameters (every choice, and why):
 The reference is evaluated at the distances the ring has in each bin (multiples of
 ``1 / beta``) and averaged per bin, as the simulated PRR is.
 
-Usage: ``python benchmarks/calibrate_mode4.py [--periods N] [--seed S]``
+Result (seed 1, 60 periods, this commit's code): 8 of the 9 configurations within 0.05 of the
+analytical model (max 0.008 .. 0.041); 0.3 veh/m at 20 Hz is 0.157 off (200-220 m), where the
+authors' own simulation is itself 0.120 from their analytical model (CBR 0.86: the model's
+step-2-only branch, alpha = 1); against that simulation every configuration is within 0.048.
+PRR falls with density in both. The CBR columns differ by definition: ours is the share of
+sub-channels with S-RSSI above -94 dBm, the reference's the share of excluded resources.
+Exit status 0 only when every configuration is within 0.05 and PRR falls with density.
+
+Usage: ``python benchmarks/calibrate_mode4.py [--periods N] [--seed S]`` (about 10 min on a
+loaded 2-core machine)
 """
 
 from __future__ import annotations
