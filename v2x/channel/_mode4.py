@@ -89,6 +89,7 @@ from ._pairs import LinkBatch
 from ._pathloss import PATH_LOSS_MODELS, check_carrier_ghz, check_distances, path_loss_db
 from ._per import per_table
 from ._sps import (
+    cell_power,
     channel_busy_ratio,
     counter_range,
     half_duplex_lost,
@@ -529,7 +530,9 @@ class Mode4Channel(ScheduledChannel):
         link_sf = tx_sf[l_tx]
         hd = self._half_duplex(rr, link_sf, row_node, node[sent], tx_sf[sent])
         lt_start, lt_n = start[l_tx], need[l_tx]
-        interference = interference_mw(rr, link_sf, lt_start, lt_n, p_mw)
+        cells = (cell_power(rr, link_sf, lt_start, lt_n, p_mw, self.n_subchannels)
+                 if rr.size else None)
+        interference = interference_mw(rr, link_sf, lt_start, lt_n, p_mw, cells=cells)
         interference += self.data_noise_mw(need)[l_tx]
         s_db = np.log10(np.divide(p_mw, interference, out=interference))
         s_db *= 10.0
@@ -550,7 +553,7 @@ class Mode4Channel(ScheduledChannel):
         rows, cbr = channel_busy_ratio(
             rr, link_sf, lt_start, lt_n, p_mw,
             noise_subchannel_mw=self.noise_subchannel_mw, threshold_dbm=self.cbr_threshold_dbm,
-            n_subchannels=self.n_subchannels, window_subframes=self.rri)
+            n_subchannels=self.n_subchannels, window_subframes=self.rri, cells=cells)
         cbr_node = row_node[rows]
         order = np.argsort(cbr_node, kind="stable")
         self._cbr_node, self._cbr = cbr_node[order], cbr[order]

@@ -16,6 +16,7 @@ import math
 import numpy as np
 
 __all__ = [
+    "cell_power",
     "channel_busy_ratio",
     "counter_range",
     "draw_reselection_counter",
@@ -85,7 +86,7 @@ def _subchannel_entries(start: np.ndarray, n_sub: np.ndarray) -> tuple[np.ndarra
 DENSE_MAX_CELLS = 1 << 24
 
 
-def _cell_power(rx: np.ndarray, sf: np.ndarray, start: np.ndarray, n_sub: np.ndarray,
+def cell_power(rx: np.ndarray, sf: np.ndarray, start: np.ndarray, n_sub: np.ndarray,
                 power_mw: np.ndarray, n_s: int) -> tuple[
                     np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Received power per (receiver, subframe, sub-channel) cell.
@@ -113,7 +114,8 @@ def _cell_power(rx: np.ndarray, sf: np.ndarray, start: np.ndarray, n_sub: np.nda
 
 
 def interference_mw(rx: np.ndarray, sf: np.ndarray, start: np.ndarray, n_sub: np.ndarray,
-                    power_mw: np.ndarray) -> np.ndarray:
+                    power_mw: np.ndarray, *, n_subchannels: int | None = None,
+                    cells: tuple[np.ndarray, ...] | None = None) -> np.ndarray:
     """Co-channel interference of every link over the wanted transmission's sub-channels.
 
     Every link is one transmission heard by one receiver with ``power_mw`` spread evenly over
@@ -127,13 +129,17 @@ def interference_mw(rx: np.ndarray, sf: np.ndarray, start: np.ndarray, n_sub: np
         rx: (m,) int64 receiver; ``sf`` (m,) int64 subframe of the transmission.
         start: (m,) int64 first sub-channel; ``n_sub`` (m,) int64 sub-channels (>= 1).
         power_mw: (m,) float64 received power [mW].
+        n_subchannels: sub-channels of the pool (default: as many as the links use);
+            ``cells`` the :func:`cell_power` of these arguments if already computed.
 
     Returns (m,) float64 interference [mW].
     """
     if rx.size == 0:
         return np.zeros(0)
-    n_s = int((start + n_sub).max())
-    item, share, cell, total, _ = _cell_power(rx, sf, start, n_sub, power_mw, n_s)
+    if cells is None:
+        n_s = int((start + n_sub).max()) if n_subchannels is None else n_subchannels
+        cells = cell_power(rx, sf, start, n_sub, power_mw, n_s)
+    item, share, cell, total, _ = cells
     others = total[cell]
     others -= share
     np.maximum(others, 0.0, out=others)  # rounding of total - own
@@ -145,19 +151,24 @@ def interference_mw(rx: np.ndarray, sf: np.ndarray, start: np.ndarray, n_sub: np
 def channel_busy_ratio(rx: np.ndarray, sf: np.ndarray, start: np.ndarray, n_sub: np.ndarray,
                        power_mw: np.ndarray, *, noise_subchannel_mw: float,
                        threshold_dbm: float, n_subchannels: int,
-                       window_subframes: int) -> tuple[np.ndarray, np.ndarray]:
+                       window_subframes: int,
+                       cells: tuple[np.ndarray, ...] | None = None) -> tuple[np.ndarray,
+                                                                            np.ndarray]:
     """CBR of every receiver: busy sub-channels / all sub-channels of the window.
 
     A sub-channel of a subframe is busy at a receiver when its S-RSSI, the received power of
     every transmission on it plus the noise over one sub-channel, exceeds ``threshold_dbm``
-    (TS 36.214 5.1.30; -94 dBm in STANDARDS.md section 3). Inputs as :func:`interference_mw`.
+    (TS 36.214 5.1.30; -94 dBm in STANDARDS.md section 3). Inputs as :func:`interference_mw`
+    (``cells``: their :func:`cell_power` over ``n_subchannels``, if already computed).
 
     Returns ``(receivers, cbr)``: (r,) int64 sorted receivers that heard any transmission and
     (r,) float64 their CBR in [0, 1]; receivers that heard nothing have CBR 0 (not listed).
     """
     if rx.size == 0:
         return np.zeros(0, np.int64), np.zeros(0)
-    _, _, _, total, cell_rx = _cell_power(rx, sf, start, n_sub, power_mw, n_subchannels)
+    if cells is None:
+        cells = cell_power(rx, sf, start, n_sub, power_mw, n_subchannels)
+    total, cell_rx = cells[3], cells[4]
     busy = total > 10.0 ** (threshold_dbm / 10.0) - noise_subchannel_mw
     receivers = np.unique(rx)
     counts = np.bincount(cell_rx[busy] - receivers[0],
