@@ -13,7 +13,9 @@ as its recording goes; ``ev.partial`` (:class:`Partial`) says why and how far, a
 mark it (a partial run never passes).
 
 KPI names (the ``kpi`` of a criterion) are tabled in :mod:`analysis._kpi`; safety definitions
-(TTC, DRAC, conflicts, warning truth) in :mod:`analysis._safety`; report formats in
+(TTC, DRAC, conflicts, offset pairs, red light, speeding) in :mod:`analysis._safety`, PET in
+:mod:`analysis._pet`, the warning scoring per application and its registry of truth rules
+(:data:`SCORING_RULES`) in :mod:`analysis._scoring`; report formats in
 :mod:`analysis._report`. The conformance check of captured UPER frames (``v2x check``:
 decode failures, sentinels, rates, msgCnt, secMark, MAP/SPAT phases) is :func:`check`, in
 :mod:`analysis._check`. The reports of a suite of runs (``v2x suite``: JUnit across cases, a
@@ -59,6 +61,7 @@ if TYPE_CHECKING:
         network_kpis,
         prr_table,
     )
+    from analysis._pet import pet_encounters
     from analysis._recording import (
         Partial,
         Recording,
@@ -71,9 +74,12 @@ if TYPE_CHECKING:
         classify_warnings,
         drac,
         follower_pairs,
+        offset_pairs,
+        safety_evaluation,
         ttc,
         ttc_conflicts,
     )
+    from analysis._scoring import SCORING_RULES, TruthRule, score_warnings
     from analysis._suite import (
         CaseResult,
         Drift,
@@ -99,7 +105,9 @@ _WHERE: dict[str, str] = {
     "IntersectionCheck": "analysis._check",
     "Partial": "analysis._recording",
     "Recording": "analysis._recording",
+    "SCORING_RULES": "analysis._scoring",
     "StreamReport": "analysis._check",
+    "TruthRule": "analysis._scoring",
     "Verdict": "analysis._criteria",
     "baseline_document": "analysis._suite",
     "check": "analysis._check",
@@ -116,8 +124,12 @@ _WHERE: dict[str, str] = {
     "load_recording": "analysis._recording",
     "main_check": "analysis._check",
     "network_kpis": "analysis._kpi",
+    "offset_pairs": "analysis._safety",
     "parse_criteria": "analysis._criteria",
+    "pet_encounters": "analysis._pet",
     "prr_table": "analysis._kpi",
+    "safety_evaluation": "analysis._safety",
+    "score_warnings": "analysis._scoring",
     "ttc": "analysis._safety",
     "ttc_conflicts": "analysis._safety",
     "write_reports": "analysis._report",
@@ -139,7 +151,9 @@ __all__ = [
     "IntersectionCheck",
     "Partial",
     "Recording",
+    "SCORING_RULES",
     "StreamReport",
+    "TruthRule",
     "Verdict",
     "baseline_document",
     "check",
@@ -156,8 +170,12 @@ __all__ = [
     "load_recording",
     "main_check",
     "network_kpis",
+    "offset_pairs",
     "parse_criteria",
+    "pet_encounters",
     "prr_table",
+    "safety_evaluation",
+    "score_warnings",
     "ttc",
     "ttc_conflicts",
     "write_reports",

@@ -9,10 +9,17 @@ from typing import Any
 
 import pandas as pd
 
+from analysis._benefit import benefit_kpis, without_dir
 from analysis._criteria import Verdict, check_criteria, parse_criteria
 from analysis._kpi import latency_cdf, network_kpis, prr_table
 from analysis._recording import Partial, load_recording
-from analysis._safety import SERIOUS_TTC_S, TTC_THRESHOLD_S, WARNING_WINDOW_NS, safety_kpis
+from analysis._safety import (
+    SERIOUS_TTC_S,
+    TTC_THRESHOLD_S,
+    WARNING_WINDOW_NS,
+    safety_evaluation,
+)
+from analysis._vnfp import vnfp_kpis
 from v2x.errors import ConfigError
 from v2x.units import NS_PER_S
 
@@ -25,8 +32,13 @@ class Evaluation:
 
     ``run`` is ``run.json``; ``kpis`` the flat KPI dict (names in :mod:`analysis._kpi`);
     ``prr`` the :func:`~analysis._kpi.prr_table`; ``latency_cdf`` the
-    :func:`~analysis._kpi.latency_cdf`; ``conflicts`` the TTC conflict episodes
-    (:func:`~analysis.ttc_conflicts`); ``warnings`` the recorded warnings with ``true_warning``;
+    :func:`~analysis._kpi.latency_cdf`; ``conflicts`` the rear-end TTC conflict episodes
+    (:func:`~analysis.ttc_conflicts`, column ``kind``: ``same_lane`` or ``offset``);
+    ``warnings`` the recorded warnings with ``true_warning`` and ``lead_time_s``; ``pet`` the
+    PET encounters (:func:`analysis._pet.pet_encounters`); ``red_light`` and ``speeding`` the
+    red-light violations and speeding episodes; ``scoring`` one row per application
+    (:func:`analysis._scoring.score_warnings`: its truth rule, true and false positives,
+    misses, lead times, information age);
     ``verdicts`` one per criterion; ``partial`` None for a complete run, else what its partial
     recording holds (:class:`~analysis.Partial`: the KPIs cover only the simulated time before
     ``partial.recorded_ns``); ``passed`` when the run completed and every verdict passed (True
@@ -46,6 +58,10 @@ class Evaluation:
     serious_ttc_s: float
     warning_window_s: float
     partial: Partial | None = None
+    pet: pd.DataFrame | None = None
+    red_light: pd.DataFrame | None = None
+    speeding: pd.DataFrame | None = None
+    scoring: pd.DataFrame | None = None
 
     @property
     def scenario_id(self) -> str:
@@ -89,18 +105,26 @@ def evaluate(
     criteria = parse_criteria(rec.run["criteria"])
     prr = prr_table(rec)
     kpis = network_kpis(rec, prr)
-    safety, conflicts, warnings = safety_kpis(
-        rec.trajectories, rec.events, rec.warnings,
+    safety = safety_evaluation(
+        rec.trajectories, rec.events, rec.warnings, nodes=rec.nodes,
         step_ns=rec.step_ns, threshold_s=ttc_threshold_s, serious_s=serious_ttc_s,
         window_ns=round(warning_window_s * NS_PER_S),
         applications=[str(a) for a in rec.run.get("applications", [])],
     )
-    kpis.update(safety)
+    kpis.update(safety.kpis)
+    twin = without_dir(rec.run_dir, rec.run)  # [benefit] compare: the run without V2X
+    if twin is not None:
+        without = (evaluate(twin, ttc_threshold_s=ttc_threshold_s, serious_ttc_s=serious_ttc_s,
+                            warning_window_s=warning_window_s).kpis
+                   if (twin / "run.json").is_file() else None)
+        kpis.update(benefit_kpis(kpis, without))
+    kpis.update(vnfp_kpis(rec))  # near-field payment: completion and round trip
     verdicts = check_criteria(criteria, kpis)
     return Evaluation(
         run_dir=rec.run_dir, run=rec.run, kpis=kpis, prr=prr, latency_cdf=latency_cdf(rec),
-        conflicts=conflicts, warnings=warnings, verdicts=verdicts,
+        conflicts=safety.conflicts, warnings=safety.warnings, verdicts=verdicts,
         passed=rec.partial is None and all(v.passed for v in verdicts),
         ttc_threshold_s=ttc_threshold_s, serious_ttc_s=serious_ttc_s,
-        warning_window_s=warning_window_s, partial=rec.partial,
+        warning_window_s=warning_window_s, partial=rec.partial, pet=safety.pet,
+        red_light=safety.red_light, speeding=safety.speeding, scoring=safety.scoring,
     )

@@ -32,14 +32,43 @@ data is NaN (a criterion on it fails, saying so); counts are ``int``.
 | `safety.ttc_conflicts_serious`             | 1    | of them min TTC <= 1.5 s (to verify)        |
 | `safety.min_ttc_s`                         | s    | min TTC of all same-lane pairs (inf: none)  |
 | `safety.max_drac_mps2`                     | m/s² | max DRAC of conflict episodes (0: none)     |
+| `safety.offset_ttc_conflicts`             | 1    | TTC conflicts across lanes, paths overlap   |
+| `safety.min_offset_ttc_s`                  | s    | min TTC of those pairs (inf: none)          |
+| `safety.pet_conflicts`                     | 1    | PET conflicts, PET < 2 s (all kinds)        |
+| `safety.pet_conflicts_serious`             | 1    | of them PET <= 1 s (to verify)              |
+| `safety.pet_conflicts_crossing`            | 1    | of them vehicle-vehicle crossings           |
+| `safety.pet_conflicts_merging`             | 1    | of them merges (on-ramps, junction exits)   |
+| `safety.pet_conflicts_lane_change`         | 1    | of them lane changes (merges from beside)   |
+| `safety.pet_conflicts_pedestrian`          | 1    | of them vehicle-pedestrian                  |
+| `safety.min_pet_s`                         | s    | min PET of all encounters (inf: none)       |
+| `safety.red_light_violations`              | 1    | stop lines crossed on red (events)          |
+| `safety.speeding`                          | 1    | speeding episodes over the lane limit       |
+| `safety.speeding_max_excess_mps`           | m/s  | largest excess over a limit (0: none)       |
 | `apps.FCW.warnings`                        | 1    | FCW warnings (warnings)                     |
-| `apps.FCW.true_warnings`                   | 1    | followed by a conflict with the remote      |
-| `apps.FCW.false_warnings`                  | 1    | FCW warnings without one                    |
+| `apps.FCW.true_warnings`, `.false_warnings`| 1    | = FCW's true / false positives              |
 | `apps.<A>.warnings`                        | 1    | warnings of any other app A                 |
 | `apps.<A>.first_warning_s`                 | s    | time of A's first warning (NaN: none)       |
 | `apps.<A>.hosts_warned`                    | 1    | distinct host vehicles A warned             |
+| `benefit.<m>_with`, `benefit.<m>_without`  |      | `[benefit] compare`: safety KPI m with V2X  |
+|                                            |      | and without (apps off); m = `collisions`,   |
+|                                            |      | `ttc_conflicts`, `ttc_conflicts_serious`,   |
+|                                            |      | `min_ttc_s`, `hard_braking` (_benefit.py)   |
+| `benefit.collisions_avoided`               | 1    | collisions without - with (also             |
+|                                            |      | `benefit.ttc_conflicts_avoided`)            |
+| `apps.VNFP.completed`                      | 1    | hosts whose payment completed (VNFP)        |
+| `apps.VNFP.latency_ms`                     | ms   | largest round trip of those (analysis._vnfp)|
+| `apps.<A>.true_positives`                  | 1    | warnings its truth rule confirms (below)    |
+| `apps.<A>.false_positives`                 | 1    | warnings it does not                        |
+| `apps.<A>.misses`                          | 1    | conflicts of equipped hosts never warned of |
+| `apps.<A>.lead_time_min_s`, `.lead_time_p50_s` | s | warning to conflict instant (NaN: none)  |
+| `apps.<A>.info_age_p50_ms`                 | ms   | age of the triggering message (NaN: none)   |
 
 A row ``a.b.c``, ``.d`` lists ``a.b.c`` and ``a.b.d``.
+
+Ground-truth measures (TTC, DRAC, offset pairs, red light, speeding) are defined in
+:mod:`analysis._safety`, PET in :mod:`analysis._pet`; the truth rule of each application
+(``true_positives`` ... ``info_age_p50_ms``) in :mod:`analysis._scoring` (an application that
+is not scored has ``info_age_p50_ms`` only).
 
 Bin keys: an integral edge is written as an integer (``bin_0_20``); a fractional one with ``p``
 for the point (``bin_12p5_25``). Bins come from ``run.json`` (``prr_bin_m`` up to ``prr_max_m``)
@@ -72,6 +101,7 @@ __all__ = [
     "latency_cdf",
     "network_kpis",
     "prr_table",
+    "sample_percentile",
 ]
 
 #: range of the cumulative PRR KPI ``prr.<T>.within_300m`` [m]
@@ -116,7 +146,8 @@ def histogram_percentile(
     return float(hi[idx])
 
 
-def _sample_percentile(values: np.ndarray, q: float) -> float:
+def sample_percentile(values: np.ndarray, q: float) -> float:
+    """Nearest-rank ``q``-th percentile of raw samples (NaN ignored; NaN when none)."""
     v = np.sort(np.asarray(values, dtype=np.float64))
     v = v[~np.isnan(v)]
     if v.size == 0:
@@ -265,6 +296,6 @@ def network_kpis(rec: Recording, prr: pd.DataFrame | None = None) -> dict[str, f
     for t in _types(bus["msg_type"]):
         kpis[f"bus.{t}.messages"] = int(bt.get(t, 0))
     wall = bus["wall_latency_ms"].to_numpy(dtype=np.float64)
-    kpis["bus.wall_latency_p50_ms"] = _sample_percentile(wall, 50)
-    kpis["bus.wall_latency_p99_ms"] = _sample_percentile(wall, 99)
+    kpis["bus.wall_latency_p50_ms"] = sample_percentile(wall, 50)
+    kpis["bus.wall_latency_p99_ms"] = sample_percentile(wall, 99)
     return kpis

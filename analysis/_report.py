@@ -1,13 +1,17 @@
 """Evaluation reports: ``report.json`` (machines), ``junit.xml`` (CI), ``report.html`` (people).
 
 * ``report.json``: run info, settings, every KPI, verdicts, the PRR table, the latency CDF, the
-  conflicts and the warnings; ``partial`` null, or for a run that did not complete its
+  rear-end conflicts, the PET encounters, the red-light violations, the speeding episodes, the
+  warnings (with ``true_warning`` and ``lead_time_s``) and the warning scoring per application
+  (``scoring``: its truth rule or why it is not scored, true and false positives, misses, lead
+  times, information age); ``partial`` null, or for a run that did not complete its
   :class:`~analysis.Partial` (``status``, ``recorded_ns``, ``reason`` ...). NaN is written as
   ``null``, +/-inf as ``"inf"``/``"-inf"``, so the file is strict JSON.
 * ``junit.xml``: ``<testsuites>`` with one ``<testsuite>`` (name ``v2x.<scenario_id>``), one
   ``<testcase>`` per criterion (classname ``v2x.<scenario_id>``), a ``<failure>`` with the reason
   when it failed; for a partial recording one more, ``recording complete``, failed with its
-  reason; the attributes of the common (Jenkins/Ant) JUnit schema.
+  reason; the attributes of the common (Jenkins/Ant) JUnit schema. The warning scoring of each
+  scored application is in the suite's ``<properties>`` (``apps.<A>.true_positives`` ...).
 * ``report.html``: one self-contained page from ``templates/report.html.j2``; figures drawn with
   matplotlib's Agg canvas and embedded as base64 PNG; a partial recording is said at the top
   and its result shown as partial. Labels in English (``lang="en"``) or
@@ -34,8 +38,10 @@ from matplotlib import font_manager, rc_context
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from analysis._benefit import benefit_rows
 from analysis._evaluate import Evaluation
 from analysis._kpi import PRR_WITHIN_M, kpi_order
+from analysis._scoring import scoring_properties
 from v2x.errors import ConfigError, RecordingError
 
 __all__ = ["FORMATS", "LANGS", "write_reports"]
@@ -72,6 +78,25 @@ _LABELS: dict[str, dict[str, str]] = {
         "partial_running": "the run stopped without finishing (killed, crashed or lost power)",
         "partial_alive": "the run is still being written",
         "partial_failed": "the run failed", "partial_interrupted": "the run was interrupted",
+        "benefit": "V2X benefit", "measure": "Measure", "with_v2x": "With V2X",
+        "without_v2x": "Without V2X (applications off)",
+        "benefit_note": "the same scenario and seed, run again with every application off:",
+        "m_collisions": "Collisions", "m_ttc_conflicts": "TTC conflicts",
+        "m_ttc_conflicts_serious": "Serious TTC conflicts", "m_min_ttc_s": "Min TTC [s]",
+        "m_hard_braking": "Hard braking",
+        "truth": "Ground truth", "kind": "Kind", "pet_conflicts": "PET conflicts (PET < 2 s)",
+        "min_pet": "Min PET [s]", "red_light": "Red-light violations",
+        "speeding": "Speeding episodes", "offset_conflicts": "TTC conflicts across lanes",
+        "scoring": "Warning scoring", "app": "Application", "rule": "Truth rule",
+        "n_warnings": "Warnings", "tp": "True positives", "fp": "False positives",
+        "misses": "Misses", "lead_min": "Lead time min [s]", "lead_p50": "Lead time p50 [s]",
+        "age_p50": "Information age p50 [ms]", "no_apps": "No application ran.",
+        "t_warn": "Warning [s]", "host": "Host", "remote": "Remote", "verdict": "Verdict",
+        "lead": "Lead time [s]", "age": "Information age [ms]", "true_v": "true",
+        "false_v": "false", "not_judged": "not judged",
+        "scoring_note": "A warning is true when a ground-truth conflict of its application's "
+                        "kind for its host overlaps the {w} s after it; a miss is such a "
+                        "conflict of an equipped host that no warning matched.",
     },
     "zh": {
         "html_lang": "zh-CN", "title": "V2X 测试评价报告", "scenario": "场景", "seed": "随机种子",
@@ -99,6 +124,22 @@ _LABELS: dict[str, dict[str, str]] = {
         "partial_running": "运行未正常结束（被强制终止、崩溃或断电）",  # noqa: RUF001
         "partial_alive": "运行仍在写入",
         "partial_failed": "运行失败", "partial_interrupted": "运行被中断",
+        "benefit": "V2X 效益", "measure": "指标", "with_v2x": "有 V2X",
+        "without_v2x": "无 V2X（应用关闭）",  # noqa: RUF001 (Chinese punctuation)
+        "benefit_note": "同一场景与随机种子，关闭全部应用后再运行一次：",  # noqa: RUF001
+        "m_collisions": "碰撞", "m_ttc_conflicts": "TTC 冲突",
+        "m_ttc_conflicts_serious": "严重 TTC 冲突", "m_min_ttc_s": "最小 TTC [s]",
+        "m_hard_braking": "急刹车",
+        "truth": "真值", "kind": "类型", "pet_conflicts": "PET 冲突（PET < 2 s）",  # noqa: RUF001
+        "min_pet": "最小 PET [s]", "red_light": "闯红灯", "speeding": "超速事件",
+        "offset_conflicts": "跨车道 TTC 冲突", "scoring": "预警评分", "app": "应用",
+        "rule": "真值规则", "n_warnings": "预警数", "tp": "正确预警", "fp": "误报",
+        "misses": "漏报", "lead_min": "最小提前时间 [s]", "lead_p50": "提前时间中位数 [s]",
+        "age_p50": "信息时效中位数 [ms]", "no_apps": "未运行应用。", "t_warn": "预警时刻 [s]",
+        "host": "主车", "remote": "目标", "verdict": "判定", "lead": "提前时间 [s]",
+        "age": "信息时效 [ms]", "true_v": "正确", "false_v": "误报", "not_judged": "不评分",
+        "scoring_note": "预警后 {w} s 内主车出现该应用对应类型的真值冲突即为正确预警；"  # noqa: RUF001
+                        "装备车辆的此类冲突未被任何预警对应即为漏报。",  # noqa: RUF001
     },
 }
 
@@ -162,7 +203,14 @@ def _report_dict(ev: Evaluation) -> dict[str, Any]:
         "prr": ev.prr,
         "latency_cdf": ev.latency_cdf,
         "conflicts": ev.conflicts,
+        "pet": ev.pet,
+        "red_light_violations": ev.red_light,
+        "speeding": ev.speeding,
         "warnings": ev.warnings,
+        # [benefit] compare: the safety KPIs with V2X and without (analysis._benefit)
+        "benefit": ({"without": ev.run["benefit"]["without"], "rows": benefit_rows(ev.kpis)}
+                    if benefit_rows(ev.kpis) else None),
+        "scoring": ev.scoring,
     }
 
 
@@ -206,6 +254,8 @@ def _write_junit(ev: Evaluation, path: Path) -> None:
     props = ET.SubElement(suite, "properties")
     for key in ("scenario_id", "title", "seed", "start", "channel", "bus", "sumo_version"):
         ET.SubElement(props, "property", {"name": key, "value": str(ev.run.get(key, ""))})
+    for key, value in scoring_properties(ev.kpis):
+        ET.SubElement(props, "property", {"name": key, "value": value})
     if ev.partial is not None:
         case = ET.SubElement(suite, "testcase", {
             "name": "recording complete", "classname": suite_name, "time": "0",
@@ -345,13 +395,43 @@ def _partial_note(ev: Evaluation, lab: dict[str, str]) -> str:
     return lab["partial_note"].format(what=what, t=_fmt(p.recorded_ns / 1e9), d=d)
 
 
+_MAX_WARNING_ROWS = 50
+
+
+def _scoring_tables(ev: Evaluation) -> list[dict[str, Any]]:
+    """One table per application: its truth rule and scores, and its first warnings with
+    their verdict, lead time and information age."""
+    from analysis._scoring import TRUTH_KINDS
+
+    if ev.scoring is None:
+        return []
+    w = ev.warnings
+    app = w["app"].astype(str) if len(w) else pd.Series([], dtype=str)
+    out = []
+    for r in ev.scoring.itertuples(index=False):
+        mine = w[app == r.app].head(_MAX_WARNING_ROWS)
+        rows = [{"t_s": x.t_ns / 1e9, "host": int(x.vehicle), "remote": int(x.remote),
+                 "verdict": None if x.true_warning is None else bool(x.true_warning),
+                 "lead": float(getattr(x, "lead_time_s", math.nan)),
+                 "age": float(x.info_age_ms)} for x in mine.itertuples(index=False)]
+        out.append({"app": r.app, "scored": bool(r.scored),
+                    "rule": (f"{r.rule}: {TRUTH_KINDS[str(r.rule)]}" if r.scored
+                             else str(r.rule)),
+                    "warnings": int(r.warnings), "tp": r.true_positives,
+                    "fp": r.false_positives, "misses": r.misses,
+                    "lead_min": r.lead_time_min_s, "lead_p50": r.lead_time_p50_s,
+                    "age_p50": r.info_age_p50_ms, "rows": rows})
+    return out
+
+
 def _write_html(ev: Evaluation, path: Path, lang: str) -> None:
     lab = _LABELS[lang]
     prr_png, latency_png = _figures(ev, lang)
     c = ev.conflicts
     top = c.sort_values(["min_ttc_s", "t_start_ns"], kind="stable").head(_MAX_CONFLICT_ROWS)
     conflict_rows = [
-        {"follower": int(r.follower), "leader": int(r.leader), "lane": str(r.lane),
+        {"kind": str(getattr(r, "kind", "same_lane")), "follower": int(r.follower),
+         "leader": int(r.leader), "lane": str(r.lane),
          "t_start_s": r.t_start_ns / 1e9, "t_end_s": r.t_end_ns / 1e9,
          "min_ttc_s": float(r.min_ttc_s), "t_min_s": r.t_min_ttc_ns / 1e9,
          "max_drac": float(r.max_drac_mps2), "serious": bool(r.serious)}
@@ -386,6 +466,10 @@ def _write_html(ev: Evaluation, path: Path, lang: str) -> None:
         serious_note=lab["serious_note"].format(s=_fmt(ev.serious_ttc_s)),
         ttc_threshold_s=ev.ttc_threshold_s,
         kpi=ev.kpis,
+        benefit_rows=benefit_rows(ev.kpis),
+        benefit_dir=str((ev.run.get("benefit") or {}).get("without", "")),
+        scoring=_scoring_tables(ev),
+        scoring_note=lab["scoring_note"].format(w=_fmt(ev.warning_window_s)),
     )
     path.write_text(html, encoding="utf-8")
 

@@ -14,6 +14,17 @@ Definitions (STANDARDS.md section 5):
   (3.92 m/s²); collisions: ``events`` rows of kind ``collision`` (one per collision: the
   recording writes one row at its onset, :mod:`v2x.events`); teleports: rows of kind
   ``teleport``.
+* rear-end encounters with a lateral offset (:func:`offset_pairs`): follower and leader in
+  different SUMO lanes (a lane change under way, a junction's internal lane, a vehicle astride
+  two lanes) whose paths overlap laterally. In the follower's frame (heading h_f, front
+  bumpers p_f, p_l): longitudinal offset lon = (p_l - p_f) . u_f, lateral offset
+  lat = (p_l - p_f) . n_f. The leader is the nearest vehicle ahead (lon > 0, within
+  :data:`OFFSET_RANGE_M`, 50 m: the SSM device's default range) heading the same way
+  (cos(h_l - h_f) > 0) with |lat| < (w_f + w_l) / 2; beyond that it is not a rear-end
+  encounter. gap = lon - L_l cos(h_l - h_f), the leader's speed counts along the follower's
+  heading (v_l cos(h_l - h_f)), TTC and DRAC as above (opposite directions and not closing
+  give +inf). When the nearest such leader is in the follower's own lane the same-lane pair
+  stands and no offset pair is made, so the same-lane measures are unchanged.
 * a vehicle whose SUMO teleport ended at ``t`` is left out of the same-lane pairs from ``t``
   to ``t + TELEPORT_SETTLE_NS`` (1 s): its jump to a new position and speed is not driving.
 * a warning is *true* when a TTC conflict with the warned ego as follower and the warning's
@@ -25,22 +36,34 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
+from scipy.spatial import cKDTree
 
 from v2x.events import HARD_BRAKING_MPS2, TELEPORT_SETTLE_NS
+from v2x.nodes import PERSON_NODE_BASE
 from v2x.units import NS_PER_S
 
 __all__ = [
+    "DEFAULT_WIDTH_M",
     "HARD_BRAKING_MPS2",
+    "OFFSET_RANGE_M",
     "SERIOUS_TTC_S",
+    "SafetyResult",
     "TTC_THRESHOLD_S",
     "WARNING_WINDOW_NS",
     "classify_warnings",
     "drac",
     "follower_pairs",
+    "offset_pairs",
+    "rear_end_offset",
+    "red_light_violations",
+    "safety_evaluation",
+    "same_road",
+    "speeding_episodes",
     "safety_kpis",
     "settling_after_teleport",
     "ttc",
@@ -53,6 +76,11 @@ TTC_THRESHOLD_S = 3.0
 SERIOUS_TTC_S = 1.5
 #: a warning is true if a conflict with its remote overlaps [t, t + this] [ns]
 WARNING_WINDOW_NS = 5 * NS_PER_S
+#: leaders of offset rear-end pairs are searched this far from the follower [m] (SUMO SSM
+#: device default range, STANDARDS.md section 5)
+OFFSET_RANGE_M = 50.0
+#: width of a vehicle the ``nodes`` table does not give [m] (SUMO's passenger car default)
+DEFAULT_WIDTH_M = 1.8
 
 _ArrayLike = npt.ArrayLike
 _F64 = npt.NDArray[np.float64]
@@ -143,6 +171,110 @@ def follower_pairs(trajectories: pd.DataFrame) -> pd.DataFrame:
     }).astype(_PAIR_COLUMNS)
 
 
+def rear_end_offset(
+    dx: _ArrayLike, dy: _ArrayLike, heading_f_deg: _ArrayLike, heading_l_deg: _ArrayLike,
+    v_follower: _ArrayLike, v_leader: _ArrayLike, length_l: _ArrayLike,
+    width_f: _ArrayLike, width_l: _ArrayLike,
+) -> dict[str, _F64]:
+    """Rear-end geometry of (follower, leader) pairs with any lateral offset, element-wise.
+
+    ``dx``, ``dy`` [m] leader front bumper minus follower front bumper (network x east, y
+    north); headings [deg] clockwise from north; speeds [m/s]; ``length_l`` the leader's
+    length, ``width_f``, ``width_l`` [m]. Returns ``lon_m`` (ahead along the follower's
+    heading), ``lat_m`` (to its right), ``gap_m`` = lon - L_l cos(dh), ``ttc_s`` and
+    ``drac_mps2`` (:func:`ttc`, :func:`drac` with the leader's speed along the follower's
+    heading) where the pair is a rear-end encounter: leader ahead (lon > 0), same way
+    (cos(dh) > 0) and |lat| < (w_f + w_l) / 2; elsewhere ``ttc_s`` +inf and ``drac_mps2`` 0
+    (module docstring).
+    """
+    dx, dy, hf, hl, vf, vl, ll, wf, wl = np.broadcast_arrays(*(
+        np.asarray(a, dtype=np.float64) for a in (dx, dy, heading_f_deg, heading_l_deg,
+                                                  v_follower, v_leader, length_l, width_f,
+                                                  width_l)))
+    hf_r = np.radians(hf)
+    lon = dx * np.sin(hf_r) + dy * np.cos(hf_r)
+    lat = dx * np.cos(hf_r) - dy * np.sin(hf_r)
+    cos_dh = np.cos(np.radians(hl - hf))
+    along = vl * cos_dh
+    gap = lon - ll * cos_dh
+    rear_end = (lon > 0) & (cos_dh > 0) & (np.abs(lat) < (wf + wl) / 2.0)
+    return {"lon_m": lon, "lat_m": lat, "gap_m": gap,
+            "ttc_s": np.where(rear_end, ttc(gap, vf, along), np.inf),
+            "drac_mps2": np.where(rear_end, drac(gap, vf, along), 0.0)}
+
+
+_OFFSET_COLUMNS = {**_PAIR_COLUMNS, "lat_m": np.float64, "parallel": bool}
+
+
+def same_road(lane_a: npt.ArrayLike, lane_b: npt.ArrayLike) -> npt.NDArray[np.bool_]:
+    """(n,) bool: SUMO lanes ``lane_a`` and ``lane_b`` (ids ``<edge>_<index>``) are lanes of
+    one road edge, neither inside a junction (``":..."``): side by side, a lane change apart.
+    """
+    a = pd.Series(np.asarray(lane_a, dtype=object)).astype(str)
+    b = pd.Series(np.asarray(lane_b, dtype=object)).astype(str)
+    edge_a, edge_b = a.str.rsplit("_", n=1).str[0], b.str.rsplit("_", n=1).str[0]
+    return ((edge_a == edge_b) & ~a.str.startswith(":") & ~b.str.startswith(":")).to_numpy()
+
+
+def offset_pairs(trajectories: pd.DataFrame, widths: pd.Series | None = None, *,
+                 range_m: float = OFFSET_RANGE_M) -> pd.DataFrame:
+    """Rear-end pairs in different lanes whose paths overlap laterally, at every step.
+
+    ``trajectories`` needs ``t_ns``, ``vehicle``, ``x``, ``y`` [m] (front bumper),
+    ``heading_deg``, ``lane``, ``length`` [m], ``speed`` [m/s]; pedestrians (nodes from
+    :data:`~v2x.nodes.PERSON_NODE_BASE`) are left out. ``widths`` [m] by vehicle (the
+    ``nodes`` table's ``width_m``); a vehicle without one is :data:`DEFAULT_WIDTH_M` wide.
+    Returns the columns of :func:`follower_pairs` (``lane``: the follower's), ``lat_m`` and
+    ``parallel`` (the two lanes are side by side on one road: :func:`same_road`; else one is
+    inside a junction or on another road), one row per follower and step whose nearest
+    rear-end leader (:func:`rear_end_offset`, within ``range_m``) is in another lane.
+    Vectorized: one k-d tree over every (step, position), no loop over steps.
+    """
+    tr = trajectories[trajectories["vehicle"].to_numpy() < PERSON_NODE_BASE]
+    if tr.empty:
+        return _no_offset_pairs()
+    t = tr["t_ns"].to_numpy(dtype=np.int64)
+    veh = tr["vehicle"].to_numpy(dtype=np.int64)
+    x, y = tr["x"].to_numpy(dtype=np.float64), tr["y"].to_numpy(dtype=np.float64)
+    lane_codes, lane_names = pd.factorize(tr["lane"].astype(object), sort=True)
+    w = np.full(veh.size, DEFAULT_WIDTH_M)
+    if widths is not None and len(widths):
+        known = widths.reindex(veh).to_numpy(dtype=np.float64)
+        w = np.where(np.isnan(known), DEFAULT_WIDTH_M, known)
+    _, step = np.unique(t, return_inverse=True)
+    # steps far apart in a third coordinate: the tree pairs rows of one step only
+    pts = np.column_stack([x, y, step.astype(np.float64) * (4.0 * range_m + 1e6)])
+    ij = cKDTree(pts).query_pairs(range_m, output_type="ndarray")
+    f = np.concatenate([ij[:, 0], ij[:, 1]])
+    ld = np.concatenate([ij[:, 1], ij[:, 0]])
+    head = tr["heading_deg"].to_numpy(dtype=np.float64)
+    speed = tr["speed"].to_numpy(dtype=np.float64)
+    length = tr["length"].to_numpy(dtype=np.float64)
+    g = rear_end_offset(x[ld] - x[f], y[ld] - y[f], head[f], head[ld], speed[f], speed[ld],
+                        length[ld], w[f], w[ld])
+    lon, lat = g["lon_m"], g["lat_m"]
+    cand = np.flatnonzero((lon > 0) & (np.cos(np.radians(head[ld] - head[f])) > 0)
+                          & (np.abs(lat) < (w[f] + w[ld]) / 2.0))
+    # the nearest leader of each (step, follower)
+    cand = cand[np.lexsort((lon[cand], f[cand]))]
+    first = np.ones(cand.size, bool)
+    first[1:] = f[cand][1:] != f[cand][:-1]
+    cand = cand[first]
+    cand = cand[(lane_codes[f[cand]] != lane_codes[ld[cand]]) | (lane_codes[f[cand]] < 0)]
+    cf, cl = f[cand], ld[cand]
+    out = pd.DataFrame({
+        "t_ns": t[cf],
+        "lane": pd.Categorical.from_codes(lane_codes[cf], categories=lane_names.astype(str)),
+        "follower": veh[cf], "leader": veh[cl], "gap_m": g["gap_m"][cand],
+        "v_follower": speed[cf], "v_leader": speed[cl], "ttc_s": g["ttc_s"][cand],
+        "drac_mps2": g["drac_mps2"][cand], "lat_m": lat[cand],
+        "parallel": same_road(lane_names[np.maximum(lane_codes[cf], 0)],
+                              lane_names[np.maximum(lane_codes[cl], 0)]) & (lane_codes[cf] >= 0),
+    })
+    return out.sort_values(["t_ns", "follower"], kind="stable").reset_index(drop=True).astype(
+        {k: v for k, v in _OFFSET_COLUMNS.items() if k != "lane"})
+
+
 _CONFLICT_COLUMNS = {
     "follower": np.int64, "leader": np.int64, "lane": object, "t_start_ns": np.int64,
     "t_end_ns": np.int64, "n_steps": np.int64, "min_ttc_s": np.float64,
@@ -202,31 +334,86 @@ def classify_warnings(
     *,
     window_ns: int = WARNING_WINDOW_NS,
 ) -> pd.DataFrame:
-    """The ``warnings`` table with a bool column ``true_warning``.
+    """The ``warnings`` table with a bool column ``true_warning``, judged against the
+    same-lane rear-end ``conflicts`` (:func:`ttc_conflicts`) alone.
 
-    A warning at ``t_ns`` from ego ``vehicle`` about ``remote`` is true when a conflict in
-    ``conflicts`` (from :func:`ttc_conflicts`) with follower == vehicle and leader == remote
-    overlaps [t, t + ``window_ns``]. The rule is the FCW one (the remote is the leader ahead);
-    warnings of other applications get ``None`` (not judged).
+    The truth rules are :data:`analysis._scoring.SCORING_RULES`: a warning of an application
+    whose rule is the rear-end one (FCW) at ``t_ns`` to ego ``vehicle`` is true when a
+    conflict with follower == vehicle overlaps [t, t + ``window_ns``]; the warnings of other
+    applications get ``None`` (not judged here: :func:`safety_evaluation` judges them all).
     """
-    w = warnings.reset_index(drop=True)
-    wid = pd.DataFrame({
-        "wid": np.arange(len(w), dtype=np.int64),
-        "follower": w["vehicle"].to_numpy(dtype=np.int64),
-        "leader": w["remote"].to_numpy(dtype=np.int64),
-        "t_ns": w["t_ns"].to_numpy(dtype=np.int64),
-    })
-    cand = conflicts[["follower", "leader", "t_start_ns", "t_end_ns"]].astype(np.int64)
-    m = wid.merge(cand, on=["follower", "leader"], how="inner")
-    hit = (m["t_end_ns"] >= m["t_ns"]) & (m["t_start_ns"] <= m["t_ns"] + window_ns)
-    out = w.copy()
-    true = np.isin(wid["wid"].to_numpy(), m.loc[hit, "wid"].to_numpy())
-    # only FCW's rule is scored here: other applications' warnings are left unjudged (None)
-    is_fcw = (out["app"].astype(str) == "FCW").to_numpy() if len(out) else np.zeros(0, bool)
-    judged: list[bool | None] = [bool(t) if f else None
-                                 for t, f in zip(true.tolist(), is_fcw.tolist(), strict=True)]
-    out["true_warning"] = pd.Series(judged, index=out.index, dtype=object)
-    return out
+    from analysis._scoring import TruthRule, rule_of, score_warnings, truth_table
+
+    none = _no_truth()
+    truth = truth_table(conflicts, none["offset"], none["pet"], none["red_light"],
+                        none["speeding"])
+    out, _ = score_warnings(warnings, truth, window_ns=window_ns)
+    rear = [isinstance(r := rule_of(str(a)), TruthRule) and r.kind == "rear_end"
+            for a in out["app"].astype(str)]  # EBW's rule needs the hard braking too
+    out["true_warning"] = out["true_warning"].where(pd.Series(rear, index=out.index, dtype=bool),
+                                                    None)
+    return out.drop(columns=["lead_time_s"])
+
+
+#: the trajectory columns the offset pairs and PET need beyond the lane positions
+_GEOMETRY = frozenset({"x", "y", "heading_deg"})
+
+
+def _no_offset_pairs() -> pd.DataFrame:
+    return pd.DataFrame({k: pd.Series(dtype=v) for k, v in
+                         {**_OFFSET_COLUMNS, "lane": "category"}.items()})
+
+
+def _no_truth() -> dict[str, pd.DataFrame]:
+    """Empty ground-truth tables of every kind."""
+    from analysis._pet import pet_encounters
+
+    return {"offset": ttc_conflicts(pd.DataFrame({k: pd.Series(dtype=v) for k, v in
+                                                  {**_PAIR_COLUMNS, "lane": object}.items()}),
+                                    step_ns=1),
+            "pet": pet_encounters(pd.DataFrame({c: pd.Series(dtype=float) for c in (
+                "t_ns", "vehicle", "x", "y", "heading_deg", "lane", "lane_pos", "length")})),
+            "red_light": red_light_violations(_NO_EVENTS),
+            "speeding": speeding_episodes(_NO_EVENTS)}
+
+
+_NO_EVENTS = pd.DataFrame({"t_ns": pd.Series(dtype=np.int64), "kind": pd.Series(dtype=object),
+                           "vehicle": pd.Series(dtype=np.int64),
+                           "other": pd.Series(dtype=np.int64),
+                           "value": pd.Series(dtype=np.float64)})
+
+
+def red_light_violations(events: pd.DataFrame) -> pd.DataFrame:
+    """The ``red_light_violation`` events (:mod:`v2x.sim._truth`): ``vehicle``, ``t_ns``
+    (the step it crossed its stop line on red), ``speed_mps``; in time order."""
+    e = events[events["kind"].astype(str) == "red_light_violation"]
+    return pd.DataFrame({"vehicle": e["vehicle"].to_numpy(np.int64),
+                         "t_ns": e["t_ns"].to_numpy(np.int64),
+                         "speed_mps": e["value"].to_numpy(np.float64)})
+
+
+def speeding_episodes(events: pd.DataFrame) -> pd.DataFrame:
+    """Speeding episodes from the ``speeding`` / ``speeding_end`` events
+    (:mod:`v2x.sim._truth`; a vehicle's k-th end closes its k-th onset): ``vehicle``,
+    ``t_start_ns``, ``t_end_ns`` (its first step at or below the limit; an episode a partial
+    recording cut has none: ``t_start_ns`` and a NaN duration), ``duration_s``, ``limit_mps``,
+    ``max_excess_mps``; in onset order."""
+    kind = events["kind"].astype(str)
+    on = events[kind == "speeding"].sort_values(["vehicle", "t_ns"], kind="stable")
+    end = events[kind == "speeding_end"].sort_values(["vehicle", "t_ns"], kind="stable")
+    on = on.assign(k=on.groupby("vehicle").cumcount())
+    end = end.assign(k=end.groupby("vehicle").cumcount())
+    m = on.merge(end[["vehicle", "k", "t_ns", "value"]], on=["vehicle", "k"], how="left",
+                 suffixes=("", "_end"))
+    t_end = m["t_ns_end"].to_numpy(dtype=np.float64)
+    t0 = m["t_ns"].to_numpy(np.int64)
+    out = pd.DataFrame({
+        "vehicle": m["vehicle"].to_numpy(np.int64), "t_start_ns": t0,
+        "t_end_ns": np.where(np.isnan(t_end), t0, np.nan_to_num(t_end)).astype(np.int64),
+        "duration_s": (t_end - t0) / 1e9,
+        "limit_mps": m["value"].to_numpy(np.float64),
+        "max_excess_mps": m["value_end"].to_numpy(np.float64)})
+    return out.sort_values(["t_start_ns", "vehicle"], kind="stable").reset_index(drop=True)
 
 
 def settling_after_teleport(trajectories: pd.DataFrame, events: pd.DataFrame) -> np.ndarray:
@@ -245,32 +432,76 @@ def settling_after_teleport(trajectories: pd.DataFrame, events: pd.DataFrame) ->
     return out
 
 
-def safety_kpis(
+@dataclass(frozen=True)
+class SafetyResult:
+    """Everything :func:`safety_evaluation` found.
+
+    ``kpis``: the ``safety.*`` and ``apps.*`` KPIs; ``conflicts``: the rear-end TTC
+    conflicts (:func:`ttc_conflicts`) with a column ``kind``, ``same_lane`` or ``offset``;
+    ``pet``: :func:`~analysis._pet.pet_encounters`; ``red_light``:
+    :func:`red_light_violations`; ``speeding``: :func:`speeding_episodes`; ``truth``:
+    :func:`~analysis._scoring.truth_table`; ``warnings``: the warnings with ``true_warning``
+    and ``lead_time_s``; ``scoring``: one row per application
+    (:func:`~analysis._scoring.score_warnings`).
+    """
+
+    kpis: dict[str, float]
+    conflicts: pd.DataFrame
+    pet: pd.DataFrame
+    red_light: pd.DataFrame
+    speeding: pd.DataFrame
+    truth: pd.DataFrame
+    warnings: pd.DataFrame
+    scoring: pd.DataFrame
+
+
+def safety_evaluation(
     trajectories: pd.DataFrame,
     events: pd.DataFrame,
     warnings: pd.DataFrame,
     *,
     step_ns: int,
+    nodes: pd.DataFrame | None = None,
     threshold_s: float = TTC_THRESHOLD_S,
     serious_s: float = SERIOUS_TTC_S,
     window_ns: int = WARNING_WINDOW_NS,
     applications: Sequence[str] = (),
-) -> tuple[dict[str, float], pd.DataFrame, pd.DataFrame]:
-    """Safety and application KPIs (``safety.*``, ``apps.*``), conflicts and classified warnings.
+) -> SafetyResult:
+    """Every ground-truth measure of a recording and the warnings scored against them.
 
-    ``applications`` are the names of the applications the run's OBUs ran (``run.json``
-    ``applications``): each gets ``apps.<NAME>.warnings``, 0 when it never warned, so a
-    criterion can ask for a warning or for none.
-
-    Returns ``(kpis, conflicts, warnings)``: the KPI dict (names in :mod:`analysis._kpi`), the
-    :func:`ttc_conflicts` table and the :func:`classify_warnings` table.
+    ``nodes``: the ``nodes`` table (vehicle widths ``width_m``; equipped vehicles, kind
+    ``obu``, for the misses); None: every vehicle :data:`DEFAULT_WIDTH_M` wide and equipped.
+    ``applications``: the applications the run's OBUs ran (``run.json`` ``applications``):
+    each gets its KPIs even when it never warned.
     """
-    pairs = follower_pairs(trajectories[~settling_after_teleport(trajectories, events)])
+    from analysis._pet import pet_encounters
+    from analysis._scoring import score_warnings, scoring_kpis, truth_table
+
+    widths = equipped = None
+    if nodes is not None:
+        veh = nodes[nodes["kind"].astype(str) != "rsu"]
+        widths = pd.Series(veh["width_m"].to_numpy(np.float64),
+                           index=veh["node"].to_numpy(np.int64))
+        equipped = veh.loc[veh["kind"].astype(str) == "obu", "node"].to_numpy(np.int64)
+    traj = trajectories[~settling_after_teleport(trajectories, events)]
+    pairs = follower_pairs(traj[traj["vehicle"].to_numpy() < PERSON_NODE_BASE])
     conflicts = ttc_conflicts(pairs, step_ns=step_ns, threshold_s=threshold_s,
                               serious_s=serious_s)
-    classified = classify_warnings(warnings, conflicts, window_ns=window_ns)
-
+    none = None if _GEOMETRY <= set(traj.columns) else _no_truth()  # lane positions only
+    opairs = offset_pairs(traj, widths) if none is None else _no_offset_pairs()
+    offset = ttc_conflicts(opairs, step_ns=step_ns, threshold_s=threshold_s,
+                           serious_s=serious_s)
+    changing = ttc_conflicts(opairs[opairs["parallel"].to_numpy(bool)], step_ns=step_ns,
+                             threshold_s=threshold_s, serious_s=serious_s)
+    pet = pet_encounters(traj, widths, pairs) if none is None else none["pet"]
+    red, fast = red_light_violations(events), speeding_episodes(events)
     kind = events["kind"].astype(str)
+    hard = events[(kind == "hard_braking") & (events["value"] > HARD_BRAKING_MPS2)]
+    truth = truth_table(conflicts, changing, pet, red, fast, hard)
+    scored, scoring = score_warnings(warnings, truth, window_ns=window_ns,
+                                     applications=applications, equipped=equipped)
+
+    pc = pet[pet["conflict"]]
     kpis: dict[str, float] = {
         "safety.collisions": int((kind == "collision").sum()),
         "safety.teleports": int((kind == "teleport").sum()),
@@ -283,19 +514,54 @@ def safety_kpis(
         "safety.max_drac_mps2": (
             float(conflicts["max_drac_mps2"].max()) if len(conflicts) else 0.0
         ),
+        "safety.offset_ttc_conflicts": len(offset),
+        "safety.min_offset_ttc_s": float(opairs["ttc_s"].min()) if len(opairs) else math.inf,
+        "safety.pet_conflicts": len(pc),
+        "safety.pet_conflicts_serious": int(pc["serious"].sum()),
+        **{f"safety.pet_conflicts_{k}": int((pc["kind"] == k).sum())
+           for k in ("crossing", "merging", "lane_change", "pedestrian")},
+        "safety.min_pet_s": float(pet["pet_s"].min()) if len(pet) else math.inf,
+        "safety.red_light_violations": len(red),
+        "safety.speeding": len(fast),
+        "safety.speeding_max_excess_mps": (float(np.nanmax(fast["max_excess_mps"]))
+                                           if fast["max_excess_mps"].notna().any() else 0.0),
     }
-    app = classified["app"].astype(str)
-    fcw = classified[app == "FCW"]
-    n_true = int(fcw["true_warning"].sum())
-    kpis["apps.FCW.warnings"] = len(fcw)
-    kpis["apps.FCW.true_warnings"] = n_true
-    kpis["apps.FCW.false_warnings"] = len(fcw) - n_true
+    app = scored["app"].astype(str)
+    kpis["apps.FCW.warnings"] = int((app == "FCW").sum())
+    kpis["apps.FCW.true_warnings"] = kpis["apps.FCW.false_warnings"] = 0
     for name in applications:
         kpis.setdefault(f"apps.{name}.warnings", 0)
-    for name, n in app[app != "FCW"].value_counts().sort_index().items():
+    for name, n in app.value_counts().sort_index().items():
         kpis[f"apps.{name}.warnings"] = int(n)
-    kpis.update(warning_timing_kpis(classified, applications))
-    return kpis, conflicts, classified
+    kpis.update(scoring_kpis(scoring))
+    kpis.update(warning_timing_kpis(scored, applications))
+    both = pd.concat([conflicts.assign(kind="same_lane"), offset.assign(kind="offset")],
+                     ignore_index=True)
+    both = both.sort_values(["t_start_ns", "follower", "leader"], kind="stable")
+    return SafetyResult(kpis=kpis, conflicts=both.reset_index(drop=True), pet=pet,
+                        red_light=red, speeding=fast, truth=truth, warnings=scored,
+                        scoring=scoring)
+
+
+def safety_kpis(
+    trajectories: pd.DataFrame,
+    events: pd.DataFrame,
+    warnings: pd.DataFrame,
+    *,
+    step_ns: int,
+    threshold_s: float = TTC_THRESHOLD_S,
+    serious_s: float = SERIOUS_TTC_S,
+    window_ns: int = WARNING_WINDOW_NS,
+    applications: Sequence[str] = (),
+    nodes: pd.DataFrame | None = None,
+) -> tuple[dict[str, float], pd.DataFrame, pd.DataFrame]:
+    """Safety and application KPIs (``safety.*``, ``apps.*``), conflicts and classified
+    warnings: :func:`safety_evaluation`'s ``(kpis, same-lane conflicts, warnings)``."""
+    r = safety_evaluation(trajectories, events, warnings, step_ns=step_ns, nodes=nodes,
+                          threshold_s=threshold_s, serious_s=serious_s, window_ns=window_ns,
+                          applications=applications)
+    same = r.conflicts[r.conflicts["kind"] == "same_lane"].drop(columns=["kind"])
+    return r.kpis, same.reset_index(drop=True), r.warnings
 
 
 def warning_timing_kpis(warnings: pd.DataFrame, applications: Sequence[str] = ()

@@ -4,7 +4,10 @@
   that stopped it); small and picklable, so a case can run on another machine (Dask).
 * :func:`write_suite_junit`: ``<testsuites>`` with one ``<testsuite>`` per case (name
   ``v2x.<case>``, ``time`` = the case's run time) and one ``<testcase>`` per criterion carrying
-  the measured value (``<properties>``: kpi, op, threshold, actual) and the case's run time; a
+  the measured value (``<properties>``: kpi, op, threshold, actual; for a criterion on an
+  application also that application's warning scoring, ``apps.<A>.true_positives`` ...,
+  which the case's ``<properties>`` hold for every scored application) and the case's run
+  time; a
   baseline comparison adds one ``<testcase name="baseline">`` per case, failing with every
   KPI that drifted past its tolerance; a case that could not run is one ``<testcase>`` with an
   ``<error>``.
@@ -35,6 +38,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 
 from analysis._criteria import Verdict
 from analysis._kpi import kpi_order
+from analysis._scoring import scoring_properties
 from v2x.errors import ConfigError
 
 __all__ = [
@@ -236,6 +240,9 @@ def _junit_case(root: ET.Element, r: CaseResult, drifts: Sequence[Drift] | None)
     for key, value in (("case", r.case_id), ("title", r.title), ("tags", ",".join(r.tags)),
                        ("out_dir", r.out_dir)):
         ET.SubElement(props, "property", {"name": key, "value": value})
+    scores = scoring_properties(r.kpis)  # the warning scoring of each scored application
+    for key, value in scores:
+        ET.SubElement(props, "property", {"name": key, "value": value})
     tests = failures = errors = 0
     if r.error is not None:
         case = ET.SubElement(suite, "testcase", {"name": "run", "classname": name, "time": time})
@@ -250,6 +257,10 @@ def _junit_case(root: ET.Element, r: CaseResult, drifts: Sequence[Drift] | None)
         for key, value in (("kpi", v.kpi), ("op", v.op), ("threshold", f"{v.threshold:.6g}"),
                            ("actual", f"{v.actual:.6g}")):
             ET.SubElement(cprops, "property", {"name": key, "value": value})
+        app = v.kpi.split(".")[1] if v.kpi.startswith("apps.") else None
+        for key, value in scores:  # a criterion on an application carries its scoring
+            if app is not None and key.startswith(f"apps.{app}."):
+                ET.SubElement(cprops, "property", {"name": key, "value": value})
         ET.SubElement(case, "system-out").text = f"{v.kpi} = {v.actual:.6g}"
         tests += 1
         if not v.passed:

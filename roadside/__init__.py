@@ -31,6 +31,7 @@ from roadside._sources import (
     register_source,
 )
 from roadside._spat import SpatBuilder
+from roadside._vnfp import PaymentRsiSource
 
 __all__ = [
     "DIRECTION_MANEUVERS",
@@ -39,6 +40,7 @@ __all__ = [
     "MapSource",
     "MessageSource",
     "MsgCount",
+    "PaymentRsiSource",
     "RSI_PERIODS_NS",
     "RoadsideUnit",
     "RsiConfig",

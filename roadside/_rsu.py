@@ -91,6 +91,22 @@ class RoadsideUnit:
             out.extend(s.transmit(t_ns, utc_ns, users))
         return out
 
+    # -- what it hears (sources that answer: the payment zone of roadside._vnfp) ----------
+    @property
+    def listens(self) -> bool:
+        """A source of this RSU answers what it hears (it has a ``heard`` method): the loop
+        hands it the BSMs the RSU decoded (:meth:`heard`)."""
+        return any(getattr(s, "listens", False) for s in self.sources)
+
+    def heard(self, **bsms: Any) -> None:
+        """The BSMs this RSU decoded in a window (keyword columns ``(k,)``: ``sender``,
+        ``x``, ``y`` [m], ``sec_mark`` [ms], ``received_ns`` [ns]), handed to every source
+        that listens."""
+        for s in self.sources:
+            hear = getattr(s, "heard", None) if getattr(s, "listens", False) else None
+            if hear is not None:
+                hear(**bsms)
+
     def raise_event(self, event_id: str) -> bool:
         """Broadcast RSI event ``event_id`` from the next ``transmit`` on; False when this
         RSU has no RSI or the event is out of its reach. Raises ConfigError for an id that

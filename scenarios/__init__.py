@@ -22,8 +22,10 @@ from scenarios._events import (
     RsiAction,
     ScriptedEvent,
     SetSpeedAction,
+    SignalAction,
     StopInLaneAction,
     TimeTrigger,
+    VehicleEventAction,
 )
 from scenarios._library import LIBRARY, library_scenarios, resolve_scenario
 from scenarios._limits import (
@@ -57,6 +59,7 @@ from scenarios._networks import (
     register_network,
 )
 from scenarios._sections import (
+    BenefitConfig,
     ChannelConfig,
     Criterion,
     DemandConfig,
@@ -86,6 +89,7 @@ __all__ = [
     "BrakeAction",
     "BuiltScenario",
     "ChangeLaneAction",
+    "BenefitConfig",
     "ChannelConfig",
     "Criterion",
     "CrossAction",
@@ -134,8 +138,10 @@ __all__ = [
     "ScenarioBuilder",
     "ScriptedEvent",
     "SetSpeedAction",
+    "SignalAction",
     "StopInLaneAction",
     "TimeTrigger",
+    "VehicleEventAction",
     "VEHICLE_CLASSES",
     "VTYPE_ATTRIBUTES",
     "apply_overrides",

@@ -130,6 +130,10 @@ class ScenarioBuilder:
         """``[driver]``: ``enabled``, ``reaction_time``, ``decel_mps2``."""
         return self._table("driver", keys)
 
+    def benefit(self, **keys: Any) -> Self:
+        """``[benefit]``: ``compare`` (the run a second time with every application off)."""
+        return self._table("benefit", keys)
+
     def recording(self, **keys: Any) -> Self:
         """``[recording]`` keys."""
         return self._table("recording", keys)

@@ -15,7 +15,13 @@ on its lane). Actions (``kind``, all with ``target``, a SUMO vehicle or person i
 (at ``decel`` to ``speed_kmh``, then keep it), ``set_speed`` (``speed_kmh``, optional
 ``decel``), ``change_lane`` (``lane`` index), ``stop_in_lane`` (brake at ``decel`` to a
 standstill, hold ``hold``), ``release`` (give control back to SUMO), ``cross`` (a pedestrian
-starts crossing), ``rsi_raise`` / ``rsi_clear`` (``target`` = an ``[[rsi.events]]`` id).
+starts crossing), ``rsi_raise`` / ``rsi_clear`` (``target`` = an ``[[rsi.events]]`` id),
+``signal`` (the vehicle's lights from now on: ``signals`` a list of :data:`SIGNAL_NAMES`, ``[]``
+all off) and ``vehicle_event`` (the VehicleEventFlags its BSMs carry from now on: ``events`` a
+list of :data:`VEHICLE_EVENT_NAMES`, ``[]`` none)::
+
+    actions = [{kind = "signal", target = "lead", signals = ["hazard"]},
+               {kind = "vehicle_event", target = "lead", events = ["abs_activated"]}]
 
 Today's form ``{at = "12 s", kind = "stop", vehicle = "v1", decel = 6.0, hold = "5 s"}`` stays
 accepted: it is a ``time`` trigger with one ``stop_in_lane`` action, named ``events[i]``.
@@ -41,11 +47,15 @@ __all__ = [
     "ReachTrigger",
     "ReleaseAction",
     "RsiAction",
+    "SIGNAL_NAMES",
     "ScriptedEvent",
     "SetSpeedAction",
+    "SignalAction",
     "StopEvent",
     "StopInLaneAction",
     "TimeTrigger",
+    "VEHICLE_EVENT_NAMES",
+    "VehicleEventAction",
     "event_item",
 ]
 
@@ -169,16 +179,58 @@ class RsiAction(_Targeted):
     kind: Literal["rsi_raise", "rsi_clear"]
 
 
+#: ``signal`` names -> SUMO signal bit (``vehicle.getSignals()``, SUMO "TraCI/Vehicle
+#: Signalling"); "blue" is an emergency vehicle's blue light (its BSM then says siren and
+#: light bar in use)
+SIGNAL_NAMES: dict[str, int] = {"right": 0, "left": 1, "hazard": 2, "brake": 3, "front": 4,
+                                "fog": 5, "high_beam": 6, "blue": 11}
+#: ``vehicle_event`` names -> VehicleEventFlags bit (T/CSAE 53 / J2735; hardBraking and
+#: hazardLights are set by the OBU itself from the vehicle's deceleration and signals)
+VEHICLE_EVENT_NAMES: dict[str, int] = {
+    "stop_line_violation": 1, "abs_activated": 2, "traction_control_loss": 3,
+    "stability_control_activated": 4, "hazardous_materials": 5, "lights_changed": 8,
+    "wipers_changed": 9, "flat_tire": 10, "disabled_vehicle": 11, "air_bag_deployment": 12}
+
+
+class SignalAction(_Targeted):
+    """The vehicle's signals from now on (SUMO keeps them until the next ``signal``)."""
+
+    kind: Literal["signal"]
+    signals: Annotated[tuple[Literal["right", "left", "hazard", "brake", "front", "fog",
+                                     "high_beam", "blue"], ...], AS_TUPLE]
+
+    @property
+    def bits(self) -> int:
+        """The SUMO signal bits."""
+        return sum(1 << SIGNAL_NAMES[name] for name in set(self.signals))
+
+
+class VehicleEventAction(_Targeted):
+    """The VehicleEventFlags the vehicle's BSMs carry from now on (``[]``: none)."""
+
+    kind: Literal["vehicle_event"]
+    events: Annotated[tuple[Literal[
+        "stop_line_violation", "abs_activated", "traction_control_loss",
+        "stability_control_activated", "hazardous_materials", "lights_changed",
+        "wipers_changed", "flat_tire", "disabled_vehicle", "air_bag_deployment"], ...],
+        AS_TUPLE]
+
+    @property
+    def bits(self) -> int:
+        """The VehicleEventFlags bits."""
+        return sum(1 << VEHICLE_EVENT_NAMES[name] for name in set(self.events))
+
+
 #: an event action, chosen by ``kind``
 EventAction = Annotated[
     BrakeAction | SetSpeedAction | ChangeLaneAction | StopInLaneAction | ReleaseAction
-    | CrossAction | RsiAction,
+    | CrossAction | RsiAction | SignalAction | VehicleEventAction,
     Field(discriminator="kind"),
 ]
 
 #: every action kind a scenario may name
 ACTION_KINDS = ("brake", "set_speed", "change_lane", "stop_in_lane", "release", "cross",
-                "rsi_raise", "rsi_clear")
+                "rsi_raise", "rsi_clear", "signal", "vehicle_event")
 
 
 class ScriptedEvent(Section):

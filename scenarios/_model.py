@@ -75,13 +75,22 @@ marked ``<=`` and explained under "Limits" below):
                                 model on load
 ``[applications.NAME]``         an application the run's OBUs run (one not named does not
                                 run): ``enabled`` (true), ``hold_s`` (0.5) + its own keys,
-                                validated by the model it registered in :mod:`v2x.apps`:
-                                ``fcw`` (``ttc_threshold_s`` 2.7, ``range_m`` 150, ...),
+                                validated by the model it registered in :mod:`v2x.apps`
+                                (each module documents its keys, defaults and sources):
+                                the Day-1 set ``fcw`` (``ttc_threshold_s`` 2.7, ``range_m``
+                                150, ...), ``icw``, ``lta``, ``bsw``, ``lcw``, ``dnpw``,
                                 ``ebw`` (``range_m`` 150, ``max_lateral_m`` 5.25,
-                                ``max_age_s`` 0.5), ``rlvw`` (``decel_threshold_mps2`` 3.0,
-                                ``warn_distance_m`` 150, ``maneuver`` "straight", ...)
+                                ``max_age_s`` 0.5), ``avw``, ``clw``, ``hlw``, ``slw``,
+                                ``rlvw`` (``decel_threshold_mps2`` 3.0, ``warn_distance_m``
+                                150, ``maneuver`` "straight", ...), ``vrucw``, ``glosa``,
+                                ``ivs``, ``tjw``, ``evw``, ``vnfp``
 ``[driver]``                    reaction to a warning: ``enabled`` (false), ``reaction_time``
                                 ("1 s", Green 2000), ``decel_mps2`` (6.0, NCHRP Report 400)
+``[benefit]``                   ``compare`` (false): run the scenario a second time, same
+                                seed, with every application off (into ``OUT/without-v2x/``)
+                                and report both sides: table "V2X benefit" and KPIs
+                                ``benefit.*`` (``collisions_with``, ``collisions_without``,
+                                ``collisions_avoided``, ...; :mod:`analysis._benefit`)
 ``[recording]``                 ``reception_sample`` (0.05), ``prr_bin_m`` (20), ``prr_max_m``
                                 (500, <= 10000), ``latency_bin`` ("100 us", 1 us..10 ms),
                                 ``checkpoint`` ("30 s", 1 s..1 h), ``trajectories`` (true)
@@ -146,6 +155,7 @@ from scenarios._limits import MAX_RSUS
 from scenarios._networks import GridNetwork, NetworkConfig
 from scenarios._sections import (
     VEHICLE_CLASSES,
+    BenefitConfig,
     ChannelConfig,
     CriterionItem,
     DemandConfig,
@@ -193,9 +203,9 @@ class Scenario(Section):
     ``rsu`` :class:`RsuConfig`, ``rsus`` tuple of :class:`RsuSite`, ``obu``
     :class:`ObuConfig`, ``rsi`` :class:`RsiConfig`, ``rsm`` :class:`RsmConfig`, ``channel``
     :class:`ChannelConfig`, ``applications`` dict name -> application config (every known
-    application), ``driver`` :class:`DriverConfig`, ``recording`` :class:`RecordingConfig`,
-    ``events`` tuple of :class:`ScriptedEvent` (today's stop form converted),
-    ``criteria`` tuple of :class:`Criterion`.
+    application), ``driver`` :class:`DriverConfig`, ``benefit`` :class:`BenefitConfig`,
+    ``recording`` :class:`RecordingConfig`, ``events`` tuple of :class:`ScriptedEvent`
+    (today's stop form converted), ``criteria`` tuple of :class:`Criterion`.
     """
 
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$", description="stable scenario id")
@@ -221,6 +231,7 @@ class Scenario(Section):
     channel: ChannelConfig = ChannelConfig()
     applications: _Applications = Field(default_factory=_default_applications)
     driver: DriverConfig = DriverConfig()
+    benefit: BenefitConfig = BenefitConfig()
     recording: RecordingConfig = RecordingConfig()
     # after validation every item is a ScriptedEvent (today's stop form is converted)
     events: Annotated[tuple[event_item, ...], AS_TUPLE] = ()

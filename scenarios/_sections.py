@@ -56,6 +56,7 @@ from v2x.units import format_duration
 __all__ = [
     "PEDESTRIAN",
     "VEHICLE_CLASSES",
+    "BenefitConfig",
     "ChannelConfig",
     "Criterion",
     "CriterionItem",
@@ -232,7 +233,7 @@ class Participant(Section):
 
     id: str = Field(min_length=1, description="its SUMO vehicle or person id")
     vehicle_class: Literal["passenger", "bus", "sanitation_truck", "logistics_van",
-                           "pedestrian"] = Field("passenger", alias="class")
+                           "emergency", "pedestrian"] = Field("passenger", alias="class")
     lane: str | None = Field(None, description="SUMO lane id of the departure, <edge>_<index>")
     route: str | None = Field(None, description="id of a route of the route files")
     edges: Annotated[tuple[str, ...], AS_TUPLE] = Field((), description="the edges it follows")
@@ -474,6 +475,19 @@ class DriverConfig(Section):
                                        description="perception-brake time (Green 2000)")
     decel_mps2: float = Field(_DRIVER.decel_mps2, gt=0.0, le=12.0,
                               description="braking deceleration [m/s²] (NCHRP Report 400)")
+
+
+class BenefitConfig(Section):
+    """``[benefit]``: the closed-loop benefit of V2X (issue 9 item 6). With ``compare = true``
+    the run is made twice, the same scenario and seed: first with every ``[applications.*]``
+    off into ``OUT/without-v2x/`` (a full run with its own reports), then as written into
+    ``OUT``; its report puts both sides side by side ("V2X benefit": collisions, TTC conflicts,
+    serious ones, min TTC, hard braking) and as KPIs ``benefit.<measure>_with`` /
+    ``_without`` / ``benefit.collisions_avoided`` that criteria can name
+    (:mod:`analysis._benefit`)."""
+
+    compare: bool = Field(False, description="run a second time with every application off "
+                                             "and report the difference")
 
 
 class RecordingConfig(Section):

@@ -87,6 +87,18 @@ VEHICLE_CLASSES: dict[str, dict[str, Any]] = {
                       "carFollowModel": "Krauss", "accel": 2.0, "decel": 3.0,
                       "apparentDecel": 3.0, "emergencyDecel": 8.0, "sigma": 0.5, "tau": 1.0,
                       "classification": 20, "color": "white"},
+    # an ambulance-sized emergency vehicle (SUMO vClass "emergency", which SUMO's defaults
+    # treat like a passenger car with the speed of a car; our choice of size: a van); J2735
+    # BasicVehicleClass 60 emergency-TypeUnknown. SUMO flashes the blue light (signal bit 11)
+    # of every vClass "emergency" vehicle by itself, toggling it every second (measured with
+    # SUMO 1.2x); the OBU sends emergencyExt sirenUse / lightsUse inUse while the bit is set,
+    # so a test case states it with an action ``signal``: ["blue"] on a call, [] off. SUMO's
+    # bluelight device (other traffic forms rescue lanes) is not used.
+    "emergency": {"vClass": "emergency", "length": 6.0, "width": 2.1, "height": 2.6,
+                  "minGap": 2.5, "maxSpeed": 40.0, "speedDev": 0.1,
+                  "carFollowModel": "Krauss", "accel": 2.6, "decel": 3.0,
+                  "apparentDecel": 3.0, "emergencyDecel": 9.0, "sigma": 0.5, "tau": 1.0,
+                  "classification": 60, "color": "red"},
 }
 
 

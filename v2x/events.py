@@ -14,6 +14,7 @@ __all__ = [
     "EVENT_KINDS",
     "HARD_BRAKING_END_MPS2",
     "HARD_BRAKING_MPS2",
+    "RED_STATES",
     "TELEPORT_SETTLE_NS",
 ]
 
@@ -21,7 +22,7 @@ __all__ = [
 #: ``value`` hold for each)
 EVENT_KINDS: tuple[str, ...] = (
     "hard_braking", "collision", "collision_end", "teleport", "teleport_end", "decode_error",
-    "driver_brake", "event_fired")
+    "driver_brake", "event_fired", "red_light_violation", "speeding", "speeding_end")
 
 #: deceleration that starts a hard-braking event [m/s²]: 0.4 g, the BSM hardBraking event
 #: (STANDARDS.md section 5)
@@ -35,3 +36,8 @@ COLLISION_GAP_NS = 1_000_000_000
 #: after a teleport ends, the vehicle's motion is SUMO's re-insertion, not driving, for this
 #: long [ns] (our choice); it is left out of hard braking and surrogate safety measures
 TELEPORT_SETTLE_NS = 1_000_000_000
+#: SUMO link states that forbid crossing the stop line: ``r`` red and ``u`` red-yellow ("red
+#: light, vehicles have to wait", SUMO user documentation, "Traffic Lights", signal state
+#: definitions). Yellow (``y``) and every green (``G``, ``g``, ``s``) are not red; ``o``/``O``
+#: (off) neither.
+RED_STATES: frozenset[str] = frozenset("ru")

@@ -84,7 +84,7 @@ def _trajectories() -> pd.DataFrame:
         rows.append((t, 2, "E1_0", lead_pos - 10.0, 5.0, 30.0))
     df = pd.DataFrame(rows, columns=["t_ns", "vehicle", "lane", "lane_pos", "length", "speed"])
     df["x"] = df["lane_pos"]
-    df["y"] = 0.0
+    df["y"] = np.where(df["lane"] == "E1_0", 3.5, 0.0)  # E1_0 the lane beside E0_0
     df["lat"] = 39.05583
     df["lon"] = 117.055
     df["accel"] = 0.0

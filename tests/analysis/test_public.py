@@ -28,8 +28,9 @@ def test_imports_no_simulation_code() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout.split()
     # the recording's schema and file layout, the message-type names, the event definitions
-    # and the criterion record are the format's own definitions
+    # the node numbering and the criterion record are the format's own definitions
     allowed = {"v2x", "v2x.errors", "v2x.units", "v2x.msgset", "v2x.criteria", "v2x.events",
+               "v2x.nodes",
                "v2x.recorder", "v2x.recorder._schema", "v2x.recorder._aggregates",
                "v2x.recorder._writer", "v2x.recorder._layout"}
     assert set(out) <= allowed

@@ -47,7 +47,7 @@ def test_with_set_on_a_scenario_equals_the_overridden_file() -> None:
     ("applications.fcw.enabled=maybe", "applications.fcw.enabled", "maybe",
      "expected true or false"),
     ("applications.fcw.enabeld=false", "applications.fcw.enabeld", False, "unknown key"),
-    ("applications.glosa.enabled=true", "applications.glosa", {"enabled": True},
+    ("applications.acme.enabled=true", "applications.acme", {"enabled": True},
      "unknown application"),
     ("seed=-1", "seed", -1, "must be >= 0"),
     ("rsu.spat_period=150 ms", "rsu.spat_period", "150 ms", "multiple of the step"),

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from scenarios import LIBRARY
 from scenarios.schema import SCHEMA_PATH, main, scenario_json_schema, schema_text
+from v2x.apps import app_names
 
 
 def test_published_schema_is_in_sync_with_the_model() -> None:
@@ -41,7 +42,9 @@ def test_schema_names_the_file_keys_and_refuses_unknown_ones() -> None:
 
     assert not [k for k in keys(schema) if k.endswith("_ns")]
     assert {"at", "hold", "period", "reaction_time", "spat_period"} <= keys(schema)
-    assert set(schema["properties"]["applications"]["properties"]) == {
-        "ebw", "fcw", "hlw", "rlvw", "slw"}
+    # every registered application (the Day-1 set grows: not a fixed list)
+    assert set(schema["properties"]["applications"]["properties"]) == set(app_names())
+    assert {"ebw", "fcw", "hlw", "rlvw", "slw", "icw", "lta", "vrucw", "glosa", "ivs", "tjw",
+            "vnfp", "bsw", "lcw", "dnpw", "clw", "avw", "evw"} <= set(app_names())
     kinds = schema["properties"]["network"]["discriminator"]["mapping"]
     assert {"grid", "path"} <= set(kinds)

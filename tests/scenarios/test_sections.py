@@ -5,6 +5,7 @@ dotted key and the bad value."""
 from __future__ import annotations
 
 import copy
+import re
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -22,7 +23,7 @@ from scenarios import (
     load_scenario,
     validate_scenario,
 )
-from v2x.apps import EbwConfig, FcwConfig
+from v2x.apps import EbwConfig, FcwConfig, app_names
 from v2x.errors import ConfigError
 
 _LIBRARY_TEXT = (LIBRARY / "xiqing-south-station" / "scenario.toml").read_text(encoding="utf-8")
@@ -253,11 +254,11 @@ def test_bad_values_of_new_sections_name_file_key_and_value(
 
 def test_unknown_application_lists_the_known_ones() -> None:
     raw = copy.deepcopy(BASE)
-    raw["applications"]["glosa"] = {"enabled": True}
-    with pytest.raises(ConfigError,
-                       match=r"unknown application \(known: ebw, fcw, hlw, rlvw, slw\)") as info:
+    raw["applications"]["acme"] = {"enabled": True}  # no such application
+    known = re.escape(", ".join(app_names()))  # every registered one, sorted
+    with pytest.raises(ConfigError, match=rf"unknown application \(known: {known}\)") as info:
         validate_scenario(raw, file="f.toml")
-    assert (info.value.key, info.value.value) == ("applications.glosa", {"enabled": True})
+    assert (info.value.key, info.value.value) == ("applications.acme", {"enabled": True})
 
 
 def test_an_event_without_actions_or_trigger_is_refused() -> None:

@@ -16,13 +16,18 @@ import analysis
 import scenarios
 from analysis import CaseResult, Verdict
 from v2x.cli import main
-from v2x.cli._suite import executor_for, select_cases
+from v2x.cli._suite import executor_for, run_suite, select_cases
 from v2x.errors import ConfigError
 
 pytestmark = pytest.mark.sumo
 
-#: the two short road cases (FCW closed loop 15 s, EBW 8 s)
+#: two short road cases (FCW closed loop 15 s with its run without V2X, EBW 8 s)
 ROAD = ["xiqing-ebw-lead-brakes-adjacent", "xiqing-fcw-lead-brakes"]
+#: per application: a positive case, its first warning [s] as computed by hand in its file,
+#: and a no-action case
+DAY1 = {"FCW": ("xiqing-fcw-lead-stopped-50kmh", 8.7, "xiqing-fcw-no-action-adjacent-lane"),
+        "EBW": ("xiqing-ebw-behind-intermediate-50kmh", 4.1, "xiqing-ebw-no-action-opposite"),
+        "RLVW": ("xiqing-rlvw-runs-red-30kmh", 10.0, "xiqing-rlvw-no-action-green")}
 
 
 def _suite(*args: str) -> tuple[int, str]:
@@ -35,8 +40,10 @@ def _cases(junit: Path) -> list[ET.Element]:
 
 
 def test_tags_select_cases_with_every_tag_and_names_add_cases() -> None:
-    assert [sc.id for sc in select_cases(["road"])] == ROAD
-    assert [sc.id for sc in select_cases(["road", "fcw"])] == ["xiqing-fcw-lead-brakes"]
+    road = [sc.id for sc in select_cases(["road"])]
+    assert set(ROAD) < set(road) and road == sorted(road)
+    assert [sc.id for sc in select_cases(["road", "fcw", "closed-loop"])] == [
+        "xiqing-fcw-lead-brakes"]
     both = select_cases(["fcw", "closed-loop"], ["xiqing-rlvw-runs-red"])
     assert [sc.id for sc in both] == ["xiqing-fcw-lead-brakes", "xiqing-rlvw-runs-red"]
     with pytest.raises(ConfigError, match="no library scenario has every tag.*road"):
@@ -50,7 +57,7 @@ def test_tags_select_cases_with_every_tag_and_names_add_cases() -> None:
 @pytest.fixture(scope="module")
 def road_suite(tmp_path_factory: pytest.TempPathFactory) -> tuple[int, str, Path]:
     out = tmp_path_factory.mktemp("suite")
-    code, text = _suite("--tag", "road", "--jobs", "2", "--out", str(out),
+    code, text = _suite(*ROAD, "--jobs", "2", "--out", str(out),
                         "--baseline", str(out / "baseline.json"), "--update-baseline")
     return code, text, out
 
@@ -61,7 +68,7 @@ def test_the_suite_runs_the_cases_and_writes_junit_per_criterion(
     assert code == 0, text
     assert "2/2 case(s) passed" in text
     cases = _cases(out / "junit.xml")
-    n_criteria = sum(len(sc.criteria) for sc in select_cases(["road"]))
+    n_criteria = sum(len(sc.criteria) for sc in select_cases(ids=ROAD))
     assert len(cases) == n_criteria > 2
     fcw = {c.get("name"): c for c in cases if c.get("classname") == "v2x.xiqing-fcw-lead-brakes"}
     warned = fcw["the host is warned"]
@@ -93,6 +100,15 @@ def test_a_broken_application_fails_the_suite_naming_the_criterion(tmp_path: Pat
     assert failure is not None
     assert failure.get("message") == "safety.collisions = 1, required == 0"
     assert "[FAIL] xiqing-fcw-lead-brakes: no collision: safety.collisions = 1" in text
+    # ... and its timing window (warned 0.1 s before the crash, at 10.0 s: hand, 5.1 s after
+    # the braking, the host at 13.76 m/s closes 55.2 m + 16.1 m of the lead's stop) and the
+    # benefit (a collision with V2X too) fail, each named
+    late = failures["warned no later than 7.6 s"]
+    assert late is not None and late.get("message", "").startswith(
+        "apps.FCW.first_warning_s = 10")
+    benefit = failures["V2X avoids the collision that happens without it"]
+    assert benefit is not None
+    assert benefit.get("message") == "benefit.collisions_avoided = 0, required >= 1"
 
 
 def test_a_kpi_past_its_baseline_tolerance_fails_naming_it(road_suite: tuple[int, str, Path],
@@ -121,12 +137,16 @@ def test_the_same_cases_on_a_dask_cluster_give_the_same_verdicts_and_kpis(
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
                       dashboard_address=None) as cluster:
         address = cluster.scheduler_address.removeprefix("tcp://")
-        code, text = _suite("--tag", "road", "--executor", f"dask://{address}",
+        code, text = _suite(*ROAD, "--executor", f"dask://{address}",
                             "--out", str(tmp_path / "dask"))
     assert code == 0, text
     for case in ROAD:
         ev = analysis.evaluate(tmp_path / "dask" / case)
         assert ev.passed
+        # the same verdicts, criterion by criterion, as the process pool's
+        pool = analysis.evaluate(out / case)
+        assert [(v.name, v.passed, v.actual) for v in ev.verdicts] == [
+            (v.name, v.passed, v.actual) for v in pool.verdicts]
         for kpi, value in base[case].items():
             if kpi.startswith("bus.wall_latency"):
                 continue  # wall-clock time
@@ -161,3 +181,42 @@ def test_a_bad_baseline_file_is_a_configuration_error(tmp_path: Path) -> None:
     assert err.value.file == str(bad)
     code, text = _suite("--tag", "road", "--baseline", str(bad), "--out", str(tmp_path / "o"))
     assert code == 2 and "tolerances.prr" in text
+
+
+@pytest.mark.parametrize("app", sorted(DAY1))
+def test_each_application_warns_in_its_window_and_never_in_its_no_action_case(
+        app: str, tmp_path: Path) -> None:
+    positive, first_s, quiet = DAY1[app]
+    cases = select_cases(ids=[positive, quiet])
+    assert all({"day1", app.lower()} <= set(sc.tags) for sc in cases)
+    results = {r.case_id: r for r in run_suite(cases, out_dir=tmp_path)}
+    pos, neg = results[positive], results[quiet]
+    assert pos.passed and neg.passed, [v.reason for r in (pos, neg) for v in r.verdicts]
+    # the hand-computed instant (the case file), one host, and its window criteria checked it
+    assert pos.kpis[f"apps.{app}.first_warning_s"] == pytest.approx(first_s)
+    assert pos.kpis[f"apps.{app}.hosts_warned"] == 1
+    window = [v for v in pos.verdicts if v.kpi == f"apps.{app}.first_warning_s"]
+    assert sorted(v.op for v in window) == ["<=", ">="]
+    assert neg.kpis[f"apps.{app}.warnings"] == 0
+    assert math.isnan(neg.kpis[f"apps.{app}.first_warning_s"])
+
+
+@pytest.mark.parametrize("app", sorted(DAY1))
+def test_each_application_has_positive_no_action_and_variant_cases(app: str) -> None:
+    # issue 9: at least 3 cases per application, each tagged day1 + its key, a positive one
+    # stating its timing window, a no-action one stating that nobody was warned
+    cases = select_cases(["day1", app.lower()])
+    ids = [sc.id for sc in cases if sc.id != "xiqing-south-station"]
+    assert len(ids) >= 3, ids
+    kinds = {"window": 0, "no-action": 0}
+    for sc in cases:
+        kpis = {(c.kpi, c.op) for c in sc.criteria}
+        if {(f"apps.{app}.first_warning_s", ">="), (f"apps.{app}.first_warning_s", "<="),
+                (f"apps.{app}.hosts_warned", "==")} <= kpis:
+            kinds["window"] += 1
+        if any(c.kpi == f"apps.{app}.warnings" and c.op == "==" and c.value == 0
+               for c in sc.criteria):
+            kinds["no-action"] += 1
+        if sc.file is not None and sc.id.startswith(f"xiqing-{app.lower()}-"):
+            assert "(to verify)" in sc.file.read_text(encoding="utf-8"), sc.id
+    assert kinds["window"] >= 2 and kinds["no-action"] >= 2, kinds

@@ -25,7 +25,7 @@ its configuration. A user's package can add its own through the entry point grou
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 from typing import Any, ClassVar, Protocol, runtime_checkable
 
@@ -81,6 +81,18 @@ class DecodedBsm:
         brake: bool, brakePadel on.
         sec_mark: int64 [ms of the minute] (DSecond).
         t_ns: int64 [ns] simulated time the BSM was sent.
+        events: int64 safetyExt.events, VehicleEventFlags bits (flag ``1 << k`` = bit k:
+            hazardLights 0, ABSactivated 2, tractionControlLoss 3, stabilityControlActivated
+            4, hardBraking 7, disabledVehicle 11, ...); -1 where the frame did not decode.
+        classification: int64 vehicleClass.classification (BasicVehicleClass: 60..69
+            emergency vehicles); -1 where the frame did not decode.
+        lights: int64 safetyExt.lights, ExteriorLights bits (leftTurnSignalOn 2,
+            rightTurnSignalOn 3, hazardSignalOn 4, ...); -1 absent.
+        siren_use: int64 emergencyExt.sirenUse (0 unavailable, 1 notInUse, 2 inUse,
+            3 reserved); -1 absent.
+        lightbar_use: int64 emergencyExt.lightsUse (LightbarInUse: 1 notInUse, 2 inUse, ...);
+            -1 absent.
+        (The last five default to -1 for every row when not given.)
     """
 
     sender: np.ndarray
@@ -95,6 +107,17 @@ class DecodedBsm:
     brake: np.ndarray
     sec_mark: np.ndarray
     t_ns: np.ndarray
+    events: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))
+    classification: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))
+    lights: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))
+    siren_use: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))
+    lightbar_use: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))
+
+    def __post_init__(self) -> None:
+        n = int(self.sender.shape[0])
+        for name in ("events", "classification", "lights", "siren_use", "lightbar_use"):
+            if getattr(self, name).shape[0] != n:
+                object.__setattr__(self, name, np.full(n, -1, np.int64))
 
 
 @dataclass(frozen=True)

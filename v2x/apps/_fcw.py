@@ -17,6 +17,17 @@ standard GB/T 33577 / ISO 15623). For every received BSM link (ego = receiver, r
 5. **Warn** when ahead, ``gap > 0`` and ``0 <= TTC < ttc_threshold_s`` (default 2.7 s,
    (to verify): a commonly quoted FCW threshold, not read from the standard's own text).
 
+6. **Armed** (the re-warn rule, a speed hysteresis per host): FCW goes to standby when the
+   host drives slower than ``min_speed_kmh`` (default 10 km/h) and re-arms only once it
+   drives at least ``rearm_speed_kmh`` (default 20 km/h); a host first seen between the two
+   is armed. A host in standby is assessed but never warned. So after a warned driver has
+   braked to a stop behind the lead, creeping up to it at walking pace after the release is
+   not warned again in the same encounter, while a host that drives off and reaches 20 km/h
+   is protected again. ISO 15623:2013 / GB/T 33577-2017 (operating model, clause 5.3) have
+   the same shape: the FVCWS is active only within its subject-vehicle speed range and in
+   standby outside it; the two speeds are our choice (to verify against the standard's
+   range). ``min_speed_kmh = 0`` turns the rule off.
+
 Optional alternative (off by default): GB/T 33577 also states its alarm in terms of the
 deceleration the ego needs to avoid the collision, ``closing² / (2 gap)``; the figure quoted is
 0.68 g (to verify). Pass ``required_decel_mps2`` to *also* warn (logical OR) when that
@@ -113,6 +124,12 @@ class FcwConfig(AppConfig):
     range_m: float = Field(150.0, gt=0, allow_inf_nan=False)
     """BSMs from farther senders (RSM participants farther from the host) are not assessed
     [m]."""
+    min_speed_kmh: float = Field(10.0, ge=0, allow_inf_nan=False)
+    """Standby below this host speed [km/h] (rule 6; ISO 15623 operating model; value to
+    verify); 0: the re-warn rule is off."""
+    rearm_speed_kmh: float = Field(20.0, ge=0, allow_inf_nan=False)
+    """After standby, armed again only from this host speed [km/h] (rule 6; our choice, to
+    verify); at least ``min_speed_kmh``."""
     use_rsm: bool = False
     """Also assess the motor vehicles of received RSMs (roadside perception of vehicles
     without an OBU; see the module docstring); off by default (T/CSAE 53 FCW is V2V)."""
@@ -135,6 +152,9 @@ class ForwardCollisionWarning:
         range_m: BSMs from farther senders are not assessed [m]; default 150 (a warning
             needs the remote within ``ttc_threshold_s`` x closing speed: 150 m covers 2.7 s
             at 200 km/h of closing speed).
+        min_speed_kmh, rearm_speed_kmh: the re-warn rule (rule 6 of the module docstring):
+            standby below ``min_speed_kmh`` (default 10), armed again from
+            ``rearm_speed_kmh`` (default 20, at least ``min_speed_kmh``) [km/h]; 0 and 0: off.
 
     Raises ConfigError (naming the key) for a non-positive, non-finite or non-numeric value,
     or a heading difference above 180 deg.
@@ -149,6 +169,8 @@ class ForwardCollisionWarning:
         required_decel_mps2: float | None = None,
         hold_s: float = 0.5,
         range_m: float = 150.0,
+        min_speed_kmh: float = 10.0,
+        rearm_speed_kmh: float = 20.0,
     ) -> None:
         self.ttc_threshold_s = _positive(ttc_threshold_s, "ttc_threshold_s")
         self.max_heading_diff_deg = _positive(
@@ -167,13 +189,22 @@ class ForwardCollisionWarning:
         self.hold_s = _positive(hold_s, "hold_s")
         self.hold_ns = round(self.hold_s * 1e9)
         self.range_m = _positive(range_m, "range_m")
+        self.min_speed_kmh = _positive(min_speed_kmh, "min_speed_kmh", allow_zero=True)
+        self.rearm_speed_kmh = _positive(rearm_speed_kmh, "rearm_speed_kmh", allow_zero=True)
+        if self.rearm_speed_kmh < self.min_speed_kmh:
+            raise ConfigError(f"must be at least min_speed_kmh ({self.min_speed_kmh:g}), got "
+                              f"{rearm_speed_kmh!r}", key="rearm_speed_kmh",
+                              value=rearm_speed_kmh)
+        #: per vehicle index: armed (rule 6) after the last host row seen
+        self._armed = np.ones(0, bool)
 
     def __repr__(self) -> str:
         return (
             f"ForwardCollisionWarning(ttc_threshold_s={self.ttc_threshold_s}, "
             f"max_heading_diff_deg={self.max_heading_diff_deg}, half_lane_m={self.half_lane_m}, "
             f"required_decel_mps2={self.required_decel_mps2}, hold_s={self.hold_s}, "
-            f"range_m={self.range_m})"
+            f"range_m={self.range_m}, min_speed_kmh={self.min_speed_kmh}, "
+            f"rearm_speed_kmh={self.rearm_speed_kmh})"
         )
 
     name: ClassVar[str] = "FCW"
@@ -188,9 +219,15 @@ class ForwardCollisionWarning:
         return cls(ttc_threshold_s=cfg.ttc_threshold_s,
                    max_heading_diff_deg=cfg.max_heading_diff_deg, half_lane_m=cfg.half_lane_m,
                    required_decel_mps2=cfg.required_decel_mps2, hold_s=cfg.hold_s,
-                   range_m=cfg.range_m)
+                   range_m=cfg.range_m, min_speed_kmh=cfg.min_speed_kmh,
+                   rearm_speed_kmh=cfg.rearm_speed_kmh)
 
     def assess(self, window: AppWindow) -> Assessments:
+        """:meth:`assess_bsm` with the hosts armed by rule 6 (:meth:`armed`)."""
+        st = window.hosts
+        return self.assess_bsm(window, self.armed(st.index, window.host_step, st.speed))
+
+    def assess_bsm(self, window: AppWindow, armed: np.ndarray | None = None) -> Assessments:
         """Every BSM a host received from within ``range_m`` is an assessment of its sender:
         a warning where the rule fires (target = the sender, criticality = TTC).
 
@@ -213,12 +250,52 @@ class ForwardCollisionWarning:
                              remote_length=bsm.length[b_s])
         warn = np.zeros(cand.size, bool)
         warn[same] = part.warn
+        if armed is not None:  # (n,) per host row: rule 6
+            warn &= armed[ego]
         ttc = np.full(cand.size, np.inf)
         ttc[same] = part.ttc_s
         gap = np.full(cand.size, np.nan)
         gap[same] = part.gap_m
         return Assessments(link=cand, target=lk.sender[cand], warn=warn, criticality=ttc,
                            ttc_s=ttc, gap_m=gap)
+
+    def armed(self, vehicle: np.ndarray, step: np.ndarray, speed_mps: np.ndarray) -> np.ndarray:
+        """Rule 6 for the host rows of one window: ``(n,)`` bool, the host of each row is
+        armed at that row's step. ``vehicle`` (n,) int vehicle index, ``step`` (n,) int step
+        within the window, ``speed_mps`` (n,) float [m/s] (NaN keeps the state).
+
+        A row below ``min_speed_kmh`` disarms its vehicle, a row at or above
+        ``rearm_speed_kmh`` arms it, any other row keeps the state of the vehicle's previous
+        row (of this window, or carried from the last one: call once per window, in order; a
+        vehicle never seen is armed). Vectorized: one sort by (vehicle, step), a running
+        maximum for "the last deciding row"."""
+        veh = np.asarray(vehicle, np.int64)
+        n = veh.size
+        if n == 0:
+            return np.zeros(0, bool)
+        v = np.asarray(speed_mps, np.float64) * 3.6
+        with np.errstate(invalid="ignore"):
+            decides = (v < self.min_speed_kmh) | (v >= self.rearm_speed_kmh)
+            arms = v >= self.rearm_speed_kmh
+        order = np.lexsort((np.asarray(step, np.int64), veh))
+        vs = veh[order]
+        if vs[-1] >= self._armed.size:  # vehicles never seen: armed
+            grown = np.ones(max(int(vs[-1]) + 1, 2 * self._armed.size), bool)
+            grown[: self._armed.size] = self._armed
+            self._armed = grown
+        rows = np.arange(n)
+        first = np.ones(n, bool)
+        first[1:] = vs[1:] != vs[:-1]
+        group_start = np.maximum.accumulate(np.where(first, rows, 0))
+        last = np.maximum.accumulate(np.where(decides[order], rows, -1))
+        state = np.where(last >= group_start, arms[order][np.maximum(last, 0)],
+                         self._armed[vs])
+        end = np.ones(n, bool)
+        end[:-1] = first[1:]
+        self._armed[vs[end]] = state[end]
+        out = np.empty(n, bool)
+        out[order] = state
+        return out
 
     def may_warn(self, dx_m: np.ndarray, dy_m: np.ndarray, closing_mps: np.ndarray,
                  remote_length_m: np.ndarray) -> np.ndarray:
@@ -355,16 +432,19 @@ class ForwardCollisionWarningRsm(ForwardCollisionWarning):
         (host, RSM motor-vehicle participant within ``range_m``, step): target
         ``RSM_TARGET_BASE + ptcId``, criticality = TTC. Each distinct RSM frame of the window
         is decoded and projected once."""
-        by_bsm = super().assess(window)
-        by_rsm = self.assess_rsm(window)
+        st = window.hosts
+        armed = self.armed(st.index, window.host_step, st.speed)  # once per window: rule 6
+        by_bsm = self.assess_bsm(window, armed)
+        by_rsm = self.assess_rsm(window, armed)
         if by_rsm.n == 0:
             return by_bsm
         return Assessments(*(np.concatenate([getattr(by_bsm, f), getattr(by_rsm, f)])
                              for f in ("link", "target", "warn", "criticality", "ttc_s",
                                        "gap_m")))
 
-    def assess_rsm(self, window: AppWindow) -> Assessments:
-        """The RSM part of :meth:`assess` alone."""
+    def assess_rsm(self, window: AppWindow, armed: np.ndarray | None = None) -> Assessments:
+        """The RSM part of :meth:`assess` alone (``armed``: rule 6 per host row, None: every
+        host armed)."""
         lk, st = window.links, window.hosts
         rsm = np.flatnonzero(lk.msg_type == _RSM)
         if rsm.size == 0:
@@ -391,7 +471,8 @@ class ForwardCollisionWarningRsm(ForwardCollisionWarning):
                           ego_heading_deg=st.heading_deg[ego], remote_x=fx[near],
                           remote_y=fy[near], remote_speed=p.speed[part],
                           remote_heading_deg=p.heading_deg[part], remote_length=p.length[part])
-        found = Assessments(link=links, target=RSM_TARGET_BASE + p.ptc_id[part], warn=r.warn,
+        warn = r.warn if armed is None else r.warn & armed[ego]
+        found = Assessments(link=links, target=RSM_TARGET_BASE + p.ptc_id[part], warn=warn,
                             criticality=r.ttc_s, ttc_s=r.ttc_s,
                             gap_m=np.where(r.ahead, r.gap_m, np.nan))
         return one_per_target(found, st.index[ego], lk.step[links])

@@ -22,7 +22,8 @@ import numpy as np
 
 from v2x.apps._base import AppWindow
 
-__all__ = ["PathDistance", "RsiItems", "path_distance", "rsi_items", "speed_limit_kmh", "wrap_deg"]
+__all__ = ["LinkItems", "PathDistance", "RsiItems", "link_items", "path_distance", "rsi_items",
+           "speed_limit_kmh", "wrap_deg"]
 
 _LIMIT = re.compile(
     r"(?:限速|speed\s*limit|max(?:imum)?\s*speed)\D{0,3}(\d{1,3}(?:\.\d+)?)"
@@ -64,6 +65,7 @@ class RsiItems:
         priority: int64 0..7, -1 where absent.
         limit_kmh: float64 [km/h] speed limit from the description (:func:`speed_limit_kmh`),
             NaN where none.
+        description: object, the item's description (str, or None where absent).
         seg_start, seg_count: int64 the item's segments are rows
             ``seg_start .. seg_start + seg_count - 1`` of the segment columns.
         ax, ay, bx, by: (s,) float64 [m] segment ends (each reference path's consecutive
@@ -80,6 +82,7 @@ class RsiItems:
     end_utc_ns: np.ndarray
     priority: np.ndarray
     limit_kmh: np.ndarray
+    description: np.ndarray
     seg_start: np.ndarray
     seg_count: np.ndarray
     ax: np.ndarray
@@ -112,6 +115,7 @@ def rsi_items(window: AppWindow, tx_rows: np.ndarray,
     end: list[int] = []
     prio: list[int] = []
     limit: list[float] = []
+    text: list[str | None] = []
     n_seg: list[int] = []
     p_lat: list[float] = []  # every path point, paths one after the other
     p_lon: list[float] = []
@@ -134,6 +138,7 @@ def rsi_items(window: AppWindow, tx_rows: np.ndarray,
             prio.append(-1 if item.priority is None else int(item.priority))
             limit.append(speed_limit_kmh(item.description) if kind == "signs"
                          else float("nan"))
+            text.append(item.description)
             segs = 0
             for path in item.reference_paths:
                 for j, p in enumerate(path.points):
@@ -156,7 +161,8 @@ def rsi_items(window: AppWindow, tx_rows: np.ndarray,
         item_type=np.array(types, np.int64), x=x[:k], y=y[:k],
         radius_m=np.array(radius, np.float64), start_utc_ns=np.array(start, np.int64),
         end_utc_ns=np.array(end, np.int64), priority=np.array(prio, np.int64),
-        limit_kmh=np.array(limit, np.float64), seg_start=seg_start, seg_count=count,
+        limit_kmh=np.array(limit, np.float64), description=np.array(text, object),
+        seg_start=seg_start, seg_count=count,
         ax=px[ends - 1], ay=py[ends - 1], bx=px[ends], by=py[ends],
         seg_radius_m=np.array(p_radius, np.float64)[ends])
 
@@ -207,3 +213,56 @@ def path_distance(items: RsiItems, item: np.ndarray, x: np.ndarray,
     rad[at] = items.seg_radius_m[seg[first]]
     head[at] = np.degrees(np.arctan2(ux[first], uy[first])) % 360.0
     return PathDistance(dist, rad, head)
+
+
+# -- (received RSI link, item) pairs: what IVS and TJW read (added with them) ---------------
+
+
+@dataclass(frozen=True)
+class LinkItems:
+    """Every pair of a received RSI link and one item (event or sign) of its frame: (p,) each.
+
+    Attributes:
+        items: the items of the window's distinct RSI frames (:func:`rsi_items`).
+        link: int64 row of the pair's link in ``window.links``.
+        item: int64 row of the pair's item in ``items``.
+        host: int64 row of the receiving host in ``window.hosts``.
+        in_force: bool, the item's timeDetails hold at the host's time of the link's step.
+    """
+
+    items: RsiItems
+    link: np.ndarray
+    item: np.ndarray
+    host: np.ndarray
+    in_force: np.ndarray
+
+    @property
+    def n(self) -> int:
+        return int(self.link.shape[0])
+
+
+def link_items(window: AppWindow, rsi_code: int, kind: Literal["events", "signs"],
+               keep: Any = None) -> LinkItems | None:
+    """The (link, item) pairs of every RSI link of ``window`` (``msg_type == rsi_code``) and
+    every item of its frame, each distinct frame decoded and projected once; ``keep``: an
+    optional function of the :class:`RsiItems` giving a (k,) bool of the items to pair
+    (e.g. only speed limits). ``None`` when the window has no RSI link."""
+    lk = window.links
+    rsi = np.flatnonzero(lk.msg_type == rsi_code)
+    if rsi.size == 0:
+        return None
+    tx, inverse = np.unique(lk.tx[rsi], return_inverse=True)
+    items = rsi_items(window, tx, kind)
+    kept = (np.arange(items.n) if keep is None
+            else np.flatnonzero(np.asarray(keep(items), bool)))  # ascending frame
+    per_frame = np.bincount(items.frame[kept], minlength=tx.size)
+    first = np.concatenate([[0], np.cumsum(per_frame)[:-1]]).astype(np.int64)
+    count = per_frame[inverse]  # kept items of each link's frame
+    pair_link = np.repeat(np.arange(rsi.size), count)
+    start = np.concatenate([[0], np.cumsum(count)[:-1]]).astype(np.int64)
+    item = kept[first[inverse][pair_link] + (np.arange(pair_link.size) - start[pair_link])]
+    links = rsi[pair_link]
+    now = window.start_utc_ns + window.t_ns[lk.step[links]]
+    return LinkItems(items=items, link=links, item=item.astype(np.int64),
+                     host=lk.host[links],
+                     in_force=(items.start_utc_ns[item] <= now) & (now <= items.end_utc_ns[item]))

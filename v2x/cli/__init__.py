@@ -419,6 +419,12 @@ def _print_result(result: RunResult) -> None:
     if s.stops_skipped:  # a scripted event that did not happen must not pass unnoticed
         click.echo(f"warning: scripted stops skipped (vehicle not in the simulation at their "
                    f"time): {', '.join(s.stops_skipped)}", err=True)
+    k = result.evaluation.kpis
+    if "benefit.collisions_with" in k:  # [benefit] compare: the run without V2X beside it
+        click.echo(f"V2X benefit: collisions {k['benefit.collisions_with']:g} with, "
+                   f"{k['benefit.collisions_without']:g} without; serious TTC conflicts "
+                   f"{k['benefit.ttc_conflicts_serious_with']:g} with, "
+                   f"{k['benefit.ttc_conflicts_serious_without']:g} without")
     for v in result.evaluation.verdicts:
         mark = "PASS" if v.passed else "FAIL"
         click.echo(f"  [{mark}] {v.name}: {v.reason}")

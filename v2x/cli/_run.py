@@ -28,6 +28,7 @@ from v2x._malloc import keep_freed_memory
 from v2x.bus import open_bus
 from v2x.channel import make_channel
 from v2x.cli import _wiring as wiring
+from v2x.cli._benefit import WITHOUT_V2X_DIR, benefit_run_json, without_v2x
 from v2x.errors import ConfigError
 from v2x.recorder import Recorder
 from v2x.sim import RunSummary, SimConfig, Simulation, StepProgress
@@ -125,6 +126,11 @@ def run_scenario(scenario: scenarios.Scenario | str | Path, *, out_dir: str | Pa
         sc = sc.with_overrides(duration_ns=ns)
     if payload not in ("uper", "json"):
         raise ConfigError("payload must be 'uper' or 'json'", key="payload", value=payload)
+    if sc.benefit.compare:  # first the same run with every application off (v2x.cli._benefit)
+        check_criteria(sc)
+        run_scenario(without_v2x(sc), out_dir=Path(out_dir) / WITHOUT_V2X_DIR, bus=bus,
+                     gui=gui, lang=lang, pipeline=pipeline, payload=payload,
+                     window_steps=window_steps, progress=progress)
     if pipeline and not gui:
         prestart()  # the traffic process loads while the checks run and the run is prepared
     try:
@@ -262,6 +268,8 @@ def check_criteria(sc: scenarios.Scenario) -> None:
         if c.kpi not in known:
             close = difflib.get_close_matches(c.kpi, sorted(known), n=3)
             hint = f"; did you mean {', '.join(close)}?" if close else ""
+            if c.kpi.startswith("benefit.") and not sc.benefit.compare:
+                hint = "; benefit.* KPIs need [benefit] compare = true"
             raise ConfigError(f"unknown KPI {c.kpi!r}{hint}",
                               file=sc.file or sc.folder / "scenario.toml",
                               key=f"criteria[{i}].kpi", value=c.kpi)
@@ -310,7 +318,7 @@ def run_json(sc: scenarios.Scenario, status: str, *, error: BaseException | None
                              "receivers": "seeded sample of OBUs and RSUs + app-used receptions"},
         "prr_bin_m": sc.recording.prr_bin_m, "prr_max_m": sc.recording.prr_max_m,
         "latency_bin_ns": sc.recording.latency_bin_ns,
-        "pipeline": pipeline, "payload": payload,
+        "pipeline": pipeline, "payload": payload, **benefit_run_json(sc),
         "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
     }
     if status != "complete":

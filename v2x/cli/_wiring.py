@@ -100,6 +100,8 @@ def _action(a: Any) -> Action:
         return Action(0, a.target, "change_lane", lane=a.lane)
     if a.kind == "stop_in_lane":
         return Action(0, a.target, "stop_in_lane", decel=a.decel, hold_s=a.hold_ns / 1e9)
+    if a.kind in ("signal", "vehicle_event"):
+        return Action(0, a.target, a.kind, bits=a.bits)
     return Action(0, a.target, a.kind)  # release, cross, rsi_raise, rsi_clear
 
 

@@ -36,10 +36,13 @@ def pack_frame_rows(rows: np.ndarray) -> bytes:
     return pack_frame_groups(rows, np.array([0, rows.shape[0]]))[0]
 
 
-def pack_frame_groups(rows: np.ndarray, bounds: np.ndarray) -> list[bytes]:
+def pack_frame_groups(rows: np.ndarray, bounds: np.ndarray,
+                      lengths: np.ndarray | None = None) -> list[bytes]:
     """Several :func:`pack_frames` payloads at once: payload g holds the equal-length frames
     ``rows[bounds[g]:bounds[g + 1]]`` ((k, L) uint8, one frame per row; ``bounds`` (G + 1,)
-    non-decreasing, from 0 to k). All frames are prefixed in one array operation.
+    non-decreasing, from 0 to k). All frames are prefixed in one array operation. With
+    ``lengths`` (k,) int, frame i is the first ``lengths[i]`` bytes of row i (rows of
+    unequal frames, as :func:`v2x.messages.encode_bsm_rows` gives for emergency vehicles).
 
     Raises:
         ValueError: L is larger than 65535.
@@ -47,6 +50,11 @@ def pack_frame_groups(rows: np.ndarray, bounds: np.ndarray) -> list[bytes]:
     k, length = rows.shape
     if length > 0xFFFF:
         raise ValueError(f"a frame of {length} bytes does not fit a 2-byte length")
+    if lengths is not None and bool(np.any(np.asarray(lengths) != length)):
+        b = np.asarray(bounds, np.int64).tolist()
+        ln = np.asarray(lengths, np.int64).tolist()
+        return [pack_frames([rows[i, :ln[i]].tobytes() for i in range(lo, hi)])
+                for lo, hi in zip(b[:-1], b[1:], strict=True)]
     packed = np.empty((k, length + 2), np.uint8)
     packed[:, 0], packed[:, 1] = length >> 8, length & 0xFF
     packed[:, 2:] = rows

@@ -117,6 +117,7 @@ __all__ = [
     "RsiFrameTemplate",
     "Message",
     "SpatFrameTemplate",
+    "bsm_frame_lengths",
     "compiled_spec",
     "decode_bsm_frames",
     "decode_frame",
@@ -1402,7 +1403,10 @@ _BSM_RANGES = (("msg_cnt", "msgCnt", 0, 127), ("sender", "id", 0, 2**63 - 1),
                ("width", "size.width", 0, 1023), ("length", "size.length", 0, 4095),
                ("height", "size.height", 0, 127),
                ("classification", "vehicleClass.classification", 0, 255),
-               ("events", "safetyExt.events", 0, 2**13 - 1))
+               ("events", "safetyExt.events", 0, 2**13 - 1),
+               ("lights", "safetyExt.lights", -1, 2**9 - 1),
+               ("siren_use", "emergencyExt.sirenUse", -1, 3),
+               ("lightbar_use", "emergencyExt.lightsUse", -1, 7))
 
 
 def _bsm_layout() -> tuple[list[tuple[str, int, int]], np.ndarray]:
@@ -1523,18 +1527,38 @@ def encode_bsm_batch(batch: BsmBatch) -> list[bytes]:
     and vertical acceleration unavailable, ``yaw`` 0 (YawRate has no "unavailable"),
     ``brakes.brakePadel`` on/off, ``size`` with height, ``vehicleClass.classification`` and
     ``safetyExt.events`` always present. Bit-identical to :func:`encode_frame` of the same BSM.
+    A row that also carries ``safetyExt.lights`` or ``emergencyExt`` (``batch.extended``: the
+    emergency vehicles) is longer (:func:`bsm_frame_lengths`) and encoded with asn1tools.
 
     Raises EncodeError naming the field and the first bad value when a column is out of its
     element's range.
     """
-    buf = encode_bsm_rows(batch).tobytes()
-    k = BSM_BATCH_FRAME_BYTES
-    return [buf[i * k:(i + 1) * k] for i in range(batch.n)]
+    rows = encode_bsm_rows(batch)
+    k = rows.shape[1]
+    if k == BSM_BATCH_FRAME_BYTES:  # every row in the fixed layout: slices of one buffer
+        buf = rows.tobytes()
+        return [buf[i * k:(i + 1) * k] for i in range(batch.n)]
+    return [r[:n].tobytes() for r, n in zip(rows, bsm_frame_lengths(batch).tolist(),
+                                            strict=True)]
+
+
+def bsm_frame_lengths(batch: BsmBatch) -> np.ndarray:
+    """(n,) int64 [bytes] the length of each row's frame (:func:`encode_bsm_rows`):
+    :data:`BSM_BATCH_FRAME_BYTES` (39) for the fixed layout; a row with safetyExt.lights adds
+    10 bits (extension bit + 9 bits of ExteriorLights), one with emergencyExt 4 bits
+    (extension bit + 3 presence bits) + 2 (sirenUse) + 3 (lightsUse) as present."""
+    emg = (batch.siren_use >= 0) | (batch.lightbar_use >= 0)
+    bits = (_BSM_BITS + np.where(batch.lights >= 0, 10, 0) + np.where(emg, 4, 0)
+            + np.where(batch.siren_use >= 0, 2, 0) + np.where(batch.lightbar_use >= 0, 3, 0))
+    return ((bits + 7) // 8).astype(np.int64)
 
 
 def encode_bsm_rows(batch: BsmBatch) -> np.ndarray:
-    """:func:`encode_bsm_batch` as one ``(n, BSM_BATCH_FRAME_BYTES)`` uint8 array, row i the
-    bytes of frame i (what the simulation keeps: no Python object per frame).
+    """:func:`encode_bsm_batch` as one ``(n, L)`` uint8 array, row i the bytes of frame i
+    (what the simulation keeps: no Python object per frame); L =
+    :data:`BSM_BATCH_FRAME_BYTES` unless a row is extended (then L is the longest frame, a
+    shorter frame is followed by zero bytes that are not part of it: its length is
+    :func:`bsm_frame_lengths`).
 
     Raises EncodeError as :func:`encode_bsm_batch`.
     """
@@ -1543,16 +1567,58 @@ def encode_bsm_rows(batch: BsmBatch) -> np.ndarray:
     words = np.tile(_CONST_WORDS, (n, 1))
     for name, pos, w in _BSM_VAR:
         _put(words, cols[name], pos, w)
-    return np.ascontiguousarray(
+    rows = np.ascontiguousarray(
         words.astype(">u8").view(np.uint8).reshape(n, _BSM_WORDS * 8)[:, :BSM_BATCH_FRAME_BYTES])
+    if n == 0 or max(int(batch.lights.max()), int(batch.siren_use.max()),
+                     int(batch.lightbar_use.max())) < 0:
+        return rows  # no row carries lights or emergencyExt (the usual case): one pass each
+    ext = np.flatnonzero(batch.extended)
+    lengths = bsm_frame_lengths(batch)
+    out = np.zeros((n, int(lengths.max())), np.uint8)
+    out[:, :BSM_BATCH_FRAME_BYTES] = rows
+    spec = compiled_spec()
+    for i in ext.tolist():
+        data = spec.encode("MessageFrame", ("bsmFrame", _extended_bsm_value(batch, i)),
+                           check_constraints=True)
+        if len(data) != lengths[i]:  # pragma: no cover - bsm_frame_lengths is tested
+            raise EncodeError(f"BSM row {i}: {len(data)} bytes, expected {lengths[i]}")
+        out[i, :] = 0
+        out[i, :len(data)] = np.frombuffer(data, np.uint8)
+    return out
 
 
-def decode_bsm_frames(frames: Sequence[bytes] | np.ndarray) -> tuple[
+def _extended_bsm_value(b: BsmBatch, i: int) -> dict[str, Any]:
+    """The asn1tools value of row ``i`` of ``b`` (standard units), the fixed layout's elements
+    plus safetyExt.lights and emergencyExt as present."""
+    ext: dict[str, Any] = {"events": _ASN.bits(int(b.events[i]), 13)}
+    if b.lights[i] >= 0:
+        ext["lights"] = _ASN.bits(int(b.lights[i]), 9)
+    out: dict[str, Any] = {
+        "msgCnt": int(b.msg_cnt[i]), "id": int(b.sender[i]).to_bytes(8, "big"),
+        "secMark": int(b.sec_mark[i]), "pos": {"lat": int(b.lat[i]), "long": int(b.lon[i])},
+        "transmission": "unavailable", "speed": int(b.speed[i]), "heading": int(b.heading[i]),
+        "accelSet": {"long": int(b.accel_long[i]), "lat": 2001, "vert": -127, "yaw": 0},
+        "brakes": {"brakePadel": "on" if b.brake[i] else "off"},
+        "size": {"width": int(b.width[i]), "length": int(b.length[i]),
+                 "height": int(b.height[i])},
+        "vehicleClass": {"classification": int(b.classification[i])}, "safetyExt": ext}
+    if b.siren_use[i] >= 0 or b.lightbar_use[i] >= 0:
+        emg = out["emergencyExt"] = {}
+        if b.siren_use[i] >= 0:
+            emg["sirenUse"] = _SIREN[int(b.siren_use[i])]
+        if b.lightbar_use[i] >= 0:
+            emg["lightsUse"] = _LIGHTBAR[int(b.lightbar_use[i])]
+    return out
+
+
+def decode_bsm_frames(frames: Sequence[bytes] | np.ndarray,
+                      lengths: np.ndarray | None = None) -> tuple[
         BsmBatch, np.ndarray, list[tuple[int, DecodeError]]]:
     """Decode BSM frames into a :class:`BsmBatch` (standard units), one row per good frame.
 
-    ``frames``: a sequence of frames, or an ``(n, BSM_BATCH_FRAME_BYTES)`` uint8 array of
-    equal-length frames, one per row (as :func:`encode_bsm_rows` gives). Frames in the
+    ``frames``: a sequence of frames, or an ``(n, L)`` uint8 array of frames, one per row (as
+    :func:`encode_bsm_rows` gives): all L bytes long, or each ``lengths[i]`` (n,) int bytes
+    long (:func:`bsm_frame_lengths`; the rest of the row is not part of it). Frames in the
     :func:`encode_bsm_batch` layout are unpacked with numpy in one pass; any other frame goes
     through asn1tools. A frame that is not a valid BSM frame does not stop
     the batch: it is left out and reported.
@@ -1561,7 +1627,8 @@ def decode_bsm_frames(frames: Sequence[bytes] | np.ndarray) -> tuple[
     (rows are in frame order); ``errors`` [(frame index, DecodeError)] for the others, for the
     caller to count and record. Fields a BsmBatch does not hold (transmission, lateral and
     vertical acceleration, yaw, ...) are dropped; ``brake`` is True when brakePadel is on;
-    an absent height or events decodes as 0.
+    an absent height or events decodes as 0, an absent safetyExt.lights, emergencyExt.sirenUse
+    or lightsUse as -1.
 
     Any element, whatever its bytes (or type), ends up in ``ok`` or ``errors``, each error
     naming what failed (as :func:`decode_frame`: trailing bytes and non-zero padding bits are
@@ -1574,7 +1641,16 @@ def decode_bsm_frames(frames: Sequence[bytes] | np.ndarray) -> tuple[
             raise DecodeError(f"BSM frames as an array must be (n, L) uint8, got "
                               f"{frames.dtype} {frames.shape}")
         n = len(frames)
-        fast = np.full(n, frames.shape[1] == k)
+        if lengths is None:
+            lengths = np.full(n, frames.shape[1], np.int64)
+        lengths = np.asarray(lengths, np.int64)
+        if lengths.shape != (n,) or (n and (lengths.min() < 0
+                                             or lengths.max() > frames.shape[1])):
+            raise DecodeError(f"BSM frame lengths must be (n,) within 0..{frames.shape[1]}, "
+                              f"got {lengths.shape}")
+        fast = lengths == k
+        frames_k = (frames if frames.shape[1] == k and bool(fast.all())
+                    else np.ascontiguousarray(frames[fast, :k]))  # the fast rows, in order
     else:
         try:
             n = len(frames)
@@ -1587,7 +1663,7 @@ def decode_bsm_frames(frames: Sequence[bytes] | np.ndarray) -> tuple[
     vals: dict[str, np.ndarray] = {}
     if idx.size:
         if isinstance(frames, np.ndarray):
-            arr = frames
+            arr = frames_k
         padded = np.zeros((arr.shape[0], _BSM_WORDS * 8), np.uint8)
         padded[:, :k] = arr
         words = padded.view(">u8").astype(np.uint64)
@@ -1612,7 +1688,8 @@ def decode_bsm_frames(frames: Sequence[bytes] | np.ndarray) -> tuple[
     slow = np.flatnonzero(~fast).tolist()
     for i in slow:
         try:
-            rows[i] = _bsm_row(frames[i].tobytes() if isinstance(frames, np.ndarray)
+            rows[i] = _bsm_row(frames[i, :lengths[i]].tobytes()
+                               if isinstance(frames, np.ndarray) and lengths is not None
                                else frames[i])
             ok[i] = True
         except DecodeError as exc:
@@ -1621,6 +1698,8 @@ def decode_bsm_frames(frames: Sequence[bytes] | np.ndarray) -> tuple[
     cols = {name: np.zeros(n, np.int64) for name in
             ("sender", "msg_cnt", "sec_mark", "lat", "lon", "speed", "heading", "accel_long",
              "width", "length", "height", "classification", "events")}
+    for name in ("lights", "siren_use", "lightbar_use"):
+        cols[name] = np.full(n, -1, np.int64)
     brake = np.zeros(n, bool)
     if vals:
         f = np.flatnonzero(fast)
@@ -1670,6 +1749,8 @@ def _bsm_row(frame: bytes) -> dict[str, int]:
     if name != "bsmFrame":
         raise DecodeError(f"expected a bsmFrame, got {name}")
     ev = d.get("safetyExt", {}).get("events")
+    lights = d.get("safetyExt", {}).get("lights")
+    emg = d.get("emergencyExt", {})
     ident = int.from_bytes(d["id"], "big")
     if ident >= 2**63:
         raise DecodeError(f"BSM id {d['id'].hex()} does not fit the int64 sender column")
@@ -1680,6 +1761,11 @@ def _bsm_row(frame: bytes) -> dict[str, int]:
             "height": d["size"].get("height", 0),
             "classification": d["vehicleClass"]["classification"],
             "events": 0 if ev is None else _ASN.unbits(ev) & 0x1FFF,
+            "lights": -1 if lights is None else _ASN.unbits(lights) & 0x1FF,
+            "siren_use": (_enum_index("sirenUse", _SIREN, emg["sirenUse"]) if "sirenUse" in emg
+                          else -1),
+            "lightbar_use": (_enum_index("lightsUse", _LIGHTBAR, emg["lightsUse"])
+                             if "lightsUse" in emg else -1),
             "brake": d["brakes"].get("brakePadel") == "on"}
 
 

@@ -18,7 +18,9 @@ once per window. One window is these stages
    (:attr:`~v2x.channel.ChannelModel.max_range_m`) from one k-d tree search, then the model
    decides reception and latency per link (:class:`Links`);
 5. **receive**: what every OBU decoded: BSMs decoded once from their frames (PC5 is a
-   broadcast), other messages decoded on demand (:class:`~v2x.apps.DecodedBsm`);
+   broadcast), other messages decoded on demand (:class:`~v2x.apps.DecodedBsm`); an RSU
+   that answers what it hears (a payment zone, :mod:`roadside._vnfp`) gets the BSMs it
+   decoded, and then windows are one step long;
 6. **applications**: every configured on-board application assesses what its hosts received
    (:class:`~v2x.apps.AppWindow`); warnings start and hold per (host, target)
    (:class:`~v2x.apps.ThreatHold`);
@@ -90,8 +92,8 @@ from v2x.messages._units import (
     sec_mark,
 )
 from v2x.messages._uper import (
-    BSM_BATCH_FRAME_BYTES,
     FrameReader,
+    bsm_frame_lengths,
     decode_bsm_frames,
     encode_bsm_rows,
 )
@@ -281,7 +283,7 @@ class Simulation:
         self.ipg = Histogram(config.latency_bin_ns * 10, 10_000_000_000)
         self.load = ChannelLoadStats()  # CBR / CR of a scheduled channel (mode4)
         self.clock = PairClock()
-        self.truth = GroundTruth(config.step_ns)
+        self.truth = GroundTruth(config.step_ns, lane_limits=traffic.lane_speed_limits())
         self.summary = RunSummary(rsus=len(self.roadside))
         self.next_tx_id = 0
         self.steps_done = 0
@@ -298,6 +300,7 @@ class Simulation:
         self._event_number = {n: i for i, n in enumerate(config.event_names)}
         self._topic_info: dict[str, tuple[str, str]] = {}
         self._events: list[dict[str, np.ndarray]] = []  # the window's events, in step order
+        self._persons: list[PersonStates] = []  # the window's persons, per step
         # uplink topic of every RSU and message type, built (and validated) once
         self._uplink = {(r, m): rsu_up(config.zone, unit.name, m.lower())
                         for r, unit in enumerate(self.roadside) for m in MSG_TYPES}
@@ -307,6 +310,11 @@ class Simulation:
         self._perceiving = any("RSM" in getattr(r, "msg_types", ("RSM",))
                                for r in self.roadside)
         self._no_users = RoadUsers.empty()
+        # RSUs that answer what they hear (a payment zone, roadside VNFP) get the BSMs they
+        # decoded after each window; with one, windows are one step long, so an answer goes
+        # out at the step after its request, as in a run processed step by step
+        self._listening = [r for r, unit in enumerate(self.roadside)
+                           if getattr(unit, "listens", False)]
         # applications: their threat state, the message codes they read, "used_by" names
         self._holds = [ThreatHold() for _ in config.apps]
         self._app_reads = [tuple(_CODE[m] for m in a.consumes) for a in config.apps]
@@ -334,11 +342,13 @@ class Simulation:
         messages = 0
         async with Tap(bus, f"v2x/{cfg.zone}/#") as tap:
             while self.steps_done < n_steps:
-                win = self._traffic(min(cfg.window_steps, n_steps - self.steps_done))
+                win = self._traffic(min(1 if self._listening else cfg.window_steps,
+                                        n_steps - self.steps_done))
                 tx = self._transmit(win)
                 rx = self._receivers(win)
                 links = self._channel(tx, rx)
                 bsm = self._receive(win, tx)
+                self._rsus_hear(tx, rx, links, bsm)
                 used_by, starts = self._applications(win, tx, rx, links, bsm)
                 self._act(win, starts)
                 self._kpis(win, tx, rx, links)
@@ -410,6 +420,7 @@ class Simulation:
             sends.append(s + base)
             base += st.n
             states.append(st)
+            self._persons.append(self.traffic.persons())  # recorded with the trajectories
             if self.roadside:
                 users = (self._road_users(st, self.traffic.persons()) if self._perceiving
                          else self._no_users)
@@ -490,14 +501,14 @@ class Simulation:
             sender=np.concatenate([sender, self.rsu_node[r_of]])[o],
             msg_type=tx_type,
             msg_cnt=np.concatenate([bsm.msg_cnt, r_cols[:, 4]])[o],
-            size_bytes=np.concatenate([np.full(n_b, BSM_BATCH_FRAME_BYTES, np.int64),
-                                       r_cols[:, 3]])[o],
+            size_bytes=np.concatenate([bsm_frame_lengths(bsm), r_cols[:, 3]])[o],
             x=np.concatenate([st.x[s], self.rsu_xy[r_of, 0]])[o],
             y=np.concatenate([st.y[s], self.rsu_xy[r_of, 1]])[o],
             height_m=np.concatenate([np.full(n_b, cfg.obu_antenna_height_m),
                                      self.rsu_h[r_of]])[o],
             bsm_row=np.where(row < n_b, row, -1), rsu_msg=np.where(row >= n_b, row - n_b, -1),
-            frames=self._frames_column(w, w.step[s], frames, r_cols[:, 0], o),
+            frames=self._frames_column(w, w.step[s], frames, bsm_frame_lengths(bsm),
+                                       r_cols[:, 0], o),
             bsm=bsm, bsm_frames=frames, vehicle_fields=vf)
 
     # -- 3. receivers ----------------------------------------------------------------------
@@ -610,6 +621,23 @@ class Simulation:
             return [_read_once(self._spat_states, self._reader.spat_states, frame, now_ns)
                     for frame, now_ns in frames_and_times(rows)]
         return decoded, spat_states
+
+    # -- 5b. RSUs that answer hear their BSMs --------------------------------------------
+    def _rsus_hear(self, tx: Transmissions, rx: Receivers, links: Links,
+                   bsm: DecodedBsm) -> None:
+        """Hand every listening RSU the BSMs it decoded in the window (sender, reported
+        position, secMark, reception time: ``RoadsideUnit.heard``)."""
+        if not self._listening:
+            return
+        rsu = rx.rsu[links.rx]
+        got = np.flatnonzero(links.received & (links.msg_type == _BSM) & (rsu >= 0))
+        rows = tx.bsm_row[links.tx[got]]
+        for r in self._listening:
+            mine = rsu[got] == r
+            b, lk = rows[mine], got[mine]
+            unit: Any = self.roadside[r]  # a listening RSU has heard() (roadside)
+            unit.heard(sender=bsm.sender[b], x=bsm.x[b], y=bsm.y[b], sec_mark=bsm.sec_mark[b],
+                       received_ns=tx.t_ns[links.tx[lk]] + links.latency_ns[lk])
 
     # -- 6. applications -------------------------------------------------------------------
     def _applications(self, w: TrafficWindow, tx: Transmissions, rx: Receivers, links: Links,
@@ -756,6 +784,22 @@ class Simulation:
                        x=st.x, y=st.y, lat=bf.lat_deg, lon=bf.lon_deg,
                        speed=st.speed, accel=st.accel, heading_deg=st.heading_deg,
                        lane=st.lane, lane_pos=st.lane_pos, length=st.length)
+        # pedestrians (ground truth for vehicle-pedestrian PET): node PERSON_NODE_BASE +
+        # person index, ``lane`` their SUMO edge, no lane position or acceleration
+        people = [p for p in self._persons if p.n]
+        self._persons = []
+        if people:
+            px, py = (np.concatenate([getattr(p, c) for p in people]) for c in ("x", "y"))
+            lat, lon = self.geo.to_latlon(px, py)
+            nan = np.full(px.size, np.nan)
+            rec.append("trajectories", t_ns=np.concatenate([np.full(p.n, p.t_ns, np.int64)
+                                                            for p in people]),
+                       vehicle=PERSON_NODE_BASE + np.concatenate([p.index for p in people]),
+                       x=px, y=py, lat=lat, lon=lon,
+                       speed=np.concatenate([p.speed for p in people]), accel=nan,
+                       heading_deg=np.concatenate([p.heading_deg for p in people]),
+                       lane=np.concatenate([p.edge for p in people]), lane_pos=nan,
+                       length=np.concatenate([p.length for p in people]))
         if tx.n:
             rec.append("transmissions", tx_id=tx.tx_id, t_ns=tx.t_ns, sender=tx.sender,
                        msg_type=categorical(tx.msg_type, MSG_TYPES), msg_cnt=tx.msg_cnt,
@@ -782,20 +826,27 @@ class Simulation:
                              rx.step[links.rx[up]] * n_rsu + rx.rsu[links.rx[up]])
 
     @staticmethod
-    def _frames_column(w: TrafficWindow, bsm_k: np.ndarray, frames: np.ndarray, rsu_k: np.ndarray,
-                       o: np.ndarray) -> Binary:
+    def _frames_column(w: TrafficWindow, bsm_k: np.ndarray, frames: np.ndarray,
+                       bsm_len: np.ndarray, rsu_k: np.ndarray, o: np.ndarray) -> Binary:
         """Every frame of the window in step order (a step's BSMs, then its RSU messages) as
-        one buffer: the BSM rows of a step are one slice of ``frames``."""
+        one buffer: the BSM rows of a step are one slice of ``frames`` (row i's frame its
+        first ``bsm_len[i]`` bytes)."""
         n_steps = w.n_steps
         bb = np.searchsorted(bsm_k, np.arange(n_steps + 1)).tolist()
         rb = np.searchsorted(rsu_k, np.arange(n_steps + 1)).tolist()
         rsu = [m.payload if m.frame is None else m.frame for _, _, m in w.rsu_out]
-        flat, width = frames.tobytes(), frames.shape[1]
+        width = frames.shape[1]
+        if bool(np.any(bsm_len != width)):  # emergency vehicles' longer frames: cut the rows
+            flat = frames[np.arange(width) < bsm_len[:, None]].tobytes()
+            ends = np.concatenate([[0], np.cumsum(bsm_len)]).tolist()
+        else:
+            flat = frames.tobytes()
+            ends = (np.arange(frames.shape[0] + 1) * width).tolist()
         pieces: list[bytes] = []
         for k in range(n_steps):
-            pieces.append(flat[bb[k] * width:bb[k + 1] * width])
+            pieces.append(flat[ends[bb[k]]:ends[bb[k + 1]]])
             pieces.extend(rsu[rb[k]:rb[k + 1]])
-        lengths = np.concatenate([np.full(frames.shape[0], width, np.int64),
+        lengths = np.concatenate([bsm_len.astype(np.int64),
                                   np.array([len(f) for f in rsu], np.int64)])[o]
         return binary(b"".join(pieces), lengths)
 
@@ -813,7 +864,8 @@ class Simulation:
             bsm_row, slot = bsm_row[order], slot[order]
             bounds = np.concatenate([[0], np.flatnonzero(np.diff(slot)) + 1, [slot.size]])
             if self.cfg.payload == "uper":
-                bodies = pack_frame_groups(frames[bsm_row], bounds)
+                bodies = pack_frame_groups(frames[bsm_row], bounds,
+                                           bsm_frame_lengths(bsm)[bsm_row])
             else:
                 bodies = [to_json_bytes({"bsm": bsm.take(bsm_row[a:b]).to_json()})
                           for a, b in zip(bounds[:-1].tolist(), bounds[1:].tolist(),
@@ -838,13 +890,15 @@ class Simulation:
         ``decode_error`` events at their step (``t_ns`` (n_steps,) [ns] step times,
         ``bsm_step`` (n_bsm,) step of each BSM, non-decreasing), ``value`` = the BSM's row
         within its step."""
-        dec, ok, errors = decode_bsm_frames(frames)
+        dec, ok, errors = decode_bsm_frames(frames, bsm_frame_lengths(bsm))
         n = len(frames)
         col = {k: np.full(n, np.nan) for k in ("x", "y", "speed", "heading_deg", "accel",
                                                 "length", "width")}
         hard = np.zeros(n, bool)
         brake = np.zeros(n, bool)
         sec = np.full(n, -1, np.int64)
+        ints = {k: np.full(n, -1, np.int64) for k in ("events", "classification", "lights",
+                                                      "siren_use", "lightbar_use")}
         if dec.n:
             col["x"][ok], col["y"][ok] = self.geo.to_xy(dec.lat * 1e-7, dec.lon * 1e-7)
             col["speed"][ok] = decode_speed(dec.speed)
@@ -855,6 +909,8 @@ class Simulation:
             hard[ok] = (dec.events >> HARD_BRAKING_BIT) & 1 == 1
             brake[ok] = dec.brake
             sec[ok] = dec.sec_mark
+            for name, column in ints.items():
+                column[ok] = getattr(dec, name)
         if errors:
             k = len(errors)
             rows = np.array([i for i, _ in errors], np.int64)
@@ -865,7 +921,7 @@ class Simulation:
                                      value=in_step.astype(np.float64)))
             self.summary.decode_errors += k
         return DecodedBsm(sender=bsm.sender, hard_braking=hard, brake=brake, sec_mark=sec,
-                          t_ns=t_ns[bsm_step], **col)
+                          t_ns=t_ns[bsm_step], **col, **ints)
 
     def _write_events(self) -> None:
         """The window's events in step order (within a step: hard braking and collisions as
@@ -881,7 +937,8 @@ class Simulation:
         return BsmFields.encode(x=st.x, y=st.y, geo=self.geo, speed=st.speed,
                                 heading_deg=st.heading_deg, accel=st.accel, width=st.width,
                                 length=st.length, height=st.height,
-                                classification=st.classification, brake=st.brake)
+                                classification=st.classification, brake=st.brake,
+                                signals=st.signals, vehicle_events=st.vehicle_events)
 
     def _fire_stops(self, t: int) -> None:
         while self._pending_stops and self._pending_stops[0].at_ns <= t:
@@ -895,7 +952,7 @@ class Simulation:
         teleports."""
         truth = self.truth
         rows = truth.observe(st, self.traffic.collisions(), self.traffic.teleports(),
-                             self.veh.index_of)
+                             self.veh.index_of, self.traffic.signal_crossings())
         if rows:
             self._events.extend(rows)
             self.summary.hard_braking = truth.counts["hard_braking"]

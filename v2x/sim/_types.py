@@ -10,12 +10,10 @@ from typing import NamedTuple, Protocol
 import numpy as np
 
 from v2x.errors import ConfigError
+from v2x.nodes import PERSON_NODE_BASE  # defined there: the analysis reads it too
 
 __all__ = ["PERSON_NODE_BASE", "Outgoing", "RoadUsers", "Roadside", "ScriptedStop"]
 
-#: node ids of persons (pedestrians) start here: person ``i`` is node ``PERSON_NODE_BASE + i``;
-#: vehicles are nodes 0, 1, ... (vehicle index) and RSUs ``v2x.sim.RSU_NODE_BASE + r``
-PERSON_NODE_BASE = 2_000_000
 
 
 class Outgoing(NamedTuple):

@@ -5,6 +5,7 @@ from v2x.traffic._actions import ACTION_KINDS, RSI_ACTION_KINDS, Action, check_a
 from v2x.traffic._base import (
     Collision,
     PersonStates,
+    SignalCrossing,
     Teleport,
     TrafficBackend,
     VehicleStates,
@@ -35,6 +36,7 @@ __all__ = [
     "ScriptedTraffic",
     "ScriptedVehicle",
     "SideStep",
+    "SignalCrossing",
     "SignalState",
     "SumoTraffic",
     "SumoTrafficSide",

@@ -21,7 +21,8 @@ from v2x.errors import ConfigError, SumoError
 __all__ = ["ACTION_KINDS", "RSI_ACTION_KINDS", "Action", "ActionQueue", "check_action"]
 
 #: the kinds a traffic backend applies (vehicles, except ``cross``: persons)
-ACTION_KINDS = ("brake", "change_lane", "cross", "release", "set_speed", "stop_in_lane")
+ACTION_KINDS = ("brake", "change_lane", "cross", "release", "set_speed", "stop_in_lane",
+                "signal", "vehicle_event")
 #: the kinds the backend hands back to the loop for the roadside (RSI events), never to SUMO
 RSI_ACTION_KINDS = ("rsi_clear", "rsi_raise")
 
@@ -62,12 +63,21 @@ class Action(NamedTuple):
                       <stop lane="we_0" duration="100000" startPos="190" endPos="200"/>
                       <walk edges="we" arrivalPos="400"/>
                   </person>
+            - ``signal``: the vehicle's signals are ``bits`` from now on (SUMO signal bits,
+              :class:`v2x.messages.SumoSignal`: blinker right 0, left 1, hazard 2, brake 3,
+              ... blue light 11; ``vehicle.setSignals``: SUMO keeps them, its own blinkers
+              and brake lights included, until another ``signal``).
+            - ``vehicle_event``: the VehicleEventFlags its OBU sends in every BSM are ``bits``
+              from now on (ABSactivated 2, tractionControlLoss 3, stabilityControlActivated
+              4, disabledVehicle 11, ...; OR-ed with what the OBU sets itself: hardBraking,
+              hazardLights); 0 clears them.
             - ``rsi_raise`` / ``rsi_clear``: raise / clear the RSI event ``target`` (for the
               roadside; a backend hands them to the loop, see ``fired_actions()``).
         speed: target speed [m/s] (``brake``, ``set_speed``).
         decel: deceleration [m/s², positive] (``brake``, ``stop_in_lane``, ``set_speed``).
         lane: lane index, 0 = rightmost (``change_lane``).
         hold_s: how long [s] (``stop_in_lane``, ``change_lane``).
+        bits: signal bits (``signal``) or VehicleEventFlags bits (``vehicle_event``), >= 0.
     """
 
     at_ns: int
@@ -77,6 +87,7 @@ class Action(NamedTuple):
     decel: float = _NAN
     lane: int = -1
     hold_s: float = _NAN
+    bits: int = 0
 
 
 def _bad(action: Action, key: str, why: str) -> ConfigError:
@@ -106,6 +117,10 @@ def check_action(action: Action) -> None:
         raise _bad(action, "decel", "deceleration must be > 0 [m/s²] or nan")
     if kind == "change_lane" and action.lane < 0:
         raise _bad(action, "lane", "needs a lane index >= 0")
+    if kind == "signal" and not 0 <= action.bits < 1 << 16:
+        raise _bad(action, "bits", "signal bits must be in 0..65535")
+    if kind == "vehicle_event" and not 0 <= action.bits < 1 << 13:
+        raise _bad(action, "bits", "VehicleEventFlags bits must be in 0..8191")
     if kind in ("stop_in_lane", "change_lane") and not (math.isnan(action.hold_s)
                                                         or action.hold_s >= 0):
         raise _bad(action, "hold_s", "hold must be >= 0 [s] or nan")

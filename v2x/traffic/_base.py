@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
@@ -11,7 +11,8 @@ import numpy as np
 if TYPE_CHECKING:
     from v2x.traffic._actions import Action
 
-__all__ = ["Collision", "PersonStates", "Teleport", "TrafficBackend", "VehicleStates"]
+__all__ = ["Collision", "PersonStates", "SignalCrossing", "Teleport", "TrafficBackend",
+           "VehicleStates"]
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,12 @@ class VehicleStates:
         brake: (n,) bool — brake lights on (SUMO signal bit 3).
         length, width, height: (n,) float64 [m].
         classification: (n,) int16 — J2735 / T/CSAE 53 vehicle classification.
+        signals: (n,) int64 — SUMO signal bits (``vehicle.getSignals()``: blinker right 0,
+            left 1, hazard 2, brake 3, ... blue light 11; :class:`v2x.messages.SumoSignal`);
+            zeros when not given.
+        vehicle_events: (n,) int64 — VehicleEventFlags bits a script set on the vehicle
+            (action ``vehicle_event``: ABSactivated 2, tractionControlLoss 3, ...); zeros when
+            not given.
     """
 
     t_ns: int
@@ -50,6 +57,14 @@ class VehicleStates:
     width: np.ndarray
     height: np.ndarray
     classification: np.ndarray
+    signals: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))
+    vehicle_events: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))
+
+    def __post_init__(self) -> None:
+        n = int(self.index.shape[0])
+        for name in ("signals", "vehicle_events"):
+            if getattr(self, name).shape[0] != n:
+                object.__setattr__(self, name, np.zeros(n, np.int64))
 
     @property
     def n(self) -> int:
@@ -125,6 +140,22 @@ class Teleport:
     phase: str
 
 
+@dataclass(frozen=True)
+class SignalCrossing:
+    """A vehicle that crossed the stop line of a signalized link in the last step: it was on
+    the link's incoming lane at the step before and is now on the link's way through the
+    junction (its internal lane(s)) or its outgoing lane.
+
+    ``tls`` the traffic light, ``link`` its link index, ``state`` the link's state character
+    after the step (SUMO's ``getRedYellowGreenState``: ``r`` red, ``y`` yellow, ``G``/``g``
+    green, ``u`` red-yellow, ``s`` green right turn after stopping, ``o``/``O`` off)."""
+
+    vehicle: str
+    tls: str
+    link: int
+    state: str
+
+
 class TrafficBackend(Protocol):
     """What the simulation loop needs from a traffic simulation.
 
@@ -178,6 +209,14 @@ class TrafficBackend(Protocol):
 
     def vehicle_names(self) -> list[str]:
         """Every vehicle name seen so far, position = vehicle index."""
+        ...
+
+    def signal_crossings(self) -> list[SignalCrossing]:
+        """Stop lines of signalized links crossed in the last step, with the link's state."""
+        ...
+
+    def lane_speed_limits(self) -> dict[str, float]:
+        """Every lane's maximum speed [m/s] (SUMO's lane ``maxSpeed``), by lane id."""
         ...
 
     def brake_to_stop(self, name: str, decel: float, hold_s: float) -> bool:

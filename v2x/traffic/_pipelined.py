@@ -42,7 +42,7 @@ import numpy as np
 from v2x._malloc import malloc_env
 from v2x.errors import SumoError
 from v2x.traffic._actions import Action, check_action
-from v2x.traffic._base import Collision, PersonStates, Teleport, VehicleStates
+from v2x.traffic._base import Collision, PersonStates, SignalCrossing, Teleport, VehicleStates
 
 __all__ = ["PipelinedTraffic", "SideStep", "TrafficSide", "drop_prestarted", "prestart"]
 
@@ -66,6 +66,7 @@ class SideStep:
     fired_actions: tuple[Action, ...] = ()
     skipped: tuple[str, ...] = ()
     teleports: tuple[Teleport, ...] = ()
+    crossings: tuple[SignalCrossing, ...] = ()  # stop lines of signalized links crossed
 
 
 class TrafficSide(Protocol):
@@ -95,7 +96,8 @@ _P_FLOATS = ("x", "y", "speed", "heading_deg", "length", "width")
 
 class _StatesEncoder:
     """Child side of the wire form of a batch of :class:`SideStep`: the float columns of every
-    step as one (9, N) array, index / classification / brake as one (3, N) int64 array, lanes
+    step as one (9, N) array, index / classification / brake / signals / vehicle events as
+    one (5, N) int64 array, lanes
     as int32 codes into a table sent incrementally, no names (the parent has them by index),
     plus per step its time, vehicle count, collisions, new names and side output. Pickling a
     few arrays per batch instead of fifteen per step, and no string per vehicle, is what keeps
@@ -126,10 +128,11 @@ step without persons costs nothing."""
             floats = np.concatenate([np.stack([getattr(st, f) for f in _FLOATS])
                                      for st in states], axis=1)
             ints = np.concatenate([np.stack([st.index, st.classification.astype(np.int64),
-                                             st.brake.astype(np.int64)]) for st in states],
+                                             st.brake.astype(np.int64), st.signals,
+                                             st.vehicle_events]) for st in states],
                                   axis=1)
         else:
-            floats, ints = np.empty((9, 0)), np.empty((3, 0), np.int64)
+            floats, ints = np.empty((9, 0)), np.empty((5, 0), np.int64)
         people = [s.persons for s in steps if s.persons is not None and s.persons.n]
         if people:
             pcodes: list[int] = []
@@ -143,7 +146,7 @@ step without persons costs nothing."""
             persons = None
         per_step = [(s.states.t_ns, s.states.n, s.collisions, s.new_names, s.side,
                      -1 if s.persons is None else s.persons.n, s.new_persons, s.fired,
-                     s.fired_actions, s.skipped, s.teleports) for s in steps]
+                     s.fired_actions, s.skipped, s.teleports, s.crossings) for s in steps]
         return per_step, floats, ints, np.array(codes, np.int32), new, persons
 
 
@@ -178,11 +181,12 @@ class _StatesDecoder:
         out = []
         a = pa = 0
         for (t_ns, n, collisions, new_names, side, m, new_persons, fired, fired_actions,
-             skipped, teleports) in per_step:
+             skipped, teleports, crossings) in per_step:
             b = a + n
             cols = {f: floats[i, a:b] for i, f in enumerate(_FLOATS)}
             st = VehicleStates(t_ns=t_ns, names=names[a:b], index=index[a:b], lane=lane[a:b],
-                               brake=brake[a:b], classification=cls[a:b], **cols)
+                               brake=brake[a:b], classification=cls[a:b],
+                               signals=ints[3, a:b], vehicle_events=ints[4, a:b], **cols)
             ps: PersonStates | None = None
             if m == 0:
                 ps = PersonStates.empty(t_ns)
@@ -195,7 +199,7 @@ class _StatesDecoder:
             out.append(SideStep(states=st, collisions=collisions, new_names=new_names,
                                 side=side, persons=ps, new_persons=new_persons, fired=fired,
                                 fired_actions=fired_actions, skipped=skipped,
-                                teleports=teleports))
+                                teleports=teleports, crossings=crossings))
             a = b
         return out
 
@@ -444,6 +448,7 @@ class PipelinedTraffic:
         self._wire = _StatesDecoder()
         self._collisions: list[Collision] = []
         self._teleports: list[Teleport] = []
+        self._crossings: list[SignalCrossing] = []
         self._persons: PersonStates = PersonStates.empty()
         self._fired: list[tuple[int, str]] = []
         self._fired_actions: list[Action] = []
@@ -510,6 +515,7 @@ class PipelinedTraffic:
         self._pnames.extend(out.new_persons)
         self._collisions = list(out.collisions)
         self._teleports = list(out.teleports)
+        self._crossings = list(out.crossings)
         self._persons = out.persons if out.persons is not None else PersonStates.empty(
             out.states.t_ns)
         if out.fired:
@@ -537,6 +543,16 @@ class PipelinedTraffic:
     def vehicle_names(self) -> list[str]:
         """Every vehicle name seen so far; position = vehicle index."""
         return list(self._names)
+
+    def signal_crossings(self) -> list[SignalCrossing]:
+        """Stop lines of signalized links crossed in the last step taken."""
+        return list(self._crossings)
+
+    def lane_speed_limits(self) -> dict[str, float]:
+        """Every lane's ``maxSpeed`` [m/s], as the child side's ``info()`` gave it
+        (``"lane_limits"``; empty when it gives none)."""
+        info = self.info
+        return dict(info.get("lane_limits", {})) if isinstance(info, dict) else {}
 
     def person_names(self) -> list[str]:
         """Every person name seen so far; position = person index."""

@@ -3,7 +3,8 @@
 Ships in the library so that users' own tests (and ours) can drive OBUs and applications with
 exactly known trajectories: each vehicle moves along its heading with constant acceleration
 (speed clamped at zero). Actions change that acceleration (``brake``, ``set_speed``,
-``stop_in_lane``, ``release``; ``change_lane`` only renames the lane) and triggered events fire
+``stop_in_lane``, ``release``; ``change_lane`` only renames the lane; ``signal`` and
+``vehicle_event`` set the vehicle's signal / event bits) and triggered events fire
 on its states exactly as on SUMO's.
 """
 
@@ -17,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from v2x.traffic._actions import Action
-from v2x.traffic._base import Collision, PersonStates, Teleport, VehicleStates
+from v2x.traffic._base import Collision, PersonStates, SignalCrossing, Teleport, VehicleStates
 from v2x.traffic._events import Scripting, TriggeredEvent
 
 __all__ = ["ScriptedTraffic", "ScriptedVehicle"]
@@ -71,6 +72,8 @@ class ScriptedTraffic:
         self._heading = np.array([v.heading_deg for v in vehicles], np.float64)
         self._lane = np.array([v.lane for v in vehicles], dtype=object)
         self._dist = np.zeros(n)
+        self._signals = np.zeros(n, np.int64)  # SUMO signal bits set by ``signal``
+        self._vevents = np.zeros(n, np.int64)  # VehicleEventFlags set by ``vehicle_event``
         self._index = {v.name: i for i, v in enumerate(vehicles)}
         self._set_accel, self._set_decel = accel, decel
         self._script = Scripting(events, self._act)
@@ -117,6 +120,7 @@ class ScriptedTraffic:
             length=np.array([v.length for v in vs]), width=np.array([v.width for v in vs]),
             height=np.array([v.height for v in vs]),
             classification=np.array([v.classification for v in vs], np.int16),
+            signals=self._signals.copy(), vehicle_events=self._vevents.copy(),
         )
         self._script.after_step(st, None, self._index, {})
         return st
@@ -132,6 +136,14 @@ class ScriptedTraffic:
     def teleports(self) -> list[Teleport]:
         """Scripted vehicles never teleport."""
         return []
+
+    def signal_crossings(self) -> list[SignalCrossing]:
+        """Scripted traffic has no traffic lights."""
+        return []
+
+    def lane_speed_limits(self) -> dict[str, float]:
+        """Scripted lanes have no speed limit."""
+        return {}
 
     def vehicle_names(self) -> list[str]:
         """Names in index order."""
@@ -159,6 +171,9 @@ class ScriptedTraffic:
         i = self._index.get(a.target)
         if i is None or a.kind == "cross":
             return False
+        if a.kind in ("signal", "vehicle_event"):
+            (self._signals if a.kind == "signal" else self._vevents)[i] = a.bits
+            return True
         v = float(self._speed[i])
         if a.kind != "change_lane":
             self._hold_s[i] = np.nan

@@ -64,8 +64,9 @@ class SumoTrafficSide:
         stops: scripted stops (``stop_in_lane`` actions queued before the first step).
         events: triggered events, evaluated on every step in this process.
 
-    ``info()`` is ``{"logics": {tls: [Logic, ...]}, "signals": (SignalState, ...)}``: every
-    program of each light and their state before the first step; each step's ``side`` is
+    ``info()`` is ``{"logics": {tls: [Logic, ...]}, "signals": (SignalState, ...),
+    "lane_limits": {lane: maxSpeed [m/s]}}``: every program of each light and their state
+    before the first step, and every lane's speed limit; each step's ``side`` is
     ``{"signals": (SignalState, ...) in tls_ids order, "t_s": SUMO time [s], "skipped": targets
     of every action so far (scripted stops included) that was not in the simulation}``. The
     step also carries the persons, the events fired and their ``rsi_*`` actions.
@@ -102,7 +103,7 @@ class SumoTrafficSide:
         tl = self.traffic.conn.trafficlight
         return {"logics": {t: [_plain_logic(lg) for lg in tl.getAllProgramLogics(t)]
                            for t in self.tls_ids},
-                "signals": self._signals()}
+                "signals": self._signals(), "lane_limits": self.traffic.lane_speed_limits()}
 
     def apply(self, actions: Sequence[Action]) -> list[str]:
         """Queue actions sent by the parent (:meth:`SumoTraffic.apply`)."""
@@ -135,7 +136,8 @@ class SumoTrafficSide:
                               "skipped": self._skipped},
                         persons=persons, new_persons=new_persons,
                         fired=tuple(traffic.fired()), fired_actions=tuple(traffic.fired_actions()),
-                        skipped=fresh, teleports=tuple(traffic.teleports()))
+                        skipped=fresh, teleports=tuple(traffic.teleports()),
+                        crossings=tuple(traffic.signal_crossings()))
 
     def close(self) -> None:
         if self.traffic is not None:

@@ -22,7 +22,7 @@ import numpy as np
 
 from v2x.errors import SumoError
 from v2x.traffic._actions import Action
-from v2x.traffic._base import Collision, PersonStates, Teleport, VehicleStates
+from v2x.traffic._base import Collision, PersonStates, SignalCrossing, Teleport, VehicleStates
 from v2x.traffic._events import Scripting, TriggeredEvent
 from v2x.units import s_to_ns
 
@@ -78,6 +78,26 @@ def sumo_command(net_file: Path, route_files: Sequence[Path], additional_files: 
     return cmd + list(extra)
 
 
+def _signal_links(conn: Any) -> dict[tuple[str, str], tuple[str, int]]:
+    """(incoming lane, lane entered past its stop line) -> (traffic light, link index) of
+    every signalized link: its internal lanes through the junction (SUMO's ``via`` lane and
+    the internal lanes that follow it, so a vehicle that skips a short one in a step is still
+    seen) and its outgoing lane (networks without internal lanes)."""
+    tl, lanes = conn.trafficlight, conn.lane
+    out: dict[tuple[str, str], tuple[str, int]] = {}
+    for tls in tl.getIDList():
+        for i, links in enumerate(tl.getControlledLinks(tls)):
+            for in_lane, out_lane, via in links:
+                out.setdefault((in_lane, out_lane), (tls, i))
+                lane, hops = via, 0
+                while lane and lane.startswith(":") and hops < 4:
+                    out.setdefault((in_lane, lane), (tls, i))
+                    nxt = [lk[0] if lk[0].startswith(":") else lk[4]
+                           for lk in lanes.getLinks(lane)]
+                    lane, hops = next((n for n in nxt if n.startswith(":")), ""), hops + 1
+    return out
+
+
 class SumoTraffic:
     """A running SUMO simulation.
 
@@ -110,6 +130,9 @@ class SumoTraffic:
         # doubling, so a step gathers them with one index instead of converting lists
         self._dims = np.zeros((64, 3))  # length, width, height [m]
         self._class = np.zeros(64, np.int16)
+        self._vevents = np.zeros(64, np.int64)  # VehicleEventFlags set by vehicle_event
+        self._forced = np.full(64, -1, np.int64)  # signals set by ``signal`` (-1: SUMO's)
+        self._forced_names: dict[str, int] = {}
         self._name_arr = np.empty(64, dtype=object)
         # persons: the same, numbered apart
         self._pnames: list[str] = []
@@ -124,6 +147,12 @@ class SumoTraffic:
         self._decel: dict[str, float] = {}  # vehicles whose deceleration set_speed changed
         self._collisions: list[Collision] = []
         self._teleports: list[Teleport] = []
+        # red-light ground truth: (incoming lane, lane after its stop line) -> (tls, link
+        # index), and every vehicle's lane at the step before, by index
+        self._tls_links = _signal_links(self.conn)
+        self._prev_lane = np.full(64, None, dtype=object)
+        self._crossings: list[SignalCrossing] = []
+        self._limits: dict[str, float] | None = None
 
     # -- stepping -------------------------------------------------------------------------
     def step(self) -> VehicleStates:
@@ -148,6 +177,8 @@ class SumoTraffic:
                 + [Teleport(v, "end") for v in conn.simulation.getEndingTeleportIDList()])
             if self._holds:
                 self._apply_holds(t)
+            if self._forced_names:
+                self._force_signals()
             res = conn.vehicle.getAllSubscriptionResults()
             self._pres = conn.person.getAllSubscriptionResults() if self._pnames else {}
         except SumoError:
@@ -157,6 +188,8 @@ class SumoTraffic:
         self._t_ns = t_ns = s_to_ns(t)
         self._persons = None  # built when asked for
         st = self._states(t_ns, res)
+        if self._tls_links:
+            self._crossings = self._signal_crossings(st)
         script = self._script
         if len(script.queue) or len(script.engine):
             ps = self.persons() if self._pnames else None
@@ -175,7 +208,11 @@ class SumoTraffic:
         if i == self._class.size:
             self._dims = np.concatenate([self._dims, np.zeros_like(self._dims)])
             self._class = np.concatenate([self._class, np.zeros_like(self._class)])
+            self._vevents = np.concatenate([self._vevents, np.zeros_like(self._vevents)])
+            self._forced = np.concatenate([self._forced, np.full_like(self._forced, -1)])
             self._name_arr = np.concatenate([self._name_arr, np.empty_like(self._name_arr)])
+            self._prev_lane = np.concatenate([self._prev_lane, np.full_like(self._prev_lane,
+                                                                            None)])
         vtype = conn.vehicle.getTypeID(vid)
         self._dims[i] = (conn.vehicle.getLength(vid), conn.vehicle.getWidth(vid),
                          conn.vehicle.getHeight(vid))
@@ -209,6 +246,9 @@ class SumoTraffic:
             order = np.argsort(idx, kind="stable")
             idx, xy, table, lane = idx[order], xy[order], table[order], lane[order]
         dims = self._dims[idx]
+        signals = table[:, 4].astype(np.int64)
+        forced = self._forced[idx]
+        signals = np.where(forced >= 0, forced, signals)
         return VehicleStates(
             t_ns=t_ns,
             names=self._name_arr[idx],
@@ -216,9 +256,10 @@ class SumoTraffic:
             x=xy[:, 0], y=xy[:, 1],
             speed=table[:, 0], accel=table[:, 1], heading_deg=table[:, 2] % 360.0,
             lane=lane, lane_pos=table[:, 3],
-            brake=(table[:, 4].astype(np.int64) & _BRAKE_BIT) != 0,
+            brake=(signals & _BRAKE_BIT) != 0,
             length=dims[:, 0], width=dims[:, 1], height=dims[:, 2],
-            classification=self._class[idx],
+            classification=self._class[idx], signals=signals,
+            vehicle_events=self._vevents[idx],
         )
 
     def persons(self) -> PersonStates:
@@ -259,6 +300,34 @@ class SumoTraffic:
     def vehicle_names(self) -> list[str]:
         """Every vehicle id seen so far; position = vehicle index."""
         return list(self._names)
+
+    def signal_crossings(self) -> list[SignalCrossing]:
+        """Stop lines of signalized links crossed in the last step (every state: the ground
+        truth decides what is a violation), in vehicle index order."""
+        return list(self._crossings)
+
+    def lane_speed_limits(self) -> dict[str, float]:
+        """Every lane's ``maxSpeed`` [m/s] (internal lanes included), read once."""
+        if self._limits is None:
+            lane = self.conn.lane
+            self._limits = {lid: float(lane.getMaxSpeed(lid)) for lid in lane.getIDList()}
+        return dict(self._limits)
+
+    def _signal_crossings(self, st: VehicleStates) -> list[SignalCrossing]:
+        """Vehicles whose lane changed in the step from a signalized link's incoming lane to
+        its way through the junction (or its outgoing lane), with the link's state now. One
+        object comparison per vehicle; TraCI calls only for the few crossings."""
+        prev = self._prev_lane[st.index]
+        moved = np.flatnonzero(prev != st.lane)
+        self._prev_lane[st.index] = st.lane
+        out = []
+        for i in moved.tolist():
+            hit = self._tls_links.get((prev[i], st.lane[i]))
+            if hit is not None:
+                tls, link = hit
+                state = self.conn.trafficlight.getRedYellowGreenState(tls)[link]
+                out.append(SignalCrossing(str(st.names[i]), tls, link, state))
+        return out
 
     def person_names(self) -> list[str]:
         """Every person id seen so far; position = person index."""
@@ -322,6 +391,14 @@ class SumoTraffic:
             if name not in veh.getIDList():
                 return False
             t = conn.simulation.getTime()
+            if a.kind == "signal":  # SUMO applies setSignals for one step: see _force_signals
+                self._forced[self._index[name]] = a.bits
+                self._forced_names[name] = a.bits
+                veh.setSignals(name, a.bits)
+                return True
+            if a.kind == "vehicle_event":
+                self._vevents[self._index[name]] = a.bits
+                return True
             if a.kind != "change_lane":  # a new speed order replaces the pending phases
                 self._holds = [h for h in self._holds if h[2] != name]
             if a.kind in ("brake", "stop_in_lane"):
@@ -355,6 +432,16 @@ class SumoTraffic:
         except Exception as exc:
             raise SumoError(f"SUMO refused action {a.kind!r} on {name!r}: {exc}") from exc
         return True
+
+    def _force_signals(self) -> None:
+        """Set the scripted signals again after every step: SUMO's ``setSignals`` holds for
+        one step only, then SUMO's own blinker and brake-light logic takes over again
+        (measured with SUMO 1.2x). The states report the scripted value."""
+        veh = self.conn.vehicle
+        alive = set(veh.getIDList())
+        for name, bits in self._forced_names.items():
+            if name in alive:
+                veh.setSignals(name, bits)
 
     def _release(self, name: str) -> None:
         veh = self.conn.vehicle

@@ -178,6 +178,8 @@ def test_configurable_thresholds() -> None:
         ({"half_lane_m": float("nan")}, "half_lane_m"),
         ({"max_heading_diff_deg": 200.0}, "max_heading_diff_deg"),
         ({"required_decel_mps2": "fast"}, "required_decel_mps2"),
+        ({"min_speed_kmh": -1.0}, "min_speed_kmh"),
+        ({"min_speed_kmh": 30.0}, "rearm_speed_kmh"),  # re-arm (20) below standby (30)
     ],
 )
 def test_bad_configuration(kwargs: dict[str, object], key: str) -> None:
@@ -318,3 +320,32 @@ def test_may_warn_holds_wherever_the_rule_warns(decel: float | None) -> None:
     assert not np.any(res.warn & ~same)
     assert not fcw.may_warn(np.array([np.nan]), np.array([0.0]), np.array([5.0]),
                             np.array([4.0]))[0]
+
+
+def test_the_rewarn_rule_is_a_speed_hysteresis_per_host() -> None:
+    # defaults: standby below 10 km/h (2.778 m/s), armed again from 20 km/h (5.556 m/s)
+    # vehicle 0: 50 km/h (13.89 m/s) armed; 1.0 m/s = 3.6 km/h standby; 3.0 m/s = 10.8 km/h
+    # (between) keeps standby -- the warned host creeping up to the stopped lead after its
+    # release; 5.0 m/s = 18 km/h still standby; 5.6 m/s = 20.16 km/h armed; 3.0 m/s keeps it.
+    # vehicle 1, first seen at 4.0 m/s = 14.4 km/h (between): armed (never disarmed);
+    # vehicle 2, NaN speed (unavailable): keeps its state, armed.
+    speeds0 = [13.89, 1.0, 3.0, 5.0, 5.6, 3.0]
+    want0 = [True, False, False, False, True, True]
+    for window in (6, 1, 2, 4):  # the same whatever the grouping of steps into windows
+        fcw = ForwardCollisionWarning()
+        got0: list[bool] = []
+        for w0 in range(0, 6, window):
+            ks = np.arange(w0, min(w0 + window, 6))
+            # rows as the loop gives them: each step's vehicles, 2 then 0 then 1
+            veh = np.tile([2, 0, 1], ks.size)
+            step = np.repeat(ks - w0, 3)
+            speed = np.column_stack([np.full(ks.size, NAN), np.array(speeds0)[ks],
+                                     np.full(ks.size, 4.0)]).ravel()
+            armed = fcw.armed(veh, step, speed)
+            got0 += armed[veh == 0].tolist()
+            assert armed[veh == 1].all() and armed[veh == 2].all()
+        assert got0 == want0, window
+    # 0 and 0: the rule is off, every host is armed (even at a standstill)
+    off = ForwardCollisionWarning(min_speed_kmh=0.0, rearm_speed_kmh=0.0)
+    assert off.armed(np.array([0, 0]), np.array([0, 1]), np.array([0.0, 1.0])).all()
+    assert off.armed(np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0)).size == 0

@@ -1,0 +1,355 @@
+"""Post-encroachment time (PET) of crossing, merging and vehicle-pedestrian encounters, from
+the recorded trajectories (STANDARDS.md section 5: PET = entry time of the second road user
+into the conflict area minus exit time of the first).
+
+Road users are the ``trajectories`` rows: vehicles (reference point: SUMO's front bumper
+centre, body ``length`` behind it along the path) and pedestrians (nodes from
+:data:`~v2x.nodes.PERSON_NODE_BASE`, SUMO's person position, ``length`` likewise). Widths come
+from the ``nodes`` table (vehicles) or are :data:`PERSON_WIDTH_M` (pedestrians). Each road
+user's path is its reference point's polyline, with arc length s(t) (non-decreasing; a user
+standing still keeps its s); times between steps are interpolated linearly in s.
+
+* **Crossing** (vehicle-vehicle ``crossing``, vehicle-pedestrian ``pedestrian``): two paths
+  whose strips overlap (centre lines closer than (w_a + w_b) / 2) where their headings differ
+  by more than :data:`MERGE_ANGLE_DEG` and less than 180 deg minus it. Paths are thinned to one
+  point per :data:`THIN_M` of travel (and one per :data:`HORIZON_S` / 2 standing) and searched
+  with one k-d tree over (x, y, time): points passed more than :data:`HORIZON_S` apart are no
+  encounter. At the pair's closest contact the conflict point P is where the two paths' lines
+  intersect; the conflict area is the parallelogram where the two strips overlap, which spans
+  h_a = (w_b / 2) / sin(theta) + (w_a / 2) |cot(theta)| either side of P along a's path
+  (theta the crossing angle, :func:`conflict_extent`). a is in it from the time its front
+  reaches s_P - h_a until its rear leaves s_P + h_a (front at s_P + h_a + L_a). A pair of
+  pedestrians is not an encounter; neither is a pedestrian who stops at the kerb (its path
+  never reaches the vehicle's strip).
+* **Merging** (vehicles): a vehicle enters a lane (not a junction's internal lane) from
+  another lane (a lane change, an on-ramp, the exit of a junction) next to a vehicle that came
+  into that lane from a different lane or was on it from its first step: the vehicle just
+  ahead of it and the one just behind it at that step (same-lane order, as
+  :func:`~analysis.follower_pairs`). The conflict area is the point P of the lane where both
+  are first on it (the farther of their entry lane positions); a vehicle is in it from its
+  front reaching P until its rear leaves it (lane positions, SUMO's). Vehicles that came from
+  the same lane follow one another: no encounter. Kind ``lane_change`` when the merging
+  vehicle came from a lane beside it on the same road (:func:`~analysis._safety.same_road`),
+  else ``merging``.
+* **PET**: the *first* road user is the one that enters the conflict area first; PET =
+  t_enter(second) - t_exit(first), 0 when they are in it at once. No PET when the second
+  never enters (a pedestrian who stops at the kerb; a vehicle that stops before the junction)
+  or the first never leaves within the recording. Times are interpolated linearly in s
+  between steps.
+* One encounter per pair of road users and kind (its closest contact for crossings). A *PET
+  conflict* is an encounter with PET < :data:`PET_THRESHOLD_S` (2.0 s, SUMO SSM default);
+  serious when PET <= :data:`SERIOUS_PET_S` (1.0 s, to verify).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+from scipy.spatial import cKDTree
+
+from v2x.nodes import PERSON_NODE_BASE
+
+__all__ = [
+    "HORIZON_S",
+    "MERGE_ANGLE_DEG",
+    "PERSON_WIDTH_M",
+    "PET_THRESHOLD_S",
+    "SERIOUS_PET_S",
+    "THIN_M",
+    "conflict_extent",
+    "pet_encounters",
+]
+
+#: PET below this is a conflict [s] (SUMO SSM device default, STANDARDS.md section 5)
+PET_THRESHOLD_S = 2.0
+#: a PET conflict is serious at or below this [s] (to verify)
+SERIOUS_PET_S = 1.0
+#: paths whose headings differ by less than this merge, more (up to 180 minus it) cross [deg]
+#: (our choice)
+MERGE_ANGLE_DEG = 30.0
+#: width of a pedestrian [m] (SUMO's default pedestrian vType, as libsumo reports it)
+PERSON_WIDTH_M = 0.478
+#: paths are thinned to one point per this much travel before the contact search [m]
+THIN_M = 1.0
+#: crossing contacts are searched among points passed at most this far apart in time [s]:
+#: road users that pass a spot more than this apart are no encounter (our choice)
+HORIZON_S = 10.0
+#: width of a vehicle the nodes table does not give [m] (SUMO's passenger car default)
+_DEFAULT_WIDTH_M = 1.8
+
+_F64 = npt.NDArray[np.float64]
+#: an encounter: kind, first, second, x, y, angle, first enters, first leaves, second enters,
+#: PET
+_Row = tuple[str, int, int, float, float, float, float, float, float, float]
+
+_COLUMNS = {
+    "kind": object, "first": np.int64, "second": np.int64, "x": np.float64, "y": np.float64,
+    "angle_deg": np.float64, "t_first_enter_s": np.float64, "t_first_exit_s": np.float64,
+    "t_second_enter_s": np.float64, "pet_s": np.float64, "conflict": bool, "serious": bool,
+}
+
+
+def conflict_extent(theta_deg: npt.ArrayLike, width_self_m: npt.ArrayLike,
+                    width_other_m: npt.ArrayLike) -> _F64:
+    """Half extent [m] along a road user's path of the area where its strip (width
+    ``width_self_m``) and another's (``width_other_m``) overlap, crossing at ``theta_deg``
+    (0 < theta < 180): (w_other / 2) / sin(theta) + (w_self / 2) |cot(theta)|."""
+    th = np.radians(np.asarray(theta_deg, dtype=np.float64))
+    s = np.abs(np.sin(th))
+    return (np.asarray(width_other_m, np.float64) / 2.0 / s
+            + np.asarray(width_self_m, np.float64) / 2.0 * np.abs(np.cos(th)) / s)
+
+
+class _Path:
+    """One road user's path: times [s], reference points, arc length, heading, length, width,
+    and its thinned points' rows."""
+
+    def __init__(self, t_s: _F64, x: _F64, y: _F64, heading: _F64, length: float,
+                 width: float) -> None:
+        self.t, self.x, self.y, self.heading = t_s, x, y, heading
+        step = np.hypot(np.diff(x), np.diff(y))
+        self.s = np.concatenate([[0.0], np.cumsum(step)])
+        self.length, self.width = length, width
+
+    def time_at(self, s_star: float) -> float:
+        """First time the reference point reaches arc length ``s_star`` (linear between
+        steps); NaN when it never does; the first time when it starts beyond it."""
+        s = self.s
+        i = int(np.searchsorted(s, s_star, side="left"))
+        if i >= s.size:
+            return float("nan")
+        if i == 0:
+            return float(self.t[0])
+        ds = s[i] - s[i - 1]
+        return float(self.t[i - 1] + (s_star - s[i - 1]) / ds * (self.t[i] - self.t[i - 1]))
+
+
+def _paths(trajectories: pd.DataFrame, widths: pd.Series | None) -> dict[int, _Path]:
+    if trajectories.empty:
+        return {}
+    tr = trajectories.sort_values(["vehicle", "t_ns"], kind="stable")
+    veh = tr["vehicle"].to_numpy(dtype=np.int64)
+    bounds = np.flatnonzero(np.diff(veh)) + 1
+    cols = {c: tr[c].to_numpy(dtype=np.float64) for c in ("x", "y", "heading_deg", "length")}
+    t_s = tr["t_ns"].to_numpy(dtype=np.int64) / 1e9
+    out: dict[int, _Path] = {}
+    for a, b in zip(np.concatenate([[0], bounds]).tolist(),
+                    np.concatenate([bounds, [veh.size]]).tolist(), strict=True):
+        v = int(veh[a])
+        if v >= PERSON_NODE_BASE:
+            w = PERSON_WIDTH_M
+        else:
+            w = float(widths.get(v, np.nan)) if widths is not None else np.nan
+            w = _DEFAULT_WIDTH_M if not np.isfinite(w) else w
+        out[v] = _Path(t_s[a:b], cols["x"][a:b], cols["y"][a:b], cols["heading_deg"][a:b],
+                       float(cols["length"][a]), w)
+    return out
+
+
+def _thinned(paths: dict[int, _Path]) -> tuple[np.ndarray, ...]:
+    """User, row, x, y, width, time and heading of every path's thinned points: its first
+    point, one per THIN_M of travel, and one per HORIZON_S / 2 of standing (a road user
+    waiting in a conflict area stays findable by the time window)."""
+    cols: list[list[np.ndarray]] = [[] for _ in range(7)]
+    for v, p in paths.items():
+        cell = np.floor(p.s / THIN_M)
+        tick = np.floor(p.t / (HORIZON_S / 2.0))
+        keep = np.flatnonzero(np.concatenate([[True], (cell[1:] != cell[:-1])
+                                              | (tick[1:] != tick[:-1])]))
+        for c, col in zip(cols, (np.full(keep.size, v, np.int64), keep, p.x[keep], p.y[keep],
+                                 np.full(keep.size, p.width), p.t[keep], p.heading[keep]),
+                          strict=True):
+            c.append(col)
+    if not cols[0]:
+        return (np.empty(0, np.int64),) * 2 + (np.empty(0),) * 5
+    return tuple(np.concatenate(c) for c in cols)
+
+
+def _wrap(d: _F64) -> _F64:
+    """Angle difference folded to [0, 180] deg."""
+    return np.abs((np.asarray(d) + 180.0) % 360.0 - 180.0)
+
+
+def pet_encounters(trajectories: pd.DataFrame, widths: pd.Series | None = None,
+                   pairs: pd.DataFrame | None = None, *,
+                   threshold_s: float = PET_THRESHOLD_S,
+                   serious_s: float = SERIOUS_PET_S) -> pd.DataFrame:
+    """Crossing, merging and vehicle-pedestrian encounters with their PET (module docstring).
+
+    ``trajectories`` needs ``t_ns``, ``vehicle`` (node), ``x``, ``y`` [m], ``heading_deg``,
+    ``lane``, ``lane_pos`` [m], ``length`` [m], ``speed``; ``widths`` [m] by node (the
+    ``nodes`` table's ``width_m``); ``pairs`` the same-lane pairs of these trajectories
+    (:func:`~analysis.follower_pairs`; computed when not given). Returns one row per
+    encounter: ``kind`` (``crossing``, ``merging``, ``lane_change``, ``pedestrian``),
+    ``first``, ``second``
+    (nodes, in the order they entered the conflict area), ``x``, ``y`` (the conflict point
+    [m]), ``angle_deg`` (between the headings there), ``t_first_enter_s``,
+    ``t_first_exit_s``, ``t_second_enter_s`` [s], ``pet_s`` [s], ``conflict``
+    (PET < ``threshold_s``), ``serious`` (PET <= ``serious_s``); sorted by the second's entry.
+    """
+    rows = _crossings(trajectories, widths) + _merges(trajectories, pairs)
+    if not rows:
+        return pd.DataFrame({k: pd.Series(dtype=v) for k, v in _COLUMNS.items()})
+    out = pd.DataFrame(rows, columns=[c for c in _COLUMNS if c not in ("conflict", "serious")])
+    out["conflict"] = out["pet_s"] < threshold_s
+    out["serious"] = out["pet_s"] <= serious_s
+    return out.astype(_COLUMNS).sort_values(["t_second_enter_s", "first", "second"],
+                                            kind="stable").reset_index(drop=True)
+
+
+def _pet_row(kind: str, ua: int, ub: int, occ_a: tuple[float, float],
+             occ_b: tuple[float, float], px: float, py: float,
+             theta: float) -> _Row | None:
+    """The encounter row from each user's (enter, exit) times of the conflict area; None when
+    the second never enters or the first never leaves."""
+    ea, eb = occ_a[0], occ_b[0]
+    if np.isnan(ea) and np.isnan(eb):
+        return None
+    a_first = np.isnan(eb) or (not np.isnan(ea) and ea <= eb)
+    (e1, x1), (e2, _), first, second = ((occ_a, occ_b, ua, ub) if a_first
+                                        else (occ_b, occ_a, ub, ua))
+    if np.isnan(e2) or np.isnan(x1):
+        return None
+    return (kind, first, second, px, py, theta, float(e1), float(x1), float(e2),
+            max(0.0, float(e2 - x1)))
+
+
+# ------------------------------------------------------------------------------- crossings
+def _crossings(trajectories: pd.DataFrame, widths: pd.Series | None) -> list[_Row]:
+    paths = _paths(trajectories, widths)
+    user, row, x, y, width, t, head = _thinned(paths)
+    if user.size < 2:
+        return []
+    reach = float(width.max())  # the largest (w_a + w_b) / 2
+    # a box of +-reach in x and y and +-HORIZON_S in time (Chebyshev distance)
+    pts = np.column_stack([x, y, t * (reach / HORIZON_S)])
+    ij = cKDTree(pts).query_pairs(reach, p=np.inf, output_type="ndarray")
+    a, b = ij[:, 0], ij[:, 1]
+    person = user >= PERSON_NODE_BASE
+    dist = np.hypot(x[a] - x[b], y[a] - y[b])
+    diff = _wrap(head[a] - head[b])
+    keep = ((user[a] != user[b]) & ~(person[a] & person[b])
+            & (dist < (width[a] + width[b]) / 2.0)
+            & (diff > MERGE_ANGLE_DEG) & (diff < 180.0 - MERGE_ANGLE_DEG))
+    a, b, dist = a[keep], b[keep], dist[keep]
+    swap = user[a] > user[b]  # each pair of users as (lower node, higher node)
+    a, b = np.where(swap, b, a), np.where(swap, a, b)
+    # each pair's closest contact
+    order = np.lexsort((dist, user[b], user[a]))
+    a, b = a[order], b[order]
+    first = np.concatenate([[True], (user[a][1:] != user[a][:-1])
+                            | (user[b][1:] != user[b][:-1])]) if a.size else np.zeros(0, bool)
+    out = []
+    for i, j in zip(a[first].tolist(), b[first].tolist(), strict=True):
+        enc = _crossing(paths, int(user[i]), int(user[j]), int(row[i]), int(row[j]))
+        if enc is not None:
+            out.append(enc)
+    return out
+
+
+def _crossing(paths: dict[int, _Path], ua: int, ub: int, i: int,
+              j: int) -> _Row | None:
+    """The crossing of users ``ua`` and ``ub`` whose closest contact is row ``i`` of a's path
+    and row ``j`` of b's: P where their lines there intersect."""
+    pa, pb = paths[ua], paths[ub]
+    ha, hb = np.radians(pa.heading[i]), np.radians(pb.heading[j])
+    da, db = np.array([np.sin(ha), np.cos(ha)]), np.array([np.sin(hb), np.cos(hb)])
+    lam, mu = np.linalg.solve(np.column_stack([da, -db]),
+                              np.array([pb.x[j] - pa.x[i], pb.y[j] - pa.y[i]]))
+    px, py = pa.x[i] + lam * da[0], pa.y[i] + lam * da[1]
+    theta = float(_wrap(pa.heading[i] - pb.heading[j]))
+    occ = []
+    for p, s_p, other in ((pa, pa.s[i] + lam, pb), (pb, pb.s[j] + mu, pa)):
+        ext = float(conflict_extent(theta, p.width, other.width))
+        occ.append((p.time_at(s_p - ext), p.time_at(s_p + ext + p.length)))
+    kind = "pedestrian" if max(ua, ub) >= PERSON_NODE_BASE else "crossing"
+    return _pet_row(kind, ua, ub, occ[0], occ[1], float(px), float(py), theta)
+
+
+# --------------------------------------------------------------------------------- merges
+def _merges(trajectories: pd.DataFrame, pairs: pd.DataFrame | None) -> list[_Row]:
+    """Merging encounters: a vehicle entering a lane (not a junction's internal lane) from
+    another lane, with the vehicle just ahead of it and the one just behind it in that lane at
+    that step, when that neighbour came into the lane from a different lane (or was on it
+    from its first step)."""
+    from analysis._safety import follower_pairs, same_road
+
+    tr = trajectories[trajectories["vehicle"].to_numpy() < PERSON_NODE_BASE]
+    if tr.empty:
+        return []
+    tr = tr.sort_values(["vehicle", "t_ns"], kind="stable")
+    veh = tr["vehicle"].to_numpy(dtype=np.int64)
+    t = tr["t_ns"].to_numpy(dtype=np.int64)
+    lane = tr["lane"].astype(str).to_numpy(dtype=object)
+    pos = tr["lane_pos"].to_numpy(dtype=np.float64)
+    new_veh = np.concatenate([[True], veh[1:] != veh[:-1]])
+    entry = new_veh | np.concatenate([[True], lane[1:] != lane[:-1]])
+    prev = np.concatenate([[None], lane[:-1]])
+    prev[new_veh] = None
+    # every row's entry into its current lane: its row, and where it came from
+    entry_row = np.maximum.accumulate(np.where(entry, np.arange(veh.size), 0))
+    merge = np.flatnonzero(entry & ~new_veh
+                           & ~np.char.startswith(lane.astype(str), ":"))
+    if merge.size == 0:
+        return []
+    if pairs is None:
+        pairs = follower_pairs(tr)
+    row_of = pd.Series(np.arange(veh.size), index=pd.MultiIndex.from_arrays([veh, t]))
+    ahead = pairs.set_index(["follower", "t_ns"])["leader"]
+    behind = pairs.set_index(["leader", "t_ns"])["follower"]
+    length = tr["length"].to_numpy(dtype=np.float64)
+    x, y = tr["x"].to_numpy(dtype=np.float64), tr["y"].to_numpy(dtype=np.float64)
+    head = tr["heading_deg"].to_numpy(dtype=np.float64)
+    t_s = t / 1e9
+    out = []
+    for r in merge.tolist():
+        key = (int(veh[r]), int(t[r]))
+        for table in (ahead, behind):
+            if key not in table.index:
+                continue
+            n = int(table.loc[key])
+            rn = int(row_of.loc[(n, int(t[r]))])
+            en = int(entry_row[rn])
+            if prev[en] is not None and prev[en] == prev[r]:
+                continue  # from the same lane: one stream
+            p_merge = max(pos[r], pos[en])
+            occ = [_lane_occupancy(pos, t_s, entry_row, q, p_merge, length[q])
+                   for q in (r, rn)]
+            theta = float(_wrap(head[r] - head[rn]))
+            kind = "lane_change" if same_road([prev[r]], [lane[r]])[0] else "merging"
+            enc = _pet_row(kind, key[0], n, occ[0], occ[1], float(x[r]), float(y[r]), theta)
+            if enc is not None:
+                out.append(enc)
+    # a pair met from both sides (each merged next to the other) is one encounter
+    seen: set[tuple[int, int]] = set()
+    unique = []
+    for enc in out:
+        k = (min(enc[1], enc[2]), max(enc[1], enc[2]))
+        if k not in seen:
+            seen.add(k)
+            unique.append(enc)
+    return unique
+
+
+def _lane_occupancy(pos: _F64, t_s: _F64, entry_row: np.ndarray, r: int, p: float,
+                    length: float) -> tuple[float, float]:
+    """(enter, exit) times [s] of the point ``p`` (lane position [m]) by the vehicle whose
+    row ``r`` is on the lane: its front reaches ``p``, its rear leaves it (front at
+    ``p + length``), along its rows on that lane (linear between steps; NaN when not within
+    them)."""
+    a = int(entry_row[r])
+    b = a + 1
+    while b < entry_row.size and entry_row[b] == a:
+        b += 1
+    s, tt = pos[a:b], t_s[a:b]
+
+    def at(q: float) -> float:
+        i = int(np.searchsorted(s, q, side="left"))
+        if i >= s.size:
+            return float("nan")
+        if i == 0:
+            return float(tt[0]) if s[0] >= q else float("nan")
+        return float(tt[i - 1] + (q - s[i - 1]) / (s[i] - s[i - 1]) * (tt[i] - tt[i - 1]))
+
+    return at(p), at(p + length)
