@@ -18,6 +18,9 @@ data is NaN (a criterion on it fails, saying so); counts are ``int``.
 | `prr.<T>.within_300m`                      | 1    | sum received / sum pairs, bins hi <= 300 m  |
 | `prr.<T>.bin_<lo>_<hi>`                    | 1    | PRR of bin [lo, hi) m, e.g. `bin_0_20`      |
 | `ipg.<T>.p50_ms`, `.p99_ms`                | ms   | inter-packet gap percentiles (ipg_hist)     |
+| `channel.cbr_mean`, `.cbr_p95`             | 1    | CBR per node and 100 ms (mode4; NaN other)  |
+| `channel.cr_mean`                          | 1    | channel occupancy ratio per transmission    |
+| `channel.dropped`                          | 1    | packets dropped by congestion control       |
 | `bus.messages`                             | 1    | bus messages delivered to the recorder      |
 | `bus.<T>.messages`                         | 1    | of them, of message type T                  |
 | `bus.wall_latency_p50_ms`                  | ms   | publish -> delivery, wall clock (NaN: none) |
@@ -240,6 +243,11 @@ def network_kpis(rec: Recording, prr: pd.DataFrame | None = None) -> dict[str, f
     counts = rec.run["counts"]
     for key in ("vehicles", "equipped", "rsus", "steps"):
         kpis[key] = int(counts[key])
+
+    load = rec.run.get("summary", {}).get("channel_load", {}) or {}
+    for key in ("cbr_mean", "cbr_p95", "cr_mean"):
+        kpis[f"channel.{key}"] = float(load.get(key, math.nan))
+    kpis["channel.dropped"] = int(load.get("dropped", 0))
 
     tx = _counts(rec.transmissions["msg_type"])
     for t in _types(rec.transmissions["msg_type"]):

@@ -10,6 +10,7 @@ from v2x.errors import ConfigError
 
 from ._base import ChannelModel
 from ._ideal import IdealChannel
+from ._mode4 import Mode4Channel
 from ._tr37885 import Tr37885Channel
 
 __all__ = ["available_channels", "make_channel"]
@@ -34,6 +35,7 @@ _REGISTRY: dict[str, _Entry] = {
     "ideal": _Entry(IdealChannel),
     "tr37885-urban": _Entry(Tr37885Channel, {"scenario": "urban"}),
     "tr37885-highway": _Entry(Tr37885Channel, {"scenario": "highway"}),
+    "mode4": _Entry(Mode4Channel),
 }
 
 

@@ -74,6 +74,7 @@ from v2x.errors import ConfigError
 
 from ._base import LOST, Reception, check_choice, check_duration, check_number
 from ._pairs import LinkBatch
+from ._pathloss import check_carrier_ghz, check_distances
 
 __all__ = [
     "Tr37885Channel",
@@ -146,14 +147,16 @@ def tr37885_path_loss_db(
             (LOS 32.4 + 20 log10 d + 20 log10 fc).
         los: False gives NLOS, 36.85 + 30 log10 d + 18.9 log10 fc, for either scenario.
 
-    Raises ValueError for an unknown scenario.
+    Raises ValueError for an unknown scenario or a distance <= 0 or NaN; ConfigError (key
+    ``channel.carrier_ghz``) for a carrier frequency out of range, e.g. given in Hz.
     """
     if scenario not in _LOS:
         raise ValueError(f"scenario must be 'urban' or 'highway', got {scenario!r}")
+    d = check_distances(distance_3d_m, name="distance_3d_m")
+    if d.size and not bool(d.min() > 0.0):
+        raise ValueError(f"distance_3d_m must be > 0 (log10), got {d.min()!r}")
     a, b, c = _LOS[scenario] if los else _NLOS
-    return a + b * np.log10(np.asarray(distance_3d_m, dtype=np.float64)) + c * math.log10(
-        carrier_ghz
-    )
+    return a + b * np.log10(d) + c * math.log10(check_carrier_ghz(carrier_ghz))
 
 
 def noise_floor_dbm(bandwidth_mhz: float = 20.0, noise_figure_db: float = 9.0) -> float:
@@ -222,7 +225,7 @@ class Tr37885Channel:
     ) -> None:
         self.scenario = check_choice("scenario", scenario, _SCENARIOS)
         self.name = f"tr37885-{self.scenario}"
-        fc = check_number("carrier_ghz", carrier_ghz, positive=True)
+        fc = check_carrier_ghz(carrier_ghz)
         p_tx = check_number("tx_power_dbm", tx_power_dbm)
         gain = check_number("antenna_gain_dbi", antenna_gain_dbi)
         bw = check_number("bandwidth_mhz", bandwidth_mhz, positive=True)
@@ -325,7 +328,7 @@ class Tr37885Channel:
         # (the results are exact, not approximations).
         tx = links.tx
         rx = links.rx
-        d2 = links.distance_m
+        d2 = check_distances(links.distance_m, name="links.distance_m")
         m = tx.shape[0]
         sizes = np.asarray(size_bytes)
         n_tx = sizes.shape[0]

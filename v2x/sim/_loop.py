@@ -70,7 +70,14 @@ from v2x.apps import (
     most_critical,
 )
 from v2x.bus import Bus, BusMessage, Tap, parse_topic, rsu_up
-from v2x.channel import ChannelModel, LinkBatch, find_pairs
+from v2x.channel import (
+    ChannelLoadStats,
+    ChannelModel,
+    LinkBatch,
+    Reception,
+    ScheduledChannel,
+    find_pairs,
+)
 from v2x.errors import DecodeError
 from v2x.geo import GeoFrame
 from v2x.messages._bsm import HARD_BRAKING_BIT, BsmBatch, BsmFields
@@ -185,6 +192,8 @@ class RunSummary:
     stops_skipped: list[str] = field(default_factory=list)
     decode_errors: int = 0
     wall_s: float = 0.0
+    #: a scheduled channel's load (``mode4``): cbr_mean, cbr_p95, cr_mean, dropped, ...
+    channel_load: dict[str, float] = field(default_factory=dict)
 
 
 class _Grow:
@@ -276,6 +285,7 @@ class Simulation:
         self.prr = PrrBins(config.prr_bin_m, config.prr_max_m)
         self.latency = Histogram(config.latency_bin_ns, 1_000_000_000)
         self.ipg = Histogram(config.latency_bin_ns * 10, 10_000_000_000)
+        self.load = ChannelLoadStats()  # CBR / CR of a scheduled channel (mode4)
         self.clock = PairClock()
         self.truth = GroundTruth(config.step_ns, lane_limits=traffic.lane_speed_limits())
         self.summary = RunSummary(rsus=len(self.roadside))
@@ -376,6 +386,8 @@ class Simulation:
         self.summary.vehicles = self.veh.n
         self.summary.equipped = int(np.count_nonzero(self.veh.u[:, 0] < cfg.penetration))
         self.summary.wall_s = time.perf_counter() - wall0
+        if isinstance(self.channel, ScheduledChannel):
+            self.summary.channel_load = self.load.summary()
         self._write_aggregates()
         self._write_nodes()
 
@@ -544,17 +556,34 @@ class Simulation:
     # -- 4. channel ------------------------------------------------------------------------
     def _channel(self, tx: Transmissions, rx: Receivers) -> Links:
         """Candidate links of the same step within the channel model's own range, and the
-        model's decision on each."""
+        model's decision on each. A model with scheduling state (:class:`ScheduledChannel`,
+        ``mode4``) is told who sends when (it maps each step's transmissions to 1 ms
+        subframes after the step time itself) and hands back its channel load."""
         lb = find_pairs(np.column_stack([tx.x, tx.y]), rx.xy, self.channel.max_range_m,
                         tx_node=tx.sender, rx_node=rx.node, tx_group=tx.step, rx_group=rx.step)
         if self.cfg.step_exact_channel:
             received, latency = self._evaluate_per_step(lb, tx, rx)
         else:
-            r = self.channel.evaluate(lb, tx_height_m=tx.height_m, rx_height_m=rx.height_m,
-                                      size_bytes=tx.size_bytes, rng=self.rng_channel)
+            r = self._evaluate(lb, tx, rx, 0, tx.n, 0, rx.step.size, self.rng_channel)
             received, latency = r.received, r.latency_ns
+        if isinstance(self.channel, ScheduledChannel):
+            self.load.add(self.channel.take_load())
         return Links(tx=lb.tx, rx=lb.rx, distance_m=lb.distance_m,
                      msg_type=tx.msg_type[lb.tx], received=received, latency_ns=latency)
+
+    def _evaluate(self, part: LinkBatch, tx: Transmissions, rx: Receivers, t0: int, t1: int,
+                  r0: int, r1: int, rng: np.random.Generator) -> Reception:
+        """The channel's decision on ``part`` (indices relative to tx rows t0:t1 and rx rows
+        r0:r1)."""
+        if isinstance(self.channel, ScheduledChannel):
+            return self.channel.evaluate_scheduled(
+                part, tx_t_ns=tx.t_ns[t0:t1], tx_node=tx.sender[t0:t1],
+                tx_msg_type=tx.msg_type[t0:t1], rx_node=rx.node[r0:r1],
+                tx_height_m=tx.height_m[t0:t1], rx_height_m=rx.height_m[r0:r1],
+                size_bytes=tx.size_bytes[t0:t1], rng=rng)
+        return self.channel.evaluate(part, tx_height_m=tx.height_m[t0:t1],
+                                     rx_height_m=rx.height_m[r0:r1],
+                                     size_bytes=tx.size_bytes[t0:t1], rng=rng)
 
     def _evaluate_per_step(self, lb: LinkBatch, tx: Transmissions,
                            rx: Receivers) -> tuple[np.ndarray, np.ndarray]:
@@ -573,9 +602,7 @@ class Simulation:
             rng = np.random.default_rng(np.random.SeedSequence(
                 seq.entropy, spawn_key=(*seq.spawn_key, self.steps_done + k)))
             part = LinkBatch(lb.tx[a:b] - t0, lb.rx[a:b] - r0, lb.distance_m[a:b])
-            r = self.channel.evaluate(part, tx_height_m=tx.height_m[t0:t1],
-                                      rx_height_m=rx.height_m[r0:r1],
-                                      size_bytes=tx.size_bytes[t0:t1], rng=rng)
+            r = self._evaluate(part, tx, rx, t0, t1, r0, r1, rng)
             received[a:b], latency[a:b] = r.received, r.latency_ns
         return received, latency
 

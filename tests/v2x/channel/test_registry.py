@@ -12,7 +12,7 @@ from v2x.errors import ConfigError
 
 
 def test_available_channels() -> None:
-    assert available_channels() == ["ideal", "tr37885-highway", "tr37885-urban"]
+    assert available_channels() == ["ideal", "mode4", "tr37885-highway", "tr37885-urban"]
 
 
 @pytest.mark.parametrize("name", ["ideal", "tr37885-highway", "tr37885-urban"])
