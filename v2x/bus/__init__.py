@@ -18,6 +18,7 @@ from ._broker import BrokerProcess, EmbeddedBroker
 from ._memory import MemoryBus
 from ._mqtt import MqttBus
 from ._open import Tap, open_bus
+from ._pace import StepPublisher
 from ._topics import (
     MSG_TYPES,
     SIM_TOPICS,
@@ -45,6 +46,7 @@ __all__ = [
     "EmbeddedBroker",
     "MemoryBus",
     "MqttBus",
+    "StepPublisher",
     "Subscription",
     "Tap",
     "TopicInfo",

@@ -162,9 +162,9 @@ class Tap:
         except TimeoutError:
             raise BusError(
                 f"bus barrier timed out after {timeout_s} s on {self._pattern!r} at "
-                f"{self._bus.url}: {self._count} of {n_total} messages delivered (a broker may drop "
-                "QoS 1 messages beyond its per-client queue, e.g. Mosquitto max_queued_messages, "
-                "default 1000)"
+                f"{self._bus.url}: {self._count} of {n_total} messages delivered (a broker may "
+                "drop QoS 1 messages beyond its per-client queue, e.g. Mosquitto "
+                "max_queued_messages, default 1000)"
             ) from None
         finally:
             self._waiter = None

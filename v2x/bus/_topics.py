@@ -2,11 +2,11 @@
 
 Scheme (after deployed vehicle-road-cloud platforms: RSU uplink and downlink per message type)::
 
-    v2x/{zone}/rsu/{rsu_id}/up/{bsm|spat|map|rsi|rsm}   RSU -> cloud: what it heard over PC5, what it sent
-    v2x/{zone}/rsu/{rsu_id}/down/rsi                    cloud -> RSU: events and signs to broadcast
-    v2x/{zone}/obu/{vehicle_id}/up/bsm                  OBU -> cloud over the cellular Uu link (V2N)
-    v2x/{zone}/sim/{clock|warnings|events}              simulation telemetry: run control, app warnings,
-                                                        ground-truth safety events
+    v2x/{zone}/rsu/{rsu_id}/up/{bsm|spat|map|rsi|rsm}  RSU -> cloud: what it heard and sent
+    v2x/{zone}/rsu/{rsu_id}/down/rsi                   cloud -> RSU: events, signs to broadcast
+    v2x/{zone}/obu/{vehicle_id}/up/bsm                 OBU -> cloud over the cellular Uu link
+    v2x/{zone}/sim/{clock|warnings|events}             simulation telemetry: run control, app
+                                                       warnings, ground-truth safety events
 
 Topic names and filters follow MQTT 3.1.1 section 4.7 (OASIS, 2014): ``/`` separates levels,
 ``+`` matches exactly one level (which may be empty), ``#`` matches the parent level and any

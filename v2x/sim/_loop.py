@@ -26,9 +26,11 @@ once per window. One window is these stages
    :class:`~v2x.apps.DriverReaction`): actions go back to the traffic backend;
 8. **KPIs**: exact online aggregates (PRR bins, latency and inter-packet-gap histograms);
 9. **record**: the window's rows of every table;
-10. **bus**: RSUs forward what they heard and sent, one uplink per RSU and step, published in
-    step order; the loop waits until the recording tap has received everything it published
-    (a barrier), so results do not depend on machine speed.
+10. **bus**: RSUs forward what they heard and sent, one uplink per RSU and step, published
+    step by step (:class:`~v2x.bus.StepPublisher`): a step's messages leave, at most 50 in
+    flight, and the loop waits until the recording tap has received them (a barrier) before
+    the next step's leave, so results do not depend on machine speed and a broker never
+    queues a window's burst.
 11. **checkpoint**: every 30 s of simulated time (the recorder's ``checkpoint_ns``), the
     aggregates and nodes as they stand and every buffered row go to disk, and ``run.json``
     says how far (``recorded_ns``): a run killed outright keeps all of it.
@@ -66,7 +68,7 @@ from v2x.apps import (
     ThreatHold,
     most_critical,
 )
-from v2x.bus import Bus, BusMessage, Tap, parse_topic, rsu_up
+from v2x.bus import Bus, BusMessage, StepPublisher, Tap, parse_topic, rsu_up
 from v2x.channel import ChannelModel, LinkBatch, find_pairs
 from v2x.errors import DecodeError
 from v2x.geo import GeoFrame
@@ -320,9 +322,9 @@ class Simulation:
         cfg = self.cfg
         n_steps = cfg.duration_ns // cfg.step_ns
         wall0 = time.perf_counter()
-        published = 0
         messages = 0
         async with Tap(bus, f"v2x/{cfg.zone}/#") as tap:
+            pacer = StepPublisher(bus, tap)
             while self.steps_done < n_steps:
                 win = self._traffic(min(cfg.window_steps, n_steps - self.steps_done))
                 tx = self._transmit(win)
@@ -334,11 +336,9 @@ class Simulation:
                 self._kpis(win, tx, rx, links)
                 self._record(win, tx, rx, links, used_by)
                 pubs, pub_t = self._bus_messages(win, tx, rx, links)
-                if pubs:
-                    await bus.publish_many(pubs)
-                    published += len(pubs)
-                    await tap.wait_for(published, timeout_s=30.0)
-                    self._record_bus(pubs, pub_t, int(win.t_ns[-1]), tap.drain())
+                if pubs:  # step by step, each step delivered before the next leaves
+                    delivered = await pacer.publish_steps(pubs, pub_t)
+                    self._record_bus(pubs, pub_t, int(win.t_ns[-1]), delivered)
                 messages += tx.n
                 self.steps_done += win.n_steps
                 self.summary.steps += win.n_steps
@@ -347,7 +347,7 @@ class Simulation:
                 if progress is not None:
                     progress(StepProgress(int(win.t_ns[-1]), cfg.duration_ns, win.n_last,
                                           messages, time.perf_counter() - wall0))
-        self._finish(published, wall0)
+        self._finish(pacer.published, wall0)
         return self.summary
 
     def _finish(self, published: int, wall0: float) -> None:
