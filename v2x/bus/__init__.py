@@ -15,6 +15,7 @@
 
 from ._base import Bus, BusMessage, Subscription
 from ._broker import BrokerProcess, EmbeddedBroker
+from ._isolation import payload_error
 from ._memory import MemoryBus
 from ._mqtt import MqttBus
 from ._open import Tap, open_bus
@@ -54,6 +55,7 @@ __all__ = [
     "obu_up_bsm",
     "open_bus",
     "parse_topic",
+    "payload_error",
     "rsu_down_rsi",
     "rsu_up",
     "sim_topic",

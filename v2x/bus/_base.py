@@ -47,6 +47,12 @@ class BusMessage:
     delivered_wall_ns: int
 
     @property
+    def own(self) -> bool:
+        """Whether this bus object published it (its publish time is known): a run's own
+        message, as opposed to a foreign one (another client, another run)."""
+        return self.published_wall_ns >= 0
+
+    @property
     def wall_latency_ns(self) -> int | None:
         """Publish -> delivery wall-clock latency [ns], or None when the publish time is unknown."""
         if self.published_wall_ns < 0:

@@ -76,6 +76,11 @@ class Tap:
                 await tap.wait_for(expected, timeout_s=10.0)
                 record(tap.drain())
 
+    Only the bus's own messages (:attr:`BusMessage.own`: published by this bus object) are
+    counted and drained: a run records only its own. Messages of other clients on the same
+    topics (another run, an external application, garbage) are kept apart, in
+    :meth:`drain_foreign` and :attr:`foreign_count`, so they never satisfy the barrier.
+
     Args:
         bus: an open bus.
         pattern: subscription filter (MQTT 3.1.1).
@@ -87,7 +92,9 @@ class Tap:
         self._sub: Subscription | None = None
         self._task: asyncio.Task[None] | None = None
         self._buffer: list[BusMessage] = []
+        self._foreign: list[BusMessage] = []
         self._count = 0
+        self._foreign_count = 0
         self._error: BusError | None = None
         self._waiter: tuple[int, asyncio.Future[None]] | None = None
 
@@ -98,8 +105,13 @@ class Tap:
 
     @property
     def count(self) -> int:
-        """Messages delivered since the tap opened (drained or not)."""
+        """The bus's own messages delivered since the tap opened (drained or not)."""
         return self._count
+
+    @property
+    def foreign_count(self) -> int:
+        """Foreign messages (not published by this bus object) since the tap opened."""
+        return self._foreign_count
 
     async def __aenter__(self) -> Self:
         if self._sub is not None:
@@ -130,8 +142,13 @@ class Tap:
         try:
             async for msg in sub:  # one wake-up takes every message delivered by then
                 batch = [msg, *sub.take_ready()]
-                self._buffer.extend(batch)
-                self._count += len(batch)
+                own = [m for m in batch if m.own]
+                if len(own) < len(batch):
+                    foreign = [m for m in batch if not m.own]
+                    self._foreign.extend(foreign)
+                    self._foreign_count += len(foreign)
+                self._buffer.extend(own)
+                self._count += len(own)
                 waiter = self._waiter
                 if waiter is not None and self._count >= waiter[0] and not waiter[1].done():
                     waiter[1].set_result(None)
@@ -141,7 +158,8 @@ class Tap:
                 self._waiter[1].set_exception(err)
 
     async def wait_for(self, n_total: int, *, timeout_s: float = 10.0) -> None:
-        """Wait until at least ``n_total`` messages have been delivered since the tap opened.
+        """Wait until at least ``n_total`` of the bus's own messages have been delivered since
+        the tap opened.
 
         Raises BusError when ``timeout_s`` [s] passes first (naming how many arrived), when
         the connection was lost, or when the tap is not open.
@@ -170,6 +188,12 @@ class Tap:
             self._waiter = None
 
     def drain(self) -> list[BusMessage]:
-        """The messages delivered since the last drain, in delivery order; empties the buffer."""
+        """The bus's own messages delivered since the last drain, in delivery order; empties
+        the buffer."""
         out, self._buffer = self._buffer, []
+        return out
+
+    def drain_foreign(self) -> list[BusMessage]:
+        """The foreign messages delivered since the last call, in delivery order."""
+        out, self._foreign = self._foreign, []
         return out

@@ -68,7 +68,7 @@ from v2x.apps import (
     ThreatHold,
     most_critical,
 )
-from v2x.bus import Bus, BusMessage, StepPublisher, Tap, parse_topic, rsu_up
+from v2x.bus import Bus, BusMessage, StepPublisher, Tap, parse_topic, payload_error, rsu_up
 from v2x.channel import ChannelModel, LinkBatch, find_pairs
 from v2x.errors import DecodeError
 from v2x.geo import GeoFrame
@@ -180,6 +180,8 @@ class RunSummary:
     teleports: int = 0
     stops_skipped: list[str] = field(default_factory=list)
     decode_errors: int = 0
+    bus_foreign: int = 0        # messages on the run's topics it did not publish, decodable
+    bus_decode_errors: int = 0  # of those, payloads that do not decode (bus_decode_error)
     wall_s: float = 0.0
 
 
@@ -339,6 +341,7 @@ class Simulation:
                 if pubs:  # step by step, each step delivered before the next leaves
                     delivered = await pacer.publish_steps(pubs, pub_t)
                     self._record_bus(pubs, pub_t, int(win.t_ns[-1]), delivered)
+                self._foreign_bus(tap.drain_foreign(), int(win.t_ns[-1]))
                 messages += tx.n
                 self.steps_done += win.n_steps
                 self.summary.steps += win.n_steps
@@ -909,6 +912,26 @@ class Simulation:
                         msg_type=[kinds[i][0] for i in ol],
                         direction=[kinds[i][1] for i in ol],
                         size_bytes=sizes[o], wall_latency_ms=lat[o])
+
+    def _foreign_bus(self, msgs: Sequence[BusMessage], t_end: int) -> None:
+        """Messages on the run's topics it did not publish (another client or run): counted,
+        kept out of the ``bus`` table and the KPIs; a payload that does not decode as its
+        topic's message is a ``bus_decode_error`` event at the window's last step ``t_end``
+        (``value`` = its size [bytes])."""
+        if not msgs:
+            return
+        fmt = self.cfg.payload
+        bad = [len(m.payload) for m in msgs
+               if payload_error(m.topic, m.payload, payload_format=fmt) is not None]
+        self.summary.bus_foreign += len(msgs) - len(bad)
+        self.summary.bus_decode_errors += len(bad)
+        if bad:
+            k = len(bad)
+            self._events.append(dict(t_ns=np.full(k, t_end, np.int64),
+                                     kind=np.full(k, "bus_decode_error", dtype=object),
+                                     vehicle=np.full(k, -1, np.int64),
+                                     other=np.full(k, -1, np.int64),
+                                     value=np.array(bad, np.float64)))
 
     def _write_nodes(self) -> None:
         veh = self.veh
