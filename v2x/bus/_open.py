@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from types import TracebackType
 from typing import Self
 
@@ -24,7 +24,9 @@ _MQTT_URL = re.compile(
 
 
 @contextlib.asynccontextmanager
-async def open_bus(spec: str, *, qos: int = 1, timeout_s: float = 10.0) -> AsyncIterator[Bus]:
+async def open_bus(spec: str, *, qos: int = 1, timeout_s: float = 10.0,
+                   qos_of: Callable[[str], int] | None = None,
+                   reconnect_s: float = 60.0) -> AsyncIterator[Bus]:
     """Open the bus named by ``spec`` for the duration of an ``async with``.
 
     ``spec`` (the ``--bus`` option, ``run.json`` key ``bus``):
@@ -34,7 +36,8 @@ async def open_bus(spec: str, *, qos: int = 1, timeout_s: float = 10.0) -> Async
       on a free loopback port and connects an :class:`MqttBus` to it; both stop on exit;
     - ``"mqtt://host[:port]"``: an :class:`MqttBus` on that broker (port 1883 by default).
 
-    ``qos`` and ``timeout_s`` [s] are passed to :class:`MqttBus`.
+    ``qos``, ``timeout_s`` [s], ``qos_of`` (a topic's QoS, e.g. :func:`topic_qos`) and
+    ``reconnect_s`` [s] are passed to :class:`MqttBus`.
     Raises ConfigError (key ``bus``) for any other spec; BusError when a broker fails.
     """
     if not isinstance(spec, str):
@@ -46,7 +49,8 @@ async def open_bus(spec: str, *, qos: int = 1, timeout_s: float = 10.0) -> Async
     if spec == "embedded":
         async with (
             BrokerProcess(host="127.0.0.1") as broker,
-            MqttBus(broker.host, broker.port, qos=qos, timeout_s=timeout_s) as mbus,
+            MqttBus(broker.host, broker.port, qos=qos, timeout_s=timeout_s, qos_of=qos_of,
+                    reconnect_s=reconnect_s) as mbus,
         ):
             yield mbus
         return
@@ -59,7 +63,8 @@ async def open_bus(spec: str, *, qos: int = 1, timeout_s: float = 10.0) -> Async
     port = int(m["port"]) if m["port"] else 1883
     if not 0 < port < 65536:
         raise ConfigError(f"bus {spec!r}: port {port} is not in 1..65535", key="bus", value=spec)
-    async with MqttBus(host, port, qos=qos, timeout_s=timeout_s) as qbus:
+    async with MqttBus(host, port, qos=qos, timeout_s=timeout_s, qos_of=qos_of,
+                       reconnect_s=reconnect_s) as qbus:
         yield qbus
 
 
@@ -116,8 +121,9 @@ class Tap:
     async def __aenter__(self) -> Self:
         if self._sub is not None:
             raise BusError(f"tap on {self._pattern!r} is already open")
-        sub = self._bus.subscribe(self._pattern)
+        sub = self._bus.subscribe(self._pattern, max_queued=None)  # read at once, never full
         await sub.__aenter__()
+        sub.on_lost = self._wake
         self._sub = sub
         self._task = asyncio.get_running_loop().create_task(
             self._collect(sub), name=f"v2x-bus-tap-{self._pattern}"
@@ -149,24 +155,33 @@ class Tap:
                     self._foreign_count += len(foreign)
                 self._buffer.extend(own)
                 self._count += len(own)
-                waiter = self._waiter
-                if waiter is not None and self._count >= waiter[0] and not waiter[1].done():
-                    waiter[1].set_result(None)
+                self._wake()
         except BusError as err:
             self._error = err
             if self._waiter is not None and not self._waiter[1].done():
                 self._waiter[1].set_exception(err)
 
+    @property
+    def lost(self) -> int:
+        """Own messages the bus declared lost (QoS 0 during a fault) since the tap opened."""
+        return self._sub.lost if self._sub is not None else 0
+
+    def _wake(self) -> None:
+        waiter = self._waiter
+        if waiter is not None and self._count + self.lost >= waiter[0] \
+                and not waiter[1].done():
+            waiter[1].set_result(None)
+
     async def wait_for(self, n_total: int, *, timeout_s: float = 10.0) -> None:
-        """Wait until at least ``n_total`` of the bus's own messages have been delivered since
-        the tap opened.
+        """Wait until at least ``n_total`` of the bus's own messages have been delivered (or
+        declared lost, QoS 0 during a fault) since the tap opened.
 
         Raises BusError when ``timeout_s`` [s] passes first (naming how many arrived), when
         the connection was lost, or when the tap is not open.
         """
         if self._error is not None:
             raise self._error
-        if self._count >= n_total:
+        if self._count + self.lost >= n_total:
             return
         if self._task is None:
             raise BusError(f"tap on {self._pattern!r} is not open; use 'async with Tap(...)'")
@@ -180,7 +195,8 @@ class Tap:
         except TimeoutError:
             raise BusError(
                 f"bus barrier timed out after {timeout_s} s on {self._pattern!r} at "
-                f"{self._bus.url}: {self._count} of {n_total} messages delivered (a broker may "
+                f"{self._bus.url}: {self._count} of {n_total} messages delivered, {self.lost} "
+                "lost (a broker may "
                 "drop QoS 1 messages beyond its per-client queue, e.g. Mosquitto "
                 "max_queued_messages, default 1000)"
             ) from None

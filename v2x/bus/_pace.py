@@ -14,7 +14,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from v2x.errors import ConfigError
+import numpy as np
+
+from v2x.errors import BusError, ConfigError
 
 from ._base import Bus, BusMessage
 from ._open import Tap
@@ -56,23 +58,32 @@ class StepPublisher:
         self._timeout_s = timeout_s
         self.published = 0
 
-    async def publish_steps(self, pubs: Sequence[tuple[str, bytes]],
-                            step_t_ns: Sequence[int]) -> list[BusMessage]:
+    async def publish_steps(self, pubs: Sequence[tuple[str, bytes]], step_t_ns: Sequence[int]
+                            ) -> tuple[list[BusMessage], np.ndarray]:
         """Publish ``pubs`` (``(topic, payload)``, in step order) step by step: the messages of
         one step (equal ``step_t_ns`` [ns], non-decreasing) are published, in chunks of at
         most ``max_in_flight``, each chunk delivered at the tap before the next leaves.
 
-        Returns every message the tap received meanwhile (``tap.drain()``), in delivery order.
+        Returns the bus's own messages the tap received meanwhile (``tap.drain()``), in
+        delivery order, and (n,) int64 the step time [ns] each was published at (from its
+        ``seq``: a message lost on the way shifts no other's time).
         Raises BusError when a chunk is not delivered within ``timeout_s``; ValueError when
         the two sequences differ in length or ``step_t_ns`` decreases.
         """
         if len(pubs) != len(step_t_ns):
             raise ValueError(f"{len(pubs)} messages but {len(step_t_ns)} step times")
+        base = self._bus.published
         for a, b in self._chunks(step_t_ns):
             await self._bus.publish_many(pubs[a:b])
             self.published += b - a
             await self._tap.wait_for(self.published, timeout_s=self._timeout_s)
-        return self._tap.drain()
+        got = self._tap.drain()
+        t = np.asarray(step_t_ns, np.int64)
+        seq = np.fromiter((m.seq for m in got), np.int64, len(got)) - base
+        if got and (seq.min() < 0 or seq.max() >= t.size):
+            raise BusError(f"the tap on {self._tap.pattern!r} received an own message this "
+                           "window did not publish")
+        return got, t[seq]
 
     def _chunks(self, step_t_ns: Sequence[int]) -> list[tuple[int, int]]:
         """``[a, b)`` index ranges: one step's messages, cut every ``max_in_flight``."""

@@ -34,6 +34,7 @@ __all__ = [
     "rsu_up",
     "sim_topic",
     "topic_matches",
+    "topic_qos",
     "validate_filter",
     "validate_topic",
     "zone_filter",
@@ -61,6 +62,9 @@ class TopicSpec:
         subscribers: components that subscribe to it (``"cloud"``, ``"rsu"``, ``"recorder"``,
             ``"external"`` for applications outside the testbed).
         description: one line for humans.
+        qos: the MQTT QoS it is published with: 0 (at most once) for what is sent again
+            every 100 ms anyway (BSM forwards, SPAT, the clock), 1 (at least once) for the
+            rest; :func:`topic_qos`.
     """
 
     pattern: str
@@ -69,6 +73,7 @@ class TopicSpec:
     publishers: tuple[str, ...]
     subscribers: tuple[str, ...]
     description: str
+    qos: int = 1
 
     @property
     def placeholders(self) -> tuple[str, ...]:
@@ -125,6 +130,7 @@ TOPICS: tuple[TopicSpec, ...] = (
         ("rsu",),
         _RSU_UP_SUBSCRIBERS,
         "BSMs an RSU received over PC5, forwarded to the cloud platform",
+        0,
     ),
     TopicSpec(
         "v2x/{zone}/rsu/{rsu_id}/up/spat",
@@ -133,6 +139,7 @@ TOPICS: tuple[TopicSpec, ...] = (
         ("rsu",),
         _RSU_UP_SUBSCRIBERS,
         "SPAT the RSU broadcast (signal phase and timing of its intersection)",
+        0,
     ),
     TopicSpec(
         "v2x/{zone}/rsu/{rsu_id}/up/map",
@@ -173,6 +180,7 @@ TOPICS: tuple[TopicSpec, ...] = (
         ("obu",),
         ("cloud", "recorder", "external"),
         "BSM an OBU sent over the cellular Uu link (V2N), with its own latency model",
+        0,
     ),
     TopicSpec(
         "v2x/{zone}/sim/clock",
@@ -181,6 +189,7 @@ TOPICS: tuple[TopicSpec, ...] = (
         ("simulation",),
         ("recorder", "external"),
         "simulation clock and run control: step time, real-time factor (JSON)",
+        0,
     ),
     TopicSpec(
         "v2x/{zone}/sim/warnings",
@@ -397,6 +406,13 @@ def sim_topic(zone: str, name: str) -> str:
             f"sim topic {name!r} is not one of {list(SIM_TOPICS)}", key="name", value=name
         )
     return spec.format(zone=zone)
+
+
+def topic_qos(topic: str) -> int:
+    """The QoS a message on ``topic`` is published with: its row's ``qos`` in :data:`TOPICS`,
+    1 for a topic outside the table."""
+    info = parse_topic(topic)
+    return 1 if info is None else info.spec.qos
 
 
 def zone_filter(zone: str | None = None) -> str:

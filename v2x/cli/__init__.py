@@ -416,6 +416,13 @@ def _print_result(result: RunResult) -> None:
     by_app = ", ".join(f"{k} {v}" for k, v in s.warnings_by_app.items()) or "no applications"
     click.echo(f"bus messages {s.bus_messages}, warnings: {by_app}; "
                f"hard braking {s.hard_braking}, collisions {s.collisions}")
+    f = s.bus_faults
+    if f.get("reconnects") or f.get("dropped") or s.bus_foreign or s.bus_decode_errors:
+        lost = sum(f.get("lost_qos0", {}).values())
+        click.echo(f"bus faults: {f.get('reconnects', 0)} reconnects, {f.get('resent', 0)} QoS 1 "
+                   f"messages sent again, {lost} QoS 0 lost (per topic in run.json), "
+                   f"{f.get('dropped', 0)} dropped by slow readers; foreign messages "
+                   f"{s.bus_foreign}, undecodable {s.bus_decode_errors}")
     if s.stops_skipped:  # a scripted event that did not happen must not pass unnoticed
         click.echo(f"warning: scripted stops skipped (vehicle not in the simulation at their "
                    f"time): {', '.join(s.stops_skipped)}", err=True)

@@ -12,6 +12,7 @@ import datetime as dt
 import difflib
 import math
 import numbers
+import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -25,7 +26,7 @@ import analysis
 import scenarios
 from roadside import SignalMirror, make_rsus, rsu_signal_ids
 from v2x._malloc import keep_freed_memory
-from v2x.bus import open_bus
+from v2x.bus import open_bus, topic_qos
 from v2x.channel import make_channel
 from v2x.cli import _wiring as wiring
 from v2x.errors import ConfigError
@@ -185,6 +186,9 @@ def run_scenario(scenario: scenarios.Scenario | str | Path, *, out_dir: str | Pa
         with rec:
             sim = Simulation(traffic=traffic, roadside=rsus, channel=channel, geo=built.geo,
                              recorder=rec, config=cfg, seed=sc.seed)
+            if sys.platform == "win32":  # the MQTT client needs add_reader (v2x.bus)
+                asyncio.set_event_loop_policy(
+                    asyncio.WindowsSelectorEventLoopPolicy())  # type: ignore[attr-defined]
             summary = asyncio.run(_run(sim, bus, progress))
             summary.stops_skipped = list(traffic.skipped())
         # "complete" only once every table is closed, each in its one file
@@ -269,7 +273,7 @@ def check_criteria(sc: scenarios.Scenario) -> None:
 
 async def _run(sim: Simulation, bus_spec: str,
                progress: Callable[[StepProgress], None] | None) -> RunSummary:
-    async with open_bus(bus_spec) as bus:
+    async with open_bus(bus_spec, qos_of=topic_qos) as bus:
         return await sim.run(bus, progress=progress)
 
 

@@ -51,7 +51,6 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -182,6 +181,7 @@ class RunSummary:
     decode_errors: int = 0
     bus_foreign: int = 0        # messages on the run's topics it did not publish, decodable
     bus_decode_errors: int = 0  # of those, payloads that do not decode (bus_decode_error)
+    bus_faults: dict[str, Any] = field(default_factory=dict)  # Bus.stats(): reconnects, ...
     wall_s: float = 0.0
 
 
@@ -339,8 +339,8 @@ class Simulation:
                 self._record(win, tx, rx, links, used_by)
                 pubs, pub_t = self._bus_messages(win, tx, rx, links)
                 if pubs:  # step by step, each step delivered before the next leaves
-                    delivered = await pacer.publish_steps(pubs, pub_t)
-                    self._record_bus(pubs, pub_t, int(win.t_ns[-1]), delivered)
+                    delivered, sent_t = await pacer.publish_steps(pubs, pub_t)
+                    self._record_bus(delivered, sent_t)
                 self._foreign_bus(tap.drain_foreign(), int(win.t_ns[-1]))
                 messages += tx.n
                 self.steps_done += win.n_steps
@@ -350,6 +350,7 @@ class Simulation:
                 if progress is not None:
                     progress(StepProgress(int(win.t_ns[-1]), cfg.duration_ns, win.n_last,
                                           messages, time.perf_counter() - wall0))
+            self.summary.bus_faults = bus.stats()
         self._finish(pacer.published, wall0)
         return self.summary
 
@@ -878,26 +879,13 @@ class Simulation:
             self.summary.collisions = truth.counts["collision"]
             self.summary.teleports = truth.counts["teleport"]
 
-    def _record_bus(self, pubs: Sequence[tuple[str, bytes]], pub_t: Sequence[int],
-                    t_end: int, msgs: Sequence[BusMessage]) -> None:
-        """Bus rows of the window's delivered messages, each at the step it was published in:
-        MQTT keeps the order of one publisher's messages on one topic, so the n-th delivery on
-        a topic is our n-th publish on it; a message we did not publish (an external client)
-        gets the window's last step ``t_end``. Rows are in step order, delivery order within."""
+    def _record_bus(self, msgs: Sequence[BusMessage], t_ns: np.ndarray) -> None:
+        """Bus rows of the window's delivered own messages, each at the step it was published
+        in (``t_ns`` (n,) [ns], from :meth:`~v2x.bus.StepPublisher.publish_steps`). Rows are in
+        step order, delivery order within."""
         if not msgs:
             return
         topics = [m.topic for m in msgs]
-        if topics == [topic for topic, _ in pubs]:  # delivered as published (memory bus)
-            t_ns = np.array(pub_t, np.int64)
-        else:
-            sent: dict[str, deque[int]] = {}
-            for (topic, _), t in zip(pubs, pub_t, strict=True):
-                sent.setdefault(topic, deque()).append(t)
-            times = []
-            for topic in topics:
-                q = sent.get(topic)
-                times.append(q.popleft() if q else t_end)
-            t_ns = np.array(times, np.int64)
         info = self._topic_info
         for topic in set(topics) - info.keys():
             parsed = parse_topic(topic)

@@ -63,8 +63,10 @@ class OwnMosquitto:
                 proc.kill()
                 proc.wait()
 
-    def restart(self) -> None:
+    def restart(self, down_s: float = 0.0) -> None:
+        """Stop, stay down ``down_s`` [s] (fault injection, not a measurement), start again."""
         self.stop()
+        time.sleep(down_s)
         self.start()
 
 

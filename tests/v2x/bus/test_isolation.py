@@ -51,6 +51,10 @@ def test_tap_counts_only_its_own_messages(own_mosquitto: Callable[..., OwnMosqui
                 await other.publish_many([(topic, b"own%d" % i) for i in range(3)])
                 await other.publish_many([(topic, b"junk%d" % i) for i in range(5)])
                 await other.flush(timeout_s=5.0)
+            for _ in range(500):  # until the tap has them all (a wait, not a timing assertion)
+                if tap.foreign_count == 8:
+                    break
+                await asyncio.sleep(0.01)
             await bus.publish_many([(topic, b"own%d" % i) for i in range(3)])
             await tap.wait_for(3, timeout_s=5.0)
             await bus.publish(topic, b"marker")  # per-topic order: everything before is here
