@@ -30,7 +30,8 @@ once per window. One window is these stages
     step by step (:class:`~v2x.bus.StepPublisher`): a step's messages leave, at most 50 in
     flight, and the loop waits until the recording tap has received them (a barrier) before
     the next step's leave, so results do not depend on machine speed and a broker never
-    queues a window's burst.
+    queues a window's burst. Stages 1-9 (and checkpoints) run on one worker thread, so the
+    event loop keeps serving the bus (keep-alives, reconnections) while a window computes.
 11. **checkpoint**: every 30 s of simulated time (the recorder's ``checkpoint_ns``), the
     aggregates and nodes as they stand and every buffered row go to disk, and ``run.json``
     says how far (``recorded_ns``): a run killed outright keeps all of it.
@@ -49,11 +50,13 @@ generators per component (channel, equipage/msgCnt/sampling, RSU sampling).
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import time
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Self, TypeVar
 
 import numpy as np
 
@@ -103,7 +106,8 @@ __all__ = ["RSU_NODE_BASE", "Outgoing", "Roadside", "RunSummary", "ScriptedStop"
 RSU_NODE_BASE = 1_000_000
 _BSM = MSG_TYPES.index("BSM")
 _CODE = {name: i for i, name in enumerate(MSG_TYPES)}
-_PEDESTRIAN_CLASS = 82  # J2735 / T/CSAE 53 BasicVehicleClass of a pedestrian
+_PEDESTRIAN_CLASS = 82
+_T = TypeVar("_T")  # J2735 / T/CSAE 53 BasicVehicleClass of a pedestrian
 
 
 @dataclass(frozen=True)
@@ -244,6 +248,28 @@ def _read_once(cache: dict[bytes, Any], read: Callable[..., Any], frame: bytes,
     return cache[frame]
 
 
+class _Worker:
+    """One worker thread for the loop's CPU work and disk writes, in order:
+    ``await work(fn, *args)`` runs ``fn(*args)`` there. On exit (also on cancellation) it
+    waits for the call under way, so nothing touches the recorder after the run returns."""
+
+    def __init__(self) -> None:
+        self._pool: ThreadPoolExecutor | None = None
+
+    async def __aenter__(self) -> Self:
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="v2x-sim")
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=True)
+
+    async def __call__(self, fn: Callable[..., _T], *args: Any) -> _T:
+        assert self._pool is not None
+        return await asyncio.get_running_loop().run_in_executor(self._pool, fn, *args)
+
+
 class Simulation:
     """One run of a scenario: wires traffic, RSUs, channel, applications, bus and recorder.
 
@@ -325,34 +351,44 @@ class Simulation:
         n_steps = cfg.duration_ns // cfg.step_ns
         wall0 = time.perf_counter()
         messages = 0
-        async with Tap(bus, f"v2x/{cfg.zone}/#") as tap:
+        async with Tap(bus, f"v2x/{cfg.zone}/#") as tap, _Worker() as work:
             pacer = StepPublisher(bus, tap)
             while self.steps_done < n_steps:
-                win = self._traffic(min(cfg.window_steps, n_steps - self.steps_done))
-                tx = self._transmit(win)
-                rx = self._receivers(win)
-                links = self._channel(tx, rx)
-                bsm = self._receive(win, tx)
-                used_by, starts = self._applications(win, tx, rx, links, bsm)
-                self._act(win, starts)
-                self._kpis(win, tx, rx, links)
-                self._record(win, tx, rx, links, used_by)
-                pubs, pub_t = self._bus_messages(win, tx, rx, links)
+                # stages 1-9 and the window's bus messages are CPU work and disk writes: they
+                # run on a worker thread, so the event loop keeps serving the bus meanwhile
+                win, n_tx, pubs, pub_t = await work(
+                    self._window, min(cfg.window_steps, n_steps - self.steps_done))
                 if pubs:  # step by step, each step delivered before the next leaves
                     delivered, sent_t = await pacer.publish_steps(pubs, pub_t)
-                    self._record_bus(delivered, sent_t)
-                self._foreign_bus(tap.drain_foreign(), int(win.t_ns[-1]))
-                messages += tx.n
+                    await work(self._record_bus, delivered, sent_t)
+                await work(self._foreign_bus, tap.drain_foreign(), int(win.t_ns[-1]))
+                messages += n_tx
                 self.steps_done += win.n_steps
                 self.summary.steps += win.n_steps
                 if self.steps_done < n_steps:  # at the end, closing the recorder does it
-                    self._checkpoint(int(win.t_ns[-1]) + cfg.step_ns)
+                    await work(self._checkpoint, int(win.t_ns[-1]) + cfg.step_ns)
                 if progress is not None:
                     progress(StepProgress(int(win.t_ns[-1]), cfg.duration_ns, win.n_last,
                                           messages, time.perf_counter() - wall0))
             self.summary.bus_faults = bus.stats()
         self._finish(pacer.published, wall0)
         return self.summary
+
+    def _window(self, n_steps: int) -> tuple[TrafficWindow, int, list[tuple[str, bytes]],
+                                              list[int]]:
+        """Stages 1-9 of one window of ``n_steps`` steps, and its bus messages (stage 10's
+        input): the window, its transmission count, the messages and their step times."""
+        win = self._traffic(n_steps)
+        tx = self._transmit(win)
+        rx = self._receivers(win)
+        links = self._channel(tx, rx)
+        bsm = self._receive(win, tx)
+        used_by, starts = self._applications(win, tx, rx, links, bsm)
+        self._act(win, starts)
+        self._kpis(win, tx, rx, links)
+        self._record(win, tx, rx, links, used_by)
+        pubs, pub_t = self._bus_messages(win, tx, rx, links)
+        return win, tx.n, pubs, pub_t
 
     def _finish(self, published: int, wall0: float) -> None:
         cfg = self.cfg
