@@ -19,11 +19,15 @@ from ._isolation import payload_error
 from ._memory import MemoryBus
 from ._mqtt import MqttBus
 from ._open import Tap, open_bus
+from ._openv2x import openv2x_payload
 from ._pace import StepPublisher
 from ._topics import (
     MSG_TYPES,
+    OPENV2X_TOPICS,
+    PROFILES,
     SIM_TOPICS,
     TOPICS,
+    RunTopics,
     TopicInfo,
     TopicSpec,
     obu_up_bsm,
@@ -40,6 +44,8 @@ from ._topics import (
 
 __all__ = [
     "MSG_TYPES",
+    "OPENV2X_TOPICS",
+    "PROFILES",
     "SIM_TOPICS",
     "TOPICS",
     "BrokerProcess",
@@ -48,6 +54,7 @@ __all__ = [
     "EmbeddedBroker",
     "MemoryBus",
     "MqttBus",
+    "RunTopics",
     "StepPublisher",
     "Subscription",
     "Tap",
@@ -55,6 +62,7 @@ __all__ = [
     "TopicSpec",
     "obu_up_bsm",
     "open_bus",
+    "openv2x_payload",
     "parse_topic",
     "payload_error",
     "rsu_down_rsi",

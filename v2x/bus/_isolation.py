@@ -33,13 +33,14 @@ def payload_error(topic: str, payload: bytes, *, payload_format: str = "uper") -
     an RSU's BSM uplink length-prefixed UPER MessageFrames (:func:`v2x.messages.unpack_frames`)
     whose every frame decodes; any other V2X topic one UPER MessageFrame that decodes
     (:func:`v2x.messages.decode_frame`); with ``payload_format="json"`` every V2X topic a JSON
-    object. A topic outside the table has no known format: None.
+    object; an ``openv2x`` profile topic a JSON object. A topic outside the tables has no
+    known format: None.
     """
     info = parse_topic(topic)
     if info is None:
         return None
-    if info.direction == "sim" or payload_format == "json":
-        return _json_error(payload)
+    if info.direction == "sim" or payload_format == "json" or info.spec.pattern.startswith("V2X/"):
+        return _json_error(payload)  # telemetry, the JSON form, the openv2x profile
     try:
         if info.node_kind == "rsu" and info.msg_type == "BSM":
             frames = unpack_frames(payload)

@@ -137,6 +137,10 @@ def _set_items(ctx: click.Context, param: click.Parameter,
               help="Report language.")
 @click.option("--payload", type=click.Choice(["uper", "json"]), default="uper",
               show_default=True, help="Bus payloads: UPER MessageFrames or their JSON form.")
+@click.option("--topics", type=click.Choice(["v2x", "openv2x"]), default="v2x",
+              show_default=True,
+              help="Bus topic profile: v2x/{zone}/rsu/{id}/up/{type}, or the OpenV2X "
+                   "platform's V2X/RSU/{esn}/{MSG}/UP with its JSON.")
 @click.option("--pipeline/--no-pipeline", default=True, show_default=True,
               help="Run SUMO in a child process, ahead of the loop (same results).")
 @click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", callback=_set_items,
@@ -145,7 +149,7 @@ def _set_items(ctx: click.Context, param: click.Parameter,
 @click.option("--quiet", "-q", is_flag=True,
               help="No progress (neither the bar nor, off a terminal, the progress lines).")
 def run_cmd(scenario: str, seed: int | None, bus: str, gui: bool, out_dir: Path | None,
-            duration_s: float | None, lang: str, payload: str, pipeline: bool,
+            duration_s: float | None, lang: str, payload: str, topics: str, pipeline: bool,
             sets: tuple[str, ...], quiet: bool) -> None:
     """Run SCENARIO (a library id or a scenario folder): recording + report.
 
@@ -171,7 +175,7 @@ def run_cmd(scenario: str, seed: int | None, bus: str, gui: bool, out_dir: Path 
     if quiet or not sys.stderr.isatty():
         result = _run_scenario()(scenario, out_dir=out_dir, seed=seed, bus=bus, gui=gui,
                                  duration_s=duration_s, lang=lang, pipeline=pipeline,
-                                 payload=payload, overrides=list(sets),
+                                 payload=payload, topics=topics, overrides=list(sets),
                                  progress=None if quiet else _LineProgress())
     else:
         from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
@@ -192,7 +196,7 @@ def run_cmd(scenario: str, seed: int | None, bus: str, gui: bool, out_dir: Path 
 
             result = _run_scenario()(scenario, out_dir=out_dir, seed=seed, bus=bus, gui=gui,
                                      duration_s=duration_s, lang=lang, pipeline=pipeline,
-                                     payload=payload, overrides=list(sets),
+                                     payload=payload, topics=topics, overrides=list(sets),
                                      progress=progress)
     _print_result(result)
     sys.exit(EXIT_PASS if result.passed else EXIT_FAIL)

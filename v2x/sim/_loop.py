@@ -70,7 +70,16 @@ from v2x.apps import (
     ThreatHold,
     most_critical,
 )
-from v2x.bus import Bus, BusMessage, StepPublisher, Tap, parse_topic, payload_error, rsu_up
+from v2x.bus import (
+    Bus,
+    BusMessage,
+    RunTopics,
+    StepPublisher,
+    Tap,
+    openv2x_payload,
+    parse_topic,
+    payload_error,
+)
 from v2x.channel import ChannelModel, LinkBatch, find_pairs
 from v2x.errors import DecodeError
 from v2x.geo import GeoFrame
@@ -135,6 +144,7 @@ class SimConfig:
     driver: DriverReaction | None = None
     forward: bool = True
     payload: str = "uper"  # BSM uplink payloads: "uper" (length-prefixed frames) or "json"
+    topics: str = "v2x"  # bus topic profile (v2x.bus.PROFILES): "v2x" or "openv2x"
     stops: tuple[ScriptedStop, ...] = ()
     event_names: tuple[str, ...] = ()  # the scenario's triggered events, in file order
     equipped: Mapping[str, bool] = field(default_factory=dict)  # fixed OBU equipage by name
@@ -319,7 +329,8 @@ class Simulation:
         self._topic_info: dict[str, tuple[str, str]] = {}
         self._events: list[dict[str, np.ndarray]] = []  # the window's events, in step order
         # uplink topic of every RSU and message type, built (and validated) once
-        self._uplink = {(r, m): rsu_up(config.zone, unit.name, m.lower())
+        self._topics = RunTopics(config.topics, zone=config.zone)
+        self._uplink = {(r, m): self._topics.rsu_up(unit.name, m)
                         for r, unit in enumerate(self.roadside) for m in MSG_TYPES}
         self._tx_counts = np.zeros(len(MSG_TYPES), np.int64)
         # road users are gathered per step only when an RSU perceives them (sends RSM); an
@@ -351,7 +362,7 @@ class Simulation:
         n_steps = cfg.duration_ns // cfg.step_ns
         wall0 = time.perf_counter()
         messages = 0
-        async with Tap(bus, f"v2x/{cfg.zone}/#") as tap, _Worker() as work:
+        async with Tap(bus, self._topics.run_filter) as tap, _Worker() as work:
             pacer = StepPublisher(bus, tap)
             while self.steps_done < n_steps:
                 # stages 1-9 and the window's bus messages are CPU work and disk writes: they
@@ -841,6 +852,12 @@ class Simulation:
         for k, msgs in enumerate(per_step):
             pubs.extend(msgs)
             pub_t.extend([int(w.t_ns[k])] * len(msgs))
+        if self._topics.payload == "openv2x":  # that platform's JSON (v2x.bus._openv2x)
+            pubs = [(topic, openv2x_payload(
+                        info.msg_type, body, rsu=str(info.node_id), payload_format=self.cfg.payload,
+                        t_utc_ns=self._start_utc_ns + t))
+                    for (topic, body), t in zip(pubs, pub_t, strict=True)
+                    for info in (parse_topic(topic),) if info is not None]
         return pubs, pub_t
 
     # ------------------------------------------------------------------------------------
