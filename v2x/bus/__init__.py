@@ -21,6 +21,7 @@ from ._mqtt import MqttBus
 from ._open import Tap, open_bus
 from ._openv2x import openv2x_payload
 from ._pace import StepPublisher
+from ._telemetry import Telemetry
 from ._topics import (
     MSG_TYPES,
     OPENV2X_TOPICS,
@@ -58,6 +59,7 @@ __all__ = [
     "StepPublisher",
     "Subscription",
     "Tap",
+    "Telemetry",
     "TopicInfo",
     "TopicSpec",
     "obu_up_bsm",

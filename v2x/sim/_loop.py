@@ -56,7 +56,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, Self, TypeVar
+from typing import Any, Self, TypeVar, cast
 
 import numpy as np
 
@@ -76,6 +76,7 @@ from v2x.bus import (
     RunTopics,
     StepPublisher,
     Tap,
+    Telemetry,
     openv2x_payload,
     parse_topic,
     payload_error,
@@ -145,6 +146,7 @@ class SimConfig:
     forward: bool = True
     payload: str = "uper"  # BSM uplink payloads: "uper" (length-prefixed frames) or "json"
     topics: str = "v2x"  # bus topic profile (v2x.bus.PROFILES): "v2x" or "openv2x"
+    telemetry: bool = True  # v2x profile: publish v2x/{zone}/sim/{clock,warnings,events}
     stops: tuple[ScriptedStop, ...] = ()
     event_names: tuple[str, ...] = ()  # the scenario's triggered events, in file order
     equipped: Mapping[str, bool] = field(default_factory=dict)  # fixed OBU equipage by name
@@ -348,6 +350,12 @@ class Simulation:
         self._reader = FrameReader()  # decode_frame, with a fast path for SPAT frames
         self._start_utc_ns = round((config.start - dt.datetime(1970, 1, 1, tzinfo=dt.UTC))
                                    .total_seconds() * 1e6) * 1000
+        # telemetry on the bus: it passes every recorder call on and keeps warnings and events
+        self._telemetry: Telemetry | None = None
+        if config.telemetry and config.topics == "v2x":
+            self._telemetry = Telemetry(recorder, zone=config.zone,
+                                        start_utc_ns=self._start_utc_ns)
+            self.rec = cast(Recorder, self._telemetry)
 
     # ------------------------------------------------------------------------------------
     async def run(self, bus: Bus, *,
@@ -399,6 +407,8 @@ class Simulation:
         self._kpis(win, tx, rx, links)
         self._record(win, tx, rx, links, used_by)
         pubs, pub_t = self._bus_messages(win, tx, rx, links)
+        if self._telemetry is not None:
+            pubs, pub_t = self._telemetry.merge(pubs, pub_t, win.t_ns)
         return win, tx.n, pubs, pub_t
 
     def _finish(self, published: int, wall0: float) -> None:
