@@ -42,6 +42,7 @@ from ._topics import (
     validate_topic,
     zone_filter,
 )
+from ._uu import UuUplink
 
 __all__ = [
     "MSG_TYPES",
@@ -62,6 +63,7 @@ __all__ = [
     "Telemetry",
     "TopicInfo",
     "TopicSpec",
+    "UuUplink",
     "obu_up_bsm",
     "open_bus",
     "openv2x_payload",

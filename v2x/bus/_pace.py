@@ -65,8 +65,8 @@ class StepPublisher:
         most ``max_in_flight``, each chunk delivered at the tap before the next leaves.
 
         Returns the bus's own messages the tap received meanwhile (``tap.drain()``), in
-        delivery order, and (n,) int64 the step time [ns] each was published at (from its
-        ``seq``: a message lost on the way shifts no other's time).
+        delivery order, and (n,) int64 the position of each in ``pubs`` (from its ``seq``:
+        a message lost on the way shifts no other's).
         Raises BusError when a chunk is not delivered within ``timeout_s``; ValueError when
         the two sequences differ in length or ``step_t_ns`` decreases.
         """
@@ -78,12 +78,11 @@ class StepPublisher:
             self.published += b - a
             await self._tap.wait_for(self.published, timeout_s=self._timeout_s)
         got = self._tap.drain()
-        t = np.asarray(step_t_ns, np.int64)
         seq = np.fromiter((m.seq for m in got), np.int64, len(got)) - base
-        if got and (seq.min() < 0 or seq.max() >= t.size):
+        if got and (seq.min() < 0 or seq.max() >= len(pubs)):
             raise BusError(f"the tap on {self._tap.pattern!r} received an own message this "
                            "window did not publish")
-        return got, t[seq]
+        return got, seq
 
     def _chunks(self, step_t_ns: Sequence[int]) -> list[tuple[int, int]]:
         """``[a, b)`` index ranges: one step's messages, cut every ``max_in_flight``."""

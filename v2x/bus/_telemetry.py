@@ -63,10 +63,12 @@ class Telemetry:
         return getattr(self._rec, name)
 
     def merge(self, pubs: Sequence[tuple[str, bytes]], pub_t: Sequence[int],
-              steps_t_ns: np.ndarray) -> tuple[list[tuple[str, bytes]], list[int]]:
+              steps_t_ns: np.ndarray) -> tuple[list[tuple[str, bytes]], list[int], list[int]]:
         """The window's messages ``pubs`` (step times ``pub_t`` [ns], non-decreasing) with
         the telemetry of the window's steps ``steps_t_ns`` (n_steps,) [ns] merged in: each
-        telemetry message after its step's other messages. Empties the kept rows."""
+        telemetry message after its step's other messages. Returns the messages, their step
+        times and where each comes from (``i < len(pubs)``: ``pubs[i]``; else telemetry).
+        Empties the kept rows."""
         t0, t1 = int(steps_t_ns[0]), int(steps_t_ns[-1])
         extra: list[tuple[int, str, bytes]] = []
         for t in steps_t_ns.tolist():
@@ -81,13 +83,14 @@ class Telemetry:
                     continue
                 extra.append((t, self._topic[table], _json({"t_ns": t, table: items})))
             self._rows[table] = []
+        n = len(pubs)
         if not extra:
-            return list(pubs), list(pub_t)
+            return list(pubs), list(pub_t), list(range(n))
         keyed = [(t, 0, i) for i, t in enumerate(pub_t)] + [
             (t, 1, i) for i, (t, _, _) in enumerate(extra)]
         keyed.sort()
         out = [pubs[i] if kind == 0 else extra[i][1:] for _, kind, i in keyed]
-        return out, [t for t, _, _ in keyed]
+        return out, [t for t, _, _ in keyed], [i if kind == 0 else n + i for _, kind, i in keyed]
 
 
 def _by_step(appended: list[Mapping[str, Any]], cols: tuple[str, ...], t0: int,

@@ -544,6 +544,14 @@ class RunTopics:
         """The downlink (cloud -> RSU) RSI topic of RSU ``rsu``."""
         return self._fill(self._down, rsu)
 
+    def obu_up_bsm(self, vehicle: str | int) -> str:
+        """The V2N (cellular Uu) BSM uplink of OBU ``vehicle``. Raises ConfigError (key
+        ``topics``) in a profile without one (``openv2x``)."""
+        if self.profile != "v2x":
+            raise ConfigError(f"topic profile {self.profile!r} has no OBU uplink",
+                              key="topics", value=self.profile)
+        return obu_up_bsm(self.zone, vehicle)
+
     @property
     def run_filter(self) -> str:
         """The filter covering every topic of the run (its recorder's tap)."""

@@ -26,7 +26,7 @@ import analysis
 import scenarios
 from roadside import SignalMirror, make_rsus, rsu_signal_ids
 from v2x._malloc import keep_freed_memory
-from v2x.bus import PROFILES, open_bus, topic_qos
+from v2x.bus import PROFILES, UuUplink, open_bus, topic_qos
 from v2x.channel import make_channel
 from v2x.cli import _wiring as wiring
 from v2x.errors import ConfigError
@@ -64,6 +64,7 @@ def run_scenario(scenario: scenarios.Scenario | str | Path, *, out_dir: str | Pa
                  duration_s: float | None = None, lang: str = "en", pipeline: bool = False,
                  payload: str = "uper", overrides: Sequence[str] = (),
                  window_steps: int | None = None, topics: str = "v2x",
+                 v2n_period_s: float | None = None,
                  progress: Callable[[StepProgress], None] | None = None) -> RunResult:
     """Run a scenario end to end: build SUMO inputs, simulate, record, evaluate, report.
 
@@ -94,6 +95,9 @@ def run_scenario(scenario: scenarios.Scenario | str | Path, *, out_dir: str | Pa
         topics: the bus topic profile (:data:`v2x.bus.PROFILES`): ``"v2x"``
             (``v2x/{zone}/rsu/{id}/up/{type}``, payloads as ``payload`` says) or
             ``"openv2x"`` (``V2X/RSU/{esn}/{MSG}/UP``, the OpenV2X platform's JSON).
+        v2n_period_s: every OBU also sends its BSM over the cellular Uu link to the cloud
+            every ``v2n_period_s`` [s] (``v2x/{zone}/obu/{id}/up/bsm``, through
+            :class:`v2x.bus.UuUplink`'s loss and latency model); None: off.
         progress: called after every window of steps (2 s of simulated time).
 
     Side effect: on Linux with glibc, this process keeps freed heap memory for reuse (up to
@@ -132,6 +136,12 @@ def run_scenario(scenario: scenarios.Scenario | str | Path, *, out_dir: str | Pa
     if topics not in PROFILES:
         raise ConfigError(f"topics must be one of {sorted(PROFILES)}", key="topics",
                           value=topics)
+    v2n = None
+    if v2n_period_s is not None:
+        if topics != "v2x" or not (math.isfinite(v2n_period_s) and v2n_period_s > 0):
+            raise ConfigError("v2n needs the v2x topic profile and a period > 0 s",
+                              key="v2n", value=v2n_period_s)
+        v2n = UuUplink(period_ns=int(round(v2n_period_s * 1e9)))
     if pipeline and not gui:
         prestart()  # the traffic process loads while the checks run and the run is prepared
     try:
@@ -158,7 +168,7 @@ def run_scenario(scenario: scenarios.Scenario | str | Path, *, out_dir: str | Pa
             prr_max_m=sc.recording.prr_max_m, latency_bin_ns=sc.recording.latency_bin_ns,
             reception_sample=sc.recording.reception_sample, apps=wiring.applications(sc),
             driver=reaction, step_exact_channel=reaction is not None, window_steps=window,
-            forward=sc.rsu.forward, payload=payload, topics=topics,
+            forward=sc.rsu.forward, payload=payload, topics=topics, v2n=v2n,
             event_names=tuple(e.name for e in events),
             equipped=wiring.equipped_participants(sc))
         out = Path(out_dir)

@@ -52,6 +52,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import math
 import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -77,6 +78,7 @@ from v2x.bus import (
     StepPublisher,
     Tap,
     Telemetry,
+    UuUplink,
     openv2x_payload,
     parse_topic,
     payload_error,
@@ -147,6 +149,7 @@ class SimConfig:
     payload: str = "uper"  # BSM uplink payloads: "uper" (length-prefixed frames) or "json"
     topics: str = "v2x"  # bus topic profile (v2x.bus.PROFILES): "v2x" or "openv2x"
     telemetry: bool = True  # v2x profile: publish v2x/{zone}/sim/{clock,warnings,events}
+    v2n: UuUplink | None = None  # OBUs also send BSMs over cellular Uu (obu/{id}/up/bsm)
     stops: tuple[ScriptedStop, ...] = ()
     event_names: tuple[str, ...] = ()  # the scenario's triggered events, in file order
     equipped: Mapping[str, bool] = field(default_factory=dict)  # fixed OBU equipage by name
@@ -198,6 +201,7 @@ class RunSummary:
     bus_foreign: int = 0        # messages on the run's topics it did not publish, decodable
     bus_decode_errors: int = 0  # of those, payloads that do not decode (bus_decode_error)
     bus_faults: dict[str, Any] = field(default_factory=dict)  # Bus.stats(): reconnects, ...
+    v2n_lost: int = 0  # BSMs the cellular Uu uplink lost (SimConfig.v2n)
     wall_s: float = 0.0
 
 
@@ -324,6 +328,7 @@ class Simulation:
         # reception rows are kept for a seeded sample of receivers: OBUs by a per-vehicle
         # draw, RSUs by this per-RSU draw (the same fraction)
         rsu_seq = ss.spawn(1)[0]
+        self._uu_rng = np.random.default_rng(ss.spawn(1)[0])  # the V2N (Uu) uplink's draws
         self.rsu_sampled = (np.random.default_rng(rsu_seq).random(n_r)
                             < config.reception_sample)
         self._pending_stops = sorted(config.stops, key=lambda s: s.at_ns)
@@ -375,11 +380,12 @@ class Simulation:
             while self.steps_done < n_steps:
                 # stages 1-9 and the window's bus messages are CPU work and disk writes: they
                 # run on a worker thread, so the event loop keeps serving the bus meanwhile
-                win, n_tx, pubs, pub_t = await work(
+                win, n_tx, pubs, pub_t, pub_lat = await work(
                     self._window, min(cfg.window_steps, n_steps - self.steps_done))
                 if pubs:  # step by step, each step delivered before the next leaves
-                    delivered, sent_t = await pacer.publish_steps(pubs, pub_t)
-                    await work(self._record_bus, delivered, sent_t)
+                    delivered, at = await pacer.publish_steps(pubs, pub_t)
+                    await work(self._record_bus, delivered, np.asarray(pub_t, np.int64)[at],
+                               np.asarray(pub_lat, np.float64)[at])
                 await work(self._foreign_bus, tap.drain_foreign(), int(win.t_ns[-1]))
                 messages += n_tx
                 self.steps_done += win.n_steps
@@ -394,9 +400,10 @@ class Simulation:
         return self.summary
 
     def _window(self, n_steps: int) -> tuple[TrafficWindow, int, list[tuple[str, bytes]],
-                                              list[int]]:
+                                              list[int], list[float]]:
         """Stages 1-9 of one window of ``n_steps`` steps, and its bus messages (stage 10's
-        input): the window, its transmission count, the messages and their step times."""
+        input): the window, its transmission count, the messages, their step times and their
+        simulated link latency [ms] (Uu; NaN for the others)."""
         win = self._traffic(n_steps)
         tx = self._transmit(win)
         rx = self._receivers(win)
@@ -407,9 +414,41 @@ class Simulation:
         self._kpis(win, tx, rx, links)
         self._record(win, tx, rx, links, used_by)
         pubs, pub_t = self._bus_messages(win, tx, rx, links)
+        pub_lat = [math.nan] * len(pubs)
+        if self.cfg.v2n is not None:
+            pubs, pub_t, pub_lat = self._v2n_messages(win, tx, pubs, pub_t)
         if self._telemetry is not None:
-            pubs, pub_t = self._telemetry.merge(pubs, pub_t, win.t_ns)
-        return win, tx.n, pubs, pub_t
+            n = len(pubs)
+            pubs, pub_t, at = self._telemetry.merge(pubs, pub_t, win.t_ns)
+            pub_lat = [pub_lat[i] if i < n else math.nan for i in at]
+        return win, tx.n, pubs, pub_t, pub_lat
+
+    def _v2n_messages(self, w: TrafficWindow, tx: Transmissions,
+                      pubs: list[tuple[str, bytes]], pub_t: list[int]
+                      ) -> tuple[list[tuple[str, bytes]], list[int], list[float]]:
+        """The window's RSU uplinks ``pubs`` with the OBUs' BSMs over cellular Uu merged in,
+        each after its step's uplinks: every BSM whose step time is a multiple of the V2N
+        period, through the Uu model (lost ones counted in ``summary.v2n_lost``), one
+        message per BSM (its UPER frame, or JSON). Returns messages, step times, and the
+        simulated Uu latency [ms] of each (NaN for the RSU uplinks)."""
+        uu = self.cfg.v2n
+        assert uu is not None
+        t = w.t_ns[w.step[w.bsm_rows]]
+        pick = np.flatnonzero(t % uu.period_ns == 0)
+        ok, lat = uu.transfer(pick.size, self._uu_rng)
+        self.summary.v2n_lost += int(pick.size - np.count_nonzero(ok))
+        rows, lat = pick[ok], lat[ok]
+        senders = tx.bsm.sender[rows].tolist()
+        if self.cfg.payload == "uper":
+            bodies = [f.tobytes() for f in tx.bsm_frames[rows]]
+        else:
+            bodies = [to_json_bytes(j) for j in tx.bsm.take(rows).to_json()]
+        keyed = sorted([(tt, 0, i) for i, tt in enumerate(pub_t)]
+                       + [(int(t[r]), 1, i) for i, r in enumerate(rows.tolist())])
+        out = [pubs[i] if kind == 0 else (self._topics.obu_up_bsm(senders[i]), bodies[i])
+               for _, kind, i in keyed]
+        lat_out = [math.nan if kind == 0 else float(lat[i]) for _, kind, i in keyed]
+        return out, [tt for tt, _, _ in keyed], lat_out
 
     def _finish(self, published: int, wall0: float) -> None:
         cfg = self.cfg
@@ -942,10 +981,11 @@ class Simulation:
             self.summary.collisions = truth.counts["collision"]
             self.summary.teleports = truth.counts["teleport"]
 
-    def _record_bus(self, msgs: Sequence[BusMessage], t_ns: np.ndarray) -> None:
+    def _record_bus(self, msgs: Sequence[BusMessage], t_ns: np.ndarray,
+                    sim_latency_ms: np.ndarray) -> None:
         """Bus rows of the window's delivered own messages, each at the step it was published
-        in (``t_ns`` (n,) [ns], from :meth:`~v2x.bus.StepPublisher.publish_steps`). Rows are in
-        step order, delivery order within."""
+        in (``t_ns`` (n,) [ns]) with its simulated link latency (``sim_latency_ms`` (n,)
+        [ms], NaN but for Uu). Rows are in step order, delivery order within."""
         if not msgs:
             return
         topics = [m.topic for m in msgs]
@@ -962,7 +1002,8 @@ class Simulation:
         self.rec.append("bus", t_ns=t_ns[o], topic=[topics[i] for i in ol],
                         msg_type=[kinds[i][0] for i in ol],
                         direction=[kinds[i][1] for i in ol],
-                        size_bytes=sizes[o], wall_latency_ms=lat[o])
+                        size_bytes=sizes[o], wall_latency_ms=lat[o],
+                        sim_latency_ms=sim_latency_ms[o])
 
     def _foreign_bus(self, msgs: Sequence[BusMessage], t_end: int) -> None:
         """Messages on the run's topics it did not publish (another client or run): counted,

@@ -39,8 +39,10 @@ def test_merge_puts_each_message_after_its_step_uplinks() -> None:
                vehicle=np.array([3]), other=np.array([-1]), value=np.array([4.0]))
     tel.append("trajectories", t_ns=np.array([100]))
     assert rec.tables == ["warnings", "events", "trajectories"] and tel.rows("x") == 7
-    pubs, t = tel.merge([("up/a", b"a"), ("up/b", b"b")], [100, 200],
-                        np.array([100, 200, 300]))
+    pubs, t, src = tel.merge([("up/a", b"a"), ("up/b", b"b")], [100, 200],
+                             np.array([100, 200, 300]))
+    # telemetry is built clock (2), warnings (3), events (4): up/a, warnings, up/b, clock, events
+    assert src == [0, 3, 1, 2, 4]
     # step 100: uplink a, then the two warnings; step 200: uplink b, then the clock
     # (200 % 200 == 0); the event at 500 is after the window: at its last step, 300
     assert [topic for topic, _ in pubs] == ["up/a", "v2x/z/sim/warnings", "up/b",
@@ -50,7 +52,7 @@ def test_merge_puts_each_message_after_its_step_uplinks() -> None:
         {"app": "FCW", "vehicle": 1, "remote": 2, "ttc_s": 1.5, "gap_m": 10.0},
         {"app": "FCW", "vehicle": 2, "remote": 1, "ttc_s": None, "gap_m": 12.0}]}
     assert json.loads(pubs[3][1]) == {"t_ns": 200, "utc": "1970-01-01T00:00:00.000+00:00"}
-    assert tel.merge([], [], np.array([500])) == ([], [])  # rows taken; 500 % 200 != 0
+    assert tel.merge([], [], np.array([500])) == ([], [], [])  # rows taken; 500 % 200 != 0
 
 
 @pytest.mark.broker
