@@ -52,7 +52,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import math
 import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -202,6 +201,7 @@ class RunSummary:
     bus_decode_errors: int = 0  # of those, payloads that do not decode (bus_decode_error)
     bus_faults: dict[str, Any] = field(default_factory=dict)  # Bus.stats(): reconnects, ...
     v2n_lost: int = 0  # BSMs the cellular Uu uplink lost (SimConfig.v2n)
+    v2n_latency_ms: dict[str, float] = field(default_factory=dict)  # simulated Uu: n, mean, p50..
     wall_s: float = 0.0
 
 
@@ -329,6 +329,7 @@ class Simulation:
         # draw, RSUs by this per-RSU draw (the same fraction)
         rsu_seq = ss.spawn(1)[0]
         self._uu_rng = np.random.default_rng(ss.spawn(1)[0])  # the V2N (Uu) uplink's draws
+        self._v2n_lat: list[np.ndarray] = []  # simulated Uu latency of delivered BSMs [ms]
         self.rsu_sampled = (np.random.default_rng(rsu_seq).random(n_r)
                             < config.reception_sample)
         self._pending_stops = sorted(config.stops, key=lambda s: s.at_ns)
@@ -380,12 +381,11 @@ class Simulation:
             while self.steps_done < n_steps:
                 # stages 1-9 and the window's bus messages are CPU work and disk writes: they
                 # run on a worker thread, so the event loop keeps serving the bus meanwhile
-                win, n_tx, pubs, pub_t, pub_lat = await work(
+                win, n_tx, pubs, pub_t = await work(
                     self._window, min(cfg.window_steps, n_steps - self.steps_done))
                 if pubs:  # step by step, each step delivered before the next leaves
                     delivered, at = await pacer.publish_steps(pubs, pub_t)
-                    await work(self._record_bus, delivered, np.asarray(pub_t, np.int64)[at],
-                               np.asarray(pub_lat, np.float64)[at])
+                    await work(self._record_bus, delivered, np.asarray(pub_t, np.int64)[at])
                 await work(self._foreign_bus, tap.drain_foreign(), int(win.t_ns[-1]))
                 messages += n_tx
                 self.steps_done += win.n_steps
@@ -400,10 +400,9 @@ class Simulation:
         return self.summary
 
     def _window(self, n_steps: int) -> tuple[TrafficWindow, int, list[tuple[str, bytes]],
-                                              list[int], list[float]]:
+                                              list[int]]:
         """Stages 1-9 of one window of ``n_steps`` steps, and its bus messages (stage 10's
-        input): the window, its transmission count, the messages, their step times and their
-        simulated link latency [ms] (Uu; NaN for the others)."""
+        input): the window, its transmission count, the messages and their step times."""
         win = self._traffic(n_steps)
         tx = self._transmit(win)
         rx = self._receivers(win)
@@ -414,23 +413,20 @@ class Simulation:
         self._kpis(win, tx, rx, links)
         self._record(win, tx, rx, links, used_by)
         pubs, pub_t = self._bus_messages(win, tx, rx, links)
-        pub_lat = [math.nan] * len(pubs)
         if self.cfg.v2n is not None:
-            pubs, pub_t, pub_lat = self._v2n_messages(win, tx, pubs, pub_t)
+            pubs, pub_t = self._v2n_messages(win, tx, pubs, pub_t)
         if self._telemetry is not None:
-            n = len(pubs)
-            pubs, pub_t, at = self._telemetry.merge(pubs, pub_t, win.t_ns)
-            pub_lat = [pub_lat[i] if i < n else math.nan for i in at]
-        return win, tx.n, pubs, pub_t, pub_lat
+            pubs, pub_t, _ = self._telemetry.merge(pubs, pub_t, win.t_ns)
+        return win, tx.n, pubs, pub_t
 
     def _v2n_messages(self, w: TrafficWindow, tx: Transmissions,
                       pubs: list[tuple[str, bytes]], pub_t: list[int]
-                      ) -> tuple[list[tuple[str, bytes]], list[int], list[float]]:
+                      ) -> tuple[list[tuple[str, bytes]], list[int]]:
         """The window's RSU uplinks ``pubs`` with the OBUs' BSMs over cellular Uu merged in,
         each after its step's uplinks: every BSM whose step time is a multiple of the V2N
         period, through the Uu model (lost ones counted in ``summary.v2n_lost``), one
-        message per BSM (its UPER frame, or JSON). Returns messages, step times, and the
-        simulated Uu latency [ms] of each (NaN for the RSU uplinks)."""
+        message per BSM (its UPER frame, or JSON). Returns messages and step times; the
+        simulated Uu latencies go to ``summary.v2n_latency_ms`` (run.json)."""
         uu = self.cfg.v2n
         assert uu is not None
         t = w.t_ns[w.step[w.bsm_rows]]
@@ -438,6 +434,7 @@ class Simulation:
         ok, lat = uu.transfer(pick.size, self._uu_rng)
         self.summary.v2n_lost += int(pick.size - np.count_nonzero(ok))
         rows, lat = pick[ok], lat[ok]
+        self._v2n_lat.append(lat)
         senders = tx.bsm.sender[rows].tolist()
         if self.cfg.payload == "uper":
             bodies = [f.tobytes() for f in tx.bsm_frames[rows]]
@@ -447,8 +444,7 @@ class Simulation:
                        + [(int(t[r]), 1, i) for i, r in enumerate(rows.tolist())])
         out = [pubs[i] if kind == 0 else (self._topics.obu_up_bsm(senders[i]), bodies[i])
                for _, kind, i in keyed]
-        lat_out = [math.nan if kind == 0 else float(lat[i]) for _, kind, i in keyed]
-        return out, [tt for tt, _, _ in keyed], lat_out
+        return out, [tt for tt, _, _ in keyed]
 
     def _finish(self, published: int, wall0: float) -> None:
         cfg = self.cfg
@@ -462,6 +458,12 @@ class Simulation:
         self.summary.vehicles = self.veh.n
         self.summary.equipped = int(np.count_nonzero(self.veh.u[:, 0] < cfg.penetration))
         self.summary.wall_s = time.perf_counter() - wall0
+        if self._v2n_lat:
+            lat = np.concatenate(self._v2n_lat)
+            self.summary.v2n_latency_ms = {"n": int(lat.size), **(
+                {"mean": float(lat.mean()), "p50": float(np.percentile(lat, 50)),
+                 "p99": float(np.percentile(lat, 99)), "max": float(lat.max())}
+                if lat.size else {})}
         self._write_aggregates()
         self._write_nodes()
 
@@ -981,11 +983,9 @@ class Simulation:
             self.summary.collisions = truth.counts["collision"]
             self.summary.teleports = truth.counts["teleport"]
 
-    def _record_bus(self, msgs: Sequence[BusMessage], t_ns: np.ndarray,
-                    sim_latency_ms: np.ndarray) -> None:
+    def _record_bus(self, msgs: Sequence[BusMessage], t_ns: np.ndarray) -> None:
         """Bus rows of the window's delivered own messages, each at the step it was published
-        in (``t_ns`` (n,) [ns]) with its simulated link latency (``sim_latency_ms`` (n,)
-        [ms], NaN but for Uu). Rows are in step order, delivery order within."""
+        in (``t_ns`` (n,) [ns]). Rows are in step order, delivery order within."""
         if not msgs:
             return
         topics = [m.topic for m in msgs]
@@ -1002,8 +1002,7 @@ class Simulation:
         self.rec.append("bus", t_ns=t_ns[o], topic=[topics[i] for i in ol],
                         msg_type=[kinds[i][0] for i in ol],
                         direction=[kinds[i][1] for i in ol],
-                        size_bytes=sizes[o], wall_latency_ms=lat[o],
-                        sim_latency_ms=sim_latency_ms[o])
+                        size_bytes=sizes[o], wall_latency_ms=lat[o])
 
     def _foreign_bus(self, msgs: Sequence[BusMessage], t_end: int) -> None:
         """Messages on the run's topics it did not publish (another client or run): counted,
