@@ -22,7 +22,8 @@ __all__ = [
 #: ``value`` hold for each)
 EVENT_KINDS: tuple[str, ...] = (
     "hard_braking", "collision", "collision_end", "teleport", "teleport_end", "decode_error",
-    "driver_brake", "event_fired", "red_light_violation", "speeding", "speeding_end")
+    "driver_brake", "event_fired", "red_light_violation", "speeding", "speeding_end",
+    "bus_decode_error")
 
 #: deceleration that starts a hard-braking event [m/s²]: 0.4 g, the BSM hardBraking event
 #: (STANDARDS.md section 5)

@@ -15,13 +15,20 @@
 
 from ._base import Bus, BusMessage, Subscription
 from ._broker import BrokerProcess, EmbeddedBroker
+from ._isolation import payload_error
 from ._memory import MemoryBus
 from ._mqtt import MqttBus
 from ._open import Tap, open_bus
+from ._openv2x import openv2x_payload
+from ._pace import StepPublisher
+from ._telemetry import Telemetry
 from ._topics import (
     MSG_TYPES,
+    OPENV2X_TOPICS,
+    PROFILES,
     SIM_TOPICS,
     TOPICS,
+    RunTopics,
     TopicInfo,
     TopicSpec,
     obu_up_bsm,
@@ -30,13 +37,17 @@ from ._topics import (
     rsu_up,
     sim_topic,
     topic_matches,
+    topic_qos,
     validate_filter,
     validate_topic,
     zone_filter,
 )
+from ._uu import UuUplink
 
 __all__ = [
     "MSG_TYPES",
+    "OPENV2X_TOPICS",
+    "PROFILES",
     "SIM_TOPICS",
     "TOPICS",
     "BrokerProcess",
@@ -45,17 +56,24 @@ __all__ = [
     "EmbeddedBroker",
     "MemoryBus",
     "MqttBus",
+    "RunTopics",
+    "StepPublisher",
     "Subscription",
     "Tap",
+    "Telemetry",
     "TopicInfo",
     "TopicSpec",
+    "UuUplink",
     "obu_up_bsm",
     "open_bus",
+    "openv2x_payload",
     "parse_topic",
+    "payload_error",
     "rsu_down_rsi",
     "rsu_up",
     "sim_topic",
     "topic_matches",
+    "topic_qos",
     "validate_filter",
     "validate_topic",
     "zone_filter",

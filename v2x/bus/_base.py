@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Protocol, Self, runtime_checkable
+from typing import Any, Protocol, Self, runtime_checkable
 
-from v2x.errors import BusError
+from v2x.errors import BusError, ConfigError
 
 from ._topics import topic_matches, validate_filter
 
@@ -39,12 +39,21 @@ class BusMessage:
             called for it, or ``-1`` when the publisher was not this bus object (an external
             process): MQTT 3.1.1 has no header to carry it (see ``MqttBus``).
         delivered_wall_ns: wall clock [ns] when it reached this process's subscription.
+        seq: its sequence number on the bus object that published it (0, 1, ... in publish
+            order: ``Bus.published`` before the publish), ``-1`` when foreign.
     """
 
     topic: str
     payload: bytes
     published_wall_ns: int
     delivered_wall_ns: int
+    seq: int = -1
+
+    @property
+    def own(self) -> bool:
+        """Whether this bus object published it (its publish time is known): a run's own
+        message, as opposed to a foreign one (another client, another run)."""
+        return self.published_wall_ns >= 0
 
     @property
     def wall_latency_ns(self) -> int | None:
@@ -64,18 +73,28 @@ class Subscription:
     has confirmed the subscription (SUBACK), so every message published afterwards that matches
     is delivered. ``async for msg in sub`` yields :class:`BusMessage` in delivery order; once the
     subscription is closed it yields what was buffered and then ends. It raises BusError when
-    the connection is lost. Messages
-    are buffered without bound until read.
+    the connection is lost for good. At most ``max_queued`` messages wait unread (None: no
+    bound); a slow reader loses the ones beyond, counted in :attr:`dropped`.
 
     Subclasses (one per bus) implement ``_start`` and ``_stop``; they call ``_deliver`` for each
-    message and ``_fail`` when the connection breaks.
+    message, ``_count_lost`` for an own message the bus declared lost, and ``_fail`` when the
+    connection breaks for good.
     """
 
-    def __init__(self, pattern: str) -> None:
+    def __init__(self, pattern: str, *, max_queued: int | None = None) -> None:
         self._pattern = validate_filter(pattern)
+        if max_queued is not None and (isinstance(max_queued, bool)
+                                       or not isinstance(max_queued, int) or max_queued < 1):
+            raise ConfigError(f"max_queued must be an int >= 1 or None, got {max_queued!r}",
+                              key="max_queued", value=max_queued)
         self._queue: asyncio.Queue[object] = asyncio.Queue()
+        self._max_queued = max_queued
         self._state = "new"  # new -> open -> closed
         self._count = 0
+        self.dropped = 0  #: messages dropped because ``max_queued`` were waiting unread
+        self.lost = 0  #: own messages the bus declared lost (QoS 0 during a fault)
+        #: called (no arguments) whenever ``lost`` grows, e.g. to re-check a barrier
+        self.on_lost: Callable[[], None] | None = None
 
     @property
     def pattern(self) -> str:
@@ -130,7 +149,15 @@ class Subscription:
         if self._state == "closed":
             return
         self._count += 1
+        if self._max_queued is not None and self._queue.qsize() >= self._max_queued:
+            self.dropped += 1
+            return
         self._queue.put_nowait(msg)
+
+    def _count_lost(self) -> None:
+        self.lost += 1
+        if self.on_lost is not None:
+            self.on_lost()
 
     def _fail(self, error: BusError) -> None:
         self._queue.put_nowait(error)
@@ -200,6 +227,16 @@ class Bus(Protocol):
         """Where the bus is: ``"memory"`` or ``"mqtt://host:port"``."""
         ...
 
+    @property
+    def published(self) -> int:
+        """Messages published so far; the next one's ``BusMessage.seq``."""
+        ...
+
+    def stats(self) -> dict[str, Any]:
+        """Fault counters (``reconnects``, ``resent``, ``duplicates``, ``lost_qos0`` per topic,
+        ``dropped``); all zero on a bus without faults."""
+        ...
+
     async def __aenter__(self) -> Self: ...
 
     async def __aexit__(
@@ -224,8 +261,9 @@ class Bus(Protocol):
         """Wait until everything published is acknowledged; raises BusError if any failed."""
         ...
 
-    def subscribe(self, pattern: str) -> Subscription:
-        """A subscription to the filter ``pattern``; enter it with ``async with``."""
+    def subscribe(self, pattern: str, *, max_queued: int | None = 10_000) -> Subscription:
+        """A subscription to the filter ``pattern``; enter it with ``async with``. At most
+        ``max_queued`` messages wait unread (None: no bound), more are dropped and counted."""
         ...
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from types import TracebackType
-from typing import Self
+from typing import Any, Self
 
 from v2x.errors import BusError
 
@@ -34,6 +34,17 @@ class MemoryBus:
         self._subs: list[_MemorySubscription] = []
         self._open = False
         self._valid_topics: set[str] = set()
+        self._seq = 0
+
+    @property
+    def published(self) -> int:
+        """Messages published so far; the next one's ``BusMessage.seq``."""
+        return self._seq
+
+    def stats(self) -> dict[str, Any]:
+        """No faults in memory: every counter is zero (but ``dropped`` by slow readers)."""
+        return {"reconnects": 0, "resent": 0, "duplicates": 0, "lost_qos0": {},
+                "dropped": sum(sub.dropped for sub in self._subs)}
 
     @property
     def url(self) -> str:
@@ -93,17 +104,19 @@ class MemoryBus:
     def _deliver(self, topic: str, payload: bytes, t: int | None = None) -> None:
         if t is None:
             t = now_ns()
-        msg = BusMessage(topic, payload, t, t)
+        msg = BusMessage(topic, payload, t, t, self._seq)
+        self._seq += 1
         for sub in self._subs:
             if sub.matches(topic):
                 sub._deliver(msg)
 
-    def subscribe(self, pattern: str) -> Subscription:
+    def subscribe(self, pattern: str, *, max_queued: int | None = 10_000) -> Subscription:
         """A subscription to ``pattern``; it receives messages published after its ``__aenter__``.
+        At most ``max_queued`` wait unread (None: no bound); more are dropped and counted.
 
         Raises ConfigError when ``pattern`` is not a valid MQTT filter.
         """
-        return _MemorySubscription(self, pattern)
+        return _MemorySubscription(self, pattern, max_queued)
 
 
 def _check(topic: str, payload: bytes) -> None:
@@ -113,8 +126,8 @@ def _check(topic: str, payload: bytes) -> None:
 
 
 class _MemorySubscription(Subscription):
-    def __init__(self, bus: MemoryBus, pattern: str) -> None:
-        super().__init__(pattern)
+    def __init__(self, bus: MemoryBus, pattern: str, max_queued: int | None) -> None:
+        super().__init__(pattern, max_queued=max_queued)
         self._bus = bus
 
     async def _start(self) -> None:

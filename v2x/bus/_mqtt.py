@@ -18,6 +18,16 @@ Design:
   while a subscription is still waiting for its SUBACK may get -1 as well.
 - Errors: ``aiomqtt.MqttError``, ``OSError`` and timeouts become :class:`v2x.errors.BusError`
   naming the broker URL, with the cause chained.
+- Faults: a broker that cannot be reached when the bus opens is a BusError at once. A
+  connection lost later (the broker restarted, a keep-alive missed) is re-established with
+  back-off (0.1 s doubling to 2 s, for at most ``reconnect_s``), a fresh aiomqtt client per
+  attempt, subscriptions subscribed again. While any connection is down nothing is sent:
+  QoS 1 and 2 messages wait in the *outbox*, QoS 0 messages are lost (counted per topic).
+  The outbox keeps every message until each of this bus's subscriptions that matches it
+  has received it (or, matching none, until its PUBACK): once every connection is back, its
+  QoS 1/2 messages are published again in their order, end to end, so none is lost even
+  when the broker lost them with its restart; its QoS 0 ones are counted lost. A copy that
+  reaches a subscription twice is dropped there (``stats()["duplicates"]``).
 """
 
 from __future__ import annotations
@@ -28,11 +38,13 @@ import itertools
 import logging
 import math
 import socket
+import time
 import uuid
-from collections import deque
-from collections.abc import Iterable
+from collections import Counter, deque
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from types import TracebackType
-from typing import Self
+from typing import Any, Self
 
 import aiomqtt
 from paho.mqtt.reasoncodes import ReasonCode
@@ -51,6 +63,21 @@ _PAHO_LOG = logging.getLogger("v2x.bus.mqtt.paho")
 
 _FOREIGN_ERRORS = (aiomqtt.MqttError, OSError, TimeoutError)
 
+_PUBLISHER = "publisher"  # the publishing connection, in the set of connections that are down
+_BACKOFF_FIRST_S = 0.1
+_BACKOFF_MAX_S = 2.0
+
+
+@dataclass(slots=True)
+class _Out:
+    """One published message until it is safe: every own subscription that matches it has
+    received it (``waiting`` empty), or, matching none, the broker acknowledged it."""
+
+    topic: str
+    payload: bytes
+    qos: int
+    waiting: list[_MqttSubscription] = field(default_factory=list)
+
 
 class MqttBus:
     """A bus on an MQTT 3.1.1 broker (Mosquitto, EMQX, the embedded amqtt broker).
@@ -66,6 +93,10 @@ class MqttBus:
         keepalive_s: MQTT keep-alive interval [s].
         max_inflight: how many QoS>0 publishes may await their PUBACK at once.
         username, password: credentials, if the broker wants them.
+        qos_of: the QoS of a topic (e.g. from the topic table); ``qos`` for every topic when
+            None.
+        reconnect_s: how long to try to re-establish a lost connection [s] before failing
+            (BusError); 0 fails at once.
 
     Raises ConfigError for a bad option; BusError (from ``__aenter__``, ``publish``,
     ``subscribe(...).__aenter__``) when the broker cannot be reached or fails.
@@ -93,6 +124,8 @@ class MqttBus:
         max_inflight: int = 1000,
         username: str | None = None,
         password: str | None = None,
+        qos_of: Callable[[str], int] | None = None,
+        reconnect_s: float = 60.0,
     ) -> None:
         if not isinstance(host, str) or not host:
             raise ConfigError(
@@ -123,11 +156,27 @@ class MqttBus:
         self._max_inflight = max_inflight
         self._username = username
         self._password = password
+        if not (isinstance(reconnect_s, (int, float)) and reconnect_s >= 0):
+            raise ConfigError(f"reconnect_s must be >= 0, got {reconnect_s!r}",
+                              key="reconnect_s", value=reconnect_s)
+        self._qos_of = qos_of
+        self._reconnect_s = float(reconnect_s)
         self._client: aiomqtt.Client | None = None
+        self._open = False
         self._subs: list[_MqttSubscription] = []
         self._pending: set[asyncio.Task[None]] = set()
         self._error: BusError | None = None
         self._sub_numbers = itertools.count(1)
+        self._seq = 0  # messages published so far; the next one's sequence number
+        self._outbox: dict[int, _Out] = {}  # seq -> message not yet safe, in publish order
+        self._down: set[object] = set()  # _PUBLISHER and subscriptions whose connection is lost
+        self._recovery: asyncio.Task[None] | None = None
+        self._pub_watch: asyncio.Task[None] | None = None
+        self._lost_qos0: Counter[str] = Counter()
+        self._dup_keys: Counter[tuple[str, bytes]] = Counter()
+        self._reconnects = 0
+        self._duplicates = 0
+        self._resent = 0
 
     @property
     def url(self) -> str:
@@ -152,8 +201,26 @@ class MqttBus:
 
     @property
     def qos(self) -> int:
-        """QoS of publishes and subscriptions."""
+        """QoS of subscriptions, and of publishes when there is no ``qos_of``."""
         return self._qos
+
+    @property
+    def published(self) -> int:
+        """Messages published so far; the i-th has ``BusMessage.seq`` i."""
+        return self._seq
+
+    def qos_for(self, topic: str) -> int:
+        """The QoS a message on ``topic`` is published with."""
+        return self._qos if self._qos_of is None else self._qos_of(topic)
+
+    def stats(self) -> dict[str, Any]:
+        """What the faults cost so far: ``reconnects`` (recoveries after a lost connection),
+        ``resent`` (QoS 1/2 messages published again after one), ``duplicates`` (copies a
+        subscription received twice and dropped), ``lost_qos0`` ({topic: QoS 0 messages
+        lost}), ``dropped`` (messages subscriptions with a full queue dropped)."""
+        return {"reconnects": self._reconnects, "resent": self._resent,
+                "duplicates": self._duplicates, "lost_qos0": dict(self._lost_qos0),
+                "dropped": sum(sub.dropped for sub in self._subs)}
 
     def _new_client(
         self, identifier: str, queue_type: type[asyncio.Queue[aiomqtt.Message]] | None = None
@@ -194,12 +261,28 @@ class MqttBus:
     # -- lifetime ------------------------------------------------------------------------------
 
     async def __aenter__(self) -> Self:
-        if self._client is not None:
+        if self._open:
             raise BusError(f"MQTT bus {self.url} is already open")
+        check_event_loop()
+        await self._connect_publisher()
+        self._open = True
+        return self
+
+    async def _connect_publisher(self) -> None:
         client = self._new_client(self._client_id)
         await self._connect(client, f"publisher {self._client_id!r}")
         self._client = client
-        return self
+        self._pub_watch = asyncio.get_running_loop().create_task(
+            self._watch_publisher(client), name=f"v2x-bus-watch-{self._client_id}")
+
+    async def _watch_publisher(self, client: aiomqtt.Client) -> None:
+        try:
+            async for _ in client.messages:  # pragma: no cover - never yields
+                pass
+        except aiomqtt.MqttError as exc:
+            if self._client is client:
+                self._client = None
+                self._connection_lost(_PUBLISHER, exc)
 
     async def __aexit__(
         self,
@@ -208,11 +291,17 @@ class MqttBus:
         tb: TracebackType | None,
     ) -> None:
         errors: list[BaseException] = []
-        if self._client is not None and exc is None:
+        if self._client is not None and exc is None and not self._down:
             try:
                 await self.flush()
             except BusError as err:
                 errors.append(err)
+        self._open = False
+        for task in (self._recovery, self._pub_watch):
+            if task is not None:
+                task.cancel()
+                await asyncio.gather(task, return_exceptions=True)
+        self._recovery = self._pub_watch = None
         for task in list(self._pending):
             task.cancel()
         if self._pending:
@@ -229,14 +318,99 @@ class MqttBus:
             except BusError as err:
                 errors.append(err)
         self._error = None
+        self._down.clear()
+        self._outbox.clear()
         if errors and exc is None:
             raise errors[0]
 
-    def _require_client(self) -> aiomqtt.Client:
-        if self._client is None:
+    def _require_open(self) -> None:
+        if not self._open:
             raise BusError(f"MQTT bus {self.url} is not open; use 'async with MqttBus(...) as bus'")
         self._raise_error()
-        return self._client
+
+    # -- faults --------------------------------------------------------------------------------
+
+    def _connection_lost(self, part: object, exc: BaseException) -> None:
+        """A connection (the publisher's or a subscription's) broke: hold what is published
+        and re-establish every broken connection in the background."""
+        if not self._open:
+            return
+        if self._reconnect_s <= 0:
+            self._give_up(exc)
+            return
+        _LOG.warning("lost the connection of %s to MQTT broker %s: %s; reconnecting",
+                     "the publisher" if part is _PUBLISHER else "a subscription", self.url, exc)
+        self._down.add(part)
+        if self._recovery is None or self._recovery.done():
+            self._recovery = asyncio.get_running_loop().create_task(
+                self._recover(), name=f"v2x-bus-recover-{self._client_id}")
+
+    async def _recover(self) -> None:
+        """Reconnect every broken connection with back-off, then publish the outbox again."""
+        deadline = time.monotonic() + self._reconnect_s
+        delay = _BACKOFF_FIRST_S
+        last: BaseException | None = None
+        while self._down:
+            for part in sorted(self._down, key=lambda p: p is not _PUBLISHER):
+                try:
+                    if part is _PUBLISHER:
+                        await self._connect_publisher()
+                    else:
+                        assert isinstance(part, _MqttSubscription)
+                        await part._connect_and_subscribe()
+                except BusError as err:
+                    last = err
+                    break
+                self._down.discard(part)
+            if not self._down:
+                break
+            if time.monotonic() + delay > deadline:
+                self._give_up(last)
+                return
+            await asyncio.sleep(delay)
+            delay = min(2 * delay, _BACKOFF_MAX_S)
+        self._reconnects += 1
+        self._resend()
+
+    def _resend(self) -> None:
+        """Every connection is back: the outbox's QoS 1/2 messages go out again in their
+        order; its QoS 0 messages are lost."""
+        client = self._client
+        assert client is not None
+        loop = asyncio.get_running_loop()
+        for seq, out in list(self._outbox.items()):
+            if out.qos == 0:
+                self._lose(seq)
+                continue
+            got = sum(1 for sub in self._subs if sub.matches(out.topic)) - len(out.waiting)
+            if got > 0:  # it reaches those subscriptions again: drop that copy there
+                self._dup_keys[out.topic, out.payload] += got
+            self._resent += 1
+            task = loop.create_task(client.publish(out.topic, out.payload, qos=out.qos))
+            self._pending.add(task)
+            task.add_done_callback(functools.partial(self._publish_done, seq, out.topic,
+                                                     client))
+
+    def _lose(self, seq: int) -> None:
+        """A QoS 0 message that will not arrive: counted, and every subscription waiting for
+        it stops waiting."""
+        out = self._outbox.pop(seq)
+        self._lost_qos0[out.topic] += 1
+        for sub in out.waiting:
+            sub._lose(out.topic, out.payload, seq)
+
+    def _give_up(self, exc: BaseException | None) -> None:
+        err = BusError(f"lost the connection to MQTT broker {self.url} and could not "
+                       f"re-establish it within {self._reconnect_s:g} s: {exc}")
+        cause = exc.__cause__ if isinstance(exc, BusError) and exc.__cause__ else exc
+        err.__cause__ = cause
+        if self._error is None:
+            self._error = err
+        for sub in self._subs:
+            lost = BusError(f"lost the connection of subscription {sub.pattern!r} to MQTT "
+                            f"broker {self.url}: {exc}")
+            lost.__cause__ = cause
+            sub._fail(lost)
 
     def _raise_error(self) -> None:
         err, self._error = self._error, None
@@ -251,12 +425,26 @@ class MqttBus:
         if not isinstance(payload, bytes):
             raise TypeError(f"payload must be bytes, got {type(payload).__name__}")
 
-    def _stamp(self, topic: str, payload: bytes) -> None:
-        """Record the publish wall time for each of this bus's subscriptions that will get it."""
+    def _enter(self, topic: str, payload: bytes, qos: int) -> int:
+        """Give the message its sequence number; stamp the publish wall time for each of this
+        bus's subscriptions that will get it; keep it in the outbox until it is safe."""
+        seq = self._seq
+        self._seq += 1
         t = now_ns()
-        for sub in self._subs:
-            if sub.matches(topic):
-                sub._ledger_add(topic, payload, t)
+        waiting = [sub for sub in self._subs if sub.matches(topic)]
+        for sub in waiting:
+            sub._ledger_add(topic, payload, t, seq)
+        if waiting or qos > 0:
+            self._outbox[seq] = _Out(topic, payload, qos, waiting)
+        return seq
+
+    def _delivered(self, seq: int, sub: _MqttSubscription) -> None:
+        out = self._outbox.get(seq)
+        if out is not None:
+            if sub in out.waiting:
+                out.waiting.remove(sub)
+            if not out.waiting:
+                del self._outbox[seq]
 
     def _publish_error(self, topic: str, exc: BaseException) -> BusError:
         err = BusError(f"cannot publish to {topic!r} on MQTT broker {self.url}: {exc}")
@@ -264,19 +452,42 @@ class MqttBus:
         return err
 
     async def publish(self, topic: str, payload: bytes) -> None:
-        """Publish at the bus's QoS; returns when the broker acknowledged it (QoS 1: PUBACK).
+        """Publish at the topic's QoS; returns when the broker acknowledged it (QoS 1: PUBACK),
+        or, while a lost connection is being re-established, once it is in the outbox.
 
         Raises ConfigError for an invalid topic, TypeError when ``payload`` is not bytes,
         BusError when the bus is not open, the broker fails or does not answer within
         ``timeout_s`` (or an earlier ``publish_many`` failed).
         """
-        client = self._require_client()
+        self._require_open()
         self._check(topic, payload)
-        self._stamp(topic, payload)
+        qos = self.qos_for(topic)
+        seq = self._enter(topic, payload, qos)
+        client = self._client
+        if self._down or client is None:
+            self._hold(seq, topic, qos)
+            return
         try:
-            await client.publish(topic, payload, qos=self._qos)
+            await client.publish(topic, payload, qos=qos)
         except _FOREIGN_ERRORS as exc:
+            if self._down or client is not self._client:  # the connection broke meanwhile
+                return
             raise self._publish_error(topic, exc) from exc
+        self._acked(seq)
+
+    def _hold(self, seq: int, topic: str, qos: int) -> None:
+        """Published while a connection is down: QoS 0 is lost, QoS 1/2 waits in the outbox."""
+        if qos > 0:
+            return
+        if seq in self._outbox:
+            self._lose(seq)
+        else:  # no subscription of ours waits for it
+            self._lost_qos0[topic] += 1
+
+    def _acked(self, seq: int) -> None:
+        out = self._outbox.get(seq)
+        if out is not None and not out.waiting:
+            del self._outbox[seq]
 
     async def publish_many(self, messages: Iterable[tuple[str, bytes]]) -> None:
         """Publish ``(topic, payload)`` pairs, pipelined: returns once all are queued on the
@@ -293,18 +504,22 @@ class MqttBus:
         it (once; the first failure if several). Raises ConfigError / TypeError for a bad
         topic or payload before anything is sent.
         """
-        client = self._require_client()
+        self._require_open()
         items = list(messages)
         for topic, payload in items:
             self._check(topic, payload)
-        for topic, payload in items:
-            self._stamp(topic, payload)
-        qos = self._qos
+        client = self._client
+        entered = [(self._enter(topic, payload, q), topic, payload, q)
+                   for topic, payload in items for q in (self.qos_for(topic),)]
+        if self._down or client is None:  # a connection is being re-established: hold
+            for seq, topic, _, q in entered:
+                self._hold(seq, topic, q)
+            return
         loop = asyncio.get_running_loop()
-        for topic, payload in items:
-            task = loop.create_task(client.publish(topic, payload, qos=qos))
+        for seq, topic, payload, q in entered:
+            task = loop.create_task(client.publish(topic, payload, qos=q))
             self._pending.add(task)
-            task.add_done_callback(functools.partial(self._publish_done, topic))
+            task.add_done_callback(functools.partial(self._publish_done, seq, topic, client))
         # let every task run to its first await: each hands its packet to paho synchronously,
         # in creation order, so after this the whole batch is queued in order; the second
         # turn runs the done-callbacks of publishes that failed at once (connection lost)
@@ -312,12 +527,21 @@ class MqttBus:
         await asyncio.sleep(0)
         self._raise_error()
 
-    def _publish_done(self, topic: str, task: asyncio.Task[None]) -> None:
+    def _publish_done(self, seq: int, topic: str, client: aiomqtt.Client,
+                      task: asyncio.Task[None]) -> None:
         self._pending.discard(task)
         if task.cancelled():
             return
         exc = task.exception()  # retrieved, so asyncio does not warn about it
-        if exc is not None and self._error is None:
+        if exc is None:
+            self._acked(seq)
+            return
+        # aiomqtt sets ``_disconnected`` when paho reports the connection closed
+        broke = (client is not self._client or bool(self._down)
+                 or client._disconnected.done())
+        if broke and self._reconnect_s > 0:
+            return  # the outbox keeps the message; the recovery sends it again
+        if self._error is None:
             self._error = self._publish_error(topic, exc)
 
     async def flush(self, *, timeout_s: float | None = None) -> None:
@@ -337,32 +561,48 @@ class MqttBus:
 
     # -- subscribing ---------------------------------------------------------------------------
 
-    def subscribe(self, pattern: str) -> Subscription:
+    def subscribe(self, pattern: str, *, max_queued: int | None = 10_000) -> Subscription:
         """A subscription to ``pattern`` on its own connection; ``async with`` it.
 
-        Raises ConfigError when ``pattern`` is not a valid MQTT filter; its ``__aenter__``
-        raises BusError when the bus is not open, the broker refuses (SUBACK 0x80) or does not
-        answer within ``timeout_s``.
+        ``max_queued``: messages it buffers unread at most; more are dropped and counted
+        (``Subscription.dropped``); None: no bound. Raises ConfigError when ``pattern`` is
+        not a valid MQTT filter; its ``__aenter__`` raises BusError when the bus is not open,
+        the broker refuses (SUBACK 0x80) or does not answer within ``timeout_s``.
         """
-        return _MqttSubscription(self, pattern)
+        return _MqttSubscription(self, pattern, max_queued)
 
 
 class _MqttSubscription(Subscription):
-    def __init__(self, bus: MqttBus, pattern: str) -> None:
-        super().__init__(pattern)
+    def __init__(self, bus: MqttBus, pattern: str, max_queued: int | None) -> None:
+        super().__init__(pattern, max_queued=max_queued)
         self._bus = bus
         self._ident = f"{bus.client_id}-s{next(bus._sub_numbers)}"
         self._client: aiomqtt.Client | None = None
         self._watch: asyncio.Task[None] | None = None
-        self._ledger: dict[tuple[str, bytes], deque[int]] = {}
+        self._sock: Any = None  # the connection's socket, to acknowledge at once (Linux)
+        # (topic, payload) -> (publish wall time [ns], sequence number) of each own publish
+        # this subscription has not received yet, oldest first
+        self._ledger: dict[tuple[str, bytes], deque[tuple[int, int]]] = {}
 
-    def _ledger_add(self, topic: str, payload: bytes, t_ns: int) -> None:
+    def _ledger_add(self, topic: str, payload: bytes, t_ns: int, seq: int) -> None:
         key = (topic, payload)
         stamps = self._ledger.get(key)
         if stamps is None:
-            self._ledger[key] = deque((t_ns,))
+            self._ledger[key] = deque(((t_ns, seq),))
         else:
-            stamps.append(t_ns)
+            stamps.append((t_ns, seq))
+
+    def _lose(self, topic: str, payload: bytes, seq: int) -> None:
+        """The bus declared an own message lost (QoS 0 during a fault): stop waiting for it."""
+        stamps = self._ledger.get((topic, payload))
+        if stamps:
+            for item in stamps:
+                if item[1] == seq:
+                    stamps.remove(item)
+                    break
+            if not stamps:
+                del self._ledger[topic, payload]
+        self._count_lost()
 
     def _on_message(self, message: aiomqtt.Message) -> None:
         """Called by paho's reader callback, in the event loop thread, per PUBLISH received."""
@@ -371,17 +611,31 @@ class _MqttSubscription(Subscription):
         payload = message.payload
         key = (topic, payload)
         stamps = self._ledger.get(key)
+        bus = self._bus
         if stamps:
-            published = stamps.popleft()
+            published, seq = stamps.popleft()
             if not stamps:
                 del self._ledger[key]
+            bus._delivered(seq, self)
         else:
-            published = UNKNOWN_WALL_NS
-        self._deliver(BusMessage(topic, payload, published, t))
+            if bus._dup_keys.get(key):  # a copy the recovery sent again, received before
+                bus._dup_keys[key] -= 1
+                bus._duplicates += 1
+                return
+            published, seq = UNKNOWN_WALL_NS, -1
+        self._deliver(BusMessage(topic, payload, published, t, seq))
+        if self._sock is not None:
+            _quickack(self._sock)
 
     async def _start(self) -> None:
         bus = self._bus
-        bus._require_client()
+        bus._require_open()
+        await self._connect_and_subscribe()
+        bus._subs.append(self)
+
+    async def _connect_and_subscribe(self) -> None:
+        """A fresh connection and SUBSCRIBE (at open, and after a lost connection)."""
+        bus = self._bus
         sink = self._on_message
 
         class _SinkQueue(asyncio.Queue[aiomqtt.Message]):
@@ -408,10 +662,10 @@ class _MqttSubscription(Subscription):
                 f"(SUBACK return codes {codes})"
             )
         self._client = client
+        self._sock = _QUICKACK and client._client.socket()  # paho's socket
         self._watch = asyncio.get_running_loop().create_task(
             self._watch_connection(client), name=f"v2x-bus-watch-{self._ident}"
         )
-        bus._subs.append(self)
 
     async def _watch_connection(self, client: aiomqtt.Client) -> None:
         # aiomqtt's message iterator raises when the connection drops; our queue never yields
@@ -421,17 +675,14 @@ class _MqttSubscription(Subscription):
                 pass
         except aiomqtt.MqttError as exc:
             if self._client is client:
-                err = BusError(
-                    f"lost the connection of subscription {self._pattern!r} to MQTT broker "
-                    f"{self._bus.url}: {exc}"
-                )
-                err.__cause__ = exc
-                self._fail(err)
+                self._client = None
+                self._bus._connection_lost(self, exc)
 
     async def _stop(self) -> None:
         bus = self._bus
         if self in bus._subs:
             bus._subs.remove(self)
+        bus._down.discard(self)
         client, self._client = self._client, None
         self._ledger.clear()
         if self._watch is not None:
@@ -440,6 +691,41 @@ class _MqttSubscription(Subscription):
             self._watch = None
         if client is not None:
             await bus._disconnect(client, f"subscriber {self._ident!r}")
+
+
+def check_event_loop() -> None:
+    """Raise BusError at once when the running event loop cannot watch sockets (no
+    ``add_reader``: Windows' default ProactorEventLoop), which aiomqtt (paho) needs; without
+    this check the connection would only time out."""
+    loop = asyncio.get_running_loop()
+    a, b = socket.socketpair()
+    try:
+        loop.add_reader(a, lambda: None)
+        loop.remove_reader(a)
+    except NotImplementedError:
+        raise BusError(
+            f"the event loop {type(loop).__name__} cannot watch sockets (no add_reader), "
+            "which the MQTT client needs; on Windows run the bus under a selector event "
+            "loop: asyncio.set_event_loop_policy(asyncio.WindowsSelectorEventLoopPolicy()) "
+            "before asyncio.run (v2x run does this itself)") from None
+    finally:
+        a.close()
+        b.close()
+
+
+#: Linux: a subscriber acknowledges what it read at once. A subscriber that receives QoS 0
+#: messages sends nothing back, so its kernel delays the TCP ACK (up to 40 ms), and a broker
+#: with Nagle's algorithm on (Mosquitto's default, ``set_tcp_nodelay false``) holds the next
+#: small packet until that ACK: 40 ms per paced step. Setting TCP_QUICKACK sends the pending
+#: ACK now (Linux ``tcp(7)``); the setting is not permanent, so it is set after every read.
+_QUICKACK = hasattr(socket, "TCP_QUICKACK")
+
+
+def _quickack(sock: Any) -> None:
+    try:
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_QUICKACK, 1)
+    except (OSError, AttributeError):  # closed meanwhile, or not a TCP socket (WebSocket)
+        pass
 
 
 async def _quiet_disconnect(client: aiomqtt.Client) -> None:

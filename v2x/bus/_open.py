@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from types import TracebackType
 from typing import Self
 
@@ -24,7 +24,9 @@ _MQTT_URL = re.compile(
 
 
 @contextlib.asynccontextmanager
-async def open_bus(spec: str, *, qos: int = 1, timeout_s: float = 10.0) -> AsyncIterator[Bus]:
+async def open_bus(spec: str, *, qos: int = 1, timeout_s: float = 10.0,
+                   qos_of: Callable[[str], int] | None = None,
+                   reconnect_s: float = 60.0) -> AsyncIterator[Bus]:
     """Open the bus named by ``spec`` for the duration of an ``async with``.
 
     ``spec`` (the ``--bus`` option, ``run.json`` key ``bus``):
@@ -34,7 +36,8 @@ async def open_bus(spec: str, *, qos: int = 1, timeout_s: float = 10.0) -> Async
       on a free loopback port and connects an :class:`MqttBus` to it; both stop on exit;
     - ``"mqtt://host[:port]"``: an :class:`MqttBus` on that broker (port 1883 by default).
 
-    ``qos`` and ``timeout_s`` [s] are passed to :class:`MqttBus`.
+    ``qos``, ``timeout_s`` [s], ``qos_of`` (a topic's QoS, e.g. :func:`topic_qos`) and
+    ``reconnect_s`` [s] are passed to :class:`MqttBus`.
     Raises ConfigError (key ``bus``) for any other spec; BusError when a broker fails.
     """
     if not isinstance(spec, str):
@@ -46,7 +49,8 @@ async def open_bus(spec: str, *, qos: int = 1, timeout_s: float = 10.0) -> Async
     if spec == "embedded":
         async with (
             BrokerProcess(host="127.0.0.1") as broker,
-            MqttBus(broker.host, broker.port, qos=qos, timeout_s=timeout_s) as mbus,
+            MqttBus(broker.host, broker.port, qos=qos, timeout_s=timeout_s, qos_of=qos_of,
+                    reconnect_s=reconnect_s) as mbus,
         ):
             yield mbus
         return
@@ -59,7 +63,8 @@ async def open_bus(spec: str, *, qos: int = 1, timeout_s: float = 10.0) -> Async
     port = int(m["port"]) if m["port"] else 1883
     if not 0 < port < 65536:
         raise ConfigError(f"bus {spec!r}: port {port} is not in 1..65535", key="bus", value=spec)
-    async with MqttBus(host, port, qos=qos, timeout_s=timeout_s) as qbus:
+    async with MqttBus(host, port, qos=qos, timeout_s=timeout_s, qos_of=qos_of,
+                       reconnect_s=reconnect_s) as qbus:
         yield qbus
 
 
@@ -76,6 +81,11 @@ class Tap:
                 await tap.wait_for(expected, timeout_s=10.0)
                 record(tap.drain())
 
+    Only the bus's own messages (:attr:`BusMessage.own`: published by this bus object) are
+    counted and drained: a run records only its own. Messages of other clients on the same
+    topics (another run, an external application, garbage) are kept apart, in
+    :meth:`drain_foreign` and :attr:`foreign_count`, so they never satisfy the barrier.
+
     Args:
         bus: an open bus.
         pattern: subscription filter (MQTT 3.1.1).
@@ -87,7 +97,9 @@ class Tap:
         self._sub: Subscription | None = None
         self._task: asyncio.Task[None] | None = None
         self._buffer: list[BusMessage] = []
+        self._foreign: list[BusMessage] = []
         self._count = 0
+        self._foreign_count = 0
         self._error: BusError | None = None
         self._waiter: tuple[int, asyncio.Future[None]] | None = None
 
@@ -98,14 +110,20 @@ class Tap:
 
     @property
     def count(self) -> int:
-        """Messages delivered since the tap opened (drained or not)."""
+        """The bus's own messages delivered since the tap opened (drained or not)."""
         return self._count
+
+    @property
+    def foreign_count(self) -> int:
+        """Foreign messages (not published by this bus object) since the tap opened."""
+        return self._foreign_count
 
     async def __aenter__(self) -> Self:
         if self._sub is not None:
             raise BusError(f"tap on {self._pattern!r} is already open")
-        sub = self._bus.subscribe(self._pattern)
+        sub = self._bus.subscribe(self._pattern, max_queued=None)  # read at once, never full
         await sub.__aenter__()
+        sub.on_lost = self._wake
         self._sub = sub
         self._task = asyncio.get_running_loop().create_task(
             self._collect(sub), name=f"v2x-bus-tap-{self._pattern}"
@@ -130,25 +148,40 @@ class Tap:
         try:
             async for msg in sub:  # one wake-up takes every message delivered by then
                 batch = [msg, *sub.take_ready()]
-                self._buffer.extend(batch)
-                self._count += len(batch)
-                waiter = self._waiter
-                if waiter is not None and self._count >= waiter[0] and not waiter[1].done():
-                    waiter[1].set_result(None)
+                own = [m for m in batch if m.own]
+                if len(own) < len(batch):
+                    foreign = [m for m in batch if not m.own]
+                    self._foreign.extend(foreign)
+                    self._foreign_count += len(foreign)
+                self._buffer.extend(own)
+                self._count += len(own)
+                self._wake()
         except BusError as err:
             self._error = err
             if self._waiter is not None and not self._waiter[1].done():
                 self._waiter[1].set_exception(err)
 
+    @property
+    def lost(self) -> int:
+        """Own messages the bus declared lost (QoS 0 during a fault) since the tap opened."""
+        return self._sub.lost if self._sub is not None else 0
+
+    def _wake(self) -> None:
+        waiter = self._waiter
+        if waiter is not None and self._count + self.lost >= waiter[0] \
+                and not waiter[1].done():
+            waiter[1].set_result(None)
+
     async def wait_for(self, n_total: int, *, timeout_s: float = 10.0) -> None:
-        """Wait until at least ``n_total`` messages have been delivered since the tap opened.
+        """Wait until at least ``n_total`` of the bus's own messages have been delivered (or
+        declared lost, QoS 0 during a fault) since the tap opened.
 
         Raises BusError when ``timeout_s`` [s] passes first (naming how many arrived), when
         the connection was lost, or when the tap is not open.
         """
         if self._error is not None:
             raise self._error
-        if self._count >= n_total:
+        if self._count + self.lost >= n_total:
             return
         if self._task is None:
             raise BusError(f"tap on {self._pattern!r} is not open; use 'async with Tap(...)'")
@@ -162,14 +195,21 @@ class Tap:
         except TimeoutError:
             raise BusError(
                 f"bus barrier timed out after {timeout_s} s on {self._pattern!r} at "
-                f"{self._bus.url}: {self._count} of {n_total} messages delivered (a broker may drop "
-                "QoS 1 messages beyond its per-client queue, e.g. Mosquitto max_queued_messages, "
-                "default 1000)"
+                f"{self._bus.url}: {self._count} of {n_total} messages delivered, {self.lost} "
+                "lost (a broker may "
+                "drop QoS 1 messages beyond its per-client queue, e.g. Mosquitto "
+                "max_queued_messages, default 1000)"
             ) from None
         finally:
             self._waiter = None
 
     def drain(self) -> list[BusMessage]:
-        """The messages delivered since the last drain, in delivery order; empties the buffer."""
+        """The bus's own messages delivered since the last drain, in delivery order; empties
+        the buffer."""
         out, self._buffer = self._buffer, []
+        return out
+
+    def drain_foreign(self) -> list[BusMessage]:
+        """The foreign messages delivered since the last call, in delivery order."""
+        out, self._foreign = self._foreign, []
         return out

@@ -2,11 +2,11 @@
 
 Scheme (after deployed vehicle-road-cloud platforms: RSU uplink and downlink per message type)::
 
-    v2x/{zone}/rsu/{rsu_id}/up/{bsm|spat|map|rsi|rsm}   RSU -> cloud: what it heard over PC5, what it sent
-    v2x/{zone}/rsu/{rsu_id}/down/rsi                    cloud -> RSU: events and signs to broadcast
-    v2x/{zone}/obu/{vehicle_id}/up/bsm                  OBU -> cloud over the cellular Uu link (V2N)
-    v2x/{zone}/sim/{clock|warnings|events}              simulation telemetry: run control, app warnings,
-                                                        ground-truth safety events
+    v2x/{zone}/rsu/{rsu_id}/up/{bsm|spat|map|rsi|rsm}  RSU -> cloud: what it heard and sent
+    v2x/{zone}/rsu/{rsu_id}/down/rsi                   cloud -> RSU: events, signs to broadcast
+    v2x/{zone}/obu/{vehicle_id}/up/bsm                 OBU -> cloud over the cellular Uu link
+    v2x/{zone}/sim/{clock|warnings|events}             simulation telemetry: run control, app
+                                                       warnings, ground-truth safety events
 
 Topic names and filters follow MQTT 3.1.1 section 4.7 (OASIS, 2014): ``/`` separates levels,
 ``+`` matches exactly one level (which may be empty), ``#`` matches the parent level and any
@@ -24,8 +24,11 @@ from v2x.msgset import MSG_TYPES
 
 __all__ = [
     "MSG_TYPES",
+    "OPENV2X_TOPICS",
+    "PROFILES",
     "SIM_TOPICS",
     "TOPICS",
+    "RunTopics",
     "TopicInfo",
     "TopicSpec",
     "obu_up_bsm",
@@ -34,6 +37,7 @@ __all__ = [
     "rsu_up",
     "sim_topic",
     "topic_matches",
+    "topic_qos",
     "validate_filter",
     "validate_topic",
     "zone_filter",
@@ -61,6 +65,9 @@ class TopicSpec:
         subscribers: components that subscribe to it (``"cloud"``, ``"rsu"``, ``"recorder"``,
             ``"external"`` for applications outside the testbed).
         description: one line for humans.
+        qos: the MQTT QoS it is published with: 0 (at most once) for what is sent again
+            every 100 ms anyway (BSM forwards, SPAT, the clock), 1 (at least once) for the
+            rest; :func:`topic_qos`.
     """
 
     pattern: str
@@ -69,6 +76,7 @@ class TopicSpec:
     publishers: tuple[str, ...]
     subscribers: tuple[str, ...]
     description: str
+    qos: int = 1
 
     @property
     def placeholders(self) -> tuple[str, ...]:
@@ -125,6 +133,7 @@ TOPICS: tuple[TopicSpec, ...] = (
         ("rsu",),
         _RSU_UP_SUBSCRIBERS,
         "BSMs an RSU received over PC5, forwarded to the cloud platform",
+        0,
     ),
     TopicSpec(
         "v2x/{zone}/rsu/{rsu_id}/up/spat",
@@ -133,6 +142,7 @@ TOPICS: tuple[TopicSpec, ...] = (
         ("rsu",),
         _RSU_UP_SUBSCRIBERS,
         "SPAT the RSU broadcast (signal phase and timing of its intersection)",
+        0,
     ),
     TopicSpec(
         "v2x/{zone}/rsu/{rsu_id}/up/map",
@@ -173,6 +183,7 @@ TOPICS: tuple[TopicSpec, ...] = (
         ("obu",),
         ("cloud", "recorder", "external"),
         "BSM an OBU sent over the cellular Uu link (V2N), with its own latency model",
+        0,
     ),
     TopicSpec(
         "v2x/{zone}/sim/clock",
@@ -181,6 +192,7 @@ TOPICS: tuple[TopicSpec, ...] = (
         ("simulation",),
         ("recorder", "external"),
         "simulation clock and run control: step time, real-time factor (JSON)",
+        0,
     ),
     TopicSpec(
         "v2x/{zone}/sim/warnings",
@@ -201,13 +213,39 @@ TOPICS: tuple[TopicSpec, ...] = (
 )
 
 
+#: The OpenV2X edge platform's RSU topics (open-v2x/dandelion ``dandelion/mqtt/topic.py``,
+#: open-v2x/cerebrum ``common/consts.py``): ``V2X/RSU/{esn}/{MSG}/UP|DOWN``, no zone level,
+#: JSON payloads with that platform's field names (:mod:`v2x.bus._openv2x`). ``{esn}`` is the
+#: RSU's serial number there, the RSU's name here.
+OPENV2X_TOPICS: tuple[TopicSpec, ...] = (
+    TopicSpec("V2X/RSU/{esn}/BSM/UP", "BSM", "up", ("rsu",), _RSU_UP_SUBSCRIBERS,
+              "BSMs an RSU received over PC5 (JSON bsmFrame list; no dandelion handler: "
+              "to verify)", 0),
+    TopicSpec("V2X/RSU/{esn}/SPAT/UP", "SPAT", "up", ("rsu",), _RSU_UP_SUBSCRIBERS,
+              "SPAT as dandelion's RSUSpatHandler reads it: intersections / phases / "
+              "phaseStates {light, timing}", 0),
+    TopicSpec("V2X/RSU/{esn}/MAP/UP", "MAP", "up", ("rsu",), _RSU_UP_SUBSCRIBERS,
+              "MAP (mapFrame JSON, stored as is by dandelion's MapRouterHandler)"),
+    TopicSpec("V2X/RSU/{esn}/RSI/UP", "RSI", "up", ("rsu",), _RSU_UP_SUBSCRIBERS,
+              "RSI as cerebrum's rsi_std forwards it: rsiSourceType, rsiSourceId, rsiDatas"),
+    TopicSpec("V2X/RSU/{esn}/RSM/UP", "RSM", "up", ("rsu",), _RSU_UP_SUBSCRIBERS,
+              "RSM as cerebrum's rsm_std reads it: content.rsms[].participants"),
+    TopicSpec("V2X/RSU/{esn}/RSI/DOWN", "RSI", "down", ("cloud",), ("rsu", "recorder"),
+              "RSI from the cloud platform for the RSU to broadcast (cerebrum RSI_DOWN_TOPIC)"),
+)
+
+#: Topic profiles by name (``v2x run --topics``): ``v2x``, the project's own scheme (UPER or
+#: JSON payloads), and ``openv2x``, compatible with the OpenV2X edge platform.
+PROFILES: dict[str, tuple[TopicSpec, ...]] = {"v2x": TOPICS, "openv2x": OPENV2X_TOPICS}
+
+
 @dataclass(frozen=True, slots=True)
 class TopicInfo:
     """What a concrete topic is, from :func:`parse_topic`.
 
     Attributes:
-        spec: the row of :data:`TOPICS` it matches.
-        zone: the zone level.
+        spec: the row of a profile (:data:`PROFILES`) it matches.
+        zone: the zone level ("" in a profile without one: ``openv2x``).
         node_kind: ``"rsu"``, ``"obu"`` or ``"sim"``.
         node_id: the RSU or vehicle id level (``None`` for sim topics).
         direction: ``spec.direction``.
@@ -399,6 +437,13 @@ def sim_topic(zone: str, name: str) -> str:
     return spec.format(zone=zone)
 
 
+def topic_qos(topic: str) -> int:
+    """The QoS a message on ``topic`` is published with: its row's ``qos`` in :data:`TOPICS`,
+    1 for a topic outside the table."""
+    info = parse_topic(topic)
+    return 1 if info is None else info.spec.qos
+
+
 def zone_filter(zone: str | None = None) -> str:
     """Filter for every topic of one zone (``"v2x/{zone}/#"``) or of all zones (``"v2x/#"``).
 
@@ -418,7 +463,8 @@ def _compile(spec: TopicSpec) -> tuple[tuple[str | None, ...], TopicSpec]:
     return tuple(None if lv.startswith("{") else lv for lv in spec.pattern.split("/")), spec
 
 
-_COMPILED = tuple(_compile(spec) for spec in TOPICS)
+_COMPILED = tuple(_compile(spec) for table in PROFILES.values() for spec in table)
+_ID_NAMES = ("rsu_id", "esn", "vehicle_id")
 
 
 @functools.lru_cache(maxsize=8192)
@@ -443,14 +489,76 @@ def parse_topic(topic: str) -> TopicInfo | None:
             elif want != got:
                 break
         else:
-            zone = values[0]
-            node_id = values[1] if len(values) > 1 else None
+            ids = dict(zip(spec.placeholders, values, strict=True))
+            node = [n for n in _ID_NAMES if n in ids]
+            kind = ("obu" if node == ["vehicle_id"] else "rsu") if node else "sim"
             return TopicInfo(
                 spec=spec,
-                zone=zone,
-                node_kind=levels[2],
-                node_id=node_id,
+                zone=ids.get("zone", ""),
+                node_kind=kind,
+                node_id=ids[node[0]] if node else None,
                 direction=spec.direction,
                 msg_type=spec.msg_type,
             )
     return None
+
+
+class RunTopics:
+    """The concrete topics of one run: a profile of :data:`PROFILES` and the run's zone.
+
+    ::
+
+        topics = RunTopics("openv2x", zone="xiqing")
+        topics.rsu_up("B1", "SPAT")   # "V2X/RSU/B1/SPAT/UP"
+        topics.run_filter             # "V2X/RSU/#": what the run's recorder subscribes to
+
+    Raises ConfigError (key ``topics``) for an unknown profile, (key ``zone``, ``rsu_id`` ...)
+    for an id that cannot be a topic level.
+    """
+
+    def __init__(self, profile: str = "v2x", *, zone: str = "xiqing") -> None:
+        if profile not in PROFILES:
+            raise ConfigError(f"topic profile {profile!r} is not one of {sorted(PROFILES)}",
+                              key="topics", value=profile)
+        self.profile = profile
+        self.zone = _check_id("zone", zone)
+        self.specs = PROFILES[profile]
+        self._up = {sp.msg_type: sp for sp in self.specs
+                    if sp.direction == "up" and sp.placeholders[-1] in ("rsu_id", "esn")}
+        self._down = next(sp for sp in self.specs if sp.direction == "down")
+
+    def _fill(self, spec: TopicSpec, rsu: str | int) -> str:
+        ids: dict[str, str | int] = {"zone": self.zone} if "zone" in spec.placeholders else {}
+        ids[spec.placeholders[-1]] = rsu
+        return spec.format(**ids)
+
+    def rsu_up(self, rsu: str | int, msg_type: str) -> str:
+        """The uplink topic of RSU ``rsu`` for ``msg_type`` (one of MSG_TYPES, any case)."""
+        spec = self._up.get(msg_type.upper()) if isinstance(msg_type, str) else None
+        if spec is None:
+            raise ConfigError(f"msg_type {msg_type!r} is not one of {list(MSG_TYPES)}",
+                              key="msg_type", value=msg_type)
+        return self._fill(spec, rsu)
+
+    def rsu_down_rsi(self, rsu: str | int) -> str:
+        """The downlink (cloud -> RSU) RSI topic of RSU ``rsu``."""
+        return self._fill(self._down, rsu)
+
+    def obu_up_bsm(self, vehicle: str | int) -> str:
+        """The V2N (cellular Uu) BSM uplink of OBU ``vehicle``. Raises ConfigError (key
+        ``topics``) in a profile without one (``openv2x``)."""
+        if self.profile != "v2x":
+            raise ConfigError(f"topic profile {self.profile!r} has no OBU uplink",
+                              key="topics", value=self.profile)
+        return obu_up_bsm(self.zone, vehicle)
+
+    @property
+    def run_filter(self) -> str:
+        """The filter covering every topic of the run (its recorder's tap)."""
+        return zone_filter(self.zone) if self.profile == "v2x" else "V2X/RSU/#"
+
+    @property
+    def payload(self) -> str:
+        """How payloads are written: ``"openv2x"`` (that platform's JSON) or ``"run"``
+        (the run's ``--payload``: UPER or the ASN.1 JSON form)."""
+        return "openv2x" if self.profile == "openv2x" else "run"

@@ -137,6 +137,13 @@ def _set_items(ctx: click.Context, param: click.Parameter,
               help="Report language.")
 @click.option("--payload", type=click.Choice(["uper", "json"]), default="uper",
               show_default=True, help="Bus payloads: UPER MessageFrames or their JSON form.")
+@click.option("--topics", type=click.Choice(["v2x", "openv2x"]), default="v2x",
+              show_default=True,
+              help="Bus topic profile: v2x/{zone}/rsu/{id}/up/{type}, or the OpenV2X "
+                   "platform's V2X/RSU/{esn}/{MSG}/UP with its JSON.")
+@click.option("--v2n", "v2n_period_s", type=float, default=None, metavar="SECONDS",
+              help="OBUs also send a BSM every SECONDS over cellular Uu to the cloud "
+                   "(v2x/{zone}/obu/{id}/up/bsm, with its own loss and latency model).")
 @click.option("--pipeline/--no-pipeline", default=True, show_default=True,
               help="Run SUMO in a child process, ahead of the loop (same results).")
 @click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", callback=_set_items,
@@ -145,7 +152,8 @@ def _set_items(ctx: click.Context, param: click.Parameter,
 @click.option("--quiet", "-q", is_flag=True,
               help="No progress (neither the bar nor, off a terminal, the progress lines).")
 def run_cmd(scenario: str, seed: int | None, bus: str, gui: bool, out_dir: Path | None,
-            duration_s: float | None, lang: str, payload: str, pipeline: bool,
+            duration_s: float | None, lang: str, payload: str, topics: str,
+            v2n_period_s: float | None, pipeline: bool,
             sets: tuple[str, ...], quiet: bool) -> None:
     """Run SCENARIO (a library id or a scenario folder): recording + report.
 
@@ -171,7 +179,8 @@ def run_cmd(scenario: str, seed: int | None, bus: str, gui: bool, out_dir: Path 
     if quiet or not sys.stderr.isatty():
         result = _run_scenario()(scenario, out_dir=out_dir, seed=seed, bus=bus, gui=gui,
                                  duration_s=duration_s, lang=lang, pipeline=pipeline,
-                                 payload=payload, overrides=list(sets),
+                                 payload=payload, topics=topics, v2n_period_s=v2n_period_s,
+                                 overrides=list(sets),
                                  progress=None if quiet else _LineProgress())
     else:
         from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
@@ -192,7 +201,8 @@ def run_cmd(scenario: str, seed: int | None, bus: str, gui: bool, out_dir: Path 
 
             result = _run_scenario()(scenario, out_dir=out_dir, seed=seed, bus=bus, gui=gui,
                                      duration_s=duration_s, lang=lang, pipeline=pipeline,
-                                     payload=payload, overrides=list(sets),
+                                     payload=payload, topics=topics, v2n_period_s=v2n_period_s,
+                                     overrides=list(sets),
                                      progress=progress)
     _print_result(result)
     sys.exit(EXIT_PASS if result.passed else EXIT_FAIL)
@@ -416,6 +426,13 @@ def _print_result(result: RunResult) -> None:
     by_app = ", ".join(f"{k} {v}" for k, v in s.warnings_by_app.items()) or "no applications"
     click.echo(f"bus messages {s.bus_messages}, warnings: {by_app}; "
                f"hard braking {s.hard_braking}, collisions {s.collisions}")
+    f = s.bus_faults
+    if f.get("reconnects") or f.get("dropped") or s.bus_foreign or s.bus_decode_errors:
+        lost = sum(f.get("lost_qos0", {}).values())
+        click.echo(f"bus faults: {f.get('reconnects', 0)} reconnects, {f.get('resent', 0)} QoS 1 "
+                   f"messages sent again, {lost} QoS 0 lost (per topic in run.json), "
+                   f"{f.get('dropped', 0)} dropped by slow readers; foreign messages "
+                   f"{s.bus_foreign}, undecodable {s.bus_decode_errors}")
     if s.stops_skipped:  # a scripted event that did not happen must not pass unnoticed
         click.echo(f"warning: scripted stops skipped (vehicle not in the simulation at their "
                    f"time): {', '.join(s.stops_skipped)}", err=True)

@@ -12,6 +12,7 @@ import datetime as dt
 import difflib
 import math
 import numbers
+import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -25,7 +26,7 @@ import analysis
 import scenarios
 from roadside import SignalMirror, make_rsus, rsu_signal_ids
 from v2x._malloc import keep_freed_memory
-from v2x.bus import open_bus
+from v2x.bus import PROFILES, UuUplink, open_bus, topic_qos
 from v2x.channel import make_channel
 from v2x.cli import _wiring as wiring
 from v2x.cli._benefit import WITHOUT_V2X_DIR, benefit_run_json, without_v2x
@@ -63,7 +64,8 @@ def run_scenario(scenario: scenarios.Scenario | str | Path, *, out_dir: str | Pa
                  seed: int | None = None, bus: str = "memory", gui: bool = False,
                  duration_s: float | None = None, lang: str = "en", pipeline: bool = False,
                  payload: str = "uper", overrides: Sequence[str] = (),
-                 window_steps: int | None = None,
+                 window_steps: int | None = None, topics: str = "v2x",
+                 v2n_period_s: float | None = None,
                  progress: Callable[[StepProgress], None] | None = None) -> RunResult:
     """Run a scenario end to end: build SUMO inputs, simulate, record, evaluate, report.
 
@@ -91,6 +93,12 @@ def run_scenario(scenario: scenarios.Scenario | str | Path, *, out_dir: str | Pa
             the driver's reaction time allows); 1 processes the run one step at a time (the
             reference a closed-loop run equals). Larger than the closed loop allows: a
             ConfigError.
+        topics: the bus topic profile (:data:`v2x.bus.PROFILES`): ``"v2x"``
+            (``v2x/{zone}/rsu/{id}/up/{type}``, payloads as ``payload`` says) or
+            ``"openv2x"`` (``V2X/RSU/{esn}/{MSG}/UP``, the OpenV2X platform's JSON).
+        v2n_period_s: every OBU also sends its BSM over the cellular Uu link to the cloud
+            every ``v2n_period_s`` [s] (``v2x/{zone}/obu/{id}/up/bsm``, through
+            :class:`v2x.bus.UuUplink`'s loss and latency model); None: off.
         progress: called after every window of steps (2 s of simulated time).
 
     Side effect: on Linux with glibc, this process keeps freed heap memory for reuse (up to
@@ -126,11 +134,20 @@ def run_scenario(scenario: scenarios.Scenario | str | Path, *, out_dir: str | Pa
         sc = sc.with_overrides(duration_ns=ns)
     if payload not in ("uper", "json"):
         raise ConfigError("payload must be 'uper' or 'json'", key="payload", value=payload)
+    if topics not in PROFILES:
+        raise ConfigError(f"topics must be one of {sorted(PROFILES)}", key="topics",
+                          value=topics)
+    v2n = None
+    if v2n_period_s is not None:
+        if topics != "v2x" or not (math.isfinite(v2n_period_s) and v2n_period_s > 0):
+            raise ConfigError("v2n needs the v2x topic profile and a period > 0 s",
+                              key="v2n", value=v2n_period_s)
+        v2n = UuUplink(period_ns=int(round(v2n_period_s * 1e9)))
     if sc.benefit.compare:  # first the same run with every application off (v2x.cli._benefit)
         check_criteria(sc)
         run_scenario(without_v2x(sc), out_dir=Path(out_dir) / WITHOUT_V2X_DIR, bus=bus,
                      gui=gui, lang=lang, pipeline=pipeline, payload=payload,
-                     window_steps=window_steps, progress=progress)
+                     window_steps=window_steps, topics=topics, progress=progress)
     if pipeline and not gui:
         prestart()  # the traffic process loads while the checks run and the run is prepared
     try:
@@ -157,7 +174,7 @@ def run_scenario(scenario: scenarios.Scenario | str | Path, *, out_dir: str | Pa
             prr_max_m=sc.recording.prr_max_m, latency_bin_ns=sc.recording.latency_bin_ns,
             reception_sample=sc.recording.reception_sample, apps=wiring.applications(sc),
             driver=reaction, step_exact_channel=reaction is not None, window_steps=window,
-            forward=sc.rsu.forward, payload=payload,
+            forward=sc.rsu.forward, payload=payload, topics=topics, v2n=v2n,
             event_names=tuple(e.name for e in events),
             equipped=wiring.equipped_participants(sc))
         out = Path(out_dir)
@@ -183,7 +200,7 @@ def run_scenario(scenario: scenarios.Scenario | str | Path, *, out_dir: str | Pa
             seed=sc.seed, payload=payload, rsi=wiring.rsi(sc), rsm=wiring.rsm(sc, sites))
         info: dict[str, Any] = dict(sumo_version=built.sumo_version, bus=bus, channel=channel,
                                     rsu_names=[r.name for r in rsus], pipeline=piped,
-                                    payload=payload)
+                                    payload=payload, topics=topics)
         rec = Recorder(out, checkpoint_ns=sc.recording.checkpoint_ns)
         # until it ends, the folder says a run is under way, and from its checkpoints on how
         # far it is recorded (recorded_ns): a run killed outright leaves this
@@ -191,6 +208,9 @@ def run_scenario(scenario: scenarios.Scenario | str | Path, *, out_dir: str | Pa
         with rec:
             sim = Simulation(traffic=traffic, roadside=rsus, channel=channel, geo=built.geo,
                              recorder=rec, config=cfg, seed=sc.seed)
+            if sys.platform == "win32":  # the MQTT client needs add_reader (v2x.bus)
+                asyncio.set_event_loop_policy(
+                    asyncio.WindowsSelectorEventLoopPolicy())  # type: ignore[attr-defined]
             summary = asyncio.run(_run(sim, bus, progress))
             summary.stops_skipped = list(traffic.skipped())
         # "complete" only once every table is closed, each in its one file
@@ -277,7 +297,7 @@ def check_criteria(sc: scenarios.Scenario) -> None:
 
 async def _run(sim: Simulation, bus_spec: str,
                progress: Callable[[StepProgress], None] | None) -> RunSummary:
-    async with open_bus(bus_spec) as bus:
+    async with open_bus(bus_spec, qos_of=topic_qos) as bus:
         return await sim.run(bus, progress=progress)
 
 
@@ -290,7 +310,8 @@ def run_json(sc: scenarios.Scenario, status: str, *, error: BaseException | None
              sumo_version: str = "", bus: str = "memory", channel: Any = None,
              rsu_names: Sequence[str] = (), summary: RunSummary | None = None,
              wall_total_s: float = 0.0, pipeline: bool = False,
-             payload: str = "uper", recorded_ns: int | None = None) -> dict[str, Any]:
+             payload: str = "uper", recorded_ns: int | None = None,
+             topics: str = "v2x") -> dict[str, Any]:
     """The content of ``run.json`` (the one place it is built; keys in docs/recording.md).
 
     Every status carries what is known before the run starts: what identifies the run and
@@ -318,7 +339,8 @@ def run_json(sc: scenarios.Scenario, status: str, *, error: BaseException | None
                              "receivers": "seeded sample of OBUs and RSUs + app-used receptions"},
         "prr_bin_m": sc.recording.prr_bin_m, "prr_max_m": sc.recording.prr_max_m,
         "latency_bin_ns": sc.recording.latency_bin_ns,
-        "pipeline": pipeline, "payload": payload, **benefit_run_json(sc),
+        "pipeline": pipeline, "payload": payload, "topics": topics,
+        **benefit_run_json(sc),
         "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
     }
     if status != "complete":

@@ -29,9 +29,12 @@ once per window. One window is these stages
    :class:`~v2x.apps.DriverReaction`): actions go back to the traffic backend;
 8. **KPIs**: exact online aggregates (PRR bins, latency and inter-packet-gap histograms);
 9. **record**: the window's rows of every table;
-10. **bus**: RSUs forward what they heard and sent, one uplink per RSU and step, published in
-    step order; the loop waits until the recording tap has received everything it published
-    (a barrier), so results do not depend on machine speed.
+10. **bus**: RSUs forward what they heard and sent, one uplink per RSU and step, published
+    step by step (:class:`~v2x.bus.StepPublisher`): a step's messages leave, at most 50 in
+    flight, and the loop waits until the recording tap has received them (a barrier) before
+    the next step's leave, so results do not depend on machine speed and a broker never
+    queues a window's burst. Stages 1-9 (and checkpoints) run on one worker thread, so the
+    event loop keeps serving the bus (keep-alives, reconnections) while a window computes.
 11. **checkpoint**: every 30 s of simulated time (the recorder's ``checkpoint_ns``), the
     aggregates and nodes as they stand and every buffered row go to disk, and ``run.json``
     says how far (``recorded_ns``): a run killed outright keeps all of it.
@@ -50,12 +53,13 @@ generators per component (channel, equipage/msgCnt/sampling, RSU sampling).
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import time
-from collections import deque
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Self, TypeVar, cast
 
 import numpy as np
 
@@ -69,7 +73,18 @@ from v2x.apps import (
     ThreatHold,
     most_critical,
 )
-from v2x.bus import Bus, BusMessage, Tap, parse_topic, rsu_up
+from v2x.bus import (
+    Bus,
+    BusMessage,
+    RunTopics,
+    StepPublisher,
+    Tap,
+    Telemetry,
+    UuUplink,
+    openv2x_payload,
+    parse_topic,
+    payload_error,
+)
 from v2x.channel import (
     ChannelLoadStats,
     ChannelModel,
@@ -112,7 +127,8 @@ __all__ = ["RSU_NODE_BASE", "Outgoing", "Roadside", "RunSummary", "ScriptedStop"
 RSU_NODE_BASE = 1_000_000
 _BSM = MSG_TYPES.index("BSM")
 _CODE = {name: i for i, name in enumerate(MSG_TYPES)}
-_PEDESTRIAN_CLASS = 82  # J2735 / T/CSAE 53 BasicVehicleClass of a pedestrian
+_PEDESTRIAN_CLASS = 82
+_T = TypeVar("_T")  # J2735 / T/CSAE 53 BasicVehicleClass of a pedestrian
 
 
 @dataclass(frozen=True)
@@ -140,6 +156,9 @@ class SimConfig:
     driver: DriverReaction | None = None
     forward: bool = True
     payload: str = "uper"  # BSM uplink payloads: "uper" (length-prefixed frames) or "json"
+    topics: str = "v2x"  # bus topic profile (v2x.bus.PROFILES): "v2x" or "openv2x"
+    telemetry: bool = True  # v2x profile: publish v2x/{zone}/sim/{clock,warnings,events}
+    v2n: UuUplink | None = None  # OBUs also send BSMs over cellular Uu (obu/{id}/up/bsm)
     stops: tuple[ScriptedStop, ...] = ()
     event_names: tuple[str, ...] = ()  # the scenario's triggered events, in file order
     equipped: Mapping[str, bool] = field(default_factory=dict)  # fixed OBU equipage by name
@@ -191,6 +210,11 @@ class RunSummary:
     teleports: int = 0
     stops_skipped: list[str] = field(default_factory=list)
     decode_errors: int = 0
+    bus_foreign: int = 0        # messages on the run's topics it did not publish, decodable
+    bus_decode_errors: int = 0  # of those, payloads that do not decode (bus_decode_error)
+    bus_faults: dict[str, Any] = field(default_factory=dict)  # Bus.stats(): reconnects, ...
+    v2n_lost: int = 0  # BSMs the cellular Uu uplink lost (SimConfig.v2n)
+    v2n_latency_ms: dict[str, float] = field(default_factory=dict)  # simulated Uu: n, mean, p50..
     wall_s: float = 0.0
     #: a scheduled channel's load (``mode4``): cbr_mean, cbr_p95, cr_mean, dropped, ...
     channel_load: dict[str, float] = field(default_factory=dict)
@@ -255,6 +279,28 @@ def _read_once(cache: dict[bytes, Any], read: Callable[..., Any], frame: bytes,
     return cache[frame]
 
 
+class _Worker:
+    """One worker thread for the loop's CPU work and disk writes, in order:
+    ``await work(fn, *args)`` runs ``fn(*args)`` there. On exit (also on cancellation) it
+    waits for the call under way, so nothing touches the recorder after the run returns."""
+
+    def __init__(self) -> None:
+        self._pool: ThreadPoolExecutor | None = None
+
+    async def __aenter__(self) -> Self:
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="v2x-sim")
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=True)
+
+    async def __call__(self, fn: Callable[..., _T], *args: Any) -> _T:
+        assert self._pool is not None
+        return await asyncio.get_running_loop().run_in_executor(self._pool, fn, *args)
+
+
 class Simulation:
     """One run of a scenario: wires traffic, RSUs, channel, applications, bus and recorder.
 
@@ -298,6 +344,8 @@ class Simulation:
         # reception rows are kept for a seeded sample of receivers: OBUs by a per-vehicle
         # draw, RSUs by this per-RSU draw (the same fraction)
         rsu_seq = ss.spawn(1)[0]
+        self._uu_rng = np.random.default_rng(ss.spawn(1)[0])  # the V2N (Uu) uplink's draws
+        self._v2n_lat: list[np.ndarray] = []  # simulated Uu latency of delivered BSMs [ms]
         self.rsu_sampled = (np.random.default_rng(rsu_seq).random(n_r)
                             < config.reception_sample)
         self._pending_stops = sorted(config.stops, key=lambda s: s.at_ns)
@@ -306,7 +354,8 @@ class Simulation:
         self._events: list[dict[str, np.ndarray]] = []  # the window's events, in step order
         self._persons: list[PersonStates] = []  # the window's persons, per step
         # uplink topic of every RSU and message type, built (and validated) once
-        self._uplink = {(r, m): rsu_up(config.zone, unit.name, m.lower())
+        self._topics = RunTopics(config.topics, zone=config.zone)
+        self._uplink = {(r, m): self._topics.rsu_up(unit.name, m)
                         for r, unit in enumerate(self.roadside) for m in MSG_TYPES}
         self._tx_counts = np.zeros(len(MSG_TYPES), np.int64)
         # road users are gathered per step only when an RSU perceives them (sends RSM); an
@@ -329,6 +378,12 @@ class Simulation:
         self._reader = FrameReader()  # decode_frame, with a fast path for SPAT frames
         self._start_utc_ns = round((config.start - dt.datetime(1970, 1, 1, tzinfo=dt.UTC))
                                    .total_seconds() * 1e6) * 1000
+        # telemetry on the bus: it passes every recorder call on and keeps warnings and events
+        self._telemetry: Telemetry | None = None
+        if config.telemetry and config.topics == "v2x":
+            self._telemetry = Telemetry(recorder, zone=config.zone,
+                                        start_utc_ns=self._start_utc_ns)
+            self.rec = cast(Recorder, self._telemetry)
 
     # ------------------------------------------------------------------------------------
     async def run(self, bus: Bus, *,
@@ -342,37 +397,78 @@ class Simulation:
         cfg = self.cfg
         n_steps = cfg.duration_ns // cfg.step_ns
         wall0 = time.perf_counter()
-        published = 0
         messages = 0
-        async with Tap(bus, f"v2x/{cfg.zone}/#") as tap:
+        async with Tap(bus, self._topics.run_filter) as tap, _Worker() as work:
+            pacer = StepPublisher(bus, tap)
             while self.steps_done < n_steps:
-                win = self._traffic(min(1 if self._listening else cfg.window_steps,
-                                        n_steps - self.steps_done))
-                tx = self._transmit(win)
-                rx = self._receivers(win)
-                links = self._channel(tx, rx)
-                bsm = self._receive(win, tx)
-                self._rsus_hear(tx, rx, links, bsm)
-                used_by, starts = self._applications(win, tx, rx, links, bsm)
-                self._act(win, starts)
-                self._kpis(win, tx, rx, links)
-                self._record(win, tx, rx, links, used_by)
-                pubs, pub_t = self._bus_messages(win, tx, rx, links)
-                if pubs:
-                    await bus.publish_many(pubs)
-                    published += len(pubs)
-                    await tap.wait_for(published, timeout_s=30.0)
-                    self._record_bus(pubs, pub_t, int(win.t_ns[-1]), tap.drain())
-                messages += tx.n
+                # stages 1-9 and the window's bus messages are CPU work and disk writes: they
+                # run on a worker thread, so the event loop keeps serving the bus meanwhile
+                win, n_tx, pubs, pub_t = await work(
+                    self._window, min(1 if self._listening else cfg.window_steps,
+                                      n_steps - self.steps_done))
+                if pubs:  # step by step, each step delivered before the next leaves
+                    delivered, at = await pacer.publish_steps(pubs, pub_t)
+                    await work(self._record_bus, delivered, np.asarray(pub_t, np.int64)[at])
+                await work(self._foreign_bus, tap.drain_foreign(), int(win.t_ns[-1]))
+                messages += n_tx
                 self.steps_done += win.n_steps
                 self.summary.steps += win.n_steps
                 if self.steps_done < n_steps:  # at the end, closing the recorder does it
-                    self._checkpoint(int(win.t_ns[-1]) + cfg.step_ns)
+                    await work(self._checkpoint, int(win.t_ns[-1]) + cfg.step_ns)
                 if progress is not None:
                     progress(StepProgress(int(win.t_ns[-1]), cfg.duration_ns, win.n_last,
                                           messages, time.perf_counter() - wall0))
-        self._finish(published, wall0)
+            self.summary.bus_faults = bus.stats()
+        self._finish(pacer.published, wall0)
         return self.summary
+
+    def _window(self, n_steps: int) -> tuple[TrafficWindow, int, list[tuple[str, bytes]],
+                                              list[int]]:
+        """Stages 1-9 of one window of ``n_steps`` steps, and its bus messages (stage 10's
+        input): the window, its transmission count, the messages and their step times."""
+        win = self._traffic(n_steps)
+        tx = self._transmit(win)
+        rx = self._receivers(win)
+        links = self._channel(tx, rx)
+        bsm = self._receive(win, tx)
+        self._rsus_hear(tx, rx, links, bsm)
+        used_by, starts = self._applications(win, tx, rx, links, bsm)
+        self._act(win, starts)
+        self._kpis(win, tx, rx, links)
+        self._record(win, tx, rx, links, used_by)
+        pubs, pub_t = self._bus_messages(win, tx, rx, links)
+        if self.cfg.v2n is not None:
+            pubs, pub_t = self._v2n_messages(win, tx, pubs, pub_t)
+        if self._telemetry is not None:
+            pubs, pub_t, _ = self._telemetry.merge(pubs, pub_t, win.t_ns)
+        return win, tx.n, pubs, pub_t
+
+    def _v2n_messages(self, w: TrafficWindow, tx: Transmissions,
+                      pubs: list[tuple[str, bytes]], pub_t: list[int]
+                      ) -> tuple[list[tuple[str, bytes]], list[int]]:
+        """The window's RSU uplinks ``pubs`` with the OBUs' BSMs over cellular Uu merged in,
+        each after its step's uplinks: every BSM whose step time is a multiple of the V2N
+        period, through the Uu model (lost ones counted in ``summary.v2n_lost``), one
+        message per BSM (its UPER frame, or JSON). Returns messages and step times; the
+        simulated Uu latencies go to ``summary.v2n_latency_ms`` (run.json)."""
+        uu = self.cfg.v2n
+        assert uu is not None
+        t = w.t_ns[w.step[w.bsm_rows]]
+        pick = np.flatnonzero(t % uu.period_ns == 0)
+        ok, lat = uu.transfer(pick.size, self._uu_rng)
+        self.summary.v2n_lost += int(pick.size - np.count_nonzero(ok))
+        rows, lat = pick[ok], lat[ok]
+        self._v2n_lat.append(lat)
+        senders = tx.bsm.sender[rows].tolist()
+        if self.cfg.payload == "uper":
+            bodies = [f.tobytes() for f in tx.bsm_frames[rows]]
+        else:
+            bodies = [to_json_bytes(j) for j in tx.bsm.take(rows).to_json()]
+        keyed = sorted([(tt, 0, i) for i, tt in enumerate(pub_t)]
+                       + [(int(t[r]), 1, i) for i, r in enumerate(rows.tolist())])
+        out = [pubs[i] if kind == 0 else (self._topics.obu_up_bsm(senders[i]), bodies[i])
+               for _, kind, i in keyed]
+        return out, [tt for tt, _, _ in keyed]
 
     def _finish(self, published: int, wall0: float) -> None:
         cfg = self.cfg
@@ -388,6 +484,12 @@ class Simulation:
         self.summary.wall_s = time.perf_counter() - wall0
         if isinstance(self.channel, ScheduledChannel):
             self.summary.channel_load = self.load.summary()
+        if self._v2n_lat:
+            lat = np.concatenate(self._v2n_lat)
+            self.summary.v2n_latency_ms = {"n": int(lat.size), **(
+                {"mean": float(lat.mean()), "p50": float(np.percentile(lat, 50)),
+                 "p99": float(np.percentile(lat, 99)), "max": float(lat.max())}
+                if lat.size else {})}
         self._write_aggregates()
         self._write_nodes()
 
@@ -897,6 +999,12 @@ class Simulation:
         for k, msgs in enumerate(per_step):
             pubs.extend(msgs)
             pub_t.extend([int(w.t_ns[k])] * len(msgs))
+        if self._topics.payload == "openv2x":  # that platform's JSON (v2x.bus._openv2x)
+            pubs = [(topic, openv2x_payload(
+                        info.msg_type, body, rsu=str(info.node_id), payload_format=self.cfg.payload,
+                        t_utc_ns=self._start_utc_ns + t))
+                    for (topic, body), t in zip(pubs, pub_t, strict=True)
+                    for info in (parse_topic(topic),) if info is not None]
         return pubs, pub_t
 
     # ------------------------------------------------------------------------------------
@@ -976,26 +1084,12 @@ class Simulation:
             self.summary.collisions = truth.counts["collision"]
             self.summary.teleports = truth.counts["teleport"]
 
-    def _record_bus(self, pubs: Sequence[tuple[str, bytes]], pub_t: Sequence[int],
-                    t_end: int, msgs: Sequence[BusMessage]) -> None:
-        """Bus rows of the window's delivered messages, each at the step it was published in:
-        MQTT keeps the order of one publisher's messages on one topic, so the n-th delivery on
-        a topic is our n-th publish on it; a message we did not publish (an external client)
-        gets the window's last step ``t_end``. Rows are in step order, delivery order within."""
+    def _record_bus(self, msgs: Sequence[BusMessage], t_ns: np.ndarray) -> None:
+        """Bus rows of the window's delivered own messages, each at the step it was published
+        in (``t_ns`` (n,) [ns]). Rows are in step order, delivery order within."""
         if not msgs:
             return
         topics = [m.topic for m in msgs]
-        if topics == [topic for topic, _ in pubs]:  # delivered as published (memory bus)
-            t_ns = np.array(pub_t, np.int64)
-        else:
-            sent: dict[str, deque[int]] = {}
-            for (topic, _), t in zip(pubs, pub_t, strict=True):
-                sent.setdefault(topic, deque()).append(t)
-            times = []
-            for topic in topics:
-                q = sent.get(topic)
-                times.append(q.popleft() if q else t_end)
-            t_ns = np.array(times, np.int64)
         info = self._topic_info
         for topic in set(topics) - info.keys():
             parsed = parse_topic(topic)
@@ -1010,6 +1104,26 @@ class Simulation:
                         msg_type=[kinds[i][0] for i in ol],
                         direction=[kinds[i][1] for i in ol],
                         size_bytes=sizes[o], wall_latency_ms=lat[o])
+
+    def _foreign_bus(self, msgs: Sequence[BusMessage], t_end: int) -> None:
+        """Messages on the run's topics it did not publish (another client or run): counted,
+        kept out of the ``bus`` table and the KPIs; a payload that does not decode as its
+        topic's message is a ``bus_decode_error`` event at the window's last step ``t_end``
+        (``value`` = its size [bytes])."""
+        if not msgs:
+            return
+        fmt = self.cfg.payload
+        bad = [len(m.payload) for m in msgs
+               if payload_error(m.topic, m.payload, payload_format=fmt) is not None]
+        self.summary.bus_foreign += len(msgs) - len(bad)
+        self.summary.bus_decode_errors += len(bad)
+        if bad:
+            k = len(bad)
+            self._events.append(dict(t_ns=np.full(k, t_end, np.int64),
+                                     kind=np.full(k, "bus_decode_error", dtype=object),
+                                     vehicle=np.full(k, -1, np.int64),
+                                     other=np.full(k, -1, np.int64),
+                                     value=np.array(bad, np.float64)))
 
     def _write_nodes(self) -> None:
         veh = self.veh

@@ -180,7 +180,9 @@ def test_window_size_does_not_change_the_recording(tmp_path: Path, bsm_period_ms
     assert len(one["warnings"]) == 1 and (one["events"]["kind"] == "hard_braking").sum() == 1
     assert set(one["transmissions"]["msg_type"]) == {"BSM", "SPAT", "MAP"}
     steps_with_bsm = 23 if bsm_period_ms == 100 else 12
-    assert len(one["bus"]) == steps_with_bsm + 23 + 5  # BSM uplinks, SPAT each step, 5 MAP
+    # BSM uplinks, SPAT each step, 5 MAP; telemetry: sim/clock at 1 s and 2 s, one
+    # sim/warnings (the FCW warning's step) and one sim/events (the hard braking's step)
+    assert len(one["bus"]) == steps_with_bsm + 23 + 5 + 2 + 1 + 1
     for window in (10, 7):
         other = _run_window(tmp_path / f"w{window}", window, period)
         assert other.keys() == one.keys()

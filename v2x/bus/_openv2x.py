@@ -1,0 +1,132 @@
+"""Payloads of the ``openv2x`` topic profile: JSON with the OpenV2X edge platform's field names.
+
+Read from the platform's public code (open-v2x/dandelion, open-v2x/cerebrum; the fields
+their handlers read), written from our messages' ASN.1 JSON form
+(:func:`v2x.messages.frame_to_json`, T/CSAE 53-2020 names and units):
+
+- SPAT (dandelion ``RSUSpatHandler``): ``{"name", "intersections": [{"intersectionId",
+  "status", "phases": [{"phaseId", "phaseStates": {"light", "timing"}}]}]}``; ``light`` the
+  first phase state's light, ``timing`` its likely end as UTC ``"%Y-%m-%d %H:%M:%S"``;
+- RSI (cerebrum ``rsi_std`` / ``rsi_dawnline``): ``{"rsiSourceType", "rsiSourceId",
+  "rsiDatas": [{"alertID", "duration", "eventStatus", "timeStamp", "eventClass",
+  "eventType", "eventSource", "eventPosition": {"lat", "lon"}, "eventRadius",
+  "eventDescription", "eventPriority"}]}``, one item per road traffic event (``rtes``);
+- RSM (cerebrum ``rsm_std`` / ``rsm_dawnline``): ``{"name", "id", "content": {"rsms":
+  [{"refPos": {"lat", "lon", "ele"}, "participants": [{"ptcType", "ptcId", "source",
+  "secMark", "pos": {"lat", "lon", "ele"}, "speed", "heading", "lane", "size"}]}]}}``,
+  positions absolute [1e-7 deg];
+- MAP (dandelion ``MapRouterHandler`` stores the payload as is): the ``mapFrame`` JSON;
+- BSM (no handler in either repository: to verify): ``{"rsuEsn", "bsms": [bsmFrame, ...]}``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Any
+
+from v2x.messages import decode_frame, frame_to_json, unpack_frames
+
+__all__ = ["openv2x_payload"]
+
+#: eventType codes cerebrum's rsi_dawnline classes as AbnormalTraffic (drivers.py)
+_ABNORMAL_TRAFFIC = frozenset((707, 401, 405, 406, 408, 409, 202, 205))
+_UNIX_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+
+
+def openv2x_payload(msg_type: str, payload: bytes, *, rsu: str, t_utc_ns: int,
+                    payload_format: str = "uper") -> bytes:
+    """The OpenV2X JSON payload of one RSU uplink or downlink.
+
+    Args:
+        msg_type: ``"BSM"``, ``"SPAT"``, ``"MAP"``, ``"RSI"`` or ``"RSM"``.
+        payload: the message as the run carries it: UPER MessageFrame(s) (an RSU's BSM
+            uplink: length-prefixed frames) or, with ``payload_format="json"``, their
+            ASN.1 JSON form (a BSM uplink ``{"bsm": [...]}``).
+        rsu: the RSU's name (the platform's ESN).
+        t_utc_ns: the message's time [ns since the Unix epoch, UTC] (SPAT timing, RSI
+            timeStamp; decoding MinuteOfTheYear).
+
+    Raises DecodeError when ``payload`` is not such a message.
+    """
+    frames = _frames(msg_type, payload, t_utc_ns, payload_format)
+    if msg_type == "BSM":
+        out: dict[str, Any] = {"rsuEsn": rsu, "bsms": [f["bsmFrame"] for f in frames]}
+    elif msg_type == "SPAT":
+        out = _spat(frames[0]["spatFrame"], rsu, t_utc_ns)
+    elif msg_type == "RSI":
+        out = _rsi(frames[0]["rsiFrame"], rsu, t_utc_ns)
+    elif msg_type == "RSM":
+        out = _rsm(frames[0]["rsmFrame"], rsu)
+    else:
+        out = frames[0]["mapFrame"]
+    return json.dumps(out, separators=(",", ":")).encode()
+
+
+def _frames(msg_type: str, payload: bytes, t_utc_ns: int, fmt: str) -> list[dict[str, Any]]:
+    if fmt == "json":
+        obj = json.loads(payload)
+        if msg_type == "BSM":
+            return [{"bsmFrame": b} for b in obj["bsm"]]
+        key = {"SPAT": "spatFrame", "RSI": "rsiFrame", "RSM": "rsmFrame", "MAP": "mapFrame"}
+        return [obj if key[msg_type] in obj else {key[msg_type]: obj}]
+    raw = unpack_frames(payload) if msg_type == "BSM" else [payload]
+    return [frame_to_json(decode_frame(f, now_ns=t_utc_ns)) for f in raw]
+
+
+def _utc(t_ns: float, fmt: str) -> str:
+    return (_UNIX_EPOCH + dt.timedelta(microseconds=t_ns / 1000)).strftime(fmt)
+
+
+def _spat(spat: dict[str, Any], rsu: str, t_ns: int) -> dict[str, Any]:
+    inters = []
+    for it in spat["intersections"]:
+        phases = []
+        for ph in it["phases"]:
+            state = ph["phaseStates"][0]
+            counting = state.get("timing", {}).get("counting", {})
+            end_ns = t_ns + counting.get("likelyEndTime", 0) * 100_000_000  # 0.1 s units
+            phases.append({"phaseId": ph["id"], "phaseStates": {
+                "light": state["light"], "timing": _utc(end_ns, "%Y-%m-%d %H:%M:%S")}})
+        inters.append({"intersectionId": it["intersectionId"]["id"], "status": it["status"],
+                       "phases": phases})
+    return {"name": rsu, "intersections": inters}
+
+
+def _absolute(ref: dict[str, int], offset: dict[str, Any] | None) -> dict[str, int | None]:
+    """An absolute position [1e-7 deg] from a reference and a PositionOffsetLLV."""
+    lat, lon = ref["lat"], ref["long"]
+    if offset:
+        (form, value), = offset["offsetLL"].items()
+        if form == "position-LatLon":
+            return {"lat": value["lat"], "lon": value["lon"], "ele": None}
+        lat, lon = lat + value["lat"], lon + value["lon"]
+    return {"lat": lat, "lon": lon, "ele": None}
+
+
+def _rsi(rsi: dict[str, Any], rsu: str, t_ns: int) -> dict[str, Any]:
+    datas = []
+    for rte in rsi.get("rtes", []):
+        etype = rte["eventType"]
+        pos = _absolute(rsi["refPos"], rte.get("eventPos"))
+        datas.append({
+            "alertID": str(rte["rteId"]), "duration": 0, "eventStatus": True,
+            "timeStamp": _utc(t_ns, "%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z",
+            "eventClass": "AbnormalTraffic" if etype in _ABNORMAL_TRAFFIC else "AbnormalVehicle",
+            "eventType": etype, "eventSource": rte.get("eventSource"),
+            "eventPosition": {"lat": pos["lat"], "lon": pos["lon"]},
+            "eventRadius": rte.get("eventRadius"),
+            "eventDescription": rte.get("description", {}).get("textString"),
+            "eventPriority": rte.get("priority")})
+    return {"rsiSourceType": "rsu", "rsiSourceId": rsu, "rsiDatas": datas}
+
+
+def _rsm(rsm: dict[str, Any], rsu: str) -> dict[str, Any]:
+    ref = rsm["refPos"]
+    parts = [{"ptcType": p["ptcType"], "ptcId": p["ptcId"], "source": p["source"],
+              "secMark": p["secMark"], "pos": _absolute(ref, p["pos"]), "speed": p["speed"],
+              "heading": p["heading"], "lane": None, "size": p.get("size")}
+             for p in rsm.get("participants", [])]
+    return {"name": rsu, "id": rsu, "content": {"rsms": [
+        {"refPos": {"lat": ref["lat"], "lon": ref["long"], "ele": None},
+         "participants": parts}]}}
