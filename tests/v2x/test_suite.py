@@ -134,8 +134,10 @@ def test_the_same_cases_on_a_dask_cluster_give_the_same_verdicts_and_kpis(
 
     _, _, out = road_suite
     base = json.loads((out / "baseline.json").read_text())["cases"]
+    # dashboard on a free port: 8787 may be taken by another cluster on a shared machine (and
+    # distributed's "port in use" warning is an error under this project's pytest settings)
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                      dashboard_address=None) as cluster:
+                      dashboard_address=":0") as cluster:
         address = cluster.scheduler_address.removeprefix("tcp://")
         code, text = _suite(*ROAD, "--executor", f"dask://{address}",
                             "--out", str(tmp_path / "dask"))
