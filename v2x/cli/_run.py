@@ -145,7 +145,9 @@ def run_scenario(scenario: scenarios.Scenario | str | Path, *, out_dir: str | Pa
         v2n = UuUplink(period_ns=int(round(v2n_period_s * 1e9)))
     if sc.benefit.compare:  # first the same run with every application off (v2x.cli._benefit)
         check_criteria(sc)
-        run_scenario(without_v2x(sc), out_dir=Path(out_dir) / WITHOUT_V2X_DIR, bus=bus,
+        # on the memory bus: the counterfactual is for the safety KPIs, and a second run's
+        # messages must not reach the platform a run on an external broker talks to
+        run_scenario(without_v2x(sc), out_dir=Path(out_dir) / WITHOUT_V2X_DIR, bus="memory",
                      gui=gui, lang=lang, pipeline=pipeline, payload=payload,
                      window_steps=window_steps, topics=topics, progress=progress)
     if pipeline and not gui:
