@@ -261,6 +261,17 @@ class _Grow:
 
 
 
+#: channel models whose links are decided each on its own (no interference between a step's
+#: transmissions), so a step's links may be evaluated in chunks of senders; a model says so
+#: itself with a true ``links_independent`` attribute. A model with interference (Mode 4)
+#: must see every transmission of a step in one call, and does.
+_PER_LINK_MODELS = ("ideal", "tr37885-urban", "tr37885-highway")
+
+
+def _links_independent(channel: ChannelModel) -> bool:
+    return bool(getattr(channel, "links_independent", channel.name in _PER_LINK_MODELS))
+
+
 _READ_CACHE_MAX = 100_000  # distinct frames kept per cache of _read_once
 
 
@@ -665,6 +676,8 @@ class Simulation:
                         tx_node=tx.sender, rx_node=rx.node, tx_group=tx.step, rx_group=rx.step)
         if self.cfg.step_exact_channel:
             received, latency = self._evaluate_per_step(lb, tx, rx)
+        elif len(lb) > self.cfg.max_window_pairs and _links_independent(self.channel):
+            received, latency = self._evaluate_in_chunks(lb, tx, rx)
         else:
             r = self._evaluate(lb, tx, rx, 0, tx.n, 0, rx.step.size, self.rng_channel)
             received, latency = r.received, r.latency_ns
@@ -686,6 +699,29 @@ class Simulation:
         return self.channel.evaluate(part, tx_height_m=tx.height_m[t0:t1],
                                      rx_height_m=rx.height_m[r0:r1],
                                      size_bytes=tx.size_bytes[t0:t1], rng=rng)
+
+    def _evaluate_in_chunks(self, lb: LinkBatch, tx: Transmissions,
+                            rx: Receivers) -> tuple[np.ndarray, np.ndarray]:
+        """The channel evaluated over runs of senders of at most ``max_window_pairs`` links
+        each (one sender's links never split), in order, with the run's channel generator: a
+        step of 12 M links (10,000 vehicles) in one call was 303 ns a link, in chunks of about
+        2 M 88 ns (its temporaries are reused instead of fresh pages). Only for models that
+        decide each link on its own (:func:`_links_independent`); the draws then come in
+        another order than one call's, so a run is deterministic but not equal to the one
+        without chunks (runs with fewer links per window never chunk)."""
+        received = np.zeros(len(lb), bool)
+        latency = np.zeros(len(lb), np.int64)
+        ends = np.searchsorted(lb.tx, np.arange(1, tx.n + 1))  # links of senders < k + 1
+        budget = self.cfg.max_window_pairs
+        t0 = a = 0
+        while t0 < tx.n:
+            t1 = max(int(np.searchsorted(ends, a + budget, side="right")), t0 + 1)
+            b = int(ends[t1 - 1])
+            part = LinkBatch(lb.tx[a:b] - t0, lb.rx[a:b], lb.distance_m[a:b])
+            r = self._evaluate(part, tx, rx, t0, t1, 0, rx.step.size, self.rng_channel)
+            received[a:b], latency[a:b] = r.received, r.latency_ns
+            t0, a = t1, b
+        return received, latency
 
     def _evaluate_per_step(self, lb: LinkBatch, tx: Transmissions,
                            rx: Receivers) -> tuple[np.ndarray, np.ndarray]:
