@@ -295,9 +295,13 @@ def _merges(trajectories: pd.DataFrame, pairs: pd.DataFrame | None) -> list[_Row
         return []
     if pairs is None:
         pairs = follower_pairs(tr)
-    row_of = pd.Series(np.arange(veh.size), index=pd.MultiIndex.from_arrays([veh, t]))
-    ahead = pairs.set_index(["follower", "t_ns"])["leader"]
-    behind = pairs.set_index(["leader", "t_ns"])["follower"]
+    # (vehicle, t_ns) -> its row, its leader, its follower: plain dicts, looked up per merge
+    row_of = dict(zip(zip(veh.tolist(), t.tolist(), strict=True), range(veh.size), strict=True))
+    pf, pl = pairs["follower"].tolist(), pairs["leader"].tolist()
+    pt = pairs["t_ns"].tolist()
+    ahead = dict(zip(zip(pf, pt, strict=True), pl, strict=True))
+    behind = dict(zip(zip(pl, pt, strict=True), pf, strict=True))
+    beside = dict(zip(merge.tolist(), same_road(prev[merge], lane[merge]).tolist(), strict=True))
     length = tr["length"].to_numpy(dtype=np.float64)
     x, y = tr["x"].to_numpy(dtype=np.float64), tr["y"].to_numpy(dtype=np.float64)
     head = tr["heading_deg"].to_numpy(dtype=np.float64)
@@ -306,10 +310,10 @@ def _merges(trajectories: pd.DataFrame, pairs: pd.DataFrame | None) -> list[_Row
     for r in merge.tolist():
         key = (int(veh[r]), int(t[r]))
         for table in (ahead, behind):
-            if key not in table.index:
+            if key not in table:
                 continue
-            n = int(table.loc[key])
-            rn = int(row_of.loc[(n, int(t[r]))])
+            n = int(table[key])
+            rn = row_of[(n, key[1])]
             en = int(entry_row[rn])
             if prev[en] is not None and prev[en] == prev[r]:
                 continue  # from the same lane: one stream
@@ -317,7 +321,7 @@ def _merges(trajectories: pd.DataFrame, pairs: pd.DataFrame | None) -> list[_Row
             occ = [_lane_occupancy(pos, t_s, entry_row, q, p_merge, length[q])
                    for q in (r, rn)]
             theta = float(_wrap(head[r] - head[rn]))
-            kind = "lane_change" if same_road([prev[r]], [lane[r]])[0] else "merging"
+            kind = "lane_change" if beside[r] else "merging"
             enc = _pet_row(kind, key[0], n, occ[0], occ[1], float(x[r]), float(y[r]), theta)
             if enc is not None:
                 out.append(enc)
