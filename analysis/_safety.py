@@ -250,11 +250,15 @@ def offset_pairs(trajectories: pd.DataFrame, widths: pd.Series | None = None, *,
     head = tr["heading_deg"].to_numpy(dtype=np.float64)
     speed = tr["speed"].to_numpy(dtype=np.float64)
     length = tr["length"].to_numpy(dtype=np.float64)
-    g = rear_end_offset(x[ld] - x[f], y[ld] - y[f], head[f], head[ld], speed[f], speed[ld],
-                        length[ld], w[f], w[ld])
-    lon, lat = g["lon_m"], g["lat_m"]
-    cand = np.flatnonzero((lon > 0) & (np.cos(np.radians(head[ld] - head[f])) > 0)
-                          & (np.abs(lat) < (w[f] + w[ld]) / 2.0))
+    # the rear-end candidates first (the same lon/lat as rear_end_offset, sin/cos per row), so
+    # the full geometry is computed only for them, not for every pair within range_m
+    hr = np.radians(head)
+    sin_h, cos_h = np.sin(hr)[f], np.cos(hr)[f]
+    dx, dy = x[ld] - x[f], y[ld] - y[f]
+    lon = dx * sin_h + dy * cos_h
+    lat = dx * cos_h - dy * sin_h
+    cand = np.flatnonzero((lon > 0) & (np.abs(lat) < (w[f] + w[ld]) / 2.0))
+    cand = cand[np.cos(np.radians(head[ld[cand]] - head[f[cand]])) > 0]
     # the nearest leader of each (step, follower)
     cand = cand[np.lexsort((lon[cand], f[cand]))]
     first = np.ones(cand.size, bool)
@@ -262,12 +266,14 @@ def offset_pairs(trajectories: pd.DataFrame, widths: pd.Series | None = None, *,
     cand = cand[first]
     cand = cand[(lane_codes[f[cand]] != lane_codes[ld[cand]]) | (lane_codes[f[cand]] < 0)]
     cf, cl = f[cand], ld[cand]
+    g = rear_end_offset(dx[cand], dy[cand], head[cf], head[cl], speed[cf], speed[cl],
+                        length[cl], w[cf], w[cl])
     out = pd.DataFrame({
         "t_ns": t[cf],
         "lane": pd.Categorical.from_codes(lane_codes[cf], categories=lane_names.astype(str)),
-        "follower": veh[cf], "leader": veh[cl], "gap_m": g["gap_m"][cand],
-        "v_follower": speed[cf], "v_leader": speed[cl], "ttc_s": g["ttc_s"][cand],
-        "drac_mps2": g["drac_mps2"][cand], "lat_m": lat[cand],
+        "follower": veh[cf], "leader": veh[cl], "gap_m": g["gap_m"],
+        "v_follower": speed[cf], "v_leader": speed[cl], "ttc_s": g["ttc_s"],
+        "drac_mps2": g["drac_mps2"], "lat_m": g["lat_m"],
         "parallel": same_road(lane_names[np.maximum(lane_codes[cf], 0)],
                               lane_names[np.maximum(lane_codes[cl], 0)]) & (lane_codes[cf] >= 0),
     })
