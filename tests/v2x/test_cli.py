@@ -174,9 +174,14 @@ def test_broker_command_serves_mqtt(tmp_path: Path) -> None:
         assert asyncio.run(roundtrip()) == [b"\x01", b"\x02"]
     finally:
         proc.send_signal(signal.SIGINT)
-        proc.wait(timeout=10)
-        if proc.stderr:
-            proc.stderr.close()
+        try:
+            proc.wait(timeout=30)  # generous: a loaded machine; a hang still fails
+        finally:
+            if proc.poll() is None:  # never leave the broker running into later tests
+                proc.kill()
+                proc.wait()
+            if proc.stderr:
+                proc.stderr.close()
     assert proc.returncode == 0
 
 
