@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import math
-import shutil
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -13,7 +12,6 @@ import pytest
 from click.testing import CliRunner
 
 import analysis
-import scenarios
 from analysis import CaseResult, Verdict
 from v2x.cli import main
 from v2x.cli._suite import executor_for, run_suite, select_cases
@@ -87,11 +85,8 @@ def test_the_suite_runs_the_cases_and_writes_junit_per_criterion(
 def test_a_broken_application_fails_the_suite_naming_the_criterion(tmp_path: Path) -> None:
     # FCW's TTC threshold cut from 2.7 s to 0.1 s: the host is warned only 0.1 s before it
     # hits the lead, too late for its driver (1 s reaction): the closed loop collides
-    case = tmp_path / "fcw-broken"
-    shutil.copytree(Path(scenarios.__file__).parent / "library" / "xiqing-fcw-lead-brakes", case)
-    toml = case / "scenario.toml"
-    toml.write_text(toml.read_text().replace("ttc_threshold_s = 2.7", "ttc_threshold_s = 0.1"))
-    code, text = _suite(str(case), "--out", str(tmp_path / "out"), "--jobs", "1",
+    code, text = _suite("xiqing-fcw-lead-brakes", "--set", "applications.fcw.ttc_threshold_s=0.1",
+                        "--out", str(tmp_path / "out"), "--jobs", "1",
                         "--junit", str(tmp_path / "j.xml"))
     assert code == 1, text
     failures = {c.get("name"): c.find("failure") for c in _cases(tmp_path / "j.xml")}
@@ -109,6 +104,13 @@ def test_a_broken_application_fails_the_suite_naming_the_criterion(tmp_path: Pat
     benefit = failures["V2X avoids the collision that happens without it"]
     assert benefit is not None
     assert benefit.get("message") == "benefit.collisions_avoided = 0, required >= 1"
+
+
+def test_a_bad_set_is_a_usage_error_naming_the_key(tmp_path: Path) -> None:
+    code, text = _suite("xiqing-fcw-lead-brakes", "--set", "applications.fcw.ttc_threshold_s=-1",
+                        "--out", str(tmp_path / "out"))
+    assert code == 2, text
+    assert "applications.fcw.ttc_threshold_s" in text and "Traceback" not in text
 
 
 def test_a_kpi_past_its_baseline_tolerance_fails_naming_it(road_suite: tuple[int, str, Path],

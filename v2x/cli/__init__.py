@@ -224,10 +224,14 @@ def run_cmd(scenario: str, seed: int | None, bus: str, gui: bool, out_dir: Path 
               help="Write JUnit XML: one test case per criterion [default: OUT/junit.xml].")
 @click.option("--out", "out_dir", default="runs/suite", show_default=True, callback=_out_dir,
               help="Folder of the case runs (OUT/<case>/) and of the summary page.")
+@click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", callback=_set_items,
+              help="Override a key of every selected case, as v2x run --set (a missing table "
+                   "is created: applications.fcw.ttc_threshold_s=1.0 also adds FCW to a case "
+                   "without it; repeatable).")
 @click.option("--quiet", "-q", is_flag=True, help="No progress lines.")
 def suite_cmd(cases: tuple[str, ...], tags: tuple[str, ...], jobs: int | None, executor: str,
               baseline: Path | None, update_baseline: bool, junit: Path | None,
-              out_dir: Path, quiet: bool) -> None:
+              out_dir: Path, sets: tuple[str, ...], quiet: bool) -> None:
     """Run the library cases with every --tag (and the CASES named: ids or folders) in
     parallel, then write OUT/junit.xml (or --junit), OUT/suite.html and each case's reports.
 
@@ -239,7 +243,7 @@ def suite_cmd(cases: tuple[str, ...], tags: tuple[str, ...], jobs: int | None, e
 
     if update_baseline and baseline is None:
         raise click.UsageError("--update-baseline needs --baseline FILE")
-    selected = _suite.select_cases(tags, cases)
+    selected = [sc.with_set(*sets) if sets else sc for sc in _suite.select_cases(tags, cases)]
     base = (analysis.load_baseline(baseline)
             if baseline is not None and (baseline.exists() or not update_baseline) else None)
     n_jobs = jobs if jobs is not None else _suite.default_jobs()
