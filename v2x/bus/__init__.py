@@ -10,7 +10,8 @@
         messages = tap.drain()
 
 ``memory`` is deterministic and needs nothing; ``embedded`` runs an amqtt broker in-process;
-``mqtt://host:port`` uses any MQTT 3.1.1 broker (Mosquitto, EMQX).
+``mqtt://[user:password@]host:port`` uses any MQTT 3.1.1 broker (Mosquitto, EMQX), and
+``mqtts://[user:password@]host:port[?ca=PATH]`` the same over TLS (:mod:`v2x.bus._url`).
 """
 
 from ._base import Bus, BusMessage, Subscription
@@ -42,15 +43,18 @@ from ._topics import (
     validate_topic,
     zone_filter,
 )
+from ._url import PASSWORD_ENV, BrokerUrl, parse_broker_url, redact_bus_spec
 from ._uu import UuUplink
 
 __all__ = [
     "MSG_TYPES",
     "OPENV2X_TOPICS",
+    "PASSWORD_ENV",
     "PROFILES",
     "SIM_TOPICS",
     "TOPICS",
     "BrokerProcess",
+    "BrokerUrl",
     "Bus",
     "BusMessage",
     "EmbeddedBroker",
@@ -67,8 +71,10 @@ __all__ = [
     "obu_up_bsm",
     "open_bus",
     "openv2x_payload",
+    "parse_broker_url",
     "parse_topic",
     "payload_error",
+    "redact_bus_spec",
     "rsu_down_rsi",
     "rsu_up",
     "sim_topic",

@@ -224,13 +224,18 @@ class Bus(Protocol):
 
     @property
     def url(self) -> str:
-        """Where the bus is: ``"memory"`` or ``"mqtt://host:port"``."""
+        """Where the bus is: ``"memory"``, ``"mqtt://host:port"`` or ``"mqtts://..."``."""
         ...
 
     @property
     def published(self) -> int:
         """Messages published so far; the next one's ``BusMessage.seq``."""
         ...
+
+    #: what carries the messages, ``{"name": ..., "version": ...}``: ``"memory"`` and v2x's
+    #: version, ``"amqtt"`` and its package version (the embedded broker), or what an
+    #: external broker says of itself (``"mosquitto"``, ``"2.0.11"``; ``"unknown"``)
+    broker: dict[str, str]
 
     def stats(self) -> dict[str, Any]:
         """Fault counters (``reconnects``, ``resent``, ``duplicates``, ``lost_qos0`` per topic,

@@ -35,6 +35,8 @@ class MemoryBus:
         self._open = False
         self._valid_topics: set[str] = set()
         self._seq = 0
+        #: ``{"name": "memory", "version": v2x's version}``: the messages never leave v2x
+        self.broker: dict[str, str] = {"name": "memory", "version": _v2x_version()}
 
     @property
     def published(self) -> int:
@@ -137,3 +139,9 @@ class _MemorySubscription(Subscription):
     async def _stop(self) -> None:
         if self in self._bus._subs:
             self._bus._subs.remove(self)
+
+
+def _v2x_version() -> str:
+    from v2x import __version__
+
+    return str(__version__)

@@ -37,7 +37,9 @@ import functools
 import itertools
 import logging
 import math
+import re
 import socket
+import ssl
 import time
 import uuid
 from collections import Counter, deque
@@ -45,6 +47,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any, Self
+from urllib.parse import quote
 
 import aiomqtt
 from paho.mqtt.reasoncodes import ReasonCode
@@ -93,6 +96,8 @@ class MqttBus:
         keepalive_s: MQTT keep-alive interval [s].
         max_inflight: how many QoS>0 publishes may await their PUBACK at once.
         username, password: credentials, if the broker wants them.
+        tls_context: a TLS context (``ssl.create_default_context(cafile=...)``): the
+            connections are TLS (``mqtts``); None: plain TCP.
         qos_of: the QoS of a topic (e.g. from the topic table); ``qos`` for every topic when
             None.
         reconnect_s: how long to try to re-establish a lost connection [s] before failing
@@ -126,6 +131,7 @@ class MqttBus:
         password: str | None = None,
         qos_of: Callable[[str], int] | None = None,
         reconnect_s: float = 60.0,
+        tls_context: ssl.SSLContext | None = None,
     ) -> None:
         if not isinstance(host, str) or not host:
             raise ConfigError(
@@ -156,6 +162,11 @@ class MqttBus:
         self._max_inflight = max_inflight
         self._username = username
         self._password = password
+        self._tls_context = tls_context
+        #: the broker's name and version, ``{"name": "mosquitto", "version": "2.0.11"}``, as
+        #: :meth:`read_broker_version` found them; "unknown" before, or when the broker does
+        #: not say
+        self.broker: dict[str, str] = {"name": "unknown", "version": "unknown"}
         if not (isinstance(reconnect_s, (int, float)) and reconnect_s >= 0):
             raise ConfigError(f"reconnect_s must be >= 0, got {reconnect_s!r}",
                               key="reconnect_s", value=reconnect_s)
@@ -180,9 +191,12 @@ class MqttBus:
 
     @property
     def url(self) -> str:
-        """``"mqtt://host:port"`` (an IPv6 host in brackets)."""
+        """``"mqtt://host:port"``, ``"mqtts://"`` with TLS, ``user@`` before the host with a
+        user name (never the password); an IPv6 host in brackets."""
         host = f"[{self._host}]" if ":" in self._host else self._host
-        return f"mqtt://{host}:{self._port}"
+        user = f"{quote(self._username, safe='')}@" if self._username else ""
+        scheme = "mqtts" if self._tls_context is not None else "mqtt"
+        return f"{scheme}://{user}{host}:{self._port}"
 
     @property
     def host(self) -> str:
@@ -237,6 +251,7 @@ class MqttBus:
             keepalive=self._keepalive_s,
             clean_session=True,
             max_inflight_messages=self._max_inflight,
+            tls_context=self._tls_context,
             # paho writes one send() per packet; without TCP_NODELAY, Nagle's algorithm holds
             # small packets back until the peer's delayed ACK (about 40 ms on Linux)
             socket_options=((socket.IPPROTO_TCP, socket.TCP_NODELAY, 1),),
@@ -248,7 +263,40 @@ class MqttBus:
         try:
             await client.__aenter__()
         except _FOREIGN_ERRORS as exc:
-            raise BusError(f"cannot connect {what} to MQTT broker {self.url}: {exc}") from exc
+            # a refused CONNACK (wrong password) leaves paho's socket open: close it (paho
+            # tells aiomqtt, which stops watching it)
+            try:
+                client._client._sock_close()
+            except Exception:  # noqa: BLE001 - the refusal is the error that matters
+                _LOG.debug("closing the refused connection failed", exc_info=True)
+            raise BusError(f"cannot connect {what} to MQTT broker {self.url}: {exc}"
+                           f"{_connect_hint(exc)}") from exc
+
+    async def read_broker_version(self, *, timeout_s: float = 1.0) -> dict[str, str]:
+        """Ask the broker its name and version, set :attr:`broker` and return it.
+
+        Reads ``$SYS/broker/version``, which Mosquitto publishes retained (``"mosquitto
+        version 2.0.11"`` -> ``{"name": "mosquitto", "version": "2.0.11"}``), on a connection
+        of its own. A broker that publishes nothing there within ``timeout_s`` [s] after the
+        SUBACK (or refuses the subscription) leaves ``"unknown"`` for both. Raises BusError
+        when the broker cannot be reached.
+        """
+        client = self._new_client(f"{self._client_id}-v")
+        await self._connect(client, "the broker-version reader")
+        try:
+            await client.subscribe(_SYS_VERSION, qos=0)
+            async with asyncio.timeout(timeout_s):
+                async for message in client.messages:
+                    if isinstance(message.payload, bytes):
+                        self.broker = _broker_of(message.payload.decode(errors="replace"))
+                        break
+        except TimeoutError:
+            _LOG.info("MQTT broker %s published no %s", self.url, _SYS_VERSION)
+        except aiomqtt.MqttError as exc:
+            _LOG.info("cannot read %s from MQTT broker %s: %s", _SYS_VERSION, self.url, exc)
+        finally:
+            await _quiet_disconnect(client)
+        return self.broker
 
     async def _disconnect(self, client: aiomqtt.Client, what: str) -> None:
         try:
@@ -691,6 +739,33 @@ class _MqttSubscription(Subscription):
             self._watch = None
         if client is not None:
             await bus._disconnect(client, f"subscriber {self._ident!r}")
+
+
+_SYS_VERSION = "$SYS/broker/version"
+_VERSION_TEXT = re.compile(r"^\s*(?P<name>\S+)\s+(?:version\s+)?(?P<version>\S+)")
+
+
+def _broker_of(text: str) -> dict[str, str]:
+    """``"mosquitto version 2.0.11"`` -> ``{"name": "mosquitto", "version": "2.0.11"}``; a
+    text of another form is the version of an "unknown" broker."""
+    m = _VERSION_TEXT.match(text)
+    if m is None:
+        return {"name": "unknown", "version": text.strip() or "unknown"}
+    return {"name": m["name"].lower(), "version": m["version"]}
+
+
+def _connect_hint(exc: BaseException) -> str:
+    """What to check when the broker refused the connection (CONNACK return code 4 or 5 of
+    MQTT 3.1.1, reason codes 0x86 / 0x87 as paho reports them), else ""."""
+    rc = getattr(exc, "rc", None)
+    code = rc.value if isinstance(rc, ReasonCode) else rc
+    if code in (4, 5, 0x86, 0x87):
+        return " (check the user name and password of the bus URL, mqtt://user:password@host)"
+    # aiomqtt raises MqttError(str(the ssl error)) from None: the text is what is left
+    if isinstance(exc, ssl.SSLCertVerificationError) or "CERTIFICATE_VERIFY_FAILED" in str(exc):
+        return (" (the broker's certificate is not trusted for this host: give its CA file, "
+                "mqtts://host:port?ca=PATH)")
+    return ""
 
 
 def check_event_loop() -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import re
+import importlib.metadata
 from collections.abc import AsyncIterator, Callable
 from types import TracebackType
 from typing import Self
@@ -15,12 +15,9 @@ from ._base import Bus, BusMessage, Subscription
 from ._broker import BrokerProcess
 from ._memory import MemoryBus
 from ._mqtt import MqttBus
+from ._url import parse_broker_url
 
 __all__ = ["Tap", "open_bus"]
-
-_MQTT_URL = re.compile(
-    r"^mqtt://(?P<host>\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+)(?::(?P<port>\d{1,5}))?/?$"
-)
 
 
 @contextlib.asynccontextmanager
@@ -29,16 +26,25 @@ async def open_bus(spec: str, *, qos: int = 1, timeout_s: float = 10.0,
                    reconnect_s: float = 60.0) -> AsyncIterator[Bus]:
     """Open the bus named by ``spec`` for the duration of an ``async with``.
 
-    ``spec`` (the ``--bus`` option, ``run.json`` key ``bus``):
+    ``spec`` (the ``--bus`` option; ``run.json`` key ``bus`` records it without the password):
 
     - ``"memory"``: a :class:`MemoryBus`;
     - ``"embedded"``: starts the amqtt broker in a process of its own (:class:`BrokerProcess`)
       on a free loopback port and connects an :class:`MqttBus` to it; both stop on exit;
-    - ``"mqtt://host[:port]"``: an :class:`MqttBus` on that broker (port 1883 by default).
+    - ``"mqtt://[user:password@]host[:port]"``: an :class:`MqttBus` on that broker (port 1883
+      by default), with those credentials;
+    - ``"mqtts://[user:password@]host[:port][?ca=PATH]"``: the same over TLS (port 8883 by
+      default), the broker's certificate checked against the CA file ``PATH`` or the
+      system's CAs (:func:`parse_broker_url`).
+
+    The bus's :attr:`~Bus.broker` names what carries the messages: ``memory``; ``amqtt`` and
+    its package version; an external broker's ``$SYS/broker/version`` (Mosquitto publishes
+    it), else ``unknown``.
 
     ``qos``, ``timeout_s`` [s], ``qos_of`` (a topic's QoS, e.g. :func:`topic_qos`) and
     ``reconnect_s`` [s] are passed to :class:`MqttBus`.
-    Raises ConfigError (key ``bus``) for any other spec; BusError when a broker fails.
+    Raises ConfigError (key ``bus``) for any other spec or an unreadable CA file; BusError
+    when a broker fails or refuses the connection (wrong credentials, untrusted certificate).
     """
     if not isinstance(spec, str):
         raise ConfigError(f"bus must be a str, got {spec!r}", key="bus", value=spec)
@@ -52,20 +58,26 @@ async def open_bus(spec: str, *, qos: int = 1, timeout_s: float = 10.0,
             MqttBus(broker.host, broker.port, qos=qos, timeout_s=timeout_s, qos_of=qos_of,
                     reconnect_s=reconnect_s) as mbus,
         ):
+            mbus.broker = {"name": "amqtt", "version": _package_version("amqtt")}
             yield mbus
         return
-    m = _MQTT_URL.match(spec)
-    if m is None:
-        raise ConfigError(
-            f"bus {spec!r} is not 'memory', 'embedded' or 'mqtt://host:port'", key="bus", value=spec
-        )
-    host = m["host"].strip("[]")
-    port = int(m["port"]) if m["port"] else 1883
-    if not 0 < port < 65536:
-        raise ConfigError(f"bus {spec!r}: port {port} is not in 1..65535", key="bus", value=spec)
-    async with MqttBus(host, port, qos=qos, timeout_s=timeout_s, qos_of=qos_of,
-                       reconnect_s=reconnect_s) as qbus:
+    if not spec.startswith(("mqtt://", "mqtts://")):
+        raise ConfigError(f"bus {spec!r} is not 'memory', 'embedded', "
+                          "'mqtt://[user:password@]host:port' or 'mqtts://...'",
+                          key="bus", value=spec)
+    url = parse_broker_url(spec)
+    async with MqttBus(url.host, url.port, qos=qos, timeout_s=timeout_s, qos_of=qos_of,
+                       reconnect_s=reconnect_s, username=url.username,
+                       password=url.password, tls_context=url.tls_context()) as qbus:
+        await qbus.read_broker_version()
         yield qbus
+
+
+def _package_version(name: str) -> str:
+    try:
+        return importlib.metadata.version(name)
+    except importlib.metadata.PackageNotFoundError:  # pragma: no cover - a dependency
+        return "unknown"
 
 
 class Tap:

@@ -82,9 +82,11 @@ def list_cmd(tag: str | None) -> None:
 
 
 def _bus_spec(ctx: click.Context, param: click.Parameter, value: str) -> str:
-    if value in ("memory", "embedded") or value.startswith("mqtt://"):
+    if value in ("memory", "embedded") or value.startswith(("mqtt://", "mqtts://")):
         return value
-    raise click.BadParameter("use memory, embedded or mqtt://host:port", ctx, param)
+    raise click.BadParameter("use memory, embedded, mqtt://host:port (mqtt://user:password@"
+                             "host:port with credentials) or mqtts://user:password@host:port"
+                             "[?ca=CA_FILE] (TLS)", ctx, param)
 
 
 def _out_dir(ctx: click.Context, param: click.Parameter, value: str | None) -> Path | None:
@@ -126,7 +128,9 @@ def _set_items(ctx: click.Context, param: click.Parameter,
 @click.argument("scenario")
 @click.option("--seed", type=int, default=None, help="Override the scenario's seed.")
 @click.option("--bus", default="embedded", show_default=True, callback=_bus_spec,
-              help="memory | embedded (amqtt broker started by the run) | mqtt://host:port")
+              help="memory | embedded (amqtt broker started by the run) | "
+                   "mqtt://[user:password@]host:port | mqtts://[user:password@]host:port"
+                   "[?ca=CA_FILE] (TLS; a user without a password: $V2X_BUS_PASSWORD)")
 @click.option("--gui", is_flag=True, help="Run sumo-gui over TraCI instead of libsumo.")
 @click.option("--out", "out_dir", default=None, callback=_out_dir,
               help="Run directory [default: runs/<scenario>-<seed>].")

@@ -26,7 +26,7 @@ import analysis
 import scenarios
 from roadside import SignalMirror, make_rsus, rsu_signal_ids
 from v2x._malloc import keep_freed_memory
-from v2x.bus import PROFILES, UuUplink, open_bus, topic_qos
+from v2x.bus import PROFILES, UuUplink, open_bus, redact_bus_spec, topic_qos
 from v2x.channel import make_channel
 from v2x.cli import _wiring as wiring
 from v2x.cli._benefit import WITHOUT_V2X_DIR, benefit_run_json, without_v2x
@@ -76,7 +76,9 @@ def run_scenario(scenario: scenarios.Scenario | str | Path, *, out_dir: str | Pa
         seed: overrides the scenario's seed (after ``overrides``).
         overrides: ``"KEY=VALUE"`` items overriding scenario keys, applied before everything
             else and validated like the file (``v2x run --set``; :func:`scenarios.apply_overrides`).
-        bus: ``"memory"``, ``"embedded"`` (amqtt broker in-process) or ``"mqtt://host:port"``.
+        bus: ``"memory"``, ``"embedded"`` (amqtt broker in-process),
+            ``"mqtt://[user:password@]host:port"`` or ``"mqtts://...[?ca=PATH]"`` (TLS;
+            :func:`v2x.bus.open_bus`); ``run.json`` records it without the password.
         gui: run ``sumo-gui`` over TraCI instead of libsumo.
         duration_s: run only the first ``duration_s`` seconds [s] (a multiple of the step).
         lang: report language, ``"en"`` or ``"zh"``.
@@ -134,6 +136,7 @@ def run_scenario(scenario: scenarios.Scenario | str | Path, *, out_dir: str | Pa
         sc = sc.with_overrides(duration_ns=ns)
     if payload not in ("uper", "json"):
         raise ConfigError("payload must be 'uper' or 'json'", key="payload", value=payload)
+    bus_recorded = redact_bus_spec(bus)  # a bad broker URL is an error before anything runs
     if topics not in PROFILES:
         raise ConfigError(f"topics must be one of {sorted(PROFILES)}", key="topics",
                           value=topics)
@@ -200,7 +203,9 @@ def run_scenario(scenario: scenarios.Scenario | str | Path, *, out_dir: str | Pa
             antenna_height_m=sc.rsu.antenna_height_m, start=sc.start,
             spat_period_ns=sc.rsu.spat_period_ns, map_period_ns=sc.rsu.map_period_ns,
             seed=sc.seed, payload=payload, rsi=wiring.rsi(sc), rsm=wiring.rsm(sc, sites))
-        info: dict[str, Any] = dict(sumo_version=built.sumo_version, bus=bus, channel=channel,
+        broker: dict[str, str] = {}  # what carries the messages, once the bus is open
+        info: dict[str, Any] = dict(sumo_version=built.sumo_version, bus=bus_recorded,
+                                    broker=broker, channel=channel,
                                     rsu_names=[r.name for r in rsus], pipeline=piped,
                                     payload=payload, topics=topics)
         rec = Recorder(out, checkpoint_ns=sc.recording.checkpoint_ns)
@@ -213,7 +218,7 @@ def run_scenario(scenario: scenarios.Scenario | str | Path, *, out_dir: str | Pa
             if sys.platform == "win32":  # the MQTT client needs add_reader (v2x.bus)
                 asyncio.set_event_loop_policy(
                     asyncio.WindowsSelectorEventLoopPolicy())  # type: ignore[attr-defined]
-            summary = asyncio.run(_run(sim, bus, progress))
+            summary = asyncio.run(_run(sim, bus, progress, broker))
             summary.stops_skipped = list(traffic.skipped())
         # "complete" only once every table is closed, each in its one file
         rec.write_json("run.json", run_json(
@@ -298,8 +303,10 @@ def check_criteria(sc: scenarios.Scenario) -> None:
 
 
 async def _run(sim: Simulation, bus_spec: str,
-               progress: Callable[[StepProgress], None] | None) -> RunSummary:
+               progress: Callable[[StepProgress], None] | None,
+               broker: dict[str, str]) -> RunSummary:
     async with open_bus(bus_spec, qos_of=topic_qos) as bus:
+        broker.update(bus.broker)  # run.json names it, also when the run then fails
         return await sim.run(bus, progress=progress)
 
 
@@ -313,7 +320,7 @@ def run_json(sc: scenarios.Scenario, status: str, *, error: BaseException | None
              rsu_names: Sequence[str] = (), summary: RunSummary | None = None,
              wall_total_s: float = 0.0, pipeline: bool = False,
              payload: str = "uper", recorded_ns: int | None = None,
-             topics: str = "v2x") -> dict[str, Any]:
+             topics: str = "v2x", broker: dict[str, str] | None = None) -> dict[str, Any]:
     """The content of ``run.json`` (the one place it is built; keys in docs/recording.md).
 
     Every status carries what is known before the run starts: what identifies the run and
@@ -325,6 +332,8 @@ def run_json(sc: scenarios.Scenario, status: str, *, error: BaseException | None
     (the channel by the scenario's ``channel.type``). ``failed`` and ``interrupted`` add
     ``error`` and ``recorded_ns`` [ns], the simulated time up to which every table was on disk
     (the recorder's last checkpoint; the recorder adds it to a ``running`` one itself).
+    ``broker`` ({"name", "version"} of what carried the messages, :attr:`v2x.bus.Bus.broker`)
+    is ``{}`` until the bus is open.
     """
     if status not in RUN_STATUSES:
         raise ValueError(f"status must be one of {RUN_STATUSES}, got {status!r}")
@@ -332,6 +341,7 @@ def run_json(sc: scenarios.Scenario, status: str, *, error: BaseException | None
         "scenario_id": sc.id, "seed": sc.seed, "start": sc.start.isoformat(),
         "step_ns": sc.step_ns, "title": sc.title, "title_zh": sc.title_zh,
         "duration_ns": sc.duration_ns, "sumo_version": sumo_version, "bus": bus,
+        "broker": dict(broker or {}),
         "channel": sc.channel.type if channel is None else channel.name,
         "channel_params": getattr(channel, "params", {}),
         "rsu_names": list(rsu_names),

@@ -1,0 +1,223 @@
+"""V2X messages per second carried end to end through Mosquitto: our bus against the C clients.
+
+Both sides carry the same messages through the same Mosquitto (started here on a free
+127.0.0.1 port, ``max_queued_messages 0`` so the broker drops nothing), publisher and
+subscriber in processes of their own:
+
+* payloads: ``--obus`` real UPER BSM MessageFrames (``encode_bsm_batch`` of a seeded batch of
+  OBUs, 39 bytes each), OBU ``i``'s on its V2N uplink topic ``v2x/bench/obu/{i}/up/bsm``
+  (``v2x.bus.obu_up_bsm``), each sent ``--rounds`` times: N = obus x rounds messages;
+* ours: a publisher process (``MqttBus.publish_many`` of one round, every OBU once, as a
+  simulation step publishes; ``flush`` (wait for the PUBACKs) after every ~256 messages)
+  and a subscriber process (``MqttBus.subscribe("v2x/bench/#")``, counting);
+* theirs: one ``mosquitto_pub -f frame_i --repeat rounds`` per OBU, all started together
+  (mosquitto_pub sends one payload per process; its ``-l`` line mode cannot carry binary
+  frames, which hold 0x00 and 0x0A bytes), and one ``mosquitto_sub -F %U`` (receive time
+  of each message, ns). ``--repeat`` in mosquitto_pub is stop-and-wait (the next publish
+  after the previous one's PUBACK at QoS 1) and spins its loop meanwhile: many OBUs mean many
+  spinning processes on few cores, a weaker baseline (on 2 cores: 32 OBUs gave 4,200 msg/s at
+  QoS 1, 4 OBUs 21,000), so the default is 4.
+
+The rate of each side is (N - 1) / (last delivery - first delivery), both delivery times
+taken by the receiving process on the same wall clock: process start-up and connection set-up
+are left out of both. The ratio ours / mosquitto's is the issue's target (>= 0.5).
+
+Usage: ``python benchmarks/bench_bus.py [--obus 4] [--rounds 2400] [--qos 1]``
+(internally also ``--role pub|sub``, the processes of our side).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ZONE = "bench"
+FILTER = f"v2x/{ZONE}/#"
+PROBE = "v2x/probe"
+WINDOW = 256  # messages our publisher sends before it waits for their PUBACKs
+
+
+def frames(n: int) -> list[bytes]:
+    """``n`` real BSM MessageFrames (UPER) of a seeded batch of OBUs."""
+    from v2x.messages._bsm import BsmBatch
+    from v2x.messages._uper import encode_bsm_batch
+
+    rng = np.random.default_rng(2026)
+    batch = BsmBatch(
+        sender=np.arange(1, n + 1), msg_cnt=rng.integers(0, 128, n),
+        sec_mark=np.full(n, 12_300), lat=390_558_300 + rng.integers(-20_000, 20_000, n),
+        lon=1_170_550_000 + rng.integers(-20_000, 20_000, n), speed=rng.integers(0, 800, n),
+        heading=rng.integers(0, 28800, n), accel_long=rng.integers(-300, 300, n),
+        width=np.full(n, 180), length=np.full(n, 460), height=np.full(n, 30),
+        classification=np.full(n, 10), brake=rng.random(n) < 0.2,
+        events=np.zeros(n, np.int64))
+    return encode_bsm_batch(batch)
+
+
+def topics(n: int) -> list[str]:
+    from v2x.bus import obu_up_bsm
+
+    return [obu_up_bsm(ZONE, i) for i in range(1, n + 1)]
+
+
+# -- our side: the two processes ---------------------------------------------------------------
+
+async def publisher(port: int, n_obus: int, rounds: int, qos: int) -> None:
+    from v2x.bus import MqttBus
+
+    batch = list(zip(topics(n_obus), frames(n_obus), strict=True))
+    every = max(1, WINDOW // n_obus)  # rounds between flushes: ~WINDOW awaiting PUBACK
+    async with MqttBus("127.0.0.1", port, qos=qos) as bus:
+        for r in range(rounds):
+            await bus.publish_many(batch)
+            if r % every == every - 1:
+                await bus.flush()
+        await bus.flush()
+
+
+async def subscriber(port: int, n: int, qos: int) -> None:
+    from v2x.bus import MqttBus
+
+    async with MqttBus("127.0.0.1", port, qos=qos) as bus, \
+            bus.subscribe(FILTER, max_queued=None) as sub:
+        print("ready", flush=True)
+        got, first, last = 0, 0, 0
+        async for msg in sub:
+            batch = [msg, *sub.take_ready()]
+            if got == 0:
+                first = batch[0].delivered_wall_ns
+            got += len(batch)
+            last = batch[-1].delivered_wall_ns
+            if got >= n:
+                break
+        print(json.dumps({"messages": got, "first_ns": first, "last_ns": last}), flush=True)
+
+
+def ours(port: int, n_obus: int, rounds: int, qos: int) -> tuple[int, float]:
+    me = [sys.executable, __file__, "--port", str(port), "--obus", str(n_obus),
+          "--rounds", str(rounds), "--qos", str(qos)]
+    sub = subprocess.Popen([*me, "--role", "sub"], stdout=subprocess.PIPE, text=True)
+    assert sub.stdout is not None
+    if sub.stdout.readline().strip() != "ready":
+        raise SystemExit("our subscriber did not start")
+    subprocess.run([*me, "--role", "pub"], check=True)
+    out = json.loads(sub.communicate(timeout=600)[0])
+    return out["messages"], (out["last_ns"] - out["first_ns"]) / 1e9
+
+
+# -- theirs: mosquitto_pub / mosquitto_sub ------------------------------------------------------
+
+def theirs(port: int, n_obus: int, rounds: int, qos: int, folder: Path) -> tuple[int, float]:
+    n = n_obus * rounds
+    files = []
+    for i, frame in enumerate(frames(n_obus), start=1):
+        f = folder / f"frame{i}.uper"
+        f.write_bytes(frame)
+        files.append(f)
+    stamps = folder / "stamps.txt"
+    common = ["-h", "127.0.0.1", "-p", str(port), "-q", str(qos)]
+    with stamps.open("w") as out:
+        sub = subprocess.Popen(["mosquitto_sub", *common, "-t", FILTER, "-t", PROBE,
+                                "-F", "%t %U"], stdout=out)
+    try:
+        while PROBE not in stamps.read_text():  # subscribed: it hears the probe
+            subprocess.run(["mosquitto_pub", *common, "-t", PROBE, "-m", "x"], check=True)
+            time.sleep(0.05)
+        pubs = [subprocess.Popen(["mosquitto_pub", *common, "-t", topic, "-f", str(f),
+                                  "--repeat", str(rounds)])
+                for topic, f in zip(topics(n_obus), files, strict=True)]
+        for p in pubs:
+            if p.wait(600) != 0:
+                raise SystemExit("mosquitto_pub failed")
+        deadline = time.monotonic() + 60
+        while True:
+            lines = [ln for ln in stamps.read_text().splitlines() if ln.startswith("v2x/")
+                     and not ln.startswith(PROBE)]
+            if len(lines) >= n or time.monotonic() > deadline:
+                break
+            time.sleep(0.05)
+    finally:
+        sub.terminate()
+        sub.wait(10)
+    t = sorted(float(ln.split()[1]) for ln in lines)
+    return len(t), t[-1] - t[0]
+
+
+def start_mosquitto(folder: Path) -> tuple[subprocess.Popen[bytes], int]:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = int(s.getsockname()[1])
+    conf = folder / "mosquitto.conf"
+    conf.write_text(f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n"
+                    "max_queued_messages 0\n")
+    proc = subprocess.Popen(["mosquitto", "-c", str(conf)], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    for _ in range(200):  # until it listens
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1.0).close()
+            return proc, port
+        except OSError:
+            time.sleep(0.05)
+    proc.kill()
+    raise SystemExit("mosquitto did not start")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--obus", type=int, default=4)
+    ap.add_argument("--rounds", type=int, default=2400)
+    ap.add_argument("--qos", type=int, choices=(0, 1), default=1)
+    ap.add_argument("--repeat", type=int, default=3, help="alternating runs of each side")
+    ap.add_argument("--role", choices=("pub", "sub"), help=argparse.SUPPRESS)
+    ap.add_argument("--port", type=int, help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.role == "pub":
+        asyncio.run(publisher(args.port, args.obus, args.rounds, args.qos))
+        return
+    if args.role == "sub":
+        asyncio.run(subscriber(args.port, args.obus * args.rounds, args.qos))
+        return
+    for tool in ("mosquitto", "mosquitto_pub", "mosquitto_sub"):
+        if shutil.which(tool) is None:
+            raise SystemExit(f"{tool} is not installed (Debian: apt-get install mosquitto "
+                             "mosquitto-clients)")
+    n = args.obus * args.rounds
+    size = len(frames(1)[0])
+    print(f"{n} BSM frames ({size} bytes UPER) = {args.obus} OBU topics x {args.rounds} rounds, "
+          f"QoS {args.qos}, through Mosquitto on 127.0.0.1; {os.cpu_count()} cores")
+    with tempfile.TemporaryDirectory(prefix="v2x-bench-bus-") as tmp:
+        broker, port = start_mosquitto(Path(tmp))
+        try:
+            best_ours = best_theirs = 0.0
+            for k in range(args.repeat):
+                got, span = ours(port, args.obus, args.rounds, args.qos)
+                rate = (got - 1) / span
+                print(f"  run {k + 1}: v2x bus          {got:7d} msgs in {span:7.3f} s: "
+                      f"{rate:9.0f} msg/s")
+                best_ours = max(best_ours, rate) if got == n else best_ours
+                got, span = theirs(port, args.obus, args.rounds, args.qos, Path(tmp))
+                rate = (got - 1) / span
+                print(f"  run {k + 1}: mosquitto_pub/sub {got:7d} msgs in {span:7.3f} s: "
+                      f"{rate:9.0f} msg/s")
+                best_theirs = max(best_theirs, rate) if got == n else best_theirs
+        finally:
+            broker.terminate()
+            broker.wait(10)
+    print(f"best: v2x bus {best_ours:.0f} msg/s, mosquitto_pub/sub {best_theirs:.0f} msg/s, "
+          f"ratio {best_ours / best_theirs if best_theirs else float('nan'):.2f} "
+          "(target >= 0.5)")
+
+
+if __name__ == "__main__":
+    main()
