@@ -158,8 +158,10 @@ def test_broker_command_serves_mqtt(tmp_path: Path) -> None:
 
     from v2x.bus import MqttBus, Tap
 
+    # SIGINT restored in the child: pytest run as a background job inherits it ignored
     proc = subprocess.Popen([sys.executable, "-c", "from v2x.cli import main; main()",
-                             "broker", "--port", "0"], stderr=subprocess.PIPE, text=True)
+                             "broker", "--port", "0"], stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         line = proc.stderr.readline() if proc.stderr else ""
         assert "v2x broker listening on mqtt://127.0.0.1:" in line
@@ -214,11 +216,13 @@ def test_a_signal_mid_run_interrupts_it_cleanly(tmp_path: Path, signame: str,
     import time
 
     out = tmp_path / "run"
+    disposition = signal.SIG_IGN if sigint_ignored else signal.SIG_DFL
     proc = subprocess.Popen([sys.executable, "-c", "from v2x.cli import main; main()", "run",
                              "xiqing-south-station", "--bus", "memory", "-q", "--out",
                              str(out)], stderr=subprocess.PIPE, text=True,
-                            preexec_fn=(lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
-                            if sigint_ignored else None)
+                            # as a shell's background job (ignored) or a terminal's (default,
+                            # also when pytest itself runs as a background job)
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, disposition))
     try:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:  # until the loop runs: a few tables written
