@@ -19,6 +19,7 @@ from analysis._safety import (
     WARNING_WINDOW_NS,
     safety_evaluation,
 )
+from analysis._scoring import TwinRun
 from analysis._vnfp import vnfp_kpis
 from v2x.errors import ConfigError
 from v2x.units import NS_PER_S
@@ -38,7 +39,9 @@ class Evaluation:
     PET encounters (:func:`analysis._pet.pet_encounters`); ``red_light`` and ``speeding`` the
     red-light violations and speeding episodes; ``scoring`` one row per application
     (:func:`analysis._scoring.score_warnings`: its truth rule, true and false positives,
-    misses, lead times, information age);
+    misses, lead times, information age); ``truth`` the ground truth the warnings were scored
+    against (:func:`analysis._scoring.truth_table`; with a twin run, ``counterfactual`` rows:
+    :func:`analysis._scoring.counterfactual_truth`); ``nodes`` the ``nodes`` table;
     ``verdicts`` one per criterion; ``partial`` None for a complete run, else what its partial
     recording holds (:class:`~analysis.Partial`: the KPIs cover only the simulated time before
     ``partial.recorded_ns``); ``passed`` when the run completed and every verdict passed (True
@@ -62,6 +65,8 @@ class Evaluation:
     red_light: pd.DataFrame | None = None
     speeding: pd.DataFrame | None = None
     scoring: pd.DataFrame | None = None
+    truth: pd.DataFrame | None = None
+    nodes: pd.DataFrame | None = None
 
     @property
     def scenario_id(self) -> str:
@@ -105,19 +110,23 @@ def evaluate(
     criteria = parse_criteria(rec.run["criteria"])
     prr = prr_table(rec)
     kpis = network_kpis(rec, prr)
+    twin_dir = without_dir(rec.run_dir, rec.run)  # [benefit] compare: the run without V2X
+    twin, twin_run = None, None
+    if twin_dir is not None and (twin_dir / "run.json").is_file():
+        twin = evaluate(twin_dir, ttc_threshold_s=ttc_threshold_s, serious_ttc_s=serious_ttc_s,
+                        warning_window_s=warning_window_s)
+        if twin.truth is not None and twin.nodes is not None:
+            twin_run = TwinRun(twin.truth, twin.nodes, load_recording(twin_dir).events)
     safety = safety_evaluation(
         rec.trajectories, rec.events, rec.warnings, nodes=rec.nodes,
         step_ns=rec.step_ns, threshold_s=ttc_threshold_s, serious_s=serious_ttc_s,
         window_ns=round(warning_window_s * NS_PER_S),
         applications=[str(a) for a in rec.run.get("applications", [])],
+        twin=twin_run,
     )
     kpis.update(safety.kpis)
-    twin = without_dir(rec.run_dir, rec.run)  # [benefit] compare: the run without V2X
-    if twin is not None:
-        without = (evaluate(twin, ttc_threshold_s=ttc_threshold_s, serious_ttc_s=serious_ttc_s,
-                            warning_window_s=warning_window_s).kpis
-                   if (twin / "run.json").is_file() else None)
-        kpis.update(benefit_kpis(kpis, without))
+    if twin_dir is not None:
+        kpis.update(benefit_kpis(kpis, None if twin is None else twin.kpis))
     kpis.update(vnfp_kpis(rec))  # near-field payment: completion and round trip
     verdicts = check_criteria(criteria, kpis)
     return Evaluation(
@@ -127,4 +136,5 @@ def evaluate(
         ttc_threshold_s=ttc_threshold_s, serious_ttc_s=serious_ttc_s,
         warning_window_s=warning_window_s, partial=rec.partial, pet=safety.pet,
         red_light=safety.red_light, speeding=safety.speeding, scoring=safety.scoring,
+        truth=safety.truth, nodes=rec.nodes,
     )

@@ -37,6 +37,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
@@ -46,6 +47,9 @@ from scipy.spatial import cKDTree
 from v2x.events import HARD_BRAKING_MPS2, TELEPORT_SETTLE_NS
 from v2x.nodes import PERSON_NODE_BASE
 from v2x.units import NS_PER_S
+
+if TYPE_CHECKING:
+    from analysis._scoring import TwinRun
 
 __all__ = [
     "DEFAULT_WIDTH_M",
@@ -472,16 +476,26 @@ def safety_evaluation(
     serious_s: float = SERIOUS_TTC_S,
     window_ns: int = WARNING_WINDOW_NS,
     applications: Sequence[str] = (),
+    twin: TwinRun | None = None,
 ) -> SafetyResult:
     """Every ground-truth measure of a recording and the warnings scored against them.
 
     ``nodes``: the ``nodes`` table (vehicle widths ``width_m``; equipped vehicles, kind
     ``obu``, for the misses); None: every vehicle :data:`DEFAULT_WIDTH_M` wide and equipped.
     ``applications``: the applications the run's OBUs ran (``run.json`` ``applications``):
-    each gets its KPIs even when it never warned.
+    each gets its KPIs even when it never warned. ``twin``: the same run without V2X
+    (``[benefit] compare``): warnings are scored against both ground truths
+    (:func:`~analysis._scoring.counterfactual_truth`; needs ``nodes``); ``truth`` of the
+    result then has the column ``counterfactual``.
+
+    Raises:
+        ValueError: ``twin`` without ``nodes``.
     """
     from analysis._pet import pet_encounters
-    from analysis._scoring import score_warnings, scoring_kpis, truth_table
+    from analysis._scoring import counterfactual_truth, score_warnings, scoring_kpis, truth_table
+
+    if twin is not None and nodes is None:
+        raise ValueError("scoring against a twin run needs this run's nodes table")
 
     widths = equipped = None
     if nodes is not None:
@@ -504,6 +518,8 @@ def safety_evaluation(
     kind = events["kind"].astype(str)
     hard = events[(kind == "hard_braking") & (events["value"] > HARD_BRAKING_MPS2)]
     truth = truth_table(conflicts, changing, pet, red, fast, hard)
+    if twin is not None and nodes is not None:
+        truth = counterfactual_truth(truth, nodes, twin)
     scored, scoring = score_warnings(warnings, truth, window_ns=window_ns,
                                      applications=applications, equipped=equipped)
 

@@ -27,6 +27,10 @@ Scoring of application A with rule kind K (``window`` 5 s by default):
   [t, t + window]; otherwise a **false positive**;
 * a **miss** is a K row of an equipped host (``nodes`` kind ``obu``) that no warning of A
   matches that way;
+* with a twin (``[benefit] compare``: the same scenario and seed with every application off),
+  the truth also holds the conflicts that happened only in the twin
+  (:func:`counterfactual_truth`): in a closed loop the warning that made a driver brake and
+  avoid a conflict is a true positive, and the conflict it avoided is not a miss;
 * **lead time** of a true positive: the instant of its earliest matched row minus the warning
   time [s] (negative: the warning came after the instant, within the span);
 * **information age** of every warning: ``warnings.info_age_ms`` (age of the message that
@@ -57,6 +61,8 @@ __all__ = [
     "BRAKING_LOOKBACK_NS",
     "TRUTH_KINDS",
     "TruthRule",
+    "TwinRun",
+    "counterfactual_truth",
     "rule_of",
     "score_warnings",
     "scoring_kpis",
@@ -200,6 +206,70 @@ def truth_table(conflicts: pd.DataFrame, offset_conflicts: pd.DataFrame,
     out = pd.concat(parts, ignore_index=True)
     return out.astype(_TRUTH_COLUMNS).sort_values(["t_ns", "kind", "host"], kind="stable")\
         .reset_index(drop=True)
+
+
+@dataclass(frozen=True, eq=False)
+class TwinRun:
+    """What scoring needs of a run's twin without V2X (``[benefit] compare``): its ground
+    truth (:func:`truth_table`), ``nodes`` and ``events`` tables."""
+
+    truth: pd.DataFrame
+    nodes: pd.DataFrame
+    events: pd.DataFrame
+
+
+def counterfactual_truth(truth: pd.DataFrame, nodes: pd.DataFrame, twin: TwinRun
+                         ) -> pd.DataFrame:
+    """The ground truth of a run joined with its twin's: the same scenario and seed with every
+    application off (``[benefit] compare``, :mod:`analysis._benefit`).
+
+    In a closed loop a warned driver brakes, so the conflict a true warning foresaw may never
+    happen in the run: judged on the run alone, the warning that prevented it would be a false
+    positive. A twin row is a conflict that would have happened without V2X; it is added unless
+    the run has a row of the same ``kind``, ``host`` and ``other`` whose span overlaps it (the
+    conflict happened anyway: one conflict, not two), or it starts after the twin's first
+    collision of its host or other (the crash's aftermath: SUMO leaves crashed vehicles
+    standing, and their overlap is no conflict anyone could be warned of). The twin's
+    vehicles are mapped to this run's nodes by their SUMO name (``nodes`` ``node``,
+    ``name``); a twin row naming a vehicle the run never had is left out; pedestrian nodes
+    (not in ``nodes``) and ``other`` -1 keep their ids (same seed, same persons).
+
+    Returns the :func:`truth_table` columns plus ``counterfactual`` (bool: only in the twin),
+    sorted as :func:`truth_table`.
+    """
+    here = dict(zip(nodes["name"].astype(str), nodes["node"].astype(np.int64), strict=True))
+    to_here = {int(n): here.get(name, -2) for n, name in
+               zip(twin.nodes["node"].to_numpy(np.int64), twin.nodes["name"].astype(str),
+                   strict=True)}
+
+    def mapped(ids: pd.Series) -> np.ndarray:
+        v = ids.to_numpy(np.int64)
+        return np.array([to_here.get(int(i), int(i)) for i in v], dtype=np.int64)
+
+    crashed = _first_collision_ns(twin.events)
+    rows = twin.truth
+    after = np.minimum(rows["host"].map(crashed).fillna(np.inf).to_numpy(np.float64),
+                       rows["other"].map(crashed).fillna(np.inf).to_numpy(np.float64))
+    rows = rows[rows["t_start_ns"].to_numpy(np.float64) <= after]
+    rows = rows.assign(host=mapped(rows["host"]), other=mapped(rows["other"]))
+    rows = rows[(rows["host"] != -2) & (rows["other"] != -2)].reset_index(drop=True)
+    rows = rows.assign(tid=np.arange(len(rows), dtype=np.int64))
+    both = rows.merge(truth, on=["kind", "host", "other"], suffixes=("", "_run"))
+    overlap = ((both["t_start_ns"] <= both["t_end_ns_run"])
+               & (both["t_start_ns_run"] <= both["t_end_ns"]))
+    avoided = rows[~rows["tid"].isin(both.loc[overlap, "tid"])].drop(columns="tid")
+    out = pd.concat([truth.assign(counterfactual=False),
+                     avoided.astype(_TRUTH_COLUMNS).assign(counterfactual=True)],
+                    ignore_index=True)
+    return out.sort_values(["t_ns", "kind", "host"], kind="stable").reset_index(drop=True)
+
+
+def _first_collision_ns(events: pd.DataFrame) -> pd.Series:
+    """Simulated time [ns] of each vehicle's first collision (either party), by node."""
+    c = events[events["kind"].astype(str) == "collision"]
+    t = pd.concat([pd.Series(c["t_ns"].to_numpy(np.int64), index=c["vehicle"].to_numpy()),
+                   pd.Series(c["t_ns"].to_numpy(np.int64), index=c["other"].to_numpy())])
+    return t.groupby(level=0).min()
 
 
 def _braked(conflicts: pd.DataFrame, hard_braking: pd.DataFrame | None) -> np.ndarray:

@@ -112,6 +112,12 @@ def test_the_report_shows_fewer_collisions_with_v2x_than_without(runs: dict[str,
     # re-scored offline (v2x report), the benefit comes back from the two recordings
     ev = analysis.evaluate(run)
     assert ev.kpis["benefit.collisions_without"] == 1
+    # the FCW warning (7.5 s) foresaw the rear-end conflict that happened in both runs; the
+    # twin's conflicts after its crash (10 s) are the crash's aftermath, not misses; the miss
+    # is the run's own second conflict (13.8 s, creeping up to the stopped lead: no re-warning)
+    assert (k["apps.FCW.true_positives"], k["apps.FCW.false_positives"],
+            k["apps.FCW.misses"]) == (1, 0, 1)
+    assert ev.truth is not None and ev.truth["counterfactual"].sum() == 0
 
 
 @pytest.mark.parametrize("table", TABLES)
@@ -133,17 +139,21 @@ def test_a_benefit_criterion_without_the_comparison_is_a_configuration_error(
     assert not (tmp_path / "run.json").exists()
 
 
-@pytest.mark.parametrize(("case", "app", "collision_s"), [
+@pytest.mark.parametrize(("case", "app", "collision_s", "scored"), [
     # without V2X (hand and measured in the case files): the distracted EBW host runs into
     # the vehicle hiding the braking lead (8.8 s); the red-light runner hits the crossing
-    # vehicle (13.0 s)
-    ("xiqing-ebw-closed-loop-behind-intermediate", "EBW", 8.8),
-    ("xiqing-rlvw-closed-loop-runs-red", "RLVW", 13.0),
+    # vehicle (13.0 s). Scored against both runs (analysis._scoring.counterfactual_truth),
+    # the warning that avoided the crash is a true positive: the red light the twin ran, the
+    # crossing conflict of both drivers (one warning each). EBW's truth rule knows only a
+    # hard-braking *direct* leader, and the intermediate vehicle braked gently: still false
+    ("xiqing-ebw-closed-loop-behind-intermediate", "EBW", 8.8, (0, 1, 0)),
+    ("xiqing-rlvw-closed-loop-runs-red", "RLVW", 13.0, (1, 0, 0)),
     # the two drivers on a collision course at the crossing (xiqing-icw-crossing-closed-loop)
-    ("xiqing-icw-crossing-closed-loop", "ICW", 7.4),
+    ("xiqing-icw-crossing-closed-loop", "ICW", 7.4, (2, 0, 0)),
 ])
 def test_each_closed_loop_case_avoids_the_collision_it_has_without_v2x(
-        case: str, app: str, collision_s: float, tmp_path: Path) -> None:
+        case: str, app: str, collision_s: float, scored: tuple[int, int, int],
+        tmp_path: Path) -> None:
     result = run_scenario(case, out_dir=tmp_path, bus="memory")
     k = result.evaluation.kpis
     assert result.passed, [v.reason for v in result.evaluation.verdicts if not v.passed]
@@ -154,3 +164,5 @@ def test_each_closed_loop_case_avoids_the_collision_it_has_without_v2x(
     crash = _events(tmp_path / "without-v2x", "collision")
     assert crash["t_ns"].tolist() == [round(collision_s * 1e9)]
     assert pd.read_parquet(tmp_path / "without-v2x" / "warnings.parquet").empty
+    assert tuple(k[f"apps.{app}.{m}"] for m in ("true_positives", "false_positives",
+                                                "misses")) == scored

@@ -18,6 +18,8 @@ from analysis._scoring import (
     SCORING_RULES,
     TRUTH_KINDS,
     TruthRule,
+    TwinRun,
+    counterfactual_truth,
     rule_of,
     score_warnings,
     scoring_kpis,
@@ -87,6 +89,36 @@ def test_true_false_positives_misses_lead_times_and_information_age() -> None:
     assert k["apps.FCW.misses"] == 1 and "apps.HLW.true_positives" not in k
     assert k["apps.HLW.info_age_p50_ms"] == 50.0
     assert math.isnan(k["apps.EBW.lead_time_p50_s"]) and k["apps.EBW.true_positives"] == 0
+
+
+def _nodes(names: list[str]) -> pd.DataFrame:
+    return pd.DataFrame({"node": np.arange(len(names), dtype=np.int64), "name": names})
+
+
+def test_a_closed_loop_warning_that_avoided_its_conflict_is_true_by_the_twin_run() -> None:
+    # the run (with V2X): host "h" (node 0) warned of "r" (node 1) at 5 s, braked, and the
+    # crossing conflict never happened; a rear-end conflict h -> r did happen (7-9 s)
+    run = _truth([("rear_end", 0, 1, 7, 9, 8)])
+    # the twin numbers its vehicles the other way round ("r" 0, "h" 1, "x" 2): its crossing at
+    # 6-6.5 s (only there: counterfactual), the same rear-end conflict (7.5-10 s: overlaps the
+    # run's, one conflict), a conflict of "x" the run never had (left out), and one starting
+    # after the twin's collision of "h" at 10 s (aftermath, left out)
+    twin = TwinRun(
+        truth=_truth([("crossing", 1, 0, 6, 6.5, 6.5), ("rear_end", 1, 0, 7.5, 10, 9),
+                      ("rear_end", 2, 1, 3, 4, 3.5), ("rear_end", 0, 1, 10.5, 11, 10.5)]),
+        nodes=_nodes(["r", "h", "x"]),
+        events=pd.DataFrame({"t_ns": [10 * S], "kind": ["collision"], "vehicle": [1],
+                             "other": [0], "value": [12.0]}))
+    truth = counterfactual_truth(run, _nodes(["h", "r"]), twin)
+    assert truth[["kind", "host", "other", "t_start_ns", "counterfactual"]].values.tolist() == [
+        ["crossing", 0, 1, 6 * S, True], ["rear_end", 0, 1, 7 * S, False]]
+    w = _warnings([(5.0, "ICW", 0, 1, 10.0)])
+    _, alone = score_warnings(w, run, window_ns=WINDOW)
+    _, both = score_warnings(w, truth, window_ns=WINDOW)
+    assert alone.iloc[0]["false_positives"] == 1  # judged on the run alone
+    assert (both.iloc[0]["true_positives"], both.iloc[0]["false_positives"],
+            both.iloc[0]["misses"]) == (1, 0, 0)
+    assert both.iloc[0]["lead_time_min_s"] == pytest.approx(1.5)  # 6.5 s - 5 s
 
 
 def test_every_equipped_host_counts_a_miss_when_equipage_is_not_given() -> None:
