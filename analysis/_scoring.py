@@ -7,9 +7,11 @@ its warnings, or saying why it is not scored. The ground truth is one table
 the conflict's span [``t_start_ns``, ``t_end_ns``] and its instant ``t_ns``:
 
 * ``rear_end``: a same-lane TTC conflict, the host following; instant: its min TTC.
-* ``rear_end_braking``: a ``rear_end`` row whose leader started braking hard (a
-  ``hard_braking`` event, > 0.4 g) at most :data:`BRAKING_LOOKBACK_NS` (5 s) before the
-  conflict began, or during it: the emergency-brake situation.
+* ``rear_end_braking``: a ``rear_end`` row whose leader, or the vehicle ahead of that leader
+  in its lane when the conflict began (an emergency brake hidden by the vehicle in between:
+  the EBW situation of T/CSAE 53-2020 annex A), started braking hard (a ``hard_braking``
+  event, > 0.4 g) at most :data:`BRAKING_LOOKBACK_NS` (5 s) before the conflict began, or
+  during it: the emergency-brake situation.
 * ``lane_change``: an offset rear-end TTC conflict between lanes side by side on one road
   (paths overlapping while a vehicle changes lanes), or a lane-change PET conflict (a vehicle
   merged into the lane beside, just ahead of or behind another); the host either vehicle;
@@ -78,7 +80,8 @@ BRAKING_LOOKBACK_NS = 5_000_000_000
 TRUTH_KINDS: dict[str, str] = {
     "rear_end": "same-lane rear-end TTC conflict, the host following",
     "rear_end_braking": "same-lane rear-end TTC conflict, the host following a vehicle that "
-                        "braked hard (> 0.4 g) up to 5 s before it or during it",
+                        "braked hard (> 0.4 g), or one that was behind it, up to 5 s before "
+                        "it or during it",
     "lane_change": "lane-change conflict: TTC across lanes side by side (paths overlapping) or "
                    "PET of a merge from the lane beside, the host either vehicle",
     "crossing": "crossing PET conflict between vehicles, the host either vehicle",
@@ -156,8 +159,8 @@ def _frame(kind: str, host: Iterable[int], other: Iterable[int], start: Iterable
 
 def truth_table(conflicts: pd.DataFrame, offset_conflicts: pd.DataFrame,
                 pet: pd.DataFrame, red_light: pd.DataFrame,
-                speeding: pd.DataFrame, hard_braking: pd.DataFrame | None = None
-                ) -> pd.DataFrame:
+                speeding: pd.DataFrame, hard_braking: pd.DataFrame | None = None,
+                pairs: pd.DataFrame | None = None) -> pd.DataFrame:
     """The ground truth as one table (module docstring): ``kind``, ``host``, ``other`` (-1:
     none), ``t_start_ns``, ``t_end_ns``, ``t_ns``.
 
@@ -165,10 +168,13 @@ def truth_table(conflicts: pd.DataFrame, offset_conflicts: pd.DataFrame,
     (:func:`~analysis.ttc_conflicts`), the PET encounters
     (:func:`~analysis._pet.pet_encounters`; conflicts only are used), the red-light
     violations (``vehicle``, ``t_ns``), the speeding episodes (``vehicle``, ``t_start_ns``,
-    ``t_end_ns``) and the starts of hard braking (``vehicle``, ``t_ns``; None: none).
+    ``t_end_ns``), the starts of hard braking (``vehicle``, ``t_ns``; None: none) and the
+    same-lane (follower, leader) pairs of every step (:func:`~analysis.follower_pairs`:
+    ``t_ns``, ``follower``, ``leader``; who was ahead of a conflict's leader; None: only the
+    leader's own braking counts).
     """
     c, o = conflicts, offset_conflicts
-    braked = _braked(c, hard_braking)
+    braked = _braked(c, hard_braking, pairs)
     parts = [
         _frame("rear_end", c["follower"], c["leader"], c["t_start_ns"], c["t_end_ns"],
                c["t_min_ttc_ns"]),
@@ -272,16 +278,26 @@ def _first_collision_ns(events: pd.DataFrame) -> pd.Series:
     return t.groupby(level=0).min()
 
 
-def _braked(conflicts: pd.DataFrame, hard_braking: pd.DataFrame | None) -> np.ndarray:
-    """(n,) bool over ``conflicts``: its leader started braking hard within
+def _braked(conflicts: pd.DataFrame, hard_braking: pd.DataFrame | None,
+            pairs: pd.DataFrame | None = None) -> np.ndarray:
+    """(n,) bool over ``conflicts``: its leader, or the vehicle ahead of its leader at the
+    conflict's start (from ``pairs``), started braking hard within
     [t_start - BRAKING_LOOKBACK_NS, t_end]."""
     out = np.zeros(len(conflicts), bool)
     if hard_braking is None or hard_braking.empty or conflicts.empty:
         return out
     c = conflicts.reset_index(drop=True).assign(cid=np.arange(len(conflicts)))
-    m = c[["cid", "leader", "t_start_ns", "t_end_ns"]].merge(
-        pd.DataFrame({"leader": hard_braking["vehicle"].to_numpy(np.int64),
-                      "t_brake": hard_braking["t_ns"].to_numpy(np.int64)}), on="leader")
+    ahead = c[["cid", "leader", "t_start_ns", "t_end_ns"]].rename(columns={"leader": "braker"})
+    if pairs is not None and len(pairs):
+        beyond = c[["cid", "leader", "t_start_ns", "t_end_ns"]].merge(
+            pd.DataFrame({"t_start_ns": pairs["t_ns"].to_numpy(np.int64),
+                          "leader": pairs["follower"].to_numpy(np.int64),
+                          "braker": pairs["leader"].to_numpy(np.int64)}),
+            on=["t_start_ns", "leader"]).drop(columns="leader")
+        ahead = pd.concat([ahead, beyond], ignore_index=True)
+    m = ahead.merge(
+        pd.DataFrame({"braker": hard_braking["vehicle"].to_numpy(np.int64),
+                      "t_brake": hard_braking["t_ns"].to_numpy(np.int64)}), on="braker")
     hit = ((m["t_brake"] >= m["t_start_ns"] - BRAKING_LOOKBACK_NS)
            & (m["t_brake"] <= m["t_end_ns"]))
     out[m.loc[hit, "cid"].to_numpy()] = True

@@ -143,10 +143,10 @@ def test_a_benefit_criterion_without_the_comparison_is_a_configuration_error(
     # without V2X (hand and measured in the case files): the distracted EBW host runs into
     # the vehicle hiding the braking lead (8.8 s); the red-light runner hits the crossing
     # vehicle (13.0 s). Scored against both runs (analysis._scoring.counterfactual_truth),
-    # the warning that avoided the crash is a true positive: the red light the twin ran, the
-    # crossing conflict of both drivers (one warning each). EBW's truth rule knows only a
-    # hard-braking *direct* leader, and the intermediate vehicle braked gently: still false
-    ("xiqing-ebw-closed-loop-behind-intermediate", "EBW", 8.8, (0, 1, 0)),
+    # the warning that avoided the crash is a true positive: the twin's rear-end conflict
+    # behind the intermediate vehicle whose leader braked hard, the red light the twin ran,
+    # the crossing conflict of both drivers (one warning each)
+    ("xiqing-ebw-closed-loop-behind-intermediate", "EBW", 8.8, (1, 0, 0)),
     ("xiqing-rlvw-closed-loop-runs-red", "RLVW", 13.0, (1, 0, 0)),
     # the two drivers on a collision course at the crossing (xiqing-icw-crossing-closed-loop)
     ("xiqing-icw-crossing-closed-loop", "ICW", 7.4, (2, 0, 0)),

@@ -175,6 +175,16 @@ def test_truth_table_rows_per_kind_and_host() -> None:
     # braking 6 s before the episode (more than 5 s): not an emergency-brake conflict
     late = truth_table(c, o, pet, red, fast, hard.assign(t_ns=[4 * S]))
     assert "rear_end_braking" not in set(late["kind"])
+    # the hard braker 15 is ahead of leader 2 when the conflict begins (10 s), hidden by it:
+    # an emergency-brake conflict of host 1 too; a braker ahead of 2 only at another step is not
+    hidden = pd.DataFrame({"vehicle": [15], "t_ns": [7 * S]})
+    pairs = pd.DataFrame({"t_ns": [10 * S, 10 * S, 9 * S], "follower": [1, 2, 2],
+                          "leader": [2, 15, 16]})
+    k = truth_table(c, o, pet, red, fast, hidden, pairs)
+    assert k.loc[k["kind"] == "rear_end_braking", ["host", "other"]].values.tolist() == [[1, 2]]
+    k = truth_table(c, o, pet, red, fast, hidden.assign(vehicle=[16]), pairs)
+    assert "rear_end_braking" not in set(k["kind"])
+    assert "rear_end_braking" not in set(truth_table(c, o, pet, red, fast, hidden)["kind"])
 
 
 def test_scoring_in_report_json_html_and_junit(run_dir: Path, tmp_path: Path) -> None:
