@@ -35,6 +35,7 @@ from v2x.apps._fcw import (
     ForwardCollisionWarningRsm,
 )
 from v2x.apps._glosa import GlosaConfig, GlosaResult, GreenLightOptimalSpeedAdvisory
+from v2x.apps._heard_maps import HeardMaps, maps_of
 from v2x.apps._hlw import HazardousLocationWarning, HlwConfig, HlwResult
 from v2x.apps._hold import CriticalLinks, ThreatHold, most_critical
 from v2x.apps._icw import IcwConfig, IcwResult, IntersectionCollisionWarning
@@ -127,6 +128,7 @@ __all__ = [
     "GlosaResult",
     "GreenLightOptimalSpeedAdvisory",
     "HazardousLocationWarning",
+    "HeardMaps",
     "HlwConfig",
     "HlwResult",
     "IcwConfig",
@@ -178,6 +180,7 @@ __all__ = [
     "lane_table",
     "link_items",
     "make_app",
+    "maps_of",
     "match",
     "most_critical",
     "node_key",

@@ -564,3 +564,8 @@ class MapCache:
         """The node keys held, ascending."""
         return sorted(self._nodes)
 
+    def node(self, key: int) -> MapNode:
+        """The node held under node key ``key`` (one of :attr:`node_keys`; KeyError for
+        another)."""
+        return self._nodes[key][0]
+
