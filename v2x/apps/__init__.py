@@ -55,7 +55,13 @@ from v2x.apps._rsi_view import (
 )
 from v2x.apps._rsm_view import RsmLinks, RsmParticipants, rsm_links, rsm_participants
 from v2x.apps._slw import SlwConfig, SlwResult, SpeedLimitWarning
-from v2x.apps._spat_view import SpatLookup, SpatView, node_key, received_spat_states
+from v2x.apps._spat_view import (
+    SpatLookup,
+    SpatView,
+    node_key,
+    received_spat_states,
+    received_spat_view,
+)
 from v2x.apps._targets import RSM_TARGET_BASE, one_per_target
 from v2x.apps._tjw import TjwConfig, TjwResult, TrafficJamWarning
 from v2x.apps._vnfp import (
@@ -189,6 +195,7 @@ __all__ = [
     "payment_answer_text",
     "read_payment_answer",
     "received_spat_states",
+    "received_spat_view",
     "register_app",
     "rsi_items",
     "rsm_links",

@@ -49,9 +49,9 @@ from v2x.apps._base import AppConfig, AppWindow, Assessments
 from v2x.apps._heard_maps import HeardMaps, maps_of
 from v2x.apps._mapmatch import LaneTable, MapCache
 from v2x.apps._rlvw import _MANEUVERS
-from v2x.apps._spat_view import SpatView, received_spat_states
+from v2x.apps._spat_view import received_spat_view
 from v2x.messages._map import SpeedLimitType
-from v2x.messages._spat import LightState, SpatPhaseStates
+from v2x.messages._spat import LightState
 from v2x.msgset import MSG_TYPES
 
 __all__ = ["GlosaConfig", "GlosaResult", "GreenLightOptimalSpeedAdvisory"]
@@ -163,16 +163,7 @@ class GreenLightOptimalSpeedAdvisory:
     def _lights(self, window: AppWindow, lanes: LaneTable, links: np.ndarray,
                 lane: np.ndarray, node: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Light and time left [s] of each host's movement in the SPAT of its link (k,)."""
-        lk = window.links
-        tx, first, inverse = np.unique(lk.tx[links], return_index=True, return_inverse=True)
-        states = received_spat_states(window, tx)
-        good = np.array([s is not None for s in states], bool)
-        utc = window.start_utc_ns + window.t_ns[lk.step[links]]
-        if not good.any():
-            return np.zeros(links.size, np.int8), np.full(links.size, np.nan)
-        view = SpatView.from_states(SpatPhaseStates.concat([s for s in states if s is not None]),
-                                    received_ns=utc[first][good].tolist())
-        msg = np.where(good[inverse], (np.cumsum(good) - 1)[inverse], -1)
+        view, msg, utc = received_spat_view(window, links)
         phase = lanes.movement_phase(lane, _MANEUVERS[self.config.maneuver])
         found = view.lookup(np.where(phase >= 0, node, -1), phase, utc, msg=msg)
         return found.light, np.where(found.found, found.time_left_s, np.nan)

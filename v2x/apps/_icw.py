@@ -53,8 +53,7 @@ from v2x.apps._conflict import crossing_point, occupancy, predicted_pet
 from v2x.apps._heard_maps import HeardMaps, maps_of
 from v2x.apps._mapmatch import match
 from v2x.apps._rlvw import RedLightViolationWarning, RlvwConfig
-from v2x.apps._spat_view import SpatView, received_spat_states
-from v2x.messages._spat import SpatPhaseStates
+from v2x.apps._spat_view import received_spat_view
 from v2x.msgset import MSG_TYPES
 
 __all__ = ["IcwConfig", "IcwResult", "IntersectionCollisionWarning"]
@@ -183,15 +182,7 @@ class IntersectionCollisionWarning:
                             & (spat >= 0))
         if ok.size == 0:
             return stops
-        tx, first, inverse = np.unique(lk.tx[spat[ok]], return_index=True, return_inverse=True)
-        states = received_spat_states(window, tx)
-        good = np.array([s is not None for s in states], bool)
-        if not good.any():
-            return stops
-        utc = window.start_utc_ns + window.t_ns[lk.step[links[ok]]]  # the hosts' clock [ns]
-        view = SpatView.from_states(SpatPhaseStates.concat([s for s in states if s is not None]),
-                                    received_ns=utc[first][good].tolist())
-        msg = np.where(good[inverse], (np.cumsum(good) - 1)[inverse], -1)
+        view, msg, utc = received_spat_view(window, spat[ok], lk.step[links[ok]])
         res = self._signal.assess_hosts(lanes=lanes, match=m.take(ok), spat=view,
                                         speed_mps=speed[ok], now_ns=utc, spat_msg=msg)
         with np.errstate(invalid="ignore"):

@@ -46,9 +46,9 @@ from pydantic import Field
 from v2x.apps._base import AppConfig, AppWindow, Assessments
 from v2x.apps._heard_maps import HeardMaps, maps_of
 from v2x.apps._mapmatch import LaneTable, MatchResult, StopCircles
-from v2x.apps._spat_view import SpatView, received_spat_states
+from v2x.apps._spat_view import SpatView, received_spat_view
 from v2x.messages._map import AllowedManeuvers
-from v2x.messages._spat import LightState, SpatPhaseStates
+from v2x.messages._spat import LightState
 from v2x.msgset import MSG_TYPES
 
 __all__ = ["RedLightViolationWarning", "RlvwConfig", "RlvwResult"]
@@ -215,19 +215,12 @@ class RedLightViolationWarning:
                m: MatchResult) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """The rule for the SPAT links ``links`` (k,) that can warn and their hosts' matches
         ``m`` (k,) against ``lanes``: the phase states of each distinct SPAT frame read once
-        (:func:`~v2x.apps.received_spat_states`); returns warn, time to the stop line [s]
+        (:func:`~v2x.apps.received_spat_view`); returns warn, time to the stop line [s]
         and distance to it [m], (k,) each."""
-        lk = window.links
-        tx, first, inverse = np.unique(lk.tx[links], return_index=True, return_inverse=True)
-        states = received_spat_states(window, tx)
-        good = np.array([s is not None for s in states], bool)
-        utc = window.start_utc_ns + window.t_ns[lk.step[links]]  # the hosts' clock [ns]
-        view = SpatView.from_states(SpatPhaseStates.concat([s for s in states if s is not None]),
-                                    received_ns=utc[first][good].tolist())
-        msg = (np.cumsum(good) - 1)[inverse]
+        view, msg, utc = received_spat_view(window, links)
         res = self.assess_hosts(lanes=lanes, match=m, spat=view,
-                                speed_mps=window.hosts.speed[lk.host[links]], now_ns=utc,
-                                spat_msg=np.where(good[inverse], msg, -1))
+                                speed_mps=window.hosts.speed[window.links.host[links]],
+                                now_ns=utc, spat_msg=msg)
         return res.warn, res.time_to_stop_s, m.to_stop_m
 
     def __repr__(self) -> str:
