@@ -140,13 +140,14 @@ class GreenLightOptimalSpeedAdvisory:
         reach = float(lanes.width_m.max(initial=0.0)) / 2.0 + cfg.lane_tolerance_m + 1.0
 
         def close(rows: np.ndarray) -> np.ndarray:
-            return (st.speed[rows] > 0.0) & (circles.distance_at_least_m(
-                st.x[rows], st.y[rows]) <= cfg.advise_distance_m + reach)
+            return circles.distance_at_least_m(st.x[rows], st.y[rows]) <= (
+                cfg.advise_distance_m + reach)
 
-        on, m = maps.match_heard(window, sp, close, tolerance_m=cfg.lane_tolerance_m,
+        moving = np.flatnonzero(st.speed[lk.host[sp]] > 0.0)  # rule 1
+        on, m = maps.match_heard(window, sp[moving], close, tolerance_m=cfg.lane_tolerance_m,
                                  max_heading_diff_deg=cfg.max_heading_diff_deg)
         ok = (m.to_stop_m >= 0) & (m.to_stop_m <= cfg.advise_distance_m)
-        near = on[ok]
+        near = moving[on[ok]]
         if near.size == 0:
             return Assessments(link=sp, target=lk.sender[sp], warn=warn, criticality=t_arr,
                                ttc_s=t_arr, gap_m=d_stop)

@@ -170,7 +170,7 @@ class HeardMaps:
 
         A link is kept where its host heard its sender's MAP, ``near(rows)`` is True for its
         host row (``rows`` (r,) distinct rows of ``window.hosts``, ascending; ``near`` returns
-        (r,) bool: a cheap necessary condition of the application, e.g. moving and close to a
+        (r,) bool: a cheap necessary condition of the application, e.g. close enough to a
         stop point; other rows are not matched) and the host matches a lane of a node that
         sender's MAP gave. Each host row is matched once for all its links. Returns the
         positions in ``links`` (c,) ascending, and the hosts' matches (c,). Raises

@@ -163,17 +163,18 @@ class RedLightViolationWarning:
         :meth:`close_to_a_stop_line` cannot warn and are not matched; a host row is matched
         once for all the SPATs it received (:meth:`HeardMaps.match_heard`).
         """
-        st, cfg = window.hosts, self.config
+        lk, st, cfg = window.links, window.hosts, self.config
         circles = maps.stop_circles
 
-        def near(rows: np.ndarray) -> np.ndarray:  # cannot_stop needs v > 0
-            return (st.speed[rows] > 0.0) & self.close_to_a_stop_line(
-                circles, st.x[rows], st.y[rows], st.speed[rows])
+        def near(rows: np.ndarray) -> np.ndarray:
+            return self.close_to_a_stop_line(circles, st.x[rows], st.y[rows], st.speed[rows])
 
-        on, m = maps.match_heard(window, sp, near, tolerance_m=cfg.lane_tolerance_m,
+        moving = np.flatnonzero(st.speed[lk.host[sp]] > 0.0)  # cannot_stop needs v > 0
+        on, m = maps.match_heard(window, sp[moving], near, tolerance_m=cfg.lane_tolerance_m,
                                  max_heading_diff_deg=cfg.max_heading_diff_deg)
+        on = moving[on]
         ok = np.flatnonzero((m.to_stop_m >= 0) & (m.to_stop_m <= cfg.warn_distance_m)
-                            & self.cannot_stop(m.to_stop_m, st.speed[window.links.host[sp[on]]]))
+                            & self.cannot_stop(m.to_stop_m, st.speed[lk.host[sp[on]]]))
         return on[ok], m.take(ok)
 
     def close_to_a_stop_line(self, circles: StopCircles, x: np.ndarray, y: np.ndarray,
