@@ -137,7 +137,7 @@ class GreenLightOptimalSpeedAdvisory:
                                ttc_s=t_arr, gap_m=d_stop)
         lanes, circles = maps.table, maps.stop_circles
         lane_limit = self._lane_limits(maps.cache)
-        reach = float(lanes.width_m.max(initial=0.0)) / 2.0 + cfg.lane_tolerance_m + 1.0
+        reach = circles.reach_m(cfg.lane_tolerance_m)
 
         def close(rows: np.ndarray) -> np.ndarray:
             return circles.distance_at_least_m(st.x[rows], st.y[rows]) <= (

@@ -195,7 +195,7 @@ class RedLightViolationWarning:
         for rounding).
         """
         cfg = self.config
-        reach = float(circles.lanes.width_m.max(initial=0.0)) / 2.0 + cfg.lane_tolerance_m + 1.0
+        reach = circles.reach_m(cfg.lane_tolerance_m)
         v = np.maximum(speed_mps, 0.0)
         need = np.minimum(v * v / (2.0 * cfg.decel_threshold_mps2) + v * cfg.reaction_time_s,
                           cfg.warn_distance_m)
