@@ -35,6 +35,7 @@ from v2x.apps._fcw import (
     ForwardCollisionWarningRsm,
 )
 from v2x.apps._glosa import GlosaConfig, GlosaResult, GreenLightOptimalSpeedAdvisory
+from v2x.apps._heard_maps import HeardMaps, maps_of
 from v2x.apps._hlw import HazardousLocationWarning, HlwConfig, HlwResult
 from v2x.apps._hold import CriticalLinks, ThreatHold, most_critical
 from v2x.apps._icw import IcwConfig, IcwResult, IntersectionCollisionWarning
@@ -54,7 +55,13 @@ from v2x.apps._rsi_view import (
 )
 from v2x.apps._rsm_view import RsmLinks, RsmParticipants, rsm_links, rsm_participants
 from v2x.apps._slw import SlwConfig, SlwResult, SpeedLimitWarning
-from v2x.apps._spat_view import SpatLookup, SpatView, node_key, received_spat_states
+from v2x.apps._spat_view import (
+    SpatLookup,
+    SpatView,
+    node_key,
+    received_spat_states,
+    received_spat_view,
+)
 from v2x.apps._targets import RSM_TARGET_BASE, one_per_target
 from v2x.apps._tjw import TjwConfig, TjwResult, TrafficJamWarning
 from v2x.apps._vnfp import (
@@ -127,6 +134,7 @@ __all__ = [
     "GlosaResult",
     "GreenLightOptimalSpeedAdvisory",
     "HazardousLocationWarning",
+    "HeardMaps",
     "HlwConfig",
     "HlwResult",
     "IcwConfig",
@@ -178,6 +186,7 @@ __all__ = [
     "lane_table",
     "link_items",
     "make_app",
+    "maps_of",
     "match",
     "most_critical",
     "node_key",
@@ -186,6 +195,7 @@ __all__ = [
     "payment_answer_text",
     "read_payment_answer",
     "received_spat_states",
+    "received_spat_view",
     "register_app",
     "rsi_items",
     "rsm_links",

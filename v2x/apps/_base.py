@@ -27,13 +27,16 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
-from typing import Any, ClassVar, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from v2x.errors import ConfigError
 from v2x.messages._spat import SpatPhaseStates
+
+if TYPE_CHECKING:
+    from v2x.apps._heard_maps import HeardMaps
 
 __all__ = [
     "AppConfig",
@@ -190,6 +193,11 @@ class AppWindow:
             objects (``None`` where a frame did not decode); ``None``: not offered, an
             application takes them from ``decoded`` (:func:`v2x.apps.received_spat_states`
             does either).
+        maps: optional :class:`~v2x.apps.HeardMaps`: what the hosts learned from the MAPs
+            they received up to and including this window, one instance for every
+            application of a run (the loop learns each window's MAPs once, before the
+            applications assess it); ``None``: an application that reads MAP learns them
+            itself (:func:`v2x.apps.maps_of` does either).
     """
 
     t_ns: np.ndarray
@@ -202,6 +210,7 @@ class AppWindow:
     start_utc_ns: int
     geo: Any
     spat_states: Callable[[np.ndarray], list[SpatPhaseStates | None]] | None = None
+    maps: HeardMaps | None = None
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,7 @@ Model (our choices; T/CSAE 53-2020 describes the applications, not a prediction 
   prediction from the received state.
 
 What the applications know of a junction from the MAPs their hosts received is kept by
-:class:`HeardMaps` (one definition for ICW and LTA).
+:class:`~v2x.apps.HeardMaps` (:mod:`v2x.apps._heard_maps`).
 
 Geometry as :mod:`v2x.apps._fcw`: x east, y north [m]; headings [deg] clockwise from north,
 direction ``(sin h, cos h)``. Every function takes and returns ``(m,)`` float64 arrays (or
@@ -42,16 +42,8 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from v2x.apps._base import AppWindow
-from v2x.apps._mapmatch import MapCache
-from v2x.apps._rlvw import _in_sorted
-from v2x.apps._spat_view import node_key
-from v2x.msgset import MSG_TYPES
-
-__all__ = ["Crossing", "HeardMaps", "Occupancy", "crossing_point", "occupancy",
-           "predicted_pet", "time_to_travel", "to_frame"]
-
-_MAP = MSG_TYPES.index("MAP")
+__all__ = ["Crossing", "Occupancy", "crossing_point", "occupancy", "predicted_pet",
+           "time_to_travel", "to_frame"]
 
 
 def _f(a: npt.ArrayLike) -> np.ndarray:
@@ -176,72 +168,3 @@ def predicted_pet(a: Occupancy, b: Occupancy) -> np.ndarray:
         pet = np.maximum(b.t_in - a.t_out, a.t_in - b.t_out)
     return np.where(a.gone | b.gone, np.inf, pet)
 
-
-class HeardMaps:
-    """The MAPs the hosts of a run received, as the crossing-path applications read them
-    (one per application; the same as :class:`~v2x.apps.RedLightViolationWarning` keeps):
-    the lanes of every node (a :class:`~v2x.apps.MapCache`, each sender's MAP decoded once,
-    its geometry being static within a run), which RSU sent each node, each node's reference
-    position (``refPos``, the junction centre) in the network frame, and which host heard
-    which RSU's MAP.
-    """
-
-    def __init__(self) -> None:
-        self.cache: MapCache | None = None
-        self.node_sender: dict[int, int] = {}  # node key -> RSU node that sent its MAP
-        self.centre: dict[int, tuple[float, float]] = {}  # node key -> refPos [m, network]
-        self._senders: set[int] = set()
-        self._heard = np.empty(0, np.int64)  # (host vehicle << 32 | RSU node), sorted
-
-    @property
-    def known(self) -> bool:
-        """A MAP with at least one node has been learned."""
-        return self.cache is not None and bool(self.node_sender)
-
-    def learn(self, window: AppWindow) -> bool:
-        """Decode the window's MAPs from senders not heard yet; remember which host heard
-        whose MAP. Returns True when a node was learned (tables built on them are stale)."""
-        lk = window.links
-        mp = np.flatnonzero(lk.msg_type == _MAP)
-        if mp.size == 0:
-            return False
-        if self.cache is None:
-            self.cache = MapCache(window.geo)
-        learned = False
-        senders, first = np.unique(lk.sender[mp], return_index=True)
-        for sender, row in zip(senders.tolist(), mp[first].tolist(), strict=True):
-            if sender in self._senders:
-                continue
-            msg = window.decoded("MAP", np.array([lk.tx[row]]))[0]
-            if msg is None:
-                continue  # a MAP that did not decode teaches nothing (counted by the checker)
-            self._senders.add(sender)
-            self.cache.update(msg)
-            for node in msg.nodes:
-                key = int(node_key(node.id.id, -1 if node.id.region is None
-                                   else node.id.region))
-                self.node_sender[key] = sender
-                x, y = window.geo.to_xy(node.ref_pos.lat_deg, node.ref_pos.lon_deg)
-                self.centre[key] = (float(x), float(y))
-                learned = True
-        heard = (window.hosts.index[lk.host[mp]] << 32) | lk.sender[mp]
-        new = np.unique(heard[~_in_sorted(self._heard, heard)])  # most were heard before
-        if new.size:
-            self._heard = np.insert(self._heard, np.searchsorted(self._heard, new), new)
-        return learned
-
-    def heard(self, host_index: np.ndarray, sender: np.ndarray) -> np.ndarray:
-        """``(k,)`` bool: host vehicle ``host_index`` (k,) heard the MAP of RSU node
-        ``sender`` (k,) (negative: False)."""
-        key = (np.asarray(host_index, np.int64) << 32) | np.maximum(sender, 0)
-        return _in_sorted(self._heard, key) & (np.asarray(sender) >= 0)
-
-    def sender_of(self, node: np.ndarray) -> np.ndarray:
-        """``(k,)`` int64: the RSU node that sent the MAP of node keys ``node`` (k,), -1 for
-        none."""
-        keys = np.array(sorted(self.node_sender), np.int64)
-        if keys.size == 0:
-            return np.full(np.shape(node), -1, np.int64)
-        senders = np.array([self.node_sender[int(k)] for k in keys], np.int64)
-        at = np.clip(np.searchsorted(keys, node), 0, keys.size - 1)
-        return np.where(keys[at] == node, senders[at], -1)

@@ -46,16 +46,17 @@ import numpy.typing as npt
 from pydantic import Field
 
 from v2x.apps._base import AppConfig, AppWindow, Assessments
-from v2x.apps._mapmatch import LaneTable, MapCache, StopCircles, match
-from v2x.apps._rlvw import _MANEUVERS, _distinct_rows, _in_sorted
-from v2x.apps._spat_view import SpatView, node_key, received_spat_states
+from v2x.apps._heard_maps import HeardMaps, maps_of
+from v2x.apps._mapmatch import LaneTable, MapCache
+from v2x.apps._rlvw import _MANEUVERS
+from v2x.apps._spat_view import received_spat_view
 from v2x.messages._map import SpeedLimitType
-from v2x.messages._spat import LightState, SpatPhaseStates
+from v2x.messages._spat import LightState
 from v2x.msgset import MSG_TYPES
 
 __all__ = ["GlosaConfig", "GlosaResult", "GreenLightOptimalSpeedAdvisory"]
 
-_MAP, _SPAT = MSG_TYPES.index("MAP"), MSG_TYPES.index("SPAT")
+_SPAT = MSG_TYPES.index("SPAT")
 _GREEN = np.array([int(LightState.PERMISSIVE_GREEN), int(LightState.PROTECTED_GREEN)])
 _STOP = np.array([int(LightState.RED), int(LightState.FLASHING_RED),
                   int(LightState.FLASHING_GREEN)])
@@ -115,12 +116,8 @@ class GreenLightOptimalSpeedAdvisory:
     def __init__(self, config: GlosaConfig | None = None) -> None:
         self.config = config if config is not None else GlosaConfig()
         self.hold_ns = round(self.config.hold_s * 1e9)
-        self._maps: MapCache | None = None
-        self._node_sender: dict[int, int] = {}  # node key -> RSU node that sent its MAP
-        self._map_senders: set[int] = set()
-        self._heard_map = np.empty(0, np.int64)  # (host vehicle << 32 | RSU node), sorted
-        self._link_limit: dict[tuple[int, int], float] = {}  # (node key, link) -> [m/s]
-        self._lanes: tuple[LaneTable, StopCircles, np.ndarray] | None = None
+        self._maps = HeardMaps()  # for windows that bring none (AppWindow.maps)
+        self._lane_limit: tuple[LaneTable, np.ndarray] | None = None  # [m/s] per lane
 
     def __repr__(self) -> str:
         return f"GreenLightOptimalSpeedAdvisory({self.config!r})"
@@ -130,35 +127,27 @@ class GreenLightOptimalSpeedAdvisory:
         is decoded once; hosts near a stop line of a MAP they heard are matched once per
         row; each distinct SPAT frame is read once."""
         lk, st, cfg = window.links, window.hosts, self.config
-        self._learn_maps(window)
+        maps = maps_of(window, self._maps)
         sp = np.flatnonzero(lk.msg_type == _SPAT)
         warn = np.zeros(sp.size, bool)
         t_arr = np.full(sp.size, np.inf)
         d_stop = np.full(sp.size, np.nan)
-        if sp.size == 0 or self._maps is None or not self._node_sender:
+        if sp.size == 0 or maps.cache is None or not maps.known:
             return Assessments(link=sp, target=lk.sender[sp], warn=warn, criticality=t_arr,
                                ttc_s=t_arr, gap_m=d_stop)
-        lanes, circles, lane_limit = self._lane_table(self._maps)
-        host, sender = lk.host[sp], lk.sender[sp]
-        heard = _in_sorted(self._heard_map, (st.index[host] << 32) | sender)
-        cand = np.flatnonzero(heard & (st.speed[host] > 0.0))
-        rows, row_of_cand = _distinct_rows(host[cand], st.n)
-        reach = float(lanes.width_m.max(initial=0.0)) / 2.0 + cfg.lane_tolerance_m + 1.0
-        close = circles.distance_at_least_m(st.x[rows], st.y[rows]) <= (
-            cfg.advise_distance_m + reach)
-        to_match = rows[close]
-        keep = close[row_of_cand]
-        cand = cand[keep]
-        m = match(lanes, st.x[to_match], st.y[to_match], st.heading_deg[to_match],
-                  tolerance_m=cfg.lane_tolerance_m,
-                  max_heading_diff_deg=cfg.max_heading_diff_deg).take(
-                      (np.cumsum(close) - 1)[row_of_cand[keep]])
-        keys = np.array(sorted(self._node_sender), np.int64)
-        senders = np.array([self._node_sender[int(k)] for k in keys], np.int64)
-        at = np.clip(np.searchsorted(keys, m.node_key), 0, keys.size - 1)
-        ok = ((m.lane >= 0) & (keys[at] == m.node_key) & (senders[at] == sender[cand])
-              & (m.to_stop_m >= 0) & (m.to_stop_m <= cfg.advise_distance_m))
-        near = cand[ok]
+        lanes, circles = maps.table, maps.stop_circles
+        lane_limit = self._lane_limits(maps.cache)
+        reach = circles.reach_m(cfg.lane_tolerance_m)
+
+        def close(rows: np.ndarray) -> np.ndarray:
+            return circles.distance_at_least_m(st.x[rows], st.y[rows]) <= (
+                cfg.advise_distance_m + reach)
+
+        moving = np.flatnonzero(st.speed[lk.host[sp]] > 0.0)  # rule 1
+        on, m = maps.match_heard(window, sp[moving], close, tolerance_m=cfg.lane_tolerance_m,
+                                 max_heading_diff_deg=cfg.max_heading_diff_deg)
+        ok = (m.to_stop_m >= 0) & (m.to_stop_m <= cfg.advise_distance_m)
+        near = moving[on[ok]]
         if near.size == 0:
             return Assessments(link=sp, target=lk.sender[sp], warn=warn, criticality=t_arr,
                                ttc_s=t_arr, gap_m=d_stop)
@@ -175,63 +164,28 @@ class GreenLightOptimalSpeedAdvisory:
     def _lights(self, window: AppWindow, lanes: LaneTable, links: np.ndarray,
                 lane: np.ndarray, node: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Light and time left [s] of each host's movement in the SPAT of its link (k,)."""
-        lk = window.links
-        tx, first, inverse = np.unique(lk.tx[links], return_index=True, return_inverse=True)
-        states = received_spat_states(window, tx)
-        good = np.array([s is not None for s in states], bool)
-        utc = window.start_utc_ns + window.t_ns[lk.step[links]]
-        if not good.any():
-            return np.zeros(links.size, np.int8), np.full(links.size, np.nan)
-        view = SpatView.from_states(SpatPhaseStates.concat([s for s in states if s is not None]),
-                                    received_ns=utc[first][good].tolist())
-        msg = np.where(good[inverse], (np.cumsum(good) - 1)[inverse], -1)
+        view, msg, utc = received_spat_view(window, links)
         phase = lanes.movement_phase(lane, _MANEUVERS[self.config.maneuver])
         found = view.lookup(np.where(phase >= 0, node, -1), phase, utc, msg=msg)
         return found.light, np.where(found.found, found.time_left_s, np.nan)
 
-    def _lane_table(self, maps: MapCache) -> tuple[LaneTable, StopCircles, np.ndarray]:
-        """The lane table of ``maps``, its stop circles and each lane's speed limit [m/s]
-        (kept until the table changes)."""
+    def _lane_limits(self, maps: MapCache) -> np.ndarray:
+        """The speed limit [m/s] of each lane of ``maps.table`` (its link's vehicleMaxSpeed
+        in the MAP, else ``max_speed_kmh``), kept until the table changes."""
         table = maps.table
-        if self._lanes is None or self._lanes[0] is not table:
+        if self._lane_limit is None or self._lane_limit[0] is not table:
             default = self.config.max_speed_kmh * _KMH
-            limit = np.array([self._link_limit.get((int(k), int(li)), default)
-                              for k, li in zip(table.node_key, table.link, strict=True)],
-                             np.float64)
-            self._lanes = (table, StopCircles.of(table), limit)
-        return self._lanes
-
-    def _learn_maps(self, window: AppWindow) -> None:
-        """Decode the MAPs of senders not heard yet (their lanes and link speed limits);
-        remember which host heard whose MAP."""
-        lk = window.links
-        mp = np.flatnonzero(lk.msg_type == _MAP)
-        if mp.size == 0:
-            return
-        if self._maps is None:
-            self._maps = MapCache(window.geo)
-        senders, first = np.unique(lk.sender[mp], return_index=True)
-        for sender, row in zip(senders.tolist(), mp[first].tolist(), strict=True):
-            if sender in self._map_senders:
-                continue
-            msg = window.decoded("MAP", np.array([lk.tx[row]]))[0]
-            if msg is None:
-                continue
-            self._map_senders.add(sender)
-            self._maps.update(msg)
-            for node in msg.nodes:
-                key = int(node_key(node.id.id, -1 if node.id.region is None
-                                   else node.id.region))
-                self._node_sender[key] = sender
-                for li, link in enumerate(node.in_links):
+            link_limit: dict[tuple[int, int], float] = {}  # (node key, link) -> [m/s]
+            for key in maps.node_keys:
+                for li, link in enumerate(maps.node(key).in_links):
                     for sl in link.speed_limits:
                         if sl.type == SpeedLimitType.VEHICLE_MAX_SPEED:
-                            self._link_limit[(key, li)] = float(sl.speed_mps)
-        heard = (window.hosts.index[lk.host[mp]] << 32) | lk.sender[mp]
-        new = np.unique(heard[~_in_sorted(self._heard_map, heard)])
-        if new.size:
-            self._heard_map = np.insert(self._heard_map,
-                                        np.searchsorted(self._heard_map, new), new)
+                            link_limit[(key, li)] = float(sl.speed_mps)
+            limit = np.array([link_limit.get((int(k), int(li)), default)
+                              for k, li in zip(table.node_key, table.link, strict=True)],
+                             np.float64)
+            self._lane_limit = (table, limit)
+        return self._lane_limit[1]
 
     def evaluate(self, *, to_stop_m: npt.ArrayLike, speed_mps: npt.ArrayLike,
                  light: npt.ArrayLike, time_left_s: npt.ArrayLike,

@@ -49,11 +49,11 @@ import numpy.typing as npt
 from pydantic import Field
 
 from v2x.apps._base import AppConfig, AppWindow, Assessments
-from v2x.apps._conflict import HeardMaps, crossing_point, occupancy, predicted_pet
+from v2x.apps._conflict import crossing_point, occupancy, predicted_pet
+from v2x.apps._heard_maps import HeardMaps, maps_of
 from v2x.apps._mapmatch import match
 from v2x.apps._rlvw import RedLightViolationWarning, RlvwConfig
-from v2x.apps._spat_view import SpatView, received_spat_states
-from v2x.messages._spat import SpatPhaseStates
+from v2x.apps._spat_view import received_spat_view
 from v2x.msgset import MSG_TYPES
 
 __all__ = ["IcwConfig", "IcwResult", "IntersectionCollisionWarning"]
@@ -124,7 +124,7 @@ class IntersectionCollisionWarning:
     def __init__(self, config: IcwConfig | None = None) -> None:
         self.config = config if config is not None else IcwConfig()
         self.hold_ns = round(self.config.hold_s * 1e9)
-        self._maps = HeardMaps()
+        self._maps = HeardMaps()  # for windows that bring none (AppWindow.maps)
         # rule 5 is RLVW's rule read the other way: who can stop comfortably for a red
         self._signal = RedLightViolationWarning(RlvwConfig(
             decel_threshold_mps2=self.config.stop_decel_mps2))
@@ -136,8 +136,7 @@ class IntersectionCollisionWarning:
         """Every BSM a host received from within ``range_m`` is an assessment of its sender
         (criticality = the host's time to the crossing)."""
         lk, st, bsm, cfg = window.links, window.hosts, window.bsm, self.config
-        if cfg.use_map_spat:
-            self._maps.learn(window)
+        maps = maps_of(window, self._maps) if cfg.use_map_spat else None
         cand = np.flatnonzero((lk.msg_type == _BSM) & (lk.distance_m <= cfg.range_m))
         b, e = lk.msg[cand], lk.host[cand]
         r = self.evaluate(
@@ -148,31 +147,33 @@ class IntersectionCollisionWarning:
             remote_accel=bsm.accel[b], remote_length=bsm.length[b], remote_width=bsm.width[b])
         warn = r.warn.copy()
         w = np.flatnonzero(warn)
-        if cfg.use_map_spat and w.size and self._maps.known:
+        if maps is not None and w.size and maps.known:
             links = cand[w]
             b_w, e_w = lk.msg[links], lk.host[links]
-            stops = self.stops_for_red(window, links, bsm.x[b_w], bsm.y[b_w],
+            stops = self.stops_for_red(window, maps, links, bsm.x[b_w], bsm.y[b_w],
                                        bsm.heading_deg[b_w], bsm.speed[b_w])
-            stops |= self.stops_for_red(window, links, st.x[e_w], st.y[e_w],
+            stops |= self.stops_for_red(window, maps, links, st.x[e_w], st.y[e_w],
                                         st.heading_deg[e_w], st.speed[e_w])
             warn[w[stops]] = False
         return Assessments(link=cand, target=lk.sender[cand], warn=warn,
                            criticality=r.host_time_s, ttc_s=r.host_time_s,
                            gap_m=r.host_to_crossing_m)
 
-    def stops_for_red(self, window: AppWindow, links: np.ndarray, x: np.ndarray,
-                      y: np.ndarray, heading_deg: np.ndarray, speed: np.ndarray) -> np.ndarray:
+    def stops_for_red(self, window: AppWindow, maps: HeardMaps, links: np.ndarray,
+                      x: np.ndarray, y: np.ndarray, heading_deg: np.ndarray,
+                      speed: np.ndarray) -> np.ndarray:
         """Rule 5 for a vehicle seen on each of the received links ``links`` (k,) (rows of
         ``window.links``) at ``x``, ``y`` [m, network], ``heading_deg`` [deg], ``speed``
         [m/s] (k,) each: ``(k,)`` bool, it is on an approach lane of a MAP node whose MAP the
-        link's host heard, the newest SPAT of that node's RSU the host received up to the
-        link's step says its straight-on light will say stop when it arrives, and it can
-        stop at its line with at most ``stop_decel_mps2``."""
-        lk, maps = window.links, self._maps
+        link's host heard (``maps``: :func:`~v2x.apps.maps_of` the window), the newest SPAT
+        of that node's RSU the host received up to the link's step says its straight-on
+        light will say stop when it arrives, and it can stop at its line with at most
+        ``stop_decel_mps2``."""
+        lk = window.links
         stops = np.zeros(links.size, bool)
-        if maps.cache is None:
+        if not maps.known:
             return stops
-        lanes = maps.cache.table
+        lanes = maps.table
         m = match(lanes, x, y, heading_deg)
         sender = maps.sender_of(m.node_key)
         host = window.hosts.index[lk.host[links]]
@@ -181,15 +182,7 @@ class IntersectionCollisionWarning:
                             & (spat >= 0))
         if ok.size == 0:
             return stops
-        tx, first, inverse = np.unique(lk.tx[spat[ok]], return_index=True, return_inverse=True)
-        states = received_spat_states(window, tx)
-        good = np.array([s is not None for s in states], bool)
-        if not good.any():
-            return stops
-        utc = window.start_utc_ns + window.t_ns[lk.step[links[ok]]]  # the hosts' clock [ns]
-        view = SpatView.from_states(SpatPhaseStates.concat([s for s in states if s is not None]),
-                                    received_ns=utc[first][good].tolist())
-        msg = np.where(good[inverse], (np.cumsum(good) - 1)[inverse], -1)
+        view, msg, utc = received_spat_view(window, spat[ok], lk.step[links[ok]])
         res = self._signal.assess_hosts(lanes=lanes, match=m.take(ok), spat=view,
                                         speed_mps=speed[ok], now_ns=utc, spat_msg=msg)
         with np.errstate(invalid="ignore"):

@@ -43,8 +43,9 @@ import numpy.typing as npt
 from pydantic import Field
 
 from v2x.apps._base import AppConfig, AppWindow, Assessments
-from v2x.apps._conflict import HeardMaps, occupancy, predicted_pet, to_frame
-from v2x.apps._mapmatch import LaneTable, MatchResult, StopCircles, match
+from v2x.apps._conflict import occupancy, predicted_pet, to_frame
+from v2x.apps._heard_maps import HeardMaps, maps_of
+from v2x.apps._mapmatch import LaneTable, MatchResult, match
 from v2x.messages._map import AllowedManeuvers
 from v2x.msgset import MSG_TYPES
 
@@ -112,7 +113,7 @@ class LeftTurnAssist:
     def __init__(self, config: LtaConfig | None = None) -> None:
         self.config = config if config is not None else LtaConfig()
         self.hold_ns = round(self.config.hold_s * 1e9)
-        self._maps = HeardMaps()
+        self._maps = HeardMaps()  # for windows that bring none (AppWindow.maps)
         self._nodes: _Nodes | None = None
 
     def __repr__(self) -> str:
@@ -122,15 +123,14 @@ class LeftTurnAssist:
         """Every BSM a host received from within ``range_m`` is an assessment of its sender;
         only hosts that turn left (rule 1) on a MAP they received can warn."""
         lk, st, bsm, cfg = window.links, window.hosts, window.bsm, self.config
-        if self._maps.learn(window):
-            self._nodes = None
+        maps = maps_of(window, self._maps)
         cand = np.flatnonzero((lk.msg_type == _BSM) & (lk.distance_m <= cfg.range_m))
         warn = np.zeros(cand.size, bool)
         t_host = np.full(cand.size, np.inf)
         gap = np.full(cand.size, np.nan)
-        nodes = self._node_table() if cand.size and self._maps.known else None
+        nodes = self._node_table(maps) if cand.size and maps.known else None
         if nodes is not None and nodes.has_left_turn_lane:  # else nobody turns left (rule 1)
-            turn, m = self._left_turners(window, nodes, cand)
+            turn, m = self._left_turners(window, maps, nodes, cand)
             if turn.size:
                 host, b = lk.host[cand[turn]], lk.msg[cand[turn]]
                 remote_lane = match(nodes.table, bsm.x[b], bsm.y[b], bsm.heading_deg[b],
@@ -212,7 +212,7 @@ class LeftTurnAssist:
                          remote_time_s=np.where(oncoming, remote.t_in, np.inf), pet_s=pet,
                          warn=warn)
 
-    def _left_turners(self, window: AppWindow, nodes: _Nodes,
+    def _left_turners(self, window: AppWindow, maps: HeardMaps, nodes: _Nodes,
                       cand: np.ndarray) -> tuple[np.ndarray, MatchResult]:
         """Positions in ``cand`` (k,) of the links whose host turns left (rule 1) on a node
         whose MAP it heard, and those hosts' matches (k,); each host row is matched once."""
@@ -224,21 +224,20 @@ class LeftTurnAssist:
                   tolerance_m=cfg.lane_tolerance_m, max_heading_diff_deg=cfg.max_heading_diff_deg)
         with np.errstate(invalid="ignore"):
             left = _turns_left(nodes.table, m.lane) & (m.to_stop_m <= cfg.approach_m)
-        sender = np.where(left, self._maps.sender_of(m.node_key), -1)
-        row_turns = left & self._maps.heard(st.index[rows], sender)
+        sender = np.where(left, maps.sender_of(m.node_key), -1)
+        row_turns = left & maps.heard(st.index[rows], sender)
         turn = np.flatnonzero(row_turns[row_of])
         return turn, m.take(row_of[turn])
 
-    def _node_table(self) -> _Nodes:
+    def _node_table(self, maps: HeardMaps) -> _Nodes:
         """The lanes of the MAPs heard and, per node (ascending key), its centre and
-        radius."""
-        if self._maps.cache is None:
-            raise RuntimeError("LTA: no MAP learned yet")  # the caller checks first
-        table = self._maps.cache.table
+        radius (kept until the lane table changes: a node learned or changed). Raises
+        RuntimeError before the first MAP."""
+        table = maps.table
         if self._nodes is None or self._nodes.table is not table:
-            circles = StopCircles.of(table)  # its nodes ascending, as np.unique
+            circles = maps.stop_circles  # its nodes ascending, as np.unique
             keys = np.unique(table.node_key)
-            centre = np.array([self._maps.centre[int(k)] for k in keys],
+            centre = np.array([maps.centre[int(k)] for k in keys],
                               np.float64).reshape(-1, 2)
             self._nodes = _Nodes(table=table, keys=keys, centre_x=centre[:, 0],
                                  centre_y=centre[:, 1], radius_m=circles.radius_m,

@@ -488,6 +488,13 @@ class StopCircles:
                                                      lanes.stop_y - cy[node_of_lane]))
         return cls(lanes=lanes, x=cx, y=cy, radius_m=radius)
 
+    def reach_m(self, tolerance_m: float) -> float:
+        """How far [m] from its lane's stop point a host matched (:func:`match` with
+        ``tolerance_m``) at the stop line can be: half the widest lane plus ``tolerance_m``,
+        plus 1 m for rounding. A host ``d`` [m] along its lane before the stop line is within
+        ``d + reach_m`` of the stop point."""
+        return float(self.lanes.width_m.max(initial=0.0)) / 2.0 + tolerance_m + 1.0
+
     def distance_at_least_m(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
         """``(n,)`` float64 [m]: a lower bound of the distance from each of ``(n,)``
         positions [m, network] to the nearest stop point (0 inside a circle); ``inf``
@@ -563,4 +570,9 @@ class MapCache:
     def node_keys(self) -> list[int]:
         """The node keys held, ascending."""
         return sorted(self._nodes)
+
+    def node(self, key: int) -> MapNode:
+        """The node held under node key ``key`` (one of :attr:`node_keys`; KeyError for
+        another)."""
+        return self._nodes[key][0]
 

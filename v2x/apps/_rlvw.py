@@ -44,15 +44,16 @@ import numpy.typing as npt
 from pydantic import Field
 
 from v2x.apps._base import AppConfig, AppWindow, Assessments
-from v2x.apps._mapmatch import LaneTable, MapCache, MatchResult, StopCircles, match
-from v2x.apps._spat_view import SpatView, node_key, received_spat_states
+from v2x.apps._heard_maps import HeardMaps, maps_of
+from v2x.apps._mapmatch import LaneTable, MatchResult, StopCircles
+from v2x.apps._spat_view import SpatView, received_spat_view
 from v2x.messages._map import AllowedManeuvers
-from v2x.messages._spat import LightState, SpatPhaseStates
+from v2x.messages._spat import LightState
 from v2x.msgset import MSG_TYPES
 
 __all__ = ["RedLightViolationWarning", "RlvwConfig", "RlvwResult"]
 
-_MAP, _SPAT = MSG_TYPES.index("MAP"), MSG_TYPES.index("SPAT")
+_SPAT = MSG_TYPES.index("SPAT")
 #: lights that say stop at the line: red, stop-then-proceed, pre-movement (rule 3)
 _STOP = np.array([int(LightState.RED), int(LightState.FLASHING_RED),
                   int(LightState.FLASHING_GREEN)], np.int64)
@@ -121,11 +122,7 @@ class RedLightViolationWarning:
     def __init__(self, config: RlvwConfig | None = None) -> None:
         self.config = config if config is not None else RlvwConfig()
         self.hold_ns = round(self.config.hold_s * 1e9)
-        self._maps: MapCache | None = None
-        self._node_sender: dict[int, int] = {}  # node key -> RSU node that sent its MAP
-        self._map_senders: set[int] = set()
-        self._heard_map = np.empty(0, np.int64)  # (host vehicle << 32 | RSU node), sorted
-        self._stop_circles: StopCircles | None = None  # of the lanes of self._maps
+        self._maps = HeardMaps()  # for windows that bring none (AppWindow.maps)
 
     def assess(self, window: AppWindow) -> Assessments:
         """The rule on every SPAT a host received (an :class:`~v2x.apps.Application`).
@@ -142,20 +139,20 @@ class RedLightViolationWarning:
         light) is assessed without a warning, and its SPAT need not be read.
         """
         lk = window.links
-        self._learn_maps(window)
+        maps = maps_of(window, self._maps)
         sp = np.flatnonzero(lk.msg_type == _SPAT)
         warn = np.zeros(sp.size, bool)
         t_stop = np.full(sp.size, np.inf)
         d_stop = np.full(sp.size, np.nan)
-        if sp.size and self._maps is not None and self._node_sender:
-            lanes = self._maps.table
-            near, m = self._near_stop_lines(window, lanes, sp)
+        if sp.size and maps.known:
+            near, m = self._near_stop_lines(window, maps, sp)
             if near.size:
-                warn[near], t_stop[near], d_stop[near] = self._judge(window, lanes, sp[near], m)
+                warn[near], t_stop[near], d_stop[near] = self._judge(window, maps.table,
+                                                                     sp[near], m)
         return Assessments(link=sp, target=lk.sender[sp], warn=warn, criticality=t_stop,
                            ttc_s=t_stop, gap_m=d_stop)
 
-    def _near_stop_lines(self, window: AppWindow, lanes: LaneTable,
+    def _near_stop_lines(self, window: AppWindow, maps: HeardMaps,
                          sp: np.ndarray) -> tuple[np.ndarray, MatchResult]:
         """Which of the SPAT links ``sp`` (m,) can warn whatever the light: the host heard the
         MAP of the SPAT's RSU, is on an approach lane of that RSU's intersection, within
@@ -164,35 +161,29 @@ class RedLightViolationWarning:
 
         Hosts that do not move, did not hear that MAP or are not
         :meth:`close_to_a_stop_line` cannot warn and are not matched; a host row is matched
-        once for all the SPATs it received.
+        once for all the SPATs it received (:meth:`HeardMaps.match_heard`).
         """
         lk, st, cfg = window.links, window.hosts, self.config
-        host, sender = lk.host[sp], lk.sender[sp]
-        heard = _in_sorted(self._heard_map, (st.index[host] << 32) | sender)
-        cand = np.flatnonzero(heard & (st.speed[host] > 0.0))  # cannot_stop needs v > 0
-        rows, row_of_cand = _distinct_rows(host[cand], st.n)
-        close = self.close_to_a_stop_line(lanes, st.x[rows], st.y[rows], st.speed[rows])
-        to_match = rows[close]  # each host row once
-        match_of_row = np.cumsum(close) - 1  # its row in the match, where close
-        keep = close[row_of_cand]
-        cand = cand[keep]
-        m = match(lanes, st.x[to_match], st.y[to_match], st.heading_deg[to_match],
-                  tolerance_m=cfg.lane_tolerance_m,
-                  max_heading_diff_deg=cfg.max_heading_diff_deg).take(
-                      match_of_row[row_of_cand[keep]])
-        keys = np.array(sorted(self._node_sender), np.int64)
-        senders = np.array([self._node_sender[int(k)] for k in keys], np.int64)
-        at = np.clip(np.searchsorted(keys, m.node_key), 0, keys.size - 1)
-        from_its_rsu = (m.lane >= 0) & (keys[at] == m.node_key) & (senders[at] == sender[cand])
-        near = (from_its_rsu & (m.to_stop_m >= 0) & (m.to_stop_m <= cfg.warn_distance_m)
-                & self.cannot_stop(m.to_stop_m, st.speed[host[cand]]))
-        return cand[near], m.take(np.flatnonzero(near))
+        circles = maps.stop_circles
 
-    def close_to_a_stop_line(self, lanes: LaneTable, x: np.ndarray, y: np.ndarray,
+        def near(rows: np.ndarray) -> np.ndarray:
+            return self.close_to_a_stop_line(circles, st.x[rows], st.y[rows], st.speed[rows])
+
+        moving = np.flatnonzero(st.speed[lk.host[sp]] > 0.0)  # cannot_stop needs v > 0
+        on, m = maps.match_heard(window, sp[moving], near, tolerance_m=cfg.lane_tolerance_m,
+                                 max_heading_diff_deg=cfg.max_heading_diff_deg)
+        on = moving[on]
+        ok = np.flatnonzero((m.to_stop_m >= 0) & (m.to_stop_m <= cfg.warn_distance_m)
+                            & self.cannot_stop(m.to_stop_m, st.speed[lk.host[sp[on]]]))
+        return on[ok], m.take(ok)
+
+    def close_to_a_stop_line(self, circles: StopCircles, x: np.ndarray, y: np.ndarray,
                              speed_mps: np.ndarray) -> np.ndarray:
         """Rules 1 and 4 from positions alone, a necessary condition of a warning: for
         ``(n,)`` hosts at ``x``, ``y`` [m, network] moving at ``speed_mps`` [m/s], ``(n,)``
-        bool, False where no stop point of ``lanes`` is close enough to warn.
+        bool, False where no stop point of the lanes of ``circles``
+        (:class:`~v2x.apps.StopCircles`, e.g. :attr:`HeardMaps.stop_circles`) is close
+        enough to warn.
 
         Rules 1 and 4 need the distance ``d`` along the lane to the stop line to be at most
         ``min(v² / (2 a) + v t_r, warn_distance_m)``. A host matched to a lane before its stop
@@ -204,13 +195,11 @@ class RedLightViolationWarning:
         for rounding).
         """
         cfg = self.config
-        if self._stop_circles is None or self._stop_circles.lanes is not lanes:
-            self._stop_circles = StopCircles.of(lanes)
-        reach = float(lanes.width_m.max(initial=0.0)) / 2.0 + cfg.lane_tolerance_m + 1.0
+        reach = circles.reach_m(cfg.lane_tolerance_m)
         v = np.maximum(speed_mps, 0.0)
         need = np.minimum(v * v / (2.0 * cfg.decel_threshold_mps2) + v * cfg.reaction_time_s,
                           cfg.warn_distance_m)
-        nearest_at_least = self._stop_circles.distance_at_least_m(x, y)
+        nearest_at_least = circles.distance_at_least_m(x, y)
         return nearest_at_least <= need + reach  # type: ignore[no-any-return]
 
     def cannot_stop(self, to_stop_m: np.ndarray, speed_mps: np.ndarray) -> np.ndarray:
@@ -223,50 +212,16 @@ class RedLightViolationWarning:
         with np.errstate(invalid="ignore"):
             return (v > 0.0) & ((room <= 0.0) | (v * v > 2.0 * cfg.decel_threshold_mps2 * room))
 
-    def _learn_maps(self, window: AppWindow) -> None:
-        """Decode the MAPs of senders not heard yet; remember which host heard whose MAP."""
-        lk = window.links
-        mp = np.flatnonzero(lk.msg_type == _MAP)
-        if mp.size == 0:
-            return
-        if self._maps is None:
-            self._maps = MapCache(window.geo)
-        senders, first = np.unique(lk.sender[mp], return_index=True)
-        for sender, row in zip(senders.tolist(), mp[first].tolist(), strict=True):
-            if sender in self._map_senders:
-                continue
-            msg = window.decoded("MAP", np.array([lk.tx[row]]))[0]
-            if msg is None:
-                continue  # a MAP that did not decode teaches nothing (counted by the checker)
-            self._map_senders.add(sender)
-            self._maps.update(msg)
-            for node in msg.nodes:
-                key = int(node_key(node.id.id, -1 if node.id.region is None
-                                   else node.id.region))
-                self._node_sender[key] = sender
-        heard = (window.hosts.index[lk.host[mp]] << 32) | lk.sender[mp]
-        new = np.unique(heard[~_in_sorted(self._heard_map, heard)])  # most were heard before
-        if new.size:
-            self._heard_map = np.insert(self._heard_map,
-                                        np.searchsorted(self._heard_map, new), new)
-
     def _judge(self, window: AppWindow, lanes: LaneTable, links: np.ndarray,
                m: MatchResult) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """The rule for the SPAT links ``links`` (k,) that can warn and their hosts' matches
         ``m`` (k,) against ``lanes``: the phase states of each distinct SPAT frame read once
-        (:func:`~v2x.apps.received_spat_states`); returns warn, time to the stop line [s]
+        (:func:`~v2x.apps.received_spat_view`); returns warn, time to the stop line [s]
         and distance to it [m], (k,) each."""
-        lk = window.links
-        tx, first, inverse = np.unique(lk.tx[links], return_index=True, return_inverse=True)
-        states = received_spat_states(window, tx)
-        good = np.array([s is not None for s in states], bool)
-        utc = window.start_utc_ns + window.t_ns[lk.step[links]]  # the hosts' clock [ns]
-        view = SpatView.from_states(SpatPhaseStates.concat([s for s in states if s is not None]),
-                                    received_ns=utc[first][good].tolist())
-        msg = (np.cumsum(good) - 1)[inverse]
+        view, msg, utc = received_spat_view(window, links)
         res = self.assess_hosts(lanes=lanes, match=m, spat=view,
-                                speed_mps=window.hosts.speed[lk.host[links]], now_ns=utc,
-                                spat_msg=np.where(good[inverse], msg, -1))
+                                speed_mps=window.hosts.speed[window.links.host[links]],
+                                now_ns=utc, spat_msg=msg)
         return res.warn, res.time_to_stop_s, m.to_stop_m
 
     def __repr__(self) -> str:
@@ -347,20 +302,3 @@ class RedLightViolationWarning:
                           red_at_arrival=res.red_at_arrival & found.found,
                           warn=res.warn & found.found)
 
-
-def _in_sorted(held: np.ndarray, keys: np.ndarray) -> np.ndarray:
-    """``(k,)`` bool: which of ``keys`` (k,) int64 are in ``held`` (sorted, unique), by
-    binary search (``np.isin`` would sort both)."""
-    if held.size == 0:
-        return np.zeros(keys.shape, bool)
-    at = np.minimum(np.searchsorted(held, keys), held.size - 1)
-    return held[at] == keys  # type: ignore[no-any-return]
-
-
-def _distinct_rows(rows: np.ndarray, n_rows: int) -> tuple[np.ndarray, np.ndarray]:
-    """``np.unique(rows, return_inverse=True)`` for ``(k,)`` row indices below ``n_rows``, by
-    marking them (no sort): the distinct rows ascending, and each one's position among them."""
-    marked = np.zeros(n_rows, bool)
-    marked[rows] = True
-    position = np.cumsum(marked) - 1  # of each marked row among the marked ones
-    return np.flatnonzero(marked), position[rows]

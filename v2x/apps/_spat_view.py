@@ -39,7 +39,8 @@ import numpy.typing as npt
 from v2x.apps._base import AppWindow
 from v2x.messages._spat import NO_TIME, Spat, SpatPhaseStates
 
-__all__ = ["END_UNKNOWN_NS", "SpatLookup", "SpatView", "node_key", "received_spat_states"]
+__all__ = ["END_UNKNOWN_NS", "SpatLookup", "SpatView", "node_key", "received_spat_states",
+           "received_spat_view"]
 
 #: ``SpatView.end_ns`` of a light whose end is unknown (it never ends within the cycle)
 END_UNKNOWN_NS = np.iinfo(np.int64).max
@@ -232,3 +233,26 @@ def received_spat_states(window: AppWindow, tx_rows: np.ndarray) -> list[SpatPha
     if window.spat_states is not None:
         return window.spat_states(rows)
     return [None if s is None else SpatPhaseStates.of([s]) for s in window.decoded("SPAT", rows)]
+
+
+def received_spat_view(window: AppWindow, links: np.ndarray, step: np.ndarray | None = None,
+                       ) -> tuple[SpatView, np.ndarray, np.ndarray]:
+    """The SPATs received on the links ``links`` (k,) (rows of ``window.links``), each
+    distinct frame read once (:func:`received_spat_states`), as one :class:`SpatView`
+    numbered by frame, with the hosts' clock at ``step`` (k,) steps of the window (default:
+    each link's own step).
+
+    Returns ``(view, msg, now_ns)``: the view (empty when no frame decoded; a frame's
+    reception time in it is ``now_ns`` of its first link); ``msg`` (k,) int64 the link's
+    message in the view, -1 where its frame did not decode (for :meth:`SpatView.lookup`);
+    ``now_ns`` (k,) int64 UTC [ns] of ``step`` (``start_utc_ns + t_ns``).
+    """
+    lk = window.links
+    tx, first, inverse = np.unique(lk.tx[links], return_index=True, return_inverse=True)
+    states = received_spat_states(window, tx)
+    good = np.array([s is not None for s in states], bool)
+    now_ns = window.start_utc_ns + window.t_ns[lk.step[links] if step is None else step]
+    view = SpatView.from_states(SpatPhaseStates.concat([s for s in states if s is not None]),
+                                received_ns=now_ns[first][good].tolist())
+    msg = np.where(good[inverse], (np.cumsum(good) - 1)[inverse], -1)
+    return view, msg, now_ns

@@ -32,7 +32,7 @@ import numpy as np
 from pydantic import Field
 
 from v2x.apps._base import AppConfig, AppWindow, Assessments
-from v2x.apps._rlvw import _in_sorted
+from v2x.apps._heard_maps import HostRsuPairs
 from v2x.apps._rsi_view import link_items
 from v2x.msgset import MSG_TYPES
 
@@ -90,7 +90,7 @@ class NearFieldPayment:
     def __init__(self, config: VnfpConfig | None = None) -> None:
         self.config = config if config is not None else VnfpConfig()
         self.hold_ns = round(self.config.hold_s * 1e9)
-        self._knows_zone = np.empty(0, np.int64)  # (host vehicle << 32 | RSU node), sorted
+        self._knows_zone = HostRsuPairs()  # (host vehicle, RSU node) of zone signs heard
 
     def __repr__(self) -> str:
         return f"NearFieldPayment({self.config!r})"
@@ -112,8 +112,7 @@ class NearFieldPayment:
         if mine.size == 0:
             return Assessments.empty()
         links = pairs.link[mine]
-        key = (host_id[mine] << 32) | lk.sender[links]
-        warn = _in_sorted(self._knows_zone, key)
+        warn = self._knows_zone.has(host_id[mine], lk.sender[links])
         # one assessment per (host, RSU, step): a step's answers to one host are one
         _, first = np.unique(np.column_stack([host_id[mine], lk.sender[links], lk.step[links]]),
                              axis=0, return_index=True)
@@ -135,8 +134,4 @@ class NearFieldPayment:
                            keep=lambda it: it.item_type == cfg.zone_sign_type)
         if pairs is None or pairs.n == 0:
             return
-        key = (window.hosts.index[pairs.host] << 32) | window.links.sender[pairs.link]
-        new = np.unique(key[~_in_sorted(self._knows_zone, key)])
-        if new.size:
-            self._knows_zone = np.insert(self._knows_zone,
-                                         np.searchsorted(self._knows_zone, new), new)
+        self._knows_zone.add(window.hosts.index[pairs.host], window.links.sender[pairs.link])

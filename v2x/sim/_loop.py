@@ -69,6 +69,7 @@ from v2x.apps import (
     Assessments,
     DecodedBsm,
     DriverReaction,
+    HeardMaps,
     ReceivedLinks,
     ThreatHold,
     most_critical,
@@ -126,6 +127,7 @@ __all__ = ["RSU_NODE_BASE", "Outgoing", "Roadside", "RunSummary", "ScriptedStop"
 #: node ids of RSUs start here; vehicles are numbered 0, 1, ... by first appearance
 RSU_NODE_BASE = 1_000_000
 _BSM = MSG_TYPES.index("BSM")
+_MAP = MSG_TYPES.index("MAP")
 _CODE = {name: i for i, name in enumerate(MSG_TYPES)}
 _PEDESTRIAN_CLASS = 82
 _T = TypeVar("_T")  # J2735 / T/CSAE 53 BasicVehicleClass of a pedestrian
@@ -384,6 +386,9 @@ class Simulation:
         self._app_reads = [tuple(_CODE[m] for m in a.consumes) for a in config.apps]
         self._used_by_names = ("",) + tuple(a.name for a in config.apps)
         self._warn_counts = np.zeros(len(config.apps), np.int64)
+        # what the hosts learned from the MAPs they received: one for every application,
+        # learned once per window before the first application that reads MAP assesses it
+        self._maps = HeardMaps() if any(_MAP in r for r in self._app_reads) else None
         self._decoded: dict[bytes, Any] = {}  # decoded non-BSM frames, by their bytes
         self._spat_states: dict[bytes, SpatPhaseStates | None] = {}  # SPAT frames as columns
         self._reader = FrameReader()  # decode_frame, with a fast path for SPAT frames
@@ -809,6 +814,7 @@ class Simulation:
         obu_type = links.msg_type[obu]
         decoded, spat_states = self._decode_rsu_frames(w, tx)
         by_types: dict[tuple[int, ...], ReceivedLinks] = {}  # apps reading the same types
+        maps_learned = False
         for i, app in enumerate(self.cfg.apps):
             reads = self._app_reads[i]
             received = by_types.get(reads)
@@ -820,7 +826,10 @@ class Simulation:
             window = AppWindow(t_ns=w.t_ns, hosts=w.states, host_step=w.step, links=received,
                                bsm=bsm, decoded=decoded, sec_mark=w.sec_mark,
                                start_utc_ns=self._start_utc_ns, geo=self.geo,
-                               spat_states=spat_states)
+                               spat_states=spat_states, maps=self._maps)
+            if self._maps is not None and not maps_learned and _MAP in reads:
+                self._maps.learn(window)  # the MAP links of every app's window are the same
+                maps_learned = True
             found = app.assess(window)
             warned = received.link[found.link[found.warn]]
             used_by[warned[used_by[warned] == 0]] = i + 1

@@ -1,5 +1,6 @@
-"""A hand-made window of received RSI (and BSM) links for the roadside applications' tests:
-real RSI frames (encoded and decoded through UPER), hosts given as columns."""
+"""Hand-made windows of received RSU links (RSI and BSM links; MAP and SPAT links) for the
+roadside applications' tests: real frames (encoded and decoded through UPER), hosts given as
+columns."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from v2x.apps import AppWindow, DecodedBsm, ReceivedLinks
+from v2x.apps import AppWindow, DecodedBsm, HeardMaps, ReceivedLinks
 from v2x.geo import GeoFrame
 from v2x.messages import Position3D, ReferencePath, Rsi, decode_frame, encode_frame
 from v2x.msgset import MSG_TYPES
@@ -73,3 +74,27 @@ def window(geo: GeoFrame, host_cols: Any, frames: Sequence[bytes],
     return AppWindow(t_ns=np.zeros(1, np.int64), hosts=host_cols,
                      host_step=np.zeros(host_cols.n, np.int64), links=links, bsm=b,
                      decoded=decoded, sec_mark=np.zeros(1, np.int64), start_utc_ns=T0, geo=geo)
+
+
+def rsu_window(geo: GeoFrame, host_cols: Any, frames: Sequence[bytes | None],
+               received: Sequence[tuple[int, int, str] | tuple[int, int, str, int]], *,
+               maps: HeardMaps | None = None) -> AppWindow:
+    """One step: ``received`` (host row, frame index, "MAP" | "SPAT"[, sender]) links from
+    RSU node ``sender`` (default RSU 0); a frame ``None`` does not decode. ``maps``: the
+    loop's :class:`~v2x.apps.HeardMaps` (``AppWindow.maps``)."""
+    rows = [(h, f, MSG_TYPES.index(k), *(rest or (RSU,))) for h, f, k, *rest in received]
+    cols = np.array(rows, np.int64).reshape(-1, 4)
+    m = cols.shape[0]
+    lk = ReceivedLinks(host=cols[:, 0], tx=cols[:, 1], msg=cols[:, 1],
+                       msg_type=cols[:, 2].astype(np.int8), sender=cols[:, 3],
+                       step=np.zeros(m, np.int64), distance_m=np.zeros(m),
+                       latency_ns=np.zeros(m, np.int64), link=np.arange(m, dtype=np.int64))
+
+    def decoded(kind: str, tx_rows: np.ndarray) -> list[Any]:
+        return [None if frames[int(r)] is None else decode_frame(frames[int(r)], now_ns=T0)
+                for r in tx_rows]
+
+    return AppWindow(t_ns=np.zeros(1, np.int64), hosts=host_cols,
+                     host_step=np.zeros(host_cols.n, np.int64), links=lk, bsm=empty_bsm(),
+                     decoded=decoded, sec_mark=np.zeros(1, np.int64), start_utc_ns=T0, geo=geo,
+                     maps=maps)

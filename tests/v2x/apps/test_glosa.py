@@ -4,19 +4,19 @@ cases on SUMO."""
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pytest
 
-from tests.v2x.apps._rsi_window import T0, empty_bsm, hosts
+from tests.v2x.apps._rsi_window import RSU, T0, hosts, rsu_window
 from v2x.apps import (
-    AppWindow,
     GlosaConfig,
     GreenLightOptimalSpeedAdvisory,
-    ReceivedLinks,
+    HeardMaps,
     make_app,
+    maps_of,
 )
 from v2x.errors import ConfigError
 from v2x.geo import GeoFrame
@@ -30,16 +30,15 @@ from v2x.messages import (
     Phase,
     PhaseState,
     Spat,
+    SpeedLimit,
+    SpeedLimitType,
     TimeCountingDown,
-    decode_frame,
     encode_frame,
 )
-from v2x.msgset import MSG_TYPES
 
 RED, YELLOW, GREEN = int(LightState.RED), int(LightState.YELLOW), int(LightState.PROTECTED_GREEN)
 KMH = 1 / 3.6
 SEC = 1_000_000_000
-RSU = 1_000_000
 
 
 def test_glosa_rule_by_hand() -> None:
@@ -88,24 +87,6 @@ def _spat(lights: dict[int, tuple[LightState, float | None]]) -> bytes:
         timestamp_ns=T0))
 
 
-def _window(geo: GeoFrame, hs: Any, frames: list[bytes], links: list[tuple[int, int, str]]
-            ) -> AppWindow:
-    """One step: links (host row, frame index, "MAP" | "SPAT") from RSU 0."""
-    cols = np.array([(h, f, MSG_TYPES.index(k)) for h, f, k in links], np.int64).reshape(-1, 3)
-    m = cols.shape[0]
-    lk = ReceivedLinks(host=cols[:, 0], tx=cols[:, 1], msg=cols[:, 1],
-                       msg_type=cols[:, 2].astype(np.int8), sender=np.full(m, RSU, np.int64),
-                       step=np.zeros(m, np.int64), distance_m=np.zeros(m),
-                       latency_ns=np.zeros(m, np.int64), link=np.arange(m, dtype=np.int64))
-
-    def decoded(kind: str, rows: np.ndarray) -> list[Any]:
-        return [decode_frame(frames[int(r)], now_ns=T0) for r in rows]
-
-    return AppWindow(t_ns=np.zeros(1, np.int64), hosts=hs, host_step=np.zeros(hs.n, np.int64),
-                     links=lk, bsm=empty_bsm(), decoded=decoded,
-                     sec_mark=np.zeros(1, np.int64), start_utc_ns=T0, geo=geo)
-
-
 def test_whole_chain_through_uper(node: MapNode, frame: GeoFrame) -> None:
     """Hand-made node 7 (conftest): eastbound lane 1 (straight phase 2) ends at x = -10;
     the northbound lane (phase 1) at y = -10; no speed limits in the MAP (60 km/h)."""
@@ -121,7 +102,7 @@ def test_whole_chain_through_uper(node: MapNode, frame: GeoFrame) -> None:
     links = [(0, 0, "MAP"), (1, 0, "MAP"), (2, 0, "MAP"),
              (0, 1, "SPAT"), (1, 1, "SPAT"), (2, 1, "SPAT"), (3, 1, "SPAT")]
     g = GreenLightOptimalSpeedAdvisory()
-    a = g.assess(_window(frame, hs, frames, links))
+    a = g.assess(rsu_window(frame, hs, frames, links))
     assert a.link.tolist() == [3, 4, 5, 6]  # every SPAT link is assessed
     assert a.target.tolist() == [RSU] * 4
     assert a.warn.tolist() == [True, False, False, False]
@@ -129,11 +110,49 @@ def test_whole_chain_through_uper(node: MapNode, frame: GeoFrame) -> None:
     np.testing.assert_allclose(a.ttc_s[:3], [180 / 13.89, 36.0, 180 / 13.89], atol=0.01)
     assert np.isnan(a.gap_m[3]) and a.ttc_s[3] == np.inf
     # a later window: host 3 hears the MAP now, and is advised like host 0
-    a = g.assess(_window(frame, hs, frames, [(3, 0, "MAP"), (3, 1, "SPAT")]))
+    a = g.assess(rsu_window(frame, hs, frames, [(3, 0, "MAP"), (3, 1, "SPAT")]))
     assert a.warn.tolist() == [True]
     # beyond advise_distance_m nobody is advised
     near = GreenLightOptimalSpeedAdvisory(GlosaConfig(advise_distance_m=150.0))
-    assert not near.assess(_window(frame, hs, frames, links)).warn.any()
+    assert not near.assess(rsu_window(frame, hs, frames, links)).warn.any()
+
+
+def test_the_lane_limit_of_the_map(node: MapNode, frame: GeoFrame) -> None:
+    # host 0 of the whole chain with a vehicleMaxSpeed of 5 m/s on its link (0, from the
+    # west): the advice would be [20 km/h = 5.56 m/s, min(6, 5) m/s], empty: none; the
+    # northbound link has no limit (60 km/h) and the same case on it is advised
+    west, south, east = node.in_links
+    limited = dataclasses.replace(node, in_links=(dataclasses.replace(
+        west, speed_limits=(SpeedLimit(SpeedLimitType.VEHICLE_MAX_SPEED, 5.0),)), south, east))
+    frames = [encode_frame(MapData(msg_cnt=5, nodes=(limited,))),
+              _spat({1: (LightState.RED, 30.0), 2: (LightState.RED, 30.0)})]
+    hs = hosts(x=[-190.0, 1.75], y=[-1.75, -190.0], speed=[13.89, 13.89],
+               heading_deg=[90.0, 0.0])
+    links = [(0, 0, "MAP"), (1, 0, "MAP"), (0, 1, "SPAT"), (1, 1, "SPAT")]
+    a = GreenLightOptimalSpeedAdvisory().assess(rsu_window(frame, hs, frames, links))
+    assert a.warn.tolist() == [False, True]
+
+
+def test_the_maps_of_the_window_are_read_not_learned(node: MapNode, frame: GeoFrame) -> None:
+    # the loop learns each window's MAPs once for every application (AppWindow.maps): an
+    # application reads those and learns nothing itself, so the MAP links of the window
+    # teach it nothing when the loop's maps have not learned them
+    frames = [encode_frame(MapData(msg_cnt=5, nodes=(node,))),
+              _spat({2: (LightState.RED, 30.0)})]
+    hs = hosts(x=[-190.0], y=[-1.75], speed=[13.89], heading_deg=[90.0])
+    g = GreenLightOptimalSpeedAdvisory()
+    shared = HeardMaps()
+    assert shared.learn(rsu_window(frame, hs, frames, [(0, 0, "MAP")]))
+    spat_only = [(0, 1, "SPAT")]
+    assert g.assess(rsu_window(frame, hs, frames, spat_only, maps=shared)).warn.tolist() == [
+        True]
+    assert maps_of(rsu_window(frame, hs, frames, spat_only, maps=shared), HeardMaps()) is shared
+    both = [(0, 0, "MAP"), (0, 1, "SPAT")]
+    assert g.assess(rsu_window(frame, hs, frames, both, maps=HeardMaps())).warn.tolist() == [
+        False]
+    # a window without the loop's maps: the application learns them itself (maps_of)
+    assert g.assess(rsu_window(frame, hs, frames, spat_only)).warn.tolist() == [False]
+    assert g.assess(rsu_window(frame, hs, frames, both)).warn.tolist() == [True]
 
 
 def test_glosa_is_configured_by_name() -> None:

@@ -323,6 +323,8 @@ def test_stop_circles_and_taking_matches(table: LaneTable) -> None:
     assert (circles.distance_at_least_m(x, y) <= nearest).all()
     empty = StopCircles.of(_build([], []))
     assert empty.distance_at_least_m(np.zeros(2), np.zeros(2)).tolist() == [np.inf] * 2
+    # 3.5 m lanes: 1.75 m + 0.5 m tolerance + 1 m rounding; no lanes: 0 + 0.5 + 1
+    assert circles.reach_m(0.5) == pytest.approx(3.25) and empty.reach_m(0.5) == 1.5
     m = _match(table, [-50.0, 1.75], [-1.75, -50.0], [90.0, 0.0])
     again = m.take(np.array([1, 1, 0]))
     assert again.lane.tolist() == [2, 2, 0]

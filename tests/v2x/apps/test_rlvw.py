@@ -13,6 +13,7 @@ from v2x.apps import (
     RedLightViolationWarning,
     RlvwConfig,
     SpatView,
+    StopCircles,
     lane_table,
     match,
 )
@@ -201,12 +202,13 @@ def test_close_to_a_stop_line_by_hand(node: MapNode, frame: GeoFrame) -> None:
     v = np.array([14.0, 14.0, 10.0, 14.0, 0.0])
     # hypot(40, 1.75) - 1.75 = 38.3 m > 196/6 + 3.25 = 35.9 m; 28.3 m < 35.9 m; at 10 m/s
     # 28.3 m > 100/6 + 3.25 = 19.9 m; no position; standing
-    assert rule.close_to_a_stop_line(lanes, x, y, v).tolist() == [False, True, False, False,
-                                                                   False]
+    circles = StopCircles.of(lanes)
+    assert rule.close_to_a_stop_line(circles, x, y, v).tolist() == [False, True, False, False,
+                                                                     False]
     # 1 s of reaction adds v * 1 s: 38.3 m < 32.7 + 14 + 3.25 m, 28.3 m < 16.7 + 10 + 3.25 m
     far = RedLightViolationWarning(RlvwConfig(reaction_time_s=1.0))
-    assert far.close_to_a_stop_line(lanes, x, y, v).tolist() == [True, True, True, False,
-                                                                  False]
+    assert far.close_to_a_stop_line(circles, x, y, v).tolist() == [True, True, True, False,
+                                                                    False]
 
 
 @pytest.mark.parametrize("reaction_time_s", [0.0, 0.8])
@@ -231,15 +233,7 @@ def test_close_to_a_stop_line_is_a_necessary_condition(node: MapNode, frame: Geo
     m = match(lanes, x, y, h)
     can_warn = ((m.lane >= 0) & (m.to_stop_m >= 0) & (m.to_stop_m <= 150.0)
                 & rule.cannot_stop(m.to_stop_m, v))
-    close = rule.close_to_a_stop_line(lanes, x, y, v)
+    close = rule.close_to_a_stop_line(StopCircles.of(lanes), x, y, v)
     assert can_warn.sum() > 1000 and (~close).sum() > 1000
     assert not (can_warn & ~close).any()
 
-
-def test_distinct_rows_without_sorting() -> None:
-    from v2x.apps._rlvw import _distinct_rows
-
-    rows, position = _distinct_rows(np.array([5, 2, 5, 0, 2]), 8)
-    assert rows.tolist() == [0, 2, 5] and position.tolist() == [2, 1, 2, 0, 1]
-    rows, position = _distinct_rows(np.array([], np.int64), 3)
-    assert rows.size == 0 and position.size == 0

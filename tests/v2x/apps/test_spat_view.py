@@ -7,7 +7,14 @@ from typing import Any
 import numpy as np
 import pytest
 
-from v2x.apps import AppWindow, SpatView, node_key, received_spat_states
+from v2x.apps import (
+    AppWindow,
+    ReceivedLinks,
+    SpatView,
+    node_key,
+    received_spat_states,
+    received_spat_view,
+)
 from v2x.messages import (
     IntersectionState,
     IntersectionStatus,
@@ -168,3 +175,34 @@ def test_received_spat_states_from_the_loop_or_from_decoded_messages() -> None:
     offered = SpatPhaseStates.of([spat])
     got = received_spat_states(window(lambda rows: [offered] * rows.size), np.array([4, 5]))
     assert got == [offered, offered]
+
+
+def test_received_spat_view_reads_each_frame_once() -> None:
+    # links 0 and 2 carry SPAT frame 4 (phase 1 red, 20 s from T0), link 1 frame 5 (does not
+    # decode); steps 0, 1, 1 at 0 and 0.1 s
+    spat = _spat((_phase(1, LightState.RED, 20.0),), T0)
+    read: list[int] = []
+
+    def decoded(msg_type: str, rows: np.ndarray) -> list[Spat | None]:
+        read.extend(rows.tolist())
+        return [spat if r == 4 else None for r in rows.tolist()]
+
+    n = 3
+    links = ReceivedLinks(host=np.zeros(n, np.int64), tx=np.array([4, 5, 4]),
+                          msg=np.array([4, 5, 4]), msg_type=np.full(n, 2, np.int8),
+                          sender=np.zeros(n, np.int64), step=np.array([0, 1, 1]),
+                          distance_m=np.zeros(n), latency_ns=np.zeros(n, np.int64),
+                          link=np.arange(n))
+    unread: Any = None
+    w = AppWindow(t_ns=np.array([0, SEC // 10]), hosts=unread, host_step=unread, links=links,
+                  bsm=unread, decoded=decoded, sec_mark=np.zeros(2, np.int64),
+                  start_utc_ns=T0, geo=unread)
+    view, msg, now = received_spat_view(w, np.arange(n))
+    assert sorted(read) == [4, 5] and view.n == 1
+    assert msg.tolist() == [0, -1, 0] and now.tolist() == [T0, T0 + SEC // 10, T0 + SEC // 10]
+    found = view.lookup(np.full(n, 7), np.ones(n, np.int64), now, msg=msg)
+    assert found.found.tolist() == [True, False, True]
+    np.testing.assert_allclose(found.time_left_s[[0, 2]], [20.0, 19.9])
+    # looked at from another step of the window (ICW: the BSM's)
+    view, msg, now = received_spat_view(w, np.array([0]), np.array([1]))
+    assert now.tolist() == [T0 + SEC // 10]
