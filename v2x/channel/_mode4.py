@@ -404,10 +404,8 @@ class Mode4Channel(ScheduledChannel):
         self._hist_k = max(1, -(-1000 // self.rri))  # transmissions kept for CR (1000 ms)
         self._hist_sf = np.zeros((0, self._hist_k), np.int64)
         self._hist_n = np.zeros((0, self._hist_k), np.int64)
-        # what every node sensed in the previous period (sorted by node)
-        self._sense_node, self._sense_sf = z, z
-        self._sense_start, self._sense_nsub = z, z
-        self._sense_dbm = np.zeros(0)
+        # what every node sensed in the previous period (the period's link arrays)
+        self._sense = _Sensed(z, z, np.zeros(0, bool), z, z, z, np.zeros(0))
         self._own_node, self._own_sf = z, z  # the previous period's transmissions
         self._cbr_node, self._cbr = z, np.zeros(0)  # each node's last CBR
         self._load: list[ChannelLoad] = []
@@ -479,20 +477,18 @@ class Mode4Channel(ScheduledChannel):
         l_bnd = np.searchsorted(links.tx, np.concatenate([t_lo, [t.size]]))
         for a, b, la, lb in zip(t_lo.tolist(), t_hi.tolist(), l_bnd[:-1].tolist(),
                                 l_bnd[1:].tolist(), strict=True):
-            r_rows = links.rx[la:lb]
             got, lat, s = self._period(
-                int(t[a]) // SUBFRAME_NS, links.tx[la:lb] - a, r_rows, d2[la:lb],
+                int(t[a]) // SUBFRAME_NS, links.tx[la:lb] - a, links.rx[la:lb], d2[la:lb],
                 np.asarray(tx_node[a:b], np.int64), np.asarray(tx_msg_type[a:b], np.int64),
                 np.asarray(size_bytes[a:b], np.int64),
-                np.asarray(tx_height_m[a:b], np.float64), rx_nodes,
-                rx_heights[r_rows], rng)
+                np.asarray(tx_height_m[a:b], np.float64), rx_nodes, rx_heights, rng)
             received[la:lb], latency[la:lb], sinr[la:lb] = got, lat, s
         return Reception(received, latency, sinr)
 
     # -- one period ------------------------------------------------------------------------
     def _period(self, gen_sf: int, l_tx: np.ndarray, r_rows: np.ndarray, d2: np.ndarray,
                 node: np.ndarray, msg: np.ndarray, size: np.ndarray, h_tx: np.ndarray,
-                rx_node: np.ndarray, h_rx: np.ndarray,
+                rx_node: np.ndarray, rx_h: np.ndarray,
                 rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         flow = self._flows(gen_sf, node, msg)
         need = self.subchannels_needed(size)
@@ -516,13 +512,14 @@ class Mode4Channel(ScheduledChannel):
         live = sent[l_tx]
         sel = np.flatnonzero(live) if not bool(live.all()) else None
         if sel is not None:
-            l_tx, r_rows, d2, h_rx = l_tx[sel], r_rows[sel], d2[sel], h_rx[sel]
+            l_tx, r_rows, d2 = l_tx[sel], r_rows[sel], d2[sel]
             z_shadow, u_rx = z_shadow[sel], u_rx[sel]
         rr = r_rows - r_lo
-        dh = h_tx[l_tx] - h_rx
+        h_t, h_r = _link_heights(h_tx, l_tx, rx_h, r_rows)
+        dh = h_t - h_r
         d3 = np.sqrt(d2 * d2 + dh * dh) if bool(np.any(dh)) else d2
         p_dbm = path_loss_db(self.path_loss, d3, carrier_ghz=self.carrier_ghz,
-                             h_tx_m=h_tx[l_tx], h_rx_m=h_rx, h_env_m=self.h_env_m)
+                             h_tx_m=h_t, h_rx_m=h_r, h_env_m=self.h_env_m)
         np.subtract(self.tx_power_dbm + 2.0 * self.antenna_gain_dbi, p_dbm, out=p_dbm)
         z_shadow *= self.shadowing_db
         p_dbm -= z_shadow
@@ -536,10 +533,14 @@ class Mode4Channel(ScheduledChannel):
         interference += self.data_noise_mw(need)[l_tx]
         s_db = np.log10(np.divide(p_mw, interference, out=interference))
         s_db *= 10.0
-        got = ~hd & (p_dbm >= self.sensitivity_dbm) & (u_rx >= self.per.error_rate(s_db))
+        heard = ~hd
+        got = heard & (p_dbm >= self.sensitivity_dbm)
         if self.max_range_m < math.inf:
             got &= d2 <= self.max_range_m
-        g = np.flatnonzero(got)
+        g = np.flatnonzero(got)  # the PER draw decides only links that can be received
+        g = g[u_rx[g] >= self.per.error_rate(s_db[g])]
+        got[:] = False
+        got[g] = True
         lat = (off[l_tx[g]] * SUBFRAME_NS + self.latency_base_ns
                + np.rint(d3[g] * _NS_PER_M).astype(np.int64))
         if sel is None:
@@ -558,9 +559,7 @@ class Mode4Channel(ScheduledChannel):
         order = np.argsort(cbr_node, kind="stable")
         self._cbr_node, self._cbr = cbr_node[order], cbr[order]
         self._load.append(ChannelLoad(cbr, cbr_node, cr, ~sent))
-        h = np.flatnonzero(~hd)
-        self._sense_node, self._sense_sf = row_node[rr[h]], link_sf[h]
-        self._sense_start, self._sense_nsub, self._sense_dbm = lt_start[h], lt_n[h], p_dbm[h]
+        self._sense = _Sensed(row_node, rr, heard, link_sf, lt_start, lt_n, p_dbm)
         own = np.flatnonzero(sent)
         own = own[np.argsort(node[own], kind="stable")]
         self._own_node, self._own_sf = node[own], tx_sf[own]
@@ -643,29 +642,30 @@ class Mode4Channel(ScheduledChannel):
         rsrp = np.full((n, w_len, s), -np.inf)
         rssi = np.zeros((n, w_len, s))
         # the sensing entries of these nodes only (few nodes reselect in a period), by node
-        wanted = np.unique(nodes)
-        pos = np.minimum(np.searchsorted(wanted, self._sense_node), wanted.size - 1)
-        mine = np.flatnonzero(wanted[pos] == self._sense_node)
-        mine = mine[np.argsort(self._sense_node[mine], kind="stable")]
-        mine_node = self._sense_node[mine]
+        sense = self._sense
+        mine = np.flatnonzero(np.isin(sense.row_node, nodes)[sense.rr] & sense.heard)
+        mine_node = sense.row_node[sense.rr[mine]]
+        by_node = np.argsort(mine_node, kind="stable")
+        mine, mine_node = mine[by_node], mine_node[by_node]
         lo = np.searchsorted(mine_node, nodes)
         cnt = np.searchsorted(mine_node, nodes, side="right") - lo
         if cnt.sum():
             row = np.repeat(np.arange(n), cnt)
             e = mine[np.repeat(lo - np.concatenate([[0], np.cumsum(cnt)[:-1]]), cnt)
                      + np.arange(int(cnt.sum()))]
-            w = self._sense_sf[e] + self.rri - (gen_sf + self.t1)
+            w = sense.sf[e] + self.rri - (gen_sf + self.t1)
             ok = (w >= 0) & (w < w_len)
             row, e, w = row[ok], e[ok], w[ok]
-            n_e = self._sense_nsub[e]
+            n_e = sense.nsub[e]
             item = np.repeat(np.arange(e.size), n_e)
             first = np.repeat(np.cumsum(n_e) - n_e, n_e)
-            sub = self._sense_start[e][item] + (np.arange(item.size) - first)
+            sub = sense.start[e][item] + (np.arange(item.size) - first)
             cell = (row[item] * w_len + w[item]) * s + sub
-            dbm = self._sense_dbm[e][item]
-            np.maximum.at(rsrp.reshape(-1), cell, dbm)
+            dbm = sense.dbm[e][item]
+            _max_into(rsrp.reshape(-1), cell, dbm)
             energy = np.where(dbm >= self.rssi_floor_dbm, 10.0 ** (dbm / 10.0), 0.0)
-            np.add.at(rssi.reshape(-1), cell, energy / n_e[item])
+            rssi = np.bincount(cell, weights=energy / n_e[item], minlength=rssi.size).astype(
+                np.float64, copy=False).reshape(rssi.shape)  # (empty weights: int64)
         blocked = np.zeros((n, w_len), bool)
         lo = np.searchsorted(self._own_node, nodes)
         cnt = np.searchsorted(self._own_node, nodes, side="right") - lo
@@ -717,3 +717,39 @@ class Mode4Channel(ScheduledChannel):
         self._hist_n[f] = np.roll(self._hist_n[f], 1, axis=1)
         self._hist_sf[f, 0] = tx_sf[sent]
         self._hist_n[f, 0] = need[sent]
+
+
+@dataclass(frozen=True)
+class _Sensed:
+    """What the receivers sensed in a period: its links (not copied), ``heard`` where the
+    receiver was not transmitting itself; receiver node ``row_node[rr]``."""
+
+    row_node: np.ndarray
+    rr: np.ndarray
+    heard: np.ndarray
+    sf: np.ndarray
+    start: np.ndarray
+    nsub: np.ndarray
+    dbm: np.ndarray
+
+
+def _link_heights(h_tx: np.ndarray, l_tx: np.ndarray, rx_h: np.ndarray,
+                  r_rows: np.ndarray) -> tuple[np.ndarray | float, np.ndarray | float]:
+    """Sender and receiver antenna heights of every link [m]: scalars when all senders (all
+    receivers) have one height (vehicles only: no per-link arrays), else (m,) arrays."""
+    uniform_tx = h_tx.size > 0 and float(h_tx.min()) == float(h_tx.max())
+    h_t = float(h_tx[0]) if uniform_tx else h_tx[l_tx]
+    uniform_rx = rx_h.size > 0 and float(rx_h.min()) == float(rx_h.max())
+    h_r = float(rx_h[0]) if uniform_rx else rx_h[r_rows]
+    return h_t, h_r
+
+
+def _max_into(out: np.ndarray, index: np.ndarray, values: np.ndarray) -> None:
+    """``np.maximum.at(out, index, values)`` by one sort: the largest value of each index."""
+    if index.size == 0:
+        return
+    order = np.argsort(index, kind="stable")
+    idx = index[order]
+    starts = np.flatnonzero(np.concatenate([[True], idx[1:] != idx[:-1]]))
+    at = idx[starts]
+    out[at] = np.maximum(out[at], np.maximum.reduceat(values[order], starts))
