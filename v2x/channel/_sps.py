@@ -89,9 +89,9 @@ class Cells:
         total: (c,) float64 power of every cell [mW], the entries summed in order.
         n_sub: (m,) int64 sub-channels of each link; ``width`` > 0 when all links have that
             many (entries then are an (m, width) block), 0 otherwise.
-        rx_lo, n_rx, cells_per_rx: dense layout (``total`` has ``n_rx * cells_per_rx``
-            cells, receiver ``rx_lo + i`` owns block ``i``); ``cell_rx`` (c,) int64 the
-            receiver of each occupied cell in the sorted layout (None when dense).
+        rx_lo, n_rx, n_s: dense layout (``total`` is (subframes, n_rx, n_s), receiver
+            ``rx_lo + i`` at ``[:, i, :]``); ``cell_rx`` (c,) int64 the receiver of each
+            occupied cell in the sorted layout (None when dense).
     """
 
     key: np.ndarray
@@ -101,7 +101,7 @@ class Cells:
     width: int
     rx_lo: int
     n_rx: int
-    cells_per_rx: int
+    n_s: int
     cell_rx: np.ndarray | None
 
 
@@ -111,8 +111,10 @@ def cell_power(rx: np.ndarray, sf: np.ndarray, start: np.ndarray, n_sub: np.ndar
 
     Args: as :func:`interference_mw` (m links), ``n_s`` sub-channels of the pool.
 
-    Every (link, sub-channel) entry is keyed ``((rx - rx_min) * span + sf - sf_min) * n_s +
-    sub``: a dense table over receivers x subframes x sub-channels up to
+    Every (link, sub-channel) entry is keyed ``((sf - sf_min) * n_rx + rx - rx_min) * n_s +
+    sub`` (subframe-major: the links of one transmission, sorted by receiver, touch one
+    subframe's block of cells, which stays in cache): a dense table over subframes x
+    receivers x sub-channels up to
     :data:`DENSE_MAX_CELLS` cells (one ``np.bincount``), the occupied cells only (sorted)
     beyond. All links of one width (the common case) are an (m, width) block, no expansion.
     """
@@ -120,29 +122,33 @@ def cell_power(rx: np.ndarray, sf: np.ndarray, start: np.ndarray, n_sub: np.ndar
     span = int(sf.max()) - lo + 1
     rx_lo = int(rx.min())
     n_rx = int(rx.max()) - rx_lo + 1
-    base = (rx - rx_lo) * span
-    base += sf
-    base -= lo
+    base = (sf - lo) * n_rx
+    base += rx
+    base -= rx_lo
     base *= n_s
     base += start
     width = int(n_sub[0]) if bool(np.all(n_sub == n_sub[0])) else 0
     if width == 1:
         key, share = base, power_mw / n_sub
-    elif width:
-        key = (base[:, None] + np.arange(width, dtype=np.int64)).reshape(-1)
-        share = np.repeat(power_mw / width, width)
+    elif width:  # column by column: broadcasting over a narrow last axis is slow
+        key2 = np.empty((base.size, width), np.int64)
+        share2 = np.empty((base.size, width))
+        one = power_mw / width
+        for j in range(width):
+            np.add(base, j, out=key2[:, j])
+            share2[:, j] = one
+        key, share = key2.reshape(-1), share2.reshape(-1)
     else:
         first = np.repeat(np.cumsum(n_sub) - n_sub, n_sub)
         key = np.repeat(base, n_sub) + (np.arange(first.size, dtype=np.int64) - first)
         share = np.repeat(power_mw / n_sub, n_sub)
-    per_rx = span * n_s
-    if n_rx * per_rx <= DENSE_MAX_CELLS:
-        total = np.bincount(key, weights=share, minlength=n_rx * per_rx)
-        return Cells(key, share, total, n_sub, width, rx_lo, n_rx, per_rx, None)
+    if span * n_rx * n_s <= DENSE_MAX_CELLS:
+        total = np.bincount(key, weights=share, minlength=span * n_rx * n_s)
+        return Cells(key, share, total, n_sub, width, rx_lo, n_rx, n_s, None)
     cells, inv = np.unique(key, return_inverse=True)
     total = np.bincount(inv, weights=share, minlength=cells.size)
-    return Cells(inv, share, total, n_sub, width, rx_lo, n_rx, per_rx,
-                 cells // per_rx + rx_lo)
+    return Cells(inv, share, total, n_sub, width, rx_lo, n_rx, n_s,
+                 (cells // n_s) % n_rx + rx_lo)
 
 
 def interference_mw(rx: np.ndarray, sf: np.ndarray, start: np.ndarray, n_sub: np.ndarray,
@@ -209,8 +215,9 @@ def channel_busy_ratio(rx: np.ndarray, sf: np.ndarray, start: np.ndarray, n_sub:
     if cells is None:
         cells = cell_power(rx, sf, start, n_sub, power_mw, n_subchannels)
     busy = cells.total > 10.0 ** (threshold_dbm / 10.0) - noise_subchannel_mw
-    if cells.cell_rx is None:  # dense: one block of cells per receiver
-        counts = np.count_nonzero(busy.reshape(cells.n_rx, cells.cells_per_rx), axis=1)
+    if cells.cell_rx is None:  # dense: (subframes, receivers, sub-channels)
+        per_cell = busy.reshape(-1, cells.n_rx * cells.n_s).sum(axis=0)
+        counts = per_cell.reshape(cells.n_rx, cells.n_s).sum(axis=1)
     else:
         counts = np.bincount(cells.cell_rx[busy] - cells.rx_lo, minlength=cells.n_rx)
     receivers = np.flatnonzero(np.bincount(rx - cells.rx_lo, minlength=cells.n_rx))
