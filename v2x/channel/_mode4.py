@@ -456,8 +456,11 @@ class Mode4Channel(ScheduledChannel):
             tx_height_m, rx_height_m: antenna heights [m]; ``size_bytes`` (k,) frame sizes.
             rng: the only randomness (draws in the module docstring's order).
 
-        Returns the :class:`Reception` of every link; ``snr_db`` holds the SINR [dB] (NaN for
-        a transmission dropped by congestion control).
+        Returns the :class:`Reception` of every link; ``snr_db`` holds the SINR [dB] of the
+        links that reach their receiver (within ``range_m``, received power at or above
+        ``sensitivity_dbm``, the receiver not transmitting in that subframe), NaN for the
+        others (their SINR decides nothing) and for a transmission dropped by congestion
+        control.
         """
         d2 = check_distances(links.distance_m, name="links.distance_m")
         t = np.asarray(tx_t_ns, np.int64)
@@ -529,16 +532,19 @@ class Mode4Channel(ScheduledChannel):
         lt_start, lt_n = start[l_tx], need[l_tx]
         cells = (cell_power(rr, link_sf, lt_start, lt_n, p_mw, self.n_subchannels)
                  if rr.size else None)
-        interference = interference_mw(rr, link_sf, lt_start, lt_n, p_mw, cells=cells)
-        interference += self.data_noise_mw(need)[l_tx]
-        s_db = np.log10(np.divide(p_mw, interference, out=interference))
-        s_db *= 10.0
         heard = ~hd
         got = heard & (p_dbm >= self.sensitivity_dbm)
         if self.max_range_m < math.inf:
             got &= d2 <= self.max_range_m
-        g = np.flatnonzero(got)  # the PER draw decides only links that can be received
-        g = g[u_rx[g] >= self.per.error_rate(s_db[g])]
+        g = np.flatnonzero(got)  # SINR and the PER draw only where it can be received
+        interference = interference_mw(rr, link_sf, lt_start, lt_n, p_mw, cells=cells,
+                                       wanted=g)
+        interference += self.data_noise_mw(need)[l_tx[g]]
+        s_g = np.log10(np.divide(p_mw[g], interference, out=interference))
+        s_g *= 10.0
+        s_db = np.full(l_tx.size, np.nan)
+        s_db[g] = s_g
+        g = g[u_rx[g] >= self.per.error_rate(s_g)]
         got[:] = False
         got[g] = True
         lat = (off[l_tx[g]] * SUBFRAME_NS + self.latency_base_ns

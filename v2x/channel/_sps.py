@@ -68,9 +68,12 @@ def half_duplex_lost(rx: np.ndarray, link_sf: np.ndarray, tx_rx: np.ndarray,
     tx_rx, tx_sf = tx_rx[keep], tx_sf[keep]
     lo = int(min(link_sf.min(), tx_sf.min()))
     span = int(max(link_sf.max(), tx_sf.max())) - lo + 1
-    busy = np.zeros((int(max(rx.max(), tx_rx.max())) + 1, span), bool)
-    busy[tx_rx, tx_sf - lo] = True
-    return busy[rx, link_sf - lo]
+    busy = np.zeros((int(max(rx.max(), tx_rx.max())) + 1) * span, bool)
+    busy[tx_rx * span + (tx_sf - lo)] = True
+    at = rx * span
+    at += link_sf
+    at -= lo
+    return busy[at]
 
 
 #: up to this many (receiver, subframe, sub-channel) cells the sums use one dense bincount;
@@ -153,7 +156,7 @@ def cell_power(rx: np.ndarray, sf: np.ndarray, start: np.ndarray, n_sub: np.ndar
 
 def interference_mw(rx: np.ndarray, sf: np.ndarray, start: np.ndarray, n_sub: np.ndarray,
                     power_mw: np.ndarray, *, n_subchannels: int | None = None,
-                    cells: Cells | None = None) -> np.ndarray:
+                    cells: Cells | None = None, wanted: np.ndarray | None = None) -> np.ndarray:
     """Co-channel interference of every link over the wanted transmission's sub-channels.
 
     Every link is one transmission heard by one receiver with ``power_mw`` spread evenly over
@@ -171,27 +174,34 @@ def interference_mw(rx: np.ndarray, sf: np.ndarray, start: np.ndarray, n_sub: np
         power_mw: (m,) float64 received power [mW].
         n_subchannels: sub-channels of the pool (default: as many as the links use);
             ``cells`` the :func:`cell_power` of these arguments if already computed.
+        wanted: (w,) int64 indices of the links whose interference is wanted (default:
+            all); every link still interferes with the others.
 
-    Returns (m,) float64 interference [mW].
+    Returns (m,) float64 interference [mW], or (w,) of the ``wanted`` links.
     """
     if rx.size == 0:
         return np.zeros(0)
     if cells is None:
         n_s = int((start + n_sub).max()) if n_subchannels is None else n_subchannels
         cells = cell_power(rx, sf, start, n_sub, power_mw, n_s)
+    if cells.width:  # (m, width) blocks of entries: take the wanted rows
+        key = cells.key.reshape(-1, cells.width)
+        share = cells.share.reshape(-1, cells.width)
+        if wanted is not None:
+            key, share = key[wanted], share[wanted]
+        others = cells.total[key]
+        others -= share
+        np.maximum(others, 0.0, out=others)  # rounding of total - own
+        out = others[:, 0].copy()
+        for j in range(1, cells.width):  # sub-channels added in order
+            out += others[:, j]
+        return out
     others = cells.total[cells.key]
     others -= cells.share
-    np.maximum(others, 0.0, out=others)  # rounding of total - own
-    if cells.width == 1:
-        return others
-    if cells.width:  # sub-channels added in order, as the bincount below would
-        block = others.reshape(-1, cells.width)
-        out = block[:, 0].copy()
-        for j in range(1, cells.width):
-            out += block[:, j]
-        return out
+    np.maximum(others, 0.0, out=others)
     item = np.repeat(np.arange(rx.size, dtype=np.int64), cells.n_sub)
-    return np.bincount(item, weights=others, minlength=rx.size)
+    out = np.bincount(item, weights=others, minlength=rx.size)
+    return out if wanted is None else out[wanted]
 
 
 def channel_busy_ratio(rx: np.ndarray, sf: np.ndarray, start: np.ndarray, n_sub: np.ndarray,
@@ -255,13 +265,16 @@ def select_resources(rsrp_dbm: np.ndarray, rssi_mw: np.ndarray, blocked: np.ndar
     if n == 0:
         return np.zeros(0, np.int64), np.zeros(0)
     measured = np.where(blocked, np.inf, rsrp_dbm)
-    # the need-th smallest measured RSRP: the threshold must reach it
-    kth = np.partition(measured, need - 1, axis=1)[:, need - 1]
-    with np.errstate(invalid="ignore"):
-        steps = np.ceil((kth - threshold_dbm) / step_db)
-    steps = np.where(np.isfinite(steps), np.maximum(steps, 0.0), 0.0)
-    steps[np.isposinf(kth)] = np.inf  # too many not-monitored candidates: take what remains
-    threshold = threshold_dbm + steps * step_db
+    threshold = np.full(n, float(threshold_dbm))
+    # rows with fewer than `need` candidates at or below the threshold: raise it until the
+    # need-th smallest measured RSRP is reached
+    short = np.flatnonzero(np.count_nonzero(measured <= threshold_dbm, axis=1) < need)
+    if short.size:
+        kth = np.partition(measured[short], need - 1, axis=1)[:, need - 1]
+        with np.errstate(invalid="ignore"):
+            steps = np.maximum(np.ceil((kth - threshold_dbm) / step_db), 0.0)
+        steps[np.isposinf(kth)] = np.inf  # too many not-monitored candidates: what remains
+        threshold[short] = threshold_dbm + steps * step_db
     available = ~blocked & (rsrp_dbm <= threshold[:, None])
     rank_key = np.where(available, rssi_mw, np.inf)
     n_best = np.minimum(available.sum(axis=1), need)
