@@ -187,9 +187,9 @@ def interference_mw(rx: np.ndarray, sf: np.ndarray, start: np.ndarray, n_sub: np
     if cells.width:  # (m, width) blocks of entries: take the wanted rows
         key = cells.key.reshape(-1, cells.width)
         share = cells.share.reshape(-1, cells.width)
-        if wanted is not None:
-            key, share = key[wanted], share[wanted]
-        others = cells.total[key]
+        if wanted is not None:  # np.take: row fancy indexing is 10x slower
+            key, share = np.take(key, wanted, axis=0), np.take(share, wanted, axis=0)
+        others = np.take(cells.total, key)
         others -= share
         np.maximum(others, 0.0, out=others)  # rounding of total - own
         out = others[:, 0].copy()
