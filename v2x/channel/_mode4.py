@@ -640,38 +640,43 @@ class Mode4Channel(ScheduledChannel):
             f = flow[rows]
             self._offset[f], self._start[f], self._nsub[f] = offset, start, n_sub
 
+    def _sensed(self, gen_sf: int, nodes: np.ndarray, w_len: int) -> tuple[np.ndarray,
+                                                                             np.ndarray]:
+        """(n, w_len, s) largest RSRP [dBm] (-inf: nothing) and S-RSSI [mW] per window
+        subframe and sub-channel that each UE at ``nodes`` sensed in the last period,
+        projected one reservation interval ahead (module docstring, step 3)."""
+        s = self.n_subchannels
+        uniq, inv = np.unique(nodes, return_inverse=True)
+        sense = self._sense
+        # receiver row -> the UE's place in uniq (-1: not selecting); one pass over the links
+        p = np.minimum(np.searchsorted(uniq, sense.row_node), uniq.size - 1)
+        place = np.where(uniq[p] == sense.row_node, p, -1)
+        e = np.flatnonzero(sense.heard & (place[sense.rr] >= 0))  # in link order
+        row = place[sense.rr[e]]
+        w = sense.sf[e] + self.rri - (gen_sf + self.t1)
+        ok = (w >= 0) & (w < w_len)
+        row, e, w = row[ok], e[ok], w[ok]
+        n_e = sense.nsub[e]
+        item = np.repeat(np.arange(e.size), n_e)
+        first = np.repeat(np.cumsum(n_e) - n_e, n_e)
+        sub = sense.start[e][item] + (np.arange(item.size) - first)
+        cell = (row[item] * w_len + w[item]) * s + sub
+        dbm = sense.dbm[e][item]
+        rsrp = np.full(uniq.size * w_len * s, -np.inf)
+        np.maximum.at(rsrp, cell, dbm)  # fast in numpy >= 2
+        energy = np.where(dbm >= self.rssi_floor_dbm, 10.0 ** (dbm / 10.0), 0.0)
+        # each cell's entries summed in link order (bincount of empty weights is int64)
+        rssi = np.bincount(cell, weights=energy / n_e[item], minlength=rsrp.size).astype(
+            np.float64, copy=False)
+        shape = (uniq.size, w_len, s)
+        return rsrp.reshape(shape)[inv], rssi.reshape(shape)[inv]
+
     def _select(self, gen_sf: int, nodes: np.ndarray, n_sub: int,
                 rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
         """Sensing-based choice of (offset, first sub-channel) for UEs at ``nodes``."""
         n, s = nodes.size, self.n_subchannels
         w_len = self.t2 - self.t1 + 1
-        rsrp = np.full((n, w_len, s), -np.inf)
-        rssi = np.zeros((n, w_len, s))
-        # the sensing entries of these nodes only (few nodes reselect in a period), by node
-        sense = self._sense
-        mine = np.flatnonzero(np.isin(sense.row_node, nodes)[sense.rr] & sense.heard)
-        mine_node = sense.row_node[sense.rr[mine]]
-        by_node = np.argsort(mine_node, kind="stable")
-        mine, mine_node = mine[by_node], mine_node[by_node]
-        lo = np.searchsorted(mine_node, nodes)
-        cnt = np.searchsorted(mine_node, nodes, side="right") - lo
-        if cnt.sum():
-            row = np.repeat(np.arange(n), cnt)
-            e = mine[np.repeat(lo - np.concatenate([[0], np.cumsum(cnt)[:-1]]), cnt)
-                     + np.arange(int(cnt.sum()))]
-            w = sense.sf[e] + self.rri - (gen_sf + self.t1)
-            ok = (w >= 0) & (w < w_len)
-            row, e, w = row[ok], e[ok], w[ok]
-            n_e = sense.nsub[e]
-            item = np.repeat(np.arange(e.size), n_e)
-            first = np.repeat(np.cumsum(n_e) - n_e, n_e)
-            sub = sense.start[e][item] + (np.arange(item.size) - first)
-            cell = (row[item] * w_len + w[item]) * s + sub
-            dbm = sense.dbm[e][item]
-            _max_into(rsrp.reshape(-1), cell, dbm)
-            energy = np.where(dbm >= self.rssi_floor_dbm, 10.0 ** (dbm / 10.0), 0.0)
-            rssi = np.bincount(cell, weights=energy / n_e[item], minlength=rssi.size).astype(
-                np.float64, copy=False).reshape(rssi.shape)  # (empty weights: int64)
+        rsrp, rssi = self._sensed(gen_sf, nodes, w_len)
         blocked = np.zeros((n, w_len), bool)
         lo = np.searchsorted(self._own_node, nodes)
         cnt = np.searchsorted(self._own_node, nodes, side="right") - lo
@@ -748,14 +753,3 @@ def _link_heights(h_tx: np.ndarray, l_tx: np.ndarray, rx_h: np.ndarray,
     uniform_rx = rx_h.size > 0 and float(rx_h.min()) == float(rx_h.max())
     h_r = float(rx_h[0]) if uniform_rx else rx_h[r_rows]
     return h_t, h_r
-
-
-def _max_into(out: np.ndarray, index: np.ndarray, values: np.ndarray) -> None:
-    """``np.maximum.at(out, index, values)`` by one sort: the largest value of each index."""
-    if index.size == 0:
-        return
-    order = np.argsort(index, kind="stable")
-    idx = index[order]
-    starts = np.flatnonzero(np.concatenate([[True], idx[1:] != idx[:-1]]))
-    at = idx[starts]
-    out[at] = np.maximum(out[at], np.maximum.reduceat(values[order], starts))
