@@ -208,8 +208,7 @@ def channel_busy_ratio(rx: np.ndarray, sf: np.ndarray, start: np.ndarray, n_sub:
                        power_mw: np.ndarray, *, noise_subchannel_mw: float,
                        threshold_dbm: float, n_subchannels: int,
                        window_subframes: int,
-                       cells: tuple[np.ndarray, ...] | None = None) -> tuple[np.ndarray,
-                                                                            np.ndarray]:
+                       cells: Cells | None = None) -> tuple[np.ndarray, np.ndarray]:
     """CBR of every receiver: busy sub-channels / all sub-channels of the window.
 
     A sub-channel of a subframe is busy at a receiver when its S-RSSI, the received power of
