@@ -518,11 +518,7 @@ class Mode4Channel(ScheduledChannel):
             l_tx, r_rows, d2 = l_tx[sel], r_rows[sel], d2[sel]
             z_shadow, u_rx = z_shadow[sel], u_rx[sel]
         rr = r_rows - r_lo
-        h_t, h_r = _link_heights(h_tx, l_tx, rx_h, r_rows)
-        dh = h_t - h_r
-        d3 = np.sqrt(d2 * d2 + dh * dh) if bool(np.any(dh)) else d2
-        p_dbm = path_loss_db(self.path_loss, d3, carrier_ghz=self.carrier_ghz,
-                             h_tx_m=h_t, h_rx_m=h_r, h_env_m=self.h_env_m)
+        d3, p_dbm = self._path_loss(d2, h_tx, l_tx, rx_h, r_rows)
         np.subtract(self.tx_power_dbm + 2.0 * self.antenna_gain_dbi, p_dbm, out=p_dbm)
         z_shadow *= self.shadowing_db
         p_dbm -= z_shadow
@@ -570,6 +566,42 @@ class Mode4Channel(ScheduledChannel):
         own = own[np.argsort(node[own], kind="stable")]
         self._own_node, self._own_sf = node[own], tx_sf[own]
         return ok, latency, sinr
+
+    def _path_loss(self, d2: np.ndarray, h_tx: np.ndarray, l_tx: np.ndarray,
+                   rx_h: np.ndarray, r_rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """3-D distance [m] and path loss [dB] of every link (links ``l_tx`` -> ``r_rows``,
+        2-D distance ``d2``, antenna heights per sender ``h_tx`` and receiver row ``rx_h``).
+
+        The links between the most common sender height and the most common receiver height
+        (vehicles: 1.5 m) take scalar heights (fewer passes,
+        :func:`~v2x.channel._pathloss.path_loss_db`); the others (an RSU at 5..6 m at
+        either end: a few per cent) per-link heights; the same values as per-link heights
+        for all. ``d3 = sqrt(d2^2 + dh^2)`` (``d2`` itself where ``dh = 0``: the square
+        root of a rounded square is the number again).
+        """
+        if d2.size == 0:
+            return d2, np.zeros(0)
+        ht, hr = _most_common(h_tx), _most_common(rx_h)
+        odd = (h_tx != ht)[l_tx]
+        odd |= (rx_h != hr)[r_rows]
+        dh = ht - hr
+        d3 = np.sqrt(d2 * d2 + dh * dh) if dh else d2
+        pl = self._pl(d3, ht, hr)
+        idx = np.flatnonzero(odd)
+        if idx.size:
+            h_t, h_r = h_tx[l_tx[idx]], rx_h[r_rows[idx]]
+            dh_odd = h_t - h_r
+            d = d2[idx]
+            d = np.sqrt(d * d + dh_odd * dh_odd)
+            d3 = d3.copy() if d3 is d2 else d3
+            d3[idx] = d
+            pl[idx] = self._pl(d, h_t, h_r)
+        return d3, pl
+
+    def _pl(self, d3: np.ndarray, h_t: np.ndarray | float,
+            h_r: np.ndarray | float) -> np.ndarray:
+        return path_loss_db(self.path_loss, d3, carrier_ghz=self.carrier_ghz, h_tx_m=h_t,
+                            h_rx_m=h_r, h_env_m=self.h_env_m)
 
     @staticmethod
     def _half_duplex(rr: np.ndarray, link_sf: np.ndarray, row_node: np.ndarray,
@@ -744,12 +776,7 @@ class _Sensed:
     dbm: np.ndarray
 
 
-def _link_heights(h_tx: np.ndarray, l_tx: np.ndarray, rx_h: np.ndarray,
-                  r_rows: np.ndarray) -> tuple[np.ndarray | float, np.ndarray | float]:
-    """Sender and receiver antenna heights of every link [m]: scalars when all senders (all
-    receivers) have one height (vehicles only: no per-link arrays), else (m,) arrays."""
-    uniform_tx = h_tx.size > 0 and float(h_tx.min()) == float(h_tx.max())
-    h_t = float(h_tx[0]) if uniform_tx else h_tx[l_tx]
-    uniform_rx = rx_h.size > 0 and float(rx_h.min()) == float(rx_h.max())
-    h_r = float(rx_h[0]) if uniform_rx else rx_h[r_rows]
-    return h_t, h_r
+def _most_common(values: np.ndarray) -> float:
+    """The most common value of a non-empty (n,) array (the smallest of equally common)."""
+    u, n = np.unique(values, return_counts=True)
+    return float(u[int(np.argmax(n))])
