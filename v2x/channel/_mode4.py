@@ -507,13 +507,10 @@ class Mode4Channel(ScheduledChannel):
         m = l_tx.size
         z_shadow = rng.standard_normal(m)
         u_rx = rng.random(m)
-        ok = np.zeros(m, bool)
         latency = np.full(m, LOST, np.int64)
-        sinr = np.full(m, np.nan)
         r_lo = int(r_rows.min()) if m else 0
         row_node = rx_node[r_lo:int(r_rows.max()) + 1] if m else rx_node[:0]
-        live = sent[l_tx]
-        sel = np.flatnonzero(live) if not bool(live.all()) else None
+        sel = None if bool(sent.all()) else np.flatnonzero(sent[l_tx])
         if sel is not None:
             l_tx, r_rows, d2 = l_tx[sel], r_rows[sel], d2[sel]
             z_shadow, u_rx = z_shadow[sel], u_rx[sel]
@@ -549,6 +546,7 @@ class Mode4Channel(ScheduledChannel):
             ok, sinr = got, s_db
             latency[g] = lat
         else:
+            ok, sinr = np.zeros(m, bool), np.full(m, np.nan)
             ok[sel], sinr[sel] = got, s_db
             latency[sel[g]] = lat
 
@@ -682,9 +680,9 @@ class Mode4Channel(ScheduledChannel):
         sense = self._sense
         # receiver row -> the UE's place in uniq (-1: not selecting); one pass over the links
         p = np.minimum(np.searchsorted(uniq, sense.row_node), uniq.size - 1)
-        place = np.where(uniq[p] == sense.row_node, p, -1)
-        e = np.flatnonzero(sense.heard & (place[sense.rr] >= 0))  # in link order
-        row = place[sense.rr[e]]
+        found = uniq[p] == sense.row_node
+        e = np.flatnonzero(found[sense.rr] & sense.heard)  # in link order
+        row = p[sense.rr[e]]
         w = sense.sf[e] + self.rri - (gen_sf + self.t1)
         ok = (w >= 0) & (w < w_len)
         row, e, w = row[ok], e[ok], w[ok]

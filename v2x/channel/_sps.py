@@ -131,8 +131,8 @@ def cell_power(rx: np.ndarray, sf: np.ndarray, start: np.ndarray, n_sub: np.ndar
     base *= n_s
     base += start
     width = int(n_sub[0]) if bool(np.all(n_sub == n_sub[0])) else 0
-    if width == 1:
-        key, share = base, power_mw / n_sub
+    if width == 1:  # (x / 1 is x)
+        key, share = base, power_mw
     elif width:  # column by column: broadcasting over a narrow last axis is slow
         key2 = np.empty((base.size, width), np.int64)
         share2 = np.empty((base.size, width))
