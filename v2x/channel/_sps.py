@@ -223,12 +223,12 @@ def channel_busy_ratio(rx: np.ndarray, sf: np.ndarray, start: np.ndarray, n_sub:
         return np.zeros(0, np.int64), np.zeros(0)
     if cells is None:
         cells = cell_power(rx, sf, start, n_sub, power_mw, n_subchannels)
-    busy = cells.total > 10.0 ** (threshold_dbm / 10.0) - noise_subchannel_mw
+    busy = np.flatnonzero(cells.total > 10.0 ** (threshold_dbm / 10.0) - noise_subchannel_mw)
     if cells.cell_rx is None:  # dense: (subframes, receivers, sub-channels)
-        per_cell = busy.reshape(-1, cells.n_rx * cells.n_s).sum(axis=0)
-        counts = per_cell.reshape(cells.n_rx, cells.n_s).sum(axis=1)
+        busy_rx = (busy // cells.n_s) % cells.n_rx
     else:
-        counts = np.bincount(cells.cell_rx[busy] - cells.rx_lo, minlength=cells.n_rx)
+        busy_rx = cells.cell_rx[busy] - cells.rx_lo
+    counts = np.bincount(busy_rx, minlength=cells.n_rx)
     receivers = np.flatnonzero(np.bincount(rx - cells.rx_lo, minlength=cells.n_rx))
     return (receivers + cells.rx_lo,
             counts[receivers] / float(window_subframes * n_subchannels))
