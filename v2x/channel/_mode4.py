@@ -89,10 +89,11 @@ and the reception draw only for links that can be received (in range, above
 sensing kept as the period's own link arrays and read only for the UEs that reselect
 (about 1 in 10 a period), step 3 by two partitions of the ``ceil(0.2 M)`` best
 candidates instead of a sort of all ``M``. Measured (``benchmarks/bench_mode4.py``, this
-2-core machine, loop thread CPU): 3GPP highway, 1,000 vehicles, 119 k links a period: the
-model 325 -> 175 ms per simulated second (x5.7 real time); urban grid, 942 vehicles, 682 k
-links: 1592 -> 860 ms (x1.2). The floor per link is the shadowing and reception draws
-(about 17 ns), one ``log10`` and one ``exp`` (about 18 ns) and the cell sums.
+loaded 2-core machine, loop thread CPU per simulated second): 3GPP highway, 1,000 vehicles,
+119 k links a period: the model 351 -> 160 ms (real time x2.9 -> x6.3); urban grid, 940
+vehicles, 681 k links: 1612 -> 791 ms (x0.62 -> x1.26). What is left is per link: the
+shadowing and reception draws (about 17 ns), one ``log10`` and one ``exp`` (about 18 ns),
+the cell sums and some 20 more numpy passes.
 """
 
 from __future__ import annotations
