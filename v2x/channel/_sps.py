@@ -76,14 +76,14 @@ def half_duplex_lost(rx: np.ndarray, link_sf: np.ndarray, tx_rx: np.ndarray,
     return busy[at]
 
 
-#: up to this many (receiver, subframe, sub-channel) cells the sums use one dense bincount;
+#: up to this many (subframe, receiver, sub-channel) cells the sums use one dense bincount;
 #: beyond, the occupied cells are found by sorting (np.unique)
 DENSE_MAX_CELLS = 1 << 24
 
 
 @dataclass(frozen=True)
 class Cells:
-    """Received power per (receiver, subframe, sub-channel) cell (:func:`cell_power`).
+    """Received power per (subframe, receiver, sub-channel) cell (:func:`cell_power`).
 
     Attributes:
         key: (e,) int64 the cell of every (link, sub-channel) entry, links in order and each
@@ -110,16 +110,16 @@ class Cells:
 
 def cell_power(rx: np.ndarray, sf: np.ndarray, start: np.ndarray, n_sub: np.ndarray,
                power_mw: np.ndarray, n_s: int) -> Cells:
-    """Received power per (receiver, subframe, sub-channel) cell of every link's entries.
+    """Received power per (subframe, receiver, sub-channel) cell of every link's entries.
 
     Args: as :func:`interference_mw` (m links), ``n_s`` sub-channels of the pool.
 
     Every (link, sub-channel) entry is keyed ``((sf - sf_min) * n_rx + rx - rx_min) * n_s +
     sub`` (subframe-major: the links of one transmission, sorted by receiver, touch one
     subframe's block of cells, which stays in cache): a dense table over subframes x
-    receivers x sub-channels up to
-    :data:`DENSE_MAX_CELLS` cells (one ``np.bincount``), the occupied cells only (sorted)
-    beyond. All links of one width (the common case) are an (m, width) block, no expansion.
+    receivers x sub-channels up to :data:`DENSE_MAX_CELLS` cells (one ``np.bincount``), the
+    occupied cells only (sorted) beyond. All links of one width (the common case) are an
+    (m, width) block, no expansion.
     """
     lo = int(sf.min())
     span = int(sf.max()) - lo + 1
