@@ -125,11 +125,22 @@ def one(what: str, n_vehicles: int, duration_s: float, overrides: tuple[str, ...
         wall = bare_libsumo(sc)
         own, child = _peak_mb()
         return {"wall_s": wall, "cpu_s": _cpu_s() - cpu0, "peak_mb": own}
+    out = measure_run(sc)
+    out.update(grid=sc.network.junctions_x,  # type: ignore[union-attr]
+               density_per_km=sc.demand.density_per_km)
+    return out
+
+
+def measure_run(sc: scenarios.Scenario, spent: dict[str, float] | None = None,
+                links: list[int] | None = None) -> dict:
+    """The full run of ``sc`` on the memory bus in this process, with the loop's stage CPU
+    times (:func:`_timed_stages`, or the given ones if already wrapped)."""
     import pandas as pd
 
     from v2x.cli import run_scenario
 
-    spent, links = _timed_stages()
+    if spent is None or links is None:
+        spent, links = _timed_stages()
     with tempfile.TemporaryDirectory(prefix="v2x-scale-") as out:
         cpu0 = _cpu_s()
         t0 = time.perf_counter()
@@ -144,9 +155,7 @@ def one(what: str, n_vehicles: int, duration_s: float, overrides: tuple[str, ...
     return {"wall_s": wall, "cpu_s": cpu, "loop_s": result.summary.wall_s, "steps": steps,
             "vehicles": result.summary.vehicles, "on_road": on_road,
             "links_per_step": sum(links) / max(steps, 1), "stages": dict(spent),
-            "peak_mb": own, "sumo_peak_mb": child, "recording_mb": rec_mb,
-            "grid": sc.network.junctions_x,  # type: ignore[union-attr]
-            "density_per_km": sc.demand.density_per_km}
+            "peak_mb": own, "sumo_peak_mb": child, "recording_mb": rec_mb}
 
 
 def _child(what: str, n: int, args: argparse.Namespace) -> dict:

@@ -125,12 +125,37 @@ def winner_b1_path_loss_db(distance_m: np.ndarray, *, carrier_ghz: float = 5.9,
     d_bp = 4.0 * h1 * h2 * fc * 1e9 / C_ROUNDED
     logd = np.log10(d)
     lfc = math.log10(fc)
-    near = 22.7 * logd + (27.0 + 20.0 * lfc)
-    far = 40.0 * logd + (7.56 + 2.7 * lfc) - 17.3 * (np.log10(h1) + np.log10(h2))
-    pl = np.where(d < d_bp, near, far)
+    c_near = 27.0 + 20.0 * lfc
+    c_far = 17.3 * (np.log10(h1) + np.log10(h2))
     # free space at 5 GHz reference as in the MATLAB code: 20 log10 d + 46.4 + 20 log10(fc/5)
-    free = 20.0 * logd + (46.4 + 20.0 * math.log10(fc / 5.0))
+    c_free = 46.4 + 20.0 * math.log10(fc / 5.0)
+    if d_bp.ndim == 0:  # one pair of heights: beyond d_far every link is on the far branch
+        return _winner_b1_far(d, logd, float(d_bp), c_near, 7.56 + 2.7 * lfc, float(c_far),
+                              c_free)
+    near = 22.7 * logd + c_near
+    far = 40.0 * logd + (7.56 + 2.7 * lfc) - c_far
+    pl = np.where(d < d_bp, near, far)
+    free = 20.0 * logd + c_free
     return np.maximum(pl, free)
+
+
+def _winner_b1_far(d: np.ndarray, logd: np.ndarray, d_bp: float, c_near: float,
+                   c_far1: float, c_far2: float, c_free: float) -> np.ndarray:
+    """:func:`winner_b1_path_loss_db` for scalar heights, the same values with fewer passes:
+    at ``d >= d_far`` (the breakpoint, or where the far branch has overtaken free space, with
+    0.1 % to spare: 0.017 dB, far above rounding) the result is the far branch itself; the
+    full formula runs on the nearer links only."""
+    d_cross = 10.0 ** ((c_free - c_far1 + c_far2) / 20.0)  # 40 log d + .. = 20 log d + ..
+    d_far = max(d_bp, d_cross) * 1.001
+    pl = 40.0 * logd
+    pl += c_far1
+    pl -= c_far2
+    near = np.flatnonzero(d < d_far)
+    if near.size:
+        ld = logd[near]
+        branch = np.where(d[near] < d_bp, 22.7 * ld + c_near, pl[near])
+        pl[near] = np.maximum(branch, 20.0 * ld + c_free)
+    return pl
 
 
 #: names accepted by :func:`path_loss_db`

@@ -12,10 +12,12 @@ Terms: a *resource* is one subframe (1 ms) x ``L`` adjacent sub-channels startin
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 
 __all__ = [
+    "Cells",
     "cell_power",
     "channel_busy_ratio",
     "counter_range",
@@ -66,56 +68,95 @@ def half_duplex_lost(rx: np.ndarray, link_sf: np.ndarray, tx_rx: np.ndarray,
     tx_rx, tx_sf = tx_rx[keep], tx_sf[keep]
     lo = int(min(link_sf.min(), tx_sf.min()))
     span = int(max(link_sf.max(), tx_sf.max())) - lo + 1
-    busy = np.zeros((int(max(rx.max(), tx_rx.max())) + 1, span), bool)
-    busy[tx_rx, tx_sf - lo] = True
-    return busy[rx, link_sf - lo]
+    busy = np.zeros((int(max(rx.max(), tx_rx.max())) + 1) * span, bool)
+    busy[tx_rx * span + (tx_sf - lo)] = True
+    at = rx * span
+    at += link_sf
+    at -= lo
+    return busy[at]
 
 
-def _subchannel_entries(start: np.ndarray, n_sub: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Each item expanded to its sub-channels: (item index, sub-channel) of total sum(n_sub)."""
-    if bool(np.all(n_sub == 1)):  # the common case: one sub-channel each, no expansion
-        return np.arange(start.size, dtype=np.int64), start
-    item = np.repeat(np.arange(start.size, dtype=np.int64), n_sub)
-    first = np.repeat(np.cumsum(n_sub) - n_sub, n_sub)
-    sub = start[item] + (np.arange(item.size, dtype=np.int64) - first)
-    return item, sub
-
-
-#: up to this many (receiver, subframe, sub-channel) cells the sums use one dense bincount;
+#: up to this many (subframe, receiver, sub-channel) cells the sums use one dense bincount;
 #: beyond, the occupied cells are found by sorting (np.unique)
 DENSE_MAX_CELLS = 1 << 24
 
 
-def cell_power(rx: np.ndarray, sf: np.ndarray, start: np.ndarray, n_sub: np.ndarray,
-                power_mw: np.ndarray, n_s: int) -> tuple[
-                    np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Received power per (receiver, subframe, sub-channel) cell.
+@dataclass(frozen=True)
+class Cells:
+    """Received power per (subframe, receiver, sub-channel) cell (:func:`cell_power`).
 
-    Returns ``(item, share, cell, total, cell_rx)``: the (link, sub-channel) entries (link
-    index and power share), each entry's cell, the total power of every cell and each cell's
-    receiver.
+    Attributes:
+        key: (e,) int64 the cell of every (link, sub-channel) entry, links in order and each
+            link's sub-channels ascending (e = sum of the links' sub-channels).
+        share: (e,) float64 each entry's power [mW] (the link's power / its sub-channels).
+        total: (c,) float64 power of every cell [mW], the entries summed in order.
+        n_sub: (m,) int64 sub-channels of each link; ``width`` > 0 when all links have that
+            many (entries then are an (m, width) block), 0 otherwise.
+        rx_lo, n_rx, n_s: dense layout (``total`` is (subframes, n_rx, n_s), receiver
+            ``rx_lo + i`` at ``[:, i, :]``); ``cell_rx`` (c,) int64 the receiver of each
+            occupied cell in the sorted layout (None when dense).
     """
-    item, sub = _subchannel_entries(start, n_sub)
-    share = power_mw / n_sub
-    if item.size != start.size or not bool(np.all(n_sub == 1)):
-        share = share[item]
+
+    key: np.ndarray
+    share: np.ndarray
+    total: np.ndarray
+    n_sub: np.ndarray
+    width: int
+    rx_lo: int
+    n_rx: int
+    n_s: int
+    cell_rx: np.ndarray | None
+
+
+def cell_power(rx: np.ndarray, sf: np.ndarray, start: np.ndarray, n_sub: np.ndarray,
+               power_mw: np.ndarray, n_s: int) -> Cells:
+    """Received power per (subframe, receiver, sub-channel) cell of every link's entries.
+
+    Args: as :func:`interference_mw` (m links), ``n_s`` sub-channels of the pool.
+
+    Every (link, sub-channel) entry is keyed ``((sf - sf_min) * n_rx + rx - rx_min) * n_s +
+    sub`` (subframe-major: the links of one transmission, sorted by receiver, touch one
+    subframe's block of cells, which stays in cache): a dense table over subframes x
+    receivers x sub-channels up to :data:`DENSE_MAX_CELLS` cells (one ``np.bincount``), the
+    occupied cells only (sorted) beyond. All links of one width (the common case) are an
+    (m, width) block, no expansion.
+    """
     lo = int(sf.min())
     span = int(sf.max()) - lo + 1
     rx_lo = int(rx.min())
     n_rx = int(rx.max()) - rx_lo + 1
-    key = ((rx[item] - rx_lo) * span + (sf[item] - lo)) * n_s + sub
-    if n_rx * span * n_s <= DENSE_MAX_CELLS:
-        total = np.bincount(key, weights=share, minlength=n_rx * span * n_s)
-        cell_rx = np.repeat(np.arange(rx_lo, rx_lo + n_rx, dtype=np.int64), span * n_s)
-        return item, share, key, total, cell_rx
+    base = (sf - lo) * n_rx
+    base += rx
+    base -= rx_lo
+    base *= n_s
+    base += start
+    width = int(n_sub[0]) if bool(np.all(n_sub == n_sub[0])) else 0
+    if width == 1:  # (x / 1 is x)
+        key, share = base, power_mw
+    elif width:  # column by column: broadcasting over a narrow last axis is slow
+        key2 = np.empty((base.size, width), np.int64)
+        share2 = np.empty((base.size, width))
+        one = power_mw / width
+        for j in range(width):
+            np.add(base, j, out=key2[:, j])
+            share2[:, j] = one
+        key, share = key2.reshape(-1), share2.reshape(-1)
+    else:
+        first = np.repeat(np.cumsum(n_sub) - n_sub, n_sub)
+        key = np.repeat(base, n_sub) + (np.arange(first.size, dtype=np.int64) - first)
+        share = np.repeat(power_mw / n_sub, n_sub)
+    if span * n_rx * n_s <= DENSE_MAX_CELLS:
+        total = np.bincount(key, weights=share, minlength=span * n_rx * n_s)
+        return Cells(key, share, total, n_sub, width, rx_lo, n_rx, n_s, None)
     cells, inv = np.unique(key, return_inverse=True)
     total = np.bincount(inv, weights=share, minlength=cells.size)
-    return item, share, inv, total, cells // (span * n_s) + rx_lo
+    return Cells(inv, share, total, n_sub, width, rx_lo, n_rx, n_s,
+                 (cells // n_s) % n_rx + rx_lo)
 
 
 def interference_mw(rx: np.ndarray, sf: np.ndarray, start: np.ndarray, n_sub: np.ndarray,
                     power_mw: np.ndarray, *, n_subchannels: int | None = None,
-                    cells: tuple[np.ndarray, ...] | None = None) -> np.ndarray:
+                    cells: Cells | None = None, wanted: np.ndarray | None = None) -> np.ndarray:
     """Co-channel interference of every link over the wanted transmission's sub-channels.
 
     Every link is one transmission heard by one receiver with ``power_mw`` spread evenly over
@@ -123,7 +164,9 @@ def interference_mw(rx: np.ndarray, sf: np.ndarray, start: np.ndarray, n_sub: np
     receiver and in the same subframe, of every *other* transmission on each sub-channel
     ``i`` occupies, summed over those sub-channels (an interferer sharing one of two
     sub-channels contributes half its power). No in-band emission: transmissions on other
-    sub-channels of the subframe do not interfere.
+    sub-channels of the subframe do not interfere. The sums run over every link of the
+    period at once: one table of cell totals (:func:`cell_power`), then each link's cells
+    minus its own share.
 
     Args:
         rx: (m,) int64 receiver; ``sf`` (m,) int64 subframe of the transmission.
@@ -131,29 +174,41 @@ def interference_mw(rx: np.ndarray, sf: np.ndarray, start: np.ndarray, n_sub: np
         power_mw: (m,) float64 received power [mW].
         n_subchannels: sub-channels of the pool (default: as many as the links use);
             ``cells`` the :func:`cell_power` of these arguments if already computed.
+        wanted: (w,) int64 indices of the links whose interference is wanted (default:
+            all); every link still interferes with the others.
 
-    Returns (m,) float64 interference [mW].
+    Returns (m,) float64 interference [mW], or (w,) of the ``wanted`` links.
     """
     if rx.size == 0:
         return np.zeros(0)
     if cells is None:
         n_s = int((start + n_sub).max()) if n_subchannels is None else n_subchannels
         cells = cell_power(rx, sf, start, n_sub, power_mw, n_s)
-    item, share, cell, total, _ = cells
-    others = total[cell]
-    others -= share
-    np.maximum(others, 0.0, out=others)  # rounding of total - own
-    if item.size == rx.size:
-        return others
-    return np.bincount(item, weights=others, minlength=rx.size)
+    if cells.width:  # (m, width) blocks of entries: take the wanted rows
+        key = cells.key.reshape(-1, cells.width)
+        share = cells.share.reshape(-1, cells.width)
+        if wanted is not None:  # np.take: row fancy indexing is 10x slower
+            key, share = np.take(key, wanted, axis=0), np.take(share, wanted, axis=0)
+        others = np.take(cells.total, key)
+        others -= share
+        np.maximum(others, 0.0, out=others)  # rounding of total - own
+        out = others[:, 0].copy()
+        for j in range(1, cells.width):  # sub-channels added in order
+            out += others[:, j]
+        return out
+    others = cells.total[cells.key]
+    others -= cells.share
+    np.maximum(others, 0.0, out=others)
+    item = np.repeat(np.arange(rx.size, dtype=np.int64), cells.n_sub)
+    out = np.bincount(item, weights=others, minlength=rx.size)
+    return out if wanted is None else out[wanted]
 
 
 def channel_busy_ratio(rx: np.ndarray, sf: np.ndarray, start: np.ndarray, n_sub: np.ndarray,
                        power_mw: np.ndarray, *, noise_subchannel_mw: float,
                        threshold_dbm: float, n_subchannels: int,
                        window_subframes: int,
-                       cells: tuple[np.ndarray, ...] | None = None) -> tuple[np.ndarray,
-                                                                            np.ndarray]:
+                       cells: Cells | None = None) -> tuple[np.ndarray, np.ndarray]:
     """CBR of every receiver: busy sub-channels / all sub-channels of the window.
 
     A sub-channel of a subframe is busy at a receiver when its S-RSSI, the received power of
@@ -168,12 +223,15 @@ def channel_busy_ratio(rx: np.ndarray, sf: np.ndarray, start: np.ndarray, n_sub:
         return np.zeros(0, np.int64), np.zeros(0)
     if cells is None:
         cells = cell_power(rx, sf, start, n_sub, power_mw, n_subchannels)
-    total, cell_rx = cells[3], cells[4]
-    busy = total > 10.0 ** (threshold_dbm / 10.0) - noise_subchannel_mw
-    receivers = np.unique(rx)
-    counts = np.bincount(cell_rx[busy] - receivers[0],
-                         minlength=int(receivers[-1] - receivers[0]) + 1)
-    return receivers, counts[receivers - receivers[0]] / float(window_subframes * n_subchannels)
+    busy = np.flatnonzero(cells.total > 10.0 ** (threshold_dbm / 10.0) - noise_subchannel_mw)
+    if cells.cell_rx is None:  # dense: (subframes, receivers, sub-channels)
+        busy_rx = (busy // cells.n_s) % cells.n_rx
+    else:
+        busy_rx = cells.cell_rx[busy] - cells.rx_lo
+    counts = np.bincount(busy_rx, minlength=cells.n_rx)
+    receivers = np.flatnonzero(np.bincount(rx - cells.rx_lo, minlength=cells.n_rx))
+    return (receivers + cells.rx_lo,
+            counts[receivers] / float(window_subframes * n_subchannels))
 
 
 def select_resources(rsrp_dbm: np.ndarray, rssi_mw: np.ndarray, blocked: np.ndarray, *,
@@ -206,16 +264,36 @@ def select_resources(rsrp_dbm: np.ndarray, rssi_mw: np.ndarray, blocked: np.ndar
     if n == 0:
         return np.zeros(0, np.int64), np.zeros(0)
     measured = np.where(blocked, np.inf, rsrp_dbm)
-    # the need-th smallest measured RSRP: the threshold must reach it
-    kth = np.partition(measured, need - 1, axis=1)[:, need - 1]
-    with np.errstate(invalid="ignore"):
-        steps = np.ceil((kth - threshold_dbm) / step_db)
-    steps = np.where(np.isfinite(steps), np.maximum(steps, 0.0), 0.0)
-    steps[np.isposinf(kth)] = np.inf  # too many not-monitored candidates: take what remains
-    threshold = threshold_dbm + steps * step_db
+    threshold = np.full(n, float(threshold_dbm))
+    # rows with fewer than `need` candidates at or below the threshold: raise it until the
+    # need-th smallest measured RSRP is reached
+    short = np.flatnonzero(np.count_nonzero(measured <= threshold_dbm, axis=1) < need)
+    if short.size:
+        kth = np.partition(measured[short], need - 1, axis=1)[:, need - 1]
+        with np.errstate(invalid="ignore"):
+            steps = np.maximum(np.ceil((kth - threshold_dbm) / step_db), 0.0)
+        steps[np.isposinf(kth)] = np.inf  # too many not-monitored candidates: what remains
+        threshold[short] = threshold_dbm + steps * step_db
     available = ~blocked & (rsrp_dbm <= threshold[:, None])
     rank_key = np.where(available, rssi_mw, np.inf)
-    order = np.lexsort((tie, rank_key), axis=1)  # by S-RSSI, ties at random
     n_best = np.minimum(available.sum(axis=1), need)
     col = np.minimum((pick * n_best).astype(np.int64), np.maximum(n_best - 1, 0))
-    return order[np.arange(n), col], threshold
+    return _nth_by_key_then_tie(rank_key, tie, col, need), threshold
+
+
+def _nth_by_key_then_tie(key: np.ndarray, tie: np.ndarray, col: np.ndarray,
+                         need: int) -> np.ndarray:
+    """(n,) int64 column of the ``col``-th (< ``need``) smallest of each row of ``key``
+    (n, M), equal keys ordered by ``tie`` (n, M): ``np.lexsort((tie, key), axis=1)[i,
+    col[i]]`` without sorting whole rows (two partitions of ``need`` columns). Equal ``tie``
+    values within an equal-key group (random doubles: probability about M^2 / 2^54 per row)
+    resolve to the lower column."""
+    rows = np.arange(key.shape[0])
+    best = np.partition(key, need - 1, axis=1)[:, :need]
+    best.sort(axis=1)
+    v = best[rows, col][:, None]  # the chosen key
+    r = col - np.count_nonzero(key < v, axis=1)  # its rank among the keys equal to it
+    group_tie = np.where(key == v, tie, np.inf)
+    t = np.partition(group_tie, need - 1, axis=1)[:, :need]
+    t.sort(axis=1)
+    return np.argmax(group_tie == t[rows, r][:, None], axis=1)

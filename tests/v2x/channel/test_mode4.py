@@ -8,8 +8,10 @@ import math
 import numpy as np
 import pytest
 
-from v2x.channel import LinkBatch, Mode4Channel, ScheduledChannel, make_channel
+from v2x.channel import LinkBatch, Mode4Channel, ScheduledChannel, _sps, make_channel
 from v2x.channel._sps import (
+    _nth_by_key_then_tie,
+    cell_power,
     channel_busy_ratio,
     draw_reselection_counter,
     half_duplex_lost,
@@ -53,6 +55,7 @@ def test_half_duplex_in_the_model() -> None:
         if ch._offset[0] == ch._offset[1]:
             same += 1
             assert r.received.tolist() == [False, False]
+            assert np.isnan(r.snr_db).all()  # neither receiver listened: no SINR
         else:
             differ += 1
             assert r.received.tolist() == [True, True]
@@ -81,6 +84,48 @@ def test_two_transmitters_on_one_resource() -> None:
     noise = ch.data_noise_mw(np.array([1]))[0]
     assert 10 * math.log10(noise) == pytest.approx(-101.9897, abs=1e-4)
     assert 10 * math.log10(p[0] / (i[0] + noise)) == pytest.approx(9.9973, abs=1e-4)
+
+
+def test_two_subchannel_transmissions_overlapping() -> None:
+    # one receiver, one subframe, 4 sub-channels; every link 2 sub-channels wide (the
+    # (m, 2) block path): A on 0-1 at 2e-6 mW (1e-6 a sub-channel), B on 0-1 at 4e-7
+    # (2e-7), C on 1-2 at 1e-6 (5e-7). Interference summed over the wanted sub-channels:
+    #   A: sub 0 B 2e-7 + sub 1 (B 2e-7 + C 5e-7)   = 9e-7
+    #   B: sub 0 A 1e-6 + sub 1 (A 1e-6 + C 5e-7)   = 2.5e-6
+    #   C: sub 1 (A 1e-6 + B 2e-7) + sub 2 nothing  = 1.2e-6
+    rx, sf = np.zeros(3, np.int64), np.full(3, 7)
+    start, n_sub = np.array([0, 0, 1]), np.full(3, 2)
+    p = np.array([2e-6, 4e-7, 1e-6])
+    i = interference_mw(rx, sf, start, n_sub, p, n_subchannels=4)
+    np.testing.assert_allclose(i, [9e-7, 2.5e-6, 1.2e-6], rtol=1e-12)
+    cells = cell_power(rx, sf, start, n_sub, p, 4)
+    assert cells.width == 2
+    # only the links asked for: the same values, every link still interfering
+    np.testing.assert_allclose(interference_mw(rx, sf, start, n_sub, p, cells=cells,
+                                               wanted=np.array([2, 0])), [1.2e-6, 9e-7],
+                               rtol=1e-12)
+
+
+def test_dense_and_sorted_cell_tables_agree(monkeypatch: pytest.MonkeyPatch) -> None:
+    # the same links through the dense (receivers x subframes x sub-channels) table and the
+    # sorted occupied cells (used beyond DENSE_MAX_CELLS) give the same sums
+    rng = np.random.default_rng(4)
+    m = 400
+    rx, sf = rng.integers(0, 30, m), rng.integers(100, 130, m)
+    n_sub = rng.integers(1, 3, m)
+    start = rng.integers(0, 3, m)
+    p = 10 ** (rng.uniform(-110, -60, m) / 10)
+    kw = dict(noise_subchannel_mw=1e-10, threshold_dbm=-94.0, n_subchannels=4,
+              window_subframes=100)
+    dense = (interference_mw(rx, sf, start, n_sub, p, n_subchannels=4),
+             channel_busy_ratio(rx, sf, start, n_sub, p, **kw))
+    monkeypatch.setattr(_sps, "DENSE_MAX_CELLS", 0)
+    assert cell_power(rx, sf, start, n_sub, p, 4).cell_rx is not None
+    sparse = (interference_mw(rx, sf, start, n_sub, p, n_subchannels=4),
+              channel_busy_ratio(rx, sf, start, n_sub, p, **kw))
+    np.testing.assert_allclose(dense[0], sparse[0], rtol=1e-12)
+    assert np.array_equal(dense[1][0], sparse[1][0])
+    assert np.array_equal(dense[1][1], sparse[1][1])
 
 
 def test_packet_size_sets_the_subchannels() -> None:
@@ -173,6 +218,22 @@ def test_exclusion_and_threshold_raising() -> None:
                                    share=0.2, rng=np.random.default_rng(s))[0][0])
               for s in range(30)}
     assert chosen == {5, 6}
+
+
+def test_nth_candidate_by_s_rssi_then_tie() -> None:
+    # by (key, tie): column 2 (1, 0.2), column 1 (1, 0.9), column 3 (2, ...), column 0 (3)
+    key = np.array([[3.0, 1.0, 1.0, 2.0]] * 4)
+    tie = np.array([[0.1, 0.9, 0.2, 0.5]] * 4)
+    got = _nth_by_key_then_tie(key, tie, np.array([0, 1, 2, 3]), 4)
+    assert got.tolist() == [2, 1, 3, 0]
+    # as np.lexsort((tie, key)) on rows with many equal keys (and inf: unavailable)
+    rng = np.random.default_rng(2)
+    key = rng.integers(0, 4, (50, 40)).astype(float)
+    key[key == 3] = np.inf
+    tie = rng.random((50, 40))
+    col = rng.integers(0, 8, 50)
+    want = np.lexsort((tie, key), axis=1)[np.arange(50), col]
+    assert np.array_equal(_nth_by_key_then_tie(key, tie, col, 8), want)
 
 
 def test_free_candidates_need_no_raising() -> None:

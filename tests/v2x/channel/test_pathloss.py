@@ -37,6 +37,19 @@ def test_winner_b1_by_hand() -> None:
                                   abs=1e-9)
 
 
+def test_winner_b1_one_height_pair_equals_per_link_heights() -> None:
+    # scalar heights take the far-branch shortcut beyond the breakpoint / free-space
+    # crossing; per-link height arrays the full formula: the same values, bit for bit,
+    # around both points (h_env 0: d_BP 177.3 m; h_env 1: 19.7 m, crossing near 24.5 m)
+    d = np.concatenate([np.arange(0.0, 400.0, 0.01), [1000.0, 5000.0]])
+    for h_env in (0.0, 1.0):
+        for h in (1.5, 5.5):
+            one = winner_b1_path_loss_db(d, h_tx_m=h, h_rx_m=1.5, h_env_m=h_env)
+            per_link = winner_b1_path_loss_db(d, h_tx_m=np.full(d.size, h),
+                                              h_rx_m=np.full(d.size, 1.5), h_env_m=h_env)
+            assert np.array_equal(one, per_link)
+
+
 def test_free_space_and_names() -> None:
     # 100 m, 5.9 GHz: 40 + 20 * 0.770852 + 32.45 = 87.8670
     assert free_space_path_loss_db(np.array([100.0]))[0] == pytest.approx(87.8670, abs=1e-4)
