@@ -308,6 +308,38 @@ class Tr37885Channel:
     def __repr__(self) -> str:
         return f"Tr37885Channel(scenario={self.scenario!r}, blocked={self.blocked!r})"
 
+    def _distance_3d(self, d2: np.ndarray, tx: np.ndarray, rx: np.ndarray, h_tx: np.ndarray,
+                     h_rx: np.ndarray) -> np.ndarray:
+        """(m,) 3-D distance ``max(sqrt(dh² + d2²), min_distance_m)`` [m] of every link.
+
+        Where both antennas are at one height (every vehicle-to-vehicle link) dh is 0 and
+        ``sqrt(0 + fl(d2²))`` is exactly d2 (a correctly rounded square root of a correctly
+        rounded square, IEEE 754 binary64, no underflow above the 3 m floor), so only the
+        links of an antenna at another height (RSUs) are computed in full: the same bits as
+        the formula on every link."""
+        d3 = np.maximum(d2, self.min_distance_m)
+        if not (h_tx.size and h_rx.size):
+            return d3
+        h0 = h_tx[0]
+        odd_tx, odd_rx = h_tx != h0, h_rx != h0
+        any_tx, any_rx = bool(odd_tx.any()), bool(odd_rx.any())
+        if not (any_tx or any_rx):
+            return d3
+        sel = odd_rx.take(rx) if any_rx else np.zeros(d2.shape[0], bool)
+        if any_tx:
+            sel |= odd_tx.take(tx)
+        idx = np.flatnonzero(sel)
+        dh = h_tx.take(tx[idx])
+        dh -= h_rx.take(rx[idx])
+        dh *= dh
+        dd = d2[idx]
+        dd *= dd
+        dh += dd
+        np.sqrt(dh, out=dh)
+        np.maximum(dh, self.min_distance_m, out=dh)
+        d3[idx] = dh
+        return d3
+
     def evaluate(
         self,
         links: LinkBatch,
@@ -333,14 +365,9 @@ class Tr37885Channel:
         sizes = np.asarray(size_bytes)
         n_tx = sizes.shape[0]
 
-        h_tx = np.asarray(tx_height_m, dtype=np.float64).take(tx)
-        h_rx = np.asarray(rx_height_m, dtype=np.float64).take(rx)
-        d3 = np.subtract(h_tx, h_rx)
-        d3 *= d3
-        scratch = np.multiply(d2, d2)
-        d3 += scratch
-        np.sqrt(d3, out=d3)
-        np.maximum(d3, self.min_distance_m, out=d3)
+        h_tx = np.asarray(tx_height_m, dtype=np.float64)
+        h_rx = np.asarray(rx_height_m, dtype=np.float64)
+        d3 = self._distance_3d(d2, tx, rx, h_tx, h_rx)
         logd = np.log10(d3)
 
         # random draws in the fixed order of the module docstring
@@ -350,23 +377,30 @@ class Tr37885Channel:
             # a (vectorized) log of u instead of a (scalar, 10x slower) exp of d
             with np.errstate(divide="ignore"):
                 np.log(u_los, out=u_los)
-            bound = np.multiply(d2, -0.0114, out=scratch)  # -(0.0114 d), + ln 1.05 next
+            bound = np.multiply(d2, -0.0114)  # -(0.0114 d), + ln 1.05 next
             bound += _LN_1_05
             los = u_los < bound
         else:
             los = u_los < tr37885_los_probability(d2, scenario=self.scenario)
         z_shadow = np.asarray(rng.standard_normal(m))
         if self.blocked == "nlos":
-            # per link A + B log10 d3 + sigma z with (A, B, sigma) of its state, taken from
-            # two-entry tables by the LOS flag (0: NLOS, 1: LOS)
-            state = los.view(np.uint8)
-            loss = self._b_table.take(state)
-            loss *= logd
-            loss += self._a_table.take(state, out=u_los)
-            sigma = self._sigma_table.take(state, out=u_los)
-            sigma *= z_shadow
+            # per link B log10 d3 + A + sigma z with (A, B, sigma) of its state: every link as
+            # NLOS, then the LOS ones (few beyond 100 m: P_LOS(100 m) = 0.34) again as LOS
+            near = np.flatnonzero(los)
+            loss = np.multiply(logd, self._b_nlos)
+            loss += self._a_nlos
+            z_los = z_shadow[near]
+            sigma = np.multiply(z_shadow, self.shadowing_nlos_db, out=u_los)
             loss += sigma
+            los_loss = logd[near]
+            los_loss *= self._b_los
+            los_loss += self._a_los
+            z_los *= self.shadowing_los_db
+            los_loss += z_los
+            loss[near] = los_loss
         else:
+            h_tx = h_tx.take(tx)
+            h_rx = h_rx.take(rx)
             loss = self._b_los * logd
             loss += self._a_los
             z_shadow *= self.shadowing_los_db
