@@ -61,9 +61,9 @@ class PrrBins:
             if b.max() >= self.n_bins:
                 cell = cell[b < self.n_bins]
             counts += np.bincount(cell, minlength=2 * size)
-        counts = counts.reshape(size, 2)
-        self.pairs += (counts[:, 0] + counts[:, 1]).reshape(self.pairs.shape)
-        self.received += counts[:, 1].reshape(self.pairs.shape)
+        by_cell = counts.reshape(size, 2)
+        self.pairs += (by_cell[:, 0] + by_cell[:, 1]).reshape(self.pairs.shape)
+        self.received += by_cell[:, 1].reshape(self.pairs.shape)
 
     def table(self) -> dict[str, np.ndarray]:
         """Rows with any pair: msg_type, bin_lo_m, bin_hi_m, n_pairs, n_received."""
