@@ -172,3 +172,24 @@ def test_pair_clock_packed_sort_gives_the_argsort_order() -> None:
                                   np.argsort(cell[first]))
     big = PairClock(capacity=1 << b)  # 2 x 21 slot bits + 13 position bits + 3 + 2 > 63
     np.testing.assert_array_equal(big._pair_order(cell, mt, rx, tx, step), got)
+
+
+@pytest.mark.parametrize(("capacity", "kept"), [(32, 1), (64, 2)])
+def test_pair_clock_drops_released_pairs_in_batches(capacity: int, kept: int) -> None:
+    # pairs (0 <- 1) and (2 <- 3); nodes 2 and 3 leave. With 32 slots, 2 released slots are
+    # 1/16 of them: their pairs are dropped at once; with 64 they wait (the pair stays
+    # stored) and their slots are not handed out meanwhile. Either way, new nodes 5 and 6
+    # start without a gap and (0 <- 1) keeps its clock.
+    clock = PairClock(capacity=capacity)
+    s = clock.slots(np.array([0, 1, 2, 3]))
+    mt = np.zeros(2, np.int8)
+    clock.update(mt, s[[0, 2]], s[[1, 3]], np.array([100, 100]))
+    assert len(clock) == 2
+    clock.release(np.array([0, 1]))
+    assert len(clock) == kept
+    s2 = clock.slots(np.array([0, 1, 5, 6]))
+    assert s2[0] == s[0] and s2[1] == s[1]
+    if kept == 2:
+        assert not set(s2[2:].tolist()) & set(s[2:].tolist())
+    gtype, gap = clock.update(mt, s2[[0, 2]], s2[[1, 3]], np.array([300, 300]))
+    assert gap.tolist() == [200]
