@@ -118,12 +118,13 @@ class PairClock:
     was 10.7 GB at 10,000 nodes).
     """
 
-    #: bits of a slot in a key: at most 2**21 (2,097,152) nodes present at once
+    #: most bits of a slot in a key: at most 2**21 (2,097,152) nodes present at once
     SLOT_BITS = 21
 
     def __init__(self, capacity: int = 64) -> None:
         self._cap = capacity
-        self._keys = np.empty(0, np.int64)   # sorted (type << 42) | (rx << 21) | tx
+        self._bits = _slot_bits(capacity)  # bits of a slot in the keys (as the slots need)
+        self._keys = np.empty(0, np.int64)  # sorted (type << 2 bits) | (rx << bits) | tx
         self._times = np.empty(0, np.int64)  # last reception time of each key [ns]
         self._slot_of: dict[int, int] = {}
         self._free: list[int] = list(range(capacity - 1, -1, -1))
@@ -171,10 +172,11 @@ class PairClock:
         freed = np.array(self._dead, np.int64)
         self._dead = []
         if self._keys.size:
-            mask = (1 << self.SLOT_BITS) - 1
+            b = self._bits
+            mask = (1 << b) - 1
             dead = np.zeros(self._cap, bool)
             dead[freed] = True
-            drop = dead[(self._keys >> self.SLOT_BITS) & mask] | dead[self._keys & mask]
+            drop = dead[(self._keys >> b) & mask] | dead[self._keys & mask]
             if drop.any():
                 self._keys, self._times = self._keys[~drop], self._times[~drop]
         self._free.extend(freed.tolist())
@@ -185,6 +187,12 @@ class PairClock:
             raise ValueError(f"more than {1 << self.SLOT_BITS} nodes present at once")
         self._free = list(range(new - 1, self._cap - 1, -1))
         self._cap = new
+        old, b = self._bits, _slot_bits(new)
+        if b != old and self._keys.size:  # the same (type, rx, tx) order with wider slots
+            mask = (1 << old) - 1
+            k = self._keys
+            self._keys = ((k >> 2 * old) << b | (k >> old) & mask) << b | k & mask
+        self._bits = b
 
     def update(self, msg_type: np.ndarray, rx_slot: np.ndarray, tx_slot: np.ndarray,
                t_ns: np.ndarray, step: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -199,17 +207,15 @@ class PairClock:
         """
         if step is not None and np.any(step[1:] < step[:-1]):
             raise ValueError("step must be non-decreasing (links in step order)")
-        b = self.SLOT_BITS
+        b = self._bits
         cell = ((msg_type.astype(np.int64) << b | rx_slot) << b) | tx_slot
         prev = np.full(cell.size, -1, np.int64)
         if cell.size == 0:
             return msg_type[:0], prev
         # receptions of one pair in the window in step order: each one's previous time is the
-        # one before it in the run, the run's first one's is the stored time. A pair has at
-        # most one reception a step, so (cell, step) keys are unique and an unstable sort of
-        # them is exact (about 5x faster than a stable argsort of the cells)
-        o = self._pair_order(cell, msg_type, rx_slot, tx_slot, step)
-        c, t = cell[o], t_ns[o]
+        # one before it in the run, the run's first one's is the stored time
+        o, c = self._pair_order(cell, step)
+        t = t_ns[o]
         one_step = step is None or step[0] == step[-1]
         if one_step:  # every pair once: each is its run's first and last
             uc, latest = c, t
@@ -243,33 +249,40 @@ class PairClock:
         had = prev >= 0
         return msg_type[had], (t_ns - prev)[had]
 
-    def _pair_order(self, cell: np.ndarray, msg_type: np.ndarray, rx_slot: np.ndarray,
-                    tx_slot: np.ndarray, step: np.ndarray | None) -> np.ndarray:
-        """Order of the receptions by pair (type, rx slot, tx slot), each pair's in step order.
+    def _pair_order(self, cell: np.ndarray,
+                    step: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+        """Order of the receptions by pair key ``cell``, each pair's in step order, and the
+        keys in that order.
 
-        The (pair, step) keys are unique (at most one reception per pair and step), so the
-        order is unique: it is read from one sorted array of ``(pair, step, position)`` packed
-        into int64 (the pair with as many bits per slot as the slots in use need), which numpy
-        sorts several times faster than an argsort of the keys (measured 15 against 94 ns a
-        reception at 3 M). When the packed key would not fit in 63 bits, an argsort of the
-        ``cell`` keys gives the same order."""
-        n = msg_type.size
+        A pair has at most one reception a step, so the (pair, step) keys are unique and the
+        order is unique: it is read from one sorted array of ``(pair, step, position)``
+        packed into int64, which numpy sorts several times faster than an argsort of the keys
+        (measured 15 against 94 ns a reception at 3 M), and the keys come with it (no
+        gather). When the packed key would not fit in 63 bits, an argsort gives the same
+        order."""
+        n = cell.size
         k = None if step is None else step - step[0]
         step_bits = 0 if k is None else int(k[-1]).bit_length()
-        slot_bits = max(1, (self._cap - 1).bit_length())
         pos_bits = max(1, (n - 1).bit_length())
-        if _TYPE_BITS + 2 * slot_bits + step_bits + pos_bits <= 63:
-            key = (msg_type.astype(np.int64) << slot_bits | rx_slot) << slot_bits | tx_slot
+        if _TYPE_BITS + 2 * self._bits + step_bits + pos_bits <= 63:
+            key = cell << step_bits
             if k is not None:
-                key <<= step_bits
                 key |= k
             key <<= pos_bits
             key |= np.arange(n, dtype=np.int64)
             key.sort()
-            key &= (1 << pos_bits) - 1
-            return key
+            o = key & ((1 << pos_bits) - 1)
+            key >>= step_bits + pos_bits
+            return o, key
         if k is None:
-            return np.argsort(cell)  # unique cells
-        if 3 + 2 * self.SLOT_BITS + step_bits > 62:  # a key would not fit: the slow exact way
-            return np.argsort(cell, kind="stable")
-        return np.argsort(cell << step_bits | k)
+            o = np.argsort(cell)  # unique cells
+        elif _TYPE_BITS + 2 * self._bits + step_bits <= 63:
+            o = np.argsort(cell << step_bits | k)
+        else:  # a key would not fit: the slow exact way
+            o = np.argsort(cell, kind="stable")
+        return o, cell[o]
+
+
+def _slot_bits(capacity: int) -> int:
+    """Bits of a slot index below ``capacity``."""
+    return max(1, (capacity - 1).bit_length())
