@@ -1,9 +1,9 @@
 """The PC5 radio channel: who hears which message, and when.
 
-A step of the simulation finds the candidate links with :func:`find_pairs` (k-d tree, within the
-model's :attr:`ChannelModel.max_range_m`) and asks a :class:`ChannelModel` for a
-:class:`Reception` per link, vectorized over all links. Models are picked by name from a
-scenario's ``[channel]`` table with :func:`make_channel`:
+A step of the simulation finds the candidate links with :func:`find_pairs` (dense blocks or a
+grid of cells, within the model's :attr:`ChannelModel.max_range_m`) and asks a
+:class:`ChannelModel` for a :class:`Reception` per link, vectorized over all links. Models are
+picked by name from a scenario's ``[channel]`` table with :func:`make_channel`:
 
 - ``ideal``: every link within ``range_m`` received after a constant ``latency``;
 - ``tr37885-urban`` / ``tr37885-highway``: 3GPP TR 37.885 V2V path loss, LOS probability,

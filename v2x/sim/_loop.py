@@ -16,8 +16,8 @@ once per window. One window is these stages
    (:class:`Transmissions`);
 3. **receivers**: a step's equipped vehicles, then every RSU (:class:`Receivers`);
 4. **channel**: candidate links within the channel model's own range
-   (:attr:`~v2x.channel.ChannelModel.max_range_m`) from one k-d tree search, then the model
-   decides reception and latency per link (:class:`Links`);
+   (:attr:`~v2x.channel.ChannelModel.max_range_m`) from one search (dense blocks or a grid
+   of cells), then the model decides reception and latency per link (:class:`Links`);
 5. **receive**: what every OBU decoded: BSMs decoded once from their frames (PC5 is a
    broadcast), other messages decoded on demand (:class:`~v2x.apps.DecodedBsm`); an RSU
    that answers what it hears (a payment zone, :mod:`roadside._vnfp`) gets the BSMs it
@@ -919,7 +919,8 @@ class Simulation:
         got = links.received
         self.prr.add(links.msg_type, links.distance_m, got)
         g = np.flatnonzero(got)
-        self.latency.add(links.msg_type[g], links.latency_ns[g])
+        g_type = links.msg_type[g]
+        self.latency.add(g_type, links.latency_ns[g])
         idx = w.states.index
         nodes = np.unique(idx)
         slot_of = self.clock.slots(np.concatenate([nodes, self.rsu_node]))
@@ -931,7 +932,7 @@ class Simulation:
         tx_slot[is_bsm] = slot_of[np.searchsorted(nodes, tx.sender[is_bsm])]
         tx_slot[~is_bsm] = slot_of[nodes.size + tx.sender[~is_bsm] - RSU_NODE_BASE]
         gl = links.tx[g]
-        gtype, gap = self.clock.update(links.msg_type[g], rx_slot[links.rx[g]], tx_slot[gl],
+        gtype, gap = self.clock.update(g_type, rx_slot[links.rx[g]], tx_slot[gl],
                                        tx.t_ns[gl] + links.latency_ns[g], step=tx.step[gl])
         self.ipg.add(gtype, gap)
         self.clock.release(np.concatenate([w.last_vehicles, self.rsu_node]))

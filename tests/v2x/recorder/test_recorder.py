@@ -150,3 +150,65 @@ def test_a_new_run_clears_the_outputs_of_an_earlier_one(tmp_path: Path) -> None:
         rec.write_json("run.json", {"status": "running"})
     assert (tmp_path / "notes.txt").read_text() == "old"  # not ours: left alone
     assert pd.read_parquet(tmp_path / "warnings.parquet").empty  # written anew, empty
+
+
+def test_pair_clock_packed_sort_gives_the_argsort_order(monkeypatch: pytest.MonkeyPatch) -> None:
+    # 5,000 receptions of 300 nodes over 4 steps (one per pair and step): the order read
+    # from the packed sort equals the argsort of the (pair, step) keys, with and without
+    # steps, and so does the argsort used when a packed key would not fit in 63 bits
+    from v2x.recorder import _aggregates
+
+    gen = np.random.default_rng(7)
+    clock = PairClock(capacity=512)
+    step = np.sort(gen.integers(0, 4, 5_000))
+    pair = np.concatenate([gen.choice(300 * 300 * 5, (step == k).sum(), replace=False)
+                           for k in range(4)])
+    mt, rx, tx = (pair // 90_000).astype(np.int8), pair // 300 % 300, pair % 300
+    b = clock._bits
+    cell = ((mt.astype(np.int64) << b | rx) << b) | tx
+    want = np.argsort(cell << 2 | step, kind="stable")
+    o, c = clock._pair_order(cell, step)
+    np.testing.assert_array_equal(o, want)
+    np.testing.assert_array_equal(c, cell[want])
+    first = np.flatnonzero(step == 0)
+    o1, c1 = clock._pair_order(cell[first], None)
+    np.testing.assert_array_equal(o1, np.argsort(cell[first]))
+    np.testing.assert_array_equal(c1, np.sort(cell[first]))
+    monkeypatch.setattr(_aggregates, "_TYPE_BITS", 40)  # no packed key fits
+    o2, c2 = clock._pair_order(cell, step)
+    np.testing.assert_array_equal(o2, want)
+    np.testing.assert_array_equal(c2, cell[want])
+
+
+def test_pair_clock_keeps_its_clocks_when_slots_widen() -> None:
+    # 4 slots (2 bits) grow to 8 (3 bits): the stored keys are re-encoded, the gaps go on
+    clock = PairClock(capacity=4)
+    s = clock.slots(np.array([1, 2, 3, 4]))
+    mt = np.array([0, 3, 0], np.int8)
+    clock.update(mt, s[[0, 1, 3]], s[[1, 2, 0]], np.array([100, 100, 100]))
+    s2 = clock.slots(np.array([1, 2, 3, 4, 5, 6]))  # grows
+    assert clock._bits == 3 and np.array_equal(s2[:4], s)
+    gtype, gap = clock.update(np.array([0, 3, 0, 0], np.int8), s2[[0, 1, 3, 4]],
+                              s2[[1, 2, 0, 5]], np.array([250, 300, 400, 400]))
+    assert gtype.tolist() == [0, 3, 0] and gap.tolist() == [150, 200, 300]
+
+
+@pytest.mark.parametrize(("capacity", "kept"), [(32, 1), (64, 2)])
+def test_pair_clock_drops_released_pairs_in_batches(capacity: int, kept: int) -> None:
+    # pairs (0 <- 1) and (2 <- 3); nodes 2 and 3 leave. With 32 slots, 2 released slots are
+    # 1/16 of them: their pairs are dropped at once; with 64 they wait (the pair stays
+    # stored) and their slots are not handed out meanwhile. Either way, new nodes 5 and 6
+    # start without a gap and (0 <- 1) keeps its clock.
+    clock = PairClock(capacity=capacity)
+    s = clock.slots(np.array([0, 1, 2, 3]))
+    mt = np.zeros(2, np.int8)
+    clock.update(mt, s[[0, 2]], s[[1, 3]], np.array([100, 100]))
+    assert len(clock) == 2
+    clock.release(np.array([0, 1]))
+    assert len(clock) == kept
+    s2 = clock.slots(np.array([0, 1, 5, 6]))
+    assert s2[0] == s[0] and s2[1] == s[1]
+    if kept == 2:
+        assert not set(s2[2:].tolist()) & set(s[2:].tolist())
+    gtype, gap = clock.update(mt, s2[[0, 2]], s2[[1, 3]], np.array([300, 300]))
+    assert gap.tolist() == [200]
