@@ -122,6 +122,16 @@ class Subscription:
             hit = cache[topic] = topic_matches(self._pattern, topic)
         return hit
 
+    def _matching(self, msgs: list[BusMessage]) -> list[BusMessage]:
+        """The messages of ``msgs`` whose topic matches, in order (:meth:`matches`, one dict
+        look-up per message)."""
+        cache = self.__dict__.setdefault("_match_cache", {})
+        hits = [cache.get(m.topic) for m in msgs]
+        if all(hits):  # the usual case: every topic seen before, all matching
+            return msgs
+        return [m for m, hit in zip(msgs, hits, strict=True)
+                if (hit if hit is not None else self.matches(m.topic))]
+
     # -- lifetime ------------------------------------------------------------------------------
 
     async def __aenter__(self) -> Self:
@@ -163,7 +173,8 @@ class Subscription:
 
     def _deliver_many(self, msgs: Sequence[BusMessage]) -> None:
         """Deliver ``msgs`` in order, as that many ``_deliver`` calls would (the same counts
-        and drops: beyond ``max_queued`` unread, the rest are dropped), as one queue item."""
+        and drops: beyond ``max_queued`` unread, the rest are dropped), as one queue item. A
+        list is queued as it is: the caller does not change it afterwards."""
         if self._state == "closed" or not msgs:
             return
         self._count += len(msgs)
@@ -175,7 +186,7 @@ class Subscription:
                 if not msgs:
                     return
         self._unread += len(msgs)
-        self._queue.put_nowait(list(msgs))
+        self._queue.put_nowait(msgs if isinstance(msgs, list) else list(msgs))
 
     def _count_lost(self) -> None:
         self.lost += 1

@@ -103,8 +103,7 @@ class MemoryBus:
         msgs = [BusMessage(topic, payload, t, t, seq + i)
                 for i, (topic, payload) in enumerate(items)]
         for sub in self._subs:  # each subscription gets its matching messages as one batch
-            matches = sub.matches
-            sub._deliver_many([m for m in msgs if matches(m.topic)])
+            sub._deliver_many(sub._matching(msgs))
 
     async def flush(self, *, timeout_s: float | None = None) -> None:
         """Nothing to wait for: ``publish`` delivers before it returns."""
