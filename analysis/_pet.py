@@ -240,31 +240,44 @@ def _crossings(trajectories: pd.DataFrame, widths: pd.Series | None) -> list[_Ro
     a, b = a[order], b[order]
     first = np.concatenate([[True], (user[a][1:] != user[a][:-1])
                             | (user[b][1:] != user[b][:-1])]) if a.size else np.zeros(0, bool)
+    return _crossing_rows(paths, user, row, x, y, head, a[first], b[first])
+
+
+def _crossing_rows(paths: dict[int, _Path], user: np.ndarray, row: np.ndarray, x: _F64,
+                   y: _F64, head: _F64, i: np.ndarray, j: np.ndarray) -> list[_Row]:
+    """The crossings of the (k,) pairs of thinned points ``i``, ``j`` (indices into the
+    thinned ``user``, ``row`` (of its path), ``x``, ``y`` [m], ``head`` [deg]), each a pair of
+    users' closest contact: the conflict point P where their lines there intersect (one 2x2
+    solve per pair, all at once), the conflict area around it on each path
+    (:func:`conflict_extent`), and when each user is in it."""
+    if i.size == 0:
+        return []
+    ha, hb = np.radians(head[i]), np.radians(head[j])
+    da = np.stack([np.sin(ha), np.cos(ha)], axis=-1)  # (k, 2) directions
+    db = np.stack([np.sin(hb), np.cos(hb)], axis=-1)
+    lam_mu = np.linalg.solve(np.stack([da, -db], axis=-1),  # (k, 2, 2): columns da, -db
+                             np.stack([x[j] - x[i], y[j] - y[i]], axis=-1)[..., None])[..., 0]
+    lam, mu = lam_mu[:, 0], lam_mu[:, 1]
+    px, py = x[i] + lam * da[:, 0], y[i] + lam * da[:, 1]
+    theta = _wrap(head[i] - head[j])
+    users_a, users_b = user[i].tolist(), user[j].tolist()
+    width_a = np.array([paths[u].width for u in users_a])
+    width_b = np.array([paths[u].width for u in users_b])
+    ext_a = conflict_extent(theta, width_a, width_b)  # (k,) half extents [m] along a's path
+    ext_b = conflict_extent(theta, width_b, width_a)
     out = []
-    for i, j in zip(a[first].tolist(), b[first].tolist(), strict=True):
-        enc = _crossing(paths, int(user[i]), int(user[j]), int(row[i]), int(row[j]))
+    for k, (ua, ub, ri, rj) in enumerate(zip(users_a, users_b, row[i].tolist(),
+                                             row[j].tolist(), strict=True)):
+        pa, pb = paths[ua], paths[ub]
+        occ = []
+        for p, s_p, ext in ((pa, pa.s[ri] + lam[k], ext_a[k]), (pb, pb.s[rj] + mu[k], ext_b[k])):
+            occ.append((p.time_at(s_p - ext), p.time_at(s_p + ext + p.length)))
+        kind = "pedestrian" if max(ua, ub) >= PERSON_NODE_BASE else "crossing"
+        enc = _pet_row(kind, ua, ub, occ[0], occ[1], float(px[k]), float(py[k]),
+                       float(theta[k]))
         if enc is not None:
             out.append(enc)
     return out
-
-
-def _crossing(paths: dict[int, _Path], ua: int, ub: int, i: int,
-              j: int) -> _Row | None:
-    """The crossing of users ``ua`` and ``ub`` whose closest contact is row ``i`` of a's path
-    and row ``j`` of b's: P where their lines there intersect."""
-    pa, pb = paths[ua], paths[ub]
-    ha, hb = np.radians(pa.heading[i]), np.radians(pb.heading[j])
-    da, db = np.array([np.sin(ha), np.cos(ha)]), np.array([np.sin(hb), np.cos(hb)])
-    lam, mu = np.linalg.solve(np.column_stack([da, -db]),
-                              np.array([pb.x[j] - pa.x[i], pb.y[j] - pa.y[i]]))
-    px, py = pa.x[i] + lam * da[0], pa.y[i] + lam * da[1]
-    theta = float(_wrap(pa.heading[i] - pb.heading[j]))
-    occ = []
-    for p, s_p, other in ((pa, pa.s[i] + lam, pb), (pb, pb.s[j] + mu, pa)):
-        ext = float(conflict_extent(theta, p.width, other.width))
-        occ.append((p.time_at(s_p - ext), p.time_at(s_p + ext + p.length)))
-    kind = "pedestrian" if max(ua, ub) >= PERSON_NODE_BASE else "crossing"
-    return _pet_row(kind, ua, ub, occ[0], occ[1], float(px), float(py), theta)
 
 
 # --------------------------------------------------------------------------------- merges
