@@ -240,31 +240,44 @@ def _crossings(trajectories: pd.DataFrame, widths: pd.Series | None) -> list[_Ro
     a, b = a[order], b[order]
     first = np.concatenate([[True], (user[a][1:] != user[a][:-1])
                             | (user[b][1:] != user[b][:-1])]) if a.size else np.zeros(0, bool)
+    return _crossing_rows(paths, user, row, x, y, head, a[first], b[first])
+
+
+def _crossing_rows(paths: dict[int, _Path], user: np.ndarray, row: np.ndarray, x: _F64,
+                   y: _F64, head: _F64, i: np.ndarray, j: np.ndarray) -> list[_Row]:
+    """The crossings of the (k,) pairs of thinned points ``i``, ``j`` (indices into the
+    thinned ``user``, ``row`` (of its path), ``x``, ``y`` [m], ``head`` [deg]), each a pair of
+    users' closest contact: the conflict point P where their lines there intersect (one 2x2
+    solve per pair, all at once), the conflict area around it on each path
+    (:func:`conflict_extent`), and when each user is in it."""
+    if i.size == 0:
+        return []
+    ha, hb = np.radians(head[i]), np.radians(head[j])
+    da = np.stack([np.sin(ha), np.cos(ha)], axis=-1)  # (k, 2) directions
+    db = np.stack([np.sin(hb), np.cos(hb)], axis=-1)
+    lam_mu = np.linalg.solve(np.stack([da, -db], axis=-1),  # (k, 2, 2): columns da, -db
+                             np.stack([x[j] - x[i], y[j] - y[i]], axis=-1)[..., None])[..., 0]
+    lam, mu = lam_mu[:, 0], lam_mu[:, 1]
+    px, py = x[i] + lam * da[:, 0], y[i] + lam * da[:, 1]
+    theta = _wrap(head[i] - head[j])
+    users_a, users_b = user[i].tolist(), user[j].tolist()
+    width_a = np.array([paths[u].width for u in users_a])
+    width_b = np.array([paths[u].width for u in users_b])
+    ext_a = conflict_extent(theta, width_a, width_b)  # (k,) half extents [m] along a's path
+    ext_b = conflict_extent(theta, width_b, width_a)
     out = []
-    for i, j in zip(a[first].tolist(), b[first].tolist(), strict=True):
-        enc = _crossing(paths, int(user[i]), int(user[j]), int(row[i]), int(row[j]))
+    for k, (ua, ub, ri, rj) in enumerate(zip(users_a, users_b, row[i].tolist(),
+                                             row[j].tolist(), strict=True)):
+        pa, pb = paths[ua], paths[ub]
+        occ = []
+        for p, s_p, ext in ((pa, pa.s[ri] + lam[k], ext_a[k]), (pb, pb.s[rj] + mu[k], ext_b[k])):
+            occ.append((p.time_at(s_p - ext), p.time_at(s_p + ext + p.length)))
+        kind = "pedestrian" if max(ua, ub) >= PERSON_NODE_BASE else "crossing"
+        enc = _pet_row(kind, ua, ub, occ[0], occ[1], float(px[k]), float(py[k]),
+                       float(theta[k]))
         if enc is not None:
             out.append(enc)
     return out
-
-
-def _crossing(paths: dict[int, _Path], ua: int, ub: int, i: int,
-              j: int) -> _Row | None:
-    """The crossing of users ``ua`` and ``ub`` whose closest contact is row ``i`` of a's path
-    and row ``j`` of b's: P where their lines there intersect."""
-    pa, pb = paths[ua], paths[ub]
-    ha, hb = np.radians(pa.heading[i]), np.radians(pb.heading[j])
-    da, db = np.array([np.sin(ha), np.cos(ha)]), np.array([np.sin(hb), np.cos(hb)])
-    lam, mu = np.linalg.solve(np.column_stack([da, -db]),
-                              np.array([pb.x[j] - pa.x[i], pb.y[j] - pa.y[i]]))
-    px, py = pa.x[i] + lam * da[0], pa.y[i] + lam * da[1]
-    theta = float(_wrap(pa.heading[i] - pb.heading[j]))
-    occ = []
-    for p, s_p, other in ((pa, pa.s[i] + lam, pb), (pb, pb.s[j] + mu, pa)):
-        ext = float(conflict_extent(theta, p.width, other.width))
-        occ.append((p.time_at(s_p - ext), p.time_at(s_p + ext + p.length)))
-    kind = "pedestrian" if max(ua, ub) >= PERSON_NODE_BASE else "crossing"
-    return _pet_row(kind, ua, ub, occ[0], occ[1], float(px), float(py), theta)
 
 
 # --------------------------------------------------------------------------------- merges
@@ -273,7 +286,7 @@ def _merges(trajectories: pd.DataFrame, pairs: pd.DataFrame | None) -> list[_Row
     another lane, with the vehicle just ahead of it and the one just behind it in that lane at
     that step, when that neighbour came into the lane from a different lane (or was on it
     from its first step)."""
-    from analysis._safety import follower_pairs, same_road
+    from analysis._safety import _lane_codes, follower_pairs, same_road
 
     tr = trajectories[trajectories["vehicle"].to_numpy() < PERSON_NODE_BASE]
     if tr.empty:
@@ -281,79 +294,127 @@ def _merges(trajectories: pd.DataFrame, pairs: pd.DataFrame | None) -> list[_Row
     tr = tr.sort_values(["vehicle", "t_ns"], kind="stable")
     veh = tr["vehicle"].to_numpy(dtype=np.int64)
     t = tr["t_ns"].to_numpy(dtype=np.int64)
-    lane = tr["lane"].astype(str).to_numpy(dtype=object)
-    pos = tr["lane_pos"].to_numpy(dtype=np.float64)
+    lane, lane_names = _lane_codes(tr["lane"])  # -1: no lane, a new lane at every row
+    names = np.append(lane_names.to_numpy(dtype=object), np.nan)  # code -1: NaN
+    junction = np.append([n.startswith(":") for n in lane_names], False)
     new_veh = np.concatenate([[True], veh[1:] != veh[:-1]])
-    entry = new_veh | np.concatenate([[True], lane[1:] != lane[:-1]])
-    prev = np.concatenate([[None], lane[:-1]])
-    prev[new_veh] = None
+    entry = new_veh | np.concatenate([[True], lane[1:] != lane[:-1]]) | (lane < 0)
+    prev = np.concatenate([[_NO_LANE], lane[:-1]])  # the lane of the row before (code)
+    prev[new_veh] = _NO_LANE
     # every row's entry into its current lane: its row, and where it came from
     entry_row = np.maximum.accumulate(np.where(entry, np.arange(veh.size), 0))
-    merge = np.flatnonzero(entry & ~new_veh
-                           & ~np.char.startswith(lane.astype(str), ":"))
+    merge = np.flatnonzero(entry & ~new_veh & ~junction[lane])
     if merge.size == 0:
         return []
     if pairs is None:
         pairs = follower_pairs(tr)
-    # (vehicle, t_ns) -> its row, its leader, its follower: plain dicts, looked up per merge
-    row_of = dict(zip(zip(veh.tolist(), t.tolist(), strict=True), range(veh.size), strict=True))
-    pf, pl = pairs["follower"].tolist(), pairs["leader"].tolist()
-    pt = pairs["t_ns"].tolist()
-    ahead = dict(zip(zip(pf, pt, strict=True), pl, strict=True))
-    behind = dict(zip(zip(pl, pt, strict=True), pf, strict=True))
-    beside = dict(zip(merge.tolist(), same_road(prev[merge], lane[merge]).tolist(), strict=True))
-    length = tr["length"].to_numpy(dtype=np.float64)
+    cand, nb = _merge_neighbours(veh, t, merge, pairs)
+    nb_row = _rows_of(veh, t, nb, t[cand])
+    en = entry_row[nb_row]
+    # from the same lane: one stream, no encounter
+    other = ~((prev[en] >= 0) & (prev[en] == prev[cand]))
+    cand, nb, nb_row, en = cand[other], nb[other], nb_row[other], en[other]
+    beside = same_road(names[prev[cand]], names[lane[cand]])
+    p_merge = np.maximum(tr["lane_pos"].to_numpy(dtype=np.float64)[cand],
+                         tr["lane_pos"].to_numpy(dtype=np.float64)[en])
+    lane_occupancy = _LaneOccupancy(tr, entry)
     x, y = tr["x"].to_numpy(dtype=np.float64), tr["y"].to_numpy(dtype=np.float64)
     head = tr["heading_deg"].to_numpy(dtype=np.float64)
-    t_s = t / 1e9
+    theta = _wrap(head[cand] - head[nb_row])
     out = []
-    for r in merge.tolist():
-        key = (int(veh[r]), int(t[r]))
-        for table in (ahead, behind):
-            if key not in table:
-                continue
-            n = int(table[key])
-            rn = row_of[(n, key[1])]
-            en = int(entry_row[rn])
-            if prev[en] is not None and prev[en] == prev[r]:
-                continue  # from the same lane: one stream
-            p_merge = max(pos[r], pos[en])
-            occ = [_lane_occupancy(pos, t_s, entry_row, q, p_merge, length[q])
-                   for q in (r, rn)]
-            theta = float(_wrap(head[r] - head[rn]))
-            kind = "lane_change" if beside[r] else "merging"
-            enc = _pet_row(kind, key[0], n, occ[0], occ[1], float(x[r]), float(y[r]), theta)
-            if enc is not None:
-                out.append(enc)
+    for k, (r, rn) in enumerate(zip(cand.tolist(), nb_row.tolist(), strict=True)):
+        occ = [lane_occupancy(q, float(p_merge[k])) for q in (r, rn)]
+        kind = "lane_change" if beside[k] else "merging"
+        enc = _pet_row(kind, int(veh[r]), int(nb[k]), occ[0], occ[1], float(x[r]),
+                       float(y[r]), float(theta[k]))
+        if enc is not None:
+            out.append(enc)
     # a pair met from both sides (each merged next to the other) is one encounter
     seen: set[tuple[int, int]] = set()
     unique = []
     for enc in out:
-        k = (min(enc[1], enc[2]), max(enc[1], enc[2]))
-        if k not in seen:
-            seen.add(k)
+        key = (min(enc[1], enc[2]), max(enc[1], enc[2]))
+        if key not in seen:
+            seen.add(key)
             unique.append(enc)
     return unique
 
 
-def _lane_occupancy(pos: _F64, t_s: _F64, entry_row: np.ndarray, r: int, p: float,
-                    length: float) -> tuple[float, float]:
-    """(enter, exit) times [s] of the point ``p`` (lane position [m]) by the vehicle whose
-    row ``r`` is on the lane: its front reaches ``p``, its rear leaves it (front at
-    ``p + length``), along its rows on that lane (linear between steps; NaN when not within
-    them)."""
-    a = int(entry_row[r])
-    b = a + 1
-    while b < entry_row.size and entry_row[b] == a:
-        b += 1
-    s, tt = pos[a:b], t_s[a:b]
+#: ``prev`` of a vehicle's first row: it came from no lane
+_NO_LANE = -2
 
-    def at(q: float) -> float:
-        i = int(np.searchsorted(s, q, side="left"))
-        if i >= s.size:
-            return float("nan")
-        if i == 0:
-            return float(tt[0]) if s[0] >= q else float("nan")
-        return float(tt[i - 1] + (q - s[i - 1]) / (s[i] - s[i - 1]) * (tt[i] - tt[i - 1]))
 
-    return at(p), at(p + length)
+def _merge_neighbours(veh: np.ndarray, t_ns: np.ndarray, merge: np.ndarray,
+                      pairs: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """The neighbours of the merging rows ``merge`` (indices into ``veh``, ``t_ns``): (k,)
+    rows and (k,) vehicles, the one just ahead (``pairs`` leader of that follower at that
+    step) then the one just behind (its follower), merge by merge; absent ones left out."""
+    pf = pairs["follower"].to_numpy(dtype=np.int64)
+    pl = pairs["leader"].to_numpy(dtype=np.int64)
+    pt = pairs["t_ns"].to_numpy(dtype=np.int64)
+    out = np.full((merge.size, 2), -1, np.int64)
+    for side, (me, them) in enumerate(((pf, pl), (pl, pf))):  # ahead, behind
+        at = _lookup(me, pt, veh[merge], t_ns[merge])
+        out[at >= 0, side] = them[at[at >= 0]]
+    rows = np.repeat(merge, 2)
+    flat = out.ravel()
+    return rows[flat >= 0], flat[flat >= 0]
+
+
+def _lookup(keys_veh: np.ndarray, keys_t: np.ndarray, veh: np.ndarray,
+            t_ns: np.ndarray) -> np.ndarray:
+    """(m,) index of each (``veh``, ``t_ns``) among the (n,) keys (``keys_veh``,
+    ``keys_t``), -1 where absent; a key given twice: its last (as a dict built from them)."""
+    order = np.lexsort((keys_t, keys_veh))
+    kv, kt = keys_veh[order], keys_t[order]
+    # the last of equal keys: search the right end of veh's block, then t within it
+    lo = np.searchsorted(kv, veh, side="left")
+    hi = np.searchsorted(kv, veh, side="right")
+    out = np.full(veh.size, -1, np.int64)
+    for i, (a, b) in enumerate(zip(lo.tolist(), hi.tolist(), strict=True)):
+        j = a + int(np.searchsorted(kt[a:b], t_ns[i], side="right")) - 1
+        if j >= a and kt[j] == t_ns[i]:
+            out[i] = order[j]
+    return out
+
+
+def _rows_of(veh: np.ndarray, t_ns: np.ndarray, want_veh: np.ndarray,
+             want_t: np.ndarray) -> np.ndarray:
+    """(m,) row of each (``want_veh``, ``want_t``) in rows sorted by (vehicle, time)."""
+    at = _lookup(veh, t_ns, want_veh, want_t)
+    if (at < 0).any():
+        raise AssertionError("a same-lane neighbour has no trajectory row at its step")
+    return at
+
+
+class _LaneOccupancy:
+    """When a vehicle's front reaches, and its rear leaves, a point of the lane it is on."""
+
+    def __init__(self, tr: pd.DataFrame, entry: np.ndarray) -> None:
+        """``tr``: vehicle rows sorted by (vehicle, time); ``entry`` (n,) bool: the row enters
+        a lane (a vehicle's first row included)."""
+        self.pos = tr["lane_pos"].to_numpy(dtype=np.float64)
+        self.t_s = tr["t_ns"].to_numpy(dtype=np.int64) / 1e9
+        self.length = tr["length"].to_numpy(dtype=np.float64)
+        starts = np.flatnonzero(entry)
+        self.start = np.maximum.accumulate(np.where(entry, np.arange(entry.size), 0))
+        self.end = np.empty(entry.size, np.int64)  # of each stay on a lane, at its start row
+        self.end[starts] = np.append(starts[1:], entry.size)
+
+    def __call__(self, r: int, p: float) -> tuple[float, float]:
+        """(enter, exit) times [s] of the point ``p`` (lane position [m]) by the vehicle whose
+        row ``r`` is on the lane: its front reaches ``p``, its rear leaves it (front at
+        ``p + length``), along its rows on that lane (linear between steps; NaN when not
+        within them)."""
+        a = int(self.start[r])
+        s, tt = self.pos[a:self.end[a]], self.t_s[a:self.end[a]]
+
+        def at(q: float) -> float:
+            i = int(np.searchsorted(s, q, side="left"))
+            if i >= s.size:
+                return float("nan")
+            if i == 0:
+                return float(tt[0]) if s[0] >= q else float("nan")
+            return float(tt[i - 1] + (q - s[i - 1]) / (s[i] - s[i - 1]) * (tt[i] - tt[i - 1]))
+
+        return at(p), at(p + float(self.length[r]))

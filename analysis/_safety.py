@@ -134,6 +134,19 @@ _PAIR_COLUMNS = {
 }
 
 
+def _lane_codes(lane: pd.Series) -> tuple[npt.NDArray[np.int64], pd.Index]:
+    """(n,) int64 code of each SUMO lane id in ``lane`` (-1: none) and the lane ids by code.
+
+    A categorical column (as read from Parquet) gives its own codes and categories: no string
+    work per row; any other is factorized in sorted order.
+    """
+    if isinstance(lane.dtype, pd.CategoricalDtype):
+        return (lane.cat.codes.to_numpy(dtype=np.int64),
+                pd.Index(lane.cat.categories.astype(str)))
+    codes, names = pd.factorize(lane.astype(object), sort=True)
+    return codes.astype(np.int64), pd.Index(names)
+
+
 def follower_pairs(trajectories: pd.DataFrame) -> pd.DataFrame:
     """Same-lane (follower, leader) pairs at every step, with gap, TTC and DRAC.
 
@@ -143,12 +156,7 @@ def follower_pairs(trajectories: pd.DataFrame) -> pd.DataFrame:
     ``v_leader``, ``ttc_s``, ``drac_mps2``, sorted by (t_ns, lane, position). Vectorized: one
     sort, no loop.
     """
-    lane = trajectories["lane"]
-    if isinstance(lane.dtype, pd.CategoricalDtype):  # as read from Parquet: no string work
-        lane_codes = lane.cat.codes.to_numpy(dtype=np.int64)
-        lane_names = pd.Index(lane.cat.categories.astype(str))
-    else:
-        lane_codes, lane_names = pd.factorize(lane.astype(object), sort=True)
+    lane_codes, lane_names = _lane_codes(trajectories["lane"])
     ok = lane_codes >= 0
     t = trajectories["t_ns"].to_numpy(dtype=np.int64)[ok]
     code = lane_codes[ok]
@@ -211,13 +219,18 @@ _OFFSET_COLUMNS = {**_PAIR_COLUMNS, "lat_m": np.float64, "parallel": bool}
 
 
 def same_road(lane_a: npt.ArrayLike, lane_b: npt.ArrayLike) -> npt.NDArray[np.bool_]:
-    """(n,) bool: SUMO lanes ``lane_a`` and ``lane_b`` (ids ``<edge>_<index>``) are lanes of
-    one road edge, neither inside a junction (``":..."``): side by side, a lane change apart.
+    """(n,) bool: SUMO lanes ``lane_a`` and ``lane_b`` (ids ``<edge>_<index>``, (n,) each) are
+    lanes of one road edge, neither inside a junction (``":..."``): side by side, a lane change
+    apart. The ids are parsed once per distinct lane (a run has hundreds, pairs millions).
     """
-    a = pd.Series(np.asarray(lane_a, dtype=object)).astype(str)
-    b = pd.Series(np.asarray(lane_b, dtype=object)).astype(str)
-    edge_a, edge_b = a.str.rsplit("_", n=1).str[0], b.str.rsplit("_", n=1).str[0]
-    return ((edge_a == edge_b) & ~a.str.startswith(":") & ~b.str.startswith(":")).to_numpy()
+    a = np.asarray(lane_a, dtype=object)
+    both = np.concatenate([a, np.asarray(lane_b, dtype=object)])
+    codes, lanes = pd.factorize(both, use_na_sentinel=False)
+    names = [str(n) for n in lanes]
+    edge, _ = pd.factorize(np.array([n.rsplit("_", 1)[0] for n in names], dtype=object))
+    road = ~np.array([n.startswith(":") for n in names], dtype=bool)
+    ca, cb = codes[:a.size], codes[a.size:]
+    return (edge[ca] == edge[cb]) & road[ca] & road[cb]
 
 
 def offset_pairs(trajectories: pd.DataFrame, widths: pd.Series | None = None, *,

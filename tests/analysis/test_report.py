@@ -161,3 +161,21 @@ def test_a_complete_recording_says_it_is_not_partial(ev: Evaluation, tmp_path: P
     assert ev.partial is None and doc["partial"] is None
     html = write_reports(ev, tmp_path, formats=["html"])["html"].read_text(encoding="utf-8")
     assert "Partial recording" not in html
+
+
+def test_report_json_tables_have_one_row_per_line_with_plain_values() -> None:
+    from analysis._report import _json_text, _plain
+
+    table = pd.DataFrame({"f": [1.5, math.nan, math.inf], "i": [1, 2, 3],
+                          "b": [True, False, True], "s": ["a", "b", None],
+                          "n": pd.array([1, None, 3], dtype="Int64")})
+    doc = {"kpis": {"x": 1.0}, "rows": table, "empty": table.head(0), "list": [1, 2]}
+    text = _json_text(_plain(doc))
+    assert text == (
+        '{\n  "kpis": {\n    "x": 1.0\n  },\n  "rows": [\n'
+        '    {"f": 1.5, "i": 1, "b": true, "s": "a", "n": 1},\n'
+        '    {"f": null, "i": 2, "b": false, "s": "b", "n": null},\n'
+        '    {"f": "inf", "i": 3, "b": true, "s": null, "n": 3}\n'
+        '  ],\n  "empty": [],\n  "list": [\n    1,\n    2\n  ]\n}')
+    assert json.loads(text)["rows"] == [{k: _plain(v) for k, v in r.items()}
+                                        for r in table.to_dict(orient="records")]

@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Iterable
+from collections import deque
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Protocol, Self, runtime_checkable
@@ -77,8 +78,9 @@ class Subscription:
     bound); a slow reader loses the ones beyond, counted in :attr:`dropped`.
 
     Subclasses (one per bus) implement ``_start`` and ``_stop``; they call ``_deliver`` for each
-    message, ``_count_lost`` for an own message the bus declared lost, and ``_fail`` when the
-    connection breaks for good.
+    message (or ``_deliver_many`` for several at once, as one queue item: one wake-up of the
+    reader instead of one per message), ``_count_lost`` for an own message the bus declared
+    lost, and ``_fail`` when the connection breaks for good.
     """
 
     def __init__(self, pattern: str, *, max_queued: int | None = None) -> None:
@@ -87,7 +89,11 @@ class Subscription:
                                        or not isinstance(max_queued, int) or max_queued < 1):
             raise ConfigError(f"max_queued must be an int >= 1 or None, got {max_queued!r}",
                               key="max_queued", value=max_queued)
+        #: items: a BusMessage, a list of them (``_deliver_many``), ``_CLOSED`` or a BusError
         self._queue: asyncio.Queue[object] = asyncio.Queue()
+        #: the rest of the batch the reader is taking messages from, one by one
+        self._pending: deque[BusMessage] = deque()
+        self._unread = 0  # messages delivered and not yet read (queued or pending)
         self._max_queued = max_queued
         self._state = "new"  # new -> open -> closed
         self._count = 0
@@ -115,6 +121,16 @@ class Subscription:
                 cache.clear()
             hit = cache[topic] = topic_matches(self._pattern, topic)
         return hit
+
+    def _matching(self, msgs: list[BusMessage]) -> list[BusMessage]:
+        """The messages of ``msgs`` whose topic matches, in order (:meth:`matches`, one dict
+        look-up per message)."""
+        cache = self.__dict__.setdefault("_match_cache", {})
+        hits = [cache.get(m.topic) for m in msgs]
+        if all(hits):  # the usual case: every topic seen before, all matching
+            return msgs
+        return [m for m, hit in zip(msgs, hits, strict=True)
+                if (hit if hit is not None else self.matches(m.topic))]
 
     # -- lifetime ------------------------------------------------------------------------------
 
@@ -149,10 +165,28 @@ class Subscription:
         if self._state == "closed":
             return
         self._count += 1
-        if self._max_queued is not None and self._queue.qsize() >= self._max_queued:
+        if self._max_queued is not None and self._unread >= self._max_queued:
             self.dropped += 1
             return
+        self._unread += 1
         self._queue.put_nowait(msg)
+
+    def _deliver_many(self, msgs: Sequence[BusMessage]) -> None:
+        """Deliver ``msgs`` in order, as that many ``_deliver`` calls would (the same counts
+        and drops: beyond ``max_queued`` unread, the rest are dropped), as one queue item. A
+        list is queued as it is: the caller does not change it afterwards."""
+        if self._state == "closed" or not msgs:
+            return
+        self._count += len(msgs)
+        if self._max_queued is not None:
+            room = max(self._max_queued - self._unread, 0)
+            if room < len(msgs):
+                self.dropped += len(msgs) - room
+                msgs = msgs[:room]
+                if not msgs:
+                    return
+        self._unread += len(msgs)
+        self._queue.put_nowait(msgs if isinstance(msgs, list) else list(msgs))
 
     def _count_lost(self) -> None:
         self.lost += 1
@@ -170,8 +204,10 @@ class Subscription:
     async def __anext__(self) -> BusMessage:
         if self._state == "new":
             raise BusError(f"subscription to {self._pattern!r} is not open; use 'async with'")
-        item = await self._queue.get()
-        return self._unwrap(item)
+        if not self._pending:
+            self._unwrap(await self._queue.get())
+        self._unread -= 1
+        return self._pending.popleft()
 
     async def get(self, *, timeout_s: float | None = None) -> BusMessage:
         """The next message; waits at most ``timeout_s`` [s] (None: forever).
@@ -191,19 +227,30 @@ class Subscription:
         a reader that takes many messages per wake-up. A close or a lost connection queued
         behind them stays queued (nothing is delivered after either), so the next read raises
         it."""
-        out: list[BusMessage] = []
+        out = list(self._pending)
+        self._pending.clear()
         q = self._queue
         while not q.empty():
             item = q.get_nowait()
-            if not isinstance(item, BusMessage):
+            if isinstance(item, list):
+                out.extend(item)
+            elif isinstance(item, BusMessage):
+                out.append(item)
+            else:
                 q.put_nowait(item)
                 break
-            out.append(item)
+        self._unread -= len(out)
         return out
 
-    def _unwrap(self, item: object) -> BusMessage:
+    def _unwrap(self, item: object) -> None:
+        """Put the messages of queue ``item`` into ``_pending``; raise what a close or a
+        lost connection means."""
+        if isinstance(item, list):
+            self._pending.extend(item)
+            return
         if isinstance(item, BusMessage):
-            return item
+            self._pending.append(item)
+            return
         if item is _CLOSED:
             self._queue.put_nowait(_CLOSED)  # stay ended for further reads
             raise StopAsyncIteration

@@ -85,8 +85,10 @@ class MemoryBus:
         self._deliver(topic, payload)
 
     async def publish_many(self, messages: Iterable[tuple[str, bytes]]) -> None:
-        """Publish ``(topic, payload)`` pairs in order, as ``publish`` one by one; nothing is
-        delivered when any topic or payload is invalid (ConfigError, TypeError)."""
+        """Publish ``(topic, payload)`` pairs in order, as ``publish`` one by one (each
+        subscription gets its matching ones in that order as one batch: one wake-up of its
+        reader, not one per message); nothing is delivered when any topic or payload is
+        invalid (ConfigError, TypeError)."""
         self._check_open()
         items = list(messages)
         valid = self._valid_topics
@@ -96,8 +98,12 @@ class MemoryBus:
                 if len(valid) < 65_536:  # topics repeat every step; bound the memory anyway
                     valid.add(topic)
         t = now_ns()  # one publish call, one instant
-        for topic, payload in items:
-            self._deliver(topic, payload, t)
+        seq = self._seq
+        self._seq += len(items)
+        msgs = [BusMessage(topic, payload, t, t, seq + i)
+                for i, (topic, payload) in enumerate(items)]
+        for sub in self._subs:  # each subscription gets its matching messages as one batch
+            sub._deliver_many(sub._matching(msgs))
 
     async def flush(self, *, timeout_s: float | None = None) -> None:
         """Nothing to wait for: ``publish`` delivers before it returns."""

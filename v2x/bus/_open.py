@@ -160,7 +160,7 @@ class Tap:
         try:
             async for msg in sub:  # one wake-up takes every message delivered by then
                 batch = [msg, *sub.take_ready()]
-                own = [m for m in batch if m.own]
+                own = [m for m in batch if m.published_wall_ns >= 0]  # m.own, inlined
                 if len(own) < len(batch):
                     foreign = [m for m in batch if not m.own]
                     self._foreign.extend(foreign)

@@ -1,7 +1,8 @@
 """The composition root: wires a scenario, its RSUs, the simulation and the analysis.
 
 This is the one module of ``v2x`` that imports :mod:`scenarios`, :mod:`roadside` and
-:mod:`analysis`; the core packages import none of them.
+:mod:`analysis` (with its helper :mod:`v2x.cli._kpi_names`); the core packages import none of
+them.
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ import difflib
 import math
 import numbers
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass
@@ -30,6 +30,7 @@ from v2x.bus import PROFILES, UuUplink, open_bus, redact_bus_spec, topic_qos
 from v2x.channel import make_channel
 from v2x.cli import _wiring as wiring
 from v2x.cli._benefit import WITHOUT_V2X_DIR, benefit_run_json, without_v2x
+from v2x.cli._kpi_names import kpi_names
 from v2x.errors import ConfigError
 from v2x.recorder import Recorder
 from v2x.sim import RunSummary, SimConfig, Simulation, StepProgress
@@ -281,16 +282,13 @@ def check_criteria(sc: scenarios.Scenario) -> None:
     """Check, before running, that every criterion names a KPI the analysis will produce.
 
     The KPI names come from the analysis itself, evaluated on an empty recording with the
-    scenario's settings (PRR bins and all). Raises ConfigError naming the scenario file, the key
-    ``criteria[i].kpi``, the value and the closest names.
+    scenario's settings (PRR bins and all), cached (:func:`~v2x.cli._kpi_names.kpi_names`).
+    Raises ConfigError naming the scenario file, the key ``criteria[i].kpi``, the value and the
+    closest names.
     """
     if not sc.criteria:
         return
-    with tempfile.TemporaryDirectory(prefix="v2x-kpis-") as tmp:
-        with Recorder(tmp, durable=False) as rec:
-            # the KPI names only: the record of a complete run with no rows and no criteria
-            rec.write_json("run.json", {**run_json(sc, "complete"), "criteria": []})
-        known = set(analysis.evaluate(tmp).kpis)
+    known = kpi_names(run_json(sc, "complete"))
     for i, c in enumerate(sc.criteria):
         if c.kpi not in known:
             close = difflib.get_close_matches(c.kpi, sorted(known), n=3)

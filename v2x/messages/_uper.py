@@ -1810,6 +1810,10 @@ def _set_path(value: Any, path: _FieldPath, v: int) -> None:
 
 #: (field paths and widths, frame length) -> the fields' shifts, as last located
 _LAYOUT_SHIFTS: dict[tuple[Any, int], tuple[int, ...]] = {}
+#: field paths and widths -> each field's lowest bit counted from the frame's first bit, as
+#: last located: fields ahead of a variable part (a MAP's msgCnt and timeStamp, ahead of its
+#: nodes) keep these in frames of any length
+_LAYOUT_FROM_MSB: dict[Any, tuple[int, ...]] = {}
 
 
 def _locate_fields(frame_value: Any, fields: Sequence[tuple[_FieldPath, int, int]]) -> _Layout:
@@ -1839,13 +1843,19 @@ def _locate_fields(frame_value: Any, fields: Sequence[tuple[_FieldPath, int, int
     # layout: a layout found before is taken when the frame length matches and it reproduces
     # asn1tools' frames of the pseudo-random values below and of their complements (3
     # encodes instead of ~8)
-    key = (tuple((path, w) for path, w, _ in fields), nbytes)
-    shifts = _LAYOUT_SHIFTS.get(key)
-    if shifts is not None and all(
-            enc(vals) == (base + sum(v << s for v, s in zip(vals, shifts, strict=True)), nbytes)
-            for vals in (check, [hi - v for v, (_, _, hi) in zip(check, fields, strict=True)])):
-        return _Layout(base, nbytes, shifts)
+    shape = tuple((path, w) for path, w, _ in fields)
+    key = (shape, nbytes)
     nbits = 8 * nbytes
+    known = [_LAYOUT_SHIFTS.get(key)]
+    if shape in _LAYOUT_FROM_MSB:
+        known.append(tuple(nbits - 1 - p for p in _LAYOUT_FROM_MSB[shape]))
+    for shifts in dict.fromkeys(s for s in known if s is not None and min(s) >= 0):
+        if all(enc(vals) == (base + sum(v << s for v, s in zip(vals, shifts, strict=True)),
+                             nbytes)
+               for vals in (check, [hi - v for v, (_, _, hi) in zip(check, fields,
+                                                                    strict=True)])):
+            _remember_layout(key, nbits, shifts)
+            return _Layout(base, nbytes, shifts)
 
     def flipped(vals: Sequence[int]) -> list[int]:
         x, nb = enc(vals)
@@ -1872,8 +1882,15 @@ def _locate_fields(frame_value: Any, fields: Sequence[tuple[_FieldPath, int, int
     want = base + sum(v << s for v, s in zip(check, shifts, strict=True))
     if enc(check) != (want, nbytes):
         raise EncodeError("frame template: the located fields do not reproduce asn1tools' frame")
-    _LAYOUT_SHIFTS[key] = shifts
+    _remember_layout(key, nbits, shifts)
     return _Layout(base, nbytes, shifts)
+
+
+def _remember_layout(key: tuple[Any, int], nbits: int, shifts: tuple[int, ...]) -> None:
+    """Keep a located layout for frames of the same shape (:data:`_LAYOUT_SHIFTS`,
+    :data:`_LAYOUT_FROM_MSB`)."""
+    _LAYOUT_SHIFTS[key] = shifts
+    _LAYOUT_FROM_MSB[key[0]] = tuple(nbits - 1 - s for s in shifts)
 
 
 class SpatFrameTemplate:

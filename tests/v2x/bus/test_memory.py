@@ -111,6 +111,27 @@ def test_take_ready_takes_what_is_delivered_and_leaves_the_close() -> None:
     assert asyncio.run(main()) == ([b"1", b"2"], [b"3"], [])
 
 
+def test_publish_many_is_one_batch_with_the_same_bound_and_order_as_one_by_one() -> None:
+    """A batch counts against ``max_queued`` message by message: with 2 unread and a bound of
+    4, a batch of 4 keeps its first 2 and drops 2; reads mix ``get`` and ``take_ready``."""
+    async def main() -> tuple[list[bytes], list[bytes], int, int, list[int]]:
+        async with MemoryBus() as bus, bus.subscribe("a/#", max_queued=4) as sub:
+            await bus.publish("a/x", b"0")
+            await bus.publish_many([("a/x", b"1"), ("b/x", b"-")])
+            await bus.publish_many([("a/y", b"%d" % i) for i in range(2, 6)])
+            first = (await sub.get(timeout_s=1.0)).payload
+            rest = sub.take_ready()
+            await bus.publish_many([("a/z", b"6"), ("a/z", b"7")])  # room again: both kept
+            more = [(await sub.get(timeout_s=1.0)).payload for _ in range(2)]
+            return ([first, *(m.payload for m in rest)], more, sub.dropped, sub.delivered,
+                    [m.seq for m in rest])
+
+    got, more, dropped, delivered, seqs = asyncio.run(main())
+    assert got == [b"0", b"1", b"2", b"3"] and more == [b"6", b"7"]
+    assert dropped == 2 and delivered == 8  # 0..7 matched; 4 and 5 dropped
+    assert seqs == [1, 3, 4]  # "b/x" took seq 2
+
+
 def test_memory_bus_errors() -> None:
     async def main() -> None:
         bus = MemoryBus()
