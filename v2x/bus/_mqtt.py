@@ -259,6 +259,10 @@ class MqttBus:
             socket_options=((socket.IPPROTO_TCP, socket.TCP_NODELAY, 1),),
         )
         client.pending_calls_threshold = math.inf  # type: ignore[assignment]
+        if not _PAHO_LOG.isEnabledFor(logging.DEBUG):
+            # paho formats a record for every packet it reads or writes (a tenth of the hot
+            # path's CPU) and logs little else: its errors reach us as aiomqtt's exceptions
+            client._client.disable_logger()
         buffer_reads(client, quickack=quickack)
         return client
 
