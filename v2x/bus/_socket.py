@@ -69,7 +69,7 @@ class ReadBuffer:
                 return data
             self._buf = buf = data
             pos = 0
-        end = pos + n
+        end = min(pos + n, len(buf))
         self._pos = end
         return buf[pos:end]
 
