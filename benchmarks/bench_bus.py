@@ -2,29 +2,41 @@
 
 Both sides carry the same messages through the same Mosquitto (started here on a free
 127.0.0.1 port, ``max_queued_messages 0`` so the broker drops nothing), publisher and
-subscriber in processes of their own:
+subscriber in processes of their own, at the same QoS (``--qos``, for publish and subscribe):
 
 * payloads: ``--obus`` real UPER BSM MessageFrames (``encode_bsm_batch`` of a seeded batch of
   OBUs, 39 bytes each), OBU ``i``'s on its V2N uplink topic ``v2x/bench/obu/{i}/up/bsm``
-  (``v2x.bus.obu_up_bsm``), each sent ``--rounds`` times: N = obus x rounds messages;
+  (``v2x.bus.obu_up_bsm``), each sent ``--rounds`` times: N = obus x rounds messages, the
+  same N messages of the same sizes on the same topics for both sides;
 * ours: a publisher process (``MqttBus.publish_many`` of one round, every OBU once, as a
-  simulation step publishes; ``flush`` (wait for the PUBACKs) after every ~256 messages)
-  and a subscriber process (``MqttBus.subscribe("v2x/bench/#")``, counting);
+  simulation step publishes; ``flush`` (wait for the PUBACKs) after every ~256 messages, so
+  at most ~256 await their PUBACK) and a subscriber process (``MqttBus.subscribe
+  ("v2x/bench/#")``, counting what it takes per wake-up, ``Subscription.take_ready``);
 * theirs: one ``mosquitto_pub -f frame_i --repeat rounds`` per OBU, all started together
   (mosquitto_pub sends one payload per process; its ``-l`` line mode cannot carry binary
-  frames, which hold 0x00 and 0x0A bytes), and one ``mosquitto_sub -F %U`` (receive time
-  of each message, ns). ``--repeat`` in mosquitto_pub is stop-and-wait (the next publish
-  after the previous one's PUBACK at QoS 1) and spins its loop meanwhile: many OBUs mean many
-  spinning processes on few cores, a weaker baseline (on 2 cores: 32 OBUs gave 4,200 msg/s at
-  QoS 1, 4 OBUs 21,000), so the default is 4.
+  frames, which hold 0x00 and 0x0A bytes, and a file per message would be a process per
+  message), and one ``mosquitto_sub -F "%t %U"`` writing topic and receive time (ns) of each
+  message to a file. ``--repeat`` in mosquitto_pub is stop-and-wait (the next publish after
+  the previous one's PUBACK at QoS 1: 4 OBUs = 4 in flight, where ours has up to ~256) and
+  spins its loop meanwhile (``mosquitto_loop`` with timeout 0: its CPU time is not its
+  cost); many OBUs mean many spinning processes on few cores, a weaker baseline (on 2 cores:
+  32 OBUs gave 4,200 msg/s at QoS 1, 4 OBUs 21,000), so the default is 4.
 
 The rate of each side is (N - 1) / (last delivery - first delivery), both delivery times
 taken by the receiving process on the same wall clock: process start-up and connection set-up
-are left out of both. The ratio ours / mosquitto's is the issue's target (>= 0.5).
+are left out of both. The ratio ours / mosquitto's is the issue's target (>= 0.5). Rates
+depend on what else runs on the machine (3 busy processes share the cores), so each run also
+prints CPU time per message: ours as each process measures its own (first publish to last
+PUBACK, first to last delivery), theirs from the ended processes' rusage. Last,
+``paho_floor`` times paho-mqtt alone in this process, without broker or event loop, on the
+same messages (``publish``: encode, queue, write; ``receive``: read and decode a PUBLISH,
+call ``on_message``, at QoS 1 write its PUBACK; ``puback``: read a PUBACK): the part of our
+CPU per message no change of ours can remove.
 
-Usage: ``python benchmarks/bench_bus.py [--obus 4] [--rounds 2400] [--qos 1]``
+Usage: ``python benchmarks/bench_bus.py [--obus 4] [--rounds 2400] [--qos 1] [--repeat 3]``
 (internally also ``--role pub|sub``, the processes of our side).
 """
+
 
 from __future__ import annotations
 

@@ -16,6 +16,12 @@ Design:
   a message with another message's stamp. Messages from other publishers (another process,
   another bus object) find no stamp and get ``published_wall_ns = -1``. A message published
   while a subscription is still waiting for its SUBACK may get -1 as well.
+- Hot path: aiomqtt connects, subscribes and watches the sockets; messages bypass its
+  per-message objects. A batch goes to paho's ``publish`` and is written at once, its
+  PUBACKs matched by packet identifier (:class:`~v2x.bus._inflight.Inflight`, which also
+  bounds what awaits a PUBACK: ``max_inflight``); paho hands each PUBLISH received to the
+  subscription's ``_on_message``; reads are buffered so one wake-up of the event loop takes
+  every packet that arrived (:class:`~v2x.bus._socket.ReadBuffer`).
 - Errors: ``aiomqtt.MqttError``, ``OSError`` and timeouts become :class:`v2x.errors.BusError`
   naming the broker URL, with the cause chained.
 - Faults: a broker that cannot be reached when the bus opens is a BusError at once. A
