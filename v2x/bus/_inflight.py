@@ -139,12 +139,16 @@ class Inflight:
             waiter = self._waiters.pop(seq, None)
             if waiter is not None and not waiter.done():
                 waiter.set_result(None)
-        if self._backlog and not self._refill_due:
-            self._refill_due = True
-            asyncio.get_running_loop().call_soon(self._refill)
-        elif not self._acks and not self._backlog:
+        if self._backlog:
+            self._refill_soon()
+        elif not self._acks:
             self._idle.set()
             self._paho.on_publish = None
+
+    def _refill_soon(self) -> None:
+        if not self._refill_due:
+            self._refill_due = True
+            asyncio.get_running_loop().call_soon(self._refill)
 
     def _refill(self) -> None:
         """Send from the backlog as far as acknowledgements made room (outside paho's
@@ -189,7 +193,9 @@ class Inflight:
         gone = [(mid, seq, topic) for mid, (seq, topic, t) in self._acks.items() if t < limit]
         for mid, _, _ in gone:
             del self._acks[mid]
-        if not self._acks and not self._backlog:
+        if self._backlog:
+            self._refill_soon()  # what waited behind them may go now
+        elif not self._acks:
             self._idle.set()
         return [(seq, topic) for _, seq, topic in gone]
 

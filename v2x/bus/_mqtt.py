@@ -521,8 +521,8 @@ class MqttBus:
 
     async def publish(self, topic: str, payload: bytes) -> None:
         """Publish at the topic's QoS; returns when the broker acknowledged it (QoS 1: PUBACK;
-        QoS 0: once written), or, while a lost connection is being re-established, once it is
-        in the outbox.
+        QoS 0: once handed to the connection), or, while a lost connection is being
+        re-established, once it is in the outbox.
 
         Raises ConfigError for an invalid topic, TypeError when ``payload`` is not bytes,
         BusError when the bus is not open, the broker fails or does not answer within
