@@ -1,5 +1,5 @@
 """The MQTT bus's hot path: buffered reads under paho, batches bounded by ``max_inflight``,
-payloads larger than one read (Mosquitto on 127.0.0.1:1883)."""
+payloads larger than one read (Mosquitto on 127.0.0.1:1883, the embedded broker)."""
 
 from __future__ import annotations
 
