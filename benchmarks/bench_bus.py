@@ -1,8 +1,9 @@
 """V2X messages per second carried end to end through Mosquitto: our bus against the C clients.
 
 Both sides carry the same messages through the same Mosquitto (started here on a free
-127.0.0.1 port, ``max_queued_messages 0`` so the broker drops nothing), publisher and
-subscriber in processes of their own, at the same QoS (``--qos``, for publish and subscribe):
+127.0.0.1 port, ``max_queued_messages 0`` so the broker drops nothing; ``max_inflight_messages``
+at its default, 20 unacknowledged QoS 1 messages to a subscriber), publisher and subscriber in
+processes of their own, at the same QoS (``--qos``, for publish and subscribe):
 
 * payloads: ``--obus`` real UPER BSM MessageFrames (``encode_bsm_batch`` of a seeded batch of
   OBUs, 39 bytes each), OBU ``i``'s on its V2N uplink topic ``v2x/bench/obu/{i}/up/bsm``
