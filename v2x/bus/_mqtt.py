@@ -16,6 +16,12 @@ Design:
   a message with another message's stamp. Messages from other publishers (another process,
   another bus object) find no stamp and get ``published_wall_ns = -1``. A message published
   while a subscription is still waiting for its SUBACK may get -1 as well.
+- Hot path: aiomqtt connects, subscribes and watches the sockets; messages bypass its
+  per-message objects. A batch goes to paho's ``publish`` and is written at once, its
+  PUBACKs matched by packet identifier (:class:`~v2x.bus._inflight.Inflight`, which also
+  bounds what awaits a PUBACK: ``max_inflight``); paho hands each PUBLISH received to the
+  subscription's ``_on_message``; reads are buffered so one wake-up of the event loop takes
+  every packet that arrived (:class:`~v2x.bus._socket.ReadBuffer`).
 - Errors: ``aiomqtt.MqttError``, ``OSError`` and timeouts become :class:`v2x.errors.BusError`
   naming the broker URL, with the cause chained.
 - Faults: a broker that cannot be reached when the bus opens is a BusError at once. A
@@ -33,7 +39,6 @@ Design:
 from __future__ import annotations
 
 import asyncio
-import functools
 import itertools
 import logging
 import math
@@ -50,11 +55,14 @@ from typing import Any, Self
 from urllib.parse import quote
 
 import aiomqtt
+from paho.mqtt.client import MQTTMessage
 from paho.mqtt.reasoncodes import ReasonCode
 
 from v2x.errors import BusError, ConfigError
 
 from ._base import UNKNOWN_WALL_NS, BusMessage, Subscription, now_ns
+from ._inflight import Inflight
+from ._socket import buffer_reads
 from ._topics import validate_topic
 
 __all__ = ["MqttBus"]
@@ -175,7 +183,7 @@ class MqttBus:
         self._client: aiomqtt.Client | None = None
         self._open = False
         self._subs: list[_MqttSubscription] = []
-        self._pending: set[asyncio.Task[None]] = set()
+        self._inflight: Inflight | None = None  # the publisher connection's publishes
         self._error: BusError | None = None
         self._sub_numbers = itertools.count(1)
         self._seq = 0  # messages published so far; the next one's sequence number
@@ -236,27 +244,32 @@ class MqttBus:
                 "duplicates": self._duplicates, "lost_qos0": dict(self._lost_qos0),
                 "dropped": sum(sub.dropped for sub in self._subs)}
 
-    def _new_client(
-        self, identifier: str, queue_type: type[asyncio.Queue[aiomqtt.Message]] | None = None
-    ) -> aiomqtt.Client:
+    def _new_client(self, identifier: str, *, quickack: bool = False) -> aiomqtt.Client:
+        """An aiomqtt client (not yet connected) whose reads are buffered
+        (:func:`~v2x.bus._socket.buffer_reads`); ``quickack``: TCP ACK at once after every
+        read (a subscriber's connection)."""
         client = aiomqtt.Client(
             self._host,
             self._port,
             identifier=identifier,
-            queue_type=queue_type,
             username=self._username,
             password=self._password,
             logger=_PAHO_LOG,
             timeout=self._timeout_s,
             keepalive=self._keepalive_s,
             clean_session=True,
-            max_inflight_messages=self._max_inflight,
+            max_inflight_messages=0,  # no bound in paho: Inflight bounds it (max_inflight)
             tls_context=self._tls_context,
             # paho writes one send() per packet; without TCP_NODELAY, Nagle's algorithm holds
             # small packets back until the peer's delayed ACK (about 40 ms on Linux)
             socket_options=((socket.IPPROTO_TCP, socket.TCP_NODELAY, 1),),
         )
         client.pending_calls_threshold = math.inf  # type: ignore[assignment]
+        if not _PAHO_LOG.isEnabledFor(logging.DEBUG):
+            # paho formats a record for every packet it reads or writes (a tenth of the hot
+            # path's CPU) and logs little else: its errors reach us as aiomqtt's exceptions
+            client._client.disable_logger()
+        buffer_reads(client, quickack=quickack)
         return client
 
     async def _connect(self, client: aiomqtt.Client, what: str) -> None:
@@ -320,6 +333,8 @@ class MqttBus:
         client = self._new_client(self._client_id)
         await self._connect(client, f"publisher {self._client_id!r}")
         self._client = client
+        self._inflight = Inflight(client, max_inflight=self._max_inflight,
+                                  on_acked=self._acked)
         self._pub_watch = asyncio.get_running_loop().create_task(
             self._watch_publisher(client), name=f"v2x-bus-watch-{self._client_id}")
 
@@ -330,7 +345,15 @@ class MqttBus:
         except aiomqtt.MqttError as exc:
             if self._client is client:
                 self._client = None
+                self._abandon_inflight()
                 self._connection_lost(_PUBLISHER, exc)
+
+    def _abandon_inflight(self) -> None:
+        """The publisher's connection is gone: its unacknowledged QoS 1/2 messages stay in
+        the outbox (sent again once it is back); ``publish`` calls waiting return."""
+        inflight, self._inflight = self._inflight, None
+        if inflight is not None:
+            inflight.abandon()
 
     async def __aexit__(
         self,
@@ -350,10 +373,7 @@ class MqttBus:
                 task.cancel()
                 await asyncio.gather(task, return_exceptions=True)
         self._recovery = self._pub_watch = None
-        for task in list(self._pending):
-            task.cancel()
-        if self._pending:
-            await asyncio.gather(*self._pending, return_exceptions=True)
+        self._abandon_inflight()
         client, self._client = self._client, None
         for sub in list(self._subs):
             try:
@@ -374,6 +394,7 @@ class MqttBus:
     def _require_open(self) -> None:
         if not self._open:
             raise BusError(f"MQTT bus {self.url} is not open; use 'async with MqttBus(...) as bus'")
+        self._expire_overdue()
         self._raise_error()
 
     # -- faults --------------------------------------------------------------------------------
@@ -423,9 +444,9 @@ class MqttBus:
     def _resend(self) -> None:
         """Every connection is back: the outbox's QoS 1/2 messages go out again in their
         order; its QoS 0 messages are lost."""
-        client = self._client
-        assert client is not None
-        loop = asyncio.get_running_loop()
+        inflight = self._inflight
+        assert inflight is not None
+        again: list[tuple[int, str, bytes, int]] = []
         for seq, out in list(self._outbox.items()):
             if out.qos == 0:
                 self._lose(seq)
@@ -434,10 +455,9 @@ class MqttBus:
             if got > 0:  # it reaches those subscriptions again: drop that copy there
                 self._dup_keys[out.topic, out.payload] += got
             self._resent += 1
-            task = loop.create_task(client.publish(out.topic, out.payload, qos=out.qos))
-            self._pending.add(task)
-            task.add_done_callback(functools.partial(self._publish_done, seq, out.topic,
-                                                     client))
+            again.append((seq, out.topic, out.payload, out.qos))
+        inflight.send(again)
+        self._note_refused(inflight)
 
     def _lose(self, seq: int) -> None:
         """A QoS 0 message that will not arrive: counted, and every subscription waiting for
@@ -500,8 +520,9 @@ class MqttBus:
         return err
 
     async def publish(self, topic: str, payload: bytes) -> None:
-        """Publish at the topic's QoS; returns when the broker acknowledged it (QoS 1: PUBACK),
-        or, while a lost connection is being re-established, once it is in the outbox.
+        """Publish at the topic's QoS; returns when the broker acknowledged it (QoS 1: PUBACK;
+        QoS 0: once handed to the connection), or, while a lost connection is being
+        re-established, once it is in the outbox.
 
         Raises ConfigError for an invalid topic, TypeError when ``payload`` is not bytes,
         BusError when the bus is not open, the broker fails or does not answer within
@@ -511,17 +532,21 @@ class MqttBus:
         self._check(topic, payload)
         qos = self.qos_for(topic)
         seq = self._enter(topic, payload, qos)
-        client = self._client
-        if self._down or client is None:
+        inflight = self._inflight
+        if self._down or inflight is None:
             self._hold(seq, topic, qos)
             return
+        inflight.send(((seq, topic, payload, qos),))
+        if self._note_refused(inflight) or qos == 0:
+            self._raise_error()
+            return
         try:
-            await client.publish(topic, payload, qos=qos)
-        except _FOREIGN_ERRORS as exc:
-            if self._down or client is not self._client:  # the connection broke meanwhile
-                return
-            raise self._publish_error(topic, exc) from exc
-        self._acked(seq)
+            await asyncio.wait_for(inflight.waiter(seq), self._timeout_s)
+        except TimeoutError:
+            self._expire_overdue()
+            self._raise_error()
+            raise self._publish_error(topic, TimeoutError(
+                f"no PUBACK within {self._timeout_s:g} s")) from None
 
     def _hold(self, seq: int, topic: str, qos: int) -> None:
         """Published while a connection is down: QoS 0 is lost, QoS 1/2 waits in the outbox."""
@@ -538,15 +563,17 @@ class MqttBus:
             del self._outbox[seq]
 
     async def publish_many(self, messages: Iterable[tuple[str, bytes]]) -> None:
-        """Publish ``(topic, payload)`` pairs, pipelined: returns once all are queued on the
-        connection, in the order given, without waiting for their PUBACKs.
+        """Publish ``(topic, payload)`` pairs, pipelined: returns once all are written to the
+        connection (or queued for it), in the order given, without waiting for their PUBACKs.
 
         Waiting for acknowledgements is what :meth:`flush` does; the simulation's barrier is a
         :class:`Tap` that waits until its subscription has them. Not waiting here is what makes
         a batch fast on Mosquitto: it answers a burst of PUBLISHes with one PUBACK and, Nagle's
         algorithm being on by default there, holds the rest until our delayed TCP ACK
         (about 40 ms) - waiting for all PUBACKs of every 16-message step measured 600 msg/s,
-        pipelining 4,000-5,000 msg/s.
+        pipelining 4,000-5,000 msg/s. At most ``max_inflight`` QoS 1/2 messages await their
+        PUBACK; the others wait, in order, and leave as PUBACKs come back (while the caller
+        awaits something: ``flush``, a barrier).
         A publish that fails at once (connection lost) raises BusError here; one that fails
         later (PUBACK timeout) makes the next ``publish``, ``publish_many`` or ``flush`` raise
         it (once; the first failure if several). Raises ConfigError / TypeError for a bad
@@ -556,55 +583,68 @@ class MqttBus:
         items = list(messages)
         for topic, payload in items:
             self._check(topic, payload)
-        client = self._client
         entered = [(self._enter(topic, payload, q), topic, payload, q)
                    for topic, payload in items for q in (self.qos_for(topic),)]
-        if self._down or client is None:  # a connection is being re-established: hold
+        inflight = self._inflight
+        if self._down or inflight is None:  # a connection is being re-established: hold
             for seq, topic, _, q in entered:
                 self._hold(seq, topic, q)
             return
-        loop = asyncio.get_running_loop()
-        for seq, topic, payload, q in entered:
-            task = loop.create_task(client.publish(topic, payload, qos=q))
-            self._pending.add(task)
-            task.add_done_callback(functools.partial(self._publish_done, seq, topic, client))
-        # let every task run to its first await: each hands its packet to paho synchronously,
-        # in creation order, so after this the whole batch is queued in order; the second
-        # turn runs the done-callbacks of publishes that failed at once (connection lost)
-        await asyncio.sleep(0)
-        await asyncio.sleep(0)
+        inflight.send(entered)
+        self._note_refused(inflight)
         self._raise_error()
 
-    def _publish_done(self, seq: int, topic: str, client: aiomqtt.Client,
-                      task: asyncio.Task[None]) -> None:
-        self._pending.discard(task)
-        if task.cancelled():
-            return
-        exc = task.exception()  # retrieved, so asyncio does not warn about it
-        if exc is None:
-            self._acked(seq)
-            return
+    def _note_refused(self, inflight: Inflight) -> bool:
+        """The messages paho refused at once: when the connection broke meanwhile, held as
+        during any fault (the outbox keeps QoS 1/2); else the first one's error is raised by
+        the next call. Returns whether there were any."""
+        refused = inflight.take_failed()
+        for seq, topic, qos, exc in refused:
+            if self._broke(inflight.client):
+                self._hold(seq, topic, qos)
+            elif self._error is None:
+                self._error = self._publish_error(topic, exc)
+        return bool(refused)
+
+    def _broke(self, client: aiomqtt.Client) -> bool:
+        """Whether ``client``'s connection is lost (being re-established, if the bus may)."""
         # aiomqtt sets ``_disconnected`` when paho reports the connection closed
-        broke = (client is not self._client or bool(self._down)
-                 or client._disconnected.done())
-        if broke and self._reconnect_s > 0:
-            return  # the outbox keeps the message; the recovery sends it again
-        if self._error is None:
-            self._error = self._publish_error(topic, exc)
+        return self._reconnect_s > 0 and (client is not self._client or bool(self._down)
+                                          or client._disconnected.done())
+
+    def _expire_overdue(self) -> None:
+        """Messages whose PUBACK is more than ``timeout_s`` late: the first one's error is
+        raised by the next call (unless the connection broke: the recovery sends them again)."""
+        inflight = self._inflight
+        if inflight is None:
+            return
+        oldest = inflight.oldest()
+        if oldest is None or time.monotonic() - oldest[2] <= self._timeout_s:
+            return
+        gone = inflight.expire(self._timeout_s)
+        if gone and self._error is None and not self._broke(inflight.client):
+            self._error = self._publish_error(gone[0][1], TimeoutError(
+                f"no PUBACK within {self._timeout_s:g} s"))
 
     async def flush(self, *, timeout_s: float | None = None) -> None:
         """Wait until every message from ``publish_many`` is acknowledged (QoS 1: PUBACK).
 
-        ``timeout_s`` [s]: None waits at most the bus's ``timeout_s`` per message (aiomqtt's
-        own PUBACK timeout). Raises BusError on timeout or when any publish failed.
+        ``timeout_s`` [s]: None waits at most the bus's ``timeout_s`` per message (from its
+        publish). Raises BusError on timeout or when any publish failed.
         """
-        if self._pending:
-            _, pending = await asyncio.wait(set(self._pending), timeout=timeout_s)
-            if pending:
-                raise BusError(
-                    f"{len(pending)} publishes to MQTT broker {self.url} not acknowledged "
-                    f"within {timeout_s} s"
-                )
+        inflight = self._inflight
+        if inflight is not None and timeout_s is not None:
+            if not await inflight.wait_idle(timeout_s):
+                raise BusError(f"{len(inflight)} publishes to MQTT broker {self.url} not "
+                               f"acknowledged within {timeout_s} s")
+        while inflight is not None and inflight is self._inflight and self._error is None:
+            oldest = inflight.oldest()
+            if oldest is None:
+                break
+            due = oldest[2] + self._timeout_s - time.monotonic()
+            if await inflight.wait_idle(max(due, 0.0) + 1e-3):
+                break
+            self._expire_overdue()
         self._raise_error()
 
     # -- subscribing ---------------------------------------------------------------------------
@@ -627,7 +667,6 @@ class _MqttSubscription(Subscription):
         self._ident = f"{bus.client_id}-s{next(bus._sub_numbers)}"
         self._client: aiomqtt.Client | None = None
         self._watch: asyncio.Task[None] | None = None
-        self._sock: Any = None  # the connection's socket, to acknowledge at once (Linux)
         # (topic, payload) -> (publish wall time [ns], sequence number) of each own publish
         # this subscription has not received yet, oldest first
         self._ledger: dict[tuple[str, bytes], deque[tuple[int, int]]] = {}
@@ -652,11 +691,12 @@ class _MqttSubscription(Subscription):
                 del self._ledger[topic, payload]
         self._count_lost()
 
-    def _on_message(self, message: aiomqtt.Message) -> None:
-        """Called by paho's reader callback, in the event loop thread, per PUBLISH received."""
+    def _on_message(self, _client: Any, _userdata: Any, message: MQTTMessage) -> None:
+        """paho's ``on_message``: called in the event loop thread (aiomqtt's reader callback),
+        per PUBLISH received."""
         t = now_ns()
-        topic = message.topic.value
-        payload = message.payload
+        topic = message.topic
+        payload: bytes = message.payload  # type: ignore[assignment]  # paho decodes to bytes
         key = (topic, payload)
         stamps = self._ledger.get(key)
         bus = self._bus
@@ -672,8 +712,6 @@ class _MqttSubscription(Subscription):
                 return
             published, seq = UNKNOWN_WALL_NS, -1
         self._deliver(BusMessage(topic, payload, published, t, seq))
-        if self._sock is not None:
-            _quickack(self._sock)
 
     async def _start(self) -> None:
         bus = self._bus
@@ -684,16 +722,10 @@ class _MqttSubscription(Subscription):
     async def _connect_and_subscribe(self) -> None:
         """A fresh connection and SUBSCRIBE (at open, and after a lost connection)."""
         bus = self._bus
-        sink = self._on_message
-
-        class _SinkQueue(asyncio.Queue[aiomqtt.Message]):
-            # aiomqtt puts each received message into a queue of this class (the documented
-            # ``queue_type`` option); we turn it into a BusMessage right away, stamped with the
-            # arrival time, instead of queueing it.
-            def put_nowait(self, item: aiomqtt.Message) -> None:
-                sink(item)
-
-        client = bus._new_client(self._ident, _SinkQueue)
+        client = bus._new_client(self._ident, quickack=True)
+        # paho hands each PUBLISH received to ``_on_message`` directly, which turns it into a
+        # BusMessage stamped with the arrival time (instead of aiomqtt's Message and queue)
+        client._client.on_message = self._on_message
         await bus._connect(client, f"subscriber {self._ident!r}")
         try:
             granted = await client.subscribe(self._pattern, qos=bus.qos)
@@ -710,13 +742,12 @@ class _MqttSubscription(Subscription):
                 f"(SUBACK return codes {codes})"
             )
         self._client = client
-        self._sock = _QUICKACK and client._client.socket()  # paho's socket
         self._watch = asyncio.get_running_loop().create_task(
             self._watch_connection(client), name=f"v2x-bus-watch-{self._ident}"
         )
 
     async def _watch_connection(self, client: aiomqtt.Client) -> None:
-        # aiomqtt's message iterator raises when the connection drops; our queue never yields
+        # aiomqtt's message iterator raises when the connection drops; its queue stays empty
         # (messages go to ``_on_message``), so this only waits for that.
         try:
             async for _ in client.messages:  # pragma: no cover - never yields
@@ -786,21 +817,6 @@ def check_event_loop() -> None:
     finally:
         a.close()
         b.close()
-
-
-#: Linux: a subscriber acknowledges what it read at once. A subscriber that receives QoS 0
-#: messages sends nothing back, so its kernel delays the TCP ACK (up to 40 ms), and a broker
-#: with Nagle's algorithm on (Mosquitto's default, ``set_tcp_nodelay false``) holds the next
-#: small packet until that ACK: 40 ms per paced step. Setting TCP_QUICKACK sends the pending
-#: ACK now (Linux ``tcp(7)``); the setting is not permanent, so it is set after every read.
-_QUICKACK = hasattr(socket, "TCP_QUICKACK")
-
-
-def _quickack(sock: Any) -> None:
-    try:
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_QUICKACK, 1)
-    except (OSError, AttributeError):  # closed meanwhile, or not a TCP socket (WebSocket)
-        pass
 
 
 async def _quiet_disconnect(client: aiomqtt.Client) -> None:

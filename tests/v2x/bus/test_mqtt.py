@@ -13,6 +13,7 @@ import uuid
 from collections.abc import AsyncIterator
 
 import aiomqtt
+import paho.mqtt.client as mqtt
 import pytest
 
 from v2x.bus import (
@@ -256,41 +257,64 @@ def test_connecting_to_a_closed_port_raises_bus_error() -> None:
     asyncio.run(main())
 
 
-@pytest.mark.parametrize(
-    "foreign",
-    [aiomqtt.MqttError("boom"), aiomqtt.MqttCodeError(4, "gone"), OSError("reset"), TimeoutError()],
-)
-def test_foreign_publish_errors_are_mapped(
-    foreign: BaseException, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """httpx-style: each foreign error class raised by aiomqtt becomes a BusError."""
+def test_a_publish_paho_refuses_at_once_is_a_bus_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    """paho's ``publish`` returning an error code (its queue full, no connection) becomes a
+    BusError naming the topic and the broker, with aiomqtt's MqttCodeError as its cause."""
 
-    async def failing_publish(self: aiomqtt.Client, *args: object, **kwargs: object) -> None:
-        raise foreign
-
-    async def late_failing_publish(self: aiomqtt.Client, *args: object, **kwargs: object) -> None:
-        await asyncio.sleep(0.05)  # as a PUBACK timeout would: after publish_many returned
-        raise foreign
+    def refusing_publish(self: mqtt.Client, *args: object,
+                         **kwargs: object) -> mqtt.MQTTMessageInfo:
+        info = mqtt.MQTTMessageInfo(0)
+        info.rc = mqtt.MQTT_ERR_QUEUE_SIZE
+        return info
 
     async def main() -> None:
         async with _mqtt("embedded") as bus:
-            monkeypatch.setattr(aiomqtt.Client, "publish", late_failing_publish)
-            await bus.publish_many([("x/late", b"0")])
-            with pytest.raises(BusError, match="'x/late'") as info:
-                await bus.flush(timeout_s=5.0)
-            assert info.value.__cause__ is foreign
-            monkeypatch.setattr(aiomqtt.Client, "publish", failing_publish)
-            with pytest.raises(BusError, match=bus.url) as info:
+            monkeypatch.setattr(mqtt.Client, "publish", refusing_publish)
+            with pytest.raises(BusError, match=f"'x/y' on MQTT broker {bus.url}") as info:
                 await bus.publish("x/y", b"1")
-            assert info.value.__cause__ is foreign
+            assert isinstance(info.value.__cause__, aiomqtt.MqttCodeError)
+            assert info.value.__cause__.rc == mqtt.MQTT_ERR_QUEUE_SIZE
             # pipelined: a failure at once is raised by publish_many itself, once
             with pytest.raises(BusError, match="'x/y'") as info:
                 await bus.publish_many([("x/y", b"2"), ("x/y", b"3")])
-            assert info.value.__cause__ is foreign
+            assert isinstance(info.value.__cause__, aiomqtt.MqttCodeError)
             await bus.flush(timeout_s=5.0)  # reported, so cleared
             monkeypatch.undo()
             await bus.publish_many([("x/y", b"5")])
             await bus.flush(timeout_s=5.0)
+
+    asyncio.run(main())
+
+
+def test_a_missing_puback_is_a_bus_error_after_timeout_s(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A broker that does not acknowledge (paho drops every PUBACK here): ``flush`` raises
+    once the oldest message is ``timeout_s`` (0.3 s) overdue, naming its topic, with a
+    TimeoutError as the cause; ``flush(timeout_s=...)`` names how many are missing; a single
+    ``publish`` raises after ``timeout_s``; once PUBACKs come again the bus works."""
+    drop = mqtt.MQTTErrorCode.MQTT_ERR_SUCCESS
+
+    async def main() -> None:
+        async with (EmbeddedBroker() as broker,
+                    MqttBus(broker.host, broker.port, timeout_s=0.3) as bus):
+            monkeypatch.setattr(mqtt.Client, "_handle_pubackcomp", lambda self, cmd: drop)
+            await bus.publish_many([("x/late", b"0"), ("x/later", b"1")])
+            with pytest.raises(BusError, match="3 publishes .* not acknowledged within 0.1 s"):
+                await bus.publish_many([("x/last", b"2")])  # not yet overdue: no error
+                await asyncio.sleep(0.25)
+                await bus.flush(timeout_s=0.1)
+            t0 = time.monotonic()
+            with pytest.raises(BusError, match="'x/late'") as info:
+                await bus.flush()  # the first overdue one; the others are given up with it
+            assert isinstance(info.value.__cause__, TimeoutError)
+            assert time.monotonic() - t0 < 0.3
+            await bus.flush()  # reported, so cleared
+            with pytest.raises(BusError, match="'x/y'") as info:
+                await bus.publish("x/y", b"3")
+            assert isinstance(info.value.__cause__, TimeoutError)
+            monkeypatch.undo()
+            await bus.publish("x/y", b"4")
+            await bus.publish_many([("x/y", b"5")])
+            await bus.flush()
 
     asyncio.run(main())
 

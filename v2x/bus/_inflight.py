@@ -1,0 +1,232 @@
+"""The publishes of one MQTT connection: handed to paho in order, written at once, the QoS 1/2
+ones kept until their PUBACK (PUBCOMP at QoS 2).
+
+aiomqtt's ``Client.publish`` is one coroutine per message, with an ``asyncio.Event``, a
+``wait_for`` (a task of its own) and a scan of every pending call; run as a task per message
+that is most of a publisher's CPU time. :class:`Inflight` calls paho's ``Client.publish``
+(which queues the encoded PUBLISH and returns its ``MQTTMessageInfo``) for a whole batch,
+writes the batch to the socket in one go, and matches paho's ``on_publish`` callbacks (one per
+PUBACK) to the messages by their packet identifier. At most ``max_inflight`` wait for their
+PUBACK; more wait here, in order, and go out as acknowledgements come back (paho's own bound
+rescans every queued message per PUBACK).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import time
+from collections import deque
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import aiomqtt
+import paho.mqtt.client as paho_mqtt
+
+__all__ = ["Inflight"]
+
+#: Linux: hold a batch's segments back until all of it is written (``tcp(7)`` TCP_CORK), so
+#: the broker reads one burst, not a segment per message
+_CORK = getattr(socket, "TCP_CORK", None)
+
+
+class Inflight:
+    """Publishes on one connection, and the QoS 1/2 ones not yet acknowledged.
+
+    Args:
+        client: the connected aiomqtt client (its paho client publishes; paho's own in-flight
+            bound must be off, ``max_inflight_messages=0``).
+        max_inflight: most messages awaiting their PUBACK at once (>= 1).
+        on_acked: called with a message's ``seq`` when its PUBACK arrives.
+
+    A message is ``(seq, topic, payload, qos)``; ``seq`` is the caller's sequence number.
+    """
+
+    def __init__(self, client: aiomqtt.Client, *, max_inflight: int,
+                 on_acked: Callable[[int], None]) -> None:
+        self._client = client
+        self._paho: paho_mqtt.Client = client._client
+        self._max = max_inflight
+        self._on_acked = on_acked
+        self._acks: dict[int, tuple[int, str, float]] = {}  # mid -> (seq, topic, monotonic s)
+        self._backlog: deque[tuple[int, str, bytes, int]] = deque()
+        self._idle = asyncio.Event()
+        self._idle.set()
+        self._refill_due = False
+        self._waiters: dict[int, asyncio.Future[None]] = {}  # seq -> a publish() waiting
+        self._failed: list[tuple[int, str, int, BaseException]] = []
+        # paho's on_publish (aiomqtt's, for its own publish, unused here) is set only while a
+        # PUBACK is awaited: for every QoS 0 message written paho builds a ReasonCode and a
+        # Properties object to call it with, a third of a QoS 0 publisher's CPU time
+        self._paho.on_publish = None
+
+    def __len__(self) -> int:
+        """Messages not yet acknowledged (awaiting their PUBACK or waiting to be sent)."""
+        return len(self._acks) + len(self._backlog)
+
+    @property
+    def client(self) -> aiomqtt.Client:
+        """The aiomqtt client whose connection this is."""
+        return self._client
+
+    def send(self, messages: Iterable[tuple[int, str, bytes, int]]) -> None:
+        """Hand ``messages`` to paho in order and write them to the socket now (what the
+        kernel does not take now, aiomqtt's writer callback writes when it can).
+
+        A message paho refuses at once (its ``rc``: the connection is gone, its queue is full)
+        is in :meth:`take_failed`, with an ``aiomqtt.MqttCodeError``.
+        """
+        backlog = self._backlog
+        now: list[tuple[int, str, bytes, int]] = []
+        room = self._max - len(self._acks)
+        for item in messages:  # behind a backlog everything waits, to keep the order
+            if backlog or (item[3] > 0 and room <= 0):
+                backlog.append(item)
+            else:
+                now.append(item)
+                room -= item[3] > 0
+        self._publish(now)
+
+    def _publish(self, items: list[tuple[int, str, bytes, int]]) -> None:
+        """paho encodes and queues each, then the whole batch is written."""
+        paho = self._paho
+        acks = self._acks
+        # queueing a packet, paho asks aiomqtt to watch the socket for writability (a
+        # call_soon_threadsafe, then an event loop round per batch); the batch is written
+        # right after instead, and paho asks only for what is left then
+        hold = not paho._registered_write
+        if hold:
+            paho._registered_write = True
+        t = time.monotonic()
+        try:
+            for seq, topic, payload, qos in items:
+                if qos > 0 and paho.on_publish is None:
+                    paho.on_publish = self._on_publish
+                info = paho.publish(topic, payload, qos)
+                if info.rc != paho_mqtt.MQTT_ERR_SUCCESS:
+                    self._failed.append((seq, topic, qos, aiomqtt.MqttCodeError(
+                        info.rc, "Could not publish message")))
+                elif qos > 0:
+                    acks[info.mid] = (seq, topic, t)
+        finally:
+            if hold:
+                paho._registered_write = False
+        if acks:
+            self._idle.clear()
+        self._write()
+
+    def _on_publish(self, _client: Any, _userdata: Any, mid: int, *_: Any) -> None:
+        """paho's on_publish: a PUBACK (or, while set, a QoS 0 message written)."""
+        item = self._acks.pop(mid, None)
+        if item is not None:
+            self._acked(item[0])
+
+    def _write(self) -> None:
+        paho = self._paho
+        if not paho.want_write():
+            return
+        sock = paho.socket()
+        corked = len(paho._out_packet) > 1 and _cork(sock, 1)
+        try:
+            paho.loop_write()  # errors close the connection; aiomqtt reports the loss
+        finally:
+            if corked:
+                _cork(sock, 0)
+
+    def _acked(self, seq: int) -> None:
+        self._on_acked(seq)
+        if self._waiters:
+            waiter = self._waiters.pop(seq, None)
+            if waiter is not None and not waiter.done():
+                waiter.set_result(None)
+        if self._backlog:
+            self._refill_soon()
+        elif not self._acks:
+            self._idle.set()
+            self._paho.on_publish = None
+
+    def _refill_soon(self) -> None:
+        if not self._refill_due:
+            self._refill_due = True
+            asyncio.get_running_loop().call_soon(self._refill)
+
+    def _refill(self) -> None:
+        """Send from the backlog as far as acknowledgements made room (outside paho's
+        callback, which holds its locks)."""
+        self._refill_due = False
+        backlog = self._backlog
+        now: list[tuple[int, str, bytes, int]] = []
+        room = self._max - len(self._acks)
+        while backlog and (room > 0 or backlog[0][3] == 0):
+            item = backlog.popleft()
+            now.append(item)
+            room -= item[3] > 0
+        self._publish(now)
+        if not self._acks and not backlog:
+            self._idle.set()
+
+    def waiter(self, seq: int) -> asyncio.Future[None]:
+        """A future done when the message ``seq`` (sent, QoS > 0) is acknowledged."""
+        fut = asyncio.get_running_loop().create_future()
+        self._waiters[seq] = fut
+        return fut
+
+    def take_failed(self) -> list[tuple[int, str, int, BaseException]]:
+        """``(seq, topic, qos, error)`` of each message paho refused since the last call."""
+        failed, self._failed = self._failed, []
+        return failed
+
+    def oldest(self) -> tuple[int, str, float] | None:
+        """``(seq, topic, monotonic send time [s])`` of the longest-waiting unacknowledged
+        message (a backlogged one counts from now), or None."""
+        for item in self._acks.values():
+            return item
+        if self._backlog:
+            seq, topic, _, _ = self._backlog[0]
+            return seq, topic, time.monotonic()
+        return None
+
+    def expire(self, older_than_s: float) -> list[tuple[int, str]]:
+        """Stop waiting for the messages sent more than ``older_than_s`` [s] ago (their PUBACK
+        is overdue); returns their ``(seq, topic)``, oldest first."""
+        limit = time.monotonic() - older_than_s
+        gone = [(mid, seq, topic) for mid, (seq, topic, t) in self._acks.items() if t < limit]
+        for mid, _, _ in gone:
+            del self._acks[mid]
+        if self._backlog:
+            self._refill_soon()  # what waited behind them may go now
+        elif not self._acks:
+            self._idle.set()
+        return [(seq, topic) for _, seq, topic in gone]
+
+    async def wait_idle(self, timeout_s: float) -> bool:
+        """Wait until every message is acknowledged, at most ``timeout_s`` [s]; whether they
+        are."""
+        if self._idle.is_set():
+            return True
+        try:
+            await asyncio.wait_for(self._idle.wait(), timeout_s)
+        except TimeoutError:
+            return False
+        return True
+
+    def abandon(self) -> None:
+        """The connection is gone: stop waiting for anything (publish() waiters return)."""
+        self._acks.clear()
+        self._backlog.clear()
+        for fut in self._waiters.values():
+            if not fut.done():
+                fut.set_result(None)
+        self._waiters.clear()
+        self._idle.set()
+
+
+def _cork(sock: Any, value: int) -> bool:
+    """Set TCP_CORK to ``value``; whether it could be (Linux, a TCP socket)."""
+    if _CORK is None:
+        return False
+    try:
+        sock.setsockopt(socket.IPPROTO_TCP, _CORK, value)
+    except (OSError, AttributeError):  # closed meanwhile, or not TCP
+        return False
+    return True
