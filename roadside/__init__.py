@@ -3,6 +3,7 @@ RSI signs and events, RSM from roadside perception, registered by name), RSU for
 the RSUs of a run reading SUMO's signals in this process or in the traffic process
 (:class:`SignalMirror`)."""
 
+from roadside._downlink import DOWNLINK_SOURCE, DownlinkRsiConfig, DownlinkRsiSource
 from roadside._map import (
     DIRECTION_MANEUVERS,
     build_junction_map_node,
@@ -35,6 +36,9 @@ from roadside._vnfp import PaymentRsiSource
 
 __all__ = [
     "DIRECTION_MANEUVERS",
+    "DOWNLINK_SOURCE",
+    "DownlinkRsiConfig",
+    "DownlinkRsiSource",
     "GroupTiming",
     "MESSAGE_SOURCES",
     "MapSource",

@@ -107,6 +107,18 @@ class RoadsideUnit:
             if hear is not None:
                 hear(**bsms)
 
+    def relay(self, msg: object, from_ns: int) -> bool:
+        """Broadcast ``msg`` (a message value from the downlink, e.g. an
+        :class:`~v2x.messages.Rsi`) from step ``from_ns`` [ns] on: handed to every source
+        that relays (:class:`roadside.DownlinkRsiSource`, built when the run reads the
+        downlink). False when none takes it (no such source, or another message type)."""
+        taken = False
+        for s in self.sources:
+            fn = getattr(s, "relay", None)
+            if fn is not None:
+                taken = bool(fn(msg, from_ns)) or taken
+        return taken
+
     def raise_event(self, event_id: str) -> bool:
         """Broadcast RSI event ``event_id`` from the next ``transmit`` on; False when this
         RSU has no RSI or the event is out of its reach. Raises ConfigError for an id that

@@ -20,7 +20,7 @@ from ._isolation import payload_error
 from ._memory import MemoryBus
 from ._mqtt import MqttBus
 from ._open import Tap, open_bus
-from ._openv2x import openv2x_payload
+from ._openv2x import openv2x_payload, rsi_from_openv2x
 from ._pace import StepPublisher
 from ._telemetry import Telemetry
 from ._topics import (
@@ -76,6 +76,7 @@ __all__ = [
     "payload_error",
     "redact_bus_spec",
     "rsu_down_rsi",
+    "rsi_from_openv2x",
     "rsu_up",
     "sim_topic",
     "topic_matches",

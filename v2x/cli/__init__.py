@@ -148,6 +148,10 @@ def _set_items(ctx: click.Context, param: click.Parameter,
 @click.option("--v2n", "v2n_period_s", type=float, default=None, metavar="SECONDS",
               help="OBUs also send a BSM every SECONDS over cellular Uu to the cloud "
                    "(v2x/{zone}/obu/{id}/up/bsm, with its own loss and latency model).")
+@click.option("--realtime", is_flag=True,
+              help="Pace the run to the wall clock, step by step (lag and real-time factor "
+                   "recorded); RSUs broadcast the RSI external applications publish on "
+                   "their downlink topics.")
 @click.option("--pipeline/--no-pipeline", default=True, show_default=True,
               help="Run SUMO in a child process, ahead of the loop (same results).")
 @click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", callback=_set_items,
@@ -157,7 +161,7 @@ def _set_items(ctx: click.Context, param: click.Parameter,
               help="No progress (neither the bar nor, off a terminal, the progress lines).")
 def run_cmd(scenario: str, seed: int | None, bus: str, gui: bool, out_dir: Path | None,
             duration_s: float | None, lang: str, payload: str, topics: str,
-            v2n_period_s: float | None, pipeline: bool,
+            v2n_period_s: float | None, realtime: bool, pipeline: bool,
             sets: tuple[str, ...], quiet: bool) -> None:
     """Run SCENARIO (a library id or a scenario folder): recording + report.
 
@@ -184,8 +188,9 @@ def run_cmd(scenario: str, seed: int | None, bus: str, gui: bool, out_dir: Path 
         result = _run_scenario()(scenario, out_dir=out_dir, seed=seed, bus=bus, gui=gui,
                                  duration_s=duration_s, lang=lang, pipeline=pipeline,
                                  payload=payload, topics=topics, v2n_period_s=v2n_period_s,
-                                 overrides=list(sets),
-                                 progress=None if quiet else _LineProgress())
+                                 realtime=realtime, overrides=list(sets),
+                                 progress=None if quiet else _LineProgress(
+                                     every_ns=1_000_000_000 if realtime else 30_000_000_000))
     else:
         from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
@@ -199,14 +204,16 @@ def run_cmd(scenario: str, seed: int | None, bus: str, gui: bool, out_dir: Path 
                 if (t // 100_000_000) % 10 == 0 or t >= d:
                     rtf = t / 1e9 / max(p.wall_s, 1e-9)  # type: ignore[attr-defined]
                     msgs = p.messages / max(t / 1e9, 1e-9)  # type: ignore[attr-defined]
+                    lag = p.lag_ms  # type: ignore[attr-defined]
                     bar.update(task, completed=t / d, sim=(
-                        f"{t / 1e9:6.1f}/{d / 1e9:.0f} s  x{rtf:5.1f} real time  "
-                        f"{p.vehicles:4d} veh  {msgs:8.0f} tx/s"))  # type: ignore[attr-defined]
+                        f"{t / 1e9:6.1f}/{d / 1e9:.0f} s  x{rtf:5.2f} real time  "
+                        + (f"lag {lag:5.1f} ms  " if lag is not None else "")
+                        + f"{p.vehicles:4d} veh  {msgs:8.0f} tx/s"))  # type: ignore[attr-defined]
 
             result = _run_scenario()(scenario, out_dir=out_dir, seed=seed, bus=bus, gui=gui,
                                      duration_s=duration_s, lang=lang, pipeline=pipeline,
                                      payload=payload, topics=topics, v2n_period_s=v2n_period_s,
-                                     overrides=list(sets),
+                                     realtime=realtime, overrides=list(sets),
                                      progress=progress)
     _print_result(result)
     sys.exit(EXIT_PASS if result.passed else EXIT_FAIL)
@@ -405,17 +412,22 @@ def _on_sigterm(signum: int, frame: object) -> None:
 
 
 class _LineProgress:
-    """Progress as a line every 30 s of simulated time (for logs and CI)."""
+    """Progress as a line every ``every_ns`` of simulated time (30 s; for logs and CI); a
+    real-time run's line adds the step's lag and the real-time factor so far."""
 
-    def __init__(self) -> None:
-        self._shown = 0  # 30 s marks passed so far
+    def __init__(self, every_ns: int = 30_000_000_000) -> None:
+        self._every = every_ns
+        self._shown = 0  # marks passed so far
 
     def __call__(self, p: object) -> None:
         t = p.t_ns  # type: ignore[attr-defined]
-        if t // 30_000_000_000 > self._shown:  # a window may end past the mark
-            self._shown = t // 30_000_000_000
+        if t // self._every > self._shown:  # a window may end past the mark
+            self._shown = t // self._every
+            lag = p.lag_ms  # type: ignore[attr-defined]
+            rt = (f"  lag={lag:.1f} ms  rtf={t / 1e9 / max(p.wall_s, 1e-9):.3f}"  # type: ignore[attr-defined]
+                  if lag is not None else "")
             click.echo(f"  t={t / 1e9:5.0f} s  vehicles={p.vehicles}  "  # type: ignore[attr-defined]
-                       f"transmissions={p.messages}  wall={p.wall_s:.1f} s",  # type: ignore[attr-defined]
+                       f"transmissions={p.messages}  wall={p.wall_s:.1f} s{rt}",  # type: ignore[attr-defined]
                        err=True)
 
 
