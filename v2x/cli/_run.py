@@ -15,7 +15,7 @@ import numbers
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -36,6 +36,7 @@ from v2x.bus import PROFILES, UuUplink, open_bus, redact_bus_spec, topic_qos
 from v2x.channel import make_channel
 from v2x.cli import _wiring as wiring
 from v2x.cli._benefit import WITHOUT_V2X_DIR, benefit_run_json, without_v2x
+from v2x.cloud import CloudCongestionApp
 from v2x.errors import ConfigError
 from v2x.recorder import Recorder
 from v2x.sim import RunSummary, SimConfig, Simulation, StepProgress
@@ -159,6 +160,15 @@ def run_scenario(scenario: scenarios.Scenario | str | Path, *, out_dir: str | Pa
             raise ConfigError("v2n needs the v2x topic profile and a period > 0 s",
                               key="v2n", value=v2n_period_s)
         v2n = UuUplink(period_ns=int(round(v2n_period_s * 1e9)))
+    if sc.cloud.congestion:  # a cloud application: on a broker, in real time
+        if bus == "memory":
+            raise ConfigError("[cloud] congestion runs on a broker, as an external "
+                              "application: use --bus embedded or mqtt://...",
+                              key="cloud.congestion", value=True)
+        if topics != "v2x" or payload != "uper":
+            raise ConfigError("[cloud] congestion reads the v2x topics' UPER uplinks "
+                              "(--topics v2x --payload uper)", key="cloud.congestion", value=True)
+        realtime = True
     if realtime and sc.benefit.compare:
         raise ConfigError("a real-time run cannot also run its comparison without V2X",
                           key="benefit.compare", value=True)
@@ -236,7 +246,10 @@ def run_scenario(scenario: scenarios.Scenario | str | Path, *, out_dir: str | Pa
             if sys.platform == "win32":  # the MQTT client needs add_reader (v2x.bus)
                 asyncio.set_event_loop_policy(
                     asyncio.WindowsSelectorEventLoopPolicy())  # type: ignore[attr-defined]
-            summary = asyncio.run(_run(sim, bus, progress, broker))
+            cloud = (CloudCongestionApp(wiring.congestion_detector(
+                sc, net, built.geo, {r.name: (r.x, r.y) for r in rsus}), zone=sc.zone)
+                if sc.cloud.congestion else None)
+            summary = asyncio.run(_run(sim, bus, progress, broker, cloud))
             summary.stops_skipped = list(traffic.skipped())
         # "complete" only once every table is closed, each in its one file
         rec.write_json("run.json", run_json(
@@ -322,10 +335,40 @@ def check_criteria(sc: scenarios.Scenario) -> None:
 
 async def _run(sim: Simulation, bus_spec: str,
                progress: Callable[[StepProgress], None] | None,
-               broker: dict[str, str]) -> RunSummary:
+               broker: dict[str, str], cloud: CloudCongestionApp | None = None) -> RunSummary:
     async with open_bus(bus_spec, qos_of=topic_qos) as bus:
         broker.update(bus.broker)  # run.json names it, also when the run then fails
-        return await sim.run(bus, progress=progress)
+        if cloud is None:
+            return await sim.run(bus, progress=progress)
+        # the cloud application is a client of the same broker, as an external one would be
+        async with _beside(cloud, bus.url if bus_spec == "embedded" else bus_spec):
+            summary = await sim.run(bus, progress=progress)
+        summary.cloud = {"bsms": cloud.bsms, "decode_errors": cloud.decode_errors,
+                         "downlinked": len(cloud.sent)}
+        return summary
+
+
+@contextlib.asynccontextmanager
+async def _beside(app: CloudCongestionApp, bus_spec: str) -> AsyncIterator[None]:
+    """``app`` runs on its own connection to ``bus_spec`` (subscribed when this enters)
+    until the block ends; a failure of the application is raised at the end."""
+    async with open_bus(bus_spec, qos_of=topic_qos) as bus:
+        ready = asyncio.Event()
+        task = asyncio.get_running_loop().create_task(app.run(bus, ready=ready),
+                                                      name="v2x-cloud-congestion")
+        try:
+            waiter = asyncio.get_running_loop().create_task(ready.wait())
+            await asyncio.wait({task, waiter}, timeout=10.0,
+                               return_when=asyncio.FIRST_COMPLETED)
+            waiter.cancel()
+            if task.done():
+                task.result()  # it failed before subscribing: raise it
+            yield
+        finally:
+            task.cancel()
+            results = await asyncio.gather(task, return_exceptions=True)
+        if isinstance(results[0], Exception):
+            raise results[0]
 
 
 #: what ``run.json`` ``status`` says (docs/recording.md): under way (or killed outright),

@@ -229,6 +229,9 @@ class RunSummary:
     #: lag_p95_ms, lag_max_ms, steps, wall_s; empty as fast as possible
     realtime: dict[str, float] = field(default_factory=dict)
     downlink: int = 0  # downlink messages (RSI) handed to an RSU to broadcast
+    #: the ``[cloud]`` application's counters: bsms (read from the uplinks), decode_errors,
+    #: downlinked (RSI it sent down); empty without one
+    cloud: dict[str, int] = field(default_factory=dict)
 
 
 class _Grow:
