@@ -173,9 +173,12 @@ def rsi_from_openv2x(payload: bytes, *, now_ns: int) -> Rsi:
 def _rte(i: int, d: dict[str, Any]) -> RoadTrafficEvent:
     pos = d["eventPosition"]
     radius = d.get("eventRadius")
+    source = d.get("eventSource") or 0  # the ASN.1 JSON's name ("police") or its number
+    prio = d.get("eventPriority")  # the Priority octet as hex ("a0": 5 in its top 3 bits)
     return RoadTrafficEvent(
         rte_id=int(d.get("alertID", i)) % 256, event_type=int(d["eventType"]),
-        source=EventSource(int(d.get("eventSource") or 0)),
+        source=EventSource[source.upper()] if isinstance(source, str) else EventSource(source),
         pos=Position3D(lat_deg=int(pos["lat"]) * 1e-7, lon_deg=int(pos["lon"]) * 1e-7),
         radius_m=None if radius is None else float(radius) / 10.0,
-        description=d.get("eventDescription"), priority=d.get("eventPriority"))
+        description=d.get("eventDescription"),
+        priority=int(prio, 16) >> 5 if isinstance(prio, str) else prio)
