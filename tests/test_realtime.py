@@ -19,6 +19,7 @@ import socket
 import subprocess
 import time
 import uuid
+import xml.etree.ElementTree as ET
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -104,6 +105,10 @@ def test_external_rsi_published_during_a_realtime_run(tmp_path: Path) -> None:
     bad = events[events["kind"] == "bus_decode_error"]
     assert bad["value"].tolist() == [len("not an RSI")]
     assert result.evaluation.kpis["realtime.rtf"] == pytest.approx(rt["rtf"])
+    # the broker that carried it, in run.json and as JUnit properties
+    props = {p.get("name"): p.get("value") for p in ET.parse(out / "junit.xml").iter("property")}
+    assert props["broker_name"] == run_json["broker"]["name"] == "mosquitto"
+    assert props["broker_version"] == run_json["broker"]["version"] != ""
 
     # hop 1, the downlink: one row, direction down, received after the publish instant,
     # broadcast from a step after the 2 s tick was seen

@@ -11,7 +11,8 @@
 
 ``memory`` is deterministic and needs nothing; ``embedded`` runs an amqtt broker in-process;
 ``mqtt://[user:password@]host:port`` uses any MQTT 3.1.1 broker (Mosquitto, EMQX), and
-``mqtts://[user:password@]host:port[?ca=PATH]`` the same over TLS (:mod:`v2x.bus._url`).
+``mqtts://[user:password@]host:port[?ca=PATH]`` the same over TLS (:mod:`v2x.bus._url`;
+:func:`with_ca_file` adds the CA file to a URL).
 """
 
 from ._base import Bus, BusMessage, Subscription
@@ -43,7 +44,7 @@ from ._topics import (
     validate_topic,
     zone_filter,
 )
-from ._url import PASSWORD_ENV, BrokerUrl, parse_broker_url, redact_bus_spec
+from ._url import PASSWORD_ENV, BrokerUrl, parse_broker_url, redact_bus_spec, with_ca_file
 from ._uu import UuUplink
 
 __all__ = [
@@ -83,5 +84,6 @@ __all__ = [
     "topic_qos",
     "validate_filter",
     "validate_topic",
+    "with_ca_file",
     "zone_filter",
 ]

@@ -131,6 +131,9 @@ def _set_items(ctx: click.Context, param: click.Parameter,
               help="memory | embedded (amqtt broker started by the run) | "
                    "mqtt://[user:password@]host:port | mqtts://[user:password@]host:port"
                    "[?ca=CA_FILE] (TLS; a user without a password: $V2X_BUS_PASSWORD)")
+@click.option("--ca-file", type=click.Path(dir_okay=False), default=None,
+              help="With --bus mqtts://...: check the broker's certificate against this CA "
+                   "file (PEM) instead of the system's CAs (the same as ?ca=CA_FILE).")
 @click.option("--gui", is_flag=True, help="Run sumo-gui over TraCI instead of libsumo.")
 @click.option("--out", "out_dir", default=None, callback=_out_dir,
               help="Run directory [default: runs/<scenario>-<seed>].")
@@ -159,7 +162,8 @@ def _set_items(ctx: click.Context, param: click.Parameter,
                    "demand.penetration=0.5 (a TOML value, else text; repeatable).")
 @click.option("--quiet", "-q", is_flag=True,
               help="No progress (neither the bar nor, off a terminal, the progress lines).")
-def run_cmd(scenario: str, seed: int | None, bus: str, gui: bool, out_dir: Path | None,
+def run_cmd(scenario: str, seed: int | None, bus: str, ca_file: str | None, gui: bool,
+            out_dir: Path | None,
             duration_s: float | None, lang: str, payload: str, topics: str,
             v2n_period_s: float | None, realtime: bool, pipeline: bool,
             sets: tuple[str, ...], quiet: bool) -> None:
@@ -168,6 +172,14 @@ def run_cmd(scenario: str, seed: int | None, bus: str, gui: bool, out_dir: Path 
     Exit 0 when every criterion passes, 1 when one fails, 2 on a usage or configuration
     error.
     """
+    if ca_file is not None:
+        from v2x.bus import with_ca_file
+        from v2x.errors import ConfigError
+
+        try:
+            bus = with_ca_file(bus, ca_file)
+        except ConfigError as exc:
+            raise click.BadParameter(exc.message, param_hint="--ca-file") from None
     if pipeline and not gui:  # the traffic process loads while the run machinery imports
         from v2x.traffic import prestart
 
