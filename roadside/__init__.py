@@ -12,7 +12,7 @@ from roadside._map import (
 )
 from roadside._rsi import RSI_PERIODS_NS, RsiConfig, RsiEvent, RsiSign, RsiSource, set_rsi_event
 from roadside._rsm import RsmConfig, RsmSource, perceive
-from roadside._rsu import RoadsideUnit, RsuSite, build_rsus, rsu_signal_ids
+from roadside._rsu import RoadsideUnit, RsuSite, build_rsus, rsu_positions, rsu_signal_ids
 from roadside._side import SignalMirror, make_rsus
 from roadside._signals import (
     SUMO_LIGHT_STATES,
@@ -69,6 +69,7 @@ __all__ = [
     "make_rsus",
     "perceive",
     "register_source",
+    "rsu_positions",
     "rsu_signal_ids",
     "set_rsi_event",
     "signal_groups",

@@ -37,7 +37,7 @@ from v2x.errors import ConfigError
 from v2x.geo import GeoFrame
 from v2x.sim import Outgoing, RoadUsers
 
-__all__ = ["RoadsideUnit", "RsuSite", "build_rsus", "rsu_signal_ids"]
+__all__ = ["RoadsideUnit", "RsuSite", "build_rsus", "rsu_positions", "rsu_signal_ids"]
 
 #: the loop's node id of RSU 0 (``v2x.sim.RSU_NODE_BASE``, not imported: the loop is heavy)
 _RSU_NODE_BASE = 1_000_000
@@ -228,6 +228,14 @@ def rsu_signal_ids(net: Any, sites: Sequence[RsuSite | str]) -> list[str]:
 
     Raises ConfigError as :func:`build_rsus` for a site that is not on the network."""
     return [p.tls for p in _places(net, sites) if p.tls is not None]
+
+
+def rsu_positions(net: Any, sites: Sequence[RsuSite | str]) -> dict[str, tuple[float, float]]:
+    """RSU id -> antenna position (x, y) [m, network coordinates] of the RSUs at ``sites``
+    (what :func:`build_rsus` places them at), sorted by id.
+
+    Raises ConfigError as :func:`build_rsus` for a site that is not on the network."""
+    return {p.name: (p.x, p.y) for p in _places(net, sites)}
 
 
 def _child(seq: np.random.SeedSequence, *key: int) -> np.random.Generator:

@@ -360,6 +360,31 @@ def compare_cmd(run_a: Path, run_b: Path, show_all: bool) -> None:
         click.echo("no KPI differs")
 
 
+@main.command("cloud", short_help="Run the cloud congestion application on a broker.")
+@click.argument("scenario")
+@click.option("--bus", required=True, callback=_bus_spec,
+              help="The broker the runs publish to: mqtt://host:port or mqtts://...")
+@click.option("--duration", "duration_s", default=None, callback=_duration_s,
+              help="Stop after this wall time (30, '2 min') [default: until Ctrl-C].")
+@click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", callback=_set_items,
+              help="Override a scenario key, e.g. cloud.jam_speed_kmh=15 (repeatable).")
+def cloud_cmd(scenario: str, bus: str, duration_s: float | None, sets: tuple[str, ...]) -> None:
+    """Run the cloud congestion application (v2x.cloud) for SCENARIO's road network and RSUs
+    on a broker: it reads the RSUs' BSM uplinks and sends traffic-jam RSI down to the RSUs
+    before each jam, as an external platform. A real-time run on the same broker
+    (v2x run SCENARIO --realtime --bus URL) has its RSUs broadcast them."""
+    from v2x.cli._cloud import cloud_app, run_cloud
+
+    app = cloud_app(scenario, overrides=sets)
+    click.echo(f"v2x cloud: congestion application on {len(app.detector.links)} links, "
+               f"zone {app.topics.zone}", err=True)
+    try:
+        run_cloud(app, bus=bus, duration_s=duration_s)
+    finally:
+        click.echo(f"v2x cloud: {app.bsms} BSMs read, {len(app.sent)} RSI sent down, "
+                   f"{app.decode_errors} payloads not decoded", err=True)
+
+
 @main.command("broker", short_help="Run the embedded MQTT broker (amqtt) on its own.")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", type=int, default=1883, show_default=True,
