@@ -1180,7 +1180,7 @@ class Simulation:
         """Foreign messages read before step ``t_ns`` [ns] of a real-time run: each RSI on an
         RSU's downlink topic is handed to that RSU (:meth:`roadside.RoadsideUnit.relay`),
         which broadcasts it from this step on; one that does not decode as an RSI
-        (:func:`_downlink_rsi`) is a ``bus_decode_error`` (as :meth:`_foreign_bus`); the rest
+        (:meth:`_downlink_rsi`) is a ``bus_decode_error`` (as :meth:`_foreign_bus`); the rest
         (other topics, an RSU the run does not have) go to :meth:`_foreign_bus`. Returns the
         relayed messages with their step, for :meth:`_record_downlink`."""
         relayed: list[tuple[BusMessage, int]] = []
