@@ -69,7 +69,9 @@ def _roadworks_rsi(sc: scenarios.Scenario) -> Rsi:
 def test_external_rsi_published_during_a_realtime_run(tmp_path: Path) -> None:
     # xiqing-hlw-roadworks-ahead-50kmh without its own RSI: the host (front at x = -150 at
     # 0 s, eastbound at 50 km/h = 13.9 m/s) meets the external road works at x = 0, within
-    # HLW's 150 m from the start: it is warned at the first RSI it receives
+    # HLW's 150 m from the start: it is warned at the first RSI it receives. 6 s: the
+    # real-time factor includes the last step's lag (0.3 s is 5 % of 6 s; the largest lag
+    # seen on a loaded machine was 0.34 s)
     zone = _zone()
     sc = scenarios.resolve_scenario("xiqing-hlw-roadworks-ahead-50kmh",
                                     overrides=["rsi.events=[]", f"zone={zone}"])
@@ -84,7 +86,7 @@ def test_external_rsi_published_during_a_realtime_run(tmp_path: Path) -> None:
     time.sleep(0.3)  # its SUBACK (the run needs seconds to set up before its 1 s tick)
     with ThreadPoolExecutor(1) as pool:
         run = pool.submit(run_scenario, sc, out_dir=out, bus=BROKER, realtime=True,
-                          duration_s=4.0, pipeline=False)
+                          duration_s=6.0, pipeline=False)
         ticks, _ = clock.communicate(timeout=60)
         seen_ns = max(json.loads(line)["t_ns"] for line in ticks.splitlines())
         topic = f"v2x/{zone}/rsu/rsu-road/down/rsi"
@@ -99,7 +101,7 @@ def test_external_rsi_published_during_a_realtime_run(tmp_path: Path) -> None:
     run_json = json.loads((out / "run.json").read_text())
     rt = run_json["summary"]["realtime"]
     assert abs(rt["rtf"] - 1.0) <= 0.05, rt
-    assert rt["steps"] == 40 and rt["lag_max_ms"] >= 0.0
+    assert rt["steps"] == 60 and rt["lag_max_ms"] >= 0.0
     assert run_json["realtime"] is True and run_json["summary"]["downlink"] == 1
     assert run_json["summary"]["bus_decode_errors"] == 1
     events = pd.read_parquet(out / "events.parquet")
@@ -123,12 +125,12 @@ def test_external_rsi_published_during_a_realtime_run(tmp_path: Path) -> None:
     t0 = int(row.t_ns)
 
     # hop 2, the air: the RSU (the run's only one) broadcasts it every 100 ms from that step
-    # for 5 s or to the end (4 s), with its own msgCnt; the content is what was published
+    # for 5 s or to the end (6 s), with its own msgCnt; the content is what was published
     tx = pd.read_parquet(out / "transmissions.parquet")
     rsi_tx = tx[tx["msg_type"] == "RSI"]
     assert (rsi_tx["sender"] == RSU_NODE).all()
     assert rsi_tx["t_ns"].tolist() == list(range(t0, min(t0 + 5_000_000_000,
-                                                         4_000_000_001), STEP_NS))
+                                                         6_000_000_001), STEP_NS))
     cnt = rsi_tx["msg_cnt"].to_numpy()
     assert ((np.diff(cnt) % 128) == 1).all()
     for f, c in zip(rsi_tx["frame"], cnt.tolist(), strict=True):
@@ -156,7 +158,7 @@ def test_cloud_congestion_to_tjw_warning(tmp_path: Path) -> None:
     zone = _zone()
     out = tmp_path / "run"
     result = run_scenario("xiqing-cloud-jam-tjw", out_dir=out, bus=BROKER, pipeline=False,
-                          overrides=[f"zone={zone}"], duration_s=4.0)
+                          overrides=[f"zone={zone}"])
     kpis = result.evaluation.kpis
     assert result.passed, [c for c in result.evaluation.criteria if not c.passed]
     assert 3.2 <= kpis["apps.TJW.first_warning_s"] <= 4.0

@@ -216,7 +216,7 @@ def run_cmd(scenario: str, seed: int | None, bus: str, ca_file: str | None, gui:
                 if (t // 100_000_000) % 10 == 0 or t >= d:
                     rtf = t / 1e9 / max(p.wall_s, 1e-9)  # type: ignore[attr-defined]
                     msgs = p.messages / max(t / 1e9, 1e-9)  # type: ignore[attr-defined]
-                    lag = p.lag_ms  # type: ignore[attr-defined]
+                    lag = getattr(p, "lag_ms", None)
                     bar.update(task, completed=t / d, sim=(
                         f"{t / 1e9:6.1f}/{d / 1e9:.0f} s  x{rtf:5.2f} real time  "
                         + (f"lag {lag:5.1f} ms  " if lag is not None else "")
@@ -460,7 +460,7 @@ class _LineProgress:
         t = p.t_ns  # type: ignore[attr-defined]
         if t // self._every > self._shown:  # a window may end past the mark
             self._shown = t // self._every
-            lag = p.lag_ms  # type: ignore[attr-defined]
+            lag = getattr(p, "lag_ms", None)
             rt = (f"  lag={lag:.1f} ms  rtf={t / 1e9 / max(p.wall_s, 1e-9):.3f}"  # type: ignore[attr-defined]
                   if lag is not None else "")
             click.echo(f"  t={t / 1e9:5.0f} s  vehicles={p.vehicles}  "  # type: ignore[attr-defined]
