@@ -91,3 +91,18 @@ def test_the_cloud_command_needs_a_broker() -> None:
 
     res = CliRunner().invoke(main, ["cloud", "xiqing-cloud-jam-tjw", "--bus", "memory"])
     assert res.exit_code == 2 and "needs a broker" in res.output
+
+
+def test_matching_in_chunks_matches_the_same(monkeypatch: pytest.MonkeyPatch) -> None:
+    from v2x.cloud import _congestion
+
+    det = CongestionDetector(LINKS, RSUS, geo=GEO)
+    x = np.linspace(-290.0, 290.0, 7)
+    y = np.array([-1.75, 1.75, -1.75, 9.0, -1.0, 2.0, -1.75])
+    heading = np.array([90.0, 270.0, 270.0, 90.0, 95.0, 260.0, 90.0])
+    whole = det._match(x, y, heading)
+    monkeypatch.setattr(_congestion, "_MAX_PAIRS", 2)  # one point (2 segments) at a time
+    chunked = det._match(x, y, heading)
+    assert whole[0].tolist() == chunked[0].tolist() == [0, 1, -1, -1, 0, 1, 0]
+    assert np.array_equal(whole[1], chunked[1])
+    assert whole[1][0] == pytest.approx(10.0)  # 10 m along the eastbound lane from x = -300

@@ -39,6 +39,7 @@ __all__ = ["CongestionConfig", "CongestionDetector", "Jam", "RoadLink"]
 _KMH = 1.0 / 3.6  # [m/s] per km/h
 _SPEED_UNIT = 0.02  # BSM speed [m/s] per unit
 _HEADING_UNIT = 0.0125  # BSM heading [deg] per unit
+_MAX_PAIRS = 1_000_000  # (BSM, lane segment) pairs matched at once (a few 10 MB of temporaries)
 
 
 @dataclass(frozen=True)
@@ -176,7 +177,18 @@ class CongestionDetector:
     def _match(self, x: np.ndarray, y: np.ndarray,
                heading_deg: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Link index (-1: none) and arc length [m] along the matched lane of every point,
-        vectorized over (point, segment) pairs."""
+        vectorized over (point, segment) pairs, in chunks of points of at most
+        ``_MAX_PAIRS`` pairs (memory stays bounded on a city's network)."""
+        link = np.full(len(x), -1, np.int64)
+        s = np.zeros(len(x))
+        step = max(1, _MAX_PAIRS // max(len(self._seg.length), 1))
+        for a in range(0, len(x), step):
+            b = a + step
+            link[a:b], s[a:b] = self._match_chunk(x[a:b], y[a:b], heading_deg[a:b])
+        return link, s
+
+    def _match_chunk(self, x: np.ndarray, y: np.ndarray,
+                     heading_deg: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         sg = self._seg
         px = np.column_stack([x, y])[:, None, :] - sg.a[None, :, :]  # (n, m, 2)
         along = np.clip(np.einsum("nmk,mk->nm", px, sg.u), 0.0, sg.length[None, :])
