@@ -25,6 +25,9 @@ data is NaN (a criterion on it fails, saying so); counts are ``int``.
 | `bus.<T>.messages`                         | 1    | of them, of message type T                  |
 | `bus.wall_latency_p50_ms`                  | ms   | publish -> delivery, wall clock (NaN: none) |
 | `bus.wall_latency_p99_ms`                  | ms   | the same, 99th percentile                   |
+| `bus.downlink.messages`                    | 1    | downlink RSI an RSU took to broadcast       |
+| `realtime.rtf`                             | 1    | real time: simulated / wall time (NaN: off) |
+| `realtime.lag_p95_ms`, `.lag_max_ms`       | ms   | how late steps' messages left (NaN: off)    |
 | `safety.collisions`                        | 1    | collisions (`collision` events: one each)   |
 | `safety.teleports`                         | 1    | SUMO teleports (`teleport` events)          |
 | `safety.hard_braking`                      | 1    | `hard_braking` events, decel > 0.4 g        |
@@ -298,4 +301,8 @@ def network_kpis(rec: Recording, prr: pd.DataFrame | None = None) -> dict[str, f
     wall = bus["wall_latency_ms"].to_numpy(dtype=np.float64)
     kpis["bus.wall_latency_p50_ms"] = sample_percentile(wall, 50)
     kpis["bus.wall_latency_p99_ms"] = sample_percentile(wall, 99)
+    kpis["bus.downlink.messages"] = int(_counts(bus["direction"]).get("down", 0))
+    realtime = rec.run.get("summary", {}).get("realtime", {}) or {}
+    for key in ("rtf", "lag_p95_ms", "lag_max_ms"):
+        kpis[f"realtime.{key}"] = float(realtime.get(key, math.nan))
     return kpis

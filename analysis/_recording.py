@@ -50,10 +50,15 @@ def _kind_of(typ: pa.DataType) -> str:
     return ""
 
 
+#: columns the analysis does not read and a recording made before them lacks (the bus's wall
+#: clock at delivery, written since real-time runs): not required
+_NOT_READ = {("bus", "wall_ns")}
+
 #: file name -> {column: kind}, from the writer's schemas (binary columns, the frames, are
 #: read where they are needed: ``v2x check``)
 TABLES: dict[str, dict[str, str]] = {
-    f"{name}.parquet": {f.name: _kind_of(f.type) for f in schema if _kind_of(f.type)}
+    f"{name}.parquet": {f.name: _kind_of(f.type) for f in schema
+                        if _kind_of(f.type) and (name, f.name) not in _NOT_READ}
     for name, schema in SCHEMAS.items()
 }
 

@@ -11,7 +11,9 @@
   ``<testcase>`` per criterion (classname ``v2x.<scenario_id>``), a ``<failure>`` with the reason
   when it failed; for a partial recording one more, ``recording complete``, failed with its
   reason; the attributes of the common (Jenkins/Ant) JUnit schema. The warning scoring of each
-  scored application is in the suite's ``<properties>`` (``apps.<A>.true_positives`` ...).
+  scored application is in the suite's ``<properties>`` (``apps.<A>.true_positives`` ...),
+  and so are the broker's name and version (``broker_name``, ``broker_version``: run.json
+  ``broker``) when the run names one.
 * ``report.html``: one self-contained page from ``templates/report.html.j2``; figures drawn with
   matplotlib's Agg canvas and embedded as base64 PNG; a partial recording is said at the top
   and its result shown as partial. Labels in English (``lang="en"``) or
@@ -295,6 +297,11 @@ def _write_junit(ev: Evaluation, path: Path) -> None:
     props = ET.SubElement(suite, "properties")
     for key in ("scenario_id", "title", "seed", "start", "channel", "bus", "sumo_version"):
         ET.SubElement(props, "property", {"name": key, "value": str(ev.run.get(key, ""))})
+    broker = ev.run.get("broker") or {}  # what carried the messages (absent: an older run)
+    if broker:
+        for key in ("name", "version"):
+            ET.SubElement(props, "property", {"name": f"broker_{key}",
+                                              "value": str(broker.get(key, ""))})
     for key, value in scoring_properties(ev.kpis):
         ET.SubElement(props, "property", {"name": key, "value": value})
     if ev.partial is not None:

@@ -3,6 +3,7 @@ RSI signs and events, RSM from roadside perception, registered by name), RSU for
 the RSUs of a run reading SUMO's signals in this process or in the traffic process
 (:class:`SignalMirror`)."""
 
+from roadside._downlink import DOWNLINK_SOURCE, DownlinkRsiConfig, DownlinkRsiSource
 from roadside._map import (
     DIRECTION_MANEUVERS,
     build_junction_map_node,
@@ -11,7 +12,7 @@ from roadside._map import (
 )
 from roadside._rsi import RSI_PERIODS_NS, RsiConfig, RsiEvent, RsiSign, RsiSource, set_rsi_event
 from roadside._rsm import RsmConfig, RsmSource, perceive
-from roadside._rsu import RoadsideUnit, RsuSite, build_rsus, rsu_signal_ids
+from roadside._rsu import RoadsideUnit, RsuSite, build_rsus, rsu_positions, rsu_signal_ids
 from roadside._side import SignalMirror, make_rsus
 from roadside._signals import (
     SUMO_LIGHT_STATES,
@@ -35,6 +36,9 @@ from roadside._vnfp import PaymentRsiSource
 
 __all__ = [
     "DIRECTION_MANEUVERS",
+    "DOWNLINK_SOURCE",
+    "DownlinkRsiConfig",
+    "DownlinkRsiSource",
     "GroupTiming",
     "MESSAGE_SOURCES",
     "MapSource",
@@ -65,6 +69,7 @@ __all__ = [
     "make_rsus",
     "perceive",
     "register_source",
+    "rsu_positions",
     "rsu_signal_ids",
     "set_rsi_event",
     "signal_groups",

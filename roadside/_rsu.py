@@ -37,7 +37,7 @@ from v2x.errors import ConfigError
 from v2x.geo import GeoFrame
 from v2x.sim import Outgoing, RoadUsers
 
-__all__ = ["RoadsideUnit", "RsuSite", "build_rsus", "rsu_signal_ids"]
+__all__ = ["RoadsideUnit", "RsuSite", "build_rsus", "rsu_positions", "rsu_signal_ids"]
 
 #: the loop's node id of RSU 0 (``v2x.sim.RSU_NODE_BASE``, not imported: the loop is heavy)
 _RSU_NODE_BASE = 1_000_000
@@ -106,6 +106,18 @@ class RoadsideUnit:
             hear = getattr(s, "heard", None) if getattr(s, "listens", False) else None
             if hear is not None:
                 hear(**bsms)
+
+    def relay(self, msg: object, from_ns: int) -> bool:
+        """Broadcast ``msg`` (a message value from the downlink, e.g. an
+        :class:`~v2x.messages.Rsi`) from step ``from_ns`` [ns] on: handed to every source
+        that relays (:class:`roadside.DownlinkRsiSource`, built when the run reads the
+        downlink). False when none takes it (no such source, or another message type)."""
+        taken = False
+        for s in self.sources:
+            fn = getattr(s, "relay", None)
+            if fn is not None:
+                taken = bool(fn(msg, from_ns)) or taken
+        return taken
 
     def raise_event(self, event_id: str) -> bool:
         """Broadcast RSI event ``event_id`` from the next ``transmit`` on; False when this
@@ -216,6 +228,14 @@ def rsu_signal_ids(net: Any, sites: Sequence[RsuSite | str]) -> list[str]:
 
     Raises ConfigError as :func:`build_rsus` for a site that is not on the network."""
     return [p.tls for p in _places(net, sites) if p.tls is not None]
+
+
+def rsu_positions(net: Any, sites: Sequence[RsuSite | str]) -> dict[str, tuple[float, float]]:
+    """RSU id -> antenna position (x, y) [m, network coordinates] of the RSUs at ``sites``
+    (what :func:`build_rsus` places them at), sorted by id.
+
+    Raises ConfigError as :func:`build_rsus` for a site that is not on the network."""
+    return {p.name: (p.x, p.y) for p in _places(net, sites)}
 
 
 def _child(seq: np.random.SeedSequence, *key: int) -> np.random.Generator:

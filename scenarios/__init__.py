@@ -63,6 +63,7 @@ from scenarios._networks import (
 from scenarios._sections import (
     BenefitConfig,
     ChannelConfig,
+    CloudConfig,
     Criterion,
     DemandConfig,
     DriverConfig,
@@ -92,6 +93,7 @@ __all__ = [
     "BuiltScenario",
     "ChangeLaneAction",
     "BenefitConfig",
+    "CloudConfig",
     "ChannelConfig",
     "Criterion",
     "CrossAction",

@@ -97,6 +97,11 @@ marked ``<=`` and explained under "Limits" below):
                                 and report both sides: table "V2X benefit" and KPIs
                                 ``benefit.*`` (``collisions_with``, ``collisions_without``,
                                 ``collisions_avoided``, ...; :mod:`analysis._benefit`)
+``[cloud]``                     ``congestion`` (false): the cloud platform's congestion
+                                detector runs on the bus (:mod:`v2x.cloud`), the run in
+                                real time on a broker; ``jam_speed_kmh`` (10),
+                                ``min_vehicles`` (3), ``hold`` ("3 s"), ``reach_m`` (300),
+                                ``event_type`` (707)
 ``[recording]``                 ``reception_sample`` (0.05), ``prr_bin_m`` (20), ``prr_max_m``
                                 (500, <= 10000), ``latency_bin`` ("100 us", 1 us..10 ms),
                                 ``checkpoint`` ("30 s", 1 s..1 h), ``trajectories`` (true)
@@ -164,6 +169,7 @@ from scenarios._sections import (
     VEHICLE_CLASSES,
     BenefitConfig,
     ChannelConfig,
+    CloudConfig,
     CriterionItem,
     DemandConfig,
     DriverConfig,
@@ -211,7 +217,8 @@ class Scenario(Section):
     :class:`ObuConfig`, ``rsi`` :class:`RsiConfig`, ``rsm`` :class:`RsmConfig`, ``channel``
     :class:`ChannelConfig`, ``applications`` dict name -> application config (every known
     application), ``driver`` :class:`DriverConfig`, ``benefit`` :class:`BenefitConfig`,
-    ``recording`` :class:`RecordingConfig`, ``events`` tuple of :class:`ScriptedEvent`
+    ``cloud`` :class:`CloudConfig`, ``recording`` :class:`RecordingConfig`, ``events``
+    tuple of :class:`ScriptedEvent`
     (today's stop form converted), ``criteria`` tuple of :class:`Criterion`.
     """
 
@@ -239,6 +246,7 @@ class Scenario(Section):
     applications: _Applications = Field(default_factory=_default_applications)
     driver: DriverConfig = DriverConfig()
     benefit: BenefitConfig = BenefitConfig()
+    cloud: CloudConfig = CloudConfig()
     recording: RecordingConfig = RecordingConfig()
     # after validation every item is a ScriptedEvent (today's stop form is converted)
     events: Annotated[tuple[event_item, ...], AS_TUPLE] = ()

@@ -57,6 +57,7 @@ __all__ = [
     "PEDESTRIAN",
     "VEHICLE_CLASSES",
     "BenefitConfig",
+    "CloudConfig",
     "ChannelConfig",
     "Criterion",
     "CriterionItem",
@@ -501,6 +502,28 @@ class BenefitConfig(Section):
 
     compare: bool = Field(False, description="run a second time with every application off "
                                              "and report the difference")
+
+
+class CloudConfig(Section):
+    """``[cloud]``: applications of the cloud control platform that run on the bus like an
+    external one (their own MQTT client, only through the broker). ``congestion = true``
+    runs the congestion detector of :mod:`v2x.cloud` on the RSUs' BSM uplinks: a link (SUMO
+    edge) with at least ``min_vehicles`` vehicles whose mean speed stays below
+    ``jam_speed_kmh`` for ``hold`` is a jam, and a traffic-jam RSI (eventType
+    ``event_type``) goes down to the RSUs within ``reach_m`` before it. The run is then a
+    real-time run (``v2x run --realtime``) on a broker (not ``--bus memory``). Defaults and
+    their sources: :mod:`v2x.cloud._congestion`."""
+
+    congestion: bool = Field(False, description="run the cloud congestion detector")
+    jam_speed_kmh: float = Field(10.0, gt=0.0, description="mean speed below which a link "
+                                                           "is congested [km/h]")
+    min_vehicles: int = Field(3, ge=1, description="vehicles a congested link has at least")
+    hold_ns: Duration = Field("3 s", alias="hold", validate_default=True,
+                              description="how long a link stays congested before a jam")
+    reach_m: float = Field(300.0, gt=0.0, description="RSUs within this of the jam's tail "
+                                                      "get its RSI [m]")
+    event_type: int = Field(707, ge=0, le=65535, description="eventType of the jam "
+                                                             "(GB/T 29100, to verify)")
 
 
 class RecordingConfig(Section):

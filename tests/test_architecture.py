@@ -8,8 +8,8 @@ import sys
 
 import pytest
 
-PACKAGES = ["v2x", "v2x.apps", "v2x.bus", "v2x.channel", "v2x.messages", "v2x.recorder",
-            "v2x.sim", "v2x.traffic", "roadside", "scenarios", "analysis"]
+PACKAGES = ["v2x", "v2x.apps", "v2x.bus", "v2x.channel", "v2x.cloud", "v2x.messages",
+            "v2x.recorder", "v2x.sim", "v2x.traffic", "roadside", "scenarios", "analysis"]
 
 
 @pytest.mark.parametrize("name", PACKAGES)
@@ -30,8 +30,8 @@ def _imported_after(modules: list[str]) -> set[str]:
 
 
 def test_core_imports_neither_roadside_nor_scenarios_nor_analysis() -> None:
-    core = ["v2x.apps", "v2x.bus", "v2x.channel", "v2x.geo", "v2x.messages", "v2x.recorder",
-            "v2x.sim", "v2x.traffic", "v2x.units", "v2x.errors"]
+    core = ["v2x.apps", "v2x.bus", "v2x.channel", "v2x.cloud", "v2x.geo", "v2x.messages",
+            "v2x.recorder", "v2x.sim", "v2x.traffic", "v2x.units", "v2x.errors"]
     assert not _imported_after(core) & {"roadside", "scenarios", "analysis"}
 
 

@@ -44,9 +44,10 @@ def test_same_seed_same_recording(runs: dict[str, Path], other: str) -> None:
         b = pd.read_parquet(runs[other] / f"{table}.parquet")
         assert len(a) > 0 or table in ("warnings", "events")
         pd.testing.assert_frame_equal(a, b, check_exact=True, obj=table)
-    # bus messages are identical too, except the wall-clock latency column
-    a = pd.read_parquet(runs["a"] / "bus.parquet").drop(columns="wall_latency_ms")
-    b = pd.read_parquet(runs[other] / "bus.parquet").drop(columns="wall_latency_ms")
+    # bus messages are identical too, except the wall-clock columns
+    wall = ["wall_latency_ms", "wall_ns"]
+    a = pd.read_parquet(runs["a"] / "bus.parquet").drop(columns=wall)
+    b = pd.read_parquet(runs[other] / "bus.parquet").drop(columns=wall)
     pd.testing.assert_frame_equal(a, b, check_exact=True)
 
 

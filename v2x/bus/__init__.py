@@ -11,7 +11,8 @@
 
 ``memory`` is deterministic and needs nothing; ``embedded`` runs an amqtt broker in-process;
 ``mqtt://[user:password@]host:port`` uses any MQTT 3.1.1 broker (Mosquitto, EMQX), and
-``mqtts://[user:password@]host:port[?ca=PATH]`` the same over TLS (:mod:`v2x.bus._url`).
+``mqtts://[user:password@]host:port[?ca=PATH]`` the same over TLS (:mod:`v2x.bus._url`;
+:func:`with_ca_file` adds the CA file to a URL).
 """
 
 from ._base import Bus, BusMessage, Subscription
@@ -20,7 +21,7 @@ from ._isolation import payload_error
 from ._memory import MemoryBus
 from ._mqtt import MqttBus
 from ._open import Tap, open_bus
-from ._openv2x import openv2x_payload
+from ._openv2x import openv2x_payload, rsi_from_openv2x
 from ._pace import StepPublisher
 from ._telemetry import Telemetry
 from ._topics import (
@@ -43,7 +44,7 @@ from ._topics import (
     validate_topic,
     zone_filter,
 )
-from ._url import PASSWORD_ENV, BrokerUrl, parse_broker_url, redact_bus_spec
+from ._url import PASSWORD_ENV, BrokerUrl, parse_broker_url, redact_bus_spec, with_ca_file
 from ._uu import UuUplink
 
 __all__ = [
@@ -75,6 +76,7 @@ __all__ = [
     "parse_topic",
     "payload_error",
     "redact_bus_spec",
+    "rsi_from_openv2x",
     "rsu_down_rsi",
     "rsu_up",
     "sim_topic",
@@ -82,5 +84,6 @@ __all__ = [
     "topic_qos",
     "validate_filter",
     "validate_topic",
+    "with_ca_file",
     "zone_filter",
 ]

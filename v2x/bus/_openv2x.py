@@ -17,6 +17,9 @@ their handlers read), written from our messages' ASN.1 JSON form
   positions absolute [1e-7 deg];
 - MAP (dandelion ``MapRouterHandler`` stores the payload as is): the ``mapFrame`` JSON;
 - BSM (no handler in either repository: to verify): ``{"rsuEsn", "bsms": [bsmFrame, ...]}``.
+
+The downlink ``V2X/RSU/{esn}/RSI/DOWN`` carries the same RSI JSON the other way;
+:func:`rsi_from_openv2x` reads it back into an RSI value for the RSU to broadcast.
 """
 
 from __future__ import annotations
@@ -25,9 +28,18 @@ import datetime as dt
 import json
 from typing import Any
 
-from v2x.messages import decode_frame, frame_to_json, unpack_frames
+from v2x.errors import DecodeError, EncodeError
+from v2x.messages import (
+    EventSource,
+    Position3D,
+    RoadTrafficEvent,
+    Rsi,
+    decode_frame,
+    frame_to_json,
+    unpack_frames,
+)
 
-__all__ = ["openv2x_payload"]
+__all__ = ["openv2x_payload", "rsi_from_openv2x"]
 
 #: eventType codes cerebrum's rsi_dawnline classes as AbnormalTraffic (drivers.py)
 _ABNORMAL_TRAFFIC = frozenset((707, 401, 405, 406, 408, 409, 202, 205))
@@ -130,3 +142,43 @@ def _rsm(rsm: dict[str, Any], rsu: str) -> dict[str, Any]:
     return {"name": rsu, "id": rsu, "content": {"rsms": [
         {"refPos": {"lat": ref["lat"], "lon": ref["long"], "ele": None},
          "participants": parts}]}}
+
+
+def rsi_from_openv2x(payload: bytes, *, now_ns: int) -> Rsi:
+    """The RSI of an OpenV2X RSI JSON payload (as :func:`openv2x_payload` writes it, the
+    ``V2X/RSU/{esn}/RSI/DOWN`` downlink): one road traffic event per ``rsiDatas`` item,
+    ``rteId`` = ``alertID`` mod 256, ``eventType``, ``eventSource`` (0..5), ``eventPosition``
+    {``lat``, ``lon``} [1e-7 deg], ``eventRadius`` [0.1 m], ``eventDescription``,
+    ``eventPriority`` (0..7); the RSI's refPos is the first event's position, its id 8 zero
+    bytes (the platform names its source in ``rsiSourceId``, text), its time ``now_ns`` [ns
+    UTC], msgCnt 0 (the RSU numbers what it broadcasts).
+
+    Raises DecodeError naming what is missing or out of range (at most 8 events, at least 1).
+    """
+    try:
+        obj = json.loads(payload)
+        datas = obj["rsiDatas"]
+        events = tuple(_rte(i, d) for i, d in enumerate(datas))
+        if not events:
+            raise DecodeError("an OpenV2X RSI without rsiDatas")
+        ref = events[0].pos
+        assert ref is not None
+        return Rsi(msg_cnt=0, id=bytes(8), ref_pos=ref, events=events, timestamp_ns=now_ns)
+    except DecodeError:
+        raise
+    except (ValueError, KeyError, TypeError, AttributeError, EncodeError) as exc:
+        raise DecodeError(f"not an OpenV2X RSI: {type(exc).__name__}: {exc}") from exc
+
+
+def _rte(i: int, d: dict[str, Any]) -> RoadTrafficEvent:
+    pos = d["eventPosition"]
+    radius = d.get("eventRadius")
+    source = d.get("eventSource") or 0  # the ASN.1 JSON's name ("police") or its number
+    prio = d.get("eventPriority")  # the Priority octet as hex ("a0": 5 in its top 3 bits)
+    return RoadTrafficEvent(
+        rte_id=int(d.get("alertID", i)) % 256, event_type=int(d["eventType"]),
+        source=EventSource[source.upper()] if isinstance(source, str) else EventSource(source),
+        pos=Position3D(lat_deg=int(pos["lat"]) * 1e-7, lon_deg=int(pos["lon"]) * 1e-7),
+        radius_m=None if radius is None else float(radius) / 10.0,
+        description=d.get("eventDescription"),
+        priority=int(prio, 16) >> 5 if isinstance(prio, str) else prio)

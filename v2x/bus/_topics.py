@@ -540,6 +540,15 @@ class RunTopics:
                               key="msg_type", value=msg_type)
         return self._fill(spec, rsu)
 
+    def rsu_up_filter(self, msg_type: str) -> str:
+        """The filter of every RSU's uplink of ``msg_type`` in the run's zone, e.g.
+        ``"v2x/xiqing/rsu/+/up/bsm"`` (what a cloud application subscribes to)."""
+        spec = self._up.get(msg_type.upper()) if isinstance(msg_type, str) else None
+        if spec is None:
+            raise ConfigError(f"msg_type {msg_type!r} is not one of {list(MSG_TYPES)}",
+                              key="msg_type", value=msg_type)
+        return spec.filter(**({"zone": self.zone} if "zone" in spec.placeholders else {}))
+
     def rsu_down_rsi(self, rsu: str | int) -> str:
         """The downlink (cloud -> RSU) RSI topic of RSU ``rsu``."""
         return self._fill(self._down, rsu)

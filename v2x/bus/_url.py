@@ -26,7 +26,7 @@ from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 from v2x.errors import ConfigError
 
-__all__ = ["PASSWORD_ENV", "BrokerUrl", "parse_broker_url", "redact_bus_spec"]
+__all__ = ["PASSWORD_ENV", "BrokerUrl", "parse_broker_url", "redact_bus_spec", "with_ca_file"]
 
 #: where the password of a URL that names a user but no password comes from
 PASSWORD_ENV = "V2X_BUS_PASSWORD"
@@ -154,3 +154,20 @@ def redact_bus_spec(spec: str) -> str:
     if spec in ("memory", "embedded") or not isinstance(spec, str):
         return spec
     return parse_broker_url(spec).redacted
+
+
+def with_ca_file(spec: str, ca_file: str | Path) -> str:
+    """The ``mqtts://`` bus URL ``spec`` with its broker's certificate checked against the CA
+    file ``ca_file`` (``?ca=PATH``, percent-encoded): ``v2x run --ca-file``.
+
+    Raises ConfigError (key ``bus``) when ``spec`` is not ``mqtts://`` or already names a CA
+    file (``?ca=``)."""
+    shown = _hide_password(spec)
+    if not spec.startswith("mqtts://"):
+        raise ConfigError("--ca-file needs TLS: a bus URL mqtts://...", key="bus", value=shown)
+    parts = urlsplit(spec)
+    if "ca" in parse_qs(parts.query, keep_blank_values=True):
+        raise ConfigError("the bus URL names a CA file already (?ca=); give one",
+                          key="bus", value=shown)
+    sep = "&" if parts.query else "?"
+    return f"{spec}{sep}ca={quote(str(ca_file), safe='/')}"

@@ -131,6 +131,9 @@ def _set_items(ctx: click.Context, param: click.Parameter,
               help="memory | embedded (amqtt broker started by the run) | "
                    "mqtt://[user:password@]host:port | mqtts://[user:password@]host:port"
                    "[?ca=CA_FILE] (TLS; a user without a password: $V2X_BUS_PASSWORD)")
+@click.option("--ca-file", type=click.Path(dir_okay=False), default=None,
+              help="With --bus mqtts://...: check the broker's certificate against this CA "
+                   "file (PEM) instead of the system's CAs (the same as ?ca=CA_FILE).")
 @click.option("--gui", is_flag=True, help="Run sumo-gui over TraCI instead of libsumo.")
 @click.option("--out", "out_dir", default=None, callback=_out_dir,
               help="Run directory [default: runs/<scenario>-<seed>].")
@@ -148,6 +151,10 @@ def _set_items(ctx: click.Context, param: click.Parameter,
 @click.option("--v2n", "v2n_period_s", type=float, default=None, metavar="SECONDS",
               help="OBUs also send a BSM every SECONDS over cellular Uu to the cloud "
                    "(v2x/{zone}/obu/{id}/up/bsm, with its own loss and latency model).")
+@click.option("--realtime", is_flag=True,
+              help="Pace the run to the wall clock, step by step (lag and real-time factor "
+                   "recorded); RSUs broadcast the RSI external applications publish on "
+                   "their downlink topics.")
 @click.option("--pipeline/--no-pipeline", default=True, show_default=True,
               help="Run SUMO in a child process, ahead of the loop (same results).")
 @click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", callback=_set_items,
@@ -155,15 +162,24 @@ def _set_items(ctx: click.Context, param: click.Parameter,
                    "demand.penetration=0.5 (a TOML value, else text; repeatable).")
 @click.option("--quiet", "-q", is_flag=True,
               help="No progress (neither the bar nor, off a terminal, the progress lines).")
-def run_cmd(scenario: str, seed: int | None, bus: str, gui: bool, out_dir: Path | None,
+def run_cmd(scenario: str, seed: int | None, bus: str, ca_file: str | None, gui: bool,
+            out_dir: Path | None,
             duration_s: float | None, lang: str, payload: str, topics: str,
-            v2n_period_s: float | None, pipeline: bool,
+            v2n_period_s: float | None, realtime: bool, pipeline: bool,
             sets: tuple[str, ...], quiet: bool) -> None:
     """Run SCENARIO (a library id or a scenario folder): recording + report.
 
     Exit 0 when every criterion passes, 1 when one fails, 2 on a usage or configuration
     error.
     """
+    if ca_file is not None:
+        from v2x.bus import with_ca_file
+        from v2x.errors import ConfigError
+
+        try:
+            bus = with_ca_file(bus, ca_file)
+        except ConfigError as exc:
+            raise click.BadParameter(exc.message, param_hint="--ca-file") from None
     if pipeline and not gui:  # the traffic process loads while the run machinery imports
         from v2x.traffic import prestart
 
@@ -184,8 +200,9 @@ def run_cmd(scenario: str, seed: int | None, bus: str, gui: bool, out_dir: Path 
         result = _run_scenario()(scenario, out_dir=out_dir, seed=seed, bus=bus, gui=gui,
                                  duration_s=duration_s, lang=lang, pipeline=pipeline,
                                  payload=payload, topics=topics, v2n_period_s=v2n_period_s,
-                                 overrides=list(sets),
-                                 progress=None if quiet else _LineProgress())
+                                 realtime=realtime, overrides=list(sets),
+                                 progress=None if quiet else _LineProgress(
+                                     every_ns=1_000_000_000 if realtime else 30_000_000_000))
     else:
         from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
@@ -199,14 +216,16 @@ def run_cmd(scenario: str, seed: int | None, bus: str, gui: bool, out_dir: Path 
                 if (t // 100_000_000) % 10 == 0 or t >= d:
                     rtf = t / 1e9 / max(p.wall_s, 1e-9)  # type: ignore[attr-defined]
                     msgs = p.messages / max(t / 1e9, 1e-9)  # type: ignore[attr-defined]
+                    lag = getattr(p, "lag_ms", None)
                     bar.update(task, completed=t / d, sim=(
-                        f"{t / 1e9:6.1f}/{d / 1e9:.0f} s  x{rtf:5.1f} real time  "
-                        f"{p.vehicles:4d} veh  {msgs:8.0f} tx/s"))  # type: ignore[attr-defined]
+                        f"{t / 1e9:6.1f}/{d / 1e9:.0f} s  x{rtf:5.2f} real time  "
+                        + (f"lag {lag:5.1f} ms  " if lag is not None else "")
+                        + f"{p.vehicles:4d} veh  {msgs:8.0f} tx/s"))  # type: ignore[attr-defined]
 
             result = _run_scenario()(scenario, out_dir=out_dir, seed=seed, bus=bus, gui=gui,
                                      duration_s=duration_s, lang=lang, pipeline=pipeline,
                                      payload=payload, topics=topics, v2n_period_s=v2n_period_s,
-                                     overrides=list(sets),
+                                     realtime=realtime, overrides=list(sets),
                                      progress=progress)
     _print_result(result)
     sys.exit(EXIT_PASS if result.passed else EXIT_FAIL)
@@ -341,6 +360,31 @@ def compare_cmd(run_a: Path, run_b: Path, show_all: bool) -> None:
         click.echo("no KPI differs")
 
 
+@main.command("cloud", short_help="Run the cloud congestion application on a broker.")
+@click.argument("scenario")
+@click.option("--bus", required=True, callback=_bus_spec,
+              help="The broker the runs publish to: mqtt://host:port or mqtts://...")
+@click.option("--duration", "duration_s", default=None, callback=_duration_s,
+              help="Stop after this wall time (30, '2 min') [default: until Ctrl-C].")
+@click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", callback=_set_items,
+              help="Override a scenario key, e.g. cloud.jam_speed_kmh=15 (repeatable).")
+def cloud_cmd(scenario: str, bus: str, duration_s: float | None, sets: tuple[str, ...]) -> None:
+    """Run the cloud congestion application (v2x.cloud) for SCENARIO's road network and RSUs
+    on a broker: it reads the RSUs' BSM uplinks and sends traffic-jam RSI down to the RSUs
+    before each jam, as an external platform. A real-time run on the same broker
+    (v2x run SCENARIO --realtime --bus URL) has its RSUs broadcast them."""
+    from v2x.cli._cloud import cloud_app, run_cloud
+
+    app = cloud_app(scenario, overrides=sets)
+    click.echo(f"v2x cloud: congestion application on {len(app.detector.links)} links, "
+               f"zone {app.topics.zone}", err=True)
+    try:
+        run_cloud(app, bus=bus, duration_s=duration_s)
+    finally:
+        click.echo(f"v2x cloud: {app.bsms} BSMs read, {len(app.sent)} RSI sent down, "
+                   f"{app.decode_errors} payloads not decoded", err=True)
+
+
 @main.command("broker", short_help="Run the embedded MQTT broker (amqtt) on its own.")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", type=int, default=1883, show_default=True,
@@ -405,17 +449,22 @@ def _on_sigterm(signum: int, frame: object) -> None:
 
 
 class _LineProgress:
-    """Progress as a line every 30 s of simulated time (for logs and CI)."""
+    """Progress as a line every ``every_ns`` of simulated time (30 s; for logs and CI); a
+    real-time run's line adds the step's lag and the real-time factor so far."""
 
-    def __init__(self) -> None:
-        self._shown = 0  # 30 s marks passed so far
+    def __init__(self, every_ns: int = 30_000_000_000) -> None:
+        self._every = every_ns
+        self._shown = 0  # marks passed so far
 
     def __call__(self, p: object) -> None:
         t = p.t_ns  # type: ignore[attr-defined]
-        if t // 30_000_000_000 > self._shown:  # a window may end past the mark
-            self._shown = t // 30_000_000_000
+        if t // self._every > self._shown:  # a window may end past the mark
+            self._shown = t // self._every
+            lag = getattr(p, "lag_ms", None)
+            rt = (f"  lag={lag:.1f} ms  rtf={t / 1e9 / max(p.wall_s, 1e-9):.3f}"  # type: ignore[attr-defined]
+                  if lag is not None else "")
             click.echo(f"  t={t / 1e9:5.0f} s  vehicles={p.vehicles}  "  # type: ignore[attr-defined]
-                       f"transmissions={p.messages}  wall={p.wall_s:.1f} s",  # type: ignore[attr-defined]
+                       f"transmissions={p.messages}  wall={p.wall_s:.1f} s{rt}",  # type: ignore[attr-defined]
                        err=True)
 
 

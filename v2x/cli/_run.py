@@ -15,7 +15,7 @@ import math
 import numbers
 import sys
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -24,13 +24,20 @@ import sumolib
 
 import analysis
 import scenarios
-from roadside import SignalMirror, make_rsus, rsu_signal_ids
+from roadside import (
+    DOWNLINK_SOURCE,
+    DownlinkRsiConfig,
+    SignalMirror,
+    make_rsus,
+    rsu_signal_ids,
+)
 from v2x._malloc import keep_freed_memory
 from v2x.bus import PROFILES, UuUplink, open_bus, redact_bus_spec, topic_qos
 from v2x.channel import make_channel
 from v2x.cli import _wiring as wiring
 from v2x.cli._benefit import WITHOUT_V2X_DIR, benefit_run_json, without_v2x
 from v2x.cli._kpi_names import kpi_names
+from v2x.cloud import CloudCongestionApp
 from v2x.errors import ConfigError
 from v2x.recorder import Recorder
 from v2x.sim import RunSummary, SimConfig, Simulation, StepProgress
@@ -66,7 +73,7 @@ def run_scenario(scenario: scenarios.Scenario | str | Path, *, out_dir: str | Pa
                  duration_s: float | None = None, lang: str = "en", pipeline: bool = False,
                  payload: str = "uper", overrides: Sequence[str] = (),
                  window_steps: int | None = None, topics: str = "v2x",
-                 v2n_period_s: float | None = None,
+                 v2n_period_s: float | None = None, realtime: bool = False,
                  progress: Callable[[StepProgress], None] | None = None) -> RunResult:
     """Run a scenario end to end: build SUMO inputs, simulate, record, evaluate, report.
 
@@ -102,7 +109,14 @@ def run_scenario(scenario: scenarios.Scenario | str | Path, *, out_dir: str | Pa
         v2n_period_s: every OBU also sends its BSM over the cellular Uu link to the cloud
             every ``v2n_period_s`` [s] (``v2x/{zone}/obu/{id}/up/bsm``, through
             :class:`v2x.bus.UuUplink`'s loss and latency model); None: off.
-        progress: called after every window of steps (2 s of simulated time).
+        realtime: pace the run to the wall clock, one step at a time (:mod:`v2x.sim._realtime`:
+            lag and real-time factor in ``run.json`` ``summary.realtime`` and the
+            ``realtime.*`` KPIs), and let every RSU broadcast the RSI published on its
+            downlink topic (``v2x/{zone}/rsu/{id}/down/rsi``: a UPER RSI frame;
+            ``V2X/RSU/{esn}/RSI/DOWN``: the OpenV2X JSON) from the next step on
+            (:class:`roadside.DownlinkRsiSource`). Not with ``[benefit] compare``.
+        progress: called after every window of steps (2 s of simulated time; in real time
+            every step).
 
     Side effect: on Linux with glibc, this process keeps freed heap memory for reuse (up to
     256 MB; :mod:`v2x._malloc`), which makes the loop's numpy temporaries cheaper.
@@ -147,6 +161,18 @@ def run_scenario(scenario: scenarios.Scenario | str | Path, *, out_dir: str | Pa
             raise ConfigError("v2n needs the v2x topic profile and a period > 0 s",
                               key="v2n", value=v2n_period_s)
         v2n = UuUplink(period_ns=int(round(v2n_period_s * 1e9)))
+    if sc.cloud.congestion:  # a cloud application: on a broker, in real time
+        if bus == "memory":
+            raise ConfigError("[cloud] congestion runs on a broker, as an external "
+                              "application: use --bus embedded or mqtt://...",
+                              key="cloud.congestion", value=True)
+        if topics != "v2x" or payload != "uper":
+            raise ConfigError("[cloud] congestion reads the v2x topics' UPER uplinks "
+                              "(--topics v2x --payload uper)", key="cloud.congestion", value=True)
+        realtime = True
+    if realtime and sc.benefit.compare:
+        raise ConfigError("a real-time run cannot also run its comparison without V2X",
+                          key="benefit.compare", value=True)
     if sc.benefit.compare:  # first the same run with every application off (v2x.cli._benefit)
         check_criteria(sc)
         # on the memory bus: the counterfactual is for the safety KPIs, and a second run's
@@ -172,7 +198,8 @@ def run_scenario(scenario: scenarios.Scenario | str | Path, *, out_dir: str | Pa
         events = wiring.traffic_events(sc)
         piped = pipeline and not gui
         reaction = wiring.driver(sc)
-        window, ahead = wiring.windows(reaction, pipelined=piped, window_steps=window_steps)
+        window, ahead = wiring.windows(reaction, pipelined=piped,
+                                       window_steps=1 if realtime else window_steps)
         cfg = SimConfig(
             start=sc.start, duration_ns=sc.duration_ns, step_ns=sc.step_ns, zone=sc.zone,
             bsm_period_ns=sc.obu.bsm_period_ns, obu_antenna_height_m=sc.obu.antenna_height_m,
@@ -180,7 +207,7 @@ def run_scenario(scenario: scenarios.Scenario | str | Path, *, out_dir: str | Pa
             prr_max_m=sc.recording.prr_max_m, latency_bin_ns=sc.recording.latency_bin_ns,
             reception_sample=sc.recording.reception_sample, apps=wiring.applications(sc),
             driver=reaction, step_exact_channel=reaction is not None, window_steps=window,
-            forward=sc.rsu.forward, payload=payload, topics=topics, v2n=v2n,
+            forward=sc.rsu.forward, payload=payload, topics=topics, v2n=v2n, realtime=realtime,
             event_names=tuple(e.name for e in events),
             equipped=wiring.equipped_participants(sc))
         out = Path(out_dir)
@@ -203,12 +230,13 @@ def run_scenario(scenario: scenarios.Scenario | str | Path, *, out_dir: str | Pa
             SignalMirror(traffic) if piped else traffic.conn, net, sites, geo=built.geo,
             antenna_height_m=sc.rsu.antenna_height_m, start=sc.start,
             spat_period_ns=sc.rsu.spat_period_ns, map_period_ns=sc.rsu.map_period_ns,
-            seed=sc.seed, payload=payload, rsi=wiring.rsi(sc), rsm=wiring.rsm(sc, sites))
+            seed=sc.seed, payload=payload, rsi=wiring.rsi(sc), rsm=wiring.rsm(sc, sites),
+            sources={DOWNLINK_SOURCE: DownlinkRsiConfig()} if realtime else None)
         broker: dict[str, str] = {}  # what carries the messages, once the bus is open
         info: dict[str, Any] = dict(sumo_version=built.sumo_version, bus=bus_recorded,
                                     broker=broker, channel=channel,
                                     rsu_names=[r.name for r in rsus], pipeline=piped,
-                                    payload=payload, topics=topics)
+                                    payload=payload, topics=topics, realtime=realtime)
         rec = Recorder(out, checkpoint_ns=sc.recording.checkpoint_ns)
         # until it ends, the folder says a run is under way, and from its checkpoints on how
         # far it is recorded (recorded_ns): a run killed outright leaves this
@@ -219,7 +247,10 @@ def run_scenario(scenario: scenarios.Scenario | str | Path, *, out_dir: str | Pa
             if sys.platform == "win32":  # the MQTT client needs add_reader (v2x.bus)
                 asyncio.set_event_loop_policy(
                     asyncio.WindowsSelectorEventLoopPolicy())  # type: ignore[attr-defined]
-            summary = asyncio.run(_run(sim, bus, progress, broker))
+            cloud = (CloudCongestionApp(wiring.congestion_detector(
+                sc, net, built.geo, {r.name: (r.x, r.y) for r in rsus}), zone=sc.zone)
+                if sc.cloud.congestion else None)
+            summary = asyncio.run(_run(sim, bus, progress, broker, cloud))
             summary.stops_skipped = list(traffic.skipped())
         # "complete" only once every table is closed, each in its one file
         rec.write_json("run.json", run_json(
@@ -302,10 +333,40 @@ def check_criteria(sc: scenarios.Scenario) -> None:
 
 async def _run(sim: Simulation, bus_spec: str,
                progress: Callable[[StepProgress], None] | None,
-               broker: dict[str, str]) -> RunSummary:
+               broker: dict[str, str], cloud: CloudCongestionApp | None = None) -> RunSummary:
     async with open_bus(bus_spec, qos_of=topic_qos) as bus:
         broker.update(bus.broker)  # run.json names it, also when the run then fails
-        return await sim.run(bus, progress=progress)
+        if cloud is None:
+            return await sim.run(bus, progress=progress)
+        # the cloud application is a client of the same broker, as an external one would be
+        async with _beside(cloud, bus.url if bus_spec == "embedded" else bus_spec):
+            summary = await sim.run(bus, progress=progress)
+        summary.cloud = {"bsms": cloud.bsms, "decode_errors": cloud.decode_errors,
+                         "downlinked": len(cloud.sent)}
+        return summary
+
+
+@contextlib.asynccontextmanager
+async def _beside(app: CloudCongestionApp, bus_spec: str) -> AsyncIterator[None]:
+    """``app`` runs on its own connection to ``bus_spec`` (subscribed when this enters)
+    until the block ends; a failure of the application is raised at the end."""
+    async with open_bus(bus_spec, qos_of=topic_qos) as bus:
+        ready = asyncio.Event()
+        task = asyncio.get_running_loop().create_task(app.run(bus, ready=ready),
+                                                      name="v2x-cloud-congestion")
+        try:
+            waiter = asyncio.get_running_loop().create_task(ready.wait())
+            await asyncio.wait({task, waiter}, timeout=10.0,
+                               return_when=asyncio.FIRST_COMPLETED)
+            waiter.cancel()
+            if task.done():
+                task.result()  # it failed before subscribing: raise it
+            yield
+        finally:
+            task.cancel()
+            results = await asyncio.gather(task, return_exceptions=True)
+        if isinstance(results[0], Exception):
+            raise results[0]
 
 
 #: what ``run.json`` ``status`` says (docs/recording.md): under way (or killed outright),
@@ -318,7 +379,8 @@ def run_json(sc: scenarios.Scenario, status: str, *, error: BaseException | None
              rsu_names: Sequence[str] = (), summary: RunSummary | None = None,
              wall_total_s: float = 0.0, pipeline: bool = False,
              payload: str = "uper", recorded_ns: int | None = None,
-             topics: str = "v2x", broker: dict[str, str] | None = None) -> dict[str, Any]:
+             topics: str = "v2x", broker: dict[str, str] | None = None,
+             realtime: bool = False) -> dict[str, Any]:
     """The content of ``run.json`` (the one place it is built; keys in docs/recording.md).
 
     Every status carries what is known before the run starts: what identifies the run and
@@ -349,7 +411,7 @@ def run_json(sc: scenarios.Scenario, status: str, *, error: BaseException | None
                              "receivers": "seeded sample of OBUs and RSUs + app-used receptions"},
         "prr_bin_m": sc.recording.prr_bin_m, "prr_max_m": sc.recording.prr_max_m,
         "latency_bin_ns": sc.recording.latency_bin_ns,
-        "pipeline": pipeline, "payload": payload, "topics": topics,
+        "pipeline": pipeline, "payload": payload, "topics": topics, "realtime": realtime,
         **benefit_run_json(sc),
         "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
     }

@@ -9,16 +9,21 @@ scenario fixes.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from typing import Any, cast
+
+import numpy as np
 
 import scenarios
 from roadside import RsiConfig, RsiEvent, RsiSign, RsmConfig, RsuSite
 from v2x.apps import Application, DriverConfig, DriverReaction, make_app
+from v2x.cloud import CongestionConfig, CongestionDetector, RoadLink
 from v2x.errors import ConfigError
+from v2x.geo import GeoFrame
 from v2x.traffic import Action, Trigger, TriggeredEvent
 
-__all__ = ["applications", "driver", "equipped_participants", "rsi", "rsm", "rsu_sites",
-           "traffic_events", "windows"]
+__all__ = ["applications", "congestion_detector", "driver", "equipped_participants",
+           "road_links", "rsi", "rsm", "rsu_sites", "traffic_events", "windows"]
 
 
 def applications(sc: scenarios.Scenario) -> tuple[Application, ...]:
@@ -177,3 +182,21 @@ def rsm(sc: scenarios.Scenario, sites: list[RsuSite]) -> RsmConfig | None:
 def equipped_participants(sc: scenarios.Scenario) -> dict[str, bool]:
     """SUMO id -> has an OBU, for the named participants (they do not draw their equipage)."""
     return {p.id: bool(p.equipped) for p in sc.participants if not p.is_pedestrian}
+
+
+def road_links(net: Any) -> list[RoadLink]:
+    """Every edge of the ``sumolib`` network (no internal edge) as a road link: its lanes'
+    centrelines [m]."""
+    return [RoadLink(e.getID(), tuple(np.array([p[:2] for p in lane.getShape()], np.float64)
+                                      for lane in e.getLanes()))
+            for e in net.getEdges(withInternal=False)]
+
+
+def congestion_detector(sc: scenarios.Scenario, net: Any, geo: GeoFrame,
+                        rsu_xy: Mapping[str, tuple[float, float]]) -> CongestionDetector:
+    """The ``[cloud]`` congestion detector over every edge of ``net`` and the RSUs at
+    ``rsu_xy`` (name -> x, y [m])."""
+    c = sc.cloud
+    return CongestionDetector(road_links(net), rsu_xy, geo=geo, config=CongestionConfig(
+        jam_speed_kmh=c.jam_speed_kmh, min_vehicles=c.min_vehicles, hold_s=c.hold_ns / 1e9,
+        reach_m=c.reach_m, event_type=c.event_type))

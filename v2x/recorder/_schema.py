@@ -37,7 +37,7 @@ SCHEMAS: dict[str, pa.Schema] = {
                            ("bin_hi_ns", pa.int64()), ("count", pa.int64())]),
     "bus": pa.schema([("t_ns", pa.int64()), ("topic", pa.string()), ("msg_type", _str),
                       ("direction", _str), ("size_bytes", pa.int32()),
-                      ("wall_latency_ms", pa.float64())]),
+                      ("wall_latency_ms", pa.float64()), ("wall_ns", pa.int64())]),
     "warnings": pa.schema([("t_ns", pa.int64()), ("app", _str), ("vehicle", pa.int64()),
                            ("remote", pa.int64()), ("ttc_s", pa.float64()),
                            ("gap_m", pa.float64()), ("tx_id", pa.int64()),

@@ -15,6 +15,7 @@ from v2x.sim._types import PERSON_NODE_BASE, Outgoing, Roadside, RoadUsers, Scri
 
 if TYPE_CHECKING:
     from v2x.sim._loop import RSU_NODE_BASE, RunSummary, SimConfig, Simulation, StepProgress
+    from v2x.sim._realtime import RealTimeClock
 
 _LOOP = ("RSU_NODE_BASE", "RunSummary", "SimConfig", "Simulation", "StepProgress")
 
@@ -24,6 +25,10 @@ def __getattr__(name: str) -> Any:
         from v2x.sim import _loop
 
         return getattr(_loop, name)
+    if name == "RealTimeClock":
+        from v2x.sim._realtime import RealTimeClock
+
+        return RealTimeClock
     raise AttributeError(f"module 'v2x.sim' has no attribute {name!r}")
 
 
@@ -31,6 +36,7 @@ __all__ = [
     "PERSON_NODE_BASE",
     "RSU_NODE_BASE",
     "Outgoing",
+    "RealTimeClock",
     "RoadUsers",
     "Roadside",
     "RunSummary",

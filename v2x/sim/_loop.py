@@ -85,6 +85,7 @@ from v2x.bus import (
     openv2x_payload,
     parse_topic,
     payload_error,
+    rsi_from_openv2x,
 )
 from v2x.channel import (
     ChannelLoadStats,
@@ -96,6 +97,7 @@ from v2x.channel import (
 )
 from v2x.errors import DecodeError
 from v2x.geo import GeoFrame
+from v2x.messages import decode_frame
 from v2x.messages._bsm import HARD_BRAKING_BIT, BsmBatch, BsmFields
 from v2x.messages._envelope import pack_frame_groups
 from v2x.messages._json import to_json_bytes
@@ -116,6 +118,7 @@ from v2x.messages._uper import (
 )
 from v2x.msgset import MSG_TYPES
 from v2x.recorder import Binary, Histogram, PairClock, PrrBins, Recorder, binary, categorical
+from v2x.sim._realtime import RealTimeClock
 from v2x.sim._stages import Links, Receivers, TrafficWindow, Transmissions
 from v2x.sim._truth import GroundTruth
 from v2x.sim._types import PERSON_NODE_BASE, Outgoing, Roadside, RoadUsers, ScriptedStop
@@ -169,6 +172,9 @@ class SimConfig:
     # reach this (city scale: memory bounded by one step's links; see _traffic); a window of
     # xiqing-south-station has at most 0.69 M, so there it never binds
     step_exact_channel: bool = False  # channel draws per step (window-independent results)
+    #: pace the loop to the wall clock, one step at a time (:mod:`v2x.sim._realtime`), and
+    #: hand RSI from the RSUs' downlink topics to the RSUs (``roadside.DownlinkRsiSource``)
+    realtime: bool = False
 
     def __post_init__(self) -> None:
         w = self.window_steps
@@ -192,6 +198,7 @@ class StepProgress:
     vehicles: int
     messages: int
     wall_s: float
+    lag_ms: float | None = None  # real time: how late this step's messages left [ms]
 
 
 @dataclass
@@ -220,6 +227,13 @@ class RunSummary:
     wall_s: float = 0.0
     #: a scheduled channel's load (``mode4``): cbr_mean, cbr_p95, cr_mean, dropped, ...
     channel_load: dict[str, float] = field(default_factory=dict)
+    #: a real-time run's pacing (:meth:`v2x.sim.RealTimeClock.summary`): rtf, lag_mean_ms,
+    #: lag_p95_ms, lag_max_ms, steps, wall_s; empty as fast as possible
+    realtime: dict[str, float] = field(default_factory=dict)
+    downlink: int = 0  # downlink messages (RSI) handed to an RSU to broadcast
+    #: the ``[cloud]`` application's counters: bsms (read from the uplinks), decode_errors,
+    #: downlinked (RSI it sent down); empty without one
+    cloud: dict[str, int] = field(default_factory=dict)
 
 
 class _Grow:
@@ -370,6 +384,7 @@ class Simulation:
         self._topics = RunTopics(config.topics, zone=config.zone)
         self._uplink = {(r, m): self._topics.rsu_up(unit.name, m)
                         for r, unit in enumerate(self.roadside) for m in MSG_TYPES}
+        self._rsu_index = {unit.name: r for r, unit in enumerate(self.roadside)}
         self._tx_counts = np.zeros(len(MSG_TYPES), np.int64)
         # road users are gathered per step only when an RSU perceives them (sends RSM); an
         # RSU that does not say which messages it sends is assumed to
@@ -414,18 +429,32 @@ class Simulation:
         n_steps = cfg.duration_ns // cfg.step_ns
         wall0 = time.perf_counter()
         messages = 0
+        rt = RealTimeClock() if cfg.realtime else None
+        one_step = cfg.realtime or bool(self._listening)
         async with Tap(bus, self._topics.run_filter) as tap, _Worker() as work:
             pacer = StepPublisher(bus, tap)
+            if rt is not None:
+                rt.start()  # simulated time 0 is now
             while self.steps_done < n_steps:
+                down: list[tuple[BusMessage, int]] = []
+                lag_ms = None
+                if rt is not None:  # wait for the step's wall instant, then read the downlink
+                    t_next = (self.steps_done + 1) * cfg.step_ns
+                    await rt.until(t_next)
+                    down = await work(self._downlink, tap.drain_foreign(), t_next)
                 # stages 1-9 and the window's bus messages are CPU work and disk writes: they
                 # run on a worker thread, so the event loop keeps serving the bus meanwhile
                 win, n_tx, pubs, pub_t = await work(
-                    self._window, min(1 if self._listening else cfg.window_steps,
+                    self._window, min(1 if one_step else cfg.window_steps,
                                       n_steps - self.steps_done))
+                if rt is not None:
+                    lag_ms = rt.leaving(int(win.t_ns[0]))
+                    await work(self._record_downlink, down, time.time_ns())
                 if pubs:  # step by step, each step delivered before the next leaves
                     delivered, at = await pacer.publish_steps(pubs, pub_t)
                     await work(self._record_bus, delivered, np.asarray(pub_t, np.int64)[at])
-                await work(self._foreign_bus, tap.drain_foreign(), int(win.t_ns[-1]))
+                if rt is None:  # in real time, foreign messages are read before each step
+                    await work(self._foreign_bus, tap.drain_foreign(), int(win.t_ns[-1]))
                 messages += n_tx
                 self.steps_done += win.n_steps
                 self.summary.steps += win.n_steps
@@ -433,7 +462,11 @@ class Simulation:
                     await work(self._checkpoint, int(win.t_ns[-1]) + cfg.step_ns)
                 if progress is not None:
                     progress(StepProgress(int(win.t_ns[-1]), cfg.duration_ns, win.n_last,
-                                          messages, time.perf_counter() - wall0))
+                                          messages, time.perf_counter() - wall0, lag_ms))
+            if rt is not None:
+                self.summary.realtime = rt.summary(n_steps * cfg.step_ns)
+                await work(self._foreign_bus, tap.drain_foreign(),
+                           n_steps * cfg.step_ns)  # what came after the last step
             self.summary.bus_faults = bus.stats()
         self._finish(pacer.published, wall0)
         return self.summary
@@ -1146,10 +1179,67 @@ class Simulation:
         sizes = np.array([len(m.payload) for m in msgs], np.int64)
         o = np.argsort(t_ns, kind="stable")
         ol = o.tolist()
+        wall = np.fromiter((m.delivered_wall_ns for m in msgs), np.int64, len(msgs))
         self.rec.append("bus", t_ns=t_ns[o], topic=[topics[i] for i in ol],
                         msg_type=[kinds[i][0] for i in ol],
                         direction=[kinds[i][1] for i in ol],
-                        size_bytes=sizes[o], wall_latency_ms=lat[o])
+                        size_bytes=sizes[o], wall_latency_ms=lat[o], wall_ns=wall[o])
+
+    def _downlink(self, msgs: Sequence[BusMessage],
+                  t_ns: int) -> list[tuple[BusMessage, int]]:
+        """Foreign messages read before step ``t_ns`` [ns] of a real-time run: each RSI on an
+        RSU's downlink topic is handed to that RSU (:meth:`roadside.RoadsideUnit.relay`),
+        which broadcasts it from this step on; one that does not decode as an RSI
+        (:meth:`_downlink_rsi`) is a ``bus_decode_error`` (as :meth:`_foreign_bus`); the rest
+        (other topics, an RSU the run does not have) go to :meth:`_foreign_bus`. Returns the
+        relayed messages with their step, for :meth:`_record_downlink`."""
+        relayed: list[tuple[BusMessage, int]] = []
+        rest: list[BusMessage] = []
+        for m in msgs:
+            info = parse_topic(m.topic)
+            r = self._rsu_index.get(info.node_id or "") if info and info.direction == "down" \
+                else None
+            if r is None:
+                rest.append(m)
+                continue
+            rsi = self._downlink_rsi(m.payload, t_ns)
+            if rsi is None:
+                self._bus_decode_errors([len(m.payload)], t_ns)
+            elif getattr(self.roadside[r], "relay", lambda *a: False)(rsi, t_ns):
+                relayed.append((m, t_ns))
+                self.summary.downlink += 1
+            else:
+                rest.append(m)
+        self._foreign_bus(rest, t_ns)
+        return relayed
+
+    def _downlink_rsi(self, payload: bytes, t_ns: int) -> Any:
+        """The RSI value of a downlink payload (v2x profile: one UPER RSI MessageFrame;
+        openv2x: that platform's RSI JSON, :func:`v2x.bus.rsi_from_openv2x`), or None when it
+        is not one."""
+        now = self._start_utc_ns + t_ns
+        try:
+            if self._topics.payload == "openv2x":
+                return rsi_from_openv2x(payload, now_ns=now)
+            value = decode_frame(payload, now_ns=now)
+        except DecodeError:
+            return None
+        return value if type(value).__name__ == "Rsi" else None
+
+    def _record_downlink(self, relayed: Sequence[tuple[BusMessage, int]], wall_ns: int) -> None:
+        """Bus rows (direction ``down``) of the downlink messages relayed at a step whose
+        messages leave at ``wall_ns`` [ns, Unix epoch]: ``t_ns`` the step the RSU broadcasts
+        it from, ``wall_ns`` when it reached the run, ``wall_latency_ms`` from then to the
+        step's leaving (the publisher's instant is unknown: MQTT 3.1.1 does not carry it)."""
+        if not relayed:
+            return
+        self.rec.append("bus", t_ns=np.array([t for _, t in relayed], np.int64),
+                        topic=[m.topic for m, _ in relayed],
+                        msg_type=["RSI"] * len(relayed), direction=["down"] * len(relayed),
+                        size_bytes=np.array([len(m.payload) for m, _ in relayed], np.int64),
+                        wall_latency_ms=np.array([(wall_ns - m.delivered_wall_ns) / 1e6
+                                                  for m, _ in relayed]),
+                        wall_ns=np.array([m.delivered_wall_ns for m, _ in relayed], np.int64))
 
     def _foreign_bus(self, msgs: Sequence[BusMessage], t_end: int) -> None:
         """Messages on the run's topics it did not publish (another client or run): counted,
@@ -1162,14 +1252,20 @@ class Simulation:
         bad = [len(m.payload) for m in msgs
                if payload_error(m.topic, m.payload, payload_format=fmt) is not None]
         self.summary.bus_foreign += len(msgs) - len(bad)
-        self.summary.bus_decode_errors += len(bad)
-        if bad:
-            k = len(bad)
-            self._events.append(dict(t_ns=np.full(k, t_end, np.int64),
-                                     kind=np.full(k, "bus_decode_error", dtype=object),
-                                     vehicle=np.full(k, -1, np.int64),
-                                     other=np.full(k, -1, np.int64),
-                                     value=np.array(bad, np.float64)))
+        self._bus_decode_errors(bad, t_end)
+
+    def _bus_decode_errors(self, sizes: Sequence[int], t_ns: int) -> None:
+        """Payloads on the run's topics that do not decode (``sizes`` [bytes]): counted, and
+        ``bus_decode_error`` events at step ``t_ns`` (``value`` = the size)."""
+        if not sizes:
+            return
+        k = len(sizes)
+        self.summary.bus_decode_errors += k
+        self._events.append(dict(t_ns=np.full(k, t_ns, np.int64),
+                                 kind=np.full(k, "bus_decode_error", dtype=object),
+                                 vehicle=np.full(k, -1, np.int64),
+                                 other=np.full(k, -1, np.int64),
+                                 value=np.array(sizes, np.float64)))
 
     def _write_nodes(self) -> None:
         veh = self.veh
