@@ -339,14 +339,11 @@ class MqttBus:
             self._watch_publisher(client), name=f"v2x-bus-watch-{self._client_id}")
 
     async def _watch_publisher(self, client: aiomqtt.Client) -> None:
-        try:
-            async for _ in client.messages:  # pragma: no cover - never yields
-                pass
-        except aiomqtt.MqttError as exc:
-            if self._client is client:
-                self._client = None
-                self._abandon_inflight()
-                self._connection_lost(_PUBLISHER, exc)
+        exc = await _until_connection_lost(client)
+        if exc is not None and self._client is client:
+            self._client = None
+            self._abandon_inflight()
+            self._connection_lost(_PUBLISHER, exc)
 
     def _abandon_inflight(self) -> None:
         """The publisher's connection is gone: its unacknowledged QoS 1/2 messages stay in
@@ -747,15 +744,10 @@ class _MqttSubscription(Subscription):
         )
 
     async def _watch_connection(self, client: aiomqtt.Client) -> None:
-        # aiomqtt's message iterator raises when the connection drops; its queue stays empty
-        # (messages go to ``_on_message``), so this only waits for that.
-        try:
-            async for _ in client.messages:  # pragma: no cover - never yields
-                pass
-        except aiomqtt.MqttError as exc:
-            if self._client is client:
-                self._client = None
-                self._bus._connection_lost(self, exc)
+        exc = await _until_connection_lost(client)
+        if exc is not None and self._client is client:
+            self._client = None
+            self._bus._connection_lost(self, exc)
 
     async def _stop(self) -> None:
         bus = self._bus
@@ -824,3 +816,15 @@ async def _quiet_disconnect(client: aiomqtt.Client) -> None:
         await client.__aexit__(None, None, None)
     except _FOREIGN_ERRORS:  # the error being raised is the one that matters
         _LOG.debug("disconnect after a failed subscribe failed too", exc_info=True)
+
+
+async def _until_connection_lost(client: aiomqtt.Client) -> aiomqtt.MqttError | None:
+    """Wait until ``client``'s connection drops and return aiomqtt's error (None: the
+    iterator ended without one). aiomqtt's message iterator raises when the connection drops;
+    its queue stays empty (messages go to paho's callback), so this only waits for that."""
+    try:
+        async for _ in client.messages:  # pragma: no cover - never yields
+            pass
+    except aiomqtt.MqttError as exc:
+        return exc
+    return None
