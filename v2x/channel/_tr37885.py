@@ -73,6 +73,7 @@ import numpy as np
 from v2x.errors import ConfigError
 
 from ._base import LOST, Reception, check_choice, check_duration, check_number
+from ._marginal import MarginalReception
 from ._pairs import LinkBatch
 from ._pathloss import check_carrier_ghz, check_distances
 
@@ -86,6 +87,7 @@ __all__ = [
 
 _SCENARIOS: tuple[str, ...] = ("urban", "highway")
 _BLOCKED: tuple[str, ...] = ("nlos", "nlosv")
+_SAMPLING: tuple[str, ...] = ("marginal", "link-state")
 
 # path loss A + B log10(d3 [m]) + C log10(fc [GHz]), 3GPP TR 37.885 V2V
 _LOS = {"urban": (38.77, 16.7, 18.2), "highway": (32.4, 20.0, 20.0)}
@@ -225,6 +227,7 @@ class Tr37885Channel:
         latency_base: str = "2 ms",
         selection_t1: str = "1 ms",
         selection_t2: str = "20 ms",
+        sampling: str | None = None,
     ) -> None:
         self.scenario = check_choice("scenario", scenario, _SCENARIOS)
         self.name = f"tr37885-{self.scenario}"
@@ -269,6 +272,13 @@ class Tr37885Channel:
             )
         self.selection_t1_ns = t1
         self.selection_t2_ns = t2
+        if sampling is None:
+            sampling = "marginal" if math.isfinite(self.max_range_m) else "link-state"
+        self.sampling = check_choice("sampling", sampling, _SAMPLING)
+        if self.sampling == "marginal" and not math.isfinite(self.max_range_m):
+            raise ConfigError("sampling 'marginal' needs a finite range_m (the distance grid "
+                              "of its tables); use sampling = 'link-state' with range_m = inf",
+                              key="channel.sampling", value=sampling)
 
         # precomputed constants of the hot path
         self.carrier_ghz = fc
@@ -306,7 +316,9 @@ class Tr37885Channel:
             "latency_base": latency_base,
             "selection_t1": selection_t1,
             "selection_t2": selection_t2,
+            "sampling": self.sampling,
         }
+        self._marginal = MarginalReception(self) if self.sampling == "marginal" else None
 
     def __repr__(self) -> str:
         return f"Tr37885Channel(scenario={self.scenario!r}, blocked={self.blocked!r})"
@@ -354,9 +366,17 @@ class Tr37885Channel:
     ) -> Reception:
         """Evaluate every link of one step; see :class:`v2x.channel.ChannelModel`.
 
-        ``snr_db`` is the drawn SNR (shadowing and blockage included) over the channel
-        bandwidth; for links beyond ``range_m`` it is computed all the same but they are lost.
+        With ``sampling = "link-state"``, ``snr_db`` is the drawn SNR (shadowing and blockage
+        included) over the channel bandwidth; for links beyond ``range_m`` it is computed all
+        the same but they are lost. With ``"marginal"`` (the default for a finite range) each
+        link is one draw against the model's exact marginal reception probability
+        (:mod:`v2x.channel._marginal`) and ``snr_db`` is NaN.
         """
+        if self._marginal is not None:
+            check_distances(links.distance_m, name="links.distance_m")
+            return self._marginal.evaluate(links, tx_height_m=tx_height_m,
+                                           rx_height_m=rx_height_m, size_bytes=size_bytes,
+                                           rng=rng)
         # The draws come first, whole, in the order of the module docstring; then the links
         # are computed in blocks of _BLOCK (their temporaries stay in cache: measured 75 -> 64
         # ns a link against one pass over 2 M links). Operations are in place where they can
@@ -377,12 +397,10 @@ class Tr37885Channel:
         z_block = (rng.standard_normal(m - int(np.count_nonzero(los)))
                    if self.blocked == "nlosv" else z_shadow[:0])
         u_rx = np.asarray(rng.random(m))
-        slot = rng.integers(self._n_slots, size=sizes.shape[0])
+        slot = np.asarray(rng.integers(self._n_slots, size=sizes.shape[0]))
 
-        threshold = self.snr50_db + 10.0 * np.log10(
-            np.maximum(sizes.astype(np.float64), 1.0) / self.ref_size_bytes
-        )
-        wait_ns = np.asarray(slot * SUBFRAME_NS + self._lat0_ns)
+        threshold = self.threshold_db(sizes)
+        wait_ns = self.wait_ns(slot)
         snr = np.empty(m)
         received = np.empty(m, bool)
         latency = np.full(m, LOST, np.int64)
@@ -480,7 +498,34 @@ class Tr37885Channel:
         """Latency [ns] of the received links of a block into ``out`` (left LOST elsewhere):
         the sender's wait (base + selection) + propagation d3 / c."""
         got = np.flatnonzero(received)
-        prop = d3[got]
-        prop *= _NS_PER_M
-        np.rint(prop, out=prop)
-        out[got] = prop.astype(np.int64) + wait_ns[links.tx[got]]
+        out[got] = _propagation_ns(d3[got]) + wait_ns[links.tx[got]]
+
+    def threshold_db(self, size_bytes: np.ndarray) -> np.ndarray:
+        """(n,) float64 SNR [dB] of 50 % reception of messages of ``size_bytes`` (module
+        docstring, step 6): ``snr50_db + 10 log10(max(size, 1) / ref_size_bytes)``."""
+        sizes = np.maximum(np.asarray(size_bytes).astype(np.float64), 1.0)
+        return self.snr50_db + 10.0 * np.log10(sizes / self.ref_size_bytes)
+
+    def wait_ns(self, slot: np.ndarray) -> np.ndarray:
+        """(n_tx,) int64 wait [ns] of each sender from generation to transmission:
+        ``latency_base`` + ``selection_t1`` + its drawn ``slot`` (whole 1 ms subframes of the
+        selection window; module docstring, step 7)."""
+        return np.asarray(slot * SUBFRAME_NS + self._lat0_ns)
+
+    def latency_ns(self, tx: np.ndarray, rx: np.ndarray, distance_m: np.ndarray,
+                   tx_height_m: np.ndarray, rx_height_m: np.ndarray,
+                   wait_ns: np.ndarray) -> np.ndarray:
+        """(k,) int64 latency [ns] of k received links (sender index ``tx``, receiver index
+        ``rx``, 2-D distance [m]): the sender's ``wait_ns`` + the propagation delay of the 3-D
+        distance (antenna heights [m] per sender and receiver)."""
+        d3 = self._distance_3d(distance_m, tx, rx, np.asarray(tx_height_m, np.float64),
+                               np.asarray(rx_height_m, np.float64))
+        return _propagation_ns(d3) + wait_ns[tx]
+
+
+def _propagation_ns(d3: np.ndarray) -> np.ndarray:
+    """(k,) int64 propagation delay [ns] of 3-D distances [m] (``d3`` overwritten):
+    ``rint(d3 / c)``."""
+    d3 *= _NS_PER_M
+    np.rint(d3, out=d3)
+    return d3.astype(np.int64)

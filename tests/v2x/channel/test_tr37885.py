@@ -20,6 +20,13 @@ from v2x.channel import (
 LOG_FC = math.log10(5.9)  # 0.770852...
 
 
+def _states(name: str, **params: object):
+    """The channel drawing every link's LOS state, shadowing and SNR (``snr_db`` reported):
+    the tests of those draws. The default ``"marginal"`` sampling is tested against these
+    draws in test_marginal.py."""
+    return make_channel(name, sampling="link-state", **params)
+
+
 def _evaluate(ch, distance_m, *, h_tx=1.5, h_rx=1.5, size=300, seed=0, n_tx=1):
     """Links from sender k % n_tx to its own receiver, all at the given 2-D distances."""
     d = np.atleast_1d(np.asarray(distance_m, dtype=np.float64))
@@ -99,7 +106,7 @@ def test_reception_probability_curve() -> None:
 
 
 def test_snr_and_latency_by_hand() -> None:
-    ch = make_channel(
+    ch = _states(
         "tr37885-urban",
         shadowing_los_db=0.0,
         shadowing_nlos_db=0.0,
@@ -121,7 +128,7 @@ def test_snr_and_latency_by_hand() -> None:
 
 
 def test_min_distance_floor() -> None:
-    ch = make_channel("tr37885-urban", shadowing_los_db=0.0)
+    ch = _states("tr37885-urban", shadowing_los_db=0.0)
     # 0.5 m is evaluated at the 3 m floor: PL = 38.77 + 16.7*0.477121 + 14.0295 = 60.7674
     out = _evaluate(ch, [0.5])
     assert out.snr_db[0] == pytest.approx(120.9897 - 60.7674, abs=1e-4)
@@ -158,7 +165,7 @@ def test_range_cut_and_lost_sentinel() -> None:
 def test_los_state_drawn_with_tr_probability() -> None:
     # no shadowing: SNR takes two values at 100 m, LOS 120.9897 - 86.1995 = 34.7902 and
     # NLOS 120.9897 - 111.4191 = 9.5706; the LOS share must be P_LOS(100 m) = 0.3358.
-    ch = make_channel("tr37885-urban", shadowing_los_db=0.0, shadowing_nlos_db=0.0)
+    ch = _states("tr37885-urban", shadowing_los_db=0.0, shadowing_nlos_db=0.0)
     out = _evaluate(ch, np.full(100_000, 100.0), seed=1)
     # d3 = 100 m since both antennas are at 1.5 m
     is_los = np.isclose(out.snr_db, 34.7902, atol=1e-3)
@@ -170,7 +177,7 @@ def test_los_state_drawn_with_tr_probability() -> None:
 
 def test_shadowing_spread() -> None:
     # 2 m apart: always LOS; SNR = 120.9897 - (38.77 + 16.7 log10(3) + 14.0295) + N(0, 3)
-    out = _evaluate(make_channel("tr37885-urban"), np.full(100_000, 2.0), seed=2)
+    out = _evaluate(_states("tr37885-urban"), np.full(100_000, 2.0), seed=2)
     assert out.snr_db.mean() == pytest.approx(120.9897 - 60.7674, abs=0.05)
     assert out.snr_db.std() == pytest.approx(3.0, abs=0.05)
 
@@ -180,7 +187,7 @@ def test_nlosv_blockage_mean() -> None:
     # 113.8376; both antennas 1.5 m < 1.6 m blocker: blockage mean 9 + (15*3.30103 - 41) =
     # 17.5155, sd 4.5 (clipping at 0 is 3.9 sd away). Mean SNR = 120.9897 - 113.8376 -
     # 17.5155 = -10.3634; sd sqrt(3^2 + 4.5^2) = 5.408.
-    ch = make_channel("tr37885-highway")
+    ch = _states("tr37885-highway")
     out = _evaluate(ch, np.full(100_000, 2000.0), seed=3)
     assert out.snr_db.mean() == pytest.approx(-10.3634, abs=0.1)
     assert out.snr_db.std() == pytest.approx(5.408, abs=0.1)
@@ -188,7 +195,7 @@ def test_nlosv_blockage_mean() -> None:
     out = _evaluate(ch, np.full(100_000, 2000.0), h_tx=5.5, seed=3)
     assert out.snr_db.mean() == pytest.approx(120.9897 - 113.8376 - 13.5155, abs=0.1)
     # both above: no blockage, plain LOS
-    hi = make_channel("tr37885-highway", shadowing_los_db=0.0)
+    hi = _states("tr37885-highway", shadowing_los_db=0.0)
     out = _evaluate(hi, [2000.0], h_tx=6.0, h_rx=6.0)
     assert out.snr_db[0] == pytest.approx(120.9897 - 113.8376, abs=1e-4)
 
@@ -296,7 +303,7 @@ def _reference_urban(ch: Tr37885Channel, links: LinkBatch, h_tx: np.ndarray, h_r
 @pytest.mark.parametrize("params", [{}, {"snr_scale_db": 1.5}, {"range_m": 400.0}])
 def test_evaluate_equals_the_plain_formulas_exactly(params: dict[str, float]) -> None:
     # the in-place, table-driven evaluation gives the plain formulas' results bit for bit
-    ch = Tr37885Channel(scenario="urban", **params)
+    ch = Tr37885Channel(scenario="urban", sampling="link-state", **params)
     gen = np.random.default_rng(5)
     n_tx, n_rx, m = 200, 500, 40_000
     tx = np.sort(gen.integers(n_tx, size=m))
