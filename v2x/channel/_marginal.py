@@ -257,16 +257,16 @@ class MarginalReception:
         tx_class * n_rx_classes + rx_class`` row ``2 q`` at the grid point, ``2 q + 1`` one
         step above."""
         x = self._model.threshold_db(size_bytes) / THR_STEP_DB
-        k = np.floor(x)
-        frac = x - k
-        h_tx_u, h_tx_code = np.unique(np.asarray(tx_height_m, np.float64), return_inverse=True)
+        k_float = np.floor(x)
+        frac = x - k_float
+        k = k_float.astype(np.int64)  # threshold grid point of each sender
         k_min = int(k.min())
-        key = h_tx_code.ravel().astype(np.int64) * (int(k.max()) - k_min + 1) + (k - k_min)
-        key_u, tx_class = np.unique(key.astype(np.int64), return_inverse=True)
         span = int(k.max()) - k_min + 1
+        h_tx_u, h_tx_code = np.unique(np.asarray(tx_height_m, np.float64), return_inverse=True)
+        key_u, tx_class = np.unique(h_tx_code.ravel() * span + (k - k_min), return_inverse=True)
         rx_u, rx_class = np.unique(np.asarray(rx_height_m, np.float64), return_inverse=True)
-        rows = [self._table(float(h_tx_u[kk // span]), float(h_rx), int(kk % span) + k_min + up)
-                for kk in key_u.tolist() for h_rx in rx_u for up in (0, 1)]
+        rows = [self._table(float(h_tx_u[key // span]), float(h_rx), key % span + k_min + up)
+                for key in key_u.tolist() for h_rx in rx_u for up in (0, 1)]
         return tx_class.ravel(), rx_class.ravel(), int(rx_u.size), frac, np.stack(rows)
 
     def _read(self, stacked: np.ndarray, d2: np.ndarray, tx: np.ndarray, rx: np.ndarray,
