@@ -42,6 +42,7 @@ wait (as the link-state sampling).
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -65,7 +66,8 @@ D_STEP_M = 0.25
 _BLOCKAGE_NODES = 48
 #: grid step of the reception threshold [dB] (of the message size) of the tables
 THR_STEP_DB = 0.05
-#: tables kept (one of the 1000 m urban range is 32 kB, of 4000 m highway 128 kB)
+#: tables kept: beyond, the store starts again (a table of the 1000 m urban range is 32 kB,
+#: of the 4000 m highway 128 kB)
 _MAX_TABLES = 1024
 #: links read together (their temporaries of 512 kB stay in cache)
 _BLOCK = 65_536
@@ -140,7 +142,9 @@ class MarginalReception:
         self._model = model
         self._n_grid = int(math.ceil(model.max_range_m / D_STEP_M)) + 2
         self._d2_grid = np.arange(self._n_grid) * D_STEP_M
-        self._tables: dict[tuple[float, float, int], np.ndarray] = {}
+        # the tables, one row each, and the row of each (h_tx, h_rx, threshold grid point)
+        self._store = np.empty((64, self._n_grid))
+        self._row_of: dict[tuple[float, float, int], int] = {}
 
     # -- the probability --------------------------------------------------------------------
     def probability(self, d2: np.ndarray, *, h_tx: float, h_rx: float,
@@ -206,18 +210,18 @@ class MarginalReception:
             out += (0.5 * top * wk) * dens * g(c_los - b)
         return out
 
-    def _table(self, h_tx: float, h_rx: float, k: int) -> np.ndarray:
-        """``p`` on the distance grid for the threshold ``k * THR_STEP_DB``, computed once (at
-        most ``_MAX_TABLES`` kept, the oldest dropped first)."""
+    def _row(self, h_tx: float, h_rx: float, k: int) -> int:
+        """Row of the table store holding ``p`` on the distance grid for the threshold
+        ``k * THR_STEP_DB``, computed when first needed."""
         key = (h_tx, h_rx, k)
-        table = self._tables.get(key)
-        if table is None:
-            if len(self._tables) >= _MAX_TABLES:
-                del self._tables[next(iter(self._tables))]
-            table = self._probability_at(self._d2_grid, h_tx, h_rx, k * THR_STEP_DB)
-            table.flags.writeable = False
-            self._tables[key] = table
-        return table
+        row = self._row_of.get(key)
+        if row is None:
+            row = len(self._row_of)
+            if row == self._store.shape[0]:  # full: twice the rows
+                self._store = np.concatenate([self._store, np.empty_like(self._store)])
+            self._store[row] = self._probability_at(self._d2_grid, h_tx, h_rx, k * THR_STEP_DB)
+            self._row_of[key] = row
+        return row
 
     # -- the draws --------------------------------------------------------------------------
     def evaluate(self, links: LinkBatch, *, tx_height_m: np.ndarray, rx_height_m: np.ndarray,
@@ -232,13 +236,11 @@ class MarginalReception:
         if m == 0:
             return Reception(received=np.zeros(0, bool), latency_ns=np.zeros(0, np.int64),
                              snr_db=np.zeros(0))
-        tx_class, rx_class, n_rx_classes, frac, stacked = self._classes(
-            tx_height_m, rx_height_m, size_bytes)
+        classes = self._classes(tx_height_m, rx_height_m, size_bytes)
         received = np.empty(m, bool)
         for a in range(0, m, _BLOCK):
             sl = slice(a, a + _BLOCK)
-            p = self._read(stacked, links.distance_m[sl], links.tx[sl], links.rx[sl],
-                           tx_class, rx_class, n_rx_classes, frac)
+            p = self._read(classes, links.distance_m[sl], links.tx[sl], links.rx[sl])
             np.less(u[sl], p, out=received[sl])
         if bool(links.distance_m.max() > ch.max_range_m):
             received &= links.distance_m <= ch.max_range_m
@@ -248,30 +250,28 @@ class MarginalReception:
                                      tx_height_m, rx_height_m, ch.wait_ns(slot))
         return Reception(received=received, latency_ns=latency, snr_db=np.full(m, np.nan))
 
-    def _classes(self, tx_height_m: np.ndarray, rx_height_m: np.ndarray, size_bytes: np.ndarray
-                 ) -> tuple[np.ndarray, np.ndarray, int, np.ndarray, np.ndarray]:
-        """Class of every sender (its antenna height and the threshold grid point at or below
-        its threshold) and of every receiver (its antenna height); the number of receiver
-        classes; each sender's fraction of the threshold step above its grid point; and the
-        tables stacked ``(2 n_tx_classes n_rx_classes, n_grid)``: for class pair ``q =
-        tx_class * n_rx_classes + rx_class`` row ``2 q`` at the grid point, ``2 q + 1`` one
-        step above."""
+    def _classes(self, tx_height_m: np.ndarray, rx_height_m: np.ndarray,
+                 size_bytes: np.ndarray) -> _Classes:
+        """The classes of the senders and receivers of one call and their tables' rows."""
         x = self._model.threshold_db(size_bytes) / THR_STEP_DB
         k_float = np.floor(x)
-        frac = x - k_float
         k = k_float.astype(np.int64)  # threshold grid point of each sender
         k_min = int(k.min())
         span = int(k.max()) - k_min + 1
         h_tx_u, h_tx_code = np.unique(np.asarray(tx_height_m, np.float64), return_inverse=True)
         key_u, tx_class = np.unique(h_tx_code.ravel() * span + (k - k_min), return_inverse=True)
         rx_u, rx_class = np.unique(np.asarray(rx_height_m, np.float64), return_inverse=True)
-        rows = [self._table(float(h_tx_u[key // span]), float(h_rx), key % span + k_min + up)
-                for key in key_u.tolist() for h_rx in rx_u for up in (0, 1)]
-        return tx_class.ravel(), rx_class.ravel(), int(rx_u.size), frac, np.stack(rows)
+        if len(self._row_of) + 2 * key_u.size * rx_u.size > _MAX_TABLES:
+            self._row_of.clear()  # start the store again (its rows are overwritten)
+        rows = np.array([[self._row(float(h_tx_u[key // span]), float(h_rx),
+                                    key % span + k_min + up) for up in (0, 1)]
+                         for key in key_u.tolist() for h_rx in rx_u], np.int64)
+        return _Classes(tx_class=tx_class.ravel(), rx_class=rx_class.ravel(),
+                        n_rx_classes=int(rx_u.size), tx_frac=x - k_float,
+                        lo_row=rows[:, 0], hi_row=rows[:, 1])
 
-    def _read(self, stacked: np.ndarray, d2: np.ndarray, tx: np.ndarray, rx: np.ndarray,
-              tx_class: np.ndarray, rx_class: np.ndarray, n_rx_classes: int,
-              frac: np.ndarray) -> np.ndarray:
+    def _read(self, classes: _Classes, d2: np.ndarray, tx: np.ndarray,
+              rx: np.ndarray) -> np.ndarray:
         """``p`` of a block of links: linear interpolation in distance in the two tables of
         its class pair, then in threshold between them."""
         n = self._n_grid
@@ -279,28 +279,54 @@ class MarginalReception:
         np.minimum(x, n - 1.001, out=x)  # beyond the range: cut by the caller
         i = x.astype(np.intp)
         x -= i  # the fraction of the distance step
-        row = tx_class.take(tx)
-        if n_rx_classes > 1:
-            row *= n_rx_classes
-            row += rx_class.take(rx)
-        row *= 2 * n
-        row += i
-        flat = stacked.ravel()
-        lo = _lerp(flat, row, x)
-        row += n
-        hi = _lerp(flat, row, x)
+        pair = classes.tx_class.take(tx)
+        if classes.n_rx_classes > 1:
+            pair *= classes.n_rx_classes
+            pair += classes.rx_class.take(rx)
+        flat = self._store.ravel()
+        lo = _lerp(flat, _at(classes.lo_row, pair, n, i), x)
+        hi = _lerp(flat, _at(classes.hi_row, pair, n, i), x)
         hi -= lo
-        hi *= frac.take(tx)
+        hi *= classes.tx_frac.take(tx)
         lo += hi
         return lo
 
 
+@dataclass(frozen=True)
+class _Classes:
+    """The classes of one call's links.
+
+    Attributes:
+        tx_class: (n_tx,) int64 class of each sender (antenna height, threshold grid point).
+        rx_class: (n_rx,) int64 class of each receiver (antenna height).
+        n_rx_classes: receiver classes; the class pair of a link is ``tx_class * n_rx_classes
+            + rx_class``.
+        tx_frac: (n_tx,) float64 each sender's threshold above its grid point [grid steps].
+        lo_row, hi_row: (n_pairs,) int64 store rows of each class pair's tables at its
+            threshold grid point and one step above.
+    """
+
+    tx_class: np.ndarray
+    rx_class: np.ndarray
+    n_rx_classes: int
+    tx_frac: np.ndarray
+    lo_row: np.ndarray
+    hi_row: np.ndarray
+
+
+def _at(row_of_pair: np.ndarray, pair: np.ndarray, n: int, i: np.ndarray) -> np.ndarray:
+    """Flat store index ``row_of_pair[pair] * n + i`` of each link's grid point."""
+    at = row_of_pair.take(pair)
+    at *= n
+    at += i
+    return at
+
+
 def _lerp(flat: np.ndarray, at: np.ndarray, frac: np.ndarray) -> np.ndarray:
-    """``flat[at] + frac (flat[at + 1] - flat[at])`` (``at`` left as it was)."""
+    """``flat[at] + frac (flat[at + 1] - flat[at])`` (``at`` overwritten)."""
     lo = flat.take(at)
     at += 1
     hi = flat.take(at)
-    at -= 1
     hi -= lo
     hi *= frac
     lo += hi

@@ -90,8 +90,8 @@ def test_tables_interpolate_the_formula(name: str) -> None:
     tx = rng.integers(0, n_tx, n)
     h_tx = np.where(np.arange(n_tx) < 12, 1.5, 6.0)
     sizes = rng.integers(20, 1500, n_tx)
-    tx_class, rx_class, n_rx, frac, stacked = ch._marginal._classes(h_tx, np.full(n, 1.5), sizes)
-    got = ch._marginal._read(stacked, d.copy(), tx, np.arange(n), tx_class, rx_class, n_rx, frac)
+    classes = ch._marginal._classes(h_tx, np.full(n, 1.5), sizes)
+    got = ch._marginal._read(classes, d.copy(), tx, np.arange(n))
     want = np.empty(n)
     for s in range(n_tx):
         mine = tx == s
