@@ -104,7 +104,7 @@ marked ``<=`` and explained under "Limits" below):
                                 ``event_type`` (707)
 ``[recording]``                 ``reception_sample`` (0.05), ``prr_bin_m`` (20), ``prr_max_m``
                                 (500, <= 10000), ``latency_bin`` ("100 us", 1 us..10 ms),
-                                ``checkpoint`` ("30 s", 1 s..1 h), ``trajectories`` (true)
+                                ``checkpoint`` ("30 s", 1 s..1 h)
 ``[[events]]``                  ``name``, ``trigger = {kind = "time", at = "12 s"}`` or
                                 ``{kind = "gap" | "distance" | "ttc", a, b, op, value}`` or
                                 ``{kind = "reach", participant, x, y, radius_m}``, ``actions =

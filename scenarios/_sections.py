@@ -540,7 +540,6 @@ class RecordingConfig(Section):
         "30 s", alias="checkpoint", validate_default=True,
         description="simulated time between checkpoints, 1 s .. 1 h: a killed run keeps every "
                     "row before its last one (docs/recording.md)")
-    trajectories: bool = True
 
     @model_validator(mode="after")
     def _bins(self) -> RecordingConfig:
