@@ -62,6 +62,11 @@ senders): ``rng.random(m)`` LOS state; ``rng.standard_normal(m)`` shadowing;
 ``blocked = "nlosv"``); ``rng.random(m)`` reception; ``rng.integers(n_slots, size=n_tx)``
 resource-selection wait (n_slots = (T2 - T1) / 1 ms + 1). Every link draws, whatever its
 distance, so one rng state and one batch give one result.
+
+That is ``sampling = "link-state"``. The default for a finite range, ``"marginal"``, gives the
+same distribution of received links and latencies with one draw per link against the exact
+marginal reception probability of steps 2-6 (the states integrated out, tabulated:
+:mod:`v2x.channel._marginal`), and no SNR.
 """
 
 from __future__ import annotations
