@@ -10,7 +10,7 @@ import contextlib
 import socket
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 import aiomqtt
 import paho.mqtt.client as mqtt
@@ -286,17 +286,17 @@ def test_a_publish_paho_refuses_at_once_is_a_bus_error(monkeypatch: pytest.Monke
     asyncio.run(main())
 
 
-def test_a_missing_puback_is_a_bus_error_after_timeout_s(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_missing_puback_is_a_bus_error_after_timeout_s(monkeypatch: pytest.MonkeyPatch,
+                                                         drop_pubacks: Callable[[], None]) -> None:
     """A broker that does not acknowledge (paho drops every PUBACK here): ``flush`` raises
     once the oldest message is ``timeout_s`` (0.3 s) overdue, naming its topic, with a
     TimeoutError as the cause; ``flush(timeout_s=...)`` names how many are missing; a single
     ``publish`` raises after ``timeout_s``; once PUBACKs come again the bus works."""
-    drop = mqtt.MQTTErrorCode.MQTT_ERR_SUCCESS
 
     async def main() -> None:
         async with (EmbeddedBroker() as broker,
                     MqttBus(broker.host, broker.port, timeout_s=0.3) as bus):
-            monkeypatch.setattr(mqtt.Client, "_handle_pubackcomp", lambda self, cmd: drop)
+            drop_pubacks()
             await bus.publish_many([("x/late", b"0"), ("x/later", b"1")])
             with pytest.raises(BusError, match="3 publishes .* not acknowledged within 0.1 s"):
                 await bus.publish_many([("x/last", b"2")])  # not yet overdue: no error

@@ -6,8 +6,8 @@ from __future__ import annotations
 import asyncio
 import socket
 import uuid
+from collections.abc import Callable
 
-import paho.mqtt.client as mqtt
 import pytest
 
 from v2x.bus import EmbeddedBroker, MqttBus
@@ -81,18 +81,18 @@ def test_payloads_larger_than_one_read_arrive_whole_between_small_ones() -> None
 
 
 @pytest.mark.broker
-def test_an_overdue_puback_lets_what_waited_behind_it_go(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_an_overdue_puback_lets_what_waited_behind_it_go(monkeypatch: pytest.MonkeyPatch,
+                                                         drop_pubacks: Callable[[], None]) -> None:
     """``max_inflight=1`` and PUBACKs dropped: ``x/0`` is in flight, ``x/1`` and ``x/2`` wait.
     Once x/0's PUBACK is ``timeout_s`` (0.2 s) overdue, ``flush`` raises naming it and the
     other two go; with PUBACKs back, the next ``flush`` returns and all three arrived in
     order."""
-    drop = mqtt.MQTTErrorCode.MQTT_ERR_SUCCESS
 
     async def main() -> list[bytes]:
         async with (EmbeddedBroker() as broker,
                     MqttBus(broker.host, broker.port, max_inflight=1, timeout_s=0.2) as bus,
                     bus.subscribe("x/#") as sub):
-            monkeypatch.setattr(mqtt.Client, "_handle_pubackcomp", lambda self, cmd: drop)
+            drop_pubacks()
             await bus.publish_many([(f"x/{i}", b"%d" % i) for i in range(3)])
             with pytest.raises(BusError, match="'x/0'"):
                 await bus.flush()
