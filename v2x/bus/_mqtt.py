@@ -102,7 +102,8 @@ class MqttBus:
             topic) or 2.
         timeout_s: how long to wait for CONNACK, SUBACK, PUBACK or a disconnect [s].
         keepalive_s: MQTT keep-alive interval [s].
-        max_inflight: how many QoS>0 publishes may await their PUBACK at once.
+        max_inflight: how many QoS>0 publishes may await their PUBACK at once (1..65535, the
+            MQTT packet identifiers).
         username, password: credentials, if the broker wants them.
         tls_context: a TLS context (``ssl.create_default_context(cafile=...)``): the
             connections are TLS (``mqtts``); None: plain TCP.
@@ -155,9 +156,9 @@ class MqttBus:
             raise ConfigError(
                 f"timeout_s must be > 0, got {timeout_s!r}", key="timeout_s", value=timeout_s
             )
-        if not (isinstance(max_inflight, int) and max_inflight > 0):
+        if not (isinstance(max_inflight, int) and 0 < max_inflight <= 65_535):
             raise ConfigError(
-                f"max_inflight must be a positive int, got {max_inflight!r}",
+                f"max_inflight must be an int in 1..65535, got {max_inflight!r}",
                 key="max_inflight",
                 value=max_inflight,
             )

@@ -258,22 +258,20 @@ def test_connecting_to_a_closed_port_raises_bus_error() -> None:
 
 
 def test_a_publish_paho_refuses_at_once_is_a_bus_error(monkeypatch: pytest.MonkeyPatch) -> None:
-    """paho's ``publish`` returning an error code (its queue full, no connection) becomes a
+    """paho's encoder returning an error code (no connection: its socket is gone) becomes a
     BusError naming the topic and the broker, with aiomqtt's MqttCodeError as its cause."""
 
-    def refusing_publish(self: mqtt.Client, *args: object,
-                         **kwargs: object) -> mqtt.MQTTMessageInfo:
-        info = mqtt.MQTTMessageInfo(0)
-        info.rc = mqtt.MQTT_ERR_QUEUE_SIZE
-        return info
+    def refusing_send_publish(self: mqtt.Client, *args: object,
+                              **kwargs: object) -> mqtt.MQTTErrorCode:
+        return mqtt.MQTT_ERR_NO_CONN
 
     async def main() -> None:
         async with _mqtt("embedded") as bus:
-            monkeypatch.setattr(mqtt.Client, "publish", refusing_publish)
+            monkeypatch.setattr(mqtt.Client, "_send_publish", refusing_send_publish)
             with pytest.raises(BusError, match=f"'x/y' on MQTT broker {bus.url}") as info:
                 await bus.publish("x/y", b"1")
             assert isinstance(info.value.__cause__, aiomqtt.MqttCodeError)
-            assert info.value.__cause__.rc == mqtt.MQTT_ERR_QUEUE_SIZE
+            assert info.value.__cause__.rc == mqtt.MQTT_ERR_NO_CONN
             # pipelined: a failure at once is raised by publish_many itself, once
             with pytest.raises(BusError, match="'x/y'") as info:
                 await bus.publish_many([("x/y", b"2"), ("x/y", b"3")])
