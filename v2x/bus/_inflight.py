@@ -34,7 +34,6 @@ Private paho 2.2 API used here: ``_send_publish``, ``_mid_generate``, ``_handle_
 from __future__ import annotations
 
 import asyncio
-import socket
 import time
 from collections import deque
 from collections.abc import Callable, Iterable
@@ -43,12 +42,9 @@ from typing import Any
 import aiomqtt
 import paho.mqtt.client as paho_mqtt
 
+from ._socket import write_queued
+
 __all__ = ["Inflight"]
-
-#: Linux: hold a batch's segments back until all of it is written (``tcp(7)`` TCP_CORK), so
-#: the broker reads one burst, not a segment per message
-_CORK = getattr(socket, "TCP_CORK", None)
-
 
 class Inflight:
     """Publishes on one connection, and the QoS 1/2 ones not yet acknowledged.
@@ -146,7 +142,7 @@ class Inflight:
                 paho._registered_write = False
         if acks:
             self._idle.clear()
-        self._write()
+        write_queued(paho)
 
     def _publish_qos2(self, topic: str, payload: bytes) -> tuple[int, int]:
         """paho's ``publish`` (it keeps the message for PUBREC / PUBREL); ``(rc, mid)``."""
@@ -171,18 +167,6 @@ class Inflight:
         item = self._acks.pop(mid, None)
         if item is not None:
             self._acked(item[0])
-
-    def _write(self) -> None:
-        paho = self._paho
-        if not paho.want_write():
-            return
-        sock = paho.socket()
-        corked = len(paho._out_packet) > 1 and _cork(sock, 1)
-        try:
-            paho.loop_write()  # errors close the connection; aiomqtt reports the loss
-        finally:
-            if corked:
-                _cork(sock, 0)
 
     def _acked(self, seq: int) -> None:
         self._on_acked(seq)
@@ -271,13 +255,3 @@ class Inflight:
         self._waiters.clear()
         self._idle.set()
 
-
-def _cork(sock: Any, value: int) -> bool:
-    """Set TCP_CORK to ``value``; whether it could be (Linux, a TCP socket)."""
-    if _CORK is None:
-        return False
-    try:
-        sock.setsockopt(socket.IPPROTO_TCP, _CORK, value)
-    except (OSError, AttributeError):  # closed meanwhile, or not TCP
-        return False
-    return True

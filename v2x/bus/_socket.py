@@ -1,5 +1,5 @@
 """The socket under paho-mqtt: reads buffered, so one wake-up of the event loop takes every
-packet that arrived.
+packet that arrived; what paho queued written as one burst.
 
 paho reads a packet in three ``recv`` calls (the type byte, the remaining length byte by byte,
 the rest), and aiomqtt's reader callback runs paho's ``loop_read``, which takes one packet
@@ -11,7 +11,8 @@ decrypted) makes aiomqtt's reader callback run ``loop_read`` again until the buf
 every packet that arrived, in one wake-up. The MQTT codec stays paho's.
 
 :func:`buffer_reads` installs it on an aiomqtt client, for every connection that client
-opens (paho's ``on_socket_open``).
+opens (paho's ``on_socket_open``). :func:`write_queued` writes the packets paho queued (a batch
+of PUBLISHes, the PUBACKs of a read burst) at once, as one TCP segment where the kernel can.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from typing import Any
 
 import aiomqtt
 
-__all__ = ["ReadBuffer", "buffer_reads"]
+__all__ = ["ReadBuffer", "buffer_reads", "write_queued"]
 
 #: bytes one ``recv`` asks the kernel for (a loopback burst of small MQTT packets fits)
 READ_SIZE = 65_536
@@ -32,6 +33,10 @@ READ_SIZE = 65_536
 #: until that ACK: 40 ms per paced step. Setting TCP_QUICKACK sends the pending ACK now
 #: (Linux ``tcp(7)``); the setting is not permanent, so it is set after every read.
 _QUICKACK = hasattr(socket, "TCP_QUICKACK")
+
+#: Linux: hold a burst's segments back until all of it is written (``tcp(7)`` TCP_CORK), so
+#: the peer reads one burst, not a segment per packet
+_CORK = getattr(socket, "TCP_CORK", None)
 
 
 class ReadBuffer:
@@ -103,3 +108,30 @@ def _quickack(sock: Any) -> None:
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_QUICKACK, 1)
     except (OSError, AttributeError):  # closed meanwhile, or not a TCP socket (WebSocket)
         pass
+
+
+def write_queued(paho: Any) -> None:
+    """Write the packets ``paho`` (a connected ``paho.mqtt.client.Client``) queued, now, corked
+    into one burst when there are several; what the kernel does not take now paho leaves to
+    aiomqtt's writer callback. Errors close the connection (paho), and aiomqtt reports the
+    loss."""
+    if not paho.want_write():
+        return
+    sock = paho.socket()
+    corked = len(paho._out_packet) > 1 and _cork(sock, 1)
+    try:
+        paho.loop_write()
+    finally:
+        if corked:
+            _cork(sock, 0)
+
+
+def _cork(sock: Any, value: int) -> bool:
+    """Set TCP_CORK to ``value``; whether it could be (Linux, a TCP socket)."""
+    if _CORK is None:
+        return False
+    try:
+        sock.setsockopt(socket.IPPROTO_TCP, _CORK, value)
+    except (OSError, AttributeError):  # closed meanwhile, or not TCP
+        return False
+    return True

@@ -1,5 +1,6 @@
 """The MQTT bus's hot path: buffered reads under paho, batches bounded by ``max_inflight``,
-PUBACKs matched by packet identifier, payloads larger than one read (Mosquitto on
+PUBACKs matched by packet identifier, a read burst delivered and acknowledged at once,
+payloads larger than one read (Mosquitto on
 127.0.0.1:1883, the embedded broker, or paho on a socket pair)."""
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import pytest
 
 from v2x.bus import EmbeddedBroker, MqttBus
 from v2x.bus._inflight import Inflight
+from v2x.bus._receive import Receiver
 from v2x.bus._socket import READ_SIZE, ReadBuffer
 from v2x.errors import BusError
 
@@ -155,6 +157,41 @@ def test_pubacks_in_any_order_acknowledge_their_own_message() -> None:
 
     asyncio.run(main())
 
+
+
+def test_a_read_burst_is_handed_over_then_acknowledged_in_one_write() -> None:
+    """Three QoS 1 PUBLISHes (packet identifiers 1, 2, 3) and a QoS 0 one, as paho encodes
+    them, in one read: ``on_message`` gets all four in order inside the read, nothing is
+    written yet; once the event loop turns, ``on_burst`` is called once and the three
+    PUBACKs (0x40, remaining length 2, the identifier) arrive together."""
+
+    async def main() -> None:
+        a, b = socket.socketpair()
+        c, d = socket.socketpair()
+        with a, b, c, d:
+            sender = _paho_on(c, mqtt.Client(mqtt.CallbackAPIVersion.VERSION2))
+            for i, qos in enumerate((1, 1, 1, 0)):
+                sender.publish(f"v2x/t/{i}", b"m%d" % i, qos)
+            sender.loop_write()
+            a.sendall(d.recv(4096))
+            paho = _paho_on(b, aiomqtt.Client("127.0.0.1")._client)  # writes left to asyncio
+            got: list[tuple[str, bytes]] = []
+            bursts: list[int] = []
+            Receiver(paho, on_message=lambda t, p: got.append((t, p)),
+                     on_burst=lambda: bursts.append(len(got)))
+            paho.loop_read()
+            while paho._sock.pending():  # as aiomqtt's reader callback does
+                paho.loop_read()
+            assert got == [(f"v2x/t/{i}", b"m%d" % i) for i in range(4)]
+            assert bursts == [] and paho.want_write()
+            a.setblocking(False)
+            with pytest.raises(BlockingIOError):
+                a.recv(4096)
+            await asyncio.sleep(0)
+            assert bursts == [4]
+            assert a.recv(4096) == b"\x40\x02\x00\x01\x40\x02\x00\x02\x40\x02\x00\x03"
+
+    asyncio.run(main())
 
 @pytest.mark.broker
 def test_qos2_goes_through_paho_and_arrives_once_in_order() -> None:
