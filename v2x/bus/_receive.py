@@ -68,7 +68,7 @@ class Receiver:
             topic = result.topic.decode()
         except UnicodeDecodeError:
             return self._paho_handle()  # paho says so in its own way
-        self._take(topic, result.payload)
+        self._take(topic, result.payload)  # type: ignore[arg-type]  # bytes (struct.unpack)
         if result.qos == 0:
             return paho_mqtt.MQTT_ERR_SUCCESS
         if not paho._registered_write:  # queue the PUBACKs without a writer round per burst
@@ -78,7 +78,7 @@ class Receiver:
     def _on_paho_message(self, _client: Any, _userdata: Any,
                          message: paho_mqtt.MQTTMessage) -> None:
         """paho's ``on_message`` (a PUBLISH its own handler took)."""
-        self._take(message.topic, message.payload)
+        self._take(message.topic, message.payload)  # type: ignore[arg-type]  # bytes
 
     def _take(self, topic: str, payload: bytes) -> None:
         self._on_message(topic, payload)
