@@ -12,7 +12,8 @@ every packet that arrived, in one wake-up. The MQTT codec stays paho's.
 
 :func:`buffer_reads` installs it on an aiomqtt client, for every connection that client
 opens (paho's ``on_socket_open``). :func:`write_queued` writes the packets paho queued (a batch
-of PUBLISHes, the PUBACKs of a read burst) at once, as one TCP segment where the kernel can.
+of PUBLISHes, the PUBACKs of a read burst) at once, in one ``send``: paho would ``send`` each
+packet on its own (a system call, and on TCP a segment, per message).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import socket
 from typing import Any
 
 import aiomqtt
+from paho.mqtt.client import DISCONNECT as _DISCONNECT
 
 __all__ = ["ReadBuffer", "buffer_reads", "write_queued"]
 
@@ -33,10 +35,6 @@ READ_SIZE = 65_536
 #: until that ACK: 40 ms per paced step. Setting TCP_QUICKACK sends the pending ACK now
 #: (Linux ``tcp(7)``); the setting is not permanent, so it is set after every read.
 _QUICKACK = hasattr(socket, "TCP_QUICKACK")
-
-#: Linux: hold a burst's segments back until all of it is written (``tcp(7)`` TCP_CORK), so
-#: the peer reads one burst, not a segment per packet
-_CORK = getattr(socket, "TCP_CORK", None)
 
 
 class ReadBuffer:
@@ -111,27 +109,24 @@ def _quickack(sock: Any) -> None:
 
 
 def write_queued(paho: Any) -> None:
-    """Write the packets ``paho`` (a connected ``paho.mqtt.client.Client``) queued, now, corked
-    into one burst when there are several; what the kernel does not take now paho leaves to
-    aiomqtt's writer callback. Errors close the connection (paho), and aiomqtt reports the
-    loss."""
-    if not paho.want_write():
-        return
-    sock = paho.socket()
-    corked = len(paho._out_packet) > 1 and _cork(sock, 1)
-    try:
+    """Write the packets ``paho`` (a connected ``paho.mqtt.client.Client`` of this bus) queued,
+    now, in one ``send``; what the kernel does not take now paho leaves to aiomqtt's writer
+    callback. Errors close the connection (paho), and aiomqtt reports the loss.
+
+    The queued packets (paho 2.2's private ``_out_packet``, already encoded by paho) are
+    joined into one entry that keeps the last packet's type, identifier and
+    ``MQTTMessageInfo``: paho's ``_packet_write`` then does its after-write work (a DISCONNECT
+    closes; a QoS 0 PUBLISH calls ``on_publish`` and marks its info published) for the last
+    packet only. For this bus's clients that work is nothing for the others: their QoS 0
+    PUBLISHes share one info nobody waits on, and ``on_publish`` ignores packet identifier 0
+    (:class:`~v2x.bus._inflight.Inflight`). A queue holding a DISCONNECT is written as paho
+    queued it.
+    """
+    out = paho._out_packet
+    if len(out) > 1 and not any(p["command"] & 0xF0 == _DISCONNECT for p in out):
+        last = out[-1]
+        data = b"".join(p["packet"][p["pos"]:] if p["pos"] else p["packet"] for p in out)
+        out.clear()
+        out.append({**last, "pos": 0, "to_process": len(data), "packet": data})
+    if out:
         paho.loop_write()
-    finally:
-        if corked:
-            _cork(sock, 0)
-
-
-def _cork(sock: Any, value: int) -> bool:
-    """Set TCP_CORK to ``value``; whether it could be (Linux, a TCP socket)."""
-    if _CORK is None:
-        return False
-    try:
-        sock.setsockopt(socket.IPPROTO_TCP, _CORK, value)
-    except (OSError, AttributeError):  # closed meanwhile, or not TCP
-        return False
-    return True

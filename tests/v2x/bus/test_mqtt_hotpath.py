@@ -17,7 +17,7 @@ import pytest
 from v2x.bus import EmbeddedBroker, MqttBus
 from v2x.bus._inflight import Inflight
 from v2x.bus._receive import Receiver
-from v2x.bus._socket import READ_SIZE, ReadBuffer
+from v2x.bus._socket import READ_SIZE, ReadBuffer, write_queued
 from v2x.errors import BusError
 
 MOSQUITTO = ("127.0.0.1", 1883)
@@ -190,6 +190,51 @@ def test_a_read_burst_is_handed_over_then_acknowledged_in_one_write() -> None:
             await asyncio.sleep(0)
             assert bursts == [4]
             assert a.recv(4096) == b"\x40\x02\x00\x01\x40\x02\x00\x02\x40\x02\x00\x03"
+
+    asyncio.run(main())
+
+
+class _CountingSocket:
+    """A socket that counts its ``send`` calls."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        self.sock, self.sends = sock, 0
+
+    def send(self, data: bytes) -> int:
+        self.sends += 1
+        return self.sock.send(data)
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.sock, name)
+
+
+def test_queued_packets_go_out_in_one_send_unless_a_disconnect_is_among_them() -> None:
+    """Two PUBACKs (identifiers 1, 2) and a QoS 0 PUBLISH queued by paho: one ``send`` of the
+    three packets back to back, paho's queue empty after. With a DISCONNECT queued (paho
+    closes the socket after writing it), paho's own writes: one ``send`` per packet."""
+
+    async def main() -> None:
+        for disconnect, sends in ((False, 1), (True, 3)):
+            a, b = socket.socketpair()
+            with a, b:
+                counting = _CountingSocket(b)
+                paho = aiomqtt.Client("127.0.0.1")._client
+                _paho_on(counting, paho)  # type: ignore[arg-type]
+                paho._registered_write = True  # queue only, as the bus does in a burst
+                paho._send_puback(1)
+                paho._send_puback(2)
+                if disconnect:
+                    paho._send_disconnect()
+                else:
+                    paho._send_publish(0, b"v2x/t", b"x", 0, info=mqtt.MQTTMessageInfo(0))
+                paho._registered_write = False
+                write_queued(paho)
+                assert counting.sends == sends
+                assert not paho.want_write()
+                # PUBACK: 0x40, remaining length 2, identifier; QoS 0 PUBLISH: 0x30,
+                # 2 + 5 (topic) + 1 (payload); DISCONNECT: 0xE0, 0
+                last = b"\xe0\x00" if disconnect else b"\x30\x08\x00\x05v2x/tx"
+                assert a.recv(4096) == b"\x40\x02\x00\x01\x40\x02\x00\x02" + last
 
     asyncio.run(main())
 
