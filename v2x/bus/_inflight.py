@@ -27,8 +27,8 @@ keeps the same itself:
   goes to paho's own handler.
 
 Private paho 2.2 API used here: ``_send_publish``, ``_mid_generate``, ``_handle_pubackcomp``,
-``_in_packet``, ``_out_packet``, ``_registered_write``, ``_protocol`` (paho-mqtt is pinned to
-2.2.x in pyproject.toml for them).
+``_in_packet``, ``_registered_write``, ``_protocol`` (paho-mqtt is pinned to 2.2.x in
+pyproject.toml for them).
 """
 
 from __future__ import annotations
@@ -45,6 +45,7 @@ import paho.mqtt.client as paho_mqtt
 from ._socket import write_queued
 
 __all__ = ["Inflight"]
+
 
 class Inflight:
     """Publishes on one connection, and the QoS 1/2 ones not yet acknowledged.

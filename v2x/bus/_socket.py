@@ -14,6 +14,9 @@ every packet that arrived, in one wake-up. The MQTT codec stays paho's.
 opens (paho's ``on_socket_open``). :func:`write_queued` writes the packets paho queued (a batch
 of PUBLISHes, the PUBACKs of a read burst) at once, in one ``send``: paho would ``send`` each
 packet on its own (a system call, and on TCP a segment, per message).
+
+Private paho 2.2 API used here: ``_sock``, ``_out_packet`` (paho-mqtt is pinned to 2.2.x in
+pyproject.toml).
 """
 
 from __future__ import annotations
