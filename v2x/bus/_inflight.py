@@ -3,18 +3,37 @@ ones kept until their PUBACK (PUBCOMP at QoS 2).
 
 aiomqtt's ``Client.publish`` is one coroutine per message, with an ``asyncio.Event``, a
 ``wait_for`` (a task of its own) and a scan of every pending call; run as a task per message
-that is most of a publisher's CPU time. :class:`Inflight` calls paho's ``Client.publish``
-(which queues the encoded PUBLISH and returns its ``MQTTMessageInfo``) for a whole batch,
-writes the batch to the socket in one go, and matches paho's ``on_publish`` callbacks (one per
-PUBACK) to the messages by their packet identifier. At most ``max_inflight`` wait for their
-PUBACK; more wait here, in order, and go out as acknowledgements come back (paho's own bound
-rescans every queued message per PUBACK).
+that is most of a publisher's CPU time. :class:`Inflight` hands a whole batch to paho's
+encoder, writes it to the socket in one go, and matches the PUBACKs to the messages by their
+packet identifier. At most ``max_inflight`` wait for their PUBACK; more wait here, in order, and
+go out as acknowledgements come back (paho's own bound rescans every queued message per PUBACK).
+
+The MQTT codec is paho's; what paho keeps per message around it is skipped where this class
+keeps the same itself:
+
+* QoS 0 and 1 PUBLISH packets are encoded and queued by paho's ``_send_publish`` (what its
+  ``publish`` calls) with a packet identifier from paho's ``_mid_generate``; paho's
+  ``publish`` would also build an ``MQTTMessage`` with an ``MQTTMessageInfo`` (a
+  ``threading.Condition``) and keep it in ``_out_messages`` under a lock, to send again after
+  a reconnect of the same client, which never happens here (a lost connection gets a fresh
+  client; :class:`~v2x.bus.MqttBus` sends its outbox again) and which ``self._acks`` tracks
+  anyway. QoS 2 goes through ``publish``: its PUBREC / PUBREL exchange is paho's.
+* A PUBACK is read by paho (its framing: type byte, remaining length, the rest) and handed to
+  ``_handle_pubackcomp``, which this class replaces on its client (:meth:`Inflight._on_puback`)
+  for MQTT 3.1.1: there a PUBACK is its 2-byte packet identifier and nothing else (MQTT 3.1.1
+  section 3.4.2), which paho decodes into an MQTT 5 ``ReasonCode`` and ``Properties`` (whose
+  constructor builds two tables: 30 of the 55 us paho spends per PUBACK) before calling
+  ``on_publish`` under two locks. A PUBCOMP (QoS 2), an MQTT 5 PUBACK or one of another length
+  goes to paho's own handler.
+
+Private paho 2.2 API used here: ``_send_publish``, ``_mid_generate``, ``_handle_pubackcomp``,
+``_in_packet``, ``_registered_write``, ``_protocol`` (paho-mqtt is pinned to 2.2.x in
+pyproject.toml for them).
 """
 
 from __future__ import annotations
 
 import asyncio
-import socket
 import time
 from collections import deque
 from collections.abc import Callable, Iterable
@@ -23,11 +42,9 @@ from typing import Any
 import aiomqtt
 import paho.mqtt.client as paho_mqtt
 
-__all__ = ["Inflight"]
+from ._socket import write_queued
 
-#: Linux: hold a batch's segments back until all of it is written (``tcp(7)`` TCP_CORK), so
-#: the broker reads one burst, not a segment per message
-_CORK = getattr(socket, "TCP_CORK", None)
+__all__ = ["Inflight"]
 
 
 class Inflight:
@@ -56,9 +73,15 @@ class Inflight:
         self._waiters: dict[int, asyncio.Future[None]] = {}  # seq -> a publish() waiting
         self._failed: list[tuple[int, str, int, BaseException]] = []
         # paho's on_publish (aiomqtt's, for its own publish, unused here) is set only while a
-        # PUBACK is awaited: for every QoS 0 message written paho builds a ReasonCode and a
+        # PUBCOMP is awaited: for every QoS 0 message written paho builds a ReasonCode and a
         # Properties object to call it with, a third of a QoS 0 publisher's CPU time
         self._paho.on_publish = None
+        # paho's _packet_write marks a QoS 0 PUBLISH written on its MQTTMessageInfo (which
+        # nobody waits on here): one for all of them
+        self._written = paho_mqtt.MQTTMessageInfo(0)
+        self._paho_handle_ack = self._paho._handle_pubackcomp
+        if self._paho._protocol != paho_mqtt.MQTTv5:
+            self._paho._handle_pubackcomp = self._on_puback  # type: ignore[method-assign]
 
     def __len__(self) -> int:
         """Messages not yet acknowledged (awaiting their PUBACK or waiting to be sent)."""
@@ -100,38 +123,51 @@ class Inflight:
         t = time.monotonic()
         try:
             for seq, topic, payload, qos in items:
-                if qos > 0 and paho.on_publish is None:
-                    paho.on_publish = self._on_publish
-                info = paho.publish(topic, payload, qos)
-                if info.rc != paho_mqtt.MQTT_ERR_SUCCESS:
+                if qos == 2:
+                    rc, mid = self._publish_qos2(topic, payload)
+                elif qos == 1:
+                    mid = paho._mid_generate()
+                    while mid in acks:  # still unacknowledged from 65,535 identifiers ago
+                        mid = paho._mid_generate()
+                    rc = paho._send_publish(mid, topic.encode(), payload, 1)
+                else:  # a QoS 0 PUBLISH has no packet identifier
+                    rc = paho._send_publish(0, topic.encode(), payload, 0, info=self._written)
+                    mid = 0
+                if rc != paho_mqtt.MQTT_ERR_SUCCESS:
                     self._failed.append((seq, topic, qos, aiomqtt.MqttCodeError(
-                        info.rc, "Could not publish message")))
+                        rc, "Could not publish message")))
                 elif qos > 0:
-                    acks[info.mid] = (seq, topic, t)
+                    acks[mid] = (seq, topic, t)
         finally:
             if hold:
                 paho._registered_write = False
         if acks:
             self._idle.clear()
-        self._write()
+        write_queued(paho)
+
+    def _publish_qos2(self, topic: str, payload: bytes) -> tuple[int, int]:
+        """paho's ``publish`` (it keeps the message for PUBREC / PUBREL); ``(rc, mid)``."""
+        paho = self._paho
+        if paho.on_publish is None:
+            paho.on_publish = self._on_publish
+        info = paho.publish(topic, payload, 2)
+        return info.rc, info.mid
+
+    def _on_puback(self, cmd: str) -> paho_mqtt.MQTTErrorCode:
+        """paho's ``_handle_pubackcomp`` on this client (MQTT 3.1.1): a PUBACK's packet
+        identifier is its 2 bytes (MQTT 3.1.1 section 3.4.2); the rest goes to paho's own."""
+        packet = self._paho._in_packet["packet"]
+        if cmd != "PUBACK" or len(packet) != 2:
+            return self._paho_handle_ack(cmd)  # type: ignore[arg-type]
+        self._on_publish(None, None, (packet[0] << 8) | packet[1])
+        return paho_mqtt.MQTT_ERR_SUCCESS
 
     def _on_publish(self, _client: Any, _userdata: Any, mid: int, *_: Any) -> None:
-        """paho's on_publish: a PUBACK (or, while set, a QoS 0 message written)."""
+        """A PUBACK (:meth:`_on_puback`), or paho's on_publish: a PUBCOMP (or, while set, a
+        QoS 0 message written, packet identifier 0: none awaits it)."""
         item = self._acks.pop(mid, None)
         if item is not None:
             self._acked(item[0])
-
-    def _write(self) -> None:
-        paho = self._paho
-        if not paho.want_write():
-            return
-        sock = paho.socket()
-        corked = len(paho._out_packet) > 1 and _cork(sock, 1)
-        try:
-            paho.loop_write()  # errors close the connection; aiomqtt reports the loss
-        finally:
-            if corked:
-                _cork(sock, 0)
 
     def _acked(self, seq: int) -> None:
         self._on_acked(seq)
@@ -220,13 +256,3 @@ class Inflight:
         self._waiters.clear()
         self._idle.set()
 
-
-def _cork(sock: Any, value: int) -> bool:
-    """Set TCP_CORK to ``value``; whether it could be (Linux, a TCP socket)."""
-    if _CORK is None:
-        return False
-    try:
-        sock.setsockopt(socket.IPPROTO_TCP, _CORK, value)
-    except (OSError, AttributeError):  # closed meanwhile, or not TCP
-        return False
-    return True

@@ -17,11 +17,13 @@ Design:
   another bus object) find no stamp and get ``published_wall_ns = -1``. A message published
   while a subscription is still waiting for its SUBACK may get -1 as well.
 - Hot path: aiomqtt connects, subscribes and watches the sockets; messages bypass its
-  per-message objects. A batch goes to paho's ``publish`` and is written at once, its
+  per-message objects. A batch goes to paho's encoder and is written at once, its
   PUBACKs matched by packet identifier (:class:`~v2x.bus._inflight.Inflight`, which also
-  bounds what awaits a PUBACK: ``max_inflight``); paho hands each PUBLISH received to the
-  subscription's ``_on_message``; reads are buffered so one wake-up of the event loop takes
-  every packet that arrived (:class:`~v2x.bus._socket.ReadBuffer`).
+  bounds what awaits a PUBACK: ``max_inflight``); each PUBLISH received, decoded by paho, goes
+  to the subscription's ``_on_message``, and a read burst's messages to its reader at once,
+  their PUBACKs in one write (:class:`~v2x.bus._receive.Receiver`); reads are buffered so one
+  wake-up of the event loop takes every packet that arrived
+  (:class:`~v2x.bus._socket.ReadBuffer`).
 - Errors: ``aiomqtt.MqttError``, ``OSError`` and timeouts become :class:`v2x.errors.BusError`
   naming the broker URL, with the cause chained.
 - Faults: a broker that cannot be reached when the bus opens is a BusError at once. A
@@ -55,13 +57,13 @@ from typing import Any, Self
 from urllib.parse import quote
 
 import aiomqtt
-from paho.mqtt.client import MQTTMessage
 from paho.mqtt.reasoncodes import ReasonCode
 
 from v2x.errors import BusError, ConfigError
 
 from ._base import UNKNOWN_WALL_NS, BusMessage, Subscription, now_ns
 from ._inflight import Inflight
+from ._receive import Receiver
 from ._socket import buffer_reads
 from ._topics import validate_topic
 
@@ -102,7 +104,8 @@ class MqttBus:
             topic) or 2.
         timeout_s: how long to wait for CONNACK, SUBACK, PUBACK or a disconnect [s].
         keepalive_s: MQTT keep-alive interval [s].
-        max_inflight: how many QoS>0 publishes may await their PUBACK at once.
+        max_inflight: how many QoS>0 publishes may await their PUBACK at once (1..65535, the
+            MQTT packet identifiers).
         username, password: credentials, if the broker wants them.
         tls_context: a TLS context (``ssl.create_default_context(cafile=...)``): the
             connections are TLS (``mqtts``); None: plain TCP.
@@ -155,9 +158,9 @@ class MqttBus:
             raise ConfigError(
                 f"timeout_s must be > 0, got {timeout_s!r}", key="timeout_s", value=timeout_s
             )
-        if not (isinstance(max_inflight, int) and max_inflight > 0):
+        if not (isinstance(max_inflight, int) and 0 < max_inflight <= 65_535):
             raise ConfigError(
-                f"max_inflight must be a positive int, got {max_inflight!r}",
+                f"max_inflight must be an int in 1..65535, got {max_inflight!r}",
                 key="max_inflight",
                 value=max_inflight,
             )
@@ -667,6 +670,7 @@ class _MqttSubscription(Subscription):
         # (topic, payload) -> (publish wall time [ns], sequence number) of each own publish
         # this subscription has not received yet, oldest first
         self._ledger: dict[tuple[str, bytes], deque[tuple[int, int]]] = {}
+        self._burst: list[BusMessage] = []  # received in the current read burst
 
     def _ledger_add(self, topic: str, payload: bytes, t_ns: int, seq: int) -> None:
         key = (topic, payload)
@@ -688,12 +692,11 @@ class _MqttSubscription(Subscription):
                 del self._ledger[topic, payload]
         self._count_lost()
 
-    def _on_message(self, _client: Any, _userdata: Any, message: MQTTMessage) -> None:
-        """paho's ``on_message``: called in the event loop thread (aiomqtt's reader callback),
-        per PUBLISH received."""
+    def _on_message(self, topic: str, payload: bytes) -> None:
+        """A PUBLISH received (:class:`~v2x.bus._receive.Receiver`, inside paho's read, in the
+        event loop thread): a BusMessage stamped with the arrival time, delivered with the
+        rest of its read burst (:meth:`_on_burst`)."""
         t = now_ns()
-        topic = message.topic
-        payload: bytes = message.payload  # type: ignore[assignment]  # paho decodes to bytes
         key = (topic, payload)
         stamps = self._ledger.get(key)
         bus = self._bus
@@ -708,7 +711,12 @@ class _MqttSubscription(Subscription):
                 bus._duplicates += 1
                 return
             published, seq = UNKNOWN_WALL_NS, -1
-        self._deliver(BusMessage(topic, payload, published, t, seq))
+        self._burst.append(BusMessage(topic, payload, published, t, seq))
+
+    def _on_burst(self) -> None:
+        """The end of a read burst: its messages go to the reader as one queue item."""
+        burst, self._burst = self._burst, []
+        self._deliver_many(burst)
 
     async def _start(self) -> None:
         bus = self._bus
@@ -720,9 +728,9 @@ class _MqttSubscription(Subscription):
         """A fresh connection and SUBSCRIBE (at open, and after a lost connection)."""
         bus = self._bus
         client = bus._new_client(self._ident, quickack=True)
-        # paho hands each PUBLISH received to ``_on_message`` directly, which turns it into a
+        # each PUBLISH received goes to ``_on_message`` directly, which turns it into a
         # BusMessage stamped with the arrival time (instead of aiomqtt's Message and queue)
-        client._client.on_message = self._on_message
+        Receiver(client._client, on_message=self._on_message, on_burst=self._on_burst)
         await bus._connect(client, f"subscriber {self._ident!r}")
         try:
             granted = await client.subscribe(self._pattern, qos=bus.qos)

@@ -1,5 +1,5 @@
 """The socket under paho-mqtt: reads buffered, so one wake-up of the event loop takes every
-packet that arrived.
+packet that arrived; what paho queued written as one burst.
 
 paho reads a packet in three ``recv`` calls (the type byte, the remaining length byte by byte,
 the rest), and aiomqtt's reader callback runs paho's ``loop_read``, which takes one packet
@@ -11,7 +11,12 @@ decrypted) makes aiomqtt's reader callback run ``loop_read`` again until the buf
 every packet that arrived, in one wake-up. The MQTT codec stays paho's.
 
 :func:`buffer_reads` installs it on an aiomqtt client, for every connection that client
-opens (paho's ``on_socket_open``).
+opens (paho's ``on_socket_open``). :func:`write_queued` writes the packets paho queued (a batch
+of PUBLISHes, the PUBACKs of a read burst) at once, in one ``send``: paho would ``send`` each
+packet on its own (a system call, and on TCP a segment, per message).
+
+Private paho 2.2 API used here: ``_sock``, ``_out_packet`` (paho-mqtt is pinned to 2.2.x in
+pyproject.toml).
 """
 
 from __future__ import annotations
@@ -20,8 +25,9 @@ import socket
 from typing import Any
 
 import aiomqtt
+from paho.mqtt.client import DISCONNECT as _DISCONNECT
 
-__all__ = ["ReadBuffer", "buffer_reads"]
+__all__ = ["ReadBuffer", "buffer_reads", "write_queued"]
 
 #: bytes one ``recv`` asks the kernel for (a loopback burst of small MQTT packets fits)
 READ_SIZE = 65_536
@@ -103,3 +109,27 @@ def _quickack(sock: Any) -> None:
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_QUICKACK, 1)
     except (OSError, AttributeError):  # closed meanwhile, or not a TCP socket (WebSocket)
         pass
+
+
+def write_queued(paho: Any) -> None:
+    """Write the packets ``paho`` (a connected ``paho.mqtt.client.Client`` of this bus) queued,
+    now, in one ``send``; what the kernel does not take now paho leaves to aiomqtt's writer
+    callback. Errors close the connection (paho), and aiomqtt reports the loss.
+
+    The queued packets (paho 2.2's private ``_out_packet``, already encoded by paho) are
+    joined into one entry that keeps the last packet's type, identifier and
+    ``MQTTMessageInfo``: paho's ``_packet_write`` then does its after-write work (a DISCONNECT
+    closes; a QoS 0 PUBLISH calls ``on_publish`` and marks its info published) for the last
+    packet only. For this bus's clients that work is nothing for the others: their QoS 0
+    PUBLISHes share one info nobody waits on, and ``on_publish`` ignores packet identifier 0
+    (:class:`~v2x.bus._inflight.Inflight`). A queue holding a DISCONNECT is written as paho
+    queued it.
+    """
+    out = paho._out_packet
+    if len(out) > 1 and not any(p["command"] & 0xF0 == _DISCONNECT for p in out):
+        last = out[-1]
+        data = b"".join(p["packet"][p["pos"]:] if p["pos"] else p["packet"] for p in out)
+        out.clear()
+        out.append({**last, "pos": 0, "to_process": len(data), "packet": data})
+    if out:
+        paho.loop_write()

@@ -3,6 +3,9 @@
 ``own_mosquitto`` (a factory fixture) starts ``mosquitto -c <conf>`` and stops it at the end
 of the test; :meth:`OwnMosquitto.restart` stops and starts it again on the same port (a broker
 lost mid-run). Skips the test when the ``mosquitto`` binary is not installed.
+
+``drop_pubacks`` (a fixture) is a call that makes every paho client ignore the PUBACKs it
+reads from then on (a broker that does not acknowledge), until ``monkeypatch.undo()``.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import paho.mqtt.client as mqtt
 import pytest
 
 
@@ -85,3 +89,17 @@ def own_mosquitto(tmp_path: Path) -> Iterator[Callable[..., OwnMosquitto]]:
     yield start
     for m in started:
         m.stop()
+
+
+@pytest.fixture
+def drop_pubacks(monkeypatch: pytest.MonkeyPatch) -> Callable[[], None]:
+    # paho reads the packet whole, then ``_packet_handle`` dispatches it by type: a PUBACK
+    # stops there, before any handler (paho's or the bus's own) sees it
+    handle = mqtt.Client._packet_handle
+
+    def packet_handle(self: mqtt.Client) -> mqtt.MQTTErrorCode:
+        if self._in_packet["command"] & 0xF0 == mqtt.PUBACK:
+            return mqtt.MQTTErrorCode.MQTT_ERR_SUCCESS
+        return handle(self)
+
+    return lambda: monkeypatch.setattr(mqtt.Client, "_packet_handle", packet_handle)

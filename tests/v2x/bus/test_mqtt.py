@@ -10,7 +10,7 @@ import contextlib
 import socket
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 import aiomqtt
 import paho.mqtt.client as mqtt
@@ -258,22 +258,20 @@ def test_connecting_to_a_closed_port_raises_bus_error() -> None:
 
 
 def test_a_publish_paho_refuses_at_once_is_a_bus_error(monkeypatch: pytest.MonkeyPatch) -> None:
-    """paho's ``publish`` returning an error code (its queue full, no connection) becomes a
+    """paho's encoder returning an error code (no connection: its socket is gone) becomes a
     BusError naming the topic and the broker, with aiomqtt's MqttCodeError as its cause."""
 
-    def refusing_publish(self: mqtt.Client, *args: object,
-                         **kwargs: object) -> mqtt.MQTTMessageInfo:
-        info = mqtt.MQTTMessageInfo(0)
-        info.rc = mqtt.MQTT_ERR_QUEUE_SIZE
-        return info
+    def refusing_send_publish(self: mqtt.Client, *args: object,
+                              **kwargs: object) -> mqtt.MQTTErrorCode:
+        return mqtt.MQTT_ERR_NO_CONN
 
     async def main() -> None:
         async with _mqtt("embedded") as bus:
-            monkeypatch.setattr(mqtt.Client, "publish", refusing_publish)
+            monkeypatch.setattr(mqtt.Client, "_send_publish", refusing_send_publish)
             with pytest.raises(BusError, match=f"'x/y' on MQTT broker {bus.url}") as info:
                 await bus.publish("x/y", b"1")
             assert isinstance(info.value.__cause__, aiomqtt.MqttCodeError)
-            assert info.value.__cause__.rc == mqtt.MQTT_ERR_QUEUE_SIZE
+            assert info.value.__cause__.rc == mqtt.MQTT_ERR_NO_CONN
             # pipelined: a failure at once is raised by publish_many itself, once
             with pytest.raises(BusError, match="'x/y'") as info:
                 await bus.publish_many([("x/y", b"2"), ("x/y", b"3")])
@@ -286,17 +284,17 @@ def test_a_publish_paho_refuses_at_once_is_a_bus_error(monkeypatch: pytest.Monke
     asyncio.run(main())
 
 
-def test_a_missing_puback_is_a_bus_error_after_timeout_s(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_missing_puback_is_a_bus_error_after_timeout_s(monkeypatch: pytest.MonkeyPatch,
+                                                         drop_pubacks: Callable[[], None]) -> None:
     """A broker that does not acknowledge (paho drops every PUBACK here): ``flush`` raises
     once the oldest message is ``timeout_s`` (0.3 s) overdue, naming its topic, with a
     TimeoutError as the cause; ``flush(timeout_s=...)`` names how many are missing; a single
     ``publish`` raises after ``timeout_s``; once PUBACKs come again the bus works."""
-    drop = mqtt.MQTTErrorCode.MQTT_ERR_SUCCESS
 
     async def main() -> None:
         async with (EmbeddedBroker() as broker,
                     MqttBus(broker.host, broker.port, timeout_s=0.3) as bus):
-            monkeypatch.setattr(mqtt.Client, "_handle_pubackcomp", lambda self, cmd: drop)
+            drop_pubacks()
             await bus.publish_many([("x/late", b"0"), ("x/later", b"1")])
             with pytest.raises(BusError, match="3 publishes .* not acknowledged within 0.1 s"):
                 await bus.publish_many([("x/last", b"2")])  # not yet overdue: no error
