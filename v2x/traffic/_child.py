@@ -15,6 +15,7 @@ import os
 import sys
 from multiprocessing.connection import Connection
 
+from v2x._gc import fewer_collections
 from v2x.traffic._pipelined import _serve
 
 
@@ -35,4 +36,5 @@ def main(conn: Connection, preload: list[str]) -> None:
             msg = conn.recv()
     except (EOFError, OSError):  # a prestarted process nobody took: the parent is done
         return
-    _serve(conn, msg)
+    with fewer_collections():  # SUMO's per-step result dicts are short-lived (v2x._gc)
+        _serve(conn, msg)
