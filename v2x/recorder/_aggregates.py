@@ -44,26 +44,26 @@ class PrrBins:
         """Count links: msg_type (m,) int8 code, distance_m (m,) [m], received (m,) bool.
 
         Counted in blocks of :data:`_BLOCK` links (temporaries in cache: 9.6 -> 5.4 ns a link
-        at 5 M links)."""
+        at 5 M links); links beyond ``max_m`` go to one more bin per type, dropped at the end
+        (a clip instead of a max and a filter: 1.9 -> 1.3 ms at 240,000 links)."""
         if msg_type.size == 0:
             return
-        size = len(MSG_TYPES) * self.n_bins
-        counts = np.zeros(2 * size, np.int64)
+        n_cells = self.n_bins + 1  # the distance bins and the bin beyond max_m
+        counts = np.zeros(len(MSG_TYPES) * n_cells * 2, np.int64)
         for a in range(0, msg_type.size, _BLOCK):
             sl = slice(a, a + _BLOCK)
             b = (distance_m[sl] / self.bin_m).astype(np.int64)  # >= 0: truncation = floor
+            np.minimum(b, self.n_bins, out=b)
             # one count of (type, bin, received) cells: column 0 lost, column 1 received
             cell = msg_type[sl].astype(np.int64)
-            cell *= self.n_bins
+            cell *= n_cells
             cell += b
             cell *= 2
             cell += received[sl]
-            if b.max() >= self.n_bins:
-                cell = cell[b < self.n_bins]
-            counts += np.bincount(cell, minlength=2 * size)
-        by_cell = counts.reshape(size, 2)
-        self.pairs += (by_cell[:, 0] + by_cell[:, 1]).reshape(self.pairs.shape)
-        self.received += by_cell[:, 1].reshape(self.pairs.shape)
+            counts += np.bincount(cell, minlength=counts.size)
+        by_cell = counts.reshape(len(MSG_TYPES), n_cells, 2)[:, :-1]
+        self.pairs += by_cell[..., 0] + by_cell[..., 1]
+        self.received += by_cell[..., 1]
 
     def table(self) -> dict[str, np.ndarray]:
         """Rows with any pair: msg_type, bin_lo_m, bin_hi_m, n_pairs, n_received."""

@@ -47,6 +47,19 @@ def test_prr_bins_count_pairs_and_receptions() -> None:
     assert t["n_received"].tolist() == [1, 1, 1]
 
 
+def test_prr_bins_drop_far_links_of_every_type() -> None:
+    # MAP (code 1) at 450 m and BSM at 120 m are beyond 100 m: neither is counted, and
+    # neither lands in the first bin of the next type
+    bins = PrrBins(20.0, 100.0)
+    bins.add(np.array([0, 1, 1, 0], np.int8), np.array([120.0, 450.0, 10.0, 30.0]),
+             np.array([True, True, False, True]))
+    t = bins.table()
+    assert t["msg_type"].tolist() == ["BSM", "MAP"]
+    assert t["bin_lo_m"].tolist() == [20.0, 0.0]
+    assert t["n_pairs"].tolist() == [1, 1]
+    assert t["n_received"].tolist() == [1, 0]
+
+
 def test_histogram_bins_and_exact_max() -> None:
     h = Histogram(bin_ns=100_000, max_ns=1_000_000)  # 0.1 ms bins up to 1 ms + overflow
     h.add(np.array([0, 0, 0, 2], np.int8),
