@@ -182,8 +182,9 @@ class ThreatHold:
         if pairs.size == 0:
             self._active[:] = False
             return empty, empty
-        sel = np.isin(key, pairs)
-        pi, ks = np.searchsorted(pairs, key[sel]), k[sel]
+        at = np.searchsorted(pairs, key)  # pairs is sorted: membership by binary search
+        sel = pairs[np.minimum(at, pairs.size - 1)] == key
+        pi, ks = at[sel], k[sel]
         n_p = pairs.size
         last = np.full((n_p, n_steps), -1, np.int64)
         last[pi, ks] = ks

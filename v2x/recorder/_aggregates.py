@@ -44,26 +44,26 @@ class PrrBins:
         """Count links: msg_type (m,) int8 code, distance_m (m,) [m], received (m,) bool.
 
         Counted in blocks of :data:`_BLOCK` links (temporaries in cache: 9.6 -> 5.4 ns a link
-        at 5 M links)."""
+        at 5 M links); links beyond ``max_m`` go to one more bin per type, dropped at the end
+        (a clip instead of a max and a filter: 1.9 -> 1.3 ms at 240,000 links)."""
         if msg_type.size == 0:
             return
-        size = len(MSG_TYPES) * self.n_bins
-        counts = np.zeros(2 * size, np.int64)
+        n_cells = self.n_bins + 1  # the distance bins and the bin beyond max_m
+        counts = np.zeros(len(MSG_TYPES) * n_cells * 2, np.int64)
         for a in range(0, msg_type.size, _BLOCK):
             sl = slice(a, a + _BLOCK)
             b = (distance_m[sl] / self.bin_m).astype(np.int64)  # >= 0: truncation = floor
+            np.minimum(b, self.n_bins, out=b)
             # one count of (type, bin, received) cells: column 0 lost, column 1 received
             cell = msg_type[sl].astype(np.int64)
-            cell *= self.n_bins
+            cell *= n_cells
             cell += b
             cell *= 2
             cell += received[sl]
-            if b.max() >= self.n_bins:
-                cell = cell[b < self.n_bins]
-            counts += np.bincount(cell, minlength=2 * size)
-        by_cell = counts.reshape(size, 2)
-        self.pairs += (by_cell[:, 0] + by_cell[:, 1]).reshape(self.pairs.shape)
-        self.received += by_cell[:, 1].reshape(self.pairs.shape)
+            counts += np.bincount(cell, minlength=counts.size)
+        by_cell = counts.reshape(len(MSG_TYPES), n_cells, 2)[:, :-1]
+        self.pairs += by_cell[..., 0] + by_cell[..., 1]
+        self.received += by_cell[..., 1]
 
     def table(self) -> dict[str, np.ndarray]:
         """Rows with any pair: msg_type, bin_lo_m, bin_hi_m, n_pairs, n_received."""
@@ -214,7 +214,7 @@ class PairClock:
             return msg_type[:0], prev
         # receptions of one pair in the window in step order: each one's previous time is the
         # one before it in the run, the run's first one's is the stored time
-        o, c = self._pair_order(cell, step)
+        o, c = self._pair_order(cell)
         t = t_ns[o]
         one_step = step is None or step[0] == step[-1]
         if one_step:  # every pair once: each is its run's first and last
@@ -249,37 +249,19 @@ class PairClock:
         had = prev >= 0
         return msg_type[had], (t_ns - prev)[had]
 
-    def _pair_order(self, cell: np.ndarray,
-                    step: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
-        """Order of the receptions by pair key ``cell``, each pair's in step order, and the
-        keys in that order.
+    def _pair_order(self, cell: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Order of the receptions by pair key ``cell`` (m,), stable (receptions of one pair
+        stay in input order: step order in :meth:`update`), and the keys in that order.
 
-        A pair has at most one reception a step, so the (pair, step) keys are unique and the
-        order is unique: it is read from one sorted array of ``(pair, step, position)``
-        packed into int64, which numpy sorts several times faster than an argsort of the keys
-        (measured 15 against 94 ns a reception at 3 M), and the keys come with it (no
-        gather). When the packed key would not fit in 63 bits, an argsort gives the same
-        order."""
-        n = cell.size
-        k = None if step is None else step - step[0]
-        step_bits = 0 if k is None else int(k[-1]).bit_length()
-        pos_bits = max(1, (n - 1).bit_length())
-        if _TYPE_BITS + 2 * self._bits + step_bits + pos_bits <= 63:
-            key = cell << step_bits
-            if k is not None:
-                key |= k
-            key <<= pos_bits
-            key |= np.arange(n, dtype=np.int64)
-            key.sort()
-            o = key & ((1 << pos_bits) - 1)
-            key >>= step_bits + pos_bits
-            return o, key
-        if k is None:
-            o = np.argsort(cell)  # unique cells
-        elif _TYPE_BITS + 2 * self._bits + step_bits <= 63:
-            o = np.argsort(cell << step_bits | k)
-        else:  # a key would not fit: the slow exact way
-            o = np.argsort(cell, kind="stable")
+        A least-significant-digit radix sort: one stable ``argsort`` per 16 bits of the key,
+        low digits first (numpy sorts 16-bit keys by radix, wider ones by comparison). At
+        65,000 receptions a window (8-bit slots: two digits) it took 1.3 ms where a sort of
+        ``(pair, step, position)`` packed into int64 took 3.3 ms."""
+        digits = range(0, _TYPE_BITS + 2 * self._bits, 16)
+        o = np.argsort((cell & 0xFFFF).astype(np.uint16), kind="stable")
+        for shift in digits[1:]:
+            digit = ((cell >> shift) & 0xFFFF).astype(np.uint16)
+            o = o[np.argsort(digit[o], kind="stable")]
         return o, cell[o]
 
 

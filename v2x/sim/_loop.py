@@ -843,7 +843,8 @@ class Simulation:
         starts: list[np.ndarray] = []
         if not self.cfg.apps:
             return used_by, starts
-        obu = np.flatnonzero(links.received & (rx.vehicle_row >= 0)[links.rx])
+        obu = np.flatnonzero(links.received)  # received, then by vehicles: fewer gathers
+        obu = obu[rx.vehicle_row[links.rx[obu]] >= 0]
         obu_type = links.msg_type[obu]
         decoded, spat_states = self._decode_rsu_frames(w, tx)
         by_types: dict[tuple[int, ...], ReceivedLinks] = {}  # apps reading the same types
@@ -875,10 +876,10 @@ class Simulation:
         """The links ``sel`` (m,) of ``links`` as an application reads them (read-only
         columns: applications that read the same message types share them)."""
         t_row = links.tx[sel]
-        bsm_row = tx.bsm_row[t_row]
+        msg_of_tx = np.where(tx.bsm_row >= 0, tx.bsm_row, np.arange(tx.n))
         received = ReceivedLinks(
-            host=rx.vehicle_row[links.rx[sel]], tx=t_row,
-            msg=np.where(bsm_row >= 0, bsm_row, t_row), msg_type=links.msg_type[sel],
+            host=rx.vehicle_row[links.rx[sel]], tx=t_row, msg=msg_of_tx[t_row],
+            msg_type=links.msg_type[sel],
             sender=tx.sender[t_row], step=tx.step[t_row], distance_m=links.distance_m[sel],
             latency_ns=links.latency_ns[sel], link=sel)
         for column in (getattr(received, f) for f in received.__dataclass_fields__):

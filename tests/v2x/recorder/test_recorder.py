@@ -47,6 +47,19 @@ def test_prr_bins_count_pairs_and_receptions() -> None:
     assert t["n_received"].tolist() == [1, 1, 1]
 
 
+def test_prr_bins_drop_far_links_of_every_type() -> None:
+    # MAP (code 1) at 450 m and BSM at 120 m are beyond 100 m: neither is counted, and
+    # neither lands in the first bin of the next type
+    bins = PrrBins(20.0, 100.0)
+    bins.add(np.array([0, 1, 1, 0], np.int8), np.array([120.0, 450.0, 10.0, 30.0]),
+             np.array([True, True, False, True]))
+    t = bins.table()
+    assert t["msg_type"].tolist() == ["BSM", "MAP"]
+    assert t["bin_lo_m"].tolist() == [20.0, 0.0]
+    assert t["n_pairs"].tolist() == [1, 1]
+    assert t["n_received"].tolist() == [1, 0]
+
+
 def test_histogram_bins_and_exact_max() -> None:
     h = Histogram(bin_ns=100_000, max_ns=1_000_000)  # 0.1 ms bins up to 1 ms + overflow
     h.add(np.array([0, 0, 0, 2], np.int8),
@@ -152,32 +165,34 @@ def test_a_new_run_clears_the_outputs_of_an_earlier_one(tmp_path: Path) -> None:
     assert pd.read_parquet(tmp_path / "warnings.parquet").empty  # written anew, empty
 
 
-def test_pair_clock_packed_sort_gives_the_argsort_order(monkeypatch: pytest.MonkeyPatch) -> None:
-    # 5,000 receptions of 300 nodes over 4 steps (one per pair and step): the order read
-    # from the packed sort equals the argsort of the (pair, step) keys, with and without
-    # steps, and so does the argsort used when a packed key would not fit in 63 bits
-    from v2x.recorder import _aggregates
+def test_pair_clock_order_is_by_pair_then_input_order() -> None:
+    # keys 0x1_0002, 0x0_0003, 0x1_0002, 0x0_0001 (two 16-bit digits): by key, the two
+    # receptions of 0x1_0002 in input order
+    clock = PairClock(capacity=1 << 9)  # 3 + 2 * 9 = 21 key bits: two digits
+    cell = np.array([0x1_0002, 0x3, 0x1_0002, 0x1], np.int64)
+    o, c = clock._pair_order(cell)
+    assert o.tolist() == [3, 1, 0, 2]
+    assert c.tolist() == [0x1, 0x3, 0x1_0002, 0x1_0002]
 
+
+@pytest.mark.parametrize("capacity", [512, 1 << 17])
+def test_pair_clock_order_is_the_stable_argsort_order(capacity: int) -> None:
+    # 5,000 receptions of 300 nodes over 4 steps (one per pair and step), with 9-bit slots
+    # (two digits) and 17-bit slots (three): the radix order equals the stable argsort of
+    # the pair keys, which is the (pair, step) order
     gen = np.random.default_rng(7)
-    clock = PairClock(capacity=512)
+    clock = PairClock(capacity=capacity)
     step = np.sort(gen.integers(0, 4, 5_000))
     pair = np.concatenate([gen.choice(300 * 300 * 5, (step == k).sum(), replace=False)
                            for k in range(4)])
     mt, rx, tx = (pair // 90_000).astype(np.int8), pair // 300 % 300, pair % 300
     b = clock._bits
     cell = ((mt.astype(np.int64) << b | rx) << b) | tx
-    want = np.argsort(cell << 2 | step, kind="stable")
-    o, c = clock._pair_order(cell, step)
+    want = np.argsort(cell, kind="stable")
+    np.testing.assert_array_equal(want, np.argsort(cell << 2 | step, kind="stable"))
+    o, c = clock._pair_order(cell)
     np.testing.assert_array_equal(o, want)
     np.testing.assert_array_equal(c, cell[want])
-    first = np.flatnonzero(step == 0)
-    o1, c1 = clock._pair_order(cell[first], None)
-    np.testing.assert_array_equal(o1, np.argsort(cell[first]))
-    np.testing.assert_array_equal(c1, np.sort(cell[first]))
-    monkeypatch.setattr(_aggregates, "_TYPE_BITS", 40)  # no packed key fits
-    o2, c2 = clock._pair_order(cell, step)
-    np.testing.assert_array_equal(o2, want)
-    np.testing.assert_array_equal(c2, cell[want])
 
 
 def test_pair_clock_keeps_its_clocks_when_slots_widen() -> None:
