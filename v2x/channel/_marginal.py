@@ -69,8 +69,9 @@ THR_STEP_DB = 0.05
 #: classes whose segment tables are kept: beyond, the store starts again (a class's segments
 #: at the 1000 m urban range are 128 kB, at the 4000 m highway 512 kB)
 _MAX_CLASSES = 256
-#: links read together (their temporaries of 512 kB stay in cache)
-_BLOCK = 65_536
+#: links read together (their temporaries of 128 kB and the 512 kB of their segment rows stay
+#: in cache: measured 3-7 % faster than 65,536)
+_BLOCK = 16_384
 
 
 def shadowed_reception(margin_db: np.ndarray, *, shadowing_db: float,
