@@ -12,7 +12,12 @@ from scipy.special import expit
 from scipy.stats import norm
 
 from v2x.channel import LinkBatch, make_channel
-from v2x.channel._marginal import shadowed_reception
+from v2x.channel._marginal import (
+    MarginalReception,
+    _small_unique_inverse,
+    _unique_inverse,
+    shadowed_reception,
+)
 from v2x.errors import ConfigError
 
 
@@ -151,3 +156,25 @@ def test_sampling_configuration() -> None:
     assert e.value.key == "channel.sampling"
     with pytest.raises(ConfigError, match="'marginal', 'link-state'"):
         make_channel("tr37885-highway", sampling="exact")
+
+
+def test_unique_inverse_helpers_equal_np_unique() -> None:
+    heights = np.array([6.0, 1.5, 1.5, 6.0, 3.0])
+    distinct, code = _unique_inverse(heights)
+    np.testing.assert_array_equal(distinct, [1.5, 3.0, 6.0])
+    np.testing.assert_array_equal(code, [2, 0, 0, 2, 1])
+    keys, cls = _small_unique_inverse(np.array([7, 2, 7, 0, 2], np.int64))
+    np.testing.assert_array_equal(keys, [0, 2, 7])
+    np.testing.assert_array_equal(cls, [2, 1, 2, 0, 1])
+
+
+def test_segment_rows_hold_each_step_of_two_thresholds() -> None:
+    mr = MarginalReception(make_channel("tr37885-urban"))
+    at = mr._segments_at(1.5, 1.5, 60)  # thresholds 3.00 and 3.05 dB
+    seg = mr._segments[at:at + mr._n_grid]
+    lo, hi = mr._table(1.5, 1.5, 60), mr._table(1.5, 1.5, 61)
+    np.testing.assert_array_equal(seg[:, 0], lo)
+    np.testing.assert_array_equal(seg[:, 2], hi)
+    np.testing.assert_array_equal(seg[:3, 1], [lo[1] - lo[0], lo[2] - lo[1], lo[3] - lo[2]])
+    np.testing.assert_array_equal(seg[-1, [1, 3]], [0.0, 0.0])
+    assert mr._segments_at(1.5, 1.5, 60) == at  # built once

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from v2x.channel import LinkBatch, find_pairs
-from v2x.channel._pairs import DENSE_MAX_PAIRS
+from v2x.channel._pairs import DENSE_MAX_PAIRS, _same_node_grouped
 
 
 def _brute(tx_xy, rx_xy, r, tx_node, rx_node):
@@ -195,3 +195,17 @@ def test_large_searches_match_brute_force_dense_rows_or_grid(
     dy = tx[i, 1] - rx[j, 1]
     np.testing.assert_array_equal(got.distance_m, np.sqrt(dx * dx + dy * dy))
     assert {(0, 1), (1, 0)} <= set(zip(got.tx.tolist(), got.rx.tolist(), strict=True))
+
+
+@pytest.mark.parametrize("far_id", [9, 2**62])  # 2**62: the (group, node) key would overflow
+def test_same_node_grouped_pairs_one_node_in_one_group_only(far_id: int) -> None:
+    # node 7 sends in groups 0 and 1 and receives in groups 0 and 1; node 8 receives in group
+    # 1 only; node far_id sends in group 1: pairs (tx 0, rx 0) and (tx 1, rx 2), never across
+    # groups
+    tx_node = np.array([7, 7, far_id], np.int64)
+    tx_g = np.array([0, 1, 1], np.int64)
+    rx_node = np.array([7, 8, 7], np.int64)
+    rx_g = np.array([0, 1, 1], np.int64)
+    i, j = _same_node_grouped(tx_node, rx_node, tx_g, rx_g)
+    np.testing.assert_array_equal(i, [0, 1])
+    np.testing.assert_array_equal(j, [0, 2])
