@@ -89,8 +89,29 @@ def test_the_cloud_command_needs_a_broker() -> None:
 
     from v2x.cli import main
 
-    res = CliRunner().invoke(main, ["cloud", "xiqing-cloud-jam-tjw", "--bus", "memory"])
-    assert res.exit_code == 2 and "needs a broker" in res.output
+    # memory and embedded are buses of the cloud process alone: no run reaches them
+    for spec in ("memory", "embedded"):
+        res = CliRunner().invoke(main, ["cloud", "xiqing-cloud-jam-tjw", "--bus", spec])
+        assert res.exit_code == 2, res.output
+        assert res.output == (f"v2x: error: key 'bus': the cloud application needs a broker "
+                              f"the runs share, not --bus {spec}: --bus mqtt://host:port\n")
+
+
+def test_the_cloud_command_says_only_the_error_when_the_broker_is_unreachable() -> None:
+    import socket
+
+    from click.testing import CliRunner
+
+    from v2x.cli import main
+
+    with socket.socket() as s:  # a free port: nothing listens there
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    res = CliRunner().invoke(main, ["cloud", "xiqing-cloud-jam-tjw", "--bus",
+                                    f"mqtt://127.0.0.1:{port}", "--duration", "5"])
+    assert res.exit_code == 2, res.output
+    assert "cannot connect" in res.output and f"127.0.0.1:{port}" in res.output
+    assert "BSMs read" not in res.output  # no summary of a run that never started
 
 
 def test_matching_in_chunks_matches_the_same(monkeypatch: pytest.MonkeyPatch) -> None:

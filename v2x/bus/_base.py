@@ -279,6 +279,12 @@ class Bus(Protocol):
         """Messages published so far; the next one's ``BusMessage.seq``."""
         ...
 
+    @property
+    def reconnecting(self) -> bool:
+        """Whether a lost broker connection is being re-established now (its messages wait,
+        they are not lost); always False on a bus without a network."""
+        ...
+
     #: what carries the messages, ``{"name": ..., "version": ...}``: ``"memory"`` and v2x's
     #: version, ``"amqtt"`` and its package version (the embedded broker), or what an
     #: external broker says of itself (``"mosquitto"``, ``"2.0.11"``; ``"unknown"``)

@@ -43,6 +43,11 @@ class MemoryBus:
         """Messages published so far; the next one's ``BusMessage.seq``."""
         return self._seq
 
+    @property
+    def reconnecting(self) -> bool:
+        """Always False: a memory bus has no connection to lose."""
+        return False
+
     def stats(self) -> dict[str, Any]:
         """No faults in memory: every counter is zero (but ``dropped`` by slow readers)."""
         return {"reconnects": 0, "resent": 0, "duplicates": 0, "lost_qos0": {},

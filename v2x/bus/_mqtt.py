@@ -234,6 +234,11 @@ class MqttBus:
         """Messages published so far; the i-th has ``BusMessage.seq`` i."""
         return self._seq
 
+    @property
+    def reconnecting(self) -> bool:
+        """Whether a lost connection is being re-established now (within ``reconnect_s``)."""
+        return bool(self._down) and self._recovery is not None and not self._recovery.done()
+
     def qos_for(self, topic: str) -> int:
         """The QoS a message on ``topic`` is published with."""
         return self._qos if self._qos_of is None else self._qos_of(topic)
@@ -468,17 +473,15 @@ class MqttBus:
             sub._lose(out.topic, out.payload, seq)
 
     def _give_up(self, exc: BaseException | None) -> None:
-        err = BusError(f"lost the connection to MQTT broker {self.url} and could not "
-                       f"re-establish it within {self._reconnect_s:g} s: {exc}")
-        cause = exc.__cause__ if isinstance(exc, BusError) and exc.__cause__ else exc
-        err.__cause__ = cause
-        if self._error is None:
-            self._error = err
+        """The reconnect window ended without a broker: the bus and every subscription fail
+        with one line naming the broker and how long the bus tried."""
+        why = "" if exc is None else f" (last error: {exc.__cause__ or exc})"
+        text = (f"MQTT broker {self.url} unreachable: lost the connection and could not "
+                f"re-establish it within {self._reconnect_s:g} s{why}")
+        if self._error is None:  # no __cause__: the text names it, and the CLI says one line
+            self._error = BusError(text)
         for sub in self._subs:
-            lost = BusError(f"lost the connection of subscription {sub.pattern!r} to MQTT "
-                            f"broker {self.url}: {exc}")
-            lost.__cause__ = cause
-            sub._fail(lost)
+            sub._fail(BusError(text))
 
     def _raise_error(self) -> None:
         err, self._error = self._error, None

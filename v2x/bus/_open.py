@@ -188,8 +188,13 @@ class Tap:
         """Wait until at least ``n_total`` of the bus's own messages have been delivered (or
         declared lost, QoS 0 during a fault) since the tap opened.
 
-        Raises BusError when ``timeout_s`` [s] passes first (naming how many arrived), when
-        the connection was lost, or when the tap is not open.
+        While the bus is re-establishing a lost connection (:attr:`Bus.reconnecting`) the
+        wait goes on: a broker outage is not a delivery failure; the bus fails the tap when its
+        reconnect window ends.
+        Raises BusError when ``timeout_s`` [s] passes first with the bus connected (naming
+        how many messages arrived, were declared lost and are still awaited; the three add
+        up to ``n_total``), when the connection was lost for good, or when the tap is not
+        open.
         """
         if self._error is not None:
             raise self._error
@@ -200,20 +205,31 @@ class Tap:
         fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._waiter = (n_total, fut)
         try:
-            # asyncio.timeout, not wait_for: on Python 3.11 wait_for can return normally when
-            # the task is cancelled (Ctrl-C) just as fut completes, and the interrupt is lost
-            async with asyncio.timeout(timeout_s):
-                await fut
-        except TimeoutError:
-            raise BusError(
-                f"bus barrier timed out after {timeout_s} s on {self._pattern!r} at "
-                f"{self._bus.url}: {self._count} of {n_total} messages delivered, {self.lost} "
-                "lost (a broker may "
-                "drop QoS 1 messages beyond its per-client queue, e.g. Mosquitto "
-                "max_queued_messages, default 1000)"
-            ) from None
+            while not fut.done():
+                reconnects = self._bus.stats()["reconnects"]
+                # asyncio.timeout, not wait_for: on Python 3.11 wait_for can return normally
+                # when the task is cancelled (Ctrl-C) just as fut completes, and the
+                # interrupt is lost
+                try:
+                    async with asyncio.timeout(timeout_s):
+                        await asyncio.shield(fut)
+                except TimeoutError:
+                    # a broker outage (now, or ended meanwhile: the outbox is being sent
+                    # again) is not a delivery failure: wait another timeout_s
+                    if not (self._bus.reconnecting
+                            or self._bus.stats()["reconnects"] != reconnects):
+                        raise self._timed_out(n_total, timeout_s) from None
         finally:
             self._waiter = None
+        fut.result()
+
+    def _timed_out(self, n_total: int, timeout_s: float) -> BusError:
+        waiting = n_total - self._count - self.lost
+        return BusError(
+            f"bus barrier timed out after {timeout_s} s on {self._pattern!r} at "
+            f"{self._bus.url}: of {n_total} messages {self._count} delivered, {self.lost} "
+            f"declared lost, {waiting} still awaited (a broker may drop QoS 1 messages "
+            "beyond its per-client queue, e.g. Mosquitto max_queued_messages, default 1000)")
 
     def drain(self) -> list[BusMessage]:
         """The bus's own messages delivered since the last drain, in delivery order; empties

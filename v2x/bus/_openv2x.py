@@ -7,10 +7,19 @@ their handlers read), written from our messages' ASN.1 JSON form
 - SPAT (dandelion ``RSUSpatHandler``): ``{"name", "intersections": [{"intersectionId",
   "status", "phases": [{"phaseId", "phaseStates": {"light", "timing"}}]}]}``; ``light`` the
   first phase state's light, ``timing`` its likely end as UTC ``"%Y-%m-%d %H:%M:%S"``;
-- RSI (cerebrum ``rsi_std`` / ``rsi_dawnline``): ``{"rsiSourceType", "rsiSourceId",
-  "rsiDatas": [{"alertID", "duration", "eventStatus", "timeStamp", "eventClass",
-  "eventType", "eventSource", "eventPosition": {"lat", "lon"}, "eventRadius",
-  "eventDescription", "eventPriority"}]}``, one item per road traffic event (``rtes``);
+- RSI (cerebrum ``transform_driver/driver_lib/drivers.py`` ``rsi_dawnline``; dandelion
+  ``mqtt/service/algorithm/rsi.py`` reads it into ``schemas/rsi_event.py``
+  ``RSIEventCreate``): ``{"rsiSourceType", "rsiSourceId", "rsiDatas": [{"alertID",
+  "duration", "eventStatus", "timeStamp", "eventClass", "eventType", "eventSource",
+  "eventPosition": {"lat", "lon"}, "eventRadius", "eventDescription",
+  "eventPriority"}]}``, one item per road traffic event (``rtes``), typed as dandelion's
+  schema: ``alertID`` int (the rteId), ``eventSource`` the EventSource name
+  (dandelion ``models/rsi_event.py`` ``EventSource``), ``eventPosition`` int [1e-7 deg]
+  (cerebrum ``function_test/rsi.tavern``: ``"latitude": 319353853``; ``consts.py``
+  ``CoordinateUnit = 10**7``), ``eventPriority`` int, the Priority octet's value (0..255,
+  the level 0..7 in its top 3 bits: T/CSAE 53-2020 ``Priority``; the platform's code
+  gives no scale), ``eventClass`` as cerebrum classes ``eventType`` (``AdverseWeather``,
+  ``AbnormalTraffic``, else ``AbnormalVehicle``);
 - RSM (cerebrum ``rsm_std`` / ``rsm_dawnline``): ``{"name", "id", "content": {"rsms":
   [{"refPos": {"lat", "lon", "ele"}, "participants": [{"ptcType", "ptcId", "source",
   "secMark", "pos": {"lat", "lon", "ele"}, "speed", "heading", "lane", "size"}]}]}}``,
@@ -41,8 +50,13 @@ from v2x.messages import (
 
 __all__ = ["openv2x_payload", "rsi_from_openv2x"]
 
-#: eventType codes cerebrum's rsi_dawnline classes as AbnormalTraffic (drivers.py)
+#: eventType codes cerebrum's rsi_dawnline classes as AdverseWeather and AbnormalTraffic
+#: (transform_driver/driver_lib/drivers.py ADVERSE_WEATHER_CODE, ABNORMAL_TRAFFIC_CODE);
+#: every other code is AbnormalVehicle there
+_ADVERSE_WEATHER = frozenset((301, 308, 305, 311, 302, 304, 399))
 _ABNORMAL_TRAFFIC = frozenset((707, 401, 405, 406, 408, 409, 202, 205))
+#: an absolute latitude / longitude [1e-7 deg] (T/CSAE 53-2020 Latitude, Longitude)
+_LAT_MAX, _LON_MAX = 900_000_000, 1_800_000_000
 _UNIX_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
 
@@ -116,20 +130,28 @@ def _absolute(ref: dict[str, int], offset: dict[str, Any] | None) -> dict[str, i
     return {"lat": lat, "lon": lon, "ele": None}
 
 
+def _event_class(event_type: int) -> str:
+    """cerebrum's class of an eventType code (drivers.py ``rsi_dawnline``)."""
+    if event_type in _ADVERSE_WEATHER:
+        return "AdverseWeather"
+    return "AbnormalTraffic" if event_type in _ABNORMAL_TRAFFIC else "AbnormalVehicle"
+
+
 def _rsi(rsi: dict[str, Any], rsu: str, t_ns: int) -> dict[str, Any]:
     datas = []
     for rte in rsi.get("rtes", []):
         etype = rte["eventType"]
         pos = _absolute(rsi["refPos"], rte.get("eventPos"))
+        prio = rte.get("priority")  # the ASN.1 JSON's Priority octet, hex ("a0")
         datas.append({
-            "alertID": str(rte["rteId"]), "duration": 0, "eventStatus": True,
+            "alertID": rte["rteId"], "duration": 0, "eventStatus": True,
             "timeStamp": _utc(t_ns, "%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z",
-            "eventClass": "AbnormalTraffic" if etype in _ABNORMAL_TRAFFIC else "AbnormalVehicle",
+            "eventClass": _event_class(etype),
             "eventType": etype, "eventSource": rte.get("eventSource"),
             "eventPosition": {"lat": pos["lat"], "lon": pos["lon"]},
             "eventRadius": rte.get("eventRadius"),
             "eventDescription": rte.get("description", {}).get("textString"),
-            "eventPriority": rte.get("priority")})
+            "eventPriority": None if prio is None else int(prio, 16)})
     return {"rsiSourceType": "rsu", "rsiSourceId": rsu, "rsiDatas": datas}
 
 
@@ -145,19 +167,36 @@ def _rsm(rsm: dict[str, Any], rsu: str) -> dict[str, Any]:
 
 
 def rsi_from_openv2x(payload: bytes, *, now_ns: int) -> Rsi:
-    """The RSI of an OpenV2X RSI JSON payload (as :func:`openv2x_payload` writes it, the
-    ``V2X/RSU/{esn}/RSI/DOWN`` downlink): one road traffic event per ``rsiDatas`` item,
-    ``rteId`` = ``alertID`` mod 256, ``eventType``, ``eventSource`` (0..5), ``eventPosition``
-    {``lat``, ``lon``} [1e-7 deg], ``eventRadius`` [0.1 m], ``eventDescription``,
-    ``eventPriority`` (0..7); the RSI's refPos is the first event's position, its id 8 zero
-    bytes (the platform names its source in ``rsiSourceId``, text), its time ``now_ns`` [ns
-    UTC], msgCnt 0 (the RSU numbers what it broadcasts).
+    """The RSI of an OpenV2X RSI JSON payload (the ``V2X/RSU/{esn}/RSI/DOWN`` downlink).
 
-    Raises DecodeError naming what is missing or out of range (at most 8 events, at least 1).
+    The events are the ``rsiDatas`` list (cerebrum ``transform_driver/rsi_service.py``
+    publishes it; dandelion ``mqtt/service/algorithm/rsi.py`` reads it) or the single
+    ``rsi`` object dandelion's handler read before commit 95d7085. Per event:
+
+    - ``alertID``: int or decimal text (cerebrum passes the device's ``event_id`` text,
+      dandelion's schema is int) -> ``rteId`` = value mod 256; absent: the event's index;
+    - ``eventType``: int (GB/T 29100 code);
+    - ``eventSource``: the EventSource name (``"police"``, dandelion's enum) or number 0..5;
+    - ``eventPosition`` {``lat``, ``lon``}: JSON integers [1e-7 deg] (cerebrum
+      ``function_test/rsi.tavern``, ``consts.CoordinateUnit = 10**7``), |lat| <= 90 deg,
+      |lon| <= 180 deg; a float (degrees, ``39.05``) is an error, not 3.9e-6 deg;
+    - ``eventRadius`` [0.1 m]; ``eventDescription`` text;
+    - ``eventPriority``: the Priority octet as hex text (``"a0"``) or int value (``160``,
+      reserved low 5 bits zero), or the level 0..7 as int (the two int forms overlap only
+      at 0, level 0 either way).
+
+    The RSI's refPos is the first event's position, its id 8 zero bytes (the platform names
+    its source in ``rsiSourceId``, text), its time ``now_ns`` [ns UTC], msgCnt 0 (the RSU
+    numbers what it broadcasts).
+
+    Raises DecodeError naming what is missing, of the wrong type or out of range (at most 8
+    events, at least 1).
     """
     try:
         obj = json.loads(payload)
-        datas = obj["rsiDatas"]
+        datas = obj["rsiDatas"] if "rsiDatas" in obj else [obj["rsi"]]
+        if not isinstance(datas, list):
+            raise DecodeError(f"OpenV2X RSI rsiDatas is not a list: {datas!r:.60}")
         events = tuple(_rte(i, d) for i, d in enumerate(datas))
         if not events:
             raise DecodeError("an OpenV2X RSI without rsiDatas")
@@ -170,15 +209,50 @@ def rsi_from_openv2x(payload: bytes, *, now_ns: int) -> Rsi:
         raise DecodeError(f"not an OpenV2X RSI: {type(exc).__name__}: {exc}") from exc
 
 
+def _int(d: dict[str, Any], key: str) -> int:
+    """``d[key]`` as an int: a JSON integer or decimal text; DecodeError otherwise."""
+    v = d[key]
+    if isinstance(v, str) and v.strip().lstrip("+-").isdigit():
+        return int(v)
+    if isinstance(v, bool) or not isinstance(v, int):
+        raise DecodeError(f"OpenV2X RSI {key} is not an integer: {v!r}")
+    return v
+
+
+def _coordinate(pos: dict[str, Any], key: str, limit: int) -> float:
+    """``pos[key]`` [1e-7 deg] in degrees; DecodeError unless an integer within +-limit."""
+    v = pos[key]
+    if isinstance(v, bool) or not isinstance(v, int) or abs(v) > limit:
+        raise DecodeError(f"OpenV2X RSI eventPosition {key} must be an integer within "
+                          f"+-{limit} [1e-7 deg], got {v!r}")
+    return v * 1e-7
+
+
+def _priority(prio: object) -> int | None:
+    """The priority level 0..7 of an ``eventPriority`` (see :func:`rsi_from_openv2x`)."""
+    if prio is None:
+        return None
+    if isinstance(prio, str):
+        return int(prio, 16) >> 5
+    if isinstance(prio, int) and not isinstance(prio, bool):
+        if 0 <= prio <= 7:
+            return prio
+        if 0 <= prio <= 255 and prio % 32 == 0:
+            return prio >> 5
+    raise DecodeError(f"OpenV2X RSI eventPriority must be a level 0..7, a Priority octet "
+                      f"0..255 with its low 5 bits zero or its hex text, got {prio!r}")
+
+
 def _rte(i: int, d: dict[str, Any]) -> RoadTrafficEvent:
     pos = d["eventPosition"]
     radius = d.get("eventRadius")
     source = d.get("eventSource") or 0  # the ASN.1 JSON's name ("police") or its number
-    prio = d.get("eventPriority")  # the Priority octet as hex ("a0": 5 in its top 3 bits)
     return RoadTrafficEvent(
-        rte_id=int(d.get("alertID", i)) % 256, event_type=int(d["eventType"]),
+        rte_id=(_int(d, "alertID") if "alertID" in d else i) % 256,
+        event_type=_int(d, "eventType"),
         source=EventSource[source.upper()] if isinstance(source, str) else EventSource(source),
-        pos=Position3D(lat_deg=int(pos["lat"]) * 1e-7, lon_deg=int(pos["lon"]) * 1e-7),
+        pos=Position3D(lat_deg=_coordinate(pos, "lat", _LAT_MAX),
+                       lon_deg=_coordinate(pos, "lon", _LON_MAX)),
         radius_m=None if radius is None else float(radius) / 10.0,
         description=d.get("eventDescription"),
-        priority=int(prio, 16) >> 5 if isinstance(prio, str) else prio)
+        priority=_priority(d.get("eventPriority")))

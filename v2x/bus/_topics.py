@@ -191,7 +191,7 @@ TOPICS: tuple[TopicSpec, ...] = (
         "sim",
         ("simulation",),
         ("recorder", "external"),
-        "simulation clock and run control: step time, real-time factor (JSON)",
+        "simulation clock every simulated second: {t_ns, utc} (JSON)",
         0,
     ),
     TopicSpec(
@@ -226,12 +226,16 @@ OPENV2X_TOPICS: tuple[TopicSpec, ...] = (
               "phaseStates {light, timing}", 0),
     TopicSpec("V2X/RSU/{esn}/MAP/UP", "MAP", "up", ("rsu",), _RSU_UP_SUBSCRIBERS,
               "MAP (mapFrame JSON, stored as is by dandelion's MapRouterHandler)"),
-    TopicSpec("V2X/RSU/{esn}/RSI/UP", "RSI", "up", ("rsu",), _RSU_UP_SUBSCRIBERS,
-              "RSI as cerebrum's rsi_std forwards it: rsiSourceType, rsiSourceId, rsiDatas"),
+    # cerebrum publishes RSI/UP itself (transform_driver/rsi_service.py) and subscribes only
+    # V2X/RSU/+/RSI/UP/{driver} (common/app.py): no platform component reads this topic
+    TopicSpec("V2X/RSU/{esn}/RSI/UP", "RSI", "up", ("rsu",), ("recorder", "external"),
+              "RSI in the JSON cerebrum's rsi_service publishes: rsiSourceType, "
+              "rsiSourceId, rsiDatas"),
     TopicSpec("V2X/RSU/{esn}/RSM/UP", "RSM", "up", ("rsu",), _RSU_UP_SUBSCRIBERS,
               "RSM as cerebrum's rsm_std reads it: content.rsms[].participants"),
     TopicSpec("V2X/RSU/{esn}/RSI/DOWN", "RSI", "down", ("cloud",), ("rsu", "recorder"),
-              "RSI from the cloud platform for the RSU to broadcast (cerebrum RSI_DOWN_TOPIC)"),
+              "RSI from the cloud platform for the RSU to broadcast (cerebrum RSI_DOWN_TOPIC; "
+              "dandelion's RSIRouterHandler stores it)"),
 )
 
 #: Topic profiles by name (``v2x run --topics``): ``v2x``, the project's own scheme (UPER or

@@ -23,6 +23,7 @@ from v2x.msgset import DEFAULT_PROFILE, PROFILES
 
 if TYPE_CHECKING:
     from v2x.cli._run import RunResult
+    from v2x.cloud import CloudCongestionApp
 
 __all__ = ["MAX_SEED", "RunResult", "check_criteria", "main", "run_scenario"]
 
@@ -373,16 +374,23 @@ def cloud_cmd(scenario: str, bus: str, duration_s: float | None, sets: tuple[str
     on a broker: it reads the RSUs' BSM uplinks and sends traffic-jam RSI down to the RSUs
     before each jam, as an external platform. A real-time run on the same broker
     (v2x run SCENARIO --realtime --bus URL) has its RSUs broadcast them."""
-    from v2x.cli._cloud import cloud_app, run_cloud
+    from v2x.cli._cloud import check_cloud_bus, cloud_app, run_cloud
 
+    check_cloud_bus(bus)
     app = cloud_app(scenario, overrides=sets)
     click.echo(f"v2x cloud: congestion application on {len(app.detector.links)} links, "
                f"zone {app.topics.zone}", err=True)
     try:
         run_cloud(app, bus=bus, duration_s=duration_s)
-    finally:
-        click.echo(f"v2x cloud: {app.bsms} BSMs read, {len(app.sent)} RSI sent down, "
-                   f"{app.decode_errors} payloads not decoded", err=True)
+    except KeyboardInterrupt:  # stopped by the user: what it did is still worth saying
+        _cloud_summary(app)
+        raise
+    _cloud_summary(app)  # not after an error: the error is all there is to say
+
+
+def _cloud_summary(app: CloudCongestionApp) -> None:
+    click.echo(f"v2x cloud: {app.bsms} BSMs read, {len(app.sent)} RSI sent down, "
+               f"{app.decode_errors} payloads not decoded", err=True)
 
 
 @main.command("broker", short_help="Run the embedded MQTT broker (amqtt) on its own.")

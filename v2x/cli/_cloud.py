@@ -16,7 +16,15 @@ from v2x.cli._run import _naming_the_file, _read_net
 from v2x.cloud import CloudCongestionApp
 from v2x.errors import ConfigError
 
-__all__ = ["cloud_app", "run_cloud"]
+__all__ = ["check_cloud_bus", "cloud_app", "run_cloud"]
+
+
+def check_cloud_bus(bus: str) -> None:
+    """Raise ConfigError (key ``bus``) for ``"memory"`` and ``"embedded"``: a bus of the
+    cloud process alone, which no run can publish to."""
+    if bus in ("memory", "embedded"):
+        raise ConfigError(f"the cloud application needs a broker the runs share, not --bus "
+                          f"{bus}: --bus mqtt://host:port", key="bus", value=bus)
 
 
 def cloud_app(scenario: str, *, overrides: Sequence[str] = ()) -> CloudCongestionApp:
@@ -34,13 +42,11 @@ def cloud_app(scenario: str, *, overrides: Sequence[str] = ()) -> CloudCongestio
 
 
 def run_cloud(app: CloudCongestionApp, *, bus: str, duration_s: float | None = None) -> None:
-    """Run ``app`` on the broker ``bus`` (``mqtt://`` / ``mqtts://`` / ``embedded`` makes
-    little sense: nobody else is on it) for ``duration_s`` [s] of wall time, or until
-    interrupted (None). Raises ConfigError for ``bus="memory"`` (no other process can
-    publish there) or a bad duration; BusError when the broker fails."""
-    if bus == "memory":
-        raise ConfigError("the cloud application needs a broker: --bus mqtt://host:port",
-                          key="bus", value=bus)
+    """Run ``app`` on the broker ``bus`` (``mqtt://`` / ``mqtts://``) for ``duration_s`` [s]
+    of wall time, or until interrupted (None). Raises ConfigError for ``bus="memory"`` or
+    ``"embedded"`` (a bus of this process alone: no run can publish there) or a bad
+    duration; BusError when the broker fails."""
+    check_cloud_bus(bus)
     if duration_s is not None and not (math.isfinite(duration_s) and duration_s > 0):
         raise ConfigError("duration must be a positive number of seconds", key="duration",
                           value=duration_s)

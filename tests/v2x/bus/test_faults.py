@@ -12,7 +12,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from v2x.bus import MemoryBus, MqttBus, topic_qos
+from v2x.bus import MemoryBus, MqttBus, Tap, topic_qos
 from v2x.cli import run_scenario
 from v2x.errors import BusError
 
@@ -94,3 +94,47 @@ def test_a_run_survives_a_mosquitto_restart_without_losing_qos1(
     kpis = [json.loads((d / "report.json").read_text())["kpis"] for d in (mem, out)]
     assert ({k: v for k, v in kpis[0].items() if not k.startswith("bus.")}
             == {k: v for k, v in kpis[1].items() if not k.startswith("bus.")})
+
+
+def test_the_barrier_waits_while_the_bus_reconnects(
+        own_mosquitto: Callable[..., OwnMosquitto]) -> None:
+    """A broker down for longer than the barrier's timeout (1.5 s > 0.3 s) but within the
+    bus's reconnect window is no delivery failure: the barrier waits, and the QoS 1 message
+    published during the outage arrives once the broker is back."""
+    broker = own_mosquitto()
+
+    async def main() -> int:
+        async with (MqttBus("127.0.0.1", broker.port, timeout_s=2.0, reconnect_s=30.0) as bus,
+                    Tap(bus, "a/#") as tap):
+            await bus.publish("a/1", b"x")
+            await tap.wait_for(1, timeout_s=5.0)
+            broker.stop()
+            while not bus.reconnecting:  # the bus has noticed (a wait for readiness)
+                await asyncio.sleep(0.01)
+            await bus.publish_many([("a/2", b"y")])
+            back = asyncio.create_task(asyncio.to_thread(broker.restart, down_s=1.5))
+            await tap.wait_for(2, timeout_s=0.3)
+            await back
+            return len(tap.drain())
+
+    assert asyncio.run(main()) == 2
+
+
+def test_a_broker_lost_for_good_is_named_not_a_barrier_timeout(
+        own_mosquitto: Callable[..., OwnMosquitto]) -> None:
+    """The broker never comes back: the barrier (timeout 0.3 s) does not time out during the
+    reconnect window (2 s); the error names the broker's URL and how long the bus tried."""
+    broker = own_mosquitto()
+
+    async def main() -> None:
+        async with (MqttBus("127.0.0.1", broker.port, timeout_s=2.0, reconnect_s=2.0) as bus,
+                    Tap(bus, "a/#") as tap):
+            await bus.publish("a/1", b"x")
+            await tap.wait_for(1, timeout_s=5.0)
+            broker.stop()
+            with pytest.raises(BusError, match=(
+                    f"^MQTT broker {broker.url} unreachable: lost the connection and could "
+                    "not re-establish it within 2 s")):
+                await tap.wait_for(2, timeout_s=0.3)
+
+    asyncio.run(main())

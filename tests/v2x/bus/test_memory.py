@@ -168,7 +168,8 @@ def test_tap_barrier_counts_and_drains() -> None:
             await bus.publish(sim_topic("xq", "clock"), b"c")
             await tap.wait_for(4, timeout_s=1.0)  # totals count since the tap opened
             assert [m.topic for m in tap.drain()] == ["v2x/xq/sim/clock"]
-            with pytest.raises(BusError, match="4 of 6 messages delivered"):
+            with pytest.raises(BusError, match="of 6 messages 4 delivered, 0 declared lost, "
+                                               "2 still awaited"):
                 await tap.wait_for(6, timeout_s=0.05)
 
     asyncio.run(main())

@@ -348,7 +348,9 @@ def test_tap_timeout_names_how_many_arrived_on_a_broker() -> None:
         async with _mqtt("mosquitto") as bus, Tap(bus, zone_filter(zone)) as tap:
             await bus.publish_many([(sim_topic(zone, "events"), b"e%d" % i) for i in range(3)])
             await tap.wait_for(3, timeout_s=5.0)
-            with pytest.raises(BusError, match="3 of 5 messages delivered"):
+            # the three counts add up to the five awaited
+            with pytest.raises(BusError, match="of 5 messages 3 delivered, 0 declared lost, "
+                                               "2 still awaited"):
                 await tap.wait_for(5, timeout_s=0.2)
 
     asyncio.run(main())
@@ -363,13 +365,14 @@ def test_losing_the_broker_for_good_raises_bus_error_from_tap_and_publish() -> N
             await bus.publish("a/1", b"x")
             await tap.wait_for(1, timeout_s=5.0)
             await broker.__aexit__(None, None, None)  # the broker goes away under the bus
-            with pytest.raises(BusError, match="lost the connection of subscription 'a/#'") as lost:
+            unreachable = (f"^MQTT broker {bus.url} unreachable: "
+                           "lost the connection and could not re-establish it within 0.5 s")
+            with pytest.raises(BusError, match=unreachable) as lost:
                 await tap.wait_for(2, timeout_s=5.0)
-            with pytest.raises(BusError, match="could not re-establish it within 0.5 s") \
-                    as failed:
+            with pytest.raises(BusError, match=unreachable) as failed:
                 await bus.publish("a/2", b"y")
         return lost.value, failed.value
 
     lost, failed = asyncio.run(main())
-    assert isinstance(lost.__cause__, aiomqtt.MqttError)
-    assert isinstance(failed.__cause__, aiomqtt.MqttError)
+    for err in (lost, failed):  # one line, the last connect error in it
+        assert "\n" not in str(err) and "last error" in str(err)

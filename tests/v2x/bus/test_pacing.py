@@ -69,5 +69,5 @@ def test_a_window_paced_through_a_mosquitto_that_queues_100_messages(
             await tap.wait_for(len(pubs), timeout_s=3.0)
 
     assert asyncio.run(paced()) == pubs
-    with pytest.raises(BusError, match=r"of 800 messages delivered"):
+    with pytest.raises(BusError, match=r"of 800 messages \d+ delivered"):
         asyncio.run(burst())

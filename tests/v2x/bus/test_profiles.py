@@ -20,9 +20,10 @@ from v2x.bus import (
     openv2x_payload,
     parse_topic,
     payload_error,
+    rsi_from_openv2x,
     topic_qos,
 )
-from v2x.errors import ConfigError
+from v2x.errors import ConfigError, DecodeError
 from v2x.messages import (
     Bsm,
     EventSource,
@@ -126,9 +127,10 @@ def test_openv2x_payloads_use_the_platform_field_names() -> None:
     rsi = json.loads(openv2x_payload("RSI", RSI, rsu="B1", t_utc_ns=T0))
     assert (rsi["rsiSourceType"], rsi["rsiSourceId"]) == ("rsu", "B1")
     (d,) = rsi["rsiDatas"]
-    # 401 is in cerebrum's ABNORMAL_TRAFFIC_CODE; position absolute [1e-7 deg]
+    # 401 is in cerebrum's ABNORMAL_TRAFFIC_CODE; position absolute [1e-7 deg]; alertID an
+    # int as dandelion's RSIEventCreate has it
     assert (d["alertID"], d["eventType"], d["eventClass"], d["eventDescription"]) == (
-        "0", 401, "AbnormalTraffic", "road works")
+        0, 401, "AbnormalTraffic", "road works")
     assert d["eventPosition"] == {"lat": 390541000, "lon": 1170522000}
     assert d["timeStamp"] == "2026-06-01T00:00:00.000Z"
     rsm = json.loads(openv2x_payload("RSM", RSM, rsu="B1", t_utc_ns=T0))
@@ -141,3 +143,57 @@ def test_openv2x_payloads_use_the_platform_field_names() -> None:
     assert p["pos"] == {"lat": 390539000, "lon": 1170521000, "ele": None}
     bsm = json.loads(openv2x_payload("BSM", pack_frames([BSM, BSM]), rsu="B1", t_utc_ns=T0))
     assert bsm["rsuEsn"] == "B1" and [b["msgCnt"] for b in bsm["bsms"]] == [1, 1]
+
+
+def _rsi_payload(*rtes: RoadTrafficEvent) -> dict:
+    rsi = encode_frame(Rsi(5, bytes(8), Position3D(39.054, 117.052), rtes, timestamp_ns=T0))
+    return json.loads(openv2x_payload("RSI", rsi, rsu="B1", t_utc_ns=T0))
+
+
+def test_openv2x_rsi_types_follow_the_platform_code() -> None:
+    # dandelion schemas/rsi_event.py: alertID, eventType, eventPriority int; eventSource the
+    # enum's name (models/rsi_event.py); cerebrum drivers.py: 301 is ADVERSE_WEATHER_CODE,
+    # 901 in neither list -> AbnormalVehicle
+    datas = _rsi_payload(
+        RoadTrafficEvent(None, rte_id=7, event_type=301, source=EventSource.POLICE,
+                         pos=Position3D(39.0541, 117.0522), priority=5),
+        RoadTrafficEvent(None, rte_id=8, event_type=901, source=EventSource.DETECTION,
+                         pos=Position3D(39.0541, 117.0522), priority=3))["rsiDatas"]
+    assert [(d["alertID"], d["eventClass"], d["eventSource"], d["eventPriority"])
+            for d in datas] == [(7, "AdverseWeather", "police", 5 << 5),  # 160 = 0xa0
+                                (8, "AbnormalVehicle", "detection", 3 << 5)]
+
+
+def _down(**event: object) -> bytes:
+    base: dict[str, object] = {"alertID": 1, "eventType": 707, "eventSource": "detection",
+                               "eventPosition": {"lat": 319353853, "lon": 1188218217}}
+    return json.dumps({"rsiDatas": [{**base, **event}]}).encode()
+
+
+def test_openv2x_downlink_reads_both_platform_forms() -> None:
+    # cerebrum function_test/rsi.tavern: event_id "1" (text), position 319353853 [1e-7 deg]
+    (e,) = rsi_from_openv2x(_down(alertID="1"), now_ns=T0).events
+    assert (e.rte_id, e.event_type, e.source) == (1, 707, EventSource.DETECTION)
+    assert e.pos is not None
+    assert (e.pos.lat_deg, e.pos.lon_deg) == pytest.approx((31.9353853, 118.8218217))
+    # the single "rsi" object dandelion's handler read before its commit 95d7085
+    old = json.dumps({"rsi": json.loads(_down())["rsiDatas"][0]}).encode()
+    assert rsi_from_openv2x(old, now_ns=T0).events == (e,)
+    # eventPriority: level 0..7, the octet's value (96 = 0x60: level 3) or its hex text
+    for prio, level in ((5, 5), (96, 3), ("60", 3), (0, 0), (224, 7)):
+        (e,) = rsi_from_openv2x(_down(eventPriority=prio), now_ns=T0).events
+        assert e.priority == level, prio
+
+
+@pytest.mark.parametrize("event", [
+    {"eventPosition": {"lat": 39.05, "lon": 117.05}},  # degrees as floats: not 3.9e-6 deg
+    {"eventPosition": {"lat": 319353853.0, "lon": 1188218217}},
+    {"eventPosition": {"lat": 900000001, "lon": 1188218217}},  # beyond 90 deg
+    {"eventPosition": {"lat": 319353853, "lon": -1800000001}},
+    {"eventPosition": {"lat": True, "lon": 1188218217}},
+    {"eventPriority": 96.0}, {"eventPriority": 100}, {"eventPriority": 256},
+    {"alertID": "a1"}, {"eventType": 707.5},
+])
+def test_openv2x_downlink_rejects_what_it_cannot_read_exactly(event: dict) -> None:
+    with pytest.raises(DecodeError, match="OpenV2X RSI"):
+        rsi_from_openv2x(_down(**event), now_ns=T0)

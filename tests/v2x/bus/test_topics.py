@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
 
 from v2x.bus import (
     MSG_TYPES,
+    PROFILES,
     SIM_TOPICS,
     TOPICS,
     obu_up_bsm,
@@ -192,3 +196,32 @@ def test_parse_topic() -> None:
     assert parse_topic("v2x/xq/rsu/R7/up/bsm/extra") is None
     assert parse_topic("v2x//sim/clock") is None  # empty zone level
     assert parse_topic("other/topic") is None
+
+
+def _readme_topic_rows() -> list[tuple[str, int, set[str], set[str]]]:
+    """(pattern, QoS, publishers, subscribers) of the README's topic tables, a row with a
+    ``{a,b}`` group expanded into one per member."""
+    text = (Path(__file__).parents[3] / "README.md").read_text()
+    section = text.split("### The bus: topics", 1)[1].split("\n### ", 1)[0]
+    rows = []
+    for line in section.splitlines():
+        cells = [c.strip() for c in line.strip("|").split("|")]
+        if not line.startswith("| `") or len(cells) != 5:
+            continue
+        pattern = cells[0].strip("`")
+        names = [{n.strip().lower() for n in cells[i].split(",")} for i in (3, 4)]
+        group = re.search(r"\{(\w+(?:,\w+)+)\}", pattern)
+        for member in group[1].split(",") if group else [None]:
+            p = pattern if member is None else pattern.replace(group[0], member)
+            rows.append((p, int(cells[2]), names[0], names[1]))
+    return rows
+
+
+def test_the_readme_topic_tables_say_what_the_profiles_say() -> None:
+    specs = {s.pattern: s for profile in PROFILES.values() for s in profile}
+    rows = _readme_topic_rows()
+    assert {p for p, *_ in rows} == set(specs)
+    for pattern, qos, pubs, subs in rows:
+        spec = specs[pattern]
+        assert (qos, pubs, subs) == (spec.qos, set(spec.publishers),
+                                     set(spec.subscribers)), pattern
