@@ -165,7 +165,7 @@ class RsmParticipants:
 
     @classmethod
     def from_si(cls, *, ptc_type: np.ndarray, ptc_id: np.ndarray, source: int,
-                sec_mark_s: float, lat_deg: np.ndarray, lon_deg: np.ndarray,
+                sec_mark_s: float | np.ndarray, lat_deg: np.ndarray, lon_deg: np.ndarray,
                 pos_confidence: int, speed_mps: np.ndarray, heading_deg: np.ndarray,
                 accel_mps2: np.ndarray, width_m: np.ndarray, length_m: np.ndarray,
                 classification: np.ndarray) -> RsmParticipants:
@@ -176,7 +176,8 @@ class RsmParticipants:
         Args:
             ptc_type: (k,) ParticipantType. ptc_id: (k,) 0..65535.
             source: the SourceType of every participant. sec_mark_s: their time within the
-                UTC minute [s] (DSecond). pos_confidence: their PositionConfidence 0..15.
+                UTC minute [s] (DSecond), one for all or (k,). pos_confidence: their
+                PositionConfidence 0..15.
             lat_deg, lon_deg: (k,) absolute positions [deg].
             speed_mps: (k,) [m/s]. heading_deg: (k,) [deg] clockwise from north.
             accel_mps2: (k,) longitudinal acceleration [m/s²]: accelSet is sent where it is
@@ -283,18 +284,30 @@ class RsmFrameEncoder:
                               f"1..{MAX_PARTICIPANTS}")
         return self.frames([msg_cnt], participants)[0]
 
-    def frames(self, msg_cnts: Sequence[int], participants: RsmParticipants) -> list[bytes]:
+    def frames(self, msg_cnts: Sequence[int], participants: RsmParticipants,
+               groups: Sequence[int] | None = None) -> list[bytes]:
         """The UPER MessageFrames carrying ``participants`` in order, 16 per RSM (the last
-        one fewer): frame ``i`` has msgCnt ``msg_cnts[i]``.
+        one of a group fewer): frame ``i`` has msgCnt ``msg_cnts[i]``.
+
+        Args:
+            msg_cnts: the msgCnt (0..127) of every frame, in order.
+            participants: the participants of every frame, in order.
+            groups: how many participants each run of frames carries (e.g. the RSMs of one
+                step; a run never shares a frame with the next), in order, each >= 1;
+                ``None``: one run of all of them.
 
         Raises EncodeError naming the field and the value when a msgCnt or a column is out of
         its element's range, or when ``len(msg_cnts)`` is not the number of frames,
-        ceil(k / 16) (at least 1: an RSM has at least one participant).
+        ceil(k / 16) per group (at least 1: an RSM has at least one participant), or the
+        groups do not add up to the participants.
         """
         k = participants.n
-        if k == 0:
+        sizes = [k] if groups is None else [int(g) for g in groups]
+        if k == 0 or min(sizes, default=0) < 1:
             raise EncodeError(f"RSM participants: none; an RSM holds 1..{MAX_PARTICIPANTS}")
-        n_frames = -(-k // MAX_PARTICIPANTS)
+        if sum(sizes) != k:
+            raise EncodeError(f"RSM: groups of {sum(sizes)} participants, got {k}")
+        n_frames = sum(-(-g // MAX_PARTICIPANTS) for g in sizes)
         if len(msg_cnts) != n_frames:
             raise EncodeError(f"RSM: {k} participants make {n_frames} frames, got "
                               f"{len(msg_cnts)} msgCnt values")
@@ -303,9 +316,13 @@ class RsmFrameEncoder:
                 raise EncodeError(f"RSM msgCnt: value {cnt!r} is outside 0..127")
         bodies = self._participant_bits(participants)
         out = []
-        for f, cnt in enumerate(msg_cnts):
-            chunk = bodies[f * MAX_PARTICIPANTS:(f + 1) * MAX_PARTICIPANTS]
-            out.append(self._frame(cnt, chunk))
+        cnts = iter(msg_cnts)
+        start = 0
+        for g in sizes:
+            for i in range(start, start + g, MAX_PARTICIPANTS):
+                out.append(self._frame(next(cnts), bodies[i:min(i + MAX_PARTICIPANTS,
+                                                                start + g)]))
+            start += g
         return out
 
     def _frame(self, msg_cnt: int, bodies: Sequence[tuple[int, int]]) -> bytes:
@@ -323,23 +340,28 @@ class RsmFrameEncoder:
     def _participant_bits(self, p: RsmParticipants) -> list[tuple[int, int]]:
         """Every participant's ParticipantData as (bits as an int, width [bits]), in order.
 
-        Raises EncodeError for a value out of its element's range."""
+        Raises EncodeError for a value out of its element's range (the first one in
+        participant order, then field order)."""
         rows = zip(*(getattr(p, name).tolist() for name in _ROW), strict=True)
-        return [self._participant(row) for row in rows]
+        if _in_ranges(p):
+            return [self._participant(row) for row in rows]
+        return [self._participant(row, checked=False) for row in rows]
 
-    def _participant(self, row: tuple[int, ...]) -> tuple[int, int]:
+    def _participant(self, row: tuple[int, ...], checked: bool = True) -> tuple[int, int]:
         """One ParticipantData, ``row`` the participant's values in :data:`_ROW` order, as
-        (bits as an int, width [bits]) in the layout of the module docstring.
+        (bits as an int, width [bits]) in the layout of the module docstring; ``checked``:
+        its values are known to be in range (:func:`_in_ranges`).
 
         Raises EncodeError for a value out of its element's range."""
         (ptc_type, ptc_id, source, sec_mark, lat, lon, conf, speed, heading, width, length,
          accel_set, accel_long, accel_lat, accel_vert, yaw_rate, vehicle_class,
          classification) = row
-        _check(_RANGES, row[:len(_RANGES)])
-        if accel_set:
-            _check(_ACCEL_RANGES, (accel_long, accel_lat, accel_vert, yaw_rate))
-        if vehicle_class:
-            _check((_CLASS_RANGE,), (classification,))
+        if not checked:
+            _check(_RANGES, row[:len(_RANGES)])
+            if accel_set:
+                _check(_ACCEL_RANGES, (accel_long, accel_lat, accel_vert, yaw_rate))
+            if vehicle_class:
+                _check((_CLASS_RANGE,), (classification,))
         # ext 0, id / transmission / angle / motionCfd absent, accelSet?, vehicleClass?
         x = accel_set << 1 | vehicle_class
         x = ((x << 4 | ptc_type) << 16 | ptc_id) << 4 | source  # enums: ext 0 + index
@@ -373,6 +395,19 @@ class RsmFrameEncoder:
                 half = 1 << (b - 1)  # offset - lower bound = offset + 2^(b-1)
                 return form, (dlon + half) << b | dlat + half, 2 * b
         return _LATLON, (lon - _LON_LO) << 31 | lat - _LAT_LO, 63
+
+
+def _in_ranges(p: RsmParticipants) -> bool:
+    """Every value of ``p`` lies in its element's range (optional fields where present):
+    the per-participant checks of :func:`_check` in one numpy pass per column."""
+    ok = all(bool(((col >= lo) & (col <= hi)).all())
+             for col, lo, hi in ((getattr(p, name), lo, hi) for name, _, lo, hi in _RANGES))
+    for name, _, lo, hi in _ACCEL_RANGES:
+        col = getattr(p, name)
+        ok = ok and bool(((col >= lo) & (col <= hi) | ~p.accel_set).all())
+    name, _, lo, hi = _CLASS_RANGE
+    col = getattr(p, name)
+    return ok and bool(((col >= lo) & (col <= hi) | ~p.vehicle_class).all())
 
 
 def _check(ranges: Sequence[tuple[str, str, int, int]], values: Sequence[int]) -> None:
