@@ -32,6 +32,7 @@ import dataclasses
 import math
 import numbers
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
@@ -165,6 +166,23 @@ class _Seen:
     sec_mark_s: float
 
 
+class _Queued(NamedTuple):
+    """What an RSU saw at one step, kept until its frames are encoded: (k,) columns,
+    ascending node; ``x``, ``y`` the perceived positions [m], the rest the users' columns of
+    :class:`RoadUsers`."""
+
+    x: np.ndarray
+    y: np.ndarray
+    node: np.ndarray
+    ptc_type: np.ndarray
+    speed: np.ndarray
+    heading_deg: np.ndarray
+    accel: np.ndarray
+    width: np.ndarray
+    length: np.ndarray
+    classification: np.ndarray
+
+
 class RsmSource:
     """The RSM of one RSU (see the module docstring).
 
@@ -192,6 +210,11 @@ class RsmSource:
         self._source = _SOURCES[cfg.source]
         self._conf = cfg.pos_confidence
         self._encoder = RsmFrameEncoder(self._id, self._ref)
+        # queued steps (uper): what was seen, its time within the minute [s], the msgCnts
+        self._queued: list[_Queued] = []
+        self._secs: list[float] = []
+        self._cnts: list[int] = []
+        self._ready: list[Outgoing] = []  # queued steps (json): their messages
 
     def _perceive(self, utc_ns: int, users: RoadUsers) -> _Seen | None:
         """The users perceived in the period at UTC ``utc_ns`` [ns], or None for nobody;
@@ -252,19 +275,73 @@ class RsmSource:
 
     def transmit(self, t_ns: int, utc_ns: int, users: RoadUsers) -> list[Outgoing]:
         """The RSM frames due at ``t_ns`` [ns]; ``size_bytes`` = the UPER frame's length.
+        (:meth:`queue` and :meth:`drain` at once: the frames queued before come first.)
 
         Raises EncodeError for a user value the standard cannot carry (see ``_columns``)."""
+        self.queue(t_ns, utc_ns, users)
+        return self.drain()
+
+    def queue(self, t_ns: int, utc_ns: int, users: RoadUsers) -> int:
+        """Perceive ``users`` at ``t_ns`` [ns] when an RSM is due (the generator's draws
+        happen now, in step order) and keep what is seen; :meth:`drain` encodes the frames of
+        every queued step at once. Returns how many RSM frames this step adds (0: none due or
+        nobody seen). ``users`` must stay unchanged until then."""
         if t_ns % self.period_ns:
+            return 0
+        if self._json:  # the JSON form goes through message values: no batching
+            out = self._transmit_now(t_ns, utc_ns, users)
+            self._ready.extend(out)
+            return len(out)
+        if users.n == 0:
+            return 0
+        seen = perceive(users, self._x, self._y, self.cfg, self._rng)
+        k = seen.rows
+        if k.size == 0:
+            return 0
+        n_frames = -(-k.size // MAX_PARTICIPANTS)
+        self._cnts.extend(self._cnt.take() for _ in range(n_frames))
+        self._secs.append((utc_ns % 60_000_000_000) / 1e9)
+        self._queued.append(_Queued(
+            seen.x, seen.y, users.node[k],
+            users.ptc_type[k], users.speed[k], users.heading_deg[k], users.accel[k],
+            users.width[k], users.length[k], users.classification[k]))
+        return n_frames
+
+    def drain(self) -> list[Outgoing]:
+        """The RSM frames of the steps queued since the last drain, in step order; one
+        lat/lon conversion and one column conversion for all of them.
+
+        Raises EncodeError for a user value the standard cannot carry (see ``_columns``)."""
+        if self._ready:
+            out, self._ready = self._ready, []
+            return out
+        if not self._queued:
             return []
+        q, self._queued = self._queued, []
+        cnts, self._cnts = self._cnts, []
+        secs, self._secs = self._secs, []
+        col = _Queued(*map(np.concatenate, zip(*q, strict=True)))
+        sizes = [x.node.size for x in q]
+        lat, lon = self._geo.to_latlon(col.x, col.y)
+        parts = RsmParticipants.from_si(
+            ptc_type=col.ptc_type, ptc_id=1 + col.node % 65535, source=self._source,
+            sec_mark_s=np.repeat(secs, sizes),
+            lat_deg=np.atleast_1d(lat), lon_deg=np.atleast_1d(lon),
+            pos_confidence=self._conf, speed_mps=col.speed, heading_deg=col.heading_deg,
+            accel_mps2=col.accel, width_m=col.width, length_m=col.length,
+            classification=col.classification)
+        frames = self._encoder.frames(cnts, parts, sizes)
+        return [Outgoing("RSM", cnt, frame, len(frame))
+                for cnt, frame in zip(cnts, frames, strict=True)]
+
+    def _transmit_now(self, t_ns: int, utc_ns: int, users: RoadUsers) -> list[Outgoing]:
+        """The RSMs of a due step with JSON payloads, encoded now."""
         seen = self._perceive(utc_ns, users)
         if seen is None:
             return []
         n_frames = -(-seen.rows.size // MAX_PARTICIPANTS)
         cnts = [self._cnt.take() for _ in range(n_frames)]
         frames = self._encoder.frames(cnts, self._columns(seen, users))
-        if not self._json:
-            return [Outgoing("RSM", cnt, frame, len(frame))
-                    for cnt, frame in zip(cnts, frames, strict=True)]
         return [outgoing(dataclasses.replace(m, msg_cnt=cnt), frame, json=True)
                 for m, cnt, frame in zip(self._values(seen, users), cnts, frames, strict=True)]
 
