@@ -128,3 +128,25 @@ def test_messages_are_values_of_the_perceived_users() -> None:
     ids = [p.ptc_id for m in msgs for p in m.participants]
     assert ids == [1 + int(v) % 65535 for v in np.sort(users.node)]
     assert {p.sec_mark_s for m in msgs for p in m.participants} == {12.345}
+
+
+@pytest.mark.parametrize("payload", ["uper", "json"])
+def test_queued_steps_drain_to_the_frames_sent_step_by_step(payload: str) -> None:
+    # two sources on the same seed: one transmits every step, the other queues 7 steps at a
+    # time and drains; the same draws, msgCnts and frames in the same order
+    cfg = RsmConfig(range_m=300.0)
+    now, later = _source(cfg, payload=payload), _source(cfg, payload=payload)
+    rng = np.random.default_rng(9)
+    want, got, counts = [], [], []
+    for step in range(35):
+        users = _users(rng, int(rng.choice([0, 3, 40, 400])))
+        t_ns, utc_ns = step * 100_000_000, UTC0_NS + step * 100_000_000
+        sent = now.transmit(t_ns, utc_ns, users)
+        want += sent
+        counts.append(later.queue(t_ns, utc_ns, users))
+        assert counts[-1] == len(sent)
+        if step % 7 == 6:
+            got += later.drain()
+    assert got == want
+    assert sum(counts) > 35 and max(counts) > 1  # several frames in a step
+    assert later.drain() == []
