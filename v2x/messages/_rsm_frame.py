@@ -39,7 +39,6 @@ elevation offset (what roadside perception reports); a message with those goes t
 
 from __future__ import annotations
 
-import bisect
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
 
@@ -58,6 +57,8 @@ MAX_PARTICIPANTS = 16
 _LL_BITS = (12, 14, 16, 18, 22, 24)
 #: the largest magnitude each of them holds (two's complement: -2^(b-1) .. 2^(b-1) - 1)
 _LL_HI = tuple((1 << (b - 1)) - 1 for b in _LL_BITS)
+_LL_BITS_ARR = np.array(_LL_BITS, np.int64)
+_LL_HI_ARR = np.array(_LL_HI, np.int64)
 #: PositionOffsetLL alternative index of position-LatLon (absolute, Position-LLmD-64b)
 _LATLON = 6
 
@@ -81,7 +82,7 @@ _ACCEL_RANGES = (("accel_long", "accelSet.long", _ACCEL_LO, u.ACCELERATION_UNAVA
                  ("accel_vert", "accelSet.vert", _VERT_LO, 127),
                  ("yaw_rate", "accelSet.yaw", _YAW_LO, 32767))
 _CLASS_RANGE = ("classification", "vehicleClass.classification", 0, 255)
-#: the columns of a participant's row, as :meth:`RsmFrameEncoder._participant` reads them
+#: the columns of a participant's row, as :func:`_raise_first_out_of_range` reads them
 _ROW = (*(name for name, _, _, _ in _RANGES), "accel_set",
         *(name for name, _, _, _ in _ACCEL_RANGES), "vehicle_class", "classification")
 
@@ -338,63 +339,74 @@ class RsmFrameEncoder:
         return (x << pad).to_bytes((nbits + pad) // 8, "big")
 
     def _participant_bits(self, p: RsmParticipants) -> list[tuple[int, int]]:
-        """Every participant's ParticipantData as (bits as an int, width [bits]), in order.
+        """Every participant's ParticipantData as (bits as an int, width [bits]), in order, in
+        the layout of the module docstring: the fixed-width runs of fields are assembled in
+        numpy (each fits an int64), then joined per participant.
 
         Raises EncodeError for a value out of its element's range (the first one in
         participant order, then field order)."""
-        rows = zip(*(getattr(p, name).tolist() for name in _ROW), strict=True)
-        if _in_ranges(p):
-            return [self._participant(row) for row in rows]
-        return [self._participant(row, checked=False) for row in rows]
+        if not _in_ranges(p):
+            _raise_first_out_of_range(p)
+        c = {name: getattr(p, name).astype(np.int64, copy=False)  # shifts in int64
+             for name in _ROW}
+        acc, vc = c["accel_set"], c["vehicle_class"]
+        # ext 0, id / transmission / angle / motionCfd absent, accelSet?, vehicleClass? (7);
+        # ptcType, ptcId, source (24: enums are ext 0 + index); secMark (16); pos: offsetV
+        # absent + the offsetLL alternative (4)
+        form, ll, ll_width = self._offset_ll(c["lat"], c["lon"])
+        head = ((((acc << 1 | vc) << 4 | c["ptc_type"]) << 16 | c["ptc_id"]) << 4
+                | c["source"]) << 16 | c["sec_mark"]
+        head = head << 4 | form
+        # posConfidence: elevation absent + pos (5) | speed (13) | heading (15)
+        motion = (c["pos_confidence"] << 13 | c["speed"]) << 15 | c["heading"]
+        accel = (((c["accel_long"] - _ACCEL_LO) << 12 | c["accel_lat"] - _ACCEL_LO) << 8
+                 | c["accel_vert"] - _VERT_LO) << 16 | c["yaw_rate"] - _YAW_LO
+        # size: height absent (1) | width (10) | length (12); vehicleClass: ext 0 +
+        # fuelType absent (2) | classification (8)
+        size = c["width"] << 12 | c["length"]
+        size = np.where(vc == 1, size << 10 | c["classification"], size)
+        size_width = 23 + 10 * vc
+        width = 51 + ll_width + 33 + 48 * acc + size_width
+        out = []
+        for h, o, w, m, a, has_a, z, zw, n in zip(
+                head.tolist(), ll.tolist(), ll_width.tolist(), motion.tolist(), accel.tolist(),
+                acc.tolist(), size.tolist(), size_width.tolist(), width.tolist(), strict=True):
+            x = (h << w | o) << 33 | m
+            if has_a:
+                x = x << 48 | a
+            out.append((x << zw | z, n))
+        return out
 
-    def _participant(self, row: tuple[int, ...], checked: bool = True) -> tuple[int, int]:
-        """One ParticipantData, ``row`` the participant's values in :data:`_ROW` order, as
-        (bits as an int, width [bits]) in the layout of the module docstring; ``checked``:
-        its values are known to be in range (:func:`_in_ranges`).
+    def _offset_ll(self, lat: np.ndarray, lon: np.ndarray) -> tuple[np.ndarray, np.ndarray,
+                                                                     np.ndarray]:
+        """PositionOffsetLL of absolute positions [1e-7 deg] (k,): (alternative index, its lon
+        and lat fields as one int, their width [bits]), each (k,) int64. The shortest offset
+        form that holds both deltas from refPos, position-LatLon when none does or a
+        coordinate is unavailable (as :func:`v2x.messages.encode_frame` picks)."""
+        dlat, dlon = lat - self._ref_lat, lon - self._ref_lon
+        magnitude = np.maximum(np.maximum(dlat, dlon), np.maximum(-dlat - 1, -dlon - 1))
+        form = np.searchsorted(_LL_HI_ARR, magnitude, side="left")  # = bisect_left
+        form[(lat == u.LATITUDE_UNAVAILABLE) | (lon == u.LONGITUDE_UNAVAILABLE)] = _LATLON
+        b = _LL_BITS_ARR[np.minimum(form, _LATLON - 1)]
+        half = np.int64(1) << (b - 1)  # offset - lower bound = offset + 2^(b-1)
+        offset = form < _LATLON
+        ll = np.where(offset, (dlon + half) << b | dlat + half,
+                      (lon - _LON_LO) << 31 | lat - _LAT_LO)
+        return form.astype(np.int64), ll, np.where(offset, 2 * b, 63)
 
-        Raises EncodeError for a value out of its element's range."""
-        (ptc_type, ptc_id, source, sec_mark, lat, lon, conf, speed, heading, width, length,
-         accel_set, accel_long, accel_lat, accel_vert, yaw_rate, vehicle_class,
-         classification) = row
-        if not checked:
-            _check(_RANGES, row[:len(_RANGES)])
-            if accel_set:
-                _check(_ACCEL_RANGES, (accel_long, accel_lat, accel_vert, yaw_rate))
-            if vehicle_class:
-                _check((_CLASS_RANGE,), (classification,))
-        # ext 0, id / transmission / angle / motionCfd absent, accelSet?, vehicleClass?
-        x = accel_set << 1 | vehicle_class
-        x = ((x << 4 | ptc_type) << 16 | ptc_id) << 4 | source  # enums: ext 0 + index
-        x = x << 16 | sec_mark
-        form, ll, ll_width = self._offset_ll(lat, lon)
-        x = (x << 4 | form) << ll_width | ll  # pos: offsetV absent, offsetLL
-        x = ((x << 5 | conf) << 13 | speed) << 15 | heading  # posConfidence: no elevation
-        nbits = 7 + 24 + 16 + 4 + ll_width + 33
+
+def _raise_first_out_of_range(p: RsmParticipants) -> None:
+    """EncodeError for the first value of ``p`` out of its element's range, participant by
+    participant (optional fields where present)."""
+    rows = zip(*(getattr(p, name).tolist() for name in _ROW), strict=True)
+    for row in rows:
+        (accel_set, accel_long, accel_lat, accel_vert, yaw_rate, vehicle_class,
+         classification) = row[len(_RANGES):]
+        _check(_RANGES, row[:len(_RANGES)])
         if accel_set:
-            x = (((x << 12 | accel_long - _ACCEL_LO) << 12 | accel_lat - _ACCEL_LO)
-                 << 8 | accel_vert - _VERT_LO) << 16 | yaw_rate - _YAW_LO
-            nbits += 48
-        x = (x << 11 | width) << 12 | length  # size: height absent
-        nbits += 23
+            _check(_ACCEL_RANGES, (accel_long, accel_lat, accel_vert, yaw_rate))
         if vehicle_class:
-            x = x << 10 | classification  # ext 0, fuelType absent
-            nbits += 10
-        return x, nbits
-
-    def _offset_ll(self, lat: int, lon: int) -> tuple[int, int, int]:
-        """PositionOffsetLL of an absolute position [1e-7 deg]: (alternative index, its lon
-        and lat fields as one int, their width [bits]). The shortest offset form that holds
-        both deltas from refPos, position-LatLon when none does or a coordinate is
-        unavailable (as :func:`v2x.messages.encode_frame` picks)."""
-        if lat != u.LATITUDE_UNAVAILABLE and lon != u.LONGITUDE_UNAVAILABLE:
-            dlat, dlon = lat - self._ref_lat, lon - self._ref_lon
-            magnitude = max(dlat, dlon, -dlat - 1, -dlon - 1)  # two's complement
-            form = bisect.bisect_left(_LL_HI, magnitude)
-            if form < _LATLON:
-                b = _LL_BITS[form]
-                half = 1 << (b - 1)  # offset - lower bound = offset + 2^(b-1)
-                return form, (dlon + half) << b | dlat + half, 2 * b
-        return _LATLON, (lon - _LON_LO) << 31 | lat - _LAT_LO, 63
+            _check((_CLASS_RANGE,), (classification,))
 
 
 def _in_ranges(p: RsmParticipants) -> bool:

@@ -454,3 +454,15 @@ def test_the_first_participant_out_of_range_is_named() -> None:
     enc = RsmFrameEncoder(bytes(8), Position3D(39.0, 117.0))
     with pytest.raises(EncodeError, match=r"participants\.heading: value 28801"):
         enc.frames([0], two)
+
+
+def test_narrow_integer_columns_encode_as_int64_ones() -> None:
+    # int8 / int16 / uint16 columns: the shifts are done in int64, not in the column's dtype
+    one = _one()
+    wide = {f: getattr(one, f) for f in one.__dataclass_fields__}
+    narrow = {**wide, "ptc_type": wide["ptc_type"].astype(np.int8),
+              "pos_confidence": wide["pos_confidence"].astype(np.int8),
+              "speed": wide["speed"].astype(np.uint16), "width": wide["width"].astype(np.int16),
+              "classification": wide["classification"].astype(np.uint8)}
+    enc = RsmFrameEncoder(bytes(8), Position3D(39.0, 117.0))
+    assert enc.encode(3, RsmParticipants(**narrow)) == enc.encode(3, RsmParticipants(**wide))
