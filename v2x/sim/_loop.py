@@ -621,6 +621,13 @@ class Simulation:
         h = np.radians(st.heading_deg)
         half = st.length / 2.0
         n_p = persons.n
+        if n_p == 0:  # vehicles alone: their own columns (no copies)
+            return RoadUsers(
+                node=st.index, ptc_type=np.ones(st.n, np.int8), x=st.x - half * np.sin(h),
+                y=st.y - half * np.cos(h), speed=st.speed, heading_deg=st.heading_deg,
+                accel=st.accel, length=st.length, width=st.width,
+                classification=st.classification.astype(np.int16),
+                equipped=self.veh.u[st.index, 0] < self.cfg.penetration)
         return RoadUsers(
             node=np.concatenate([st.index, PERSON_NODE_BASE + persons.index]),
             ptc_type=np.concatenate([np.ones(st.n, np.int8), np.full(n_p, 3, np.int8)]),
