@@ -136,12 +136,30 @@ def perceive(users: RoadUsers, x0: float, y0: float, cfg: RsmConfig,
     """Roadside perception of ``users`` by a sensor at ``x0``, ``y0`` [m] (see the module
     docstring): which users are detected and where they are seen. Draws ``k`` uniforms for
     the ``k`` candidates, then ``2 d`` normals for the ``d`` detected (x then y per user)."""
-    dx = users.x - x0
-    dy = users.y - y0
+    (idx,) = candidates(users, np.array([x0], np.float64), np.array([y0], np.float64), cfg)
+    return detect(users, idx, cfg, rng)
+
+
+def candidates(users: RoadUsers, x0: np.ndarray, y0: np.ndarray,
+               cfg: RsmConfig) -> list[np.ndarray]:
+    """The candidates of sensors at ``x0``, ``y0`` (m,) [m]: for each, the row indices
+    (ascending, int64) of the users whose true position lies within ``cfg.range_m`` (and,
+    with ``which="unequipped"``, that have no OBU); all sensors in one pass."""
+    dx = users.x - x0[:, None]
+    dy = users.y - y0[:, None]
     cand = dx * dx + dy * dy <= cfg.range_m * cfg.range_m
     if cfg.which == "unequipped":
         cand &= ~users.equipped.astype(bool, copy=False)
-    idx = np.flatnonzero(cand)
+    rows, cols = np.nonzero(cand)  # row-major: each sensor's users in ascending order
+    return np.split(cols.astype(np.int64, copy=False),
+                    np.searchsorted(rows, np.arange(1, len(x0))))
+
+
+def detect(users: RoadUsers, idx: np.ndarray, cfg: RsmConfig,
+           rng: np.random.Generator) -> Perceived:
+    """Which of the candidates ``idx`` (:func:`candidates`) one sensor detects and where it
+    sees them: ``k`` uniforms for the ``k`` candidates, then ``2 d`` normals for the ``d``
+    detected (x then y per user); nothing drawn without a candidate."""
     if idx.size == 0:  # nothing to draw (a draw of 0 numbers leaves the generator as it is)
         return Perceived(idx, np.empty(0), np.empty(0))
     det = idx[rng.random(idx.size) < cfg.detection_probability]
@@ -150,6 +168,38 @@ def perceive(users: RoadUsers, x0: float, y0: float, cfg: RsmConfig,
     noise = rng.normal(0.0, cfg.position_sigma_m, (det.size, 2)) if cfg.position_sigma_m \
         else np.zeros((det.size, 2))
     return Perceived(det, users.x[det] + noise[:, 0], users.y[det] + noise[:, 1])
+
+
+class Sensors:
+    """The roadside sensors of the RSUs built together that share one RSM configuration:
+    the candidates of a step's road users for all of them in one pass (:func:`candidates`),
+    kept while the same :class:`RoadUsers` value is asked about (every RSU perceives the
+    same users at a step).
+
+    Args:
+        cfg: their RSM configuration (range, which users).
+    """
+
+    def __init__(self, cfg: RsmConfig) -> None:
+        self._cfg = cfg
+        self._x: list[float] = []
+        self._y: list[float] = []
+        self._users: RoadUsers | None = None  # the users the candidates are of
+        self._cand: list[np.ndarray] = []
+
+    def add(self, x0: float, y0: float) -> int:
+        """A sensor at ``x0``, ``y0`` [m]; returns its index."""
+        self._x.append(float(x0))
+        self._y.append(float(y0))
+        self._users = None
+        return len(self._x) - 1
+
+    def candidates(self, users: RoadUsers, sensor: int) -> np.ndarray:
+        """Sensor ``sensor``'s candidates among ``users`` (row indices, ascending)."""
+        if users is not self._users:
+            self._cand = candidates(users, np.array(self._x), np.array(self._y), self._cfg)
+            self._users = users
+        return self._cand[sensor]
 
 
 @dataclass(frozen=True)
@@ -210,6 +260,9 @@ class RsmSource:
         self._source = _SOURCES[cfg.source]
         self._conf = cfg.pos_confidence
         self._encoder = RsmFrameEncoder(self._id, self._ref)
+        # the sensors of every RSU built with this configuration, candidates in one pass
+        self._sensors: Sensors = ctx.shared.setdefault(("RSM sensors", cfg), Sensors(cfg))
+        self._sensor = self._sensors.add(ctx.x, ctx.y)
         # queued steps (uper): what was seen, its time within the minute [s], the msgCnts
         self._queued: list[_Queued] = []
         self._secs: list[float] = []
@@ -294,7 +347,8 @@ class RsmSource:
             return len(out)
         if users.n == 0:
             return 0
-        seen = perceive(users, self._x, self._y, self.cfg, self._rng)
+        seen = detect(users, self._sensors.candidates(users, self._sensor), self.cfg,
+                      self._rng)
         k = seen.rows
         if k.size == 0:
             return 0

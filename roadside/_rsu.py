@@ -322,6 +322,7 @@ def build_rsus(conn: Any, net: Any, sites: Sequence[RsuSite | str], *, geo: GeoF
         raise ConfigError("the RSUs' generator must be seeded from a SeedSequence",
                           key="seed", value=repr(seq))
     rsus = []
+    shared: dict[Any, Any] = {}  # what the sources of these RSUs share (RsuContext.shared)
     for r, p in enumerate(_places(net, sites)):
         first = rng.integers(0, 128, size=2)  # SPAT, MAP: the order the RSUs always drew
         built = []
@@ -337,7 +338,8 @@ def build_rsus(conn: Any, net: Any, sites: Sequence[RsuSite | str], *, geo: GeoF
                 name=p.name, index=r,
                 station_id=(_RSU_NODE_BASE + r).to_bytes(8, "big"), x=p.x, y=p.y,
                 junction=p.junction, tls=p.tls, conn=conn, net=net, geo=geo,
-                intersection_ids=intersection_ids, payload=payload, msg_cnt=cnt, rng=src_rng)
+                intersection_ids=intersection_ids, payload=payload, msg_cnt=cnt, rng=src_rng,
+                shared=shared)
             src = factory(ctx, configs[name])
             if src is not None:
                 built.append(src)

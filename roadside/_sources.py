@@ -22,7 +22,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
@@ -132,6 +132,8 @@ class RsuContext:
         payload: ``"uper"`` or ``"json"`` (bus payload form).
         msg_cnt: the first msgCnt of this source (drawn from the run's generator).
         rng: a generator of this RSU and source alone (e.g. perception noise).
+        shared: one dict for the sources of all RSUs built together (e.g. the RSM sensors
+            of every RSU, perceiving a step's road users in one pass); empty by default.
     """
 
     name: str
@@ -148,6 +150,7 @@ class RsuContext:
     payload: str
     msg_cnt: int
     rng: np.random.Generator
+    shared: dict[Any, Any] = field(default_factory=dict)
 
     @property
     def ref_pos(self) -> Position3D:
