@@ -381,33 +381,46 @@ class RsiSource:
     def messages(self, t_ns: int, utc_ns: int) -> list[Rsi]:
         """The RSIs due at ``t_ns`` [ns] without msgCnt taken (``msg_cnt`` 0): the due items
         in configuration order, split by 8 events / 16 signs."""
+        return [self._rsi(events, signs, utc_ns) for events, signs in self._due(t_ns)]
+
+    def _due(self, t_ns: int) -> list[tuple[tuple[RoadTrafficEvent, ...],
+                                            tuple[RoadTrafficSign, ...]]]:
+        """The (events, signs) of every RSI due at ``t_ns`` [ns] (see :meth:`messages`)."""
         if not self._due_every_ns or t_ns % self._due_every_ns:
             return []
         signs = [v for p, v in self._signs if t_ns % p == 0]
         events = [v for i, (p, v) in self._events.items()
                   if t_ns % p == 0 and i in self._active]
         n = max(-(-len(events) // MAX_EVENTS), -(-len(signs) // MAX_SIGNS))
-        return [Rsi(msg_cnt=0, id=self._id, ref_pos=self._ref,
-                    events=tuple(events[k * MAX_EVENTS:(k + 1) * MAX_EVENTS]),
-                    signs=tuple(signs[k * MAX_SIGNS:(k + 1) * MAX_SIGNS]),
-                    timestamp_ns=utc_ns) for k in range(n)]
+        return [(tuple(events[k * MAX_EVENTS:(k + 1) * MAX_EVENTS]),
+                 tuple(signs[k * MAX_SIGNS:(k + 1) * MAX_SIGNS])) for k in range(n)]
 
-    def _template(self, rsi: Rsi) -> RsiFrameTemplate:
-        """The frame template of this RSI's content (its due items; their set rarely
-        changes: one template per set, kept for the run)."""
-        key = (*map(id, rsi.events), -1, *map(id, rsi.signs))  # the source's own items
+    def _rsi(self, events: tuple[RoadTrafficEvent, ...], signs: tuple[RoadTrafficSign, ...],
+             utc_ns: int, msg_cnt: int = 0) -> Rsi:
+        return Rsi(msg_cnt=msg_cnt, id=self._id, ref_pos=self._ref, events=events,
+                   signs=signs, timestamp_ns=utc_ns)
+
+    def _template(self, events: tuple[RoadTrafficEvent, ...],
+                  signs: tuple[RoadTrafficSign, ...], utc_ns: int) -> RsiFrameTemplate:
+        """The frame template of an RSI of these items (their set rarely changes: one
+        template per set, kept for the run)."""
+        key = (*map(id, events), -1, *map(id, signs))  # the source's own items
         tpl = self._templates.get(key)
         if tpl is None:
-            tpl = self._templates[key] = RsiFrameTemplate(rsi)
+            tpl = self._templates[key] = RsiFrameTemplate(self._rsi(events, signs, utc_ns))
         return tpl
 
     def transmit(self, t_ns: int, utc_ns: int, users: RoadUsers) -> list[Outgoing]:
         """The RSI frames due at ``t_ns`` [ns]; ``size_bytes`` = the UPER frame's length."""
         out = []
-        for m in self.messages(t_ns, utc_ns):
+        for events, signs in self._due(t_ns):
             cnt = self._cnt.take()
-            frame = self._template(m).encode(cnt, utc_ns)  # = encode_frame(m with msgCnt)
-            out.append(outgoing(dataclasses.replace(m, msg_cnt=cnt), frame, json=self._json))
+            # = encode_frame of the RSI with this msgCnt and timestamp
+            frame = self._template(events, signs, utc_ns).encode(cnt, utc_ns)
+            if self._json:
+                out.append(outgoing(self._rsi(events, signs, utc_ns, cnt), frame, json=True))
+            else:
+                out.append(Outgoing("RSI", cnt, frame, len(frame)))
         return out
 
 

@@ -32,6 +32,7 @@ import dataclasses
 import math
 import numbers
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
@@ -135,12 +136,30 @@ def perceive(users: RoadUsers, x0: float, y0: float, cfg: RsmConfig,
     """Roadside perception of ``users`` by a sensor at ``x0``, ``y0`` [m] (see the module
     docstring): which users are detected and where they are seen. Draws ``k`` uniforms for
     the ``k`` candidates, then ``2 d`` normals for the ``d`` detected (x then y per user)."""
-    dx = users.x - x0
-    dy = users.y - y0
+    (idx,) = candidates(users, np.array([x0], np.float64), np.array([y0], np.float64), cfg)
+    return detect(users, idx, cfg, rng)
+
+
+def candidates(users: RoadUsers, x0: np.ndarray, y0: np.ndarray,
+               cfg: RsmConfig) -> list[np.ndarray]:
+    """The candidates of sensors at ``x0``, ``y0`` (m,) [m]: for each, the row indices
+    (ascending, int64) of the users whose true position lies within ``cfg.range_m`` (and,
+    with ``which="unequipped"``, that have no OBU); all sensors in one pass."""
+    dx = users.x - x0[:, None]
+    dy = users.y - y0[:, None]
     cand = dx * dx + dy * dy <= cfg.range_m * cfg.range_m
     if cfg.which == "unequipped":
         cand &= ~users.equipped.astype(bool, copy=False)
-    idx = np.flatnonzero(cand)
+    rows, cols = np.nonzero(cand)  # row-major: each sensor's users in ascending order
+    return np.split(cols.astype(np.int64, copy=False),
+                    np.searchsorted(rows, np.arange(1, len(x0))))
+
+
+def detect(users: RoadUsers, idx: np.ndarray, cfg: RsmConfig,
+           rng: np.random.Generator) -> Perceived:
+    """Which of the candidates ``idx`` (:func:`candidates`) one sensor detects and where it
+    sees them: ``k`` uniforms for the ``k`` candidates, then ``2 d`` normals for the ``d``
+    detected (x then y per user); nothing drawn without a candidate."""
     if idx.size == 0:  # nothing to draw (a draw of 0 numbers leaves the generator as it is)
         return Perceived(idx, np.empty(0), np.empty(0))
     det = idx[rng.random(idx.size) < cfg.detection_probability]
@@ -149,6 +168,38 @@ def perceive(users: RoadUsers, x0: float, y0: float, cfg: RsmConfig,
     noise = rng.normal(0.0, cfg.position_sigma_m, (det.size, 2)) if cfg.position_sigma_m \
         else np.zeros((det.size, 2))
     return Perceived(det, users.x[det] + noise[:, 0], users.y[det] + noise[:, 1])
+
+
+class Sensors:
+    """The roadside sensors of the RSUs built together that share one RSM configuration:
+    the candidates of a step's road users for all of them in one pass (:func:`candidates`),
+    kept while the same :class:`RoadUsers` value is asked about (every RSU perceives the
+    same users at a step).
+
+    Args:
+        cfg: their RSM configuration (range, which users).
+    """
+
+    def __init__(self, cfg: RsmConfig) -> None:
+        self._cfg = cfg
+        self._x: list[float] = []
+        self._y: list[float] = []
+        self._users: RoadUsers | None = None  # the users the candidates are of
+        self._cand: list[np.ndarray] = []
+
+    def add(self, x0: float, y0: float) -> int:
+        """A sensor at ``x0``, ``y0`` [m]; returns its index."""
+        self._x.append(float(x0))
+        self._y.append(float(y0))
+        self._users = None
+        return len(self._x) - 1
+
+    def candidates(self, users: RoadUsers, sensor: int) -> np.ndarray:
+        """Sensor ``sensor``'s candidates among ``users`` (row indices, ascending)."""
+        if users is not self._users:
+            self._cand = candidates(users, np.array(self._x), np.array(self._y), self._cfg)
+            self._users = users
+        return self._cand[sensor]
 
 
 @dataclass(frozen=True)
@@ -163,6 +214,23 @@ class _Seen:
     lat_deg: np.ndarray
     lon_deg: np.ndarray
     sec_mark_s: float
+
+
+class _Queued(NamedTuple):
+    """What an RSU saw at one step, kept until its frames are encoded: (k,) columns,
+    ascending node; ``x``, ``y`` the perceived positions [m], the rest the users' columns of
+    :class:`RoadUsers`."""
+
+    x: np.ndarray
+    y: np.ndarray
+    node: np.ndarray
+    ptc_type: np.ndarray
+    speed: np.ndarray
+    heading_deg: np.ndarray
+    accel: np.ndarray
+    width: np.ndarray
+    length: np.ndarray
+    classification: np.ndarray
 
 
 class RsmSource:
@@ -192,6 +260,14 @@ class RsmSource:
         self._source = _SOURCES[cfg.source]
         self._conf = cfg.pos_confidence
         self._encoder = RsmFrameEncoder(self._id, self._ref)
+        # the sensors of every RSU built with this configuration, candidates in one pass
+        self._sensors: Sensors = ctx.shared.setdefault(("RSM sensors", cfg), Sensors(cfg))
+        self._sensor = self._sensors.add(ctx.x, ctx.y)
+        # queued steps (uper): what was seen, its time within the minute [s], the msgCnts
+        self._queued: list[_Queued] = []
+        self._secs: list[float] = []
+        self._cnts: list[int] = []
+        self._ready: list[Outgoing] = []  # queued steps (json): their messages
 
     def _perceive(self, utc_ns: int, users: RoadUsers) -> _Seen | None:
         """The users perceived in the period at UTC ``utc_ns`` [ns], or None for nobody;
@@ -252,19 +328,74 @@ class RsmSource:
 
     def transmit(self, t_ns: int, utc_ns: int, users: RoadUsers) -> list[Outgoing]:
         """The RSM frames due at ``t_ns`` [ns]; ``size_bytes`` = the UPER frame's length.
+        (:meth:`queue` and :meth:`drain` at once: the frames queued before come first.)
 
         Raises EncodeError for a user value the standard cannot carry (see ``_columns``)."""
+        self.queue(t_ns, utc_ns, users)
+        return self.drain()
+
+    def queue(self, t_ns: int, utc_ns: int, users: RoadUsers) -> int:
+        """Perceive ``users`` at ``t_ns`` [ns] when an RSM is due (the generator's draws
+        happen now, in step order) and keep what is seen; :meth:`drain` encodes the frames of
+        every queued step at once. Returns how many RSM frames this step adds (0: none due or
+        nobody seen). ``users`` must stay unchanged until then."""
         if t_ns % self.period_ns:
+            return 0
+        if self._json:  # the JSON form goes through message values: no batching
+            out = self._transmit_now(t_ns, utc_ns, users)
+            self._ready.extend(out)
+            return len(out)
+        if users.n == 0:
+            return 0
+        seen = detect(users, self._sensors.candidates(users, self._sensor), self.cfg,
+                      self._rng)
+        k = seen.rows
+        if k.size == 0:
+            return 0
+        n_frames = -(-k.size // MAX_PARTICIPANTS)
+        self._cnts.extend(self._cnt.take() for _ in range(n_frames))
+        self._secs.append((utc_ns % 60_000_000_000) / 1e9)
+        self._queued.append(_Queued(
+            seen.x, seen.y, users.node[k],
+            users.ptc_type[k], users.speed[k], users.heading_deg[k], users.accel[k],
+            users.width[k], users.length[k], users.classification[k]))
+        return n_frames
+
+    def drain(self) -> list[Outgoing]:
+        """The RSM frames of the steps queued since the last drain, in step order; one
+        lat/lon conversion and one column conversion for all of them.
+
+        Raises EncodeError for a user value the standard cannot carry (see ``_columns``)."""
+        if self._ready:
+            out, self._ready = self._ready, []
+            return out
+        if not self._queued:
             return []
+        q, self._queued = self._queued, []
+        cnts, self._cnts = self._cnts, []
+        secs, self._secs = self._secs, []
+        col = _Queued(*map(np.concatenate, zip(*q, strict=True)))
+        sizes = [x.node.size for x in q]
+        lat, lon = self._geo.to_latlon(col.x, col.y)
+        parts = RsmParticipants.from_si(
+            ptc_type=col.ptc_type, ptc_id=1 + col.node % 65535, source=self._source,
+            sec_mark_s=np.repeat(secs, sizes),
+            lat_deg=np.atleast_1d(lat), lon_deg=np.atleast_1d(lon),
+            pos_confidence=self._conf, speed_mps=col.speed, heading_deg=col.heading_deg,
+            accel_mps2=col.accel, width_m=col.width, length_m=col.length,
+            classification=col.classification)
+        frames = self._encoder.frames(cnts, parts, sizes)
+        return [Outgoing("RSM", cnt, frame, len(frame))
+                for cnt, frame in zip(cnts, frames, strict=True)]
+
+    def _transmit_now(self, t_ns: int, utc_ns: int, users: RoadUsers) -> list[Outgoing]:
+        """The RSMs of a due step with JSON payloads, encoded now."""
         seen = self._perceive(utc_ns, users)
         if seen is None:
             return []
         n_frames = -(-seen.rows.size // MAX_PARTICIPANTS)
         cnts = [self._cnt.take() for _ in range(n_frames)]
         frames = self._encoder.frames(cnts, self._columns(seen, users))
-        if not self._json:
-            return [Outgoing("RSM", cnt, frame, len(frame))
-                    for cnt, frame in zip(cnts, frames, strict=True)]
         return [outgoing(dataclasses.replace(m, msg_cnt=cnt), frame, json=True)
                 for m, cnt, frame in zip(self._values(seen, users), cnts, frames, strict=True)]
 

@@ -19,7 +19,7 @@ import math
 import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -27,6 +27,7 @@ from roadside._sources import (
     MESSAGE_SOURCES,
     MapSourceConfig,
     MessageSource,
+    QueuingSource,
     RsuContext,
     SpatSourceConfig,
     check_payload,
@@ -66,6 +67,10 @@ class RoadsideUnit:
         self.junction = junction
         self.sources: tuple[MessageSource, ...] = tuple(sources)
         self._start_ns = utc_ns_of(start)
+        # the sources that encode at drain, by their position
+        self._queuing = {i: s for i, s in enumerate(self.sources)
+                         if isinstance(s, QueuingSource)}
+        self._steps: list[list[Outgoing | int]] = []  # the queued steps' messages
 
     @property
     def msg_types(self) -> tuple[str, ...]:
@@ -77,7 +82,8 @@ class RoadsideUnit:
         return next((s for s in self.sources if s.msg_type == msg_type), None)
 
     def transmit(self, t_ns: int, users: RoadUsers, /) -> list[Outgoing]:
-        """The messages due at simulated time ``t_ns`` [ns], every source in turn.
+        """The messages due at simulated time ``t_ns`` [ns], every source in turn
+        (:meth:`queue` and :meth:`drain` at once: messages queued before come first).
 
         ``t_ns`` must be SUMO's current simulation time (as the loop passes it): the SPAT's
         counting-down times are SUMO's next switch minus ``t_ns``. ``users`` are the road
@@ -85,11 +91,36 @@ class RoadsideUnit:
         Each ``Outgoing`` carries the UPER frame (or the JSON form, see ``payload``) and the
         UPER frame's length.
         """
+        self.queue(t_ns, users)
+        return [o for step in self.drain() for o in step]
+
+    def queue(self, t_ns: int, users: RoadUsers, /) -> int:
+        """Decide the messages due at ``t_ns`` [ns] (as :meth:`transmit`) and return how
+        many there are; sources that can (:class:`roadside.QueuingSource`: the RSM) take
+        their draws and msgCnts now and encode at :meth:`drain`, the others send now. Call
+        once per step, in step order; ``users`` must stay unchanged until :meth:`drain`."""
         utc_ns = self._start_ns + t_ns
-        out: list[Outgoing] = []
-        for s in self.sources:
-            out.extend(s.transmit(t_ns, utc_ns, users))
-        return out
+        msgs: list[Outgoing | int] = []  # an int i: a message source i encodes at drain
+        queuing = self._queuing
+        for i, s in enumerate(self.sources):
+            if i in queuing:
+                msgs += [i] * queuing[i].queue(t_ns, utc_ns, users)
+            else:
+                msgs += s.transmit(t_ns, utc_ns, users)
+        self._steps.append(msgs)
+        return len(msgs)
+
+    def drain(self) -> list[list[Outgoing]]:
+        """The messages of every step queued since the last drain, one list per step (in
+        source order within it); queued sources encode theirs now.
+
+        Raises EncodeError as the sources' ``transmit``."""
+        steps, self._steps = self._steps, []
+        if not self._queuing:
+            return cast(list[list[Outgoing]], steps)
+        encoded = {i: iter(s.drain()) for i, s in self._queuing.items()}
+        return [[next(encoded[o]) if isinstance(o, int) else o for o in msgs]
+                for msgs in steps]
 
     # -- what it hears (sources that answer: the payment zone of roadside._vnfp) ----------
     @property
@@ -291,6 +322,7 @@ def build_rsus(conn: Any, net: Any, sites: Sequence[RsuSite | str], *, geo: GeoF
         raise ConfigError("the RSUs' generator must be seeded from a SeedSequence",
                           key="seed", value=repr(seq))
     rsus = []
+    shared: dict[Any, Any] = {}  # what the sources of these RSUs share (RsuContext.shared)
     for r, p in enumerate(_places(net, sites)):
         first = rng.integers(0, 128, size=2)  # SPAT, MAP: the order the RSUs always drew
         built = []
@@ -306,7 +338,8 @@ def build_rsus(conn: Any, net: Any, sites: Sequence[RsuSite | str], *, geo: GeoF
                 name=p.name, index=r,
                 station_id=(_RSU_NODE_BASE + r).to_bytes(8, "big"), x=p.x, y=p.y,
                 junction=p.junction, tls=p.tls, conn=conn, net=net, geo=geo,
-                intersection_ids=intersection_ids, payload=payload, msg_cnt=cnt, rng=src_rng)
+                intersection_ids=intersection_ids, payload=payload, msg_cnt=cnt, rng=src_rng,
+                shared=shared)
             src = factory(ctx, configs[name])
             if src is not None:
                 built.append(src)

@@ -22,8 +22,8 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from typing import Any, Protocol
+from dataclasses import dataclass, field
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -36,8 +36,8 @@ from v2x.messages._map import Position3D
 from v2x.messages._uper import MapFrameTemplate, frame_to_json
 from v2x.sim import Outgoing, RoadUsers
 
-__all__ = ["MESSAGE_SOURCES", "MapSource", "MessageSource", "MsgCount", "RsuContext",
-           "SourceFactory", "SpatSource", "register_source"]
+__all__ = ["MESSAGE_SOURCES", "MapSource", "MessageSource", "MsgCount", "QueuingSource",
+           "RsuContext", "SourceFactory", "SpatSource", "register_source"]
 
 #: the bus payload forms an RSU can send
 PAYLOADS = ("uper", "json")
@@ -57,6 +57,28 @@ class MessageSource(Protocol):
     def transmit(self, t_ns: int, utc_ns: int, users: RoadUsers) -> list[Outgoing]:
         """The messages due at simulated time ``t_ns`` [ns] (UTC ``utc_ns`` [ns since the
         Unix epoch]) given the road users present then; ``[]`` when none is due."""
+        ...
+
+
+@runtime_checkable
+class QueuingSource(Protocol):
+    """A message source that decides at each step and encodes the frames of several steps
+    at once (:class:`roadside.RsmSource`): :meth:`queue` per step, in step order, then
+    :meth:`drain`; ``transmit`` is the two at once."""
+
+    msg_type: str
+    period_ns: int
+
+    def transmit(self, t_ns: int, utc_ns: int, users: RoadUsers) -> list[Outgoing]:
+        """:meth:`queue` then :meth:`drain`."""
+        ...
+
+    def queue(self, t_ns: int, utc_ns: int, users: RoadUsers) -> int:
+        """Take the step's decisions and draws now; how many messages the step has."""
+        ...
+
+    def drain(self) -> list[Outgoing]:
+        """The messages of the steps queued since the last drain, in order."""
         ...
 
 
@@ -110,6 +132,8 @@ class RsuContext:
         payload: ``"uper"`` or ``"json"`` (bus payload form).
         msg_cnt: the first msgCnt of this source (drawn from the run's generator).
         rng: a generator of this RSU and source alone (e.g. perception noise).
+        shared: one dict for the sources of all RSUs built together (e.g. the RSM sensors
+            of every RSU, perceiving a step's road users in one pass); empty by default.
     """
 
     name: str
@@ -126,6 +150,7 @@ class RsuContext:
     payload: str
     msg_cnt: int
     rng: np.random.Generator
+    shared: dict[Any, Any] = field(default_factory=dict)
 
     @property
     def ref_pos(self) -> Position3D:

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from roadside import RsmConfig, RsmSource, perceive
+from roadside._rsm import Sensors, candidates
 from roadside._sources import RsuContext
 from v2x.geo import GeoFrame
 from v2x.messages import Rsm, encode_frame, frame_to_json, to_json_bytes
@@ -128,3 +129,70 @@ def test_messages_are_values_of_the_perceived_users() -> None:
     ids = [p.ptc_id for m in msgs for p in m.participants]
     assert ids == [1 + int(v) % 65535 for v in np.sort(users.node)]
     assert {p.sec_mark_s for m in msgs for p in m.participants} == {12.345}
+
+
+@pytest.mark.parametrize("payload", ["uper", "json"])
+def test_queued_steps_drain_to_the_frames_sent_step_by_step(payload: str) -> None:
+    # two sources on the same seed: one transmits every step, the other queues 7 steps at a
+    # time and drains; the same draws, msgCnts and frames in the same order
+    cfg = RsmConfig(range_m=300.0)
+    now, later = _source(cfg, payload=payload), _source(cfg, payload=payload)
+    rng = np.random.default_rng(9)
+    want, got, counts = [], [], []
+    for step in range(35):
+        users = _users(rng, int(rng.choice([0, 3, 40, 400])))
+        t_ns, utc_ns = step * 100_000_000, UTC0_NS + step * 100_000_000
+        sent = now.transmit(t_ns, utc_ns, users)
+        want += sent
+        counts.append(later.queue(t_ns, utc_ns, users))
+        assert counts[-1] == len(sent)
+        if step % 7 == 6:
+            got += later.drain()
+    assert got == want
+    assert sum(counts) > 35 and max(counts) > 1  # several frames in a step
+    assert later.drain() == []
+
+
+def test_candidates_of_several_sensors_in_one_pass() -> None:
+    # users at x = 0, 100, 200, 300 on y = 0 (the second equipped); sensors at x = 0 and
+    # x = 250 with range 120 m: sensor 0 reaches x = 0 and 100, sensor 1 x = 200 and 300
+    # (|300 - 250| = 50); unequipped only, sensor 0 keeps x = 0; a sensor far away, none
+    users = RoadUsers(
+        node=np.arange(4, dtype=np.int64), ptc_type=np.ones(4, np.int8),
+        x=np.array([0.0, 100.0, 200.0, 300.0]), y=np.zeros(4), speed=np.zeros(4),
+        heading_deg=np.zeros(4), accel=np.zeros(4), length=np.full(4, 4.0),
+        width=np.full(4, 2.0), classification=np.full(4, 10, np.int16),
+        equipped=np.array([False, True, False, False]))
+    xs, ys = np.array([0.0, 250.0, 5000.0]), np.zeros(3)
+    got = candidates(users, xs, ys, RsmConfig(range_m=120.0, which="all"))
+    assert [c.tolist() for c in got] == [[0, 1], [2, 3], []]
+    got = candidates(users, xs, ys, RsmConfig(range_m=120.0))
+    assert [c.tolist() for c in got] == [[0], [2, 3], []]
+    assert all(c.dtype == np.int64 for c in got)
+    # Sensors: the same per sensor, computed once for the same users value
+    sensors = Sensors(RsmConfig(range_m=120.0))
+    assert [sensors.add(x, 0.0) for x in xs] == [0, 1, 2]
+    first = sensors.candidates(users, 1)
+    assert first.tolist() == [2, 3] and sensors.candidates(users, 1) is first
+    assert sensors.candidates(users, 0).tolist() == [0]
+
+
+def test_sources_of_rsus_built_together_perceive_as_alone() -> None:
+    # two RSUs' RSM sources sharing their sensors draw and send what each sends alone
+    cfg = RsmConfig(range_m=200.0)
+    shared: dict = {}
+
+    def source(x: float, seed: int, shared: dict) -> RsmSource:
+        return RsmSource(cfg, RsuContext(
+            name="R", index=0, station_id=bytes(8), x=x, y=-20.0, junction=None, tls=None,
+            conn=None, net=None, geo=_geo(), intersection_ids={}, payload="uper",
+            msg_cnt=0, rng=np.random.default_rng(seed), shared=shared))
+
+    together = [source(10.0, 1, shared), source(150.0, 2, shared)]
+    alone = [source(10.0, 1, {}), source(150.0, 2, {})]
+    rng = np.random.default_rng(8)
+    for step in range(10):
+        users = _users(rng, 200)
+        for a, b in zip(together, alone, strict=True):
+            t = step * 100_000_000
+            assert a.transmit(t, UTC0_NS + t, users) == b.transmit(t, UTC0_NS + t, users)

@@ -39,7 +39,6 @@ elevation offset (what roadside perception reports); a message with those goes t
 
 from __future__ import annotations
 
-import bisect
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
 
@@ -58,6 +57,8 @@ MAX_PARTICIPANTS = 16
 _LL_BITS = (12, 14, 16, 18, 22, 24)
 #: the largest magnitude each of them holds (two's complement: -2^(b-1) .. 2^(b-1) - 1)
 _LL_HI = tuple((1 << (b - 1)) - 1 for b in _LL_BITS)
+_LL_BITS_ARR = np.array(_LL_BITS, np.int64)
+_LL_HI_ARR = np.array(_LL_HI, np.int64)
 #: PositionOffsetLL alternative index of position-LatLon (absolute, Position-LLmD-64b)
 _LATLON = 6
 
@@ -81,7 +82,7 @@ _ACCEL_RANGES = (("accel_long", "accelSet.long", _ACCEL_LO, u.ACCELERATION_UNAVA
                  ("accel_vert", "accelSet.vert", _VERT_LO, 127),
                  ("yaw_rate", "accelSet.yaw", _YAW_LO, 32767))
 _CLASS_RANGE = ("classification", "vehicleClass.classification", 0, 255)
-#: the columns of a participant's row, as :meth:`RsmFrameEncoder._participant` reads them
+#: the columns of a participant's row, as :func:`_raise_first_out_of_range` reads them
 _ROW = (*(name for name, _, _, _ in _RANGES), "accel_set",
         *(name for name, _, _, _ in _ACCEL_RANGES), "vehicle_class", "classification")
 
@@ -165,7 +166,7 @@ class RsmParticipants:
 
     @classmethod
     def from_si(cls, *, ptc_type: np.ndarray, ptc_id: np.ndarray, source: int,
-                sec_mark_s: float, lat_deg: np.ndarray, lon_deg: np.ndarray,
+                sec_mark_s: float | np.ndarray, lat_deg: np.ndarray, lon_deg: np.ndarray,
                 pos_confidence: int, speed_mps: np.ndarray, heading_deg: np.ndarray,
                 accel_mps2: np.ndarray, width_m: np.ndarray, length_m: np.ndarray,
                 classification: np.ndarray) -> RsmParticipants:
@@ -176,7 +177,8 @@ class RsmParticipants:
         Args:
             ptc_type: (k,) ParticipantType. ptc_id: (k,) 0..65535.
             source: the SourceType of every participant. sec_mark_s: their time within the
-                UTC minute [s] (DSecond). pos_confidence: their PositionConfidence 0..15.
+                UTC minute [s] (DSecond), one for all or (k,). pos_confidence: their
+                PositionConfidence 0..15.
             lat_deg, lon_deg: (k,) absolute positions [deg].
             speed_mps: (k,) [m/s]. heading_deg: (k,) [deg] clockwise from north.
             accel_mps2: (k,) longitudinal acceleration [m/s²]: accelSet is sent where it is
@@ -283,18 +285,30 @@ class RsmFrameEncoder:
                               f"1..{MAX_PARTICIPANTS}")
         return self.frames([msg_cnt], participants)[0]
 
-    def frames(self, msg_cnts: Sequence[int], participants: RsmParticipants) -> list[bytes]:
+    def frames(self, msg_cnts: Sequence[int], participants: RsmParticipants,
+               groups: Sequence[int] | None = None) -> list[bytes]:
         """The UPER MessageFrames carrying ``participants`` in order, 16 per RSM (the last
-        one fewer): frame ``i`` has msgCnt ``msg_cnts[i]``.
+        one of a group fewer): frame ``i`` has msgCnt ``msg_cnts[i]``.
+
+        Args:
+            msg_cnts: the msgCnt (0..127) of every frame, in order.
+            participants: the participants of every frame, in order.
+            groups: how many participants each run of frames carries (e.g. the RSMs of one
+                step; a run never shares a frame with the next), in order, each >= 1;
+                ``None``: one run of all of them.
 
         Raises EncodeError naming the field and the value when a msgCnt or a column is out of
         its element's range, or when ``len(msg_cnts)`` is not the number of frames,
-        ceil(k / 16) (at least 1: an RSM has at least one participant).
+        ceil(k / 16) per group (at least 1: an RSM has at least one participant), or the
+        groups do not add up to the participants.
         """
         k = participants.n
-        if k == 0:
+        sizes = [k] if groups is None else [int(g) for g in groups]
+        if k == 0 or min(sizes, default=0) < 1:
             raise EncodeError(f"RSM participants: none; an RSM holds 1..{MAX_PARTICIPANTS}")
-        n_frames = -(-k // MAX_PARTICIPANTS)
+        if sum(sizes) != k:
+            raise EncodeError(f"RSM: groups of {sum(sizes)} participants, got {k}")
+        n_frames = sum(-(-g // MAX_PARTICIPANTS) for g in sizes)
         if len(msg_cnts) != n_frames:
             raise EncodeError(f"RSM: {k} participants make {n_frames} frames, got "
                               f"{len(msg_cnts)} msgCnt values")
@@ -303,9 +317,13 @@ class RsmFrameEncoder:
                 raise EncodeError(f"RSM msgCnt: value {cnt!r} is outside 0..127")
         bodies = self._participant_bits(participants)
         out = []
-        for f, cnt in enumerate(msg_cnts):
-            chunk = bodies[f * MAX_PARTICIPANTS:(f + 1) * MAX_PARTICIPANTS]
-            out.append(self._frame(cnt, chunk))
+        cnts = iter(msg_cnts)
+        start = 0
+        for g in sizes:
+            for i in range(start, start + g, MAX_PARTICIPANTS):
+                out.append(self._frame(next(cnts), bodies[i:min(i + MAX_PARTICIPANTS,
+                                                                start + g)]))
+            start += g
         return out
 
     def _frame(self, msg_cnt: int, bodies: Sequence[tuple[int, int]]) -> bytes:
@@ -321,58 +339,87 @@ class RsmFrameEncoder:
         return (x << pad).to_bytes((nbits + pad) // 8, "big")
 
     def _participant_bits(self, p: RsmParticipants) -> list[tuple[int, int]]:
-        """Every participant's ParticipantData as (bits as an int, width [bits]), in order.
+        """Every participant's ParticipantData as (bits as an int, width [bits]), in order, in
+        the layout of the module docstring: the fixed-width runs of fields are assembled in
+        numpy (each fits an int64), then joined per participant.
 
-        Raises EncodeError for a value out of its element's range."""
-        rows = zip(*(getattr(p, name).tolist() for name in _ROW), strict=True)
-        return [self._participant(row) for row in rows]
+        Raises EncodeError for a value out of its element's range (the first one in
+        participant order, then field order)."""
+        if not _in_ranges(p):
+            _raise_first_out_of_range(p)
+        c = {name: getattr(p, name).astype(np.int64, copy=False)  # shifts in int64
+             for name in _ROW}
+        acc, vc = c["accel_set"], c["vehicle_class"]
+        # ext 0, id / transmission / angle / motionCfd absent, accelSet?, vehicleClass? (7);
+        # ptcType, ptcId, source (24: enums are ext 0 + index); secMark (16); pos: offsetV
+        # absent + the offsetLL alternative (4)
+        form, ll, ll_width = self._offset_ll(c["lat"], c["lon"])
+        head = ((((acc << 1 | vc) << 4 | c["ptc_type"]) << 16 | c["ptc_id"]) << 4
+                | c["source"]) << 16 | c["sec_mark"]
+        head = head << 4 | form
+        # posConfidence: elevation absent + pos (5) | speed (13) | heading (15)
+        motion = (c["pos_confidence"] << 13 | c["speed"]) << 15 | c["heading"]
+        accel = (((c["accel_long"] - _ACCEL_LO) << 12 | c["accel_lat"] - _ACCEL_LO) << 8
+                 | c["accel_vert"] - _VERT_LO) << 16 | c["yaw_rate"] - _YAW_LO
+        # size: height absent (1) | width (10) | length (12); vehicleClass: ext 0 +
+        # fuelType absent (2) | classification (8)
+        size = c["width"] << 12 | c["length"]
+        size = np.where(vc == 1, size << 10 | c["classification"], size)
+        size_width = 23 + 10 * vc
+        width = 51 + ll_width + 33 + 48 * acc + size_width
+        out = []
+        for h, o, w, m, a, has_a, z, zw, n in zip(
+                head.tolist(), ll.tolist(), ll_width.tolist(), motion.tolist(), accel.tolist(),
+                acc.tolist(), size.tolist(), size_width.tolist(), width.tolist(), strict=True):
+            x = (h << w | o) << 33 | m
+            if has_a:
+                x = x << 48 | a
+            out.append((x << zw | z, n))
+        return out
 
-    def _participant(self, row: tuple[int, ...]) -> tuple[int, int]:
-        """One ParticipantData, ``row`` the participant's values in :data:`_ROW` order, as
-        (bits as an int, width [bits]) in the layout of the module docstring.
+    def _offset_ll(self, lat: np.ndarray, lon: np.ndarray) -> tuple[np.ndarray, np.ndarray,
+                                                                     np.ndarray]:
+        """PositionOffsetLL of absolute positions [1e-7 deg] (k,): (alternative index, its lon
+        and lat fields as one int, their width [bits]), each (k,) int64. The shortest offset
+        form that holds both deltas from refPos, position-LatLon when none does or a
+        coordinate is unavailable (as :func:`v2x.messages.encode_frame` picks)."""
+        dlat, dlon = lat - self._ref_lat, lon - self._ref_lon
+        magnitude = np.maximum(np.maximum(dlat, dlon), np.maximum(-dlat - 1, -dlon - 1))
+        form = np.searchsorted(_LL_HI_ARR, magnitude, side="left")  # = bisect_left
+        form[(lat == u.LATITUDE_UNAVAILABLE) | (lon == u.LONGITUDE_UNAVAILABLE)] = _LATLON
+        b = _LL_BITS_ARR[np.minimum(form, _LATLON - 1)]
+        half = np.int64(1) << (b - 1)  # offset - lower bound = offset + 2^(b-1)
+        offset = form < _LATLON
+        ll = np.where(offset, (dlon + half) << b | dlat + half,
+                      (lon - _LON_LO) << 31 | lat - _LAT_LO)
+        return form.astype(np.int64), ll, np.where(offset, 2 * b, 63)
 
-        Raises EncodeError for a value out of its element's range."""
-        (ptc_type, ptc_id, source, sec_mark, lat, lon, conf, speed, heading, width, length,
-         accel_set, accel_long, accel_lat, accel_vert, yaw_rate, vehicle_class,
-         classification) = row
+
+def _raise_first_out_of_range(p: RsmParticipants) -> None:
+    """EncodeError for the first value of ``p`` out of its element's range, participant by
+    participant (optional fields where present)."""
+    rows = zip(*(getattr(p, name).tolist() for name in _ROW), strict=True)
+    for row in rows:
+        (accel_set, accel_long, accel_lat, accel_vert, yaw_rate, vehicle_class,
+         classification) = row[len(_RANGES):]
         _check(_RANGES, row[:len(_RANGES)])
         if accel_set:
             _check(_ACCEL_RANGES, (accel_long, accel_lat, accel_vert, yaw_rate))
         if vehicle_class:
             _check((_CLASS_RANGE,), (classification,))
-        # ext 0, id / transmission / angle / motionCfd absent, accelSet?, vehicleClass?
-        x = accel_set << 1 | vehicle_class
-        x = ((x << 4 | ptc_type) << 16 | ptc_id) << 4 | source  # enums: ext 0 + index
-        x = x << 16 | sec_mark
-        form, ll, ll_width = self._offset_ll(lat, lon)
-        x = (x << 4 | form) << ll_width | ll  # pos: offsetV absent, offsetLL
-        x = ((x << 5 | conf) << 13 | speed) << 15 | heading  # posConfidence: no elevation
-        nbits = 7 + 24 + 16 + 4 + ll_width + 33
-        if accel_set:
-            x = (((x << 12 | accel_long - _ACCEL_LO) << 12 | accel_lat - _ACCEL_LO)
-                 << 8 | accel_vert - _VERT_LO) << 16 | yaw_rate - _YAW_LO
-            nbits += 48
-        x = (x << 11 | width) << 12 | length  # size: height absent
-        nbits += 23
-        if vehicle_class:
-            x = x << 10 | classification  # ext 0, fuelType absent
-            nbits += 10
-        return x, nbits
 
-    def _offset_ll(self, lat: int, lon: int) -> tuple[int, int, int]:
-        """PositionOffsetLL of an absolute position [1e-7 deg]: (alternative index, its lon
-        and lat fields as one int, their width [bits]). The shortest offset form that holds
-        both deltas from refPos, position-LatLon when none does or a coordinate is
-        unavailable (as :func:`v2x.messages.encode_frame` picks)."""
-        if lat != u.LATITUDE_UNAVAILABLE and lon != u.LONGITUDE_UNAVAILABLE:
-            dlat, dlon = lat - self._ref_lat, lon - self._ref_lon
-            magnitude = max(dlat, dlon, -dlat - 1, -dlon - 1)  # two's complement
-            form = bisect.bisect_left(_LL_HI, magnitude)
-            if form < _LATLON:
-                b = _LL_BITS[form]
-                half = 1 << (b - 1)  # offset - lower bound = offset + 2^(b-1)
-                return form, (dlon + half) << b | dlat + half, 2 * b
-        return _LATLON, (lon - _LON_LO) << 31 | lat - _LAT_LO, 63
+
+def _in_ranges(p: RsmParticipants) -> bool:
+    """Every value of ``p`` lies in its element's range (optional fields where present):
+    the per-participant checks of :func:`_check` in one numpy pass per column."""
+    ok = all(bool(((col >= lo) & (col <= hi)).all())
+             for col, lo, hi in ((getattr(p, name), lo, hi) for name, _, lo, hi in _RANGES))
+    for name, _, lo, hi in _ACCEL_RANGES:
+        col = getattr(p, name)
+        ok = ok and bool(((col >= lo) & (col <= hi) | ~p.accel_set).all())
+    name, _, lo, hi = _CLASS_RANGE
+    col = getattr(p, name)
+    return ok and bool(((col >= lo) & (col <= hi) | ~p.vehicle_class).all())
 
 
 def _check(ranges: Sequence[tuple[str, str, int, int]], values: Sequence[int]) -> None:

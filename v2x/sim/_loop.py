@@ -4,7 +4,9 @@ Every step (default 100 ms of simulated time) the traffic backend advances and, 
 SUMO steps, the loop does what must see the live simulation: scripted events fire, new
 vehicles are registered, ground truth (hard braking, collisions, teleports:
 :mod:`v2x.sim._truth`) is taken, the OBUs whose BSM is due are chosen (with their msgCnt),
-and every RSU hands over its due messages (SPAT reads the live signal state). The rest runs
+and every RSU decides its due messages (SPAT reads the live signal state, the RSM perceives
+the road users; messages that can wait, the RSM frames, are encoded once at the window's end:
+:meth:`roadside.RoadsideUnit.queue`). The rest runs
 for a *window* of ``SimConfig.window_steps`` steps at once (default 20, i.e. 2 s; fewer at city
 scale, where the window's senders x receivers reach ``max_window_pairs``), vectorized
 over every vehicle row, transmission and link of the window, so Python's overhead is paid
@@ -121,7 +123,14 @@ from v2x.recorder import Binary, Histogram, PairClock, PrrBins, Recorder, binary
 from v2x.sim._realtime import RealTimeClock
 from v2x.sim._stages import Links, Receivers, TrafficWindow, Transmissions
 from v2x.sim._truth import GroundTruth
-from v2x.sim._types import PERSON_NODE_BASE, Outgoing, Roadside, RoadUsers, ScriptedStop
+from v2x.sim._types import (
+    PERSON_NODE_BASE,
+    Outgoing,
+    Roadside,
+    RoadUsers,
+    ScriptedStop,
+    queuing,
+)
 from v2x.traffic import Action, PersonStates, TrafficBackend, VehicleStates
 
 __all__ = ["RSU_NODE_BASE", "Outgoing", "Roadside", "RunSummary", "ScriptedStop", "SimConfig",
@@ -391,6 +400,8 @@ class Simulation:
         self._perceiving = any("RSM" in getattr(r, "msg_types", ("RSM",))
                                for r in self.roadside)
         self._no_users = RoadUsers.empty()
+        # the RSUs' messages of a window are decided per step and encoded at its end
+        self._rsu_queues = [queuing(unit) for unit in self.roadside]
         # RSUs that answer what they hear (a payment zone, roadside VNFP) get the BSMs they
         # decoded after each window; with one, windows are one step long, so an answer goes
         # out at the step after its request, as in a run processed step by step
@@ -551,12 +562,11 @@ class Simulation:
         :mod:`v2x._malloc`: a 1,000-vehicle window of 20 steps had 13.6 M links, 1.8 GB).
         Everything that must happen between two SUMO steps happens here, per step: scripted
         stops, new vehicles, ground truth, which OBUs send a BSM (and its msgCnt), and the
-        RSUs' messages (they read the live signals)."""
+        RSUs' messages (they read the live signals; encoded at the window's end)."""
         cfg, veh = self.cfg, self.veh
         states: list[VehicleStates] = []
         sends: list[np.ndarray] = []
         counts: list[np.ndarray] = []
-        rsu_out: list[tuple[int, int, Outgoing]] = []
         t = np.empty(n_steps, np.int64)
         sec = np.empty(n_steps, np.int64)
         base = 0
@@ -586,16 +596,23 @@ class Simulation:
             base += st.n
             states.append(st)
             self._persons.append(self.traffic.persons())  # recorded with the trajectories
-            n_out = len(rsu_out)
+            n_rsu_msgs = 0
             if self.roadside:
                 users = (self._road_users(st, self.traffic.persons()) if self._perceiving
                          else self._no_users)
-                rsu_out.extend((k, r, o) for r, unit in enumerate(self.roadside)
-                               for o in unit.transmit(st.t_ns, users))
+                n_rsu_msgs = sum(unit.queue(st.t_ns, users) for unit in self._rsu_queues)
             receivers = int(np.count_nonzero(veh.u[idx, 0] < cfg.penetration)) + n_rsu
-            pairs += (s.size + len(rsu_out) - n_out) * receivers
+            pairs += (s.size + n_rsu_msgs) * receivers
         return TrafficWindow.of(states, None, t, sec, np.concatenate(sends),
-                                np.concatenate(counts), rsu_out)
+                                np.concatenate(counts), self._rsu_messages())
+
+    def _rsu_messages(self) -> list[tuple[int, int, Outgoing]]:
+        """The RSU messages of the window's steps as (step, RSU index, message), in step
+        order, then RSU order: what every RSU queued, encoded now (RSM frames of a window
+        at once)."""
+        sent = [unit.drain() for unit in self._rsu_queues]
+        n_steps = max((len(d) for d in sent), default=0)
+        return [(k, r, o) for k in range(n_steps) for r, d in enumerate(sent) for o in d[k]]
 
     def _road_users(self, st: VehicleStates, persons: PersonStates) -> RoadUsers:
         """What roadside sensors can see at this step: every vehicle (its centre: the front
@@ -604,6 +621,13 @@ class Simulation:
         h = np.radians(st.heading_deg)
         half = st.length / 2.0
         n_p = persons.n
+        if n_p == 0:  # vehicles alone: their own columns (no copies)
+            return RoadUsers(
+                node=st.index, ptc_type=np.ones(st.n, np.int8), x=st.x - half * np.sin(h),
+                y=st.y - half * np.cos(h), speed=st.speed, heading_deg=st.heading_deg,
+                accel=st.accel, length=st.length, width=st.width,
+                classification=st.classification.astype(np.int16),
+                equipped=self.veh.u[st.index, 0] < self.cfg.penetration)
         return RoadUsers(
             node=np.concatenate([st.index, PERSON_NODE_BASE + persons.index]),
             ptc_type=np.concatenate([np.ones(st.n, np.int8), np.full(n_p, 3, np.int8)]),

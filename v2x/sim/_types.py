@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
-from typing import NamedTuple, Protocol
+from typing import NamedTuple, Protocol, cast
 
 import numpy as np
 
@@ -98,6 +98,49 @@ class Roadside(Protocol):
         ``users`` are the road users present at ``t_ns`` (what the RSM perceives; SPAT, MAP
         and RSI ignore them)."""
         ...
+
+
+class QueuingRoadside(Protocol):
+    """A roadside unit whose messages of a window are encoded together
+    (:meth:`roadside.RoadsideUnit.queue` / ``drain``); any :class:`Roadside` becomes one
+    through :func:`queuing`."""
+
+    def queue(self, t_ns: int, users: RoadUsers, /) -> int:
+        """Take the decisions and draws of step ``t_ns`` [ns] now (call once per step, in
+        order; ``users`` unchanged until :meth:`drain`); returns how many messages it sends
+        at that step."""
+        ...
+
+    def drain(self) -> list[list[Outgoing]]:
+        """The messages of every step queued since the last drain, one list per step."""
+        ...
+
+
+class _SendsNow:
+    """A :class:`Roadside` without ``queue`` / ``drain``: ``transmit`` at every step."""
+
+    __slots__ = ("_unit", "_steps")
+
+    def __init__(self, unit: Roadside) -> None:
+        self._unit = unit
+        self._steps: list[list[Outgoing]] = []
+
+    def queue(self, t_ns: int, users: RoadUsers, /) -> int:
+        msgs = list(self._unit.transmit(t_ns, users))
+        self._steps.append(msgs)
+        return len(msgs)
+
+    def drain(self) -> list[list[Outgoing]]:
+        steps, self._steps = self._steps, []
+        return steps
+
+
+def queuing(unit: Roadside) -> QueuingRoadside:
+    """``unit`` itself when it has ``queue`` and ``drain``, else ``unit`` sending at every
+    step through its ``transmit``."""
+    if callable(getattr(unit, "queue", None)) and callable(getattr(unit, "drain", None)):
+        return cast(QueuingRoadside, unit)
+    return _SendsNow(unit)
 
 
 @dataclass(frozen=True)

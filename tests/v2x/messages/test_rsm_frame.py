@@ -418,3 +418,51 @@ def test_bad_counts_ids_and_columns_are_refused() -> None:
     with pytest.raises(EncodeError, match="RsmParticipants.accel_set: expected a .* "
                                           "booleans"):
         _one(accel_set=np.array([1]))
+
+
+def _rows(cols: RsmParticipants, a: int, b: int) -> RsmParticipants:
+    return RsmParticipants(**{f: getattr(cols, f)[a:b] for f in cols.__dataclass_fields__})
+
+
+def test_frames_of_groups_never_share_a_frame() -> None:
+    # 20 participants (ptcId 1..20) in groups of 1, 17 and 2: 1 + 2 + 1 = 4 frames, each
+    # the frame of its own slice: [0:1], [1:17], [17:18], [18:20]
+    enc = RsmFrameEncoder(bytes(8), Position3D(39.0, 117.0))
+    one = _one()
+    cols = RsmParticipants(**{**{f: np.repeat(getattr(one, f), 20)
+                                 for f in one.__dataclass_fields__},
+                              "ptc_id": np.arange(1, 21)})
+    frames = enc.frames([5, 6, 7, 8], cols, groups=[1, 17, 2])
+    assert frames == [enc.encode(5, _rows(cols, 0, 1)), enc.encode(6, _rows(cols, 1, 17)),
+                      enc.encode(7, _rows(cols, 17, 18)), enc.encode(8, _rows(cols, 18, 20))]
+    assert enc.frames([5, 6], cols, groups=[20]) == enc.frames([5, 6], cols)
+    with pytest.raises(EncodeError, match="20 participants make 4 frames, got 3 msgCnt"):
+        enc.frames([5, 6, 7], cols, groups=[1, 17, 2])
+    with pytest.raises(EncodeError, match="groups of 19 participants, got 20"):
+        enc.frames([5, 6, 7], cols, groups=[1, 16, 2])
+    with pytest.raises(EncodeError, match="RSM participants: none"):
+        enc.frames([5, 6, 7], cols, groups=[0, 18, 2])
+
+
+def test_the_first_participant_out_of_range_is_named() -> None:
+    # participant 0: heading 28801 (after its valid ptcType); participant 1: ptcType 5. The
+    # error names participant 0's heading, as a participant-by-participant check would
+    one = _one()
+    two = RsmParticipants(**{**{f: np.repeat(getattr(one, f), 2)
+                                for f in one.__dataclass_fields__},
+                             "heading": np.array([28801, 1]), "ptc_type": np.array([1, 5])})
+    enc = RsmFrameEncoder(bytes(8), Position3D(39.0, 117.0))
+    with pytest.raises(EncodeError, match=r"participants\.heading: value 28801"):
+        enc.frames([0], two)
+
+
+def test_narrow_integer_columns_encode_as_int64_ones() -> None:
+    # int8 / int16 / uint16 columns: the shifts are done in int64, not in the column's dtype
+    one = _one()
+    wide = {f: getattr(one, f) for f in one.__dataclass_fields__}
+    narrow = {**wide, "ptc_type": wide["ptc_type"].astype(np.int8),
+              "pos_confidence": wide["pos_confidence"].astype(np.int8),
+              "speed": wide["speed"].astype(np.uint16), "width": wide["width"].astype(np.int16),
+              "classification": wide["classification"].astype(np.uint8)}
+    enc = RsmFrameEncoder(bytes(8), Position3D(39.0, 117.0))
+    assert enc.encode(3, RsmParticipants(**narrow)) == enc.encode(3, RsmParticipants(**wide))
