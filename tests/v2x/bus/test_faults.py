@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import pandas as pd
@@ -96,6 +97,19 @@ def test_a_run_survives_a_mosquitto_restart_without_losing_qos1(
             == {k: v for k, v in kpis[1].items() if not k.startswith("bus.")})
 
 
+@contextlib.asynccontextmanager
+async def _broker_stopped_after_one_message(
+        broker: OwnMosquitto, *, reconnect_s: float) -> AsyncIterator[tuple[MqttBus, Tap]]:
+    """A bus (barrier timeout 2 s, reconnect window ``reconnect_s``) and a tap on ``a/#``
+    that has received ``a/1``; then the broker is stopped."""
+    async with (MqttBus("127.0.0.1", broker.port, timeout_s=2.0, reconnect_s=reconnect_s)
+                as bus, Tap(bus, "a/#") as tap):
+        await bus.publish("a/1", b"x")
+        await tap.wait_for(1, timeout_s=5.0)
+        broker.stop()
+        yield bus, tap
+
+
 def test_the_barrier_waits_while_the_bus_reconnects(
         own_mosquitto: Callable[..., OwnMosquitto]) -> None:
     """A broker down for longer than the barrier's timeout (1.5 s > 0.3 s) but within the
@@ -104,11 +118,7 @@ def test_the_barrier_waits_while_the_bus_reconnects(
     broker = own_mosquitto()
 
     async def main() -> int:
-        async with (MqttBus("127.0.0.1", broker.port, timeout_s=2.0, reconnect_s=30.0) as bus,
-                    Tap(bus, "a/#") as tap):
-            await bus.publish("a/1", b"x")
-            await tap.wait_for(1, timeout_s=5.0)
-            broker.stop()
+        async with _broker_stopped_after_one_message(broker, reconnect_s=30.0) as (bus, tap):
             while not bus.reconnecting:  # the bus has noticed (a wait for readiness)
                 await asyncio.sleep(0.01)
             await bus.publish_many([("a/2", b"y")])
@@ -127,11 +137,7 @@ def test_a_broker_lost_for_good_is_named_not_a_barrier_timeout(
     broker = own_mosquitto()
 
     async def main() -> None:
-        async with (MqttBus("127.0.0.1", broker.port, timeout_s=2.0, reconnect_s=2.0) as bus,
-                    Tap(bus, "a/#") as tap):
-            await bus.publish("a/1", b"x")
-            await tap.wait_for(1, timeout_s=5.0)
-            broker.stop()
+        async with _broker_stopped_after_one_message(broker, reconnect_s=2.0) as (_, tap):
             with pytest.raises(BusError, match=(
                     f"^MQTT broker {broker.url} unreachable: lost the connection and could "
                     "not re-establish it within 2 s")):
