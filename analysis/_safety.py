@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -523,13 +524,17 @@ def safety_evaluation(
     pairs = follower_pairs(traj[traj["vehicle"].to_numpy() < PERSON_NODE_BASE])
     conflicts = ttc_conflicts(pairs, step_ns=step_ns, threshold_s=threshold_s,
                               serious_s=serious_s)
-    none = None if _GEOMETRY <= set(traj.columns) else _no_truth()  # lane positions only
-    opairs = offset_pairs(traj, widths) if none is None else _no_offset_pairs()
-    offset = ttc_conflicts(opairs, step_ns=step_ns, threshold_s=threshold_s,
-                           serious_s=serious_s)
-    changing = ttc_conflicts(opairs[opairs["parallel"].to_numpy(bool)], step_ns=step_ns,
-                             threshold_s=threshold_s, serious_s=serious_s)
-    pet = pet_encounters(traj, widths, pairs) if none is None else none["pet"]
+    geometry = _GEOMETRY <= set(traj.columns)  # else a recording of lane positions only
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="analysis-pet") as pool:
+        # the PET encounters on a second thread: their k-d tree query runs without the GIL
+        # beside the offset pairs' (the run's traffic process has ended: a core is free)
+        pet_job = pool.submit(pet_encounters, traj, widths, pairs) if geometry else None
+        opairs = offset_pairs(traj, widths) if geometry else _no_offset_pairs()
+        offset = ttc_conflicts(opairs, step_ns=step_ns, threshold_s=threshold_s,
+                               serious_s=serious_s)
+        changing = ttc_conflicts(opairs[opairs["parallel"].to_numpy(bool)], step_ns=step_ns,
+                                 threshold_s=threshold_s, serious_s=serious_s)
+        pet = pet_job.result() if pet_job is not None else _no_truth()["pet"]
     red, fast = red_light_violations(events), speeding_episodes(events)
     kind = events["kind"].astype(str)
     hard = events[(kind == "hard_braking") & (events["value"] > HARD_BRAKING_MPS2)]
