@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -253,7 +254,7 @@ def offset_pairs(trajectories: pd.DataFrame, widths: pd.Series | None = None, *,
     t = tr["t_ns"].to_numpy(dtype=np.int64)
     veh = tr["vehicle"].to_numpy(dtype=np.int64)
     x, y = tr["x"].to_numpy(dtype=np.float64), tr["y"].to_numpy(dtype=np.float64)
-    lane_codes, lane_names = pd.factorize(tr["lane"].astype(object), sort=True)
+    lane_codes, lane_names = _lane_codes(tr["lane"])
     w = np.full(veh.size, DEFAULT_WIDTH_M)
     if widths is not None and len(widths):
         known = widths.reindex(veh).to_numpy(dtype=np.float64)
@@ -261,7 +262,9 @@ def offset_pairs(trajectories: pd.DataFrame, widths: pd.Series | None = None, *,
     _, step = np.unique(t, return_inverse=True)
     # steps far apart in a third coordinate: the tree pairs rows of one step only
     pts = np.column_stack([x, y, step.astype(np.float64) * (4.0 * range_m + 1e6)])
-    ij = cKDTree(pts).query_pairs(range_m, output_type="ndarray")
+    # leaves of 32 unbalanced: builds and queries faster here than the default 16 balanced
+    ij = cKDTree(pts, leafsize=32, balanced_tree=False, compact_nodes=False).query_pairs(
+        range_m, output_type="ndarray")
     f = np.concatenate([ij[:, 0], ij[:, 1]])
     ld = np.concatenate([ij[:, 1], ij[:, 0]])
     head = tr["heading_deg"].to_numpy(dtype=np.float64)
@@ -276,8 +279,9 @@ def offset_pairs(trajectories: pd.DataFrame, widths: pd.Series | None = None, *,
     lat = dx * cos_h - dy * sin_h
     cand = np.flatnonzero((lon > 0) & (np.abs(lat) < (w[f] + w[ld]) / 2.0))
     cand = cand[np.cos(np.radians(head[ld[cand]] - head[f[cand]])) > 0]
-    # the nearest leader of each (step, follower)
-    cand = cand[np.lexsort((lon[cand], f[cand]))]
+    # the nearest leader of each (step, follower); of equally near ones the first row (the
+    # tree gives its pairs in no set order)
+    cand = cand[np.lexsort((ld[cand], lon[cand], f[cand]))]
     first = np.ones(cand.size, bool)
     first[1:] = f[cand][1:] != f[cand][:-1]
     cand = cand[first]
@@ -287,7 +291,7 @@ def offset_pairs(trajectories: pd.DataFrame, widths: pd.Series | None = None, *,
                         length[cl], w[cf], w[cl])
     out = pd.DataFrame({
         "t_ns": t[cf],
-        "lane": pd.Categorical.from_codes(lane_codes[cf], categories=lane_names.astype(str)),
+        "lane": pd.Categorical.from_codes(lane_codes[cf], categories=lane_names),
         "follower": veh[cf], "leader": veh[cl], "gap_m": g["gap_m"],
         "v_follower": speed[cf], "v_leader": speed[cl], "ttc_s": g["ttc_s"],
         "drac_mps2": g["drac_mps2"], "lat_m": g["lat_m"],
@@ -520,13 +524,17 @@ def safety_evaluation(
     pairs = follower_pairs(traj[traj["vehicle"].to_numpy() < PERSON_NODE_BASE])
     conflicts = ttc_conflicts(pairs, step_ns=step_ns, threshold_s=threshold_s,
                               serious_s=serious_s)
-    none = None if _GEOMETRY <= set(traj.columns) else _no_truth()  # lane positions only
-    opairs = offset_pairs(traj, widths) if none is None else _no_offset_pairs()
-    offset = ttc_conflicts(opairs, step_ns=step_ns, threshold_s=threshold_s,
-                           serious_s=serious_s)
-    changing = ttc_conflicts(opairs[opairs["parallel"].to_numpy(bool)], step_ns=step_ns,
-                             threshold_s=threshold_s, serious_s=serious_s)
-    pet = pet_encounters(traj, widths, pairs) if none is None else none["pet"]
+    geometry = _GEOMETRY <= set(traj.columns)  # else a recording of lane positions only
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="analysis-pet") as pool:
+        # the PET encounters on a second thread: their k-d tree query runs without the GIL
+        # beside the offset pairs' (the run's traffic process has ended: a core is free)
+        pet_job = pool.submit(pet_encounters, traj, widths, pairs) if geometry else None
+        opairs = offset_pairs(traj, widths) if geometry else _no_offset_pairs()
+        offset = ttc_conflicts(opairs, step_ns=step_ns, threshold_s=threshold_s,
+                               serious_s=serious_s)
+        changing = ttc_conflicts(opairs[opairs["parallel"].to_numpy(bool)], step_ns=step_ns,
+                                 threshold_s=threshold_s, serious_s=serious_s)
+        pet = pet_job.result() if pet_job is not None else _no_truth()["pet"]
     red, fast = red_light_violations(events), speeding_episodes(events)
     kind = events["kind"].astype(str)
     hard = events[(kind == "hard_braking") & (events["value"] > HARD_BRAKING_MPS2)]

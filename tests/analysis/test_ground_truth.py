@@ -98,6 +98,20 @@ def test_offset_pairs_pair_across_lanes_only_when_the_nearest_leader_is_elsewher
     assert got[1, 3].ttc_s == math.inf and got[1, 3].gap_m == pytest.approx(30.0)
 
 
+def test_offset_pairs_of_equally_near_leaders_take_the_first_row() -> None:
+    tr = _cars([
+        (0, "A_0", 0.0, 0.0, 20.0),   # follower
+        (5, "A_1", 20.0, 1.0, 10.0),   # 20 m ahead, 1 m left: the first row of the two
+        (4, "B_0", 20.0, -1.0, 10.0),  # as near, 1 m right (2 m from 5: no overlap)
+    ])
+    tr["lane"] = tr["lane"].astype("category")  # as read from Parquet
+    p = offset_pairs(tr)
+    # gap 20 - 5 = 15 m, closing 20 - 10 = 10 m/s: TTC 1.5 s; 5 and 4 lead nobody
+    assert p[["follower", "leader"]].values.tolist() == [[0, 5]]
+    assert p["ttc_s"].tolist() == [pytest.approx(1.5)] and p["lane"].tolist() == ["A_0"]
+    assert p["parallel"].tolist() == [True]  # A_0 and A_1: side by side on road A
+
+
 def test_offset_pairs_leave_pedestrians_out() -> None:
     tr = _cars([(0, "A_0", 0.0, 0.0, 20.0), (PED, "A", 10.0, 0.0, 1.0)])
     assert offset_pairs(tr).empty
