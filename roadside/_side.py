@@ -32,16 +32,24 @@ class SignalMirror:
     """
 
     def __init__(self, traffic: PipelinedTraffic) -> None:
-        info = traffic.info
         self._traffic = traffic
-        self._logics: dict[str, list[Any]] = info["logics"]
-        self._start: tuple[tuple[int, str, float], ...] = info["signals"]
-        self._pos = {tls: i for i, tls in enumerate(self._logics)}
+        # the traffic process's signal programs and start state, when first asked: it may
+        # still be loading SUMO while the RSUs are built
+        self._logics: dict[str, list[Any]] = {}
+        self._start: tuple[tuple[int, str, float], ...] = ()
+        self._pos: dict[str, int] | None = None
         self.trafficlight = _Lights(self)
         self.simulation = _Clock(self)
 
+    def _read_info(self) -> dict[str, int]:
+        info = self._traffic.info
+        self._logics = info["logics"]
+        self._start = info["signals"]
+        self._pos = {tls: i for i, tls in enumerate(self._logics)}
+        return self._pos
+
     def _signal(self, tls: str) -> tuple[int, str, float]:
-        i = self._pos.get(tls)
+        i = (self._pos if self._pos is not None else self._read_info()).get(tls)
         if i is None:
             raise SumoError(f"traffic light {tls!r} is not reported by the traffic process")
         side = self._traffic.side

@@ -94,8 +94,10 @@ class SpatBuilder:
         # UPER templates per phase of the current plan, each built when its phase first runs
         self._frames: list[SpatFrameTemplate | None] | None = None
         self._last_key: tuple[str, int] | None = None
-        self._plan = self._read_plan(self._call(conn.trafficlight.getProgram, tls_id))
-        self._program_id = self._plan.program_id
+        # the plan of the program in force, read at first use: a traffic process may still be
+        # loading SUMO while the RSUs are built (v2x.traffic.PipelinedTraffic)
+        self._plan: SignalPlan | None = None
+        self._program_id: str | None = None
 
     @property
     def tls_id(self) -> str:
@@ -109,13 +111,17 @@ class SpatBuilder:
 
     @property
     def plan(self) -> SignalPlan:
-        """The signal plan of the program last read."""
+        """The signal plan of the program last read (the program in force when first asked).
+
+        Raises SumoError / ConfigError as :meth:`spat_frame`."""
+        if self._plan is None:
+            return self._current_plan(self._call(self._tl.getProgram, self._tls_id))
         return self._plan
 
     @property
     def groups(self) -> tuple[tuple[int, ...], ...]:
         """Link indices of each signal group; phase ``k + 1`` is ``groups[k]``."""
-        return self._plan.groups
+        return self.plan.groups
 
     def _call(self, fn: Any, *args: Any) -> Any:
         try:
@@ -151,8 +157,8 @@ class SpatBuilder:
             raise SumoError(f"traffic light {tls!r}: {exc}") from exc
 
     def _current_plan(self, program_id: str) -> SignalPlan:
-        if program_id != self._program_id:  # switched by setProgram (or a WAUT)
-            self._plan = self._read_plan(program_id)
+        if self._plan is None or program_id != self._program_id:  # first use, or switched
+            self._plan = self._read_plan(program_id)  # by setProgram (or a WAUT)
             self._program_id = program_id
         return self._plan
 
@@ -190,7 +196,7 @@ class SpatBuilder:
         phase, remaining_ns = self._now(now_ns)
         templates = self._templates
         if templates is None:
-            templates = self._templates = self._make_templates(self._plan)
+            templates = self._templates = self._make_templates(self.plan)
         if not 0 <= phase < len(templates):
             raise ConfigError(f"traffic light {self._tls_id!r}: phase {phase} outside program "
                               f"{self._program_id!r} of {len(templates)} phases",
@@ -245,14 +251,14 @@ class SpatBuilder:
         """The UPER template of ``phase`` of the current plan (built on first use)."""
         frames = self._frames
         if frames is None:
-            frames = self._frames = [None] * self._plan.n_phases
+            frames = self._frames = [None] * self.plan.n_phases
         if not 0 <= phase < len(frames):
             raise ConfigError(f"traffic light {self._tls_id!r}: phase {phase} outside program "
                               f"{self._program_id!r} of {len(frames)} phases", key="tls.phase",
                               value=phase)
         tpl = frames[phase]
         if tpl is None:
-            tpl = frames[phase] = SpatFrameTemplate(**self._template_args(self._plan, phase))
+            tpl = frames[phase] = SpatFrameTemplate(**self._template_args(self.plan, phase))
         return tpl
 
     def frame_size(self, timestamp_ns: int | None) -> int:

@@ -194,8 +194,13 @@ def test_red_yellow_and_stop_then_go_reach_the_frame_as_pre_movement_and_flashin
 
 @pytest.mark.sumo
 def test_unknown_light_is_a_sumo_error(sim: ModuleType) -> None:
-    with pytest.raises(SumoError):
-        SpatBuilder(sim, "no-such-light", 1)
+    # the plan is read at first use (a traffic process may still be loading SUMO when the
+    # RSUs are built): that use names the light
+    spat = SpatBuilder(sim, "no-such-light", 1)
+    with pytest.raises(SumoError, match="no-such-light"):
+        spat.plan  # noqa: B018
+    with pytest.raises(SumoError, match="no-such-light"):
+        spat.spat_frame(0, None)
 
 
 def test_spat_value_classes_validate() -> None:

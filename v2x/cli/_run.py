@@ -185,6 +185,7 @@ def run_scenario(scenario: scenarios.Scenario | str | Path, *, out_dir: str | Pa
                      window_steps=window_steps, topics=topics, progress=progress)
     if pipeline and not gui:
         prestart()  # the traffic process loads while the checks run and the run is prepared
+    traffic: Any = None
     try:
         check_criteria(sc)
         wall0 = time.perf_counter()
@@ -203,6 +204,17 @@ def run_scenario(scenario: scenarios.Scenario | str | Path, *, out_dir: str | Pa
         reaction = wiring.driver(sc)
         window, ahead = wiring.windows(reaction, pipelined=piped,
                                        window_steps=1 if realtime else window_steps)
+        # open loop, the child keeps two windows of steps ahead, so SUMO steps while the loop
+        # processes one; closed loop, no further than the driver's reaction allows. It loads
+        # SUMO while the rest of the run is prepared here (the first use of its signals or
+        # states waits for it)
+        traffic = (
+            PipelinedTraffic(SumoTrafficSide(cmd=cmd, classification=classification,
+                                             tls_ids=rsu_signal_ids(net, sites),
+                                             events=events),
+                             ahead=ahead, batch=window)
+            if piped else SumoTraffic(cmd, classification=classification, use_traci=gui,
+                                      events=events))
         cfg = SimConfig(
             start=sc.start, duration_ns=sc.duration_ns, step_ns=sc.step_ns, zone=sc.zone,
             bsm_period_ns=sc.obu.bsm_period_ns, obu_antenna_height_m=sc.obu.antenna_height_m,
@@ -214,17 +226,10 @@ def run_scenario(scenario: scenarios.Scenario | str | Path, *, out_dir: str | Pa
             event_names=tuple(e.name for e in events),
             equipped=wiring.equipped_participants(sc))
         out = Path(out_dir)
-        # open loop, the child keeps two windows of steps ahead, so SUMO steps while the loop
-        # processes one; closed loop, no further than the driver's reaction allows
-        traffic: Any = (
-            PipelinedTraffic(SumoTrafficSide(cmd=cmd, classification=classification,
-                                             tls_ids=rsu_signal_ids(net, sites),
-                                             events=events),
-                             ahead=ahead, batch=window)
-            if piped else SumoTraffic(cmd, classification=classification, use_traci=gui,
-                                      events=events))
     except BaseException:
         drop_prestarted()  # no run follows: do not leave it waiting in a library process
+        if traffic is not None:
+            traffic.close()
         raise
     rec: Recorder | None = None
     try:

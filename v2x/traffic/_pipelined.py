@@ -463,13 +463,30 @@ class PipelinedTraffic:
                                          daemon=True, name="v2x-traffic-reader")
         self._reader.start()
         self._finalizer = weakref.finalize(self, _reap, self._pipe, self._proc)
-        try:
-            first = self._inbox.get(timeout=timeout_s)
-        except queue.Empty:
-            self.close()
-            raise SumoError(f"the traffic process did not start within {timeout_s} s") from None
-        self.info = self._decode(first)
-        self._grant()
+        self._timeout_s = float(timeout_s)
+        self._info: Any = None  # the child's first answer, taken when first needed
+        self._started = False
+        self._grant()  # the child reads these once it has started
+
+    @property
+    def info(self) -> Any:
+        """What the child side's ``info()`` returned. The constructor does not wait for the
+        child to start (SUMO loading the network): the caller prepares the rest of the run
+        meanwhile, and the first use of ``info`` (or :meth:`step`) waits for it.
+
+        Raises:
+            SumoError: the child did not start within ``timeout_s``, or failed to.
+        """
+        if not self._started:
+            try:
+                first = self._inbox.get(timeout=self._timeout_s)
+            except queue.Empty:
+                self.close()
+                raise SumoError(f"the traffic process did not start within "
+                                f"{self._timeout_s:g} s") from None
+            self._info = self._decode(first)
+            self._started = True
+        return self._info
 
     def _grant(self) -> None:
         """Ask for batches while the child stays within ``ahead`` steps of the loop."""
@@ -508,6 +525,8 @@ class PipelinedTraffic:
         """The next step's states; then asks the child for more steps as the ``ahead``
         rule allows."""
         if not self._ready:
+            if not self._started:
+                _ = self.info  # its answer comes first
             self._receive()
         out = self._ready.popleft()
         self._consumed += 1

@@ -47,8 +47,15 @@ def test_steps_arrive_in_order_with_side_output() -> None:
 
 
 def test_a_failing_traffic_side_is_a_sumo_error() -> None:
-    with pytest.raises(SumoError, match="RuntimeError: no SUMO here"):
-        PipelinedTraffic(_Broken())
+    # the constructor does not wait for the child (SUMO loads while the run is prepared):
+    # its failure is raised by the first use, info or a step
+    for first_use in ("info", "step"):
+        tr = PipelinedTraffic(_Broken())
+        try:
+            with pytest.raises(SumoError, match="RuntimeError: no SUMO here"):
+                tr.step() if first_use == "step" else tr.info  # noqa: B018
+        finally:
+            tr.close()
 
 
 class _FailsAtFive(_Scripted):
