@@ -36,7 +36,9 @@ once per window. One window is these stages
     flight, and the loop waits until the recording tap has received them (a barrier) before
     the next step's leave, so results do not depend on machine speed and a broker never
     queues a window's burst. Stages 1-9 (and checkpoints) run on one worker thread, so the
-    event loop keeps serving the bus (keep-alives, reconnections) while a window computes.
+    event loop keeps serving the bus (keep-alives, reconnections) while a window computes;
+    through a broker (not the memory bus, not in real time) the worker computes the next
+    window while this one's messages leave, in the same order of work (same recording).
 11. **checkpoint**: every 30 s of simulated time (the recorder's ``checkpoint_ns``), the
     aggregates and nodes as they stand and every buffered row go to disk, and ``run.json``
     says how far (``recorded_ns``): a run killed outright keeps all of it.
@@ -333,8 +335,12 @@ class _Worker:
             pool.shutdown(wait=True)
 
     async def __call__(self, fn: Callable[..., _T], *args: Any) -> _T:
+        return await self.start(fn, *args)
+
+    def start(self, fn: Callable[..., _T], *args: Any) -> asyncio.Future[_T]:
+        """Queue ``fn(*args)`` now (after the calls queued before it) without waiting."""
         assert self._pool is not None
-        return await asyncio.get_running_loop().run_in_executor(self._pool, fn, *args)
+        return asyncio.get_running_loop().run_in_executor(self._pool, fn, *args)
 
 
 class Simulation:
@@ -388,6 +394,7 @@ class Simulation:
         self._event_number = {n: i for i, n in enumerate(config.event_names)}
         self._topic_info: dict[str, tuple[str, str]] = {}
         self._events: list[dict[str, np.ndarray]] = []  # the window's events, in step order
+        self._computed_ns = 0  # the last step of the latest window computed [ns]
         self._persons: list[PersonStates] = []  # the window's persons, per step
         # uplink topic of every RSU and message type, built (and validated) once
         self._topics = RunTopics(config.topics, zone=config.zone)
@@ -442,38 +449,56 @@ class Simulation:
         messages = 0
         rt = RealTimeClock() if cfg.realtime else None
         one_step = cfg.realtime or bool(self._listening)
+        def window_size() -> int:
+            return min(1 if one_step else cfg.window_steps, n_steps - self.steps_done)
+
         async with Tap(bus, self._topics.run_filter) as tap, _Worker() as work:
             pacer = StepPublisher(bus, tap)
             if rt is not None:
                 rt.start()  # simulated time 0 is now
-            while self.steps_done < n_steps:
-                down: list[tuple[BusMessage, int]] = []
-                lag_ms = None
-                if rt is not None:  # wait for the step's wall instant, then read the downlink
-                    t_next = (self.steps_done + 1) * cfg.step_ns
-                    await rt.until(t_next)
-                    down = await work(self._downlink, tap.drain_foreign(), t_next)
-                # stages 1-9 and the window's bus messages are CPU work and disk writes: they
-                # run on a worker thread, so the event loop keeps serving the bus meanwhile
-                win, n_tx, pubs, pub_t = await work(
-                    self._window, min(1 if one_step else cfg.window_steps,
-                                      n_steps - self.steps_done))
-                if rt is not None:
-                    lag_ms = rt.leaving(int(win.t_ns[0]))
-                    await work(self._record_downlink, down, time.time_ns())
-                if pubs:  # step by step, each step delivered before the next leaves
-                    delivered, at = await pacer.publish_steps(pubs, pub_t)
-                    await work(self._record_bus, delivered, np.asarray(pub_t, np.int64)[at])
-                if rt is None:  # in real time, foreign messages are read before each step
-                    await work(self._foreign_bus, tap.drain_foreign(), int(win.t_ns[-1]))
-                messages += n_tx
-                self.steps_done += win.n_steps
-                self.summary.steps += win.n_steps
-                if self.steps_done < n_steps:  # at the end, closing the recorder does it
-                    await work(self._checkpoint, int(win.t_ns[-1]) + cfg.step_ns)
-                if progress is not None:
-                    progress(StepProgress(int(win.t_ns[-1]), cfg.duration_ns, win.n_last,
-                                          messages, time.perf_counter() - wall0, lag_ms))
+            # as fast as possible through a broker, the next window computes while this one's
+            # messages leave: publishing mostly waits on the broker's round trips (the
+            # README's main job on the embedded broker: loop 58 -> 31 s). On the memory bus
+            # publishing is Python work of this process, and overlapping it slowed the loop
+            # (the two threads hand the GIL to and fro): there it stays in turn
+            overlap = rt is None and bus.url != "memory"
+            following: asyncio.Future[Any] | None = None
+            try:
+                while self.steps_done < n_steps:
+                    down: list[tuple[BusMessage, int]] = []
+                    lag_ms = None
+                    if rt is not None:  # wait for the step's wall instant, read the downlink
+                        t_next = (self.steps_done + 1) * cfg.step_ns
+                        await rt.until(t_next)
+                        down = await work(self._downlink, tap.drain_foreign(), t_next)
+                    # stages 1-9 and the window's bus messages are CPU work and disk writes:
+                    # they run on a worker thread, so the event loop serves the bus meanwhile
+                    this = following if following is not None else work.start(
+                        self._window, window_size())
+                    following = None
+                    win, n_tx, pubs, pub_t = await this
+                    messages += n_tx
+                    self.steps_done += win.n_steps
+                    self.summary.steps += win.n_steps
+                    if overlap and self.steps_done < n_steps:
+                        following = work.start(self._window, window_size())
+                    if rt is not None:
+                        lag_ms = rt.leaving(int(win.t_ns[0]))
+                        await work(self._record_downlink, down, time.time_ns())
+                    if pubs:  # step by step, each step delivered before the next leaves
+                        delivered, at = await pacer.publish_steps(pubs, pub_t)
+                        await work(self._record_bus, delivered,
+                                   np.asarray(pub_t, np.int64)[at])
+                    if rt is None:  # in real time, foreign messages are read before each step
+                        await work(self._foreign_bus, tap.drain_foreign())
+                    if self.steps_done < n_steps:  # at the end, closing the recorder does it
+                        await work(self._checkpoint, int(win.t_ns[-1]) + cfg.step_ns)
+                    if progress is not None:
+                        progress(StepProgress(int(win.t_ns[-1]), cfg.duration_ns, win.n_last,
+                                              messages, time.perf_counter() - wall0, lag_ms))
+            finally:
+                if following is not None:  # an error left it computing: the worker waits
+                    following.cancel()     # for it on exit; its result is not wanted
             if rt is not None:
                 self.summary.realtime = rt.summary(n_steps * cfg.step_ns)
                 await work(self._foreign_bus, tap.drain_foreign(),
@@ -487,6 +512,7 @@ class Simulation:
         """Stages 1-9 of one window of ``n_steps`` steps, and its bus messages (stage 10's
         input): the window, its transmission count, the messages and their step times."""
         win = self._traffic(n_steps)
+        self._computed_ns = int(win.t_ns[-1])
         tx = self._transmit(win)
         rx = self._receivers(win)
         links = self._channel(tx, rx)
@@ -1266,13 +1292,16 @@ class Simulation:
                                                   for m, _ in relayed]),
                         wall_ns=np.array([m.delivered_wall_ns for m, _ in relayed], np.int64))
 
-    def _foreign_bus(self, msgs: Sequence[BusMessage], t_end: int) -> None:
+    def _foreign_bus(self, msgs: Sequence[BusMessage], t_end: int | None = None) -> None:
         """Messages on the run's topics it did not publish (another client or run): counted,
         kept out of the ``bus`` table and the KPIs; a payload that does not decode as its
-        topic's message is a ``bus_decode_error`` event at the window's last step ``t_end``
-        (``value`` = its size [bytes])."""
+        topic's message is a ``bus_decode_error`` event at step ``t_end`` (``value`` = its
+        size [bytes]); None: the last step of the latest window computed (they arrived while
+        it was: the window after the one whose messages were leaving)."""
         if not msgs:
             return
+        if t_end is None:
+            t_end = self._computed_ns
         fmt = self.cfg.payload
         bad = [len(m.payload) for m in msgs
                if payload_error(m.topic, m.payload, payload_format=fmt) is not None]
