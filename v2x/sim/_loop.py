@@ -485,14 +485,16 @@ class Simulation:
                     if rt is not None:
                         lag_ms = rt.leaving(int(win.t_ns[0]))
                         await work(self._record_downlink, down, time.time_ns())
+                    sent: tuple[list[BusMessage], np.ndarray] | None = None
                     if pubs:  # step by step, each step delivered before the next leaves
                         delivered, at = await pacer.publish_steps(pubs, pub_t)
-                        await work(self._record_bus, delivered,
-                                   np.asarray(pub_t, np.int64)[at])
-                    if rt is None:  # in real time, foreign messages are read before each step
-                        await work(self._foreign_bus, tap.drain_foreign())
-                    if self.steps_done < n_steps:  # at the end, closing the recorder does it
-                        await work(self._checkpoint, int(win.t_ns[-1]) + cfg.step_ns)
+                        sent = delivered, np.asarray(pub_t, np.int64)[at]
+                    await work(self._after_bus, sent,
+                               # in real time, foreign messages are read before each step
+                               tap.drain_foreign() if rt is None else None,
+                               # at the end, closing the recorder does it
+                               int(win.t_ns[-1]) + cfg.step_ns if self.steps_done < n_steps
+                               else None)
                     if progress is not None:
                         progress(StepProgress(int(win.t_ns[-1]), cfg.duration_ns, win.n_last,
                                               messages, time.perf_counter() - wall0, lag_ms))
@@ -506,6 +508,19 @@ class Simulation:
             self.summary.bus_faults = bus.stats()
         self._finish(pacer.published, wall0)
         return self.summary
+
+    def _after_bus(self, sent: tuple[list[BusMessage], np.ndarray] | None,
+                   foreign: Sequence[BusMessage] | None, checkpoint_ns: int | None) -> None:
+        """Once a window's messages have left, in one call on the worker (each call is a
+        hand-over between threads): the bus rows of ``sent`` (the delivered own messages and
+        their step times), the ``foreign`` messages read meanwhile, and the checkpoint at
+        ``checkpoint_ns`` [ns]; None: nothing of that kind."""
+        if sent is not None:
+            self._record_bus(*sent)
+        if foreign is not None:
+            self._foreign_bus(foreign)
+        if checkpoint_ns is not None:
+            self._checkpoint(checkpoint_ns)
 
     def _window(self, n_steps: int) -> tuple[TrafficWindow, int, list[tuple[str, bytes]],
                                               list[int]]:
