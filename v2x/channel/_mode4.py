@@ -111,11 +111,12 @@ from ._pairs import LinkBatch
 from ._pathloss import PATH_LOSS_MODELS, check_carrier_ghz, check_distances, path_loss_db
 from ._per import per_table
 from ._sps import (
+    Cells,
+    cell_busy_ratio,
+    cell_interference,
     cell_power,
-    channel_busy_ratio,
     counter_range,
     half_duplex_lost,
-    interference_mw,
     select_resources,
 )
 
@@ -427,7 +428,7 @@ class Mode4Channel(ScheduledChannel):
         self._hist_sf = np.zeros((0, self._hist_k), np.int64)
         self._hist_n = np.zeros((0, self._hist_k), np.int64)
         # what every node sensed in the previous period (the period's link arrays)
-        self._sense = _Sensed(z, z, np.zeros(0, bool), z, z, z, np.zeros(0))
+        self._sense = _Sensed(z, z, np.zeros(0, bool), z, z, z, z, np.zeros(0))
         self._own_node, self._own_sf = z, z  # the previous period's transmissions
         self._cbr_node, self._cbr = z, np.zeros(0)  # each node's last CBR
         self._load: list[ChannelLoad] = []
@@ -502,19 +503,23 @@ class Mode4Channel(ScheduledChannel):
         l_bnd = np.searchsorted(links.tx, np.concatenate([t_lo, [t.size]]))
         for a, b, la, lb in zip(t_lo.tolist(), t_hi.tolist(), l_bnd[:-1].tolist(),
                                 l_bnd[1:].tolist(), strict=True):
-            got, lat, s = self._period(
-                int(t[a]) // SUBFRAME_NS, links.tx[la:lb] - a, links.rx[la:lb], d2[la:lb],
+            l_tx = links.tx[la:lb]
+            self._period(
+                int(t[a]) // SUBFRAME_NS, l_tx - a if a else l_tx, links.rx[la:lb], d2[la:lb],
                 np.asarray(tx_node[a:b], np.int64), np.asarray(tx_msg_type[a:b], np.int64),
                 np.asarray(size_bytes[a:b], np.int64),
-                np.asarray(tx_height_m[a:b], np.float64), rx_nodes, rx_heights, rng)
-            received[la:lb], latency[la:lb], sinr[la:lb] = got, lat, s
+                np.asarray(tx_height_m[a:b], np.float64), rx_nodes, rx_heights, rng,
+                _Outcome(received[la:lb], latency[la:lb], sinr[la:lb]))
         return Reception(received, latency, sinr)
 
     # -- one period ------------------------------------------------------------------------
     def _period(self, gen_sf: int, l_tx: np.ndarray, r_rows: np.ndarray, d2: np.ndarray,
                 node: np.ndarray, msg: np.ndarray, size: np.ndarray, h_tx: np.ndarray,
-                rx_node: np.ndarray, rx_h: np.ndarray,
-                rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                rx_node: np.ndarray, rx_h: np.ndarray, rng: np.random.Generator,
+                out: _Outcome) -> None:
+        """One period's links (transmission ``l_tx``, receiver row ``r_rows``, distance
+        ``d2``); the received ones, their latency and the SINRs written into ``out``
+        (initially not received, LOST, NaN)."""
         flow = self._flows(gen_sf, node, msg)
         need = self.subchannels_needed(size)
         self._schedule(gen_sf, flow, node, need, rng)
@@ -529,63 +534,66 @@ class Mode4Channel(ScheduledChannel):
         m = l_tx.size
         z_shadow = rng.standard_normal(m)
         u_rx = rng.random(m)
-        latency = np.full(m, LOST, np.int64)
         r_lo = int(r_rows.min()) if m else 0
         row_node = rx_node[r_lo:int(r_rows.max()) + 1] if m else rx_node[:0]
         sel = None if bool(sent.all()) else np.flatnonzero(sent[l_tx])
         if sel is not None:
             l_tx, r_rows, d2 = l_tx[sel], r_rows[sel], d2[sel]
             z_shadow, u_rx = z_shadow[sel], u_rx[sel]
-        rr = r_rows - r_lo
+        rr = r_rows - r_lo if r_lo else r_rows
         d3, p_dbm = self._path_loss(d2, h_tx, l_tx, rx_h, r_rows)
         np.subtract(self.tx_power_dbm + 2.0 * self.antenna_gain_dbi, p_dbm, out=p_dbm)
         z_shadow *= self.shadowing_db
         p_dbm -= z_shadow
-        p_mw = np.exp(p_dbm * (math.log(10.0) / 10.0))
-        link_sf = tx_sf[l_tx]
-        hd = self._half_duplex(rr, link_sf, row_node, node[sent], tx_sf[sent])
-        lt_start, lt_n = start[l_tx], need[l_tx]
-        cells = (cell_power(rr, link_sf, lt_start, lt_n, p_mw, self.n_subchannels)
+        p_mw = np.multiply(p_dbm, math.log(10.0) / 10.0, out=z_shadow)  # (its last use)
+        np.exp(p_mw, out=p_mw)
+        hd = self._half_duplex(rr, tx_sf[l_tx], row_node, node[sent], tx_sf[sent])
+        cells = (cell_power(rr, tx_sf, start, need, p_mw, self.n_subchannels, link_tx=l_tx)
                  if rr.size else None)
-        heard = ~hd
-        got = heard & (p_dbm >= self.sensitivity_dbm)
+        got = p_dbm >= self.sensitivity_dbm
         if self.max_range_m < math.inf:
             got &= d2 <= self.max_range_m
+        np.greater(got, hd, out=got)  # and heard: the receiver not transmitting (bools)
         g = np.flatnonzero(got)  # SINR and the PER draw only where it can be received
-        interference = interference_mw(rr, link_sf, lt_start, lt_n, p_mw, cells=cells,
-                                       wanted=g)
-        interference += self.data_noise_mw(need)[l_tx[g]]
-        s_g = np.log10(np.divide(p_mw[g], interference, out=interference))
-        s_g *= 10.0
-        s_db = np.full(l_tx.size, np.nan)
-        s_db[g] = s_g
-        g = g[u_rx[g] >= self.per.error_rate(s_g)]
-        got[:] = False
-        got[g] = True
-        lat = (off[l_tx[g]] * SUBFRAME_NS + self.latency_base_ns
-               + np.rint(d3[g] * _NS_PER_M).astype(np.int64))
-        if sel is None:
-            ok, sinr = got, s_db
-            latency[g] = lat
+        if cells is not None:
+            self._reception(g, sel, l_tx, p_mw, d3, u_rx, need, off, cells, out)
+            rows, cbr = cell_busy_ratio(cells, rr, noise_subchannel_mw=self.noise_subchannel_mw,
+                                        threshold_dbm=self.cbr_threshold_dbm,
+                                        window_subframes=self.rri)
         else:
-            ok, sinr = np.zeros(m, bool), np.full(m, np.nan)
-            ok[sel], sinr[sel] = got, s_db
-            latency[sel[g]] = lat
+            rows, cbr = np.zeros(0, np.int64), np.zeros(0)
 
         # what every node measured this period: CBR, and the sensing for the next one
-        rows, cbr = channel_busy_ratio(
-            rr, link_sf, lt_start, lt_n, p_mw,
-            noise_subchannel_mw=self.noise_subchannel_mw, threshold_dbm=self.cbr_threshold_dbm,
-            n_subchannels=self.n_subchannels, window_subframes=self.rri, cells=cells)
         cbr_node = row_node[rows]
         order = np.argsort(cbr_node, kind="stable")
         self._cbr_node, self._cbr = cbr_node[order], cbr[order]
         self._load.append(ChannelLoad(cbr, cbr_node, cr, ~sent))
-        self._sense = _Sensed(row_node, rr, heard, link_sf, lt_start, lt_n, p_dbm)
+        self._sense = _Sensed(row_node, rr, hd, l_tx, tx_sf, start, need, p_dbm)
         own = np.flatnonzero(sent)
         own = own[np.argsort(node[own], kind="stable")]
         self._own_node, self._own_sf = node[own], tx_sf[own]
-        return ok, latency, sinr
+
+    def _reception(self, g: np.ndarray, sel: np.ndarray | None, l_tx: np.ndarray,
+                   p_mw: np.ndarray, d3: np.ndarray, u_rx: np.ndarray, need: np.ndarray,
+                   off: np.ndarray, cells: Cells, out: _Outcome) -> None:
+        """SINR [dB], the PER draw and the latency of the links ``g`` that can be received
+        (indices into the sent links; ``sel`` maps them to the period's links, None: the
+        same), written into ``out``."""
+        interference = cell_interference(cells, g)
+        noise = self.data_noise_mw(need)  # per transmission
+        if noise.size and noise.min() == noise.max():  # (one width) one value for all links
+            interference += float(noise[0])
+        else:
+            interference += noise[l_tx[g]]
+        s_g = np.log10(np.divide(p_mw[g], interference, out=interference))
+        s_g *= 10.0
+        at = g if sel is None else sel[g]
+        out.sinr[at] = s_g
+        keep = np.flatnonzero(u_rx[g] >= self.per.error_rate(s_g))
+        g, at = g[keep], at[keep]
+        out.received[at] = True
+        out.latency[at] = (off[l_tx[g]] * SUBFRAME_NS + self.latency_base_ns
+                           + np.rint(d3[g] * _NS_PER_M).astype(np.int64))
 
     def _path_loss(self, d2: np.ndarray, h_tx: np.ndarray, l_tx: np.ndarray,
                    rx_h: np.ndarray, r_rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -602,11 +610,14 @@ class Mode4Channel(ScheduledChannel):
         if d2.size == 0:
             return d2, np.zeros(0)
         ht, hr = _most_common(h_tx), _most_common(rx_h)
-        odd = (h_tx != ht)[l_tx]
-        odd |= (rx_h != hr)[r_rows]
+        odd_tx, odd_rx = h_tx != ht, rx_h != hr
         dh = ht - hr
         d3 = np.sqrt(d2 * d2 + dh * dh) if dh else d2
         pl = self._pl(d3, ht, hr)
+        if not (bool(odd_tx.any()) or bool(odd_rx.any())):  # no RSU: no per-link gathers
+            return d3, pl
+        odd = odd_tx[l_tx]
+        odd |= odd_rx[r_rows]
         idx = np.flatnonzero(odd)
         if idx.size:
             h_t, h_r = h_tx[l_tx[idx]], rx_h[r_rows[idx]]
@@ -621,7 +632,7 @@ class Mode4Channel(ScheduledChannel):
     def _pl(self, d3: np.ndarray, h_t: np.ndarray | float,
             h_r: np.ndarray | float) -> np.ndarray:
         return path_loss_db(self.path_loss, d3, carrier_ghz=self.carrier_ghz, h_tx_m=h_t,
-                            h_rx_m=h_r, h_env_m=self.h_env_m)
+                            h_rx_m=h_r, h_env_m=self.h_env_m, checked=True)
 
     @staticmethod
     def _half_duplex(rr: np.ndarray, link_sf: np.ndarray, row_node: np.ndarray,
@@ -648,10 +659,12 @@ class Mode4Channel(ScheduledChannel):
         stale = self._last_sf < gen_sf - 1100
         if stale.any():
             self._keep_flows(~stale)
-        new = np.setdiff1d(key, self._key)
-        if new.size:
-            self._insert_flows(new)
         idx = np.searchsorted(self._key, key)
+        known = idx < self._key.size
+        known[known] = self._key[idx[known]] == key[known]
+        if not bool(known.all()):  # (np.setdiff1d sorts both sides: 10x slower)
+            self._insert_flows(np.unique(key[~known]))
+            idx = np.searchsorted(self._key, key)
         self._last_sf[idx] = gen_sf
         return idx
 
@@ -703,23 +716,32 @@ class Mode4Channel(ScheduledChannel):
         # receiver row -> the UE's place in uniq (-1: not selecting); one pass over the links
         p = np.minimum(np.searchsorted(uniq, sense.row_node), uniq.size - 1)
         found = uniq[p] == sense.row_node
-        e = np.flatnonzero(found[sense.rr] & sense.heard)  # in link order
+        e = np.flatnonzero(found[sense.rr] > sense.half_duplex)  # heard; in link order
+        t = sense.l_tx[e]
         row = p[sense.rr[e]]
-        w = sense.sf[e] + self.rri - (gen_sf + self.t1)
+        w = sense.sf[t] + self.rri - (gen_sf + self.t1)
         ok = (w >= 0) & (w < w_len)
-        row, e, w = row[ok], e[ok], w[ok]
-        n_e = sense.nsub[e]
-        item = np.repeat(np.arange(e.size), n_e)
-        first = np.repeat(np.cumsum(n_e) - n_e, n_e)
-        sub = sense.start[e][item] + (np.arange(item.size) - first)
-        cell = (row[item] * w_len + w[item]) * s + sub
-        dbm = sense.dbm[e][item]
+        if not bool(ok.all()):
+            row, e, w, t = row[ok], e[ok], w[ok], t[ok]
+        n_e = sense.nsub[t]
+        dbm = sense.dbm[e]
         rsrp = np.full(uniq.size * w_len * s, -np.inf)
-        np.maximum.at(rsrp, cell, dbm)  # fast in numpy >= 2
         energy = np.where(dbm >= self.rssi_floor_dbm, 10.0 ** (dbm / 10.0), 0.0)
+        cell = row * w_len
+        cell += w
+        cell *= s
+        cell += sense.start[t]
+        if e.size and bool(np.all(n_e == 1)):  # one sub-channel each (x / 1 is x)
+            np.maximum.at(rsrp, cell, dbm)  # fast in numpy >= 2
+            rssi = np.bincount(cell, weights=energy, minlength=rsrp.size)
+        else:
+            item = np.repeat(np.arange(e.size), n_e)
+            first = np.repeat(np.cumsum(n_e) - n_e, n_e)
+            cell = cell[item] + (np.arange(item.size) - first)
+            np.maximum.at(rsrp, cell, dbm[item])
+            rssi = np.bincount(cell, weights=(energy / n_e)[item], minlength=rsrp.size)
         # each cell's entries summed in link order (bincount of empty weights is int64)
-        rssi = np.bincount(cell, weights=energy / n_e[item], minlength=rsrp.size).astype(
-            np.float64, copy=False)
+        rssi = rssi.astype(np.float64, copy=False)
         shape = (uniq.size, w_len, s)
         return rsrp.reshape(shape)[inv], rssi.reshape(shape)[inv]
 
@@ -784,16 +806,28 @@ class Mode4Channel(ScheduledChannel):
 
 @dataclass(frozen=True)
 class _Sensed:
-    """What the receivers sensed in a period: its links (not copied), ``heard`` where the
-    receiver was not transmitting itself; receiver node ``row_node[rr]``."""
+    """What the receivers sensed in a period: its links (not copied): receiver row ``rr``
+    (node ``row_node[rr]``), ``half_duplex`` where the receiver was transmitting itself (it
+    heard nothing), transmission ``l_tx``, received power ``dbm``; per transmission its
+    subframe ``sf``, first sub-channel ``start`` and sub-channels ``nsub``."""
 
     row_node: np.ndarray
     rr: np.ndarray
-    heard: np.ndarray
+    half_duplex: np.ndarray
+    l_tx: np.ndarray
     sf: np.ndarray
     start: np.ndarray
     nsub: np.ndarray
     dbm: np.ndarray
+
+
+@dataclass(frozen=True)
+class _Outcome:
+    """Where a period writes its links' outcome: (m,) views of the window's output arrays."""
+
+    received: np.ndarray
+    latency: np.ndarray
+    sinr: np.ndarray
 
 
 def _most_common(values: np.ndarray) -> float:

@@ -50,6 +50,18 @@ def test_winner_b1_one_height_pair_equals_per_link_heights() -> None:
             assert np.array_equal(one, per_link)
 
 
+def test_checked_distances_are_not_checked_again() -> None:
+    # checked=True: the same values (87.8524 dB at 100 m as by hand above) without the
+    # distance check; a negative distance then is the caller's bug, not seen here
+    d = np.array([100.0, 300.0, 1.0])
+    want = winner_b1_path_loss_db(d, carrier_ghz=5.91, h_env_m=0.0)
+    got = path_loss_db("winner-b1", d, carrier_ghz=5.91, h_env_m=0.0, checked=True)
+    assert np.array_equal(got, want) and got[0] == pytest.approx(87.8524, abs=1e-4)
+    with pytest.raises(ValueError, match="distance"):
+        path_loss_db("winner-b1", np.array([-5.0]))
+    assert np.isfinite(path_loss_db("winner-b1", np.array([-5.0]), checked=True)).all()
+
+
 def test_free_space_and_names() -> None:
     # 100 m, 5.9 GHz: 40 + 20 * 0.770852 + 32.45 = 87.8670
     assert free_space_path_loss_db(np.array([100.0]))[0] == pytest.approx(87.8670, abs=1e-4)
