@@ -112,7 +112,8 @@ class Cells:
 
 
 def cell_power(rx: np.ndarray, sf: np.ndarray, start: np.ndarray, n_sub: np.ndarray,
-               power_mw: np.ndarray, n_s: int, *, link_tx: np.ndarray | None = None) -> Cells:
+               power_mw: np.ndarray, n_s: int, *, link_tx: np.ndarray | None = None,
+               scratch: np.ndarray | None = None) -> Cells:
     """Received power per (subframe, receiver, sub-channel) cell of every link's entries.
 
     Args: as :func:`interference_mw` (m links), ``n_s`` sub-channels of the pool.
@@ -120,6 +121,10 @@ def cell_power(rx: np.ndarray, sf: np.ndarray, start: np.ndarray, n_sub: np.ndar
         ``start`` and ``n_sub`` are (k,) per transmission (links of one transmission share
         them), the table the same as with the per-link values ``sf[link_tx]``, ... but
         built from k-sized arrays (fewer passes over the links).
+        ``scratch``: a float64 array of zeros to sum a dense table in (``total`` then is a
+        view of it, summed by ``np.add.at``: the same order and bits as ``np.bincount``;
+        the caller zeroes the cells ``key`` again after use); a dense table larger than it
+        is a new array. A table of 400 k cells (3.2 MB) is otherwise new pages each period.
 
     Every (link, sub-channel) entry is keyed ``((sf - sf_min) * n_rx + rx - rx_min) * n_s +
     sub`` (subframe-major: the links of one transmission, sorted by receiver, touch one
@@ -165,8 +170,13 @@ def cell_power(rx: np.ndarray, sf: np.ndarray, start: np.ndarray, n_sub: np.ndar
         first = np.repeat(np.cumsum(n_sub) - n_sub, n_sub)
         key = np.repeat(base, n_sub) + (np.arange(first.size, dtype=np.int64) - first)
         share = np.repeat(power_mw / n_sub, n_sub)
-    if span * n_rx * n_s <= DENSE_MAX_CELLS:
-        total = np.bincount(key, weights=share, minlength=span * n_rx * n_s)
+    n_cells = span * n_rx * n_s
+    if n_cells <= DENSE_MAX_CELLS:
+        if scratch is not None and scratch.size >= n_cells:
+            total = scratch[:n_cells]
+            np.add.at(total, key, share)
+        else:
+            total = np.bincount(key, weights=share, minlength=n_cells)
         return Cells(key, share, total, n_sub, width, rx_lo, n_rx, n_s, None)
     cells, inv = np.unique(key, return_inverse=True)
     total = np.bincount(inv, weights=share, minlength=cells.size)
