@@ -224,10 +224,13 @@ def _grid(txp: np.ndarray, rxp: np.ndarray, r: float, txn: np.ndarray,
         done = int(ends[a - 1]) if a else 0
         b = min(max(int(np.searchsorted(ends, done + _BLOCK_CANDIDATES, side="right")), a + 1),
                 n_tx)
-        i = np.repeat(np.arange(a, b, dtype=np.int64), per_tx[a:b])
+        reps = per_tx[a:b]
+        i = np.repeat(np.arange(a, b, dtype=np.int64), reps)
         j = by_cell[_runs(lo[a:b].ravel(), count[a:b].ravel())]
-        d2 = tx_x[i] - rx_x[j]
-        dy = tx_y[i] - rx_y[j]
+        d2 = np.repeat(tx_x[a:b], reps)  # (a repeat streams: faster than a gather by i)
+        d2 -= np.take(rx_x, j)
+        dy = np.repeat(tx_y[a:b], reps)
+        dy -= np.take(rx_y, j)
         d2 *= d2  # as the dense path computes it: the same bits
         dy *= dy
         d2 += dy
@@ -235,16 +238,17 @@ def _grid(txp: np.ndarray, rxp: np.ndarray, r: float, txn: np.ndarray,
         if own is None:  # a node does not hear itself
             keep &= txn[i] != rxn[j]
         else:
-            keep &= j != own[i]
+            keep &= j != np.repeat(own[a:b], reps)
         near = np.flatnonzero(keep)
-        i, j = i[near], j[near]
+        i, j = np.take(i, near), np.take(j, near)
         key = i * n_rx
         key += j
         # unique keys: any sort is exact; the stable one (radix/timsort) merges the runs of
         # receivers each cell holds in index order (often in road order too): 5x faster
         # than quicksort on the 3GPP highway (1.0 against 5.2 ms for 119 k links)
         o = np.argsort(key, kind="stable")
-        parts.append((i, j[o], np.sqrt(d2[near[o]])))  # i is sorted already: i[o] is i
+        d = np.take(d2, np.take(near, o))
+        parts.append((i, np.take(j, o), np.sqrt(d, out=d)))  # i is sorted already: i[o] is i
         a = b
     if len(parts) == 1:
         return LinkBatch(*parts[0])
@@ -323,7 +327,9 @@ def _by_group(txp: np.ndarray, rxp: np.ndarray, r: float, txn: np.ndarray, rxn: 
         for a, b, c, d in zip(t_lo.tolist(), t_hi.tolist(), r_lo.tolist(), r_hi.tolist(),
                               strict=True):
             one = _search(txp[a:b], rxp[c:d], r, txn[a:b], rxn[c:d])
-            parts.append((one.tx + a, one.rx + c, one.distance_m))
+            np.add(one.tx, a, out=one.tx)  # new arrays: to the callers' indices in place
+            np.add(one.rx, c, out=one.rx)
+            parts.append((one.tx, one.rx, one.distance_m))
         i = np.concatenate([p[0] for p in parts])
         j = np.concatenate([p[1] for p in parts])
         dist = np.concatenate([p[2] for p in parts])
