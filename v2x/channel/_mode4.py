@@ -117,7 +117,6 @@ from ._sps import (
     cell_interference,
     cell_power,
     counter_range,
-    half_duplex_lost,
     select_resources,
 )
 
@@ -549,7 +548,7 @@ class Mode4Channel(ScheduledChannel):
         p_dbm -= z_shadow
         p_mw = np.multiply(p_dbm, math.log(10.0) / 10.0, out=z_shadow)  # (its last use)
         np.exp(p_mw, out=p_mw)
-        hd = self._half_duplex(rr, tx_sf[l_tx], row_node, node[sent], tx_sf[sent])
+        hd = self._half_duplex(rr, l_tx, row_node, node, tx_sf, sent)
         cells = (cell_power(rr, tx_sf, start, need, p_mw, self.n_subchannels, link_tx=l_tx,
                             scratch=self._cell_scratch(row_node.size)) if rr.size else None)
         got = p_dbm >= self.sensitivity_dbm
@@ -602,7 +601,8 @@ class Mode4Channel(ScheduledChannel):
         s_g *= 10.0
         at = g if sel is None else sel[g]
         out.sinr[at] = s_g
-        keep = np.flatnonzero(u_rx[g] >= self.per.error_rate(s_g))
+        # (power / (interference + noise) > 0 and finite: no NaN SINR)
+        keep = np.flatnonzero(u_rx[g] >= self.per.error_rate(s_g, nan_free=True))
         g, at = g[keep], at[keep]
         out.received[at] = True
         out.latency[at] = (off[l_tx[g]] * SUBFRAME_NS + self.latency_base_ns
@@ -648,16 +648,27 @@ class Mode4Channel(ScheduledChannel):
                             h_rx_m=h_r, h_env_m=self.h_env_m, checked=True)
 
     @staticmethod
-    def _half_duplex(rr: np.ndarray, link_sf: np.ndarray, row_node: np.ndarray,
-                     tx_node: np.ndarray, tx_sf: np.ndarray) -> np.ndarray:
-        """:func:`~v2x.channel._sps.half_duplex_lost` of links to local receiver rows ``rr``
-        (nodes ``row_node``), the senders' nodes mapped to their receiver rows."""
+    def _half_duplex(rr: np.ndarray, l_tx: np.ndarray, row_node: np.ndarray,
+                     node: np.ndarray, tx_sf: np.ndarray, sent: np.ndarray) -> np.ndarray:
+        """(m,) bool: the receiver of each link (row ``rr``, node ``row_node[rr]``)
+        transmits in the subframe of the link's transmission ``l_tx`` itself:
+        :func:`~v2x.channel._sps.half_duplex_lost` from the per-transmission subframes
+        ``tx_sf`` of the period (``node``, ``sent``), one dense (rows x subframes) table
+        read through each link's transmission (4 passes over the links, not 8)."""
+        tx_node, sf_sent = node[sent], tx_sf[sent]
         if rr.size == 0 or tx_node.size == 0:
             return np.zeros(rr.shape, bool)
         order = np.argsort(row_node, kind="stable")
         pos = np.minimum(np.searchsorted(row_node[order], tx_node), row_node.size - 1)
         tx_row = np.where(row_node[order][pos] == tx_node, order[pos], -1)
-        return half_duplex_lost(rr, link_sf, tx_row, tx_sf)
+        lo = int(tx_sf.min())
+        span = int(tx_sf.max()) - lo + 1
+        busy = np.zeros(row_node.size * span, bool)
+        mine = tx_row >= 0
+        busy[tx_row[mine] * span + (sf_sent[mine] - lo)] = True
+        at = rr * span
+        at += (tx_sf - lo)[l_tx]
+        return busy[at]
 
     def _flows(self, gen_sf: int, node: np.ndarray, msg: np.ndarray) -> np.ndarray:
         """Index of every transmission's flow in the state arrays (new flows added, flows
@@ -845,5 +856,8 @@ class _Outcome:
 
 def _most_common(values: np.ndarray) -> float:
     """The most common value of a non-empty (n,) array (the smallest of equally common)."""
+    lo = values.min()
+    if lo == values.max():  # one value (no RSU): no sort
+        return float(lo)
     u, n = np.unique(values, return_counts=True)
     return float(u[int(np.argmax(n))])

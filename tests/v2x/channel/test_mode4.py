@@ -158,6 +158,24 @@ def test_cell_table_from_per_transmission_values() -> None:
     np.testing.assert_allclose(cbr, [3 / 40, 2 / 40])
 
 
+def test_cell_table_summed_in_scratch() -> None:
+    # the dense table summed into a zeroed scratch array: a view of it with the bincount's
+    # bits (one receiver, subframe 5, sub-channel 0: 1e-6 + 1e-7 = 1.1e-6 mW in cell 0);
+    # a scratch too small for the table is not used
+    rx, sf, start, n_sub = (np.zeros(3, np.int64), np.array([5, 5, 6]), np.zeros(3, np.int64),
+                            np.ones(3, np.int64))
+    p = np.array([1e-6, 1e-7, 3e-7])
+    scratch = np.zeros(16)
+    cells = cell_power(rx, sf, start, n_sub, p, 4, scratch=scratch)
+    assert cells.total.base is scratch and cells.total.size == 8  # 2 subframes x 4
+    assert cells.total[0] == 1e-6 + 1e-7 and cells.total[4] == 3e-7
+    assert np.array_equal(cells.total, cell_power(rx, sf, start, n_sub, p, 4).total)
+    tiny = np.zeros(7)
+    small = cell_power(rx, sf, start, n_sub, p, 4, scratch=tiny)
+    assert not np.shares_memory(small.total, tiny) and not tiny.any()
+    assert np.array_equal(small.total, cells.total)
+
+
 def test_cell_table_per_transmission_of_mixed_widths_equals_per_link() -> None:
     # links of transmissions of 1 and 2 sub-channels (the expanded path), dense and sorted
     rng = np.random.default_rng(5)

@@ -107,3 +107,6 @@ def test_per_table_r1_160284() -> None:
     # table points, a midpoint (5 dB: (0.7 + 0.4) / 2 = 0.55), outside and NaN
     per = t.error_rate(np.array([0.0, 4.0, 5.0, 10.0, 16.0, -3.0, 25.0, math.nan]))
     np.testing.assert_allclose(per, [1.0, 0.7, 0.55, 0.045, 0.0, 1.0, 0.0, 1.0])
+    # a caller that knows its SINRs are not NaN skips the NaN pass: the same values
+    fin = t.error_rate(np.array([0.0, 4.0, 5.0, 10.0, 16.0, -3.0, 25.0]), nan_free=True)
+    np.testing.assert_array_equal(fin, per[:7])
