@@ -70,7 +70,7 @@ def check_distances(distance_m: np.ndarray, *, name: str = "distance_m") -> np.n
     Raises ValueError naming ``name``, the count of bad values and the first one.
     """
     d = np.asarray(distance_m, dtype=np.float64)
-    if d.size and not bool(np.all(d >= 0.0)):  # NaN compares False too
+    if d.size and not d.min() >= 0.0:  # (the min of an array with a NaN is NaN: one pass)
         bad = d[~(d >= 0.0)]
         raise ValueError(f"{name} must be >= 0 and not NaN; {bad.size} bad value(s), first "
                          f"{bad.flat[0]!r}")
