@@ -765,8 +765,10 @@ class Mode4Channel(ScheduledChannel):
             np.maximum.at(rsrp, cell, dbm[item])
             rssi = np.bincount(cell, weights=(energy / n_e)[item], minlength=rsrp.size)
         # each cell's entries summed in link order (bincount of empty weights is int64)
-        rssi = rssi.astype(np.float64, copy=False)
+        rssi = rssi.astype(np.float64, copy=False) if e.size else np.zeros(rsrp.size)
         shape = (uniq.size, w_len, s)
+        if uniq.size == nodes.size and bool(np.all(uniq == nodes)):  # sorted, one flow each
+            return rsrp.reshape(shape), rssi.reshape(shape)  # (as [inv]: no copies)
         return rsrp.reshape(shape)[inv], rssi.reshape(shape)[inv]
 
     def _select(self, gen_sf: int, nodes: np.ndarray, n_sub: int,
@@ -787,8 +789,11 @@ class Mode4Channel(ScheduledChannel):
             blocked[row[ok], w[ok]] = True
         # candidates: (window subframe, first sub-channel) over n_sub adjacent sub-channels
         n_start = s - n_sub + 1
-        c_rsrp = rsrp[:, :, :n_start].copy()
-        c_rssi = rssi[:, :, :n_start].copy()
+        if n_sub == 1:  # every sub-channel a candidate (the arrays are this call's own)
+            c_rsrp, c_rssi = rsrp, rssi
+        else:
+            c_rsrp = rsrp[:, :, :n_start].copy()
+            c_rssi = rssi[:, :, :n_start].copy()
         for j in range(1, n_sub):
             np.maximum(c_rsrp, rsrp[:, :, j:j + n_start], out=c_rsrp)
             c_rssi += rssi[:, :, j:j + n_start]
