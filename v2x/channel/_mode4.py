@@ -605,8 +605,10 @@ class Mode4Channel(ScheduledChannel):
         keep = np.flatnonzero(u_rx[g] >= self.per.error_rate(s_g, nan_free=True))
         g, at = g[keep], at[keep]
         out.received[at] = True
-        out.latency[at] = (off[l_tx[g]] * SUBFRAME_NS + self.latency_base_ns
-                           + np.rint(d3[g] * _NS_PER_M).astype(np.int64))
+        air_ns = off * SUBFRAME_NS + self.latency_base_ns  # per transmission (integers)
+        prop = np.rint(np.multiply(d3[g], _NS_PER_M)).astype(np.int64)
+        prop += air_ns[l_tx[g]]
+        out.latency[at] = prop
 
     def _path_loss(self, d2: np.ndarray, h_tx: np.ndarray, l_tx: np.ndarray,
                    rx_h: np.ndarray, r_rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
