@@ -80,20 +80,28 @@ shadowing; ``rng.random(m)`` reception.
 
 Cost (one period, every array over its links at once, no Python loop per subframe, link or
 receiver): the received power once per link (path loss with scalar antenna heights for
-the vehicle-to-vehicle links, per-link heights only where an RSU is at either end); one
-table of power per (subframe, receiver, sub-channel) cell by one ``np.bincount``
-(:func:`~v2x.channel._sps.cell_power`), shared by the interference of every link (cell
-total minus its own share), the CBR (busy cells per receiver) and nothing else; SINR, PER
-and the reception draw only for links that can be received (in range, above
-``sensitivity_dbm``, receiver not transmitting: about a third on the 3GPP highway);
-sensing kept as the period's own link arrays and read only for the UEs that reselect
-(about 1 in 10 a period), step 3 by two partitions of the ``ceil(0.2 M)`` best
-candidates instead of a sort of all ``M``. Measured (``benchmarks/bench_mode4.py``, this
-loaded 2-core machine, loop thread CPU per simulated second): 3GPP highway, 1,000 vehicles,
-119 k links a period: the model 351 -> 160 ms (real time x2.9 -> x6.3); urban grid, 940
-vehicles, 681 k links: 1612 -> 791 ms (x0.62 -> x1.26). What is left is per link: the
-shadowing and reception draws (about 17 ns), one ``log10`` and one ``exp`` (about 18 ns),
-the cell sums and some 20 more numpy passes.
+the vehicle-to-vehicle links, per-link heights only where an RSU is at either end, the
+distances checked once); what links share with their transmission (subframe, first
+sub-channel, sub-channels, half duplex, air time) read through the link's transmission from
+per-transmission arrays, not expanded per link; one table of power per (subframe, receiver,
+sub-channel) cell summed by ``np.add.at`` into a zeroed array kept across periods
+(:func:`~v2x.channel._sps.cell_power` with ``link_tx`` and ``scratch``), shared by the
+interference of every link (cell total minus its own share) and the CBR (busy cells per
+receiver by summing rows of the table); SINR, PER and the reception draw only for links
+that can be received (in range, above ``sensitivity_dbm``, receiver not transmitting:
+about a third on the 3GPP highway), written straight into the window's outputs; sensing
+kept as the period's own link arrays and read only for the UEs that reselect (about 1 in
+10 a period); step 3 by sorted rows (``np.partition`` degrades 8x on the hundreds of equal
+noise-only S-RSSI keys of a row), no sort when the pick falls among those. Measured
+(``benchmarks/bench_mode4.py``, this loaded 2-core machine, loop-thread CPU per simulated
+second, 3 runs each alternating with main at 3241cf8, 2026-12-04 08:49-08:53 UTC, medians):
+3GPP highway, 1,000 vehicles, 119 k links a period: the model 132 -> 82 ms (real time x7.6
+-> x12.2), the channel stage with the link search 235 -> 122 ms (x4.3 -> x8.2); urban grid,
+940 vehicles, 681 k links: the model 543 -> 401 ms, the stage 676 -> 510 ms (x1.5 -> x2.0).
+The same receptions, latencies, SINRs and CBR, bit for bit. What is left on the highway is
+about 8 ms a period: the shadowing and reception draws (1.4 ms, the same cost in float32),
+the selection of the ~100 UEs that reselect (about a fifth), the path loss, the cell table
+and some 25 more numpy passes over the links.
 """
 
 from __future__ import annotations
@@ -759,15 +767,15 @@ class Mode4Channel(ScheduledChannel):
         cell += sense.start[t]
         if e.size and bool(np.all(n_e == 1)):  # one sub-channel each (x / 1 is x)
             np.maximum.at(rsrp, cell, dbm)  # fast in numpy >= 2
-            rssi = np.bincount(cell, weights=energy, minlength=rsrp.size)
+            summed = np.bincount(cell, weights=energy, minlength=rsrp.size)
         else:
             item = np.repeat(np.arange(e.size), n_e)
             first = np.repeat(np.cumsum(n_e) - n_e, n_e)
             cell = cell[item] + (np.arange(item.size) - first)
             np.maximum.at(rsrp, cell, dbm[item])
-            rssi = np.bincount(cell, weights=(energy / n_e)[item], minlength=rsrp.size)
+            summed = np.bincount(cell, weights=(energy / n_e)[item], minlength=rsrp.size)
         # each cell's entries summed in link order (bincount of empty weights is int64)
-        rssi = rssi.astype(np.float64, copy=False) if e.size else np.zeros(rsrp.size)
+        rssi = summed.astype(np.float64, copy=False) if e.size else np.zeros(rsrp.size)
         shape = (uniq.size, w_len, s)
         if uniq.size == nodes.size and bool(np.all(uniq == nodes)):  # sorted, one flow each
             return rsrp.reshape(shape), rssi.reshape(shape)  # (as [inv]: no copies)
