@@ -42,6 +42,23 @@ def test_half_duplex_function() -> None:
     assert lost.tolist() == [True, False, False, True]
 
 
+def test_half_duplex_from_per_transmission_subframes() -> None:
+    # the model's half duplex reads each link's subframe through its transmission: the same
+    # as half_duplex_lost by hand. Receiver rows 0..2 are nodes 7, 8, 9; transmissions T0..T4
+    # of nodes 7 (subframe 10), 9 (12), 5 (11, no receiver), 8 (13, not sent), 8 (12).
+    # Links T0 -> row 1, T1 -> row 0, T2 -> rows 0 and 2, T1 -> row 1: row 1 (node 8) sends
+    # T4 in subframe 12, so it cannot hear T1 (12); nothing else collides with a row's own
+    # sent subframe (row 0: 10, row 2: 12).
+    row_node = np.array([7, 8, 9])
+    node, tx_sf = np.array([7, 9, 5, 8, 8]), np.array([10, 12, 11, 13, 12])
+    sent = np.array([True, True, True, False, True])
+    l_tx, rr = np.array([0, 1, 2, 2, 1]), np.array([1, 0, 0, 2, 1])
+    lost = Mode4Channel._half_duplex(rr, l_tx, row_node, node, tx_sf, sent)
+    assert lost.tolist() == [False, False, False, False, True]
+    want = half_duplex_lost(rr, tx_sf[l_tx], np.array([0, 2, -1, 1]), tx_sf[sent])
+    assert np.array_equal(lost, want)
+
+
 def test_half_duplex_in_the_model() -> None:
     # two vehicles 10 m apart, one sub-channel (1.4 MHz = 6 RBs), window of 2 subframes
     # (T1 1 ms, T2 2 ms): without sensing history both pick one of the 2 subframes at
