@@ -80,20 +80,28 @@ shadowing; ``rng.random(m)`` reception.
 
 Cost (one period, every array over its links at once, no Python loop per subframe, link or
 receiver): the received power once per link (path loss with scalar antenna heights for
-the vehicle-to-vehicle links, per-link heights only where an RSU is at either end); one
-table of power per (subframe, receiver, sub-channel) cell by one ``np.bincount``
-(:func:`~v2x.channel._sps.cell_power`), shared by the interference of every link (cell
-total minus its own share), the CBR (busy cells per receiver) and nothing else; SINR, PER
-and the reception draw only for links that can be received (in range, above
-``sensitivity_dbm``, receiver not transmitting: about a third on the 3GPP highway);
-sensing kept as the period's own link arrays and read only for the UEs that reselect
-(about 1 in 10 a period), step 3 by two partitions of the ``ceil(0.2 M)`` best
-candidates instead of a sort of all ``M``. Measured (``benchmarks/bench_mode4.py``, this
-loaded 2-core machine, loop thread CPU per simulated second): 3GPP highway, 1,000 vehicles,
-119 k links a period: the model 351 -> 160 ms (real time x2.9 -> x6.3); urban grid, 940
-vehicles, 681 k links: 1612 -> 791 ms (x0.62 -> x1.26). What is left is per link: the
-shadowing and reception draws (about 17 ns), one ``log10`` and one ``exp`` (about 18 ns),
-the cell sums and some 20 more numpy passes.
+the vehicle-to-vehicle links, per-link heights only where an RSU is at either end, the
+distances checked once); what links share with their transmission (subframe, first
+sub-channel, sub-channels, half duplex, air time) read through the link's transmission from
+per-transmission arrays, not expanded per link; one table of power per (subframe, receiver,
+sub-channel) cell summed by ``np.add.at`` into a zeroed array kept across periods
+(:func:`~v2x.channel._sps.cell_power` with ``link_tx`` and ``scratch``), shared by the
+interference of every link (cell total minus its own share) and the CBR (busy cells per
+receiver by summing rows of the table); SINR, PER and the reception draw only for links
+that can be received (in range, above ``sensitivity_dbm``, receiver not transmitting:
+about a third on the 3GPP highway), written straight into the window's outputs; sensing
+kept as the period's own link arrays and read only for the UEs that reselect (about 1 in
+10 a period); step 3 by sorted rows (``np.partition`` degrades 8x on the hundreds of equal
+noise-only S-RSSI keys of a row), no sort when the pick falls among those. Measured
+(``benchmarks/bench_mode4.py``, this loaded 2-core machine, loop-thread CPU per simulated
+second, 3 runs each alternating with main at 3241cf8, 2026-12-04 08:49-08:53 UTC, medians):
+3GPP highway, 1,000 vehicles, 119 k links a period: the model 132 -> 82 ms (real time x7.6
+-> x12.2), the channel stage with the link search 235 -> 122 ms (x4.3 -> x8.2); urban grid,
+940 vehicles, 681 k links: the model 543 -> 401 ms, the stage 676 -> 510 ms (x1.5 -> x2.0).
+The same receptions, latencies, SINRs and CBR, bit for bit. What is left on the highway is
+about 8 ms a period: the shadowing and reception draws (1.4 ms, the same cost in float32),
+the selection of the ~100 UEs that reselect (about a fifth), the path loss, the cell table
+and some 25 more numpy passes over the links.
 """
 
 from __future__ import annotations
@@ -111,11 +119,12 @@ from ._pairs import LinkBatch
 from ._pathloss import PATH_LOSS_MODELS, check_carrier_ghz, check_distances, path_loss_db
 from ._per import per_table
 from ._sps import (
+    DENSE_MAX_CELLS,
+    Cells,
+    cell_busy_ratio,
+    cell_interference,
     cell_power,
-    channel_busy_ratio,
     counter_range,
-    half_duplex_lost,
-    interference_mw,
     select_resources,
 )
 
@@ -427,9 +436,10 @@ class Mode4Channel(ScheduledChannel):
         self._hist_sf = np.zeros((0, self._hist_k), np.int64)
         self._hist_n = np.zeros((0, self._hist_k), np.int64)
         # what every node sensed in the previous period (the period's link arrays)
-        self._sense = _Sensed(z, z, np.zeros(0, bool), z, z, z, np.zeros(0))
+        self._sense = _Sensed(z, z, np.zeros(0, bool), z, z, z, z, np.zeros(0))
         self._own_node, self._own_sf = z, z  # the previous period's transmissions
         self._cbr_node, self._cbr = z, np.zeros(0)  # each node's last CBR
+        self._cells = np.zeros(0)  # the dense cell table's scratch (zeros between periods)
         self._load: list[ChannelLoad] = []
 
     def take_load(self) -> ChannelLoad:
@@ -502,19 +512,23 @@ class Mode4Channel(ScheduledChannel):
         l_bnd = np.searchsorted(links.tx, np.concatenate([t_lo, [t.size]]))
         for a, b, la, lb in zip(t_lo.tolist(), t_hi.tolist(), l_bnd[:-1].tolist(),
                                 l_bnd[1:].tolist(), strict=True):
-            got, lat, s = self._period(
-                int(t[a]) // SUBFRAME_NS, links.tx[la:lb] - a, links.rx[la:lb], d2[la:lb],
+            l_tx = links.tx[la:lb]
+            self._period(
+                int(t[a]) // SUBFRAME_NS, l_tx - a if a else l_tx, links.rx[la:lb], d2[la:lb],
                 np.asarray(tx_node[a:b], np.int64), np.asarray(tx_msg_type[a:b], np.int64),
                 np.asarray(size_bytes[a:b], np.int64),
-                np.asarray(tx_height_m[a:b], np.float64), rx_nodes, rx_heights, rng)
-            received[la:lb], latency[la:lb], sinr[la:lb] = got, lat, s
+                np.asarray(tx_height_m[a:b], np.float64), rx_nodes, rx_heights, rng,
+                _Outcome(received[la:lb], latency[la:lb], sinr[la:lb]))
         return Reception(received, latency, sinr)
 
     # -- one period ------------------------------------------------------------------------
     def _period(self, gen_sf: int, l_tx: np.ndarray, r_rows: np.ndarray, d2: np.ndarray,
                 node: np.ndarray, msg: np.ndarray, size: np.ndarray, h_tx: np.ndarray,
-                rx_node: np.ndarray, rx_h: np.ndarray,
-                rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                rx_node: np.ndarray, rx_h: np.ndarray, rng: np.random.Generator,
+                out: _Outcome) -> None:
+        """One period's links (transmission ``l_tx``, receiver row ``r_rows``, distance
+        ``d2``); the received ones, their latency and the SINRs written into ``out``
+        (initially not received, LOST, NaN)."""
         flow = self._flows(gen_sf, node, msg)
         need = self.subchannels_needed(size)
         self._schedule(gen_sf, flow, node, need, rng)
@@ -529,63 +543,80 @@ class Mode4Channel(ScheduledChannel):
         m = l_tx.size
         z_shadow = rng.standard_normal(m)
         u_rx = rng.random(m)
-        latency = np.full(m, LOST, np.int64)
         r_lo = int(r_rows.min()) if m else 0
         row_node = rx_node[r_lo:int(r_rows.max()) + 1] if m else rx_node[:0]
         sel = None if bool(sent.all()) else np.flatnonzero(sent[l_tx])
         if sel is not None:
             l_tx, r_rows, d2 = l_tx[sel], r_rows[sel], d2[sel]
             z_shadow, u_rx = z_shadow[sel], u_rx[sel]
-        rr = r_rows - r_lo
+        rr = r_rows - r_lo if r_lo else r_rows
         d3, p_dbm = self._path_loss(d2, h_tx, l_tx, rx_h, r_rows)
         np.subtract(self.tx_power_dbm + 2.0 * self.antenna_gain_dbi, p_dbm, out=p_dbm)
         z_shadow *= self.shadowing_db
         p_dbm -= z_shadow
-        p_mw = np.exp(p_dbm * (math.log(10.0) / 10.0))
-        link_sf = tx_sf[l_tx]
-        hd = self._half_duplex(rr, link_sf, row_node, node[sent], tx_sf[sent])
-        lt_start, lt_n = start[l_tx], need[l_tx]
-        cells = (cell_power(rr, link_sf, lt_start, lt_n, p_mw, self.n_subchannels)
-                 if rr.size else None)
-        heard = ~hd
-        got = heard & (p_dbm >= self.sensitivity_dbm)
+        p_mw = np.multiply(p_dbm, math.log(10.0) / 10.0, out=z_shadow)  # (its last use)
+        np.exp(p_mw, out=p_mw)
+        hd = self._half_duplex(rr, l_tx, row_node, node, tx_sf, sent)
+        cells = (cell_power(rr, tx_sf, start, need, p_mw, self.n_subchannels, link_tx=l_tx,
+                            scratch=self._cell_scratch(row_node.size)) if rr.size else None)
+        got = p_dbm >= self.sensitivity_dbm
         if self.max_range_m < math.inf:
             got &= d2 <= self.max_range_m
+        np.greater(got, hd, out=got)  # and heard: the receiver not transmitting (bools)
         g = np.flatnonzero(got)  # SINR and the PER draw only where it can be received
-        interference = interference_mw(rr, link_sf, lt_start, lt_n, p_mw, cells=cells,
-                                       wanted=g)
-        interference += self.data_noise_mw(need)[l_tx[g]]
-        s_g = np.log10(np.divide(p_mw[g], interference, out=interference))
-        s_g *= 10.0
-        s_db = np.full(l_tx.size, np.nan)
-        s_db[g] = s_g
-        g = g[u_rx[g] >= self.per.error_rate(s_g)]
-        got[:] = False
-        got[g] = True
-        lat = (off[l_tx[g]] * SUBFRAME_NS + self.latency_base_ns
-               + np.rint(d3[g] * _NS_PER_M).astype(np.int64))
-        if sel is None:
-            ok, sinr = got, s_db
-            latency[g] = lat
+        if cells is not None:
+            self._reception(g, sel, l_tx, p_mw, d3, u_rx, need, off, cells, out)
+            rows, cbr = cell_busy_ratio(cells, rr, noise_subchannel_mw=self.noise_subchannel_mw,
+                                        threshold_dbm=self.cbr_threshold_dbm,
+                                        window_subframes=self.rri)
+            if cells.total.base is self._cells:  # zeroed again for the next period
+                cells.total.fill(0.0)  # (a memset: 2x faster than zeros scattered by key)
         else:
-            ok, sinr = np.zeros(m, bool), np.full(m, np.nan)
-            ok[sel], sinr[sel] = got, s_db
-            latency[sel[g]] = lat
-
+            rows, cbr = np.zeros(0, np.int64), np.zeros(0)
         # what every node measured this period: CBR, and the sensing for the next one
-        rows, cbr = channel_busy_ratio(
-            rr, link_sf, lt_start, lt_n, p_mw,
-            noise_subchannel_mw=self.noise_subchannel_mw, threshold_dbm=self.cbr_threshold_dbm,
-            n_subchannels=self.n_subchannels, window_subframes=self.rri, cells=cells)
         cbr_node = row_node[rows]
         order = np.argsort(cbr_node, kind="stable")
         self._cbr_node, self._cbr = cbr_node[order], cbr[order]
         self._load.append(ChannelLoad(cbr, cbr_node, cr, ~sent))
-        self._sense = _Sensed(row_node, rr, heard, link_sf, lt_start, lt_n, p_dbm)
+        self._sense = _Sensed(row_node, rr, hd, l_tx, tx_sf, start, need, p_dbm)
         own = np.flatnonzero(sent)
         own = own[np.argsort(node[own], kind="stable")]
         self._own_node, self._own_sf = node[own], tx_sf[own]
-        return ok, latency, sinr
+
+    def _cell_scratch(self, n_rows: int) -> np.ndarray:
+        """The zeroed dense cell table kept across periods, grown to the largest a period of
+        ``n_rows`` receiver rows can need (window subframes x rows x sub-channels: the 3GPP
+        highway at 1,000 vehicles 400 k cells, 3.2 MB, otherwise new pages each period),
+        unless that is beyond :data:`~v2x.channel._sps.DENSE_MAX_CELLS`."""
+        want = (self.t2 - self.t1 + 1) * n_rows * self.n_subchannels
+        if self._cells.size < want <= DENSE_MAX_CELLS:
+            self._cells = np.zeros(want)
+        return self._cells
+
+    def _reception(self, g: np.ndarray, sel: np.ndarray | None, l_tx: np.ndarray,
+                   p_mw: np.ndarray, d3: np.ndarray, u_rx: np.ndarray, need: np.ndarray,
+                   off: np.ndarray, cells: Cells, out: _Outcome) -> None:
+        """SINR [dB], the PER draw and the latency of the links ``g`` that can be received
+        (indices into the sent links; ``sel`` maps them to the period's links, None: the
+        same), written into ``out``."""
+        interference = cell_interference(cells, g)
+        noise = self.data_noise_mw(need)  # per transmission
+        if noise.size and noise.min() == noise.max():  # (one width) one value for all links
+            interference += float(noise[0])
+        else:
+            interference += noise[l_tx[g]]
+        s_g = np.log10(np.divide(p_mw[g], interference, out=interference))
+        s_g *= 10.0
+        at = g if sel is None else sel[g]
+        out.sinr[at] = s_g
+        # (power / (interference + noise) > 0 and finite: no NaN SINR)
+        keep = np.flatnonzero(u_rx[g] >= self.per.error_rate(s_g, nan_free=True))
+        g, at = g[keep], at[keep]
+        out.received[at] = True
+        air_ns = off * SUBFRAME_NS + self.latency_base_ns  # per transmission (integers)
+        prop = np.rint(np.multiply(d3[g], _NS_PER_M)).astype(np.int64)
+        prop += air_ns[l_tx[g]]
+        out.latency[at] = prop
 
     def _path_loss(self, d2: np.ndarray, h_tx: np.ndarray, l_tx: np.ndarray,
                    rx_h: np.ndarray, r_rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -602,11 +633,14 @@ class Mode4Channel(ScheduledChannel):
         if d2.size == 0:
             return d2, np.zeros(0)
         ht, hr = _most_common(h_tx), _most_common(rx_h)
-        odd = (h_tx != ht)[l_tx]
-        odd |= (rx_h != hr)[r_rows]
+        odd_tx, odd_rx = h_tx != ht, rx_h != hr
         dh = ht - hr
         d3 = np.sqrt(d2 * d2 + dh * dh) if dh else d2
         pl = self._pl(d3, ht, hr)
+        if not (bool(odd_tx.any()) or bool(odd_rx.any())):  # no RSU: no per-link gathers
+            return d3, pl
+        odd = odd_tx[l_tx]
+        odd |= odd_rx[r_rows]
         idx = np.flatnonzero(odd)
         if idx.size:
             h_t, h_r = h_tx[l_tx[idx]], rx_h[r_rows[idx]]
@@ -621,19 +655,30 @@ class Mode4Channel(ScheduledChannel):
     def _pl(self, d3: np.ndarray, h_t: np.ndarray | float,
             h_r: np.ndarray | float) -> np.ndarray:
         return path_loss_db(self.path_loss, d3, carrier_ghz=self.carrier_ghz, h_tx_m=h_t,
-                            h_rx_m=h_r, h_env_m=self.h_env_m)
+                            h_rx_m=h_r, h_env_m=self.h_env_m, checked=True)
 
     @staticmethod
-    def _half_duplex(rr: np.ndarray, link_sf: np.ndarray, row_node: np.ndarray,
-                     tx_node: np.ndarray, tx_sf: np.ndarray) -> np.ndarray:
-        """:func:`~v2x.channel._sps.half_duplex_lost` of links to local receiver rows ``rr``
-        (nodes ``row_node``), the senders' nodes mapped to their receiver rows."""
+    def _half_duplex(rr: np.ndarray, l_tx: np.ndarray, row_node: np.ndarray,
+                     node: np.ndarray, tx_sf: np.ndarray, sent: np.ndarray) -> np.ndarray:
+        """(m,) bool: the receiver of each link (row ``rr``, node ``row_node[rr]``)
+        transmits in the subframe of the link's transmission ``l_tx`` itself:
+        :func:`~v2x.channel._sps.half_duplex_lost` from the per-transmission subframes
+        ``tx_sf`` of the period (``node``, ``sent``), one dense (rows x subframes) table
+        read through each link's transmission (4 passes over the links, not 8)."""
+        tx_node, sf_sent = node[sent], tx_sf[sent]
         if rr.size == 0 or tx_node.size == 0:
             return np.zeros(rr.shape, bool)
         order = np.argsort(row_node, kind="stable")
         pos = np.minimum(np.searchsorted(row_node[order], tx_node), row_node.size - 1)
         tx_row = np.where(row_node[order][pos] == tx_node, order[pos], -1)
-        return half_duplex_lost(rr, link_sf, tx_row, tx_sf)
+        lo = int(tx_sf.min())
+        span = int(tx_sf.max()) - lo + 1
+        busy = np.zeros(row_node.size * span, bool)
+        mine = tx_row >= 0
+        busy[tx_row[mine] * span + (sf_sent[mine] - lo)] = True
+        at = rr * span
+        at += (tx_sf - lo)[l_tx]
+        return busy[at]
 
     def _flows(self, gen_sf: int, node: np.ndarray, msg: np.ndarray) -> np.ndarray:
         """Index of every transmission's flow in the state arrays (new flows added, flows
@@ -648,10 +693,12 @@ class Mode4Channel(ScheduledChannel):
         stale = self._last_sf < gen_sf - 1100
         if stale.any():
             self._keep_flows(~stale)
-        new = np.setdiff1d(key, self._key)
-        if new.size:
-            self._insert_flows(new)
         idx = np.searchsorted(self._key, key)
+        known = idx < self._key.size
+        known[known] = self._key[idx[known]] == key[known]
+        if not bool(known.all()):  # (np.setdiff1d sorts both sides: 10x slower)
+            self._insert_flows(np.unique(key[~known]))
+            idx = np.searchsorted(self._key, key)
         self._last_sf[idx] = gen_sf
         return idx
 
@@ -703,24 +750,35 @@ class Mode4Channel(ScheduledChannel):
         # receiver row -> the UE's place in uniq (-1: not selecting); one pass over the links
         p = np.minimum(np.searchsorted(uniq, sense.row_node), uniq.size - 1)
         found = uniq[p] == sense.row_node
-        e = np.flatnonzero(found[sense.rr] & sense.heard)  # in link order
+        e = np.flatnonzero(found[sense.rr] > sense.half_duplex)  # heard; in link order
+        t = sense.l_tx[e]
         row = p[sense.rr[e]]
-        w = sense.sf[e] + self.rri - (gen_sf + self.t1)
+        w = sense.sf[t] + self.rri - (gen_sf + self.t1)
         ok = (w >= 0) & (w < w_len)
-        row, e, w = row[ok], e[ok], w[ok]
-        n_e = sense.nsub[e]
-        item = np.repeat(np.arange(e.size), n_e)
-        first = np.repeat(np.cumsum(n_e) - n_e, n_e)
-        sub = sense.start[e][item] + (np.arange(item.size) - first)
-        cell = (row[item] * w_len + w[item]) * s + sub
-        dbm = sense.dbm[e][item]
+        if not bool(ok.all()):
+            row, e, w, t = row[ok], e[ok], w[ok], t[ok]
+        n_e = sense.nsub[t]
+        dbm = sense.dbm[e]
         rsrp = np.full(uniq.size * w_len * s, -np.inf)
-        np.maximum.at(rsrp, cell, dbm)  # fast in numpy >= 2
         energy = np.where(dbm >= self.rssi_floor_dbm, 10.0 ** (dbm / 10.0), 0.0)
+        cell = row * w_len
+        cell += w
+        cell *= s
+        cell += sense.start[t]
+        if e.size and bool(np.all(n_e == 1)):  # one sub-channel each (x / 1 is x)
+            np.maximum.at(rsrp, cell, dbm)  # fast in numpy >= 2
+            summed = np.bincount(cell, weights=energy, minlength=rsrp.size)
+        else:
+            item = np.repeat(np.arange(e.size), n_e)
+            first = np.repeat(np.cumsum(n_e) - n_e, n_e)
+            cell = cell[item] + (np.arange(item.size) - first)
+            np.maximum.at(rsrp, cell, dbm[item])
+            summed = np.bincount(cell, weights=(energy / n_e)[item], minlength=rsrp.size)
         # each cell's entries summed in link order (bincount of empty weights is int64)
-        rssi = np.bincount(cell, weights=energy / n_e[item], minlength=rsrp.size).astype(
-            np.float64, copy=False)
+        rssi = summed.astype(np.float64, copy=False) if e.size else np.zeros(rsrp.size)
         shape = (uniq.size, w_len, s)
+        if uniq.size == nodes.size and bool(np.all(uniq == nodes)):  # sorted, one flow each
+            return rsrp.reshape(shape), rssi.reshape(shape)  # (as [inv]: no copies)
         return rsrp.reshape(shape)[inv], rssi.reshape(shape)[inv]
 
     def _select(self, gen_sf: int, nodes: np.ndarray, n_sub: int,
@@ -741,8 +799,11 @@ class Mode4Channel(ScheduledChannel):
             blocked[row[ok], w[ok]] = True
         # candidates: (window subframe, first sub-channel) over n_sub adjacent sub-channels
         n_start = s - n_sub + 1
-        c_rsrp = rsrp[:, :, :n_start].copy()
-        c_rssi = rssi[:, :, :n_start].copy()
+        if n_sub == 1:  # every sub-channel a candidate (the arrays are this call's own)
+            c_rsrp, c_rssi = rsrp, rssi
+        else:
+            c_rsrp = rsrp[:, :, :n_start].copy()
+            c_rssi = rssi[:, :, :n_start].copy()
         for j in range(1, n_sub):
             np.maximum(c_rsrp, rsrp[:, :, j:j + n_start], out=c_rsrp)
             c_rssi += rssi[:, :, j:j + n_start]
@@ -784,19 +845,34 @@ class Mode4Channel(ScheduledChannel):
 
 @dataclass(frozen=True)
 class _Sensed:
-    """What the receivers sensed in a period: its links (not copied), ``heard`` where the
-    receiver was not transmitting itself; receiver node ``row_node[rr]``."""
+    """What the receivers sensed in a period: its links (not copied): receiver row ``rr``
+    (node ``row_node[rr]``), ``half_duplex`` where the receiver was transmitting itself (it
+    heard nothing), transmission ``l_tx``, received power ``dbm``; per transmission its
+    subframe ``sf``, first sub-channel ``start`` and sub-channels ``nsub``."""
 
     row_node: np.ndarray
     rr: np.ndarray
-    heard: np.ndarray
+    half_duplex: np.ndarray
+    l_tx: np.ndarray
     sf: np.ndarray
     start: np.ndarray
     nsub: np.ndarray
     dbm: np.ndarray
 
 
+@dataclass(frozen=True)
+class _Outcome:
+    """Where a period writes its links' outcome: (m,) views of the window's output arrays."""
+
+    received: np.ndarray
+    latency: np.ndarray
+    sinr: np.ndarray
+
+
 def _most_common(values: np.ndarray) -> float:
     """The most common value of a non-empty (n,) array (the smallest of equally common)."""
+    lo = values.min()
+    if lo == values.max():  # one value (no RSU): no sort
+        return float(lo)
     u, n = np.unique(values, return_counts=True)
     return float(u[int(np.argmax(n))])

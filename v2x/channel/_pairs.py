@@ -217,29 +217,55 @@ def _grid(txp: np.ndarray, rxp: np.ndarray, r: float, txn: np.ndarray,
     n_tx, n_rx, rr = txp.shape[0], rxp.shape[0], r * r
     if int(ends[-1]) * _DENSE_SHARE >= n_tx * n_rx:
         return _dense_rows(tx_x, tx_y, rx_x, rx_y, r, txn, rxn)
+    own = _own_receiver(txn, rxn)
     parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
     a = 0
     while a < n_tx:
         done = int(ends[a - 1]) if a else 0
         b = min(max(int(np.searchsorted(ends, done + _BLOCK_CANDIDATES, side="right")), a + 1),
                 n_tx)
-        i = np.repeat(np.arange(a, b, dtype=np.int64), per_tx[a:b])
+        reps = per_tx[a:b]
+        i = np.repeat(np.arange(a, b, dtype=np.int64), reps)
         j = by_cell[_runs(lo[a:b].ravel(), count[a:b].ravel())]
-        d2 = tx_x[i] - rx_x[j]
-        dy = tx_y[i] - rx_y[j]
+        d2 = np.repeat(tx_x[a:b], reps)  # (a repeat streams: faster than a gather by i)
+        d2 -= np.take(rx_x, j)
+        dy = np.repeat(tx_y[a:b], reps)
+        dy -= np.take(rx_y, j)
         d2 *= d2  # as the dense path computes it: the same bits
         dy *= dy
         d2 += dy
-        near = np.flatnonzero(d2 <= rr)
-        i, j = i[near], j[near]
-        other = np.flatnonzero(txn[i] != rxn[j])  # a node does not hear itself
-        i, j, near = i[other], j[other], near[other]
-        o = np.argsort(i * n_rx + j)  # unique keys: an unstable sort is exact
-        parts.append((i[o], j[o], np.sqrt(d2[near[o]])))
+        keep = d2 <= rr
+        if own is None:  # a node does not hear itself
+            keep &= txn[i] != rxn[j]
+        else:
+            keep &= j != np.repeat(own[a:b], reps)
+        near = np.flatnonzero(keep)
+        i, j = np.take(i, near), np.take(j, near)
+        key = i * n_rx
+        key += j
+        # unique keys: any sort is exact; the stable one (radix/timsort) merges the runs of
+        # receivers each cell holds in index order (often in road order too): 5x faster
+        # than quicksort on the 3GPP highway (1.0 against 5.2 ms for 119 k links)
+        o = np.argsort(key, kind="stable")
+        d = np.take(d2, np.take(near, o))
+        parts.append((i, np.take(j, o), np.sqrt(d, out=d)))  # i is sorted already: i[o] is i
         a = b
+    if len(parts) == 1:
+        return LinkBatch(*parts[0])
     return LinkBatch(tx=np.concatenate([p[0] for p in parts]),
                      rx=np.concatenate([p[1] for p in parts]),
                      distance_m=np.concatenate([p[2] for p in parts]))
+
+
+def _own_receiver(txn: np.ndarray, rxn: np.ndarray) -> np.ndarray | None:
+    """(n_tx,) int64 the receiver row of each sender's own node (-1: none), or None when
+    some sender's node is more than one receiver (then the ids are compared per pair)."""
+    i, j = _same_node(txn, rxn)  # sorted by tx
+    if i.size > 1 and bool(np.any(i[1:] == i[:-1])):
+        return None
+    own = np.full(txn.shape[0], -1, np.int64)
+    own[i] = j
+    return own
 
 
 def _dense_rows(tx_x: np.ndarray, tx_y: np.ndarray, rx_x: np.ndarray, rx_y: np.ndarray,
@@ -301,7 +327,9 @@ def _by_group(txp: np.ndarray, rxp: np.ndarray, r: float, txn: np.ndarray, rxn: 
         for a, b, c, d in zip(t_lo.tolist(), t_hi.tolist(), r_lo.tolist(), r_hi.tolist(),
                               strict=True):
             one = _search(txp[a:b], rxp[c:d], r, txn[a:b], rxn[c:d])
-            parts.append((one.tx + a, one.rx + c, one.distance_m))
+            np.add(one.tx, a, out=one.tx)  # new arrays: to the callers' indices in place
+            np.add(one.rx, c, out=one.rx)
+            parts.append((one.tx, one.rx, one.distance_m))
         i = np.concatenate([p[0] for p in parts])
         j = np.concatenate([p[1] for p in parts])
         dist = np.concatenate([p[2] for p in parts])

@@ -70,7 +70,7 @@ def check_distances(distance_m: np.ndarray, *, name: str = "distance_m") -> np.n
     Raises ValueError naming ``name``, the count of bad values and the first one.
     """
     d = np.asarray(distance_m, dtype=np.float64)
-    if d.size and not bool(np.all(d >= 0.0)):  # NaN compares False too
+    if d.size and not d.min() >= 0.0:  # (the min of an array with a NaN is NaN: one pass)
         bad = d[~(d >= 0.0)]
         raise ValueError(f"{name} must be >= 0 and not NaN; {bad.size} bad value(s), first "
                          f"{bad.flat[0]!r}")
@@ -100,7 +100,7 @@ def winner_b1_breakpoint_m(*, carrier_ghz: float = 5.9, h_tx_m: float = 1.5,
 
 def winner_b1_path_loss_db(distance_m: np.ndarray, *, carrier_ghz: float = 5.9,
                            h_tx_m: float | np.ndarray = 1.5, h_rx_m: float | np.ndarray = 1.5,
-                           h_env_m: float = 1.0) -> np.ndarray:
+                           h_env_m: float = 1.0, checked: bool = False) -> np.ndarray:
     """WINNER+ B1 LOS path loss [dB] (3GPP TR 36.885 Table A.1.4-1 V2V; module docstring).
 
     Args:
@@ -109,6 +109,8 @@ def winner_b1_path_loss_db(distance_m: np.ndarray, *, carrier_ghz: float = 5.9,
         h_tx_m, h_rx_m: antenna heights [m], scalars or (m,) per link; ``h_env_m`` the
             environment height subtracted
             (1 m in TR 36.885; 0 in the Gonzalez-Martin et al. MATLAB code); h - h_env > 0.
+        checked: the distances are a float64 array already through
+            :func:`check_distances` (not checked again: two passes less).
 
     Returns the larger of WINNER+ B1 and free space (as the MATLAB reference does: with
     1.5 m antennas free space is the larger below the breakpoint, e.g. 87.85 vs 87.83 dB at
@@ -121,7 +123,8 @@ def winner_b1_path_loss_db(distance_m: np.ndarray, *, carrier_ghz: float = 5.9,
     if not (bool(np.all(h1 > 0.0)) and bool(np.all(h2 > 0.0))):
         raise ValueError(f"effective antenna heights h - h_env must be > 0 (h_env_m "
                          f"{h_env_m!r}), got min {np.min(h1)!r}, {np.min(h2)!r}")
-    d = np.maximum(check_distances(distance_m), WINNER_MIN_DISTANCE_M)
+    d = np.maximum(distance_m if checked else check_distances(distance_m),
+                   WINNER_MIN_DISTANCE_M)
     d_bp = 4.0 * h1 * h2 * fc * 1e9 / C_ROUNDED
     logd = np.log10(d)
     lfc = math.log10(fc)
@@ -165,15 +168,16 @@ PATH_LOSS_MODELS: tuple[str, ...] = ("winner-b1", "free-space", "tr37885-urban",
 
 def path_loss_db(name: str, distance_m: np.ndarray, *, carrier_ghz: float = 5.9,
                  h_tx_m: float | np.ndarray = 1.5, h_rx_m: float | np.ndarray = 1.5,
-                 h_env_m: float = 1.0) -> np.ndarray:
+                 h_env_m: float = 1.0, checked: bool = False) -> np.ndarray:
     """Median LOS path loss [dB] of the model ``name`` (one of :data:`PATH_LOSS_MODELS`).
 
-    Raises ConfigError naming ``channel.path_loss`` for an unknown name; see the models for
-    the other errors.
+    ``checked``: the distances are a float64 array already through :func:`check_distances`
+    (WINNER+ B1 does not check them again). Raises ConfigError naming ``channel.path_loss``
+    for an unknown name; see the models for the other errors.
     """
     if name == "winner-b1":
         return winner_b1_path_loss_db(distance_m, carrier_ghz=carrier_ghz, h_tx_m=h_tx_m,
-                                      h_rx_m=h_rx_m, h_env_m=h_env_m)
+                                      h_rx_m=h_rx_m, h_env_m=h_env_m, checked=checked)
     if name == "free-space":
         return free_space_path_loss_db(distance_m, carrier_ghz=carrier_ghz)
     if name in ("tr37885-urban", "tr37885-highway"):

@@ -43,11 +43,13 @@ class PerTable:
         if not bool(np.all((p >= 0.0) & (p <= 1.0))):
             raise ValueError(f"PER table {self.name!r}: PER values must be in [0, 1]")
 
-    def error_rate(self, sinr_db: np.ndarray) -> np.ndarray:
-        """(m,) float64 PER of SINRs (m,) [dB]; NaN SINR gives PER 1 (nothing decoded)."""
+    def error_rate(self, sinr_db: np.ndarray, *, nan_free: bool = False) -> np.ndarray:
+        """(m,) float64 PER of SINRs (m,) [dB]; NaN SINR gives PER 1 (nothing decoded).
+        ``nan_free``: the caller knows no SINR is NaN (no pass to look for them)."""
         x = np.asarray(sinr_db, dtype=np.float64)
         out = np.interp(x, self.sinr_db, self.per, left=1.0, right=float(self.per[-1]))
-        out[np.isnan(x)] = 1.0
+        if not nan_free:
+            out[np.isnan(x)] = 1.0
         return out
 
 

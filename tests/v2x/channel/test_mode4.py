@@ -11,6 +11,8 @@ import pytest
 from v2x.channel import LinkBatch, Mode4Channel, ScheduledChannel, _sps, make_channel
 from v2x.channel._sps import (
     _nth_by_key_then_tie,
+    cell_busy_ratio,
+    cell_interference,
     cell_power,
     channel_busy_ratio,
     draw_reselection_counter,
@@ -38,6 +40,23 @@ def test_half_duplex_function() -> None:
     lost = half_duplex_lost(np.array([1, 2, 3, 3]), np.array([10, 10, 11, 12]),
                             np.array([1, 3, -1]), np.array([10, 12, 11]))
     assert lost.tolist() == [True, False, False, True]
+
+
+def test_half_duplex_from_per_transmission_subframes() -> None:
+    # the model's half duplex reads each link's subframe through its transmission: the same
+    # as half_duplex_lost by hand. Receiver rows 0..2 are nodes 7, 8, 9; transmissions T0..T4
+    # of nodes 7 (subframe 10), 9 (12), 5 (11, no receiver), 8 (13, not sent), 8 (12).
+    # Links T0 -> row 1, T1 -> row 0, T2 -> rows 0 and 2, T1 -> row 1: row 1 (node 8) sends
+    # T4 in subframe 12, so it cannot hear T1 (12); nothing else collides with a row's own
+    # sent subframe (row 0: 10, row 2: 12).
+    row_node = np.array([7, 8, 9])
+    node, tx_sf = np.array([7, 9, 5, 8, 8]), np.array([10, 12, 11, 13, 12])
+    sent = np.array([True, True, True, False, True])
+    l_tx, rr = np.array([0, 1, 2, 2, 1]), np.array([1, 0, 0, 2, 1])
+    lost = Mode4Channel._half_duplex(rr, l_tx, row_node, node, tx_sf, sent)
+    assert lost.tolist() == [False, False, False, False, True]
+    want = half_duplex_lost(rr, tx_sf[l_tx], np.array([0, 2, -1, 1]), tx_sf[sent])
+    assert np.array_equal(lost, want)
 
 
 def test_half_duplex_in_the_model() -> None:
@@ -126,6 +145,67 @@ def test_dense_and_sorted_cell_tables_agree(monkeypatch: pytest.MonkeyPatch) -> 
     np.testing.assert_allclose(dense[0], sparse[0], rtol=1e-12)
     assert np.array_equal(dense[1][0], sparse[1][0])
     assert np.array_equal(dense[1][1], sparse[1][1])
+
+
+def test_cell_table_from_per_transmission_values() -> None:
+    # transmissions T0..T4 (subframe, first sub-channel): T0 (5, 0), T1 (5, 0), T2 (5, 1),
+    # T3 (6, 0) and T4 (9, 0) without links (its subframe does not widen the table); links
+    # by transmission: T0 -> rx 0 at 1e-6 mW and -> rx 1 at 4e-7, T1 -> rx 0 at 1e-7,
+    # T2 -> rx 0 at 1e-5 and -> rx 1 at 2e-6, T3 -> rx 0 at 1e-5. Interference: T0 and T1
+    # at rx 0 are each other's (1e-7, 1e-6); every other link is alone in its cell (0).
+    sf, start = np.array([5, 5, 5, 6, 9]), np.array([0, 0, 1, 0, 0])
+    n_sub = np.ones(5, np.int64)
+    link_tx, rx = np.array([0, 0, 1, 2, 2, 3]), np.array([0, 1, 0, 0, 1, 0])
+    p = np.array([1e-6, 4e-7, 1e-7, 1e-5, 2e-6, 1e-5])
+    cells = cell_power(rx, sf, start, n_sub, p, 4, link_tx=link_tx)
+    assert cells.width == 1 and cells.total.size == 2 * 2 * 4  # subframes 5-6 x 2 rx x 4
+    np.testing.assert_allclose(cell_interference(cells), [1e-7, 0, 1e-6, 0, 0, 0],
+                               rtol=1e-12, atol=1e-22)
+    np.testing.assert_allclose(cell_interference(cells, np.array([2, 0])), [1e-6, 1e-7],
+                               rtol=1e-12)
+    # the same table as from the per-link values
+    per_link = cell_power(rx, sf[link_tx], start[link_tx], n_sub[link_tx], p, 4)
+    assert np.array_equal(cells.key, per_link.key)
+    assert np.array_equal(cells.total, per_link.total)
+    # CBR with a -94 dBm threshold (3.98e-10 mW) and no noise over 10 subframes x 4
+    # sub-channels: rx 0 has 3 busy cells (5/0, 5/1, 6/0), rx 1 two (5/0, 5/1)
+    nodes, cbr = cell_busy_ratio(cells, rx, noise_subchannel_mw=0.0, threshold_dbm=-94.0,
+                                 window_subframes=10)
+    assert nodes.tolist() == [0, 1]
+    np.testing.assert_allclose(cbr, [3 / 40, 2 / 40])
+
+
+def test_cell_table_summed_in_scratch() -> None:
+    # the dense table summed into a zeroed scratch array: a view of it with the bincount's
+    # bits (one receiver, subframe 5, sub-channel 0: 1e-6 + 1e-7 = 1.1e-6 mW in cell 0);
+    # a scratch too small for the table is not used
+    rx, sf, start, n_sub = (np.zeros(3, np.int64), np.array([5, 5, 6]), np.zeros(3, np.int64),
+                            np.ones(3, np.int64))
+    p = np.array([1e-6, 1e-7, 3e-7])
+    scratch = np.zeros(16)
+    cells = cell_power(rx, sf, start, n_sub, p, 4, scratch=scratch)
+    assert cells.total.base is scratch and cells.total.size == 8  # 2 subframes x 4
+    assert cells.total[0] == 1e-6 + 1e-7 and cells.total[4] == 3e-7
+    assert np.array_equal(cells.total, cell_power(rx, sf, start, n_sub, p, 4).total)
+    tiny = np.zeros(7)
+    small = cell_power(rx, sf, start, n_sub, p, 4, scratch=tiny)
+    assert not np.shares_memory(small.total, tiny) and not tiny.any()
+    assert np.array_equal(small.total, cells.total)
+
+
+def test_cell_table_per_transmission_of_mixed_widths_equals_per_link() -> None:
+    # links of transmissions of 1 and 2 sub-channels (the expanded path), dense and sorted
+    rng = np.random.default_rng(5)
+    k, m = 40, 300
+    sf, start = rng.integers(100, 130, k), rng.integers(0, 3, k)
+    n_sub = rng.integers(1, 3, k)
+    link_tx = np.sort(rng.integers(0, k, m))
+    rx = rng.integers(3, 30, m)
+    p = 10 ** (rng.uniform(-110, -60, m) / 10)
+    a = cell_power(rx, sf, start, n_sub, p, 4, link_tx=link_tx)
+    b = cell_power(rx, sf[link_tx], start[link_tx], n_sub[link_tx], p, 4)
+    assert a.width == 0 and np.array_equal(a.key, b.key) and np.array_equal(a.total, b.total)
+    assert np.array_equal(cell_interference(a), cell_interference(b))
 
 
 def test_packet_size_sets_the_subchannels() -> None:

@@ -209,3 +209,34 @@ def test_same_node_grouped_pairs_one_node_in_one_group_only(far_id: int) -> None
     i, j = _same_node_grouped(tx_node, rx_node, tx_g, rx_g)
     np.testing.assert_array_equal(i, [0, 1])
     np.testing.assert_array_equal(j, [0, 2])
+
+
+def test_own_receiver_row_of_each_sender() -> None:
+    # senders of nodes 5, 7, 5, 9 and receivers 7, 5, 8: the sender's own node is receiver
+    # row 1, 0, 1 and none; a node that is two receivers gives None (ids compared per pair)
+    from v2x.channel._pairs import _own_receiver
+
+    own = _own_receiver(np.array([5, 7, 5, 9]), np.array([7, 5, 8]))
+    assert own is not None and own.tolist() == [1, 0, 1, -1]
+    assert _own_receiver(np.array([5, 7]), np.array([5, 8, 5])) is None
+
+
+def test_grid_with_a_node_that_is_two_receivers_matches_brute_force(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # the grid search (20 km square: 0.07 % of the pairs in range) when the receivers list a
+    # node twice (no single own row per sender): the ids are compared per pair, same links
+    import v2x.channel._pairs as pairs
+
+    called: list[str] = []
+    inner = pairs._grid
+    monkeypatch.setattr(pairs, "_grid", lambda *a: called.append("grid") or inner(*a))
+    rng = np.random.default_rng(12)
+    tx = rng.uniform(0.0, 20_000.0, size=(1200, 2))
+    rx = np.vstack([tx, tx[:5] + 1.0])  # nodes 0..4 receive at two antennas 1.4 m apart
+    tx_node = np.arange(1200, dtype=np.int64)
+    rx_node = np.concatenate([tx_node, tx_node[:5]])
+    got = find_pairs(tx, rx, 300.0, tx_node=tx_node, rx_node=rx_node)
+    i, j, _ = _brute(tx, rx, 300.0, tx_node, rx_node)
+    assert called == ["grid"] and len(i) > 0
+    np.testing.assert_array_equal(got.tx, i)
+    np.testing.assert_array_equal(got.rx, j)

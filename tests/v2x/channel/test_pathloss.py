@@ -50,6 +50,18 @@ def test_winner_b1_one_height_pair_equals_per_link_heights() -> None:
             assert np.array_equal(one, per_link)
 
 
+def test_checked_distances_are_not_checked_again() -> None:
+    # checked=True: the same values (87.8524 dB at 100 m as by hand above) without the
+    # distance check; a negative distance then is the caller's bug, not seen here
+    d = np.array([100.0, 300.0, 1.0])
+    want = winner_b1_path_loss_db(d, carrier_ghz=5.91, h_env_m=0.0)
+    got = path_loss_db("winner-b1", d, carrier_ghz=5.91, h_env_m=0.0, checked=True)
+    assert np.array_equal(got, want) and got[0] == pytest.approx(87.8524, abs=1e-4)
+    with pytest.raises(ValueError, match="distance"):
+        path_loss_db("winner-b1", np.array([-5.0]))
+    assert np.isfinite(path_loss_db("winner-b1", np.array([-5.0]), checked=True)).all()
+
+
 def test_free_space_and_names() -> None:
     # 100 m, 5.9 GHz: 40 + 20 * 0.770852 + 32.45 = 87.8670
     assert free_space_path_loss_db(np.array([100.0]))[0] == pytest.approx(87.8670, abs=1e-4)
@@ -95,3 +107,6 @@ def test_per_table_r1_160284() -> None:
     # table points, a midpoint (5 dB: (0.7 + 0.4) / 2 = 0.55), outside and NaN
     per = t.error_rate(np.array([0.0, 4.0, 5.0, 10.0, 16.0, -3.0, 25.0, math.nan]))
     np.testing.assert_allclose(per, [1.0, 0.7, 0.55, 0.045, 0.0, 1.0, 0.0, 1.0])
+    # a caller that knows its SINRs are not NaN skips the NaN pass: the same values
+    fin = t.error_rate(np.array([0.0, 4.0, 5.0, 10.0, 16.0, -3.0, 25.0]), nan_free=True)
+    np.testing.assert_array_equal(fin, per[:7])
