@@ -13,10 +13,12 @@ standing still keeps its s); times between steps are interpolated linearly in s.
   whose strips overlap (centre lines closer than (w_a + w_b) / 2) where their headings differ
   by more than :data:`MERGE_ANGLE_DEG` and less than 180 deg minus it. Paths are thinned to one
   point per :data:`THIN_M` of travel (and one per :data:`HORIZON_S` / 2 standing) and searched
-  with one k-d tree over (x, y, time): points passed more than :data:`HORIZON_S` apart are no
-  encounter. At the pair's closest contact the conflict point P is where the two paths' lines
-  intersect; the conflict area is the parallelogram where the two strips overlap, which spans
-  h_a = (w_b / 2) / sin(theta) + (w_a / 2) |cot(theta)| either side of P along a's path
+  with one k-d tree over (x, y, time) (of the points near a crossing heading only,
+  :func:`crossing_candidates`): points passed more than :data:`HORIZON_S` apart are no
+  encounter. At the pair's closest contact (of equally close pairs of points, the first) the
+  conflict point P is where the two paths' lines intersect; the conflict area is the
+  parallelogram where the two strips overlap, which spans h_a = (w_b / 2) / sin(theta) +
+  (w_a / 2) |cot(theta)| either side of P along a's path
   (theta the crossing angle, :func:`conflict_extent`). a is in it from the time its front
   reaches s_P - h_a until its rear leaves s_P + h_a (front at s_P + h_a + L_a). A pair of
   pedestrians is not an encounter; neither is a pedestrian who stops at the kerb (its path
@@ -58,6 +60,9 @@ __all__ = [
     "SERIOUS_PET_S",
     "THIN_M",
     "conflict_extent",
+    "crossing_candidates",
+    "heading_sectors",
+    "near_crossing_heading",
     "pet_encounters",
 ]
 
@@ -216,6 +221,106 @@ def _pet_row(kind: str, ua: int, ub: int, occ_a: tuple[float, float],
 
 
 # ------------------------------------------------------------------------------- crossings
+def heading_sectors(heading_deg: npt.ArrayLike, n_sectors: int) -> npt.NDArray[np.int64]:
+    """(k,) sector of each heading [deg, clockwise from north]: ``n_sectors`` equal sectors,
+    sector 0 centred on north (0 deg) and numbered clockwise, so the four road directions of a
+    grid lie at sector centres when ``n_sectors`` is a multiple of 4; -1 for a non-finite
+    heading. Any real heading is folded to [0, 360) first."""
+    h = np.asarray(heading_deg, dtype=np.float64)
+    width = 360.0 / n_sectors
+    out = np.full(h.shape, -1, np.int64)
+    ok = np.isfinite(h)
+    out[ok] = (np.mod(h[ok] + width / 2.0, 360.0) // width).astype(np.int64) % n_sectors
+    return out
+
+
+#: heading sectors of the crossing search: 16 of 22.5 deg, so two headings of one sector
+#: differ by less than 22.5 deg and two of opposite sectors by more than 157.5 deg, both
+#: safely outside (MERGE_ANGLE_DEG, 180 - MERGE_ANGLE_DEG) (a float margin of 7.5 deg)
+_SECTORS = 2 * int(np.ceil(180.0 / (0.75 * MERGE_ANGLE_DEG)))
+
+
+def _crossing_sector_masks() -> npt.NDArray[np.int64]:
+    """(_SECTORS,) bit mask per heading sector of the sectors whose headings can cross its
+    own: d sectors apart hold headings (d - 1) to (d + 1) sector widths apart; sectors of
+    headings at least 180 - MERGE_ANGLE_DEG apart (1 deg of float margin) and the sector itself
+    (less than MERGE_ANGLE_DEG) are left out."""
+    width = 360.0 / _SECTORS
+    apart = [d for d in range(1, _SECTORS // 2 + 1)
+             if (d - 1) * width < 180.0 - MERGE_ANGLE_DEG + 1.0]
+    out = np.zeros(_SECTORS, np.int64)
+    for k in range(_SECTORS):
+        for d in apart:
+            out[k] |= (1 << ((k + d) % _SECTORS)) | (1 << ((k - d) % _SECTORS))
+    return out
+
+
+def near_crossing_heading(x: npt.ArrayLike, y: npt.ArrayLike, heading_deg: npt.ArrayLike,
+                          reach: float) -> npt.NDArray[np.bool_]:
+    """(k,) bool: the row may have another within ``reach`` [m] in x and in y (``x``, ``y``
+    (k,) [m]) whose heading crosses its own (``heading_deg`` (k,), differing by more than
+    :data:`MERGE_ANGLE_DEG` and less than 180 deg minus it), whatever their times.
+
+    A superset, cheap to find: the plane in square cells a little over ``reach`` wide, each
+    cell with the heading sectors (:func:`heading_sectors`) of its rows; a row is kept when a
+    sector that can cross its own (:func:`_crossing_sector_masks`) is in its cell or one of
+    the 8 around it (two rows within ``reach`` lie in neighbouring cells). False for a
+    non-finite heading (it crosses nothing). The cells are sorted, not allocated as a grid,
+    so a network's extent costs nothing.
+    """
+    xs, ys = np.asarray(x, np.float64), np.asarray(y, np.float64)
+    sector = heading_sectors(heading_deg, _SECTORS)
+    ok = sector >= 0
+    if not ok.any():
+        return ok
+    cell = reach * (1.0 + 1e-9)  # two rows within reach: cells at most 1 apart, float-safe
+    cx = np.floor(xs[ok] / cell).astype(np.int64)
+    cy = np.floor(ys[ok] / cell).astype(np.int64)
+    cx -= cx.min() - 1
+    cy -= cy.min() - 1  # from 1: a neighbour's key never wraps into another column
+    ny = int(cy.max()) + 2
+    key = cx * ny + cy
+    order = np.argsort(key, kind="stable")
+    ks = key[order]
+    new = np.concatenate([[True], ks[1:] != ks[:-1]])
+    start = np.flatnonzero(new)
+    cells = ks[start]  # occupied cells, sorted
+    present = np.bitwise_or.reduceat(np.left_shift(1, sector[ok][order]), start)
+    around = np.zeros(cells.size, np.int64)  # sectors in each cell and its 8 neighbours
+    for dx in (-1, 0, 1):
+        for dy in (-1, 0, 1):
+            want = cells + (dx * ny + dy)
+            at = np.minimum(np.searchsorted(cells, want), cells.size - 1)
+            hit = cells[at] == want
+            around[hit] |= present[at[hit]]
+    cell_of = np.empty(key.size, np.int64)
+    cell_of[order] = np.cumsum(new) - 1
+    out = np.zeros(xs.shape, bool)
+    out[ok] = (around[cell_of] & _crossing_sector_masks()[sector[ok]]) != 0
+    return out
+
+
+def crossing_candidates(points: npt.ArrayLike, heading_deg: npt.ArrayLike,
+                        reach: float) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """The pairs of rows of ``points`` ((k, d): x [m], y [m], then any coordinates) within
+    Chebyshev distance ``reach`` of each other (every coordinate differs by at most
+    ``reach``), among the rows whose headings (``heading_deg``, (k,) [deg]) may cross a
+    neighbour's (:func:`near_crossing_heading`): (m,) indices ``a`` < ``b``, in no set order.
+
+    Every pair of :func:`scipy.spatial.cKDTree.query_pairs` (``p=inf``, ``r=reach``) over all
+    rows whose headings differ by more than :data:`MERGE_ANGLE_DEG` and less than 180 deg minus
+    it is among them (the caller filters by the exact angle), from one k-d tree over the rows
+    kept: on a recording of an urban network, those near a junction or a lane change (7 % of
+    xiqing-south-station's thinned points).
+    """
+    pts = np.asarray(points, dtype=np.float64)
+    if pts.shape[0] < 2:
+        return np.empty(0, np.int64), np.empty(0, np.int64)
+    kept = np.flatnonzero(near_crossing_heading(pts[:, 0], pts[:, 1], heading_deg, reach))
+    ij = cKDTree(pts[kept]).query_pairs(reach, p=np.inf, output_type="ndarray")
+    return kept[ij[:, 0]], kept[ij[:, 1]]
+
+
 def _crossings(trajectories: pd.DataFrame, widths: pd.Series | None) -> list[_Row]:
     paths = _paths(trajectories, widths)
     user, row, x, y, width, t, head = _thinned(paths)
@@ -224,8 +329,7 @@ def _crossings(trajectories: pd.DataFrame, widths: pd.Series | None) -> list[_Ro
     reach = float(width.max())  # the largest (w_a + w_b) / 2
     # a box of +-reach in x and y and +-HORIZON_S in time (Chebyshev distance)
     pts = np.column_stack([x, y, t * (reach / HORIZON_S)])
-    ij = cKDTree(pts).query_pairs(reach, p=np.inf, output_type="ndarray")
-    a, b = ij[:, 0], ij[:, 1]
+    a, b = crossing_candidates(pts, head, reach)
     person = user >= PERSON_NODE_BASE
     dist = np.hypot(x[a] - x[b], y[a] - y[b])
     diff = _wrap(head[a] - head[b])
@@ -235,8 +339,8 @@ def _crossings(trajectories: pd.DataFrame, widths: pd.Series | None) -> list[_Ro
     a, b, dist = a[keep], b[keep], dist[keep]
     swap = user[a] > user[b]  # each pair of users as (lower node, higher node)
     a, b = np.where(swap, b, a), np.where(swap, a, b)
-    # each pair's closest contact
-    order = np.lexsort((dist, user[b], user[a]))
+    # each pair's closest contact; of equally close ones the first pair of thinned points
+    order = np.lexsort((b, a, dist, user[b], user[a]))
     a, b = a[order], b[order]
     first = np.concatenate([[True], (user[a][1:] != user[a][:-1])
                             | (user[b][1:] != user[b][:-1])]) if a.size else np.zeros(0, bool)
