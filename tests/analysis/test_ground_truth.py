@@ -18,6 +18,8 @@ from analysis._pet import (
     pet_encounters,
 )
 from analysis._safety import (
+    _rear_end_candidates,
+    _step_index,
     offset_pairs,
     rear_end_offset,
     red_light_violations,
@@ -117,6 +119,32 @@ def test_offset_pairs_of_equally_near_leaders_take_the_first_row() -> None:
     assert p[["follower", "leader"]].values.tolist() == [[0, 5]]
     assert p["ttc_s"].tolist() == [pytest.approx(1.5)] and p["lane"].tolist() == ["A_0"]
     assert p["parallel"].tolist() == [True]  # A_0 and A_1: side by side on road A
+
+
+def test_rear_end_candidates_take_each_direction_of_a_pair() -> None:
+    # 0 at (0, 0) and 1 at (25, 1), both heading east, 1.8 m wide: 1 is 25 m ahead of 0 and
+    # 1 m to its left (|lat| 1 < 1.8): (0, 1) with dx 25, dy 1, lon 25; 0 is behind 1: not
+    # a candidate that way. 2 at (10, 0) heads west, in line with 0: 10 m ahead of 0 and 0
+    # 10 m ahead of 2 (which way each heads is the caller's test): (0, 2) and (2, 0); 1 is
+    # behind 2 (15 m) and 2 behind 1 (15 m): neither
+    x, y = np.array([0.0, 25.0, 10.0]), np.array([0.0, 1.0, 0.0])
+    head, w = np.array([90.0, 90.0, 270.0]), np.full(3, 1.8)
+    f, ld, dx, dy, lon = _rear_end_candidates(np.array([0, 1, 0]), np.array([1, 2, 2]),
+                                              x, y, head, w)
+    got = sorted(zip(f.tolist(), ld.tolist(), dx.tolist(), dy.tolist(), lon.tolist(),
+                     strict=True))
+    assert got == [(0, 1, 25.0, 1.0, pytest.approx(25.0)), (0, 2, 10.0, 0.0, 10.0),
+                   (2, 0, -10.0, 0.0, pytest.approx(10.0))]
+    # the same lon as rear_end_offset of the directed pair
+    assert lon.tolist() == [float(rear_end_offset(a, b, head[i], head[j], 0, 0, 5, 1.8,
+                                                  1.8)["lon_m"])
+                            for a, b, i, j in zip(dx, dy, f, ld, strict=True)]
+
+
+def test_step_index_counts_distinct_times_in_any_order() -> None:
+    assert _step_index(np.array([0, 0, 100, 100, 300], np.int64)).tolist() == [0, 0, 1, 1, 2]
+    assert _step_index(np.array([300, 0, 100, 0], np.int64)).tolist() == [2, 0, 1, 0]
+    assert _step_index(np.array([], np.int64)).tolist() == []
 
 
 def test_offset_pairs_leave_pedestrians_out() -> None:
