@@ -130,10 +130,18 @@ class _Path:
         return float(self.t[i - 1] + (s_star - s[i - 1]) / ds * (self.t[i] - self.t[i - 1]))
 
 
+def _by_vehicle(trajectories: pd.DataFrame, columns: tuple[str, ...]) -> pd.DataFrame:
+    """``columns`` of ``trajectories`` in (vehicle, time) order (a stable sort: rows of one
+    vehicle and step keep their order), with a fresh index: the order of
+    ``sort_values(["vehicle", "t_ns"], kind="stable")``, taking only the columns needed."""
+    order = np.lexsort((trajectories["t_ns"].to_numpy(), trajectories["vehicle"].to_numpy()))
+    return trajectories[list(columns)].take(order).reset_index(drop=True)
+
+
 def _paths(trajectories: pd.DataFrame, widths: pd.Series | None) -> dict[int, _Path]:
     if trajectories.empty:
         return {}
-    tr = trajectories.sort_values(["vehicle", "t_ns"], kind="stable")
+    tr = _by_vehicle(trajectories, ("vehicle", "t_ns", "x", "y", "heading_deg", "length"))
     veh = tr["vehicle"].to_numpy(dtype=np.int64)
     bounds = np.flatnonzero(np.diff(veh)) + 1
     cols = {c: tr[c].to_numpy(dtype=np.float64) for c in ("x", "y", "heading_deg", "length")}
@@ -390,12 +398,13 @@ def _merges(trajectories: pd.DataFrame, pairs: pd.DataFrame | None) -> list[_Row
     another lane, with the vehicle just ahead of it and the one just behind it in that lane at
     that step, when that neighbour came into the lane from a different lane (or was on it
     from its first step)."""
-    from analysis._safety import _lane_codes, follower_pairs, same_road
+    from analysis._safety import _lane_codes, _rows, follower_pairs, same_road
 
-    tr = trajectories[trajectories["vehicle"].to_numpy() < PERSON_NODE_BASE]
+    tr = _rows(trajectories, trajectories["vehicle"].to_numpy() < PERSON_NODE_BASE)
     if tr.empty:
         return []
-    tr = tr.sort_values(["vehicle", "t_ns"], kind="stable")
+    tr = _by_vehicle(tr, ("vehicle", "t_ns", "lane", "lane_pos", "x", "y", "heading_deg",
+                          "length", "speed"))  # speed: for follower_pairs when not given
     veh = tr["vehicle"].to_numpy(dtype=np.int64)
     t = tr["t_ns"].to_numpy(dtype=np.int64)
     lane, lane_names = _lane_codes(tr["lane"])  # -1: no lane, a new lane at every row
