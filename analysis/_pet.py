@@ -477,17 +477,22 @@ def _merge_neighbours(veh: np.ndarray, t_ns: np.ndarray, merge: np.ndarray,
 def _lookup(keys_veh: np.ndarray, keys_t: np.ndarray, veh: np.ndarray,
             t_ns: np.ndarray) -> np.ndarray:
     """(m,) index of each (``veh``, ``t_ns``) among the (n,) keys (``keys_veh``,
-    ``keys_t``), -1 where absent; a key given twice: its last (as a dict built from them)."""
+    ``keys_t``), -1 where absent; a key given twice: its last (as a dict built from them).
+    Vectorized: each (vehicle, time) becomes one int64 from the ranks of its vehicle and its
+    time among the keys', then one search in the sorted keys."""
     order = np.lexsort((keys_t, keys_veh))
     kv, kt = keys_veh[order], keys_t[order]
-    # the last of equal keys: search the right end of veh's block, then t within it
-    lo = np.searchsorted(kv, veh, side="left")
-    hi = np.searchsorted(kv, veh, side="right")
+    vehs, times = np.unique(kv), np.unique(kt)
+    code = np.searchsorted(vehs, kv) * times.size + np.searchsorted(times, kt)  # sorted
+    iv = np.minimum(np.searchsorted(vehs, veh), max(vehs.size - 1, 0))
+    it = np.minimum(np.searchsorted(times, t_ns), max(times.size - 1, 0))
+    known = (vehs[iv] == veh) & (times[it] == t_ns) if vehs.size else np.zeros(veh.size, bool)
+    want = iv * times.size + it
+    j = np.searchsorted(code, want, side="right") - 1  # the last of equal keys
+    hit = known & (j >= 0)
+    hit[hit] = code[j[hit]] == want[hit]
     out = np.full(veh.size, -1, np.int64)
-    for i, (a, b) in enumerate(zip(lo.tolist(), hi.tolist(), strict=True)):
-        j = a + int(np.searchsorted(kt[a:b], t_ns[i], side="right")) - 1
-        if j >= a and kt[j] == t_ns[i]:
-            out[i] = order[j]
+    out[hit] = order[j[hit]]
     return out
 
 

@@ -11,6 +11,7 @@ import pytest
 
 from analysis._pet import (
     PERSON_WIDTH_M,
+    _lookup,
     conflict_extent,
     crossing_candidates,
     heading_sectors,
@@ -215,6 +216,17 @@ def test_crossing_candidates_are_the_query_pairs_of_crossing_headings() -> None:
     want = {(int(i), int(j)) for i, j in zip(*np.nonzero(np.triu(
         near & (dh > 30.0) & (dh < 150.0), k=1)), strict=True)}
     assert want and got == want
+
+
+def test_lookup_finds_the_last_row_of_each_vehicle_and_time() -> None:
+    # keys: rows 0..4 = (7, 0), (3, 100), (7, 100), (3, 100) again, (9, 0)
+    kv = np.array([7, 3, 7, 3, 9])
+    kt = np.array([0, 100, 100, 100, 0])
+    # (3, 100) is given twice: its last row, 3; (7, 0) row 0; (9, 100), (5, 0) and (7, 200)
+    # are absent
+    got = _lookup(kv, kt, np.array([3, 7, 9, 5, 7, 7]), np.array([100, 0, 100, 0, 200, 100]))
+    assert got.tolist() == [3, 0, -1, -1, -1, 2]
+    assert _lookup(kv[:0], kt[:0], np.array([1]), np.array([0])).tolist() == [-1]
 
 
 def test_crossing_pet_from_two_hand_built_trajectories() -> None:
