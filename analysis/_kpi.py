@@ -252,8 +252,9 @@ def network_kpis(rec: Recording, prr: pd.DataFrame | None = None) -> dict[str, f
         kpis[f"channel.{key}"] = float(load.get(key, math.nan))
     kpis["channel.dropped"] = int(load.get("dropped", 0))
 
-    tx = _counts(rec.transmissions["msg_type"])
-    for t in _types(rec.transmissions["msg_type"]):
+    tx_types = rec.column("transmissions", "msg_type")  # not the other 13 columns
+    tx = _counts(tx_types)
+    for t in _types(tx_types):
         kpis[f"tx.{t}"] = int(tx.get(t, 0))
 
     for prefix, hist, qs in (

@@ -13,10 +13,12 @@ standing still keeps its s); times between steps are interpolated linearly in s.
   whose strips overlap (centre lines closer than (w_a + w_b) / 2) where their headings differ
   by more than :data:`MERGE_ANGLE_DEG` and less than 180 deg minus it. Paths are thinned to one
   point per :data:`THIN_M` of travel (and one per :data:`HORIZON_S` / 2 standing) and searched
-  with one k-d tree over (x, y, time): points passed more than :data:`HORIZON_S` apart are no
-  encounter. At the pair's closest contact the conflict point P is where the two paths' lines
-  intersect; the conflict area is the parallelogram where the two strips overlap, which spans
-  h_a = (w_b / 2) / sin(theta) + (w_a / 2) |cot(theta)| either side of P along a's path
+  with one k-d tree over (x, y, time) (of the points near a crossing heading only,
+  :func:`crossing_candidates`): points passed more than :data:`HORIZON_S` apart are no
+  encounter. At the pair's closest contact (of equally close pairs of points, the first) the
+  conflict point P is where the two paths' lines intersect; the conflict area is the
+  parallelogram where the two strips overlap, which spans h_a = (w_b / 2) / sin(theta) +
+  (w_a / 2) |cot(theta)| either side of P along a's path
   (theta the crossing angle, :func:`conflict_extent`). a is in it from the time its front
   reaches s_P - h_a until its rear leaves s_P + h_a (front at s_P + h_a + L_a). A pair of
   pedestrians is not an encounter; neither is a pedestrian who stops at the kerb (its path
@@ -58,6 +60,9 @@ __all__ = [
     "SERIOUS_PET_S",
     "THIN_M",
     "conflict_extent",
+    "crossing_candidates",
+    "heading_sectors",
+    "near_crossing_heading",
     "pet_encounters",
 ]
 
@@ -125,10 +130,18 @@ class _Path:
         return float(self.t[i - 1] + (s_star - s[i - 1]) / ds * (self.t[i] - self.t[i - 1]))
 
 
+def _by_vehicle(trajectories: pd.DataFrame, columns: tuple[str, ...]) -> pd.DataFrame:
+    """``columns`` of ``trajectories`` in (vehicle, time) order (a stable sort: rows of one
+    vehicle and step keep their order), with a fresh index: the order of
+    ``sort_values(["vehicle", "t_ns"], kind="stable")``, taking only the columns needed."""
+    order = np.lexsort((trajectories["t_ns"].to_numpy(), trajectories["vehicle"].to_numpy()))
+    return trajectories[list(columns)].take(order).reset_index(drop=True)
+
+
 def _paths(trajectories: pd.DataFrame, widths: pd.Series | None) -> dict[int, _Path]:
     if trajectories.empty:
         return {}
-    tr = trajectories.sort_values(["vehicle", "t_ns"], kind="stable")
+    tr = _by_vehicle(trajectories, ("vehicle", "t_ns", "x", "y", "heading_deg", "length"))
     veh = tr["vehicle"].to_numpy(dtype=np.int64)
     bounds = np.flatnonzero(np.diff(veh)) + 1
     cols = {c: tr[c].to_numpy(dtype=np.float64) for c in ("x", "y", "heading_deg", "length")}
@@ -216,6 +229,106 @@ def _pet_row(kind: str, ua: int, ub: int, occ_a: tuple[float, float],
 
 
 # ------------------------------------------------------------------------------- crossings
+def heading_sectors(heading_deg: npt.ArrayLike, n_sectors: int) -> npt.NDArray[np.int64]:
+    """(k,) sector of each heading [deg, clockwise from north]: ``n_sectors`` equal sectors,
+    sector 0 centred on north (0 deg) and numbered clockwise, so the four road directions of a
+    grid lie at sector centres when ``n_sectors`` is a multiple of 4; -1 for a non-finite
+    heading. Any real heading is folded to [0, 360) first."""
+    h = np.asarray(heading_deg, dtype=np.float64)
+    width = 360.0 / n_sectors
+    out = np.full(h.shape, -1, np.int64)
+    ok = np.isfinite(h)
+    out[ok] = (np.mod(h[ok] + width / 2.0, 360.0) // width).astype(np.int64) % n_sectors
+    return out
+
+
+#: heading sectors of the crossing search: 16 of 22.5 deg, so two headings of one sector
+#: differ by less than 22.5 deg and two of opposite sectors by more than 157.5 deg, both
+#: safely outside (MERGE_ANGLE_DEG, 180 - MERGE_ANGLE_DEG) (a float margin of 7.5 deg)
+_SECTORS = 2 * int(np.ceil(180.0 / (0.75 * MERGE_ANGLE_DEG)))
+
+
+def _crossing_sector_masks() -> npt.NDArray[np.int64]:
+    """(_SECTORS,) bit mask per heading sector of the sectors whose headings can cross its
+    own: d sectors apart hold headings (d - 1) to (d + 1) sector widths apart; sectors of
+    headings at least 180 - MERGE_ANGLE_DEG apart (1 deg of float margin) and the sector itself
+    (less than MERGE_ANGLE_DEG) are left out."""
+    width = 360.0 / _SECTORS
+    apart = [d for d in range(1, _SECTORS // 2 + 1)
+             if (d - 1) * width < 180.0 - MERGE_ANGLE_DEG + 1.0]
+    out = np.zeros(_SECTORS, np.int64)
+    for k in range(_SECTORS):
+        for d in apart:
+            out[k] |= (1 << ((k + d) % _SECTORS)) | (1 << ((k - d) % _SECTORS))
+    return out
+
+
+def near_crossing_heading(x: npt.ArrayLike, y: npt.ArrayLike, heading_deg: npt.ArrayLike,
+                          reach: float) -> npt.NDArray[np.bool_]:
+    """(k,) bool: the row may have another within ``reach`` [m] in x and in y (``x``, ``y``
+    (k,) [m]) whose heading crosses its own (``heading_deg`` (k,), differing by more than
+    :data:`MERGE_ANGLE_DEG` and less than 180 deg minus it), whatever their times.
+
+    A superset, cheap to find: the plane in square cells a little over ``reach`` wide, each
+    cell with the heading sectors (:func:`heading_sectors`) of its rows; a row is kept when a
+    sector that can cross its own (:func:`_crossing_sector_masks`) is in its cell or one of
+    the 8 around it (two rows within ``reach`` lie in neighbouring cells). False for a
+    non-finite heading (it crosses nothing). The cells are sorted, not allocated as a grid,
+    so a network's extent costs nothing.
+    """
+    xs, ys = np.asarray(x, np.float64), np.asarray(y, np.float64)
+    sector = heading_sectors(heading_deg, _SECTORS)
+    ok = sector >= 0
+    if not ok.any():
+        return ok
+    cell = reach * (1.0 + 1e-9)  # two rows within reach: cells at most 1 apart, float-safe
+    cx = np.floor(xs[ok] / cell).astype(np.int64)
+    cy = np.floor(ys[ok] / cell).astype(np.int64)
+    cx -= cx.min() - 1
+    cy -= cy.min() - 1  # from 1: a neighbour's key never wraps into another column
+    ny = int(cy.max()) + 2
+    key = cx * ny + cy
+    order = np.argsort(key, kind="stable")
+    ks = key[order]
+    new = np.concatenate([[True], ks[1:] != ks[:-1]])
+    start = np.flatnonzero(new)
+    cells = ks[start]  # occupied cells, sorted
+    present = np.bitwise_or.reduceat(np.left_shift(1, sector[ok][order]), start)
+    around = np.zeros(cells.size, np.int64)  # sectors in each cell and its 8 neighbours
+    for dx in (-1, 0, 1):
+        for dy in (-1, 0, 1):
+            want = cells + (dx * ny + dy)
+            at = np.minimum(np.searchsorted(cells, want), cells.size - 1)
+            hit = cells[at] == want
+            around[hit] |= present[at[hit]]
+    cell_of = np.empty(key.size, np.int64)
+    cell_of[order] = np.cumsum(new) - 1
+    out = np.zeros(xs.shape, bool)
+    out[ok] = (around[cell_of] & _crossing_sector_masks()[sector[ok]]) != 0
+    return out
+
+
+def crossing_candidates(points: npt.ArrayLike, heading_deg: npt.ArrayLike,
+                        reach: float) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """The pairs of rows of ``points`` ((k, d): x [m], y [m], then any coordinates) within
+    Chebyshev distance ``reach`` of each other (every coordinate differs by at most
+    ``reach``), among the rows whose headings (``heading_deg``, (k,) [deg]) may cross a
+    neighbour's (:func:`near_crossing_heading`): (m,) indices ``a`` < ``b``, in no set order.
+
+    Every pair of :func:`scipy.spatial.cKDTree.query_pairs` (``p=inf``, ``r=reach``) over all
+    rows whose headings differ by more than :data:`MERGE_ANGLE_DEG` and less than 180 deg minus
+    it is among them (the caller filters by the exact angle), from one k-d tree over the rows
+    kept: on a recording of an urban network, those near a junction or a lane change (7 % of
+    xiqing-south-station's thinned points).
+    """
+    pts = np.asarray(points, dtype=np.float64)
+    if pts.shape[0] < 2:
+        return np.empty(0, np.int64), np.empty(0, np.int64)
+    kept = np.flatnonzero(near_crossing_heading(pts[:, 0], pts[:, 1], heading_deg, reach))
+    ij = cKDTree(pts[kept]).query_pairs(reach, p=np.inf, output_type="ndarray")
+    return kept[ij[:, 0]], kept[ij[:, 1]]
+
+
 def _crossings(trajectories: pd.DataFrame, widths: pd.Series | None) -> list[_Row]:
     paths = _paths(trajectories, widths)
     user, row, x, y, width, t, head = _thinned(paths)
@@ -224,8 +337,7 @@ def _crossings(trajectories: pd.DataFrame, widths: pd.Series | None) -> list[_Ro
     reach = float(width.max())  # the largest (w_a + w_b) / 2
     # a box of +-reach in x and y and +-HORIZON_S in time (Chebyshev distance)
     pts = np.column_stack([x, y, t * (reach / HORIZON_S)])
-    ij = cKDTree(pts).query_pairs(reach, p=np.inf, output_type="ndarray")
-    a, b = ij[:, 0], ij[:, 1]
+    a, b = crossing_candidates(pts, head, reach)
     person = user >= PERSON_NODE_BASE
     dist = np.hypot(x[a] - x[b], y[a] - y[b])
     diff = _wrap(head[a] - head[b])
@@ -235,8 +347,8 @@ def _crossings(trajectories: pd.DataFrame, widths: pd.Series | None) -> list[_Ro
     a, b, dist = a[keep], b[keep], dist[keep]
     swap = user[a] > user[b]  # each pair of users as (lower node, higher node)
     a, b = np.where(swap, b, a), np.where(swap, a, b)
-    # each pair's closest contact
-    order = np.lexsort((dist, user[b], user[a]))
+    # each pair's closest contact; of equally close ones the first pair of thinned points
+    order = np.lexsort((b, a, dist, user[b], user[a]))
     a, b = a[order], b[order]
     first = np.concatenate([[True], (user[a][1:] != user[a][:-1])
                             | (user[b][1:] != user[b][:-1])]) if a.size else np.zeros(0, bool)
@@ -286,12 +398,13 @@ def _merges(trajectories: pd.DataFrame, pairs: pd.DataFrame | None) -> list[_Row
     another lane, with the vehicle just ahead of it and the one just behind it in that lane at
     that step, when that neighbour came into the lane from a different lane (or was on it
     from its first step)."""
-    from analysis._safety import _lane_codes, follower_pairs, same_road
+    from analysis._safety import _lane_codes, _rows, follower_pairs, same_road
 
-    tr = trajectories[trajectories["vehicle"].to_numpy() < PERSON_NODE_BASE]
+    tr = _rows(trajectories, trajectories["vehicle"].to_numpy() < PERSON_NODE_BASE)
     if tr.empty:
         return []
-    tr = tr.sort_values(["vehicle", "t_ns"], kind="stable")
+    tr = _by_vehicle(tr, ("vehicle", "t_ns", "lane", "lane_pos", "x", "y", "heading_deg",
+                          "length", "speed"))  # speed: for follower_pairs when not given
     veh = tr["vehicle"].to_numpy(dtype=np.int64)
     t = tr["t_ns"].to_numpy(dtype=np.int64)
     lane, lane_names = _lane_codes(tr["lane"])  # -1: no lane, a new lane at every row
@@ -364,17 +477,22 @@ def _merge_neighbours(veh: np.ndarray, t_ns: np.ndarray, merge: np.ndarray,
 def _lookup(keys_veh: np.ndarray, keys_t: np.ndarray, veh: np.ndarray,
             t_ns: np.ndarray) -> np.ndarray:
     """(m,) index of each (``veh``, ``t_ns``) among the (n,) keys (``keys_veh``,
-    ``keys_t``), -1 where absent; a key given twice: its last (as a dict built from them)."""
+    ``keys_t``), -1 where absent; a key given twice: its last (as a dict built from them).
+    Vectorized: each (vehicle, time) becomes one int64 from the ranks of its vehicle and its
+    time among the keys', then one search in the sorted keys."""
     order = np.lexsort((keys_t, keys_veh))
     kv, kt = keys_veh[order], keys_t[order]
-    # the last of equal keys: search the right end of veh's block, then t within it
-    lo = np.searchsorted(kv, veh, side="left")
-    hi = np.searchsorted(kv, veh, side="right")
+    vehs, times = np.unique(kv), np.unique(kt)
+    code = np.searchsorted(vehs, kv) * times.size + np.searchsorted(times, kt)  # sorted
+    iv = np.minimum(np.searchsorted(vehs, veh), max(vehs.size - 1, 0))
+    it = np.minimum(np.searchsorted(times, t_ns), max(times.size - 1, 0))
+    known = (vehs[iv] == veh) & (times[it] == t_ns) if vehs.size else np.zeros(veh.size, bool)
+    want = iv * times.size + it
+    j = np.searchsorted(code, want, side="right") - 1  # the last of equal keys
+    hit = known & (j >= 0)
+    hit[hit] = code[j[hit]] == want[hit]
     out = np.full(veh.size, -1, np.int64)
-    for i, (a, b) in enumerate(zip(lo.tolist(), hi.tolist(), strict=True)):
-        j = a + int(np.searchsorted(kt[a:b], t_ns[i], side="right")) - 1
-        if j >= a and kt[j] == t_ns[i]:
-            out[i] = order[j]
+    out[hit] = order[j[hit]]
     return out
 
 

@@ -194,6 +194,25 @@ class Recording:
             got = tables[name] = got.read()
         return got
 
+    def column(self, table: str, name: str) -> pd.Series:
+        """One column of a table: from the table when it has been read, else read alone from
+        its file (the table is not kept): counting the ``transmissions`` by ``msg_type`` reads
+        one of its 14 columns.
+
+        Raises:
+            AttributeError: no such table; KeyError: no such column of it;
+            RecordingError: as reading the table.
+        """
+        tables = self.__dict__.get("_tables", {})
+        if table not in tables:
+            raise AttributeError(f"'Recording' object has no attribute {table!r}")
+        got = tables[table]
+        if isinstance(got, _TableReader):
+            if name not in got.columns:
+                raise KeyError(name)
+            return got.read(columns=[name])[name]
+        return got[name]
+
     @property
     def scenario_id(self) -> str:
         """``run.json`` ``scenario_id``."""
@@ -277,18 +296,24 @@ class _TableReader:
         self.empty = rows == 0
         self.stamp = stamp
 
-    def read(self) -> pd.DataFrame:
-        path, columns = self.path, self.columns
+    def read(self, columns: list[str] | None = None) -> pd.DataFrame:
+        """The table's rows, all its schema columns or only ``columns``."""
+        path = self.path
+        wanted = {c: self.columns[c] for c in (self.columns if columns is None else columns)}
+        # a partial run's rows are cut by t_ns: read it too (and leave it out after)
+        read = list(wanted) + (["t_ns"] if self.before_ns is not None and "t_ns" not in wanted
+                               else [])
         if self.empty:
-            table = pa.table({c: pa.array([], type=_ARROW_TYPE[k]) for c, k in columns.items()})
+            table = pa.table({c: pa.array([], type=_ARROW_TYPE[k]) for c, k in wanted.items()})
         else:
             try:
                 stamp = [(st.st_size, st.st_mtime_ns) for st in (f.stat() for f in self.files)]
                 source: Any = (str(self.files[0]) if len(self.files) == 1
                                else [str(f) for f in self.files])
                 table = pq.read_table(
-                    source, columns=list(columns),
+                    source, columns=read,
                     filters=None if self.before_ns is None else [("t_ns", "<", self.before_ns)])
+                table = table.select(list(wanted))
             except (OSError, pa.ArrowException) as exc:
                 raise RecordingError(f"{path}: cannot read: {exc}") from exc
             unchanged = stamp == [s[:2] for s in self.stamp] and (

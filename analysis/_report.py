@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import base64
 import datetime as _dt
+import functools
 import io
 import json
 import math
@@ -35,7 +36,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from jinja2 import Environment, PackageLoader, StrictUndefined
+from jinja2 import Environment, PackageLoader, StrictUndefined, Template
 from matplotlib import font_manager, rc_context
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
@@ -46,7 +47,7 @@ from analysis._kpi import PRR_WITHIN_M, kpi_order
 from analysis._scoring import scoring_properties
 from v2x.errors import ConfigError, RecordingError
 
-__all__ = ["FORMATS", "LANGS", "write_reports"]
+__all__ = ["FORMATS", "LANGS", "html_template", "write_reports"]
 
 #: report formats and their file names
 FORMATS: dict[str, str] = {"json": "report.json", "junit": "junit.xml", "html": "report.html"}
@@ -472,6 +473,20 @@ def _scoring_tables(ev: Evaluation) -> list[dict[str, Any]]:
     return out
 
 
+@functools.cache
+def html_template() -> Template:
+    """The compiled ``templates/report.html.j2`` (compiled once per process: ~0.06 s)."""
+    env = Environment(
+        loader=PackageLoader("analysis", "templates"),
+        autoescape=True,
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["fmt"] = _fmt
+    return env.get_template("report.html.j2")
+
+
 def _write_html(ev: Evaluation, path: Path, lang: str) -> None:
     lab = _LABELS[lang]
     prr_png, latency_png = _figures(ev, lang)
@@ -485,15 +500,7 @@ def _write_html(ev: Evaluation, path: Path, lang: str) -> None:
          "max_drac": float(r.max_drac_mps2), "serious": bool(r.serious)}
         for r in top.itertuples(index=False)
     ]
-    env = Environment(
-        loader=PackageLoader("analysis", "templates"),
-        autoescape=True,
-        undefined=StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-    env.filters["fmt"] = _fmt
-    html = env.get_template("report.html.j2").render(
+    html = html_template().render(
         L=lab,
         partial_note=_partial_note(ev, lab),
         run=ev.run,

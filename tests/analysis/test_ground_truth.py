@@ -9,8 +9,18 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis._pet import PERSON_WIDTH_M, conflict_extent, pet_encounters
+from analysis._pet import (
+    PERSON_WIDTH_M,
+    _lookup,
+    conflict_extent,
+    crossing_candidates,
+    heading_sectors,
+    near_crossing_heading,
+    pet_encounters,
+)
 from analysis._safety import (
+    _rear_end_candidates,
+    _step_index,
     offset_pairs,
     rear_end_offset,
     red_light_violations,
@@ -112,6 +122,32 @@ def test_offset_pairs_of_equally_near_leaders_take_the_first_row() -> None:
     assert p["parallel"].tolist() == [True]  # A_0 and A_1: side by side on road A
 
 
+def test_rear_end_candidates_take_each_direction_of_a_pair() -> None:
+    # 0 at (0, 0) and 1 at (25, 1), both heading east, 1.8 m wide: 1 is 25 m ahead of 0 and
+    # 1 m to its left (|lat| 1 < 1.8): (0, 1) with dx 25, dy 1, lon 25; 0 is behind 1: not
+    # a candidate that way. 2 at (10, 0) heads west, in line with 0: 10 m ahead of 0 and 0
+    # 10 m ahead of 2 (which way each heads is the caller's test): (0, 2) and (2, 0); 1 is
+    # behind 2 (15 m) and 2 behind 1 (15 m): neither
+    x, y = np.array([0.0, 25.0, 10.0]), np.array([0.0, 1.0, 0.0])
+    head, w = np.array([90.0, 90.0, 270.0]), np.full(3, 1.8)
+    f, ld, dx, dy, lon = _rear_end_candidates(np.array([0, 1, 0]), np.array([1, 2, 2]),
+                                              x, y, head, w)
+    got = sorted(zip(f.tolist(), ld.tolist(), dx.tolist(), dy.tolist(), lon.tolist(),
+                     strict=True))
+    assert got == [(0, 1, 25.0, 1.0, pytest.approx(25.0)), (0, 2, 10.0, 0.0, 10.0),
+                   (2, 0, -10.0, 0.0, pytest.approx(10.0))]
+    # the same lon as rear_end_offset of the directed pair
+    assert lon.tolist() == [float(rear_end_offset(a, b, head[i], head[j], 0, 0, 5, 1.8,
+                                                  1.8)["lon_m"])
+                            for a, b, i, j in zip(dx, dy, f, ld, strict=True)]
+
+
+def test_step_index_counts_distinct_times_in_any_order() -> None:
+    assert _step_index(np.array([0, 0, 100, 100, 300], np.int64)).tolist() == [0, 0, 1, 1, 2]
+    assert _step_index(np.array([300, 0, 100, 0], np.int64)).tolist() == [2, 0, 1, 0]
+    assert _step_index(np.array([], np.int64)).tolist() == []
+
+
 def test_offset_pairs_leave_pedestrians_out() -> None:
     tr = _cars([(0, "A_0", 0.0, 0.0, 20.0), (PED, "A", 10.0, 0.0, 1.0)])
     assert offset_pairs(tr).empty
@@ -136,6 +172,61 @@ def test_conflict_extent_of_a_right_angle_is_half_the_other_width() -> None:
     assert float(conflict_extent(90.0, 1.8, 2.0)) == pytest.approx(1.0)
     # 30 deg: (2.0 / 2) / sin 30 + (1.8 / 2) |cot 30| = 2 + 0.9 * 1.7321 = 3.5588
     assert float(conflict_extent(30.0, 1.8, 2.0)) == pytest.approx(3.5588, abs=1e-4)
+
+
+def test_heading_sectors_centre_north_and_fold_any_heading() -> None:
+    # 16 sectors of 22.5 deg, sector 0 from -11.25 to 11.25 deg: 11.24 is in 0, 11.25 in 1,
+    # 90 (east) the centre of 4, 348.75 = -11.25 back in 0, -90 = 270 in 12, 720 = 0
+    h = [0.0, 11.24, 11.25, 90.0, 348.75, -90.0, 720.0, math.nan, math.inf]
+    assert heading_sectors(h, 16).tolist() == [0, 0, 1, 4, 0, 12, 0, -1, -1]
+
+
+def test_near_crossing_heading_keeps_rows_beside_a_crossing_heading_only() -> None:
+    # reach 2.5 m: cells a little over 2.5 m wide. 0 heads north at (0, 0) and 1 east at
+    # (2, 2), in the same cell: 90 deg apart, both kept. 3 heads north at (1, 0) and 4 south
+    # at (-1, 0) (the cell to the west): each has the eastbound 1 within a cell, kept (a
+    # superset: the exact distance and angle are tested later). 2 heads east alone 20 m
+    # away; 5 has no heading. 6 (40 deg) and 7 (north) share a cell at y = 30: sectors 2
+    # apart (45 +- 22.5 deg), kept
+    x = [0.0, 2.0, 20.0, 1.0, -1.0, 0.5, 0.0, 0.0]
+    y = [0.0, 2.0, 20.0, 0.0, 0.0, 0.5, 30.0, 31.0]
+    h = [0.0, 90.0, 90.0, 0.0, 180.0, math.nan, 40.0, 0.0]
+    got = near_crossing_heading(x, y, h, 2.5).tolist()
+    assert got == [True, True, False, True, True, False, True, True]
+    # the same way or the opposite way only: nobody is kept
+    assert not near_crossing_heading([0.0, 1.0, 2.0], [0.0, 0.0, 0.0], [0.0, 10.0, 180.0],
+                                     2.5).any()
+
+
+def test_crossing_candidates_are_the_query_pairs_of_crossing_headings() -> None:
+    # random road users in a 60 m square over 20 s, headings in steps of 15 deg: the pairs
+    # within Chebyshev 2.5 (time scaled by 2.5 / 10) whose headings differ by more than
+    # 30 and less than 150 deg are the same as a brute-force search finds
+    rng = np.random.default_rng(3)
+    n = 600
+    pts = np.column_stack([rng.uniform(0, 60, n), rng.uniform(0, 60, n),
+                           rng.uniform(0, 20, n) * 0.25])
+    head = rng.integers(0, 24, n) * 15.0
+    a, b = crossing_candidates(pts, head, 2.5)
+    assert (a < b).all()
+    diff = np.abs((head[a] - head[b] + 180.0) % 360.0 - 180.0)
+    got = {(int(i), int(j)) for i, j, d in zip(a, b, diff, strict=True) if 30.0 < d < 150.0}
+    near = np.abs(pts[:, None, :] - pts[None, :, :]).max(axis=2) <= 2.5
+    dh = np.abs((head[:, None] - head[None, :] + 180.0) % 360.0 - 180.0)
+    want = {(int(i), int(j)) for i, j in zip(*np.nonzero(np.triu(
+        near & (dh > 30.0) & (dh < 150.0), k=1)), strict=True)}
+    assert want and got == want
+
+
+def test_lookup_finds_the_last_row_of_each_vehicle_and_time() -> None:
+    # keys: rows 0..4 = (7, 0), (3, 100), (7, 100), (3, 100) again, (9, 0)
+    kv = np.array([7, 3, 7, 3, 9])
+    kt = np.array([0, 100, 100, 100, 0])
+    # (3, 100) is given twice: its last row, 3; (7, 0) row 0; (9, 100), (5, 0) and (7, 200)
+    # are absent
+    got = _lookup(kv, kt, np.array([3, 7, 9, 5, 7, 7]), np.array([100, 0, 100, 0, 200, 100]))
+    assert got.tolist() == [3, 0, -1, -1, -1, 2]
+    assert _lookup(kv[:0], kt[:0], np.array([1]), np.array([0])).tolist() == [-1]
 
 
 def test_crossing_pet_from_two_hand_built_trajectories() -> None:

@@ -57,6 +57,23 @@ def test_tables_read_on_first_use_pickle_and_notice_a_changed_file(run_dir: Path
         later.receptions
 
 
+def test_a_column_is_read_alone_or_taken_from_its_table(run_dir: Path) -> None:
+    rec = load_recording(run_dir)
+    whole = pd.read_parquet(run_dir / "transmissions.parquet")
+    got = rec.column("transmissions", "msg_type")
+    assert got.astype(str).tolist() == whole["msg_type"].astype(str).tolist()
+    assert not isinstance(rec._tables["transmissions"], pd.DataFrame)  # the table not read
+    assert len(rec.transmissions) == len(whole)  # read now: the column comes from it
+    assert rec.column("transmissions", "msg_type").equals(rec.transmissions["msg_type"])
+    with pytest.raises(KeyError):
+        load_recording(run_dir).column("transmissions", "nonsense")
+    with pytest.raises(AttributeError):
+        rec.column("nonsense", "t_ns")
+    # a partial run: the column up to the last checkpoint (steps 0..3 of 0..5)
+    part = load_recording(as_killed(run_dir, 400_000_000, drop=("events",)))
+    assert len(part.column("transmissions", "msg_type")) == len(part.transmissions) < len(whole)
+
+
 def test_missing_directory(tmp_path: Path) -> None:
     with pytest.raises(RecordingError, match="run directory missing"):
         load_recording(tmp_path / "nope")

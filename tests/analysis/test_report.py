@@ -103,6 +103,17 @@ def test_html_report(ev: Evaluation, tmp_path: Path) -> None:
     assert "<script" not in html
 
 
+def test_html_template_is_compiled_once_and_pages_repeat(ev: Evaluation, tmp_path: Path) -> None:
+    from analysis._report import html_template
+
+    assert html_template() is html_template()
+    # the same evaluation gives the same page, in either language, whichever came first
+    a = write_reports(ev, tmp_path / "a", formats=["html"])["html"].read_bytes()
+    write_reports(ev, tmp_path / "zh", formats=["html"], lang="zh")
+    b = write_reports(ev, tmp_path / "b", formats=["html"])["html"].read_bytes()
+    assert a == b
+
+
 def test_html_report_zh(ev: Evaluation, tmp_path: Path) -> None:
     html = write_reports(ev, tmp_path, formats=("html",), lang="zh")["html"].read_text("utf-8")
     assert '<html lang="zh-CN">' in html
