@@ -187,3 +187,33 @@ def test_v2x_check_passes_a_recording_and_catches_seeded_faults(
     # the dropped BSM is one skip; the undecodable frame is one decode error, and since its
     # msgCnt cannot be read, the second sender's sequence shows one skip as well
     assert counts["decode_error"] == 1 and counts["msg_cnt_skip"] == 2
+
+
+@pytest.mark.parametrize("pipeline", [True, False])
+def test_a_sumo_that_cannot_start_leaves_the_earlier_run_in_the_folder(
+        tmp_path: Path, pipeline: bool) -> None:
+    # the traffic process loads SUMO while the RSUs are built; its failure is raised before
+    # the recorder would clear the folder for the new run
+    import shutil
+
+    import scenarios
+    from v2x.errors import SumoError
+
+    built = scenarios.build(scenarios.resolve_scenario("xiqing-fcw-lead-brakes"))
+    shutil.copy(built.net_file, tmp_path / "road.net.xml")
+    (tmp_path / "bad.rou.xml").write_text(
+        '<routes><vehicle id="v0" depart="0"><route edges="no_such_edge"/></vehicle></routes>')
+    (tmp_path / "scenario.toml").write_text(
+        'id = "bad-route"\ntitle = "a route on an edge the network lacks"\n'
+        'start = "2026-06-01T08:00:00+08:00"\nduration = "2 s"\nstep = "100 ms"\nseed = 1\n'
+        '[geo]\nanchor_lat = 39.05583\nanchor_lon = 117.055\ncrs = "EPSG:32650"\n'
+        '[network]\nkind = "path"\npath = "road.net.xml"\nroute_files = ["bad.rou.xml"]\n')
+    out = tmp_path / "out"
+    out.mkdir()
+    earlier = {"run.json": '{"scenario_id": "earlier", "status": "complete"}',
+               "report.json": '{"kpis": {}}'}
+    for name, text in earlier.items():
+        (out / name).write_text(text)
+    with pytest.raises(SumoError, match="no_such_edge"):
+        run_scenario(tmp_path, out_dir=out, bus="memory", pipeline=pipeline)
+    assert {p.name: p.read_text() for p in out.iterdir()} == earlier

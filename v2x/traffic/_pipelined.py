@@ -468,6 +468,14 @@ class PipelinedTraffic:
         self._started = False
         self._grant()  # the child reads these once it has started
 
+    def ready(self) -> None:
+        """Wait until the child has started (SUMO loaded its inputs).
+
+        Raises:
+            SumoError: as :attr:`info`.
+        """
+        self.info  # noqa: B018 - its first use waits
+
     @property
     def info(self) -> Any:
         """What the child side's ``info()`` returned. The constructor does not wait for the
