@@ -13,7 +13,7 @@ from roadside._map import (
 from roadside._rsi import RSI_PERIODS_NS, RsiConfig, RsiEvent, RsiSign, RsiSource, set_rsi_event
 from roadside._rsm import RsmConfig, RsmSource, perceive
 from roadside._rsu import RoadsideUnit, RsuSite, build_rsus, rsu_positions, rsu_signal_ids
-from roadside._side import SignalMirror, make_rsus
+from roadside._side import SignalMirror, make_rsus, read_signal_plans
 from roadside._signals import (
     SUMO_LIGHT_STATES,
     GroupTiming,
@@ -70,6 +70,7 @@ __all__ = [
     "light_state",
     "make_rsus",
     "perceive",
+    "read_signal_plans",
     "register_source",
     "rsu_positions",
     "rsu_signal_ids",

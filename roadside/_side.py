@@ -13,11 +13,12 @@ from roadside._map import junction_numbers
 from roadside._rsi import RsiConfig
 from roadside._rsm import RsmConfig
 from roadside._rsu import RoadsideUnit, RsuSite, build_rsus
+from roadside._sources import SpatSource
 from v2x.errors import SumoError
 from v2x.geo import GeoFrame
 from v2x.traffic import PipelinedTraffic
 
-__all__ = ["SignalMirror", "make_rsus"]
+__all__ = ["SignalMirror", "make_rsus", "read_signal_plans"]
 
 
 class SignalMirror:
@@ -120,3 +121,17 @@ def make_rsus(conn: Any, net: Any, sites: Sequence[RsuSite | str], *, geo: GeoFr
                       rng=rng, antenna_height_m=antenna_height_m, start=start,
                       spat_period_ns=spat_period_ns, map_period_ns=map_period_ns,
                       payload=payload, sources={"RSI": rsi, "RSM": rsm, **(sources or {})})
+
+
+def read_signal_plans(rsus: Sequence[RoadsideUnit]) -> None:
+    """Read the signal plan of every RSU's SPAT now, once SUMO runs (a :class:`SpatBuilder`
+    reads it at first use, so that SUMO may still be loading while the RSUs are built): a
+    light SUMO does not know, or a plan SPAT cannot carry (more than 16 signal groups), is an
+    error before the run starts rather than at its first SPAT.
+
+    Raises SumoError / ConfigError as :attr:`SpatBuilder.plan`.
+    """
+    for unit in rsus:
+        spat = unit.source("SPAT")
+        if isinstance(spat, SpatSource):
+            _ = spat.spat.plan

@@ -154,3 +154,21 @@ def test_spat_frame_equals_build_through_a_program_change(sim: ModuleType) -> No
     assert (timing.likely_end_time_ns, timing.next_start_time_ns) == (30 * 10**9, 45 * 10**9)
     assert b.plan.program_id == "alt"
     check(500)  # 50 s: every phase of the new program
+
+
+def test_signal_plans_are_read_before_the_run(sim: ModuleType) -> None:
+    # SPAT builders read their plan at first use (SUMO may still be loading while RSUs are
+    # built); read_signal_plans reads them all at once, so an unknown light fails up front
+    from roadside import RoadsideUnit, read_signal_plans
+    from v2x.errors import SumoError
+
+    def rsu(tls: str) -> RoadsideUnit:
+        return RoadsideUnit(name=tls, x=0.0, y=0.0, antenna_height_m=6.0, start=START,
+                            sources=[SpatSource(SpatBuilder(sim, tls, 5),
+                                                period_ns=100_000_000, msg_cnt=0)])
+
+    good = rsu("B1")
+    read_signal_plans([good])
+    assert good.source("SPAT").spat.plan.program_id == sim.trafficlight.getProgram("B1")
+    with pytest.raises(SumoError, match="no-such-light"):
+        read_signal_plans([good, rsu("no-such-light")])

@@ -29,6 +29,7 @@ from roadside import (
     DownlinkRsiConfig,
     SignalMirror,
     make_rsus,
+    read_signal_plans,
     rsu_signal_ids,
 )
 from v2x._gc import fewer_collections
@@ -240,8 +241,11 @@ def run_scenario(scenario: scenarios.Scenario | str | Path, *, out_dir: str | Pa
             spat_period_ns=sc.rsu.spat_period_ns, map_period_ns=sc.rsu.map_period_ns,
             seed=sc.seed, payload=payload, rsi=wiring.rsi(sc), rsm=wiring.rsm(sc, sites),
             sources={DOWNLINK_SOURCE: DownlinkRsiConfig()} if realtime else None)
-        if piped:  # SUMO has loaded while the RSUs were built: a SUMO that cannot start
-            traffic.ready()  # fails here, before the recorder clears the run folder
+        # SUMO has loaded while the RSUs were built: a SUMO that cannot start, or a signal
+        # plan SPAT cannot carry, fails here, before the recorder clears the run folder
+        if piped:
+            traffic.ready()
+        read_signal_plans(rsus)
         broker: dict[str, str] = {}  # what carries the messages, once the bus is open
         info: dict[str, Any] = dict(sumo_version=built.sumo_version, bus=bus_recorded,
                                     broker=broker, channel=channel,
