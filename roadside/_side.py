@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -34,27 +35,21 @@ class SignalMirror:
 
     def __init__(self, traffic: PipelinedTraffic) -> None:
         self._traffic = traffic
-        # the traffic process's signal programs and start state, when first asked: it may
-        # still be loading SUMO while the RSUs are built
-        self._logics: dict[str, list[Any]] = {}
-        self._start: tuple[tuple[int, str, float], ...] = ()
-        self._pos: dict[str, int] | None = None
         self.trafficlight = _Lights(self)
         self.simulation = _Clock(self)
 
-    def _read_info(self) -> dict[str, int]:
-        info = self._traffic.info
-        self._logics = info["logics"]
-        self._start = info["signals"]
-        self._pos = {tls: i for i, tls in enumerate(self._logics)}
-        return self._pos
+    @functools.cached_property
+    def _pos(self) -> dict[str, int]:
+        # read when first asked (the traffic process may still be loading SUMO while the
+        # RSUs are built): the position of each light in every step's signal states
+        return {tls: i for i, tls in enumerate(self._traffic.info["logics"])}
 
     def _signal(self, tls: str) -> tuple[int, str, float]:
-        i = (self._pos if self._pos is not None else self._read_info()).get(tls)
+        i = self._pos.get(tls)
         if i is None:
             raise SumoError(f"traffic light {tls!r} is not reported by the traffic process")
         side = self._traffic.side
-        return (self._start if side is None else side["signals"])[i]
+        return (self._traffic.info["signals"] if side is None else side["signals"])[i]
 
     def _time(self) -> float:
         side = self._traffic.side
@@ -80,7 +75,7 @@ class _Lights:
 
     def getAllProgramLogics(self, tls: str) -> list[Any]:  # noqa: N802
         self._m._signal(tls)  # an unknown light is a SumoError here too
-        return self._m._logics[tls]
+        return self._m._traffic.info["logics"][tls]  # type: ignore[no-any-return]
 
 
 class _Clock:

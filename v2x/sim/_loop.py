@@ -458,7 +458,7 @@ class Simulation:
                 rt.start()  # simulated time 0 is now
             # as fast as possible through a broker, the next window computes while this one's
             # messages leave: publishing mostly waits on the broker's round trips (the
-            # README's main job on the embedded broker: loop 58 -> 31 s). On the memory bus
+            # README's main job on the embedded broker: 31.3 -> 29.0 s). On the memory bus
             # publishing is Python work of this process, and overlapping it slowed the loop
             # (the two threads hand the GIL to and fro): there it stays in turn
             overlap = rt is None and bus.url != "memory"
