@@ -290,3 +290,43 @@ def pickle_round(obj: object) -> object:
     import pickle
 
     return pickle.loads(pickle.dumps(obj))
+
+
+class _CountsSteps(_Scripted):
+    """Writes how many steps it computed to ``path`` when closed (optionally slow steps)."""
+
+    def __init__(self, path: str, step_s: float = 0.0) -> None:
+        self.path, self.step_s = path, step_s
+
+    def step(self) -> SideStep:
+        import time
+
+        time.sleep(self.step_s)
+        return super().step()
+
+    def close(self) -> None:
+        from pathlib import Path
+
+        Path(self.path).write_text(str(self.k))
+
+
+def test_the_traffic_process_computes_no_step_past_the_run(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    # 10 steps in batches of 4, 6 ahead: without ``steps`` the child would be asked for 16
+    done = tmp_path / "steps"
+    with PipelinedTraffic(_CountsSteps(str(done)), ahead=6, batch=4, steps=10) as tr:
+        for k in range(1, 11):
+            assert tr.step().t_ns == k * 100_000_000
+        with pytest.raises(SumoError, match="10 steps are all taken"):
+            tr.step()
+    assert done.read_text() == "10"
+    with pytest.raises(ValueError, match="steps must be >= 0"):
+        PipelinedTraffic(_Scripted(), steps=-1)
+
+
+def test_close_stops_the_traffic_process_within_a_batch(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    # batches of 20 steps of 20 ms: after the first, the child is into the second batch when
+    # the loop closes; it stops at its next step instead of finishing the batch (40 steps)
+    done = tmp_path / "steps"
+    with PipelinedTraffic(_CountsSteps(str(done), step_s=0.02), ahead=40, batch=20) as tr:
+        tr.step()
+    assert 20 <= int(done.read_text()) <= 30
