@@ -64,6 +64,8 @@ _LABELS: dict[str, dict[str, str]] = {
         "requirement": "Requirement", "actual": "Actual", "reason": "Reason",
         "no_criteria": "No criteria in this run.", "kpis": "KPIs", "value": "Value",
         "prr_title": "Packet reception ratio vs distance", "latency_title": "Latency CDF",
+        "kpi_sample_note": "Delivery KPIs (PRR, latency, inter-packet gap) over a seeded "
+                           "sample of {p} % of the receivers (recording.kpi_sample).",
         "conflicts": "TTC conflicts", "n_conflicts": "Conflict episodes",
         "n_serious": "Serious", "min_ttc": "Min TTC [s]", "threshold": "TTC threshold [s]",
         "serious_note": "serious: min TTC <= {s} s (to verify)", "follower": "Follower",
@@ -111,6 +113,8 @@ _LABELS: dict[str, dict[str, str]] = {
         "actual": "实测值", "reason": "说明", "no_criteria": "本次运行未设置判据。",
         "kpis": "指标", "value": "数值", "prr_title": "分组接收率 (PRR) 随距离变化",
         "latency_title": "时延累积分布", "conflicts": "TTC 冲突", "n_conflicts": "冲突事件数",
+        "kpi_sample_note": "通信指标（PRR、时延、包间隔）按随机抽取的 {p}% 接收端统计"
+                           "（recording.kpi_sample）。",  # noqa: RUF001 (Chinese punctuation)
         "n_serious": "严重冲突", "min_ttc": "最小 TTC [s]", "threshold": "TTC 阈值 [s]",
         "serious_note": "严重：最小 TTC <= {s} s（待核实）",  # noqa: RUF001 (Chinese punctuation)
         "follower": "后车", "leader": "前车",
@@ -487,6 +491,13 @@ def html_template() -> Template:
     return env.get_template("report.html.j2")
 
 
+def _kpi_sample_note(ev: Evaluation, lab: dict[str, str]) -> str:
+    """The note that the delivery KPIs come from a sample of receivers, or "" (every one, or a
+    recording from before ``kpi_sample``)."""
+    fraction = float((ev.run.get("kpi_sample") or {}).get("fraction", 1.0))
+    return lab["kpi_sample_note"].format(p=f"{100 * fraction:g}") if fraction < 1.0 else ""
+
+
 def _write_html(ev: Evaluation, path: Path, lang: str) -> None:
     lab = _LABELS[lang]
     prr_png, latency_png = _figures(ev, lang)
@@ -503,6 +514,7 @@ def _write_html(ev: Evaluation, path: Path, lang: str) -> None:
     html = html_template().render(
         L=lab,
         partial_note=_partial_note(ev, lab),
+        kpi_sample_note=_kpi_sample_note(ev, lab),
         run=ev.run,
         counts=ev.run.get("counts", {}),
         duration_s=float(ev.run.get("duration_ns", 0)) / 1e9,

@@ -102,9 +102,11 @@ marked ``<=`` and explained under "Limits" below):
                                 real time on a broker; ``jam_speed_kmh`` (10),
                                 ``min_vehicles`` (3), ``hold`` ("3 s"), ``reach_m`` (300),
                                 ``event_type`` (707)
-``[recording]``                 ``reception_sample`` (0.05), ``prr_bin_m`` (20), ``prr_max_m``
-                                (500, <= 10000), ``latency_bin`` ("100 us", 1 us..10 ms),
-                                ``checkpoint`` ("30 s", 1 s..1 h)
+``[recording]``                 ``reception_sample`` (0.05), ``kpi_sample`` (1.0: the
+                                delivery KPIs over every receiver; docs/recording.md),
+                                ``prr_bin_m`` (20), ``prr_max_m`` (500, <= 10000),
+                                ``latency_bin`` ("100 us", 1 us..10 ms), ``checkpoint``
+                                ("30 s", 1 s..1 h)
 ``[[events]]``                  ``name``, ``trigger = {kind = "time", at = "12 s"}`` or
                                 ``{kind = "gap" | "distance" | "ttc", a, b, op, value}`` or
                                 ``{kind = "reach", participant, x, y, radius_m}``, ``actions =

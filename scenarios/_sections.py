@@ -531,6 +531,12 @@ class RecordingConfig(Section):
 
     reception_sample: float = Field(0.05, ge=0.0, le=1.0,
                                     description="share of receivers whose receptions are kept")
+    kpi_sample: float = Field(
+        1.0, ge=0.0, le=1.0,
+        description="share of receivers (OBUs and RSUs, a seeded draw each) whose links the "
+                    "delivery KPIs count (1: every one, exact); below 1, with no application "
+                    "and a channel deciding each link on its own, OBUs outside this and the "
+                    "reception sample are not simulated as receivers (city scale)")
     prr_bin_m: float = Field(20.0, gt=0.0, description="PRR distance bin [m]")
     prr_max_m: float = Field(500.0, gt=0.0, le=MAX_PRR_RANGE_M,
                              description="PRR largest distance [m], at most 10000")

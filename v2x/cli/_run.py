@@ -213,7 +213,7 @@ def run_scenario(scenario: scenarios.Scenario | str | Path, *, out_dir: str | Pa
             PipelinedTraffic(SumoTrafficSide(cmd=cmd, classification=classification,
                                              tls_ids=rsu_signal_ids(net, sites),
                                              events=events),
-                             ahead=ahead, batch=window)
+                             ahead=ahead, batch=window, steps=sc.duration_ns // sc.step_ns)
             if piped else SumoTraffic(cmd, classification=classification, use_traci=gui,
                                       events=events))
         cfg = SimConfig(
@@ -221,7 +221,8 @@ def run_scenario(scenario: scenarios.Scenario | str | Path, *, out_dir: str | Pa
             bsm_period_ns=sc.obu.bsm_period_ns, obu_antenna_height_m=sc.obu.antenna_height_m,
             penetration=sc.demand.penetration, prr_bin_m=sc.recording.prr_bin_m,
             prr_max_m=sc.recording.prr_max_m, latency_bin_ns=sc.recording.latency_bin_ns,
-            reception_sample=sc.recording.reception_sample, apps=wiring.applications(sc),
+            reception_sample=sc.recording.reception_sample,
+            kpi_sample=sc.recording.kpi_sample, apps=wiring.applications(sc),
             driver=reaction, step_exact_channel=reaction is not None, window_steps=window,
             forward=sc.rsu.forward, payload=payload, topics=topics, v2n=v2n, realtime=realtime,
             event_names=tuple(e.name for e in events),
@@ -425,6 +426,9 @@ def run_json(sc: scenarios.Scenario, status: str, *, error: BaseException | None
         "criteria": [c.as_dict() for c in sc.criteria],
         "reception_sample": {"fraction": sc.recording.reception_sample,
                              "receivers": "seeded sample of OBUs and RSUs + app-used receptions"},
+        "kpi_sample": {"fraction": sc.recording.kpi_sample,
+                       "receivers": "every OBU and RSU" if sc.recording.kpi_sample >= 1.0
+                       else "seeded sample of OBUs and RSUs (the reception sample's draw)"},
         "prr_bin_m": sc.recording.prr_bin_m, "prr_max_m": sc.recording.prr_max_m,
         "latency_bin_ns": sc.recording.latency_bin_ns,
         "pipeline": pipeline, "payload": payload, "topics": topics, "realtime": realtime,

@@ -168,6 +168,11 @@ class SimConfig:
     prr_max_m: float = 500.0
     latency_bin_ns: int = 100_000
     reception_sample: float = 0.05
+    #: share of the equipped vehicles (and of the RSUs) whose links the delivery KPIs count, a
+    #: seeded draw per vehicle (the reception sample's draw: one sample holds the other). Below
+    #: 1, with no application and a channel deciding each link on its own, vehicles outside
+    #: both samples are not receivers at all: nothing would read their receptions (city scale)
+    kpi_sample: float = 1.0
     apps: tuple[Application, ...] = ()
     driver: DriverReaction | None = None
     forward: bool = True
@@ -388,8 +393,15 @@ class Simulation:
         rsu_seq = ss.spawn(1)[0]
         self._uu_rng = np.random.default_rng(ss.spawn(1)[0])  # the V2N (Uu) uplink's draws
         self._v2n_lat: list[np.ndarray] = []  # simulated Uu latency of delivered BSMs [ms]
-        self.rsu_sampled = (np.random.default_rng(rsu_seq).random(n_r)
-                            < config.reception_sample)
+        rsu_u = np.random.default_rng(rsu_seq).random(n_r)
+        self.rsu_sampled = rsu_u < config.reception_sample
+        self.rsu_counted = rsu_u < config.kpi_sample
+        # vehicles whose receptions nobody reads are not simulated as receivers: only with
+        # a channel that decides each link on its own (their links change no other's)
+        self._receiving_share = (
+            max(config.kpi_sample, config.reception_sample)
+            if config.kpi_sample < 1.0 and not config.apps and _links_independent(channel)
+            else 1.0)
         self._pending_stops = sorted(config.stops, key=lambda s: s.at_ns)
         self._event_number = {n: i for i, n in enumerate(config.event_names)}
         self._topic_info: dict[str, tuple[str, str]] = {}
@@ -642,10 +654,19 @@ class Simulation:
                 users = (self._road_users(st, self.traffic.persons()) if self._perceiving
                          else self._no_users)
                 n_rsu_msgs = sum(unit.queue(st.t_ns, users) for unit in self._rsu_queues)
-            receivers = int(np.count_nonzero(veh.u[idx, 0] < cfg.penetration)) + n_rsu
+            receivers = int(np.count_nonzero(self._receiving(idx))) + n_rsu
             pairs += (s.size + n_rsu_msgs) * receivers
         return TrafficWindow.of(states, None, t, sec, np.concatenate(sends),
                                 np.concatenate(counts), self._rsu_messages())
+
+    def _receiving(self, idx: np.ndarray) -> np.ndarray:
+        """(n,) bool: which of the vehicles ``idx`` (n,) int64 are PC5 receivers: the equipped
+        ones, or only those of them in the KPI or reception sample (``_receiving_share``)."""
+        u = self.veh.u[idx]
+        on = u[:, 0] < self.cfg.penetration
+        if self._receiving_share < 1.0:
+            on &= u[:, 2] < self._receiving_share
+        return on
 
     def _rsu_messages(self) -> list[tuple[int, int, Outgoing]]:
         """The RSU messages of the window's steps as (step, RSU index, message), in step
@@ -746,10 +767,10 @@ class Simulation:
 
     # -- 3. receivers ----------------------------------------------------------------------
     def _receivers(self, w: TrafficWindow) -> Receivers:
-        """Per step its equipped vehicles, then every RSU."""
+        """Per step its receiving vehicles (:meth:`_receiving`), then every RSU."""
         cfg, veh, st = self.cfg, self.veh, w.states
         idx, n_steps = st.index, w.n_steps
-        e = np.flatnonzero(veh.u[idx, 0] < cfg.penetration)
+        e = np.flatnonzero(self._receiving(idx))
         n_rsu = len(self.roadside)
         step = np.concatenate([w.step[e], np.repeat(np.arange(n_steps), n_rsu)])
         p = np.argsort(step, kind="stable")
@@ -757,8 +778,12 @@ class Simulation:
         rsu = np.concatenate([np.full(e.size, -1), np.tile(np.arange(n_rsu), n_steps)])[p]
         is_veh = vehicle_row >= 0
         sampled = np.empty(vehicle_row.size, bool)
-        sampled[is_veh] = veh.u[idx[vehicle_row[is_veh]], 2] < cfg.reception_sample
+        u_sample = veh.u[idx[vehicle_row[is_veh]], 2]
+        sampled[is_veh] = u_sample < cfg.reception_sample
         sampled[~is_veh] = self.rsu_sampled[rsu[~is_veh]]
+        counted = np.empty(vehicle_row.size, bool)
+        counted[is_veh] = u_sample < cfg.kpi_sample
+        counted[~is_veh] = self.rsu_counted[rsu[~is_veh]]
         return Receivers(
             step=step[p],
             node=np.concatenate([idx[e], np.tile(self.rsu_node, n_steps)])[p],
@@ -767,7 +792,7 @@ class Simulation:
                                np.tile(self.rsu_xy, (n_steps, 1))])[p],
             height_m=np.concatenate([np.full(e.size, cfg.obu_antenna_height_m),
                                      np.tile(self.rsu_h, n_steps)])[p],
-            sampled=sampled)
+            sampled=sampled, counted=counted)
 
     # -- 4. channel ------------------------------------------------------------------------
     def _channel(self, tx: Transmissions, rx: Receivers) -> Links:
@@ -1013,8 +1038,11 @@ class Simulation:
 
     # -- 8. KPIs ---------------------------------------------------------------------------
     def _kpis(self, w: TrafficWindow, tx: Transmissions, rx: Receivers, links: Links) -> None:
-        """Exact online aggregates over every link: PRR per distance bin, latency and
-        inter-packet-gap histograms per message type."""
+        """Exact online aggregates over every link of the counted receivers (every receiver
+        unless ``kpi_sample`` < 1): PRR per distance bin, latency and inter-packet-gap
+        histograms per message type."""
+        if self.cfg.kpi_sample < 1.0:
+            links = links.take(np.flatnonzero(rx.counted[links.rx]))
         got = links.received
         self.prr.add(links.msg_type, links.distance_m, got)
         g = np.flatnonzero(got)

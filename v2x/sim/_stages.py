@@ -123,8 +123,10 @@ class Transmissions:
 
 @dataclass(frozen=True)
 class Receivers:
-    """Every PC5 receiver of the window, in step order (a step's equipped vehicles, then every
-    RSU): (n_rx,) each.
+    """Every PC5 receiver of the window, in step order (a step's receiving vehicles, then every
+    RSU): (n_rx,) each. The receiving vehicles are every equipped one, or only those in the
+    KPI and reception samples when nothing else reads their receptions
+    (``SimConfig.kpi_sample``).
 
     Attributes:
         step: int64 step within the window.
@@ -133,6 +135,8 @@ class Receivers:
         rsu: int64 RSU index, -1 for a vehicle.
         xy: (n_rx, 2) float64 [m] position; ``height_m`` float64 [m] antenna height.
         sampled: bool, the receiver's reception rows are recorded (seeded sample).
+        counted: bool, the receiver's links count in the delivery KPIs (PRR, latency,
+            inter-packet gap; seeded sample of ``SimConfig.kpi_sample``, every one at 1.0).
     """
 
     step: np.ndarray
@@ -142,6 +146,7 @@ class Receivers:
     xy: np.ndarray
     height_m: np.ndarray
     sampled: np.ndarray
+    counted: np.ndarray
 
 
 @dataclass(frozen=True)
@@ -167,3 +172,9 @@ class Links:
     @property
     def n(self) -> int:
         return int(self.tx.shape[0])
+
+    def take(self, rows: np.ndarray) -> Links:
+        """The links ``rows`` (k,) int64, in that order."""
+        return Links(tx=self.tx[rows], rx=self.rx[rows], distance_m=self.distance_m[rows],
+                     msg_type=self.msg_type[rows], received=self.received[rows],
+                     latency_ns=self.latency_ns[rows])

@@ -372,3 +372,63 @@ def test_a_window_longer_than_the_reaction_time_is_refused() -> None:
     reaction = DriverReaction(DriverConfig(enabled=True, reaction_s=0.5), step_ns=100_000_000)
     with pytest.raises(ValueError, match="reaction time"):
         SimConfig(start=START, duration_ns=1_000_000_000, driver=reaction, window_steps=7)
+
+
+def _sampled_run(tmp_path: Path, *, kpi_sample: float, apps: tuple = (),
+                 seed: int = 2) -> tuple[Path, int]:
+    """Ten vehicles 30 m apart on one road for 1 s, the ideal channel (every link within
+    range received), the KPIs over ``kpi_sample`` of the receivers and the same share of
+    reception rows; returns the run and the links the channel decided."""
+    vehicles = [ScriptedVehicle(f"v{i}", 0.0, 30.0 * i, 0.0, 10.0) for i in range(10)]
+    cfg = SimConfig(start=START, duration_ns=1_000_000_000, reception_sample=kpi_sample,
+                    kpi_sample=kpi_sample, apps=apps)
+    channel = make_channel("ideal")
+    evaluate, decided = channel.evaluate, []
+
+    def counting(part, **kw):  # type: ignore[no-untyped-def]
+        decided.append(len(part))
+        return evaluate(part, **kw)
+
+    channel.evaluate = counting  # type: ignore[method-assign]
+
+    async def go() -> None:
+        with Recorder(tmp_path) as rec:
+            sim = Simulation(traffic=ScriptedTraffic(vehicles), roadside=[], channel=channel,
+                             geo=_geo(), recorder=rec, config=cfg, seed=seed)
+            async with MemoryBus() as bus:
+                await sim.run(bus)
+
+    asyncio.run(go())
+    return tmp_path, sum(decided)
+
+
+def test_kpis_count_only_the_links_of_the_sampled_receivers(tmp_path: Path) -> None:
+    run, decided = _sampled_run(tmp_path / "s", kpi_sample=0.4)
+    # the sampled receivers: those with reception rows (the same draw at the same share)
+    rx = pd.read_parquet(run / "receptions.parquet")
+    sampled = set(rx["receiver"])
+    c = len(sampled)
+    assert sampled == {2, 4, 8, 9}  # a real sample: seed 2 draws these 4 of 10
+    # 10 steps x 10 senders x c receivers, less each receiver's own BSM: all received
+    prr = pd.read_parquet(run / "prr_bins.parquet")
+    assert prr["n_pairs"].sum() == prr["n_received"].sum() == 10 * 9 * c
+    # the [20, 40) m bin: the neighbours 30 m away, 2 each for vehicles 2, 4 and 8, 1 for
+    # vehicle 9 at the end of the line: 7 links a step
+    assert prr.set_index("bin_lo_m").loc[20.0, "n_pairs"] == 10 * 7
+    # 9 ordered pairs per sampled receiver, 10 receptions each: 9 gaps of 100 ms
+    ipg = pd.read_parquet(run / "ipg_hist.parquet")
+    assert ipg["count"].sum() == 9 * 9 * c and set(ipg["bin_lo_ns"]) == {100_000_000}
+    # no application: the other vehicles were not receivers at all
+    assert decided == 10 * 9 * c
+    # every BSM was still sent, and a run over every receiver counts all 900 links
+    assert len(pd.read_parquet(run / "transmissions.parquet")) == 100
+    full, decided_full = _sampled_run(tmp_path / "all", kpi_sample=1.0)
+    assert pd.read_parquet(full / "prr_bins.parquet")["n_pairs"].sum() == 900 == decided_full
+
+
+def test_applications_still_hear_everything_when_the_kpis_are_sampled(tmp_path: Path) -> None:
+    # with an application every equipped vehicle receives: only the counting is sampled
+    run, decided = _sampled_run(tmp_path, kpi_sample=0.0, apps=(make_app("fcw"),))
+    assert decided == 900
+    assert len(pd.read_parquet(run / "prr_bins.parquet")) == 0  # no receiver counted
+    assert len(pd.read_parquet(run / "receptions.parquet")) == 0
