@@ -23,8 +23,14 @@ measure; the SUMO process's is counted in the run's), peak resident memory of th
 process and of the SUMO process (``getrusage`` maxrss; target < 8 GB) and where the loop's
 time went.
 
+Each size's full run is made once per ``--kpi-sample`` value (default 1.0 and 0.05):
+``recording.kpi_sample`` 1.0 counts every receiver's links in the delivery KPIs (exact; every
+equipped vehicle receives), below 1 a seeded sample of receivers, and then only the sampled
+vehicles are receivers at all (the urban grid runs no application; docs/recording.md).
+
 Usage: ``python benchmarks/bench_scale.py [--sizes 1000 3000 10000] [--duration 10]
-[--set KEY=VALUE ...]`` (``--set`` as ``v2x run``'s, e.g. ``channel.range_m=300``).
+[--kpi-sample 1.0 0.05] [--set KEY=VALUE ...]`` (``--set`` as ``v2x run``'s, e.g.
+``channel.range_m=300``).
 """
 
 from __future__ import annotations
@@ -158,9 +164,9 @@ def measure_run(sc: scenarios.Scenario, spent: dict[str, float] | None = None,
             "peak_mb": own, "sumo_peak_mb": child, "recording_mb": rec_mb}
 
 
-def _child(what: str, n: int, args: argparse.Namespace) -> dict:
+def _child(what: str, n: int, args: argparse.Namespace, *extra: str) -> dict:
     cmd = [sys.executable, __file__, "--one", what, str(n), "--duration", str(args.duration)]
-    for item in args.set:
+    for item in (*args.set, *extra):
         cmd += ["--set", item]
     proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
     if proc.returncode != 0:
@@ -173,6 +179,10 @@ def main() -> None:
     ap.add_argument("--sizes", type=int, nargs="+", default=[1000, 3000, 10000])
     ap.add_argument("--duration", type=float, default=10.0, help="simulated seconds")
     ap.add_argument("--set", action="append", default=[], help="scenario override KEY=VALUE")
+    ap.add_argument("--kpi-sample", type=float, nargs="+", default=[1.0, 0.05],
+                    help="one full run per value of recording.kpi_sample (1: the KPIs over "
+                         "every receiver; below 1 over a seeded sample, and only the sampled "
+                         "vehicles receive)")
     ap.add_argument("--one", nargs=2, metavar=("WHAT", "N"), help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.one:
@@ -183,35 +193,42 @@ def main() -> None:
               f"{args.duration:g} s simulated per size; overrides: {args.set or 'none'}")
     for n in args.sizes:
         bare = _child("bare", n, args)
-        run = _child("run", n, args)
-        sim_s = run["steps"] * 0.1
-        ratio = run["wall_s"] / bare["wall_s"]
-        lps = run["links_per_step"]
-        print(f"\n~{n} vehicles: grid {run['grid']}x{run['grid']}, density "
-              f"{run['density_per_km']:.1f}/km, {run['on_road']:.0f} on the road (mean), "
-              f"{run['vehicles']} in all, {lps / 1e6:.2f} M links per step "
-              f"({lps / max(run['on_road'], 1):.0f} per vehicle)")
-        print(f"  bare libsumo loop {bare['wall_s']:8.2f} s wall, {bare['cpu_s']:8.2f} s CPU; "
-              f"peak {bare['peak_mb']:.0f} MB")
-        print(f"  full run          {run['wall_s']:8.2f} s wall, {run['cpu_s']:8.2f} s CPU "
-              f"(SUMO's process included); ratio {ratio:.2f} wall, "
-              f"{run['cpu_s'] / bare['cpu_s']:.2f} CPU (target <= 2.0 at 10,000)")
-        print(f"  real-time factor  {sim_s / run['loop_s']:.2f} (loop, "
-              f"{run['loop_s']:.2f} s wall), "
-              f"{sim_s / run['wall_s']:.2f} (whole run)")
-        print(f"  peak memory       loop process {run['peak_mb']:7.0f} MB, SUMO process "
-              f"{run['sumo_peak_mb']:7.0f} MB (target < 8 GB); recording "
-              f"{run['recording_mb']:.0f} MB")
-        total_links = lps * run["steps"]
-        per_link = {k: v / total_links * 1e9 for k, v in run["stages"].items()} \
-            if total_links else {}
-        print("  loop stages CPU [s] " + ", ".join(
-            f"{k} {v:.2f}" for k, v in sorted(run["stages"].items(), key=lambda kv: -kv[1])
-            if v >= 0.01))
-        print(f"  per link CPU [ns] all stages {sum(per_link.values()):.0f} (channel "
-              f"{per_link.get('channel', math.nan):.0f}, "
-              f"kpis {per_link.get('kpis', math.nan):.0f})")
+        for f in args.kpi_sample:
+            run = _child("run", n, args, f"recording.kpi_sample={f!r}")
+            _print_run(n, f, bare, run)
 
+
+def _print_run(n: int, kpi_sample: float, bare: dict, run: dict) -> None:
+    """The lines of one full run of size ``n`` against its bare loop."""
+    sim_s = run["steps"] * 0.1
+    ratio = run["wall_s"] / bare["wall_s"]
+    lps = run["links_per_step"]
+    sample = ("KPIs over every receiver" if kpi_sample >= 1.0 else
+              f"KPIs over a {kpi_sample:g} sample of receivers, only those vehicles receive")
+    print(f"\n~{n} vehicles ({sample}): grid {run['grid']}x{run['grid']}, density "
+          f"{run['density_per_km']:.1f}/km, {run['on_road']:.0f} on the road (mean), "
+          f"{run['vehicles']} in all, {lps / 1e6:.2f} M links per step "
+          f"({lps / max(run['on_road'], 1):.0f} per vehicle)")
+    print(f"  bare libsumo loop {bare['wall_s']:8.2f} s wall, {bare['cpu_s']:8.2f} s CPU; "
+          f"peak {bare['peak_mb']:.0f} MB")
+    print(f"  full run          {run['wall_s']:8.2f} s wall, {run['cpu_s']:8.2f} s CPU "
+          f"(SUMO's process included); ratio {ratio:.2f} wall, "
+          f"{run['cpu_s'] / bare['cpu_s']:.2f} CPU (target <= 2.0 at 10,000)")
+    print(f"  real-time factor  {sim_s / run['loop_s']:.2f} (loop, "
+          f"{run['loop_s']:.2f} s wall), "
+          f"{sim_s / run['wall_s']:.2f} (whole run)")
+    print(f"  peak memory       loop process {run['peak_mb']:7.0f} MB, SUMO process "
+          f"{run['sumo_peak_mb']:7.0f} MB (target < 8 GB); recording "
+          f"{run['recording_mb']:.0f} MB")
+    total_links = lps * run["steps"]
+    per_link = {k: v / total_links * 1e9 for k, v in run["stages"].items()} \
+        if total_links else {}
+    print("  loop stages CPU [s] " + ", ".join(
+        f"{k} {v:.2f}" for k, v in sorted(run["stages"].items(), key=lambda kv: -kv[1])
+        if v >= 0.01))
+    print(f"  per link CPU [ns] all stages {sum(per_link.values()):.0f} (channel "
+          f"{per_link.get('channel', math.nan):.0f}, "
+          f"kpis {per_link.get('kpis', math.nan):.0f})")
 
 if __name__ == "__main__":
     main()

@@ -127,6 +127,18 @@ def test_html_escapes_run_text(make_run: Callable[..., Path], tmp_path: Path) ->
     assert "&lt;b&gt;bold&lt;/b&gt;" in html
 
 
+def test_html_says_when_the_delivery_kpis_come_from_a_sample(
+        make_run: Callable[..., Path], tmp_path: Path) -> None:
+    every = write_reports(evaluate(make_run()), tmp_path / "all", formats=["html"])
+    assert "recording.kpi_sample" not in every["html"].read_text("utf-8")
+    d = make_run(name="sampled", run={"kpi_sample": {"fraction": 0.05, "receivers": "..."}})
+    ev = evaluate(d)
+    html = write_reports(ev, tmp_path / "en", formats=["html"])["html"].read_text("utf-8")
+    assert "over a seeded sample of 5 % of the receivers (recording.kpi_sample)" in html
+    zh = write_reports(ev, tmp_path / "zh", formats=["html"], lang="zh")["html"]
+    assert "按随机抽取的 5% 接收端统计" in zh.read_text("utf-8")
+
+
 def test_bad_format_and_lang(ev: Evaluation, tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="unknown report format 'pdf'"):
         write_reports(ev, tmp_path, formats=["pdf"])

@@ -264,8 +264,9 @@ def test_set_overrides_reach_the_run(tmp_path: Path) -> None:
     res = CliRunner().invoke(main, ["run", "xiqing-south-station", "--bus", "memory",
                                     "--duration", "2", "--set", "rsu.at=['A0']",
                                     "--set", "rsm.at=['A0']",
-                                    "--set", "seed=7", "--out", str(tmp_path / "r"), "-q",
-                                    "--no-pipeline"])
+                                    "--set", "seed=7", "--set", "recording.kpi_sample=0.5",
+                                    "--out", str(tmp_path / "r"), "-q", "--no-pipeline"])
     assert res.exit_code == 1, res.output  # 2 s cannot reach 300 vehicles
     run = json.loads((tmp_path / "r" / "run.json").read_text())
     assert run["seed"] == 7 and run["counts"]["rsus"] == 1
+    assert run["kpi_sample"]["fraction"] == 0.5
