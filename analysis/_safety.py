@@ -574,7 +574,7 @@ def safety_evaluation(
     red, fast = red_light_violations(events), speeding_episodes(events)
     kind = events["kind"].astype(str)
     hard = events[(kind == "hard_braking") & (events["value"] > HARD_BRAKING_MPS2)]
-    truth = truth_table(conflicts, changing, pet, red, fast, hard, pairs)
+    truth = truth_table(conflicts, changing, pet, red, fast, hard, pairs, traj)
     if twin is not None and nodes is not None:
         truth = counterfactual_truth(truth, nodes, twin)
     scored, scoring = score_warnings(warnings, truth, window_ns=window_ns,

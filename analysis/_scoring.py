@@ -18,6 +18,10 @@ the conflict's span [``t_start_ns``, ``t_end_ns``] and its instant ``t_ns``:
   instant: the min TTC, or the second's entry.
 * ``crossing``: a vehicle-vehicle crossing PET conflict, the host either vehicle; span from the
   first's entry into the conflict area to the second's; instant: the second's entry.
+* ``crossing_left_turn``: a ``crossing`` row whose host turned left: its heading changed by
+  45..135 degrees counter-clockwise from :data:`TURN_LOOKAROUND_NS` (6 s) before the span to
+  6 s after it (within its trajectory): the left-turn-assist situation, where the vehicle
+  going straight is not the one to warn.
 * ``pedestrian``: a vehicle-pedestrian PET conflict, the host the vehicle; as ``crossing``.
 * ``red_light``: a red-light violation, the host the violator; instant: its crossing.
 * ``speeding``: a speeding episode, the host the speeder; span onset to end; instant: onset.
@@ -76,6 +80,13 @@ __all__ = [
 #: emergency-brake conflict [ns] (our choice: the warning window)
 BRAKING_LOOKBACK_NS = 5_000_000_000
 
+#: a crossing host's heading is compared this long before and after the conflict's span [ns]
+#: (a left turn at 15-30 km/h through a junction takes about 3-5 s)
+TURN_LOOKAROUND_NS = 6_000_000_000
+#: heading change [deg] (negative: counter-clockwise, SUMO and BSM headings growing clockwise
+#: from north) of a left turn
+LEFT_TURN_DEG = (-135.0, -45.0)
+
 #: ground-truth kinds a rule can name, and what a row of each is
 TRUTH_KINDS: dict[str, str] = {
     "rear_end": "same-lane rear-end TTC conflict, the host following",
@@ -85,6 +96,9 @@ TRUTH_KINDS: dict[str, str] = {
     "lane_change": "lane-change conflict: TTC across lanes side by side (paths overlapping) or "
                    "PET of a merge from the lane beside, the host either vehicle",
     "crossing": "crossing PET conflict between vehicles, the host either vehicle",
+    "crossing_left_turn": "crossing PET conflict between vehicles, the host the one turning "
+                          "left (heading 45-135 degrees counter-clockwise from 6 s before the "
+                          "conflict to 6 s after)",
     "pedestrian": "vehicle-pedestrian PET conflict, the host the vehicle",
     "red_light": "red-light violation by the host",
     "speeding": "speeding episode of the host",
@@ -118,7 +132,8 @@ SCORING_RULES: dict[str, TruthRule | str] = {
     # an emergency brake ahead: the rear-end conflicts whose leader braked hard
     "EBW": TruthRule("rear_end_braking"),
     "ICW": TruthRule("crossing"),
-    "LTA": TruthRule("crossing"),
+    # left turn assist warns the turning host: the oncoming vehicle's side is no miss
+    "LTA": TruthRule("crossing_left_turn"),
     "VRUCW": TruthRule("pedestrian"),
     "RLVW": TruthRule("red_light"),
     "SLW": TruthRule("speeding"),
@@ -160,7 +175,8 @@ def _frame(kind: str, host: Iterable[int], other: Iterable[int], start: Iterable
 def truth_table(conflicts: pd.DataFrame, offset_conflicts: pd.DataFrame,
                 pet: pd.DataFrame, red_light: pd.DataFrame,
                 speeding: pd.DataFrame, hard_braking: pd.DataFrame | None = None,
-                pairs: pd.DataFrame | None = None) -> pd.DataFrame:
+                pairs: pd.DataFrame | None = None,
+                trajectories: pd.DataFrame | None = None) -> pd.DataFrame:
     """The ground truth as one table (module docstring): ``kind``, ``host``, ``other`` (-1:
     none), ``t_start_ns``, ``t_end_ns``, ``t_ns``.
 
@@ -171,7 +187,9 @@ def truth_table(conflicts: pd.DataFrame, offset_conflicts: pd.DataFrame,
     ``t_end_ns``), the starts of hard braking (``vehicle``, ``t_ns``; None: none) and the
     same-lane (follower, leader) pairs of every step (:func:`~analysis.follower_pairs`:
     ``t_ns``, ``follower``, ``leader``; who was ahead of a conflict's leader; None: only the
-    leader's own braking counts).
+    leader's own braking counts) and the trajectories (``vehicle``, ``t_ns``,
+    ``heading_deg``: who turned left through a crossing conflict; None: no
+    ``crossing_left_turn`` rows).
     """
     c, o = conflicts, offset_conflicts
     braked = _braked(c, hard_braking, pairs)
@@ -195,6 +213,10 @@ def truth_table(conflicts: pd.DataFrame, offset_conflicts: pd.DataFrame,
     span = (ns["t_first_enter_s"], ns["t_second_enter_s"], ns["t_second_enter_s"])
     parts.append(_frame("crossing", first[cross], second[cross], *(s[cross] for s in span)))
     parts.append(_frame("crossing", second[cross], first[cross], *(s[cross] for s in span)))
+    if trajectories is not None:
+        both = pd.concat(parts[-2:], ignore_index=True)
+        turned = _turned_left(both, trajectories)
+        parts.append(both[turned].assign(kind="crossing_left_turn"))
     parts.append(_frame("lane_change", first[change], second[change],
                         *(s[change] for s in span)))
     parts.append(_frame("lane_change", second[change], first[change],
@@ -212,6 +234,33 @@ def truth_table(conflicts: pd.DataFrame, offset_conflicts: pd.DataFrame,
     out = pd.concat(parts, ignore_index=True)
     return out.astype(_TRUTH_COLUMNS).sort_values(["t_ns", "kind", "host"], kind="stable")\
         .reset_index(drop=True)
+
+
+def _turned_left(rows: pd.DataFrame, trajectories: pd.DataFrame) -> np.ndarray:
+    """(n,) bool: whether each row's ``host`` turned left around [``t_start_ns``,
+    ``t_end_ns``]: its heading at its first sample from :data:`TURN_LOOKAROUND_NS` before the
+    span against its last sample up to that long after, the change wrapped to [-180, 180)
+    within :data:`LEFT_TURN_DEG`."""
+    if rows.empty:
+        return np.zeros(0, bool)
+    traj = trajectories[["vehicle", "t_ns", "heading_deg"]].sort_values("t_ns", kind="stable")
+    ask = pd.DataFrame({"vehicle": rows["host"].to_numpy(np.int64),
+                        "before": rows["t_start_ns"].to_numpy(np.int64) - TURN_LOOKAROUND_NS,
+                        "after": rows["t_end_ns"].to_numpy(np.int64) + TURN_LOOKAROUND_NS,
+                        "row": np.arange(len(rows))})
+
+    def heading(at: str, direction: str) -> np.ndarray:
+        q = ask.sort_values(at, kind="stable")
+        got = pd.merge_asof(q, traj, left_on=at, right_on="t_ns", by="vehicle",
+                            direction=direction)  # type: ignore[arg-type]
+        out = np.full(len(rows), np.nan)
+        out[got["row"].to_numpy()] = got["heading_deg"].to_numpy(np.float64)
+        return out
+
+    change = (heading("after", "backward") - heading("before", "forward") + 180.0) % 360.0 \
+        - 180.0
+    lo, hi = LEFT_TURN_DEG
+    return (change >= lo) & (change <= hi)  # NaN (no sample): not a turn
 
 
 @dataclass(frozen=True, eq=False)

@@ -139,7 +139,7 @@ def test_a_remote_rule_needs_the_warning_about_the_conflicts_other_road_user(
 def test_the_registry_scores_the_day1_warnings_and_says_why_not_the_others() -> None:
     kinds = {a: r.kind for a, r in SCORING_RULES.items() if isinstance(r, TruthRule)}
     assert kinds == {"FCW": "rear_end", "EBW": "rear_end_braking", "ICW": "crossing",
-                     "LTA": "crossing", "VRUCW": "pedestrian", "RLVW": "red_light",
+                     "LTA": "crossing_left_turn", "VRUCW": "pedestrian", "RLVW": "red_light",
                      "SLW": "speeding", "BSW": "lane_change", "LCW": "lane_change"}
     assert set(kinds.values()) <= set(TRUTH_KINDS)
     for app in ("HLW", "IVS", "TJW", "GLOSA", "EVW", "AVW", "CLW", "DNPW", "VNFP", "NEW"):
@@ -185,6 +185,34 @@ def test_truth_table_rows_per_kind_and_host() -> None:
     k = truth_table(c, o, pet, red, fast, hidden.assign(vehicle=[16]), pairs)
     assert "rear_end_braking" not in set(k["kind"])
     assert "rear_end_braking" not in set(truth_table(c, o, pet, red, fast, hidden)["kind"])
+
+
+def test_the_host_turning_left_through_a_crossing_conflict_is_the_left_turn_truth() -> None:
+    # crossing conflict of 5 and 6 at 30-31.5 s: 5 turns left (0 -> 270 deg, -90), 6 goes
+    # straight (180 deg); and of 8 and 9 at 50-51 s: 8 turns right (0 -> 90 deg, +90), 9
+    # turns left only 40 s later (outside 6 s of the span), so neither is a left turner
+    none = pd.DataFrame({"follower": [], "leader": [], "t_start_ns": [], "t_end_ns": [],
+                         "t_min_ttc_ns": []}, dtype=np.int64)
+    pet = pd.DataFrame({"kind": ["crossing", "crossing"], "first": [5, 8], "second": [6, 9],
+                        "t_first_enter_s": [30.0, 50.0], "t_second_enter_s": [31.5, 51.0],
+                        "conflict": [True, True]})
+    t = np.arange(20, 101) * S  # 1 s samples from 20 to 100 s
+    heading = {5: np.where(t < 31 * S, 0.0, 270.0), 6: np.full(t.size, 180.0),
+               8: np.where(t < 50 * S, 0.0, 90.0), 9: np.where(t < 90 * S, 0.0, 270.0)}
+    traj = pd.DataFrame({"vehicle": np.repeat(list(heading), t.size), "t_ns": np.tile(t, 4),
+                         "heading_deg": np.concatenate(list(heading.values()))})
+    no_red = pd.DataFrame({"vehicle": [], "t_ns": []}, dtype=np.int64)
+    no_fast = pd.DataFrame({"vehicle": [], "t_start_ns": [], "t_end_ns": []}, dtype=np.int64)
+    k = truth_table(none, none, pet, no_red, no_fast, trajectories=traj)
+    left = k[k["kind"] == "crossing_left_turn"]
+    assert left[["host", "other", "t_start_ns", "t_end_ns"]].values.tolist() == [
+        [5, 6, 30 * S, 31_500_000_000]]
+    # a turn of 359 -> 269 deg wraps to -90: left; without trajectories no such rows
+    traj.loc[traj["vehicle"] == 5, "heading_deg"] -= 1.0
+    traj.loc[traj["vehicle"] == 5, "heading_deg"] %= 360.0
+    k = truth_table(none, none, pet, no_red, no_fast, trajectories=traj)
+    assert k.loc[k["kind"] == "crossing_left_turn", "host"].tolist() == [5]
+    assert "crossing_left_turn" not in set(truth_table(none, none, pet, no_red, no_fast)["kind"])
 
 
 def test_scoring_in_report_json_html_and_junit(run_dir: Path, tmp_path: Path) -> None:

@@ -171,5 +171,7 @@ def test_lta_cases_pass_in_sumo(case: str, tmp_path: Path) -> None:
     k = res.evaluation.kpis
     if case.endswith("50kmh"):  # the hand values of the case's header
         assert (k["apps.LTA.first_warning_s"], k["apps.LTA.hosts_warned"]) == (2.3, 1)
+        # scored against the host turning left: the oncoming car's side is no miss
+        assert (k["apps.LTA.true_positives"], k["apps.LTA.misses"]) == (1, 0)
     else:
         assert k["apps.LTA.warnings"] == 0
