@@ -1048,21 +1048,12 @@ class Simulation:
         g = np.flatnonzero(got)
         g_type = links.msg_type[g]
         self.latency.add(g_type, links.latency_ns[g])
-        idx = w.states.index
-        nodes = np.unique(idx)
-        slot_of = self.clock.slots(np.concatenate([nodes, self.rsu_node]))
-        is_veh, is_bsm = rx.vehicle_row >= 0, tx.bsm_row >= 0
-        rx_slot = np.empty(rx.node.size, np.int64)
-        rx_slot[is_veh] = slot_of[np.searchsorted(nodes, idx[rx.vehicle_row[is_veh]])]
-        rx_slot[~is_veh] = slot_of[nodes.size + rx.rsu[~is_veh]]
-        tx_slot = np.empty(tx.n, np.int64)
-        tx_slot[is_bsm] = slot_of[np.searchsorted(nodes, tx.sender[is_bsm])]
-        tx_slot[~is_bsm] = slot_of[nodes.size + tx.sender[~is_bsm] - RSU_NODE_BASE]
         gl = links.tx[g]
-        gtype, gap = self.clock.update(g_type, rx_slot[links.rx[g]], tx_slot[gl],
+        gtype, gap = self.clock.update(g_type, rx.node[links.rx[g]], tx.sender[gl],
                                        tx.t_ns[gl] + links.latency_ns[g], step=tx.step[gl])
         self.ipg.add(gtype, gap)
-        self.clock.release(np.concatenate([w.last_vehicles, self.rsu_node]))
+        self.clock.release(np.concatenate([w.last_vehicles, self.rsu_node]),
+                           seen=w.states.index)
 
     # -- 9. record -------------------------------------------------------------------------
     def _record(self, w: TrafficWindow, tx: Transmissions, rx: Receivers, links: Links,

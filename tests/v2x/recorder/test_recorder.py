@@ -70,17 +70,20 @@ def test_histogram_bins_and_exact_max() -> None:
                     ("BSM", 1_000_000, 5_000_001, 1), ("SPAT", 100_000, 200_000, 1)]
 
 
-def test_pair_clock_gaps_and_slot_reuse() -> None:
-    clock = PairClock(capacity=2)
-    assert sorted(clock.slots(np.array([10, 20, 30])).tolist()) == [0, 1, 2]  # grew past 2
-    s = clock.slots(np.array([10, 20]))
+def test_pair_clock_gaps_per_pair_and_type() -> None:
+    clock = PairClock()
     mt = np.array([0], np.int8)
-    assert clock.update(mt, s[:1], s[1:], np.array([100]))[1].size == 0  # first: no gap
-    _, gap = clock.update(mt, s[:1], s[1:], np.array([350]))
+    rx, tx = np.array([10]), np.array([20])
+    assert clock.update(mt, rx, tx, np.array([100]))[1].size == 0  # first: no gap
+    _, gap = clock.update(mt, rx, tx, np.array([350]))
     assert gap.tolist() == [250]
-    clock.release(np.array([10]))            # node 20 leaves: its slot is forgotten
-    s2 = clock.slots(np.array([10, 40]))     # node 40 may reuse 20's slot
-    assert clock.update(mt, s2[:1], s2[1:], np.array([500]))[1].size == 0
+    # the other direction and another message type are pairs of their own
+    assert clock.update(mt, tx, rx, np.array([400]))[1].size == 0
+    assert clock.update(np.array([2], np.int8), rx, tx, np.array([400]))[1].size == 0
+    assert len(clock) == 3
+    for bad in (np.array([-1]), np.array([PairClock.MAX_NODE])):
+        with pytest.raises(ValueError, match=r"rx_node ids must be in \[0, 2097152\)"):
+            clock.update(mt, bad, tx, np.array([500]))
 
 
 def test_pair_clock_takes_a_window_of_steps_in_one_call() -> None:
@@ -88,8 +91,8 @@ def test_pair_clock_takes_a_window_of_steps_in_one_call() -> None:
     # and a SPAT in step 0; an earlier call at 50 ms makes the first BSM gap 50 ms, then 100
     # and 200 ms; the SPAT has no earlier reception
     ms = 1_000_000
-    one = PairClock(capacity=4)
-    s = one.slots(np.array([10, 20]))
+    one = PairClock()
+    s = np.array([10, 20])  # nodes: receiver 10, sender 20
     one.update(np.array([0], np.int8), s[:1], s[1:], np.array([50 * ms]))
     mt = np.array([0, 2, 0, 0], np.int8)
     rx, tx = np.full(4, s[0]), np.full(4, s[1])
@@ -98,8 +101,8 @@ def test_pair_clock_takes_a_window_of_steps_in_one_call() -> None:
     assert list(zip(gtype.tolist(), gap.tolist(), strict=True)) == [(0, 50 * ms), (0, 100 * ms),
                                                         (0, 200 * ms)]
     # the same receptions one step at a time give the same gaps
-    seq = PairClock(capacity=4)
-    s2 = seq.slots(np.array([10, 20]))
+    seq = PairClock()
+    s2 = s
     gaps = []
     for m, t in ((0, 50), (0, 100), (2, 150), (0, 200), (0, 400)):
         gaps.extend(seq.update(np.array([m], np.int8), s2[:1], s2[1:], np.array([t * ms]))[1])
@@ -165,65 +168,50 @@ def test_a_new_run_clears_the_outputs_of_an_earlier_one(tmp_path: Path) -> None:
     assert pd.read_parquet(tmp_path / "warnings.parquet").empty  # written anew, empty
 
 
-def test_pair_clock_order_is_by_pair_then_input_order() -> None:
-    # keys 0x1_0002, 0x0_0003, 0x1_0002, 0x0_0001 (two 16-bit digits): by key, the two
-    # receptions of 0x1_0002 in input order
-    clock = PairClock(capacity=1 << 9)  # 3 + 2 * 9 = 21 key bits: two digits
-    cell = np.array([0x1_0002, 0x3, 0x1_0002, 0x1], np.int64)
-    o, c = clock._pair_order(cell)
-    assert o.tolist() == [3, 1, 0, 2]
-    assert c.tolist() == [0x1, 0x3, 0x1_0002, 0x1_0002]
-
-
-@pytest.mark.parametrize("capacity", [512, 1 << 17])
-def test_pair_clock_order_is_the_stable_argsort_order(capacity: int) -> None:
-    # 5,000 receptions of 300 nodes over 4 steps (one per pair and step), with 9-bit slots
-    # (two digits) and 17-bit slots (three): the radix order equals the stable argsort of
-    # the pair keys, which is the (pair, step) order
+def test_pair_clock_orders_a_window_by_pair_then_step() -> None:
+    # 5,000 receptions of 300 nodes over 4 steps (one per pair and step), in step order and
+    # shuffled within each step: the gaps equal those of the steps fed one at a time
     gen = np.random.default_rng(7)
-    clock = PairClock(capacity=capacity)
     step = np.sort(gen.integers(0, 4, 5_000))
     pair = np.concatenate([gen.choice(300 * 300 * 5, (step == k).sum(), replace=False)
                            for k in range(4)])
     mt, rx, tx = (pair // 90_000).astype(np.int8), pair // 300 % 300, pair % 300
-    b = clock._bits
-    cell = ((mt.astype(np.int64) << b | rx) << b) | tx
-    want = np.argsort(cell, kind="stable")
-    np.testing.assert_array_equal(want, np.argsort(cell << 2 | step, kind="stable"))
-    o, c = clock._pair_order(cell)
-    np.testing.assert_array_equal(o, want)
-    np.testing.assert_array_equal(c, cell[want])
+    t = step * 100 + gen.integers(0, 50, step.size)
+    window = PairClock()
+    gtype, gap = window.update(mt, rx, tx, t, step=step)
+    steps = PairClock()
+    one = [steps.update(mt[step == k], rx[step == k], tx[step == k], t[step == k])
+           for k in range(4)]
+    # the same gaps, in input order (steps are contiguous, so per step in order)
+    np.testing.assert_array_equal(gap, np.concatenate([g for _, g in one]))
+    np.testing.assert_array_equal(gtype, np.concatenate([m for m, _ in one]))
+    assert gap.size > 0 and len(window) == len(steps)
 
 
-def test_pair_clock_keeps_its_clocks_when_slots_widen() -> None:
-    # 4 slots (2 bits) grow to 8 (3 bits): the stored keys are re-encoded, the gaps go on
-    clock = PairClock(capacity=4)
-    s = clock.slots(np.array([1, 2, 3, 4]))
-    mt = np.array([0, 3, 0], np.int8)
-    clock.update(mt, s[[0, 1, 3]], s[[1, 2, 0]], np.array([100, 100, 100]))
-    s2 = clock.slots(np.array([1, 2, 3, 4, 5, 6]))  # grows
-    assert clock._bits == 3 and np.array_equal(s2[:4], s)
-    gtype, gap = clock.update(np.array([0, 3, 0, 0], np.int8), s2[[0, 1, 3, 4]],
-                              s2[[1, 2, 0, 5]], np.array([250, 300, 400, 400]))
-    assert gtype.tolist() == [0, 3, 0] and gap.tolist() == [150, 200, 300]
-
-
-@pytest.mark.parametrize(("capacity", "kept"), [(32, 1), (64, 2)])
-def test_pair_clock_drops_released_pairs_in_batches(capacity: int, kept: int) -> None:
-    # pairs (0 <- 1) and (2 <- 3); nodes 2 and 3 leave. With 32 slots, 2 released slots are
-    # 1/16 of them: their pairs are dropped at once; with 64 they wait (the pair stays
-    # stored) and their slots are not handed out meanwhile. Either way, new nodes 5 and 6
-    # start without a gap and (0 <- 1) keeps its clock.
-    clock = PairClock(capacity=capacity)
-    s = clock.slots(np.array([0, 1, 2, 3]))
+@pytest.mark.parametrize(("others", "kept"), [(17, 1), (64, 2)])
+def test_pair_clock_drops_the_pairs_of_nodes_that_left_in_batches(others: int,
+                                                                  kept: int) -> None:
+    # pairs (0 <- 1) and (2 <- 3); nodes 2 and 3 leave. With 14 other nodes leaving too, 16
+    # have left (the least batch): the pairs of 2 and 3 are dropped at once; leaving alone
+    # among 66 present, 2 and 3 wait (their pair stays stored). Either way (0 <- 1) keeps
+    # its clock and new nodes 5 and 6 start without a gap.
+    clock = PairClock()
     mt = np.zeros(2, np.int8)
-    clock.update(mt, s[[0, 2]], s[[1, 3]], np.array([100, 100]))
+    every = np.arange(100, 100 + others)
+    clock.release(np.concatenate([[0, 1, 2, 3], every]))
+    clock.update(mt, np.array([0, 2]), np.array([1, 3]), np.array([100, 100]))
     assert len(clock) == 2
-    clock.release(np.array([0, 1]))
+    leaving = every[:14] if kept == 1 else every[:0]  # with 2 and 3: 16 left, or 2
+    clock.release(np.concatenate([[0, 1], np.setdiff1d(every, leaving)]))
     assert len(clock) == kept
-    s2 = clock.slots(np.array([0, 1, 5, 6]))
-    assert s2[0] == s[0] and s2[1] == s[1]
-    if kept == 2:
-        assert not set(s2[2:].tolist()) & set(s[2:].tolist())
-    gtype, gap = clock.update(mt, s2[[0, 2]], s2[[1, 3]], np.array([300, 300]))
+    _, gap = clock.update(mt, np.array([0, 5]), np.array([1, 6]), np.array([300, 300]))
     assert gap.tolist() == [200]
+
+
+def test_pair_clock_forgets_nodes_seen_only_within_a_window() -> None:
+    # node 7 came and went within one window: never present at a release, only seen
+    clock = PairClock()
+    clock.release(np.arange(16))
+    clock.update(np.zeros(1, np.int8), np.array([7 + 100]), np.array([0]), np.array([100]))
+    clock.release(np.arange(16), seen=np.arange(200))  # 184 seen nodes left: a batch
+    assert len(clock) == 0
