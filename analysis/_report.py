@@ -114,7 +114,7 @@ _LABELS: dict[str, dict[str, str]] = {
         "kpis": "指标", "value": "数值", "prr_title": "分组接收率 (PRR) 随距离变化",
         "latency_title": "时延累积分布", "conflicts": "TTC 冲突", "n_conflicts": "冲突事件数",
         "kpi_sample_note": "通信指标（PRR、时延、包间隔）按随机抽取的 {p}% 接收端统计"
-                           "（recording.kpi_sample）。",  # noqa: RUF001 (Chinese punctuation)
+                           "（recording.kpi_sample）。",
         "n_serious": "严重冲突", "min_ttc": "最小 TTC [s]", "threshold": "TTC 阈值 [s]",
         "serious_note": "严重：最小 TTC <= {s} s（待核实）",  # noqa: RUF001 (Chinese punctuation)
         "follower": "后车", "leader": "前车",

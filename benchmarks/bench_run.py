@@ -68,7 +68,8 @@ def traffic_alone(sc: scenarios.Scenario) -> float:
     tls_ids = rsu_signal_ids(net, rsu_sites(sc, net))
     t0 = time.perf_counter()
     side = SumoTrafficSide(cmd=cmd, classification=classification, tls_ids=tls_ids)
-    with PipelinedTraffic(side, ahead=20, batch=10) as traffic:
+    with PipelinedTraffic(side, ahead=20, batch=10,
+                          steps=sc.duration_ns // sc.step_ns) as traffic:
         for _ in range(sc.duration_ns // sc.step_ns):
             traffic.step()
     return time.perf_counter() - t0

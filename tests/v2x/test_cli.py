@@ -147,6 +147,16 @@ def test_report_rerenders_and_compare_lists_differences(tmp_path: Path) -> None:
             if line.startswith("prr.BSM.bin_")]
     lows = [float(b.split("_")[1].replace("p", ".")) for b in bins]
     assert len(lows) > 10 and lows == sorted(lows)
+    # runs whose KPIs count different shares of the receivers: said before the differences
+    import shutil
+
+    shutil.copytree(tmp_path / "a", tmp_path / "c")
+    run = json.loads((tmp_path / "c" / "run.json").read_text())
+    run["kpi_sample"] = {"fraction": 0.05, "receivers": "seeded sample of OBUs and RSUs"}
+    (tmp_path / "c" / "run.json").write_text(json.dumps(run))
+    sampled = runner.invoke(main, ["compare", str(tmp_path / "a"), str(tmp_path / "c")])
+    assert sampled.output.startswith("note: the delivery KPIs of A count 1 of the receivers, "
+                                     "of B 0.05 (recording.kpi_sample)"), sampled.output
 
 
 @pytest.mark.broker
@@ -270,3 +280,18 @@ def test_set_overrides_reach_the_run(tmp_path: Path) -> None:
     run = json.loads((tmp_path / "r" / "run.json").read_text())
     assert run["seed"] == 7 and run["counts"]["rsus"] == 1
     assert run["kpi_sample"]["fraction"] == 0.5
+
+
+@pytest.mark.sumo
+def test_a_comparing_run_shortened_before_its_events_runs_its_twin_too(tmp_path: Path) -> None:
+    # xiqing-fcw-lead-brakes compares with a run without V2X ([benefit] compare) and has an
+    # event at 5 s: cut to 1.1 s, both runs run (the event never fires); the twin's own
+    # changes are never reported as the user's --set
+    res = CliRunner().invoke(main, ["run", "xiqing-fcw-lead-brakes", "--bus", "memory",
+                                    "--duration", "1.1", "--out", str(tmp_path / "r"), "-q",
+                                    "--no-pipeline"])
+    assert res.exit_code == 1, res.output  # its criteria need the whole case
+    assert "with --set" not in res.output
+    twin = json.loads((tmp_path / "r" / "without-v2x" / "run.json").read_text())
+    assert twin["status"] == "complete" and twin["applications"] == []
+    assert twin["duration_ns"] == 1_100_000_000

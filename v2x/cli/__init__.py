@@ -346,7 +346,13 @@ def compare_cmd(run_a: Path, run_b: Path, show_all: bool) -> None:
 
     import analysis
 
-    ka, kb = analysis.evaluate(run_a).kpis, analysis.evaluate(run_b).kpis
+    ea, eb = analysis.evaluate(run_a), analysis.evaluate(run_b)
+    ka, kb = ea.kpis, eb.kpis
+    fa, fb = (float((e.run.get("kpi_sample") or {}).get("fraction", 1.0)) for e in (ea, eb))
+    if fa != fb:  # counts of a sample are not scaled up (docs/recording.md)
+        click.echo(f"note: the delivery KPIs of A count {fa:g} of the receivers, of B {fb:g} "
+                   "(recording.kpi_sample): compare their ratios and percentiles, not their "
+                   "counts")
     click.echo(f"{'kpi':40s} {'A':>14s} {'B':>14s} {'B - A':>14s}")
     shown = 0
     for name in sorted(set(ka) | set(kb), key=analysis.kpi_order):

@@ -375,7 +375,7 @@ def test_a_window_longer_than_the_reaction_time_is_refused() -> None:
 
 
 def _sampled_run(tmp_path: Path, *, kpi_sample: float, apps: tuple = (),
-                 seed: int = 2) -> tuple[Path, int]:
+                 seed: int = 2, independent: bool = True) -> tuple[Path, int]:
     """Ten vehicles 30 m apart on one road for 1 s, the ideal channel (every link within
     range received), the KPIs over ``kpi_sample`` of the receivers and the same share of
     reception rows; returns the run and the links the channel decided."""
@@ -383,6 +383,7 @@ def _sampled_run(tmp_path: Path, *, kpi_sample: float, apps: tuple = (),
     cfg = SimConfig(start=START, duration_ns=1_000_000_000, reception_sample=kpi_sample,
                     kpi_sample=kpi_sample, apps=apps)
     channel = make_channel("ideal")
+    channel.links_independent = independent  # type: ignore[attr-defined]
     evaluate, decided = channel.evaluate, []
 
     def counting(part, **kw):  # type: ignore[no-untyped-def]
@@ -432,3 +433,11 @@ def test_applications_still_hear_everything_when_the_kpis_are_sampled(tmp_path: 
     assert decided == 900
     assert len(pd.read_parquet(run / "prr_bins.parquet")) == 0  # no receiver counted
     assert len(pd.read_parquet(run / "receptions.parquet")) == 0
+
+
+def test_a_channel_whose_links_interfere_keeps_every_vehicle_a_receiver(tmp_path: Path) -> None:
+    # a model that is not link by link (as mode4, whose receptions interfere): every
+    # vehicle still receives (all 900 links decided), the KPIs count the 4 sampled ones
+    run, decided = _sampled_run(tmp_path, kpi_sample=0.4, independent=False)
+    assert decided == 900
+    assert pd.read_parquet(run / "prr_bins.parquet")["n_pairs"].sum() == 10 * 9 * 4
