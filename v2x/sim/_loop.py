@@ -789,7 +789,8 @@ class Simulation:
         if isinstance(self.channel, ScheduledChannel):
             self.load.add(self.channel.take_load())
         return Links(tx=lb.tx, rx=lb.rx, distance_m=lb.distance_m,
-                     msg_type=tx.msg_type[lb.tx], received=received, latency_ns=latency)
+                     msg_type=np.take(tx.msg_type, lb.tx), received=received,
+                     latency_ns=latency)
 
     def _evaluate(self, part: LinkBatch, tx: Transmissions, rx: Receivers, t0: int, t1: int,
                   r0: int, r1: int, rng: np.random.Generator) -> Reception:
