@@ -437,7 +437,9 @@ class NeighbourList:
     list cannot serve (a node receiving twice in one step, infinite range), windows whose
     groups are not in step order and steps of at most :data:`DENSE_MAX_PAIRS` sender x
     receiver combinations (the dense blocks are faster there) are searched as
-    :func:`find_pairs` does.
+    :func:`find_pairs` does, and so are the steps while a list holds, or the last step's
+    links alone are, more than 1 / :data:`_LIST_SHARE` of the combinations (no list is
+    built or kept then: the urban grid's links are about 70 % of its combinations).
 
     Args:
         margin_m: the margin [m] (> 0); larger: fewer rebuilds, more pairs checked per step.
@@ -448,6 +450,7 @@ class NeighbourList:
             raise ValueError(f"margin_m must be > 0, got {margin_m!r}")
         self.margin_m = float(margin_m)
         self.rebuilds = 0  # list builds so far (for tests and benchmarks)
+        self._dense = False  # the last step had too many links in range for a list
         self._reset(math.nan)
 
     def _reset(self, r: float) -> None:
@@ -473,6 +476,7 @@ class NeighbourList:
                     else _by_group(txp, rxp, r, txn, rxn, txg, rxg))
         if r != self._r:
             self._reset(r)
+            self._dense = False
         if txg is None or rxg is None:
             if txp.shape[0] * rxp.shape[0] <= DENSE_MAX_PAIRS:
                 return _search(txp, rxp, r, txn, rxn)
@@ -510,8 +514,13 @@ class NeighbourList:
     def _step(self, txp: np.ndarray, rxp: np.ndarray, txn: np.ndarray,
               rxn: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(tx, rx, distance) of one step's links, sorted by (tx, rx)."""
-        if self._pair_tx.size * _LIST_SHARE >= txp.shape[0] * rxp.shape[0]:
+        combinations = txp.shape[0] * rxp.shape[0]
+        if self._dense or self._pair_tx.size * _LIST_SHARE >= combinations:
             one = _search(txp, rxp, self._r, txn, rxn)  # many in range: dense blocks
+            # while the links alone are that many, no list is built or kept
+            self._dense = len(one) * _LIST_SHARE >= combinations
+            if self._dense and self._ids.size:
+                self._reset(self._r)
             return one.tx, one.rx, one.distance_m
         tx_slot, rx_slot = self._slots(txn), self._slots(rxn)
         if self._ids.size == 0 or not self._within_margin(txp, rxp, tx_slot, rx_slot):

@@ -128,3 +128,16 @@ def test_bad_margin_and_arguments_raise() -> None:
     with pytest.raises(ValueError, match="tx_group"):
         NeighbourList().find(np.zeros((1, 2)), np.zeros((1, 2)), 10.0, tx_node=np.zeros(1),
                              rx_node=np.ones(1), tx_group=np.zeros(1))
+
+
+def test_crowded_steps_go_without_a_list_then_spread_steps_with_one() -> None:
+    road, nl = _Road(5, rsu_messages=1), NeighbourList()
+    tx_xy, tx_node, rx_xy, rx_node = road.step(shuffle=False)
+    crowd_tx, crowd_rx = tx_xy * 0.01, rx_xy * 0.01  # all within 200 m of each other
+    builds = []
+    for txy, rxy in [(crowd_tx, crowd_rx)] * 3 + [(tx_xy, rx_xy)] * 3:
+        _same(find_pairs(txy, rxy, 1000.0, tx_node=tx_node, rx_node=rx_node),
+              nl.find(txy, rxy, 1000.0, tx_node=tx_node, rx_node=rx_node))
+        builds.append(nl.rebuilds)
+    # built once for the first crowded step (then dropped), again once spread out
+    assert builds == [1, 1, 1, 1, 2, 2]
