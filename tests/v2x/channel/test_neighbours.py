@@ -135,9 +135,13 @@ def test_crowded_steps_go_without_a_list_then_spread_steps_with_one() -> None:
     tx_xy, tx_node, rx_xy, rx_node = road.step(shuffle=False)
     crowd_tx, crowd_rx = tx_xy * 0.01, rx_xy * 0.01  # all within 200 m of each other
     builds = []
-    for txy, rxy in [(crowd_tx, crowd_rx)] * 3 + [(tx_xy, rx_xy)] * 3:
+    for txy, rxy in [(crowd_tx, crowd_rx)] * 3 + [(tx_xy, rx_xy)] * 3 + [(crowd_tx,
+                                                                           crowd_rx)] * 2:
         _same(find_pairs(txy, rxy, 1000.0, tx_node=tx_node, rx_node=rx_node),
               nl.find(txy, rxy, 1000.0, tx_node=tx_node, rx_node=rx_node))
         builds.append(nl.rebuilds)
-    # built once for the first crowded step (then dropped), again once spread out
-    assert builds == [1, 1, 1, 1, 2, 2]
+    # the first step and the crowded ones without a list; built once spread out (the
+    # step after the first spread one, whose links decide); crowded again, the nodes have
+    # moved beyond the margin: rebuilt, found too full for a list and dropped
+    assert builds == [0, 0, 0, 0, 1, 1, 2, 2]
+    assert nl._ids.size == 0
