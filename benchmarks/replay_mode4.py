@@ -2,7 +2,8 @@
 
 ``bench_mode4.py`` times the stage inside whole runs (about 30 s a layout, and on this shared
 2-core machine one run differs from the next by 10-20 %). This script records the inputs the
-stage saw in one such run once -- every ``find_pairs`` call of the loop and every
+stage saw in one such run once -- every link search of the loop (``NeighbourList.find``,
+``find_pairs`` in older trees; replayed in one fresh list, or ``find_pairs``) and every
 ``Mode4Channel.evaluate_scheduled`` call with its channel generator's state -- and replays
 them in a fresh model as often as wanted: CPU per simulated second of the link search and
 of the model apart (``time.thread_time``), and a SHA-256 digest of every output (links and
@@ -44,10 +45,14 @@ def record(layout: str, path: str, duration_s: float) -> None:
     from v2x.cli import run_scenario
 
     rec: dict[str, Any] = {"pairs": [], "eval": [], "params": None}
-    search, evaluate = loop.find_pairs, Mode4Channel.evaluate_scheduled
+    evaluate = Mode4Channel.evaluate_scheduled
+    # the loop's link search: a NeighbourList's find (find_pairs in trees before it)
+    owner: Any = getattr(loop, "NeighbourList", loop)
+    name = "find" if owner is not loop else "find_pairs"
+    search = getattr(owner, name)
 
     def pairs(*args: Any, **kwargs: Any) -> Any:
-        rec["pairs"].append((args, kwargs))
+        rec["pairs"].append((args[1:] if owner is not loop else args, kwargs))
         return search(*args, **kwargs)
 
     def model(self: Mode4Channel, links: Any, **kwargs: Any) -> Any:
@@ -56,7 +61,7 @@ def record(layout: str, path: str, duration_s: float) -> None:
         rec["eval"].append((links, inputs, copy.deepcopy(kwargs["rng"].bit_generator.state)))
         return evaluate(self, links, **kwargs)
 
-    loop.find_pairs = pairs  # type: ignore[assignment]
+    setattr(owner, name, pairs)
     Mode4Channel.evaluate_scheduled = model  # type: ignore[method-assign]
     sc = bench_mode4.layout_scenario(layout, 1000, duration_s, "mode4")
     scenarios.build(sc)
@@ -71,6 +76,7 @@ def replay(path: str, repeat: int, what: str) -> None:
     """Time the recorded calls in this process; print CPU per simulated second and digests."""
     import numpy as np
 
+    import v2x.channel
     from v2x.channel import Mode4Channel, find_pairs
 
     with open(path, "rb") as fh:
@@ -85,9 +91,13 @@ def replay(path: str, repeat: int, what: str) -> None:
         line = []
         if what in ("both", "pairs"):
             h, cpu = hashlib.sha256(), 0.0
+            if hasattr(v2x.channel, "NeighbourList"):  # as the loop searches: one list a run
+                search = v2x.channel.NeighbourList().find
+            else:
+                search = find_pairs
             for args, kwargs in rec["pairs"]:
                 t0 = time.thread_time()
-                lb = find_pairs(*args, **kwargs)
+                lb = search(*args, **kwargs)
                 cpu += time.thread_time() - t0
                 digest(h, lb.tx, lb.rx, lb.distance_m)
             line.append(f"link search {cpu / steps * 1e4:6.1f} ms per simulated s "

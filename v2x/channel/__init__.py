@@ -1,7 +1,8 @@
 """The PC5 radio channel: who hears which message, and when.
 
 A step of the simulation finds the candidate links with :func:`find_pairs` (dense blocks or a
-grid of cells, within the model's :attr:`ChannelModel.max_range_m`) and asks a
+grid of cells, within the model's :attr:`ChannelModel.max_range_m`; the loop through a
+:class:`NeighbourList` kept across steps, the same links) and asks a
 :class:`ChannelModel` for a :class:`Reception` per link, vectorized over all links. Models are
 picked by name from a scenario's ``[channel]`` table with :func:`make_channel`:
 
@@ -18,7 +19,7 @@ picked by name from a scenario's ``[channel]`` table with :func:`make_channel`:
 from ._base import ChannelModel, Reception
 from ._ideal import IdealChannel
 from ._mode4 import ChannelLoad, ChannelLoadStats, Mode4Channel, ScheduledChannel
-from ._pairs import LinkBatch, find_pairs
+from ._pairs import LinkBatch, NeighbourList, find_pairs
 from ._pathloss import (
     PATH_LOSS_MODELS,
     free_space_path_loss_db,
@@ -43,6 +44,7 @@ __all__ = [
     "IdealChannel",
     "LinkBatch",
     "Mode4Channel",
+    "NeighbourList",
     "PATH_LOSS_MODELS",
     "PER_TABLES",
     "PerTable",

@@ -95,9 +95,9 @@ from v2x.channel import (
     ChannelLoadStats,
     ChannelModel,
     LinkBatch,
+    NeighbourList,
     Reception,
     ScheduledChannel,
-    find_pairs,
 )
 from v2x.errors import DecodeError
 from v2x.geo import GeoFrame
@@ -379,6 +379,7 @@ class Simulation:
         self.latency = Histogram(config.latency_bin_ns, 1_000_000_000)
         self.ipg = Histogram(config.latency_bin_ns * 10, 10_000_000_000)
         self.load = ChannelLoadStats()  # CBR / CR of a scheduled channel (mode4)
+        self.pairs = NeighbourList()  # the link search, kept across windows
         self.clock = PairClock()
         self.truth = GroundTruth(config.step_ns, lane_limits=traffic.lane_speed_limits())
         self.summary = RunSummary(rsus=len(self.roadside))
@@ -800,8 +801,9 @@ class Simulation:
         model's decision on each. A model with scheduling state (:class:`ScheduledChannel`,
         ``mode4``) is told who sends when (it maps each step's transmissions to 1 ms
         subframes after the step time itself) and hands back its channel load."""
-        lb = find_pairs(np.column_stack([tx.x, tx.y]), rx.xy, self.channel.max_range_m,
-                        tx_node=tx.sender, rx_node=rx.node, tx_group=tx.step, rx_group=rx.step)
+        lb = self.pairs.find(np.column_stack([tx.x, tx.y]), rx.xy, self.channel.max_range_m,
+                             tx_node=tx.sender, rx_node=rx.node, tx_group=tx.step,
+                             rx_group=rx.step)
         if self.cfg.step_exact_channel:
             received, latency = self._evaluate_per_step(lb, tx, rx)
         elif len(lb) > self.cfg.max_window_pairs and _links_independent(self.channel):
@@ -812,7 +814,8 @@ class Simulation:
         if isinstance(self.channel, ScheduledChannel):
             self.load.add(self.channel.take_load())
         return Links(tx=lb.tx, rx=lb.rx, distance_m=lb.distance_m,
-                     msg_type=tx.msg_type[lb.tx], received=received, latency_ns=latency)
+                     msg_type=np.take(tx.msg_type, lb.tx), received=received,
+                     latency_ns=latency)
 
     def _evaluate(self, part: LinkBatch, tx: Transmissions, rx: Receivers, t0: int, t1: int,
                   r0: int, r1: int, rng: np.random.Generator) -> Reception:
