@@ -418,6 +418,11 @@ def _same_node_grouped(txn: np.ndarray, rxn: np.ndarray, txg: np.ndarray,
 #: beat the list's about 15 ns a pair: the tr37885-highway model, 45 % of the combinations
 #: in its list, took 6.7 ms a step with the list, 4.4 ms without)
 _LIST_SHARE = 3
+#: neighbour list: with more links than this in a step, no list is built or kept either: a
+#: large list costs more to keep (new nodes joined into it, its pairs put in row order) than
+#: the grid search; the 3GPP urban grid at 10,000 vehicles (12.3 M links a step; with a 5 %
+#: KPI sample of receivers 0.85 M) took 3.0x (1.6x) as long in the channel stage with a list
+_LIST_MAX_LINKS = 400_000
 
 
 class NeighbourList:
@@ -439,7 +444,8 @@ class NeighbourList:
     receiver combinations (the dense blocks are faster there) are searched as
     :func:`find_pairs` does, and so are the steps while a list holds, or the last step's
     links alone are, more than 1 / :data:`_LIST_SHARE` of the combinations (no list is
-    built or kept then: the urban grid's links are about 70 % of its combinations).
+    built or kept then: the urban grid's links are about 70 % of its combinations), or more
+    than :data:`_LIST_MAX_LINKS` links (twice that in the list).
 
     Args:
         margin_m: the margin [m] (> 0); larger: fewer rebuilds, more pairs checked per step.
@@ -518,10 +524,12 @@ class NeighbourList:
               rxn: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(tx, rx, distance) of one step's links, sorted by (tx, rx)."""
         combinations = txp.shape[0] * rxp.shape[0]
-        if self._dense or self._pair_tx.size * _LIST_SHARE >= combinations:
+        if (self._dense or self._pair_tx.size * _LIST_SHARE >= combinations
+                or self._pair_tx.size > 2 * _LIST_MAX_LINKS):
             one = _search(txp, rxp, self._r, txn, rxn)  # many in range: dense blocks
             # while the links alone are that many, no list is built or kept
-            self._dense = len(one) * _LIST_SHARE >= combinations
+            self._dense = (len(one) * _LIST_SHARE >= combinations
+                           or len(one) > _LIST_MAX_LINKS)
             if self._dense and self._ids.size:
                 self._reset(self._r)
             return one.tx, one.rx, one.distance_m
