@@ -75,7 +75,7 @@ def traffic_alone(sc: scenarios.Scenario) -> float:
     return time.perf_counter() - t0
 
 
-def _cpu_s(who: int) -> float:
+def cpu_s(who: int) -> float:
     """User + system CPU time [s] of this process or of its reaped children."""
     r = resource.getrusage(who)
     return r.ru_utime + r.ru_stime
@@ -88,12 +88,12 @@ def testbed(sc: scenarios.Scenario, *, pipeline: bool
     the loop alone; then the CPU time [s] of this process and of the traffic process over
     the full run. ``pipeline`` as ``v2x run`` (SUMO + RSUs in a child process)."""
     with tempfile.TemporaryDirectory(prefix="v2x-bench-") as out:
-        own0, child0 = _cpu_s(resource.RUSAGE_SELF), _cpu_s(resource.RUSAGE_CHILDREN)
+        own0, child0 = cpu_s(resource.RUSAGE_SELF), cpu_s(resource.RUSAGE_CHILDREN)
         t0 = time.perf_counter()
         result = run_scenario(sc, out_dir=out, bus="memory", pipeline=pipeline)
         total = time.perf_counter() - t0
-        own = _cpu_s(resource.RUSAGE_SELF) - own0
-        child = _cpu_s(resource.RUSAGE_CHILDREN) - child0  # reaped by the run's end
+        own = cpu_s(resource.RUSAGE_SELF) - own0
+        child = cpu_s(resource.RUSAGE_CHILDREN) - child0  # reaped by the run's end
         sim = json.loads((Path(out) / "run.json").read_text())["wall_total_s"]
     return total, sim, result.summary.wall_s, own, child
 

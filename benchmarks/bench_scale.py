@@ -88,9 +88,10 @@ def _peak_mb() -> tuple[float, float]:
 
 def _cpu_s() -> float:
     """CPU time [s] (user + system) of this process and of its reaped children."""
-    own = resource.getrusage(resource.RUSAGE_SELF)
-    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from bench_run import cpu_s
+
+    return cpu_s(resource.RUSAGE_SELF) + cpu_s(resource.RUSAGE_CHILDREN)
 
 
 def _timed_stages() -> tuple[dict[str, float], list[int]]:

@@ -167,12 +167,10 @@ class PairClock:
         self._gone, self._n_gone = [], 0
         if not self._keys.size:
             return
-        left = np.zeros(int(gone.max()) + 1, bool)
+        left = np.zeros(self.MAX_NODE, bool)  # 2 MB, once per batch of nodes that left
         left[gone] = True
-        tx = self._keys >> (_TYPE_BITS + _NODE_BITS)
-        rx = self._keys & (self.MAX_NODE - 1)
-        drop = left[np.minimum(tx, left.size - 1)] & (tx < left.size)
-        drop |= left[np.minimum(rx, left.size - 1)] & (rx < left.size)
+        drop = left[self._keys >> (_TYPE_BITS + _NODE_BITS)]
+        drop |= left[self._keys & (self.MAX_NODE - 1)]
         if drop.any():
             keep = ~drop
             self._keys, self._times = self._keys[keep], self._times[keep]
